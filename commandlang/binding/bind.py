@@ -1,0 +1,224 @@
+"""Invocation + registry -> `Call`, or a `CommandError` a chat user can act on."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Any
+
+from ..diagnostics import CommandError, Diagnostic
+from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
+from ..syntax.tree import Flag, Invocation, ListValue, Option, Positional, Value
+from .call import Call, mask
+from .types import ConversionError, Today, convert, describe, to_json
+
+__all__ = ["Binder"]
+
+
+class _CommandTable:
+    """Per-command lookups, built once per registry so binding is a few dict reads."""
+
+    __slots__ = ("spec", "by_key", "positionals", "defaults")
+
+    def __init__(self, spec: CommandSpec) -> None:
+        self.spec = spec
+        self.by_key = {arg.name.lower(): arg for arg in spec.args}
+        self.positionals = spec.positionals
+        self.defaults = {arg.name: _default(arg) for arg in spec.args}
+
+
+def _default(arg: ArgSpec) -> Any:
+    if arg.has_default:
+        return arg.default
+    if arg.type.name == "bool" and not arg.type.is_list:
+        return False
+    return None
+
+
+class Binder:
+    """Binds invocations against one registry; build one per registry version."""
+
+    def __init__(self, registry: RegistrySpec) -> None:
+        self.registry = registry
+        self._tables = {name: _CommandTable(spec) for name, spec in registry.commands.items()}
+
+    # -- the command -----------------------------------------------------
+    def _resolve(self, invocation: Invocation, role: str | None) -> tuple[CommandSpec, tuple[Positional, ...]]:
+        registry = self.registry
+        name = invocation.name
+        positionals = invocation.positionals
+        base = registry.resolve(name)
+        first = positionals[0].value if positionals else None
+        if isinstance(first, Value) and not first.quoted:
+            for prefix in {name, base.name if base else name}:
+                sub = registry.resolve(f"{prefix}.{first.text.lower()}")
+                if sub is not None:
+                    return self._allowed(sub, invocation, role), positionals[1:]
+        if base is not None:
+            return self._allowed(base, invocation, role), positionals
+        raise self._unknown(invocation, role)
+
+    def _allowed(self, spec: CommandSpec, invocation: Invocation, role: str | None) -> CommandSpec:
+        if role is not None and role not in spec.roles:
+            who = " or ".join(f"an {r}" if r[0] in "aeiou" else f"a {r}" for r in sorted(spec.roles))
+            raise _error("not_allowed", invocation.name_span.column, f"/{spec.name} can only be run by {who}.",
+                         None, "Type /help to see the commands you can use.")
+        return spec
+
+    def _unknown(self, invocation: Invocation, role: str | None) -> CommandError:
+        name = invocation.name
+        visible = [s for s in self.registry.commands.values() if role is None or role in s.roles]
+        prefix = name + "."
+        subs = sorted(s.name[len(prefix):] for s in visible if s.name.startswith(prefix))
+        if subs:
+            listed = ", ".join(f"/{name} {sub}" for sub in subs)
+            return _error("unknown_command", invocation.name_span.column,
+                          f"/{name} needs a subcommand: {listed}.", None, f"Type /help {subs[0] and name + '.' + subs[0]} for details.")
+        names = {s.name: s.name for s in visible}
+        names.update({alias: canonical for alias, canonical in self.registry.aliases.items() if canonical in names})
+        close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
+        suggestions = list(dict.fromkeys(names[c] for c in close))
+        message = f"/{name} is not a command."
+        if suggestions:
+            message += " Did you mean " + " or ".join(f"/{s}" for s in suggestions) + "?"
+        return _error("unknown_command", invocation.name_span.column, message, None, "Type /help to list the commands.")
+
+    # -- the arguments ---------------------------------------------------
+    def bind(self, invocation: Invocation, *, role: str | None = None, today: Today | None = None) -> Call:
+        """Bind an invocation; `role` (agent|customer) is checked when given."""
+        spec, positionals = self._resolve(invocation, role)
+        table = self._tables[spec.name]
+        given: dict[str, tuple[Any, int]] = {}  # arg name -> (converted value, column)
+        end_column = len(invocation.text.rstrip()) + 1
+
+        slots = table.positionals
+        for index, item in enumerate(positionals):
+            if index >= len(slots):
+                if slots and slots[-1].type.is_list:
+                    arg = slots[-1]  # a trailing list argument takes the rest
+                else:
+                    expected = f"takes {len(slots)} value{'s' if len(slots) != 1 else ''} before its options" if slots else "takes no positional values"
+                    raise _error("too_many_positionals", item.span.column,
+                                 f"/{spec.name} {expected}; {_shown(item.value)} is one too many.", None,
+                                 f"Usage: {spec.usage()}")
+            else:
+                arg = slots[index]
+            self._give(given, arg, item.value, item.span.column, spec, today, append=arg.type.is_list)
+
+        for item in invocation.items:
+            if isinstance(item, Option):
+                arg = self._arg(table, item.key, item.span.column, spec)
+                self._give(given, arg, item.value, item.value.span.column, spec, today, append=False)
+            elif isinstance(item, Flag):
+                arg = self._arg(table, item.name, item.span.column, spec)
+                if arg.type.name != "bool" or arg.type.is_list:
+                    raise _error("not_a_flag", item.span.column,
+                                 f"{arg.name} is not a yes/no flag; give it a value like {arg.name}=<{arg.type}>.",
+                                 arg.name, f"Usage: {spec.usage()}")
+                if arg.name in given:
+                    raise _duplicate(arg, item.span.column)
+                given[arg.name] = (item.value, item.span.column)
+
+        args: dict[str, Any] = {}
+        for arg in spec.args:
+            if arg.name in given:
+                value, column = given[arg.name]
+                _check_constraints(arg, value, column)
+                args[arg.name] = value
+            elif arg.required:
+                raise _error("missing_argument", end_column, f"/{spec.name} needs {arg.name} ({describe(arg.type.name, arg.choices)}).",
+                             arg.name, f"Usage: {spec.usage()}")
+            else:
+                args[arg.name] = table.defaults[arg.name]
+        return Call(spec.name, args, spec, invocation)
+
+    def _arg(self, table: _CommandTable, key: str, column: int, spec: CommandSpec) -> ArgSpec:
+        arg = table.by_key.get(key)
+        if arg is None:
+            close = difflib.get_close_matches(key, list(table.by_key), n=1, cutoff=0.6)
+            message = f"/{spec.name} has no option {key}."
+            if close:
+                message += f" Did you mean {table.by_key[close[0]].name}?"
+            raise _error("unknown_option", column, message, key, f"Usage: {spec.usage()}")
+        return arg
+
+    def _give(self, given: dict[str, tuple[Any, int]], arg: ArgSpec, value: Value | ListValue, column: int,
+              spec: CommandSpec, today: Today | None, *, append: bool) -> None:
+        converted = _convert(arg, value, today)
+        if arg.name in given:
+            if not arg.type.is_list:
+                raise _duplicate(arg, column)
+            converted = given[arg.name][0] + converted
+            column = given[arg.name][1]
+        given[arg.name] = (converted, column)
+
+
+def _shown(value: Value | ListValue) -> str:
+    text = value.text if isinstance(value, Value) else "[" + ", ".join(value.texts) + "]"
+    return '"' + (text if len(text) <= 40 else text[:37] + "...") + '"'
+
+
+def _convert(arg: ArgSpec, value: Value | ListValue, today: Today | None) -> Any:
+    if isinstance(value, ListValue):
+        if not arg.type.is_list:
+            raise _error("invalid_value", value.span.column, f"{arg.name} takes one value, not a list.", arg.name,
+                         "Drop the brackets, or quote the value.")
+        return [_convert_one(arg, item, today) for item in value.items]
+    converted = _convert_one(arg, value, today)
+    return [converted] if arg.type.is_list else converted
+
+
+def _convert_one(arg: ArgSpec, value: Value, today: Today | None) -> Any:
+    try:
+        return convert(arg.type.name, value.text, choices=arg.choices, today=today)
+    except ConversionError as exc:
+        shown = "****" if arg.sensitive else _shown(value)[1:-1]
+        raise _error("invalid_value", value.span.column, f'{arg.name} must be {exc.expected}, got "{shown}"',
+                     arg.name, None) from None
+
+
+def _check_constraints(arg: ArgSpec, value: Any, column: int) -> None:
+    if arg.type.is_list:
+        _bounds(arg, len(value), column, "items")
+        for item in value:
+            _check_scalar(arg, item, column, bounds=False)
+    else:
+        _check_scalar(arg, value, column, bounds=True)
+
+
+def _check_scalar(arg: ArgSpec, value: Any, column: int, *, bounds: bool) -> None:
+    if bounds and arg.type.name not in ("str", "email", "url", "uuid", "enum", "bool"):
+        _bounds(arg, value, column, None)
+    if isinstance(value, str):
+        if arg.min_length is not None and len(value) < arg.min_length:
+            raise _constraint(arg, column, f"at least {arg.min_length} characters long", value)
+        if arg.max_length is not None and len(value) > arg.max_length:
+            raise _constraint(arg, column, f"at most {arg.max_length} characters long", value)
+        if arg.pattern is not None and re.fullmatch(arg.pattern, value) is None:
+            raise _constraint(arg, column, "in the expected format", value)
+    if arg.choices is not None and arg.type.name != "enum" and value not in arg.choices:
+        raise _constraint(arg, column, "one of " + ", ".join(str(to_json(c)) for c in arg.choices), value)
+
+
+def _bounds(arg: ArgSpec, value: Any, column: int, unit: str | None) -> None:
+    suffix = f" {unit}" if unit else ""
+    if arg.min is not None and value < arg.min:
+        raise _constraint(arg, column, f"at least {to_json(arg.min)}{suffix}", value, counted=unit is not None)
+    if arg.max is not None and value > arg.max:
+        raise _constraint(arg, column, f"at most {to_json(arg.max)}{suffix}", value, counted=unit is not None)
+
+
+def _constraint(arg: ArgSpec, column: int, expected: str, value: Any, *, counted: bool = False) -> CommandError:
+    shown = f"{value} items" if counted else (mask(value) if arg.sensitive else to_json(value))
+    if isinstance(shown, str) and len(shown) > 40:
+        shown = shown[:37] + "..."
+    return _error("constraint", column, f"{arg.name} must be {expected}, got {shown}", arg.name, arg.help)
+
+
+def _duplicate(arg: ArgSpec, column: int) -> CommandError:
+    return _error("duplicate_option", column, f"{arg.name} is given more than once.", arg.name,
+                  "Give it once." if not arg.type.is_list else None)
+
+
+def _error(code: str, column: int, message: str, argument: str | None, hint: str | None) -> CommandError:
+    return CommandError(Diagnostic(code=code, message=message, line=1, column=column, hint=hint, argument=argument))

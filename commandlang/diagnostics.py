@@ -1,0 +1,96 @@
+"""Diagnostics and the exception tree.
+
+One `Diagnostic` value describes every problem commandlang finds, whether in a
+chat message (the parser and the binder) or in a registry (the loader and
+lint). Errors are values first; exceptions only carry them.
+
+Exception tree::
+
+    CommandlangError                 root of everything commandlang raises
+    +-- CommandError                 a chat message that cannot run (.diagnostic)
+    +-- RegistryError                a registry that cannot be used (.diagnostics)
+    +-- TemplateError                a reply or request template that cannot render (.diagnostic)
+
+Lines and columns are 1-based. For chat text, `line` is always 1 and `column`
+counts characters of the text the user sent (before normalisation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+__all__ = [
+    "Diagnostic",
+    "Severity",
+    "CommandlangError",
+    "CommandError",
+    "RegistryError",
+    "TemplateError",
+]
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem: what (`code`, `message`), where (`file`, `line`, `column`) and how to fix it (`hint`)."""
+
+    code: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    hint: str | None = None
+    severity: Severity = "error"
+    argument: str | None = None
+
+    def location(self) -> str:
+        """`path:line:col` as compilers and linters print it (missing parts left out)."""
+        parts = [self.file or "<input>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def format_line(self) -> str:
+        """The ruff/flake8 style line lint prints: `path:line:col: CODE message`."""
+        text = f"{self.location()}: {self.code} {self.message}"
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict of every field."""
+        return asdict(self)
+
+
+class CommandlangError(Exception):
+    """The root of every exception commandlang raises on purpose."""
+
+
+class CommandError(CommandlangError):
+    """A chat message that names a command but cannot run as written."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+class RegistryError(CommandlangError):
+    """A registry (commands.yaml) that cannot be used; `.diagnostics` says why."""
+
+    def __init__(self, diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
+        self.diagnostics = tuple(diagnostics)
+        first = self.diagnostics[0].format_line() if self.diagnostics else "invalid registry"
+        more = len(self.diagnostics) - 1
+        super().__init__(first + (f" (and {more} more)" if more > 0 else ""))
+
+
+class TemplateError(CommandlangError):
+    """A template that fails to render at run time (an author's mistake, not the user's)."""
+
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic

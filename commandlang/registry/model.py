@@ -1,0 +1,198 @@
+"""The registry as frozen values: what commands.yaml declares, checked and typed.
+
+Built by `loader.py`; read by the binder, the replies, the executor and the
+runtime. Durations are seconds (float). Templates stay as written (strings or
+YAML structures); rendering them is the replies' job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+__all__ = [
+    "ARG_TYPES",
+    "ArgSpec",
+    "AuthSpec",
+    "BackendSpec",
+    "CommandSpec",
+    "Example",
+    "Position",
+    "RegistrySpec",
+    "ReplySpec",
+    "RequestSpec",
+    "RetryPolicy",
+    "Settings",
+    "TypeSpec",
+]
+
+#: The scalar argument types; any of them may also be wrapped as `list[T]`.
+ARG_TYPES = ("str", "int", "float", "decimal", "bool", "date", "datetime", "duration", "email", "url", "uuid", "enum")
+
+Role = Literal["agent", "customer"]
+ROLES: tuple[Role, ...] = ("agent", "customer")
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a node stands in a registry file (1-based)."""
+
+    file: str | None
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    percent_decode: bool = False
+    unknown_command: Literal["reply", "ignore"] = "reply"
+    max_length: int = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a backend call is retried. The default retries the usual transient statuses twice."""
+
+    attempts: int = 3
+    on: frozenset[int] = frozenset({429, 502, 503, 504})
+    backoff: float = 0.5
+    max_backoff: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSpec:
+    """`none`, `bearer` (a token, usually from the environment) or `genesys` (the Genesys OAuth token)."""
+
+    type: Literal["none", "bearer", "genesys"] = "none"
+    token: str | None = field(default=None, repr=False)  # a secret: never printed
+
+
+@dataclass(frozen=True, slots=True)
+class BackendSpec:
+    name: str
+    base_url: str
+    timeout: float = 5.0
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # may hold API keys
+    auth: AuthSpec = AuthSpec()
+    retry: RetryPolicy = RetryPolicy()
+    max_response_bytes: int = 1024 * 1024
+    position: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TypeSpec:
+    """`int`, or `list[int]` (`name="int", is_list=True`)."""
+
+    name: str
+    is_list: bool = False
+
+    def __str__(self) -> str:
+        return f"list[{self.name}]" if self.is_list else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class ArgSpec:
+    name: str
+    type: TypeSpec
+    positional: bool = False
+    required: bool = False
+    has_default: bool = False
+    default: Any = None  # already converted to the argument's Python type
+    min: Any = None  # converted like the value (a number, a date, seconds), or a list length
+    max: Any = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    choices: tuple[Any, ...] | None = None
+    help: str | None = None
+    sensitive: bool = False
+    position: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    """A backend call. With only `backend` given, the default contract applies (`default_contract`)."""
+
+    backend: str
+    method: str = "POST"
+    path: str | None = None  # a template; each {arg} is one percent-encoded path segment
+    query: Mapping[str, Any] = field(default_factory=dict)  # values are templates
+    json: Any = None  # a template structure, or None for no body
+    headers: Mapping[str, str] = field(default_factory=dict)
+    default_contract: bool = False
+    position: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySpec:
+    """Each reply is a template file name in templates/, an inline mapping, or None for the default."""
+
+    success: Any = None
+    error: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    input: str
+    backend: Mapping[str, Any] | None = None  # canned answer: {status, json | text, headers}
+    expect: Mapping[str, Any] | None = None  # {request: {...}, reply_text: "..."}
+    position: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    summary: str = ""
+    description: str | None = None
+    aliases: tuple[str, ...] = ()
+    roles: frozenset[str] = frozenset(ROLES)
+    args: tuple[ArgSpec, ...] = ()
+    request: RequestSpec | None = None
+    reply: ReplySpec = ReplySpec()
+    confirm: str | None = None
+    ack: str | None = None
+    timeout: float | None = None
+    examples: tuple[Example, ...] = ()
+    position: Position | None = None
+
+    def arg(self, name: str) -> ArgSpec | None:
+        for spec in self.args:
+            if spec.name == name:
+                return spec
+        return None
+
+    @property
+    def positionals(self) -> tuple[ArgSpec, ...]:
+        return tuple(a for a in self.args if a.positional)
+
+    def usage(self) -> str:
+        """The usage line: `/refund <order> [amount=<decimal>] [--notify]`."""
+        parts = [f"/{self.name}"]
+        for spec in self.args:
+            if spec.positional:
+                token = f"<{spec.name}>" + ("..." if spec.type.is_list else "")
+            elif spec.type.name == "bool" and not spec.type.is_list:
+                token = f"--{spec.name}"
+            else:
+                token = f"{spec.name}=<{spec.type}>"
+            parts.append(token if spec.required else f"[{token}]")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySpec:
+    """A whole, valid registry: settings, backends and commands (keyed by canonical name)."""
+
+    version: int
+    settings: Settings
+    backends: Mapping[str, BackendSpec]
+    commands: Mapping[str, CommandSpec]
+    aliases: Mapping[str, str]  # alias -> canonical name
+    path: str | None = None
+    template_dir: str | None = None
+    missing_env: tuple[str, ...] = ()  # ${VAR}s that were unset (the runtime warns)
+
+    def resolve(self, name: str) -> CommandSpec | None:
+        """The command a name or alias (lower-case) denotes."""
+        canonical = self.aliases.get(name, name)
+        return self.commands.get(canonical)

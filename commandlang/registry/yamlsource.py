@@ -1,0 +1,171 @@
+"""Read YAML safely and keep the position of every node.
+
+`read_yaml` returns plain Python values in which mappings are `LMap` and
+sequences `LList`, each remembering where it and its children stand, so the
+loader and lint can point at `commands.yaml:12:7`. It refuses what would
+hurt a service: files over a size limit, invalid UTF-8, alias bombs, deep
+nesting; each becomes a `Diagnostic`, never an exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from ..diagnostics import Diagnostic
+from .model import Position
+
+__all__ = ["LList", "LMap", "YamlLimits", "read_yaml", "parse_yaml"]
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+
+class LMap(dict):
+    """A mapping that knows where it, its keys and its values stand."""
+
+    pos: Position
+    key_pos: dict[str, Position]
+    value_pos: dict[str, Position]
+    raw: dict[str, str]  # the scalar text as written, for values YAML would otherwise retype
+
+
+class LList(list):
+    """A sequence that knows where it and its items stand."""
+
+    pos: Position
+    item_pos: list[Position]
+    raw: list[str | None]
+
+
+class YamlLimits:
+    max_bytes = MAX_BYTES
+    max_nodes = MAX_NODES
+    max_depth = MAX_DEPTH
+
+
+class _TooBig(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+
+
+def read_yaml(path: str) -> tuple[Any, list[Diagnostic]]:
+    """Read and parse a YAML file; (None, diagnostics) when it cannot be used."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return None, [Diagnostic("unreadable", f"cannot read the file: {exc.strerror or exc}", file=path,
+                                 hint="Check the path and its permissions.")]
+    if len(data) > MAX_BYTES:
+        return None, [Diagnostic("too_large", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB", file=path, line=1, column=1)]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [Diagnostic("invalid_utf8", f"byte 0x{data[exc.start]:02x} is not valid UTF-8", file=path,
+                                 line=line, column=column, hint="Save the file as UTF-8.")]
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: str | None = None) -> tuple[Any, list[Diagnostic]]:
+    """Parse YAML text with positions; (None, diagnostics) when it cannot be used."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        return None, [Diagnostic("yaml_syntax", f"YAML syntax error: {problem}", file=path,
+                                 line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None)]
+    except yaml.YAMLError as exc:
+        return None, [Diagnostic("yaml_syntax", f"YAML syntax error: {exc}", file=path)]
+    except RecursionError:
+        return None, [Diagnostic("too_deep", "the YAML is nested too deeply", file=path, line=1, column=1)]
+    if node is None:
+        return None, []
+    builder = _Builder(path)
+    try:
+        value = builder.build(node, 0)
+    except _TooBig as exc:
+        return None, [exc.diagnostic]
+    return value, builder.diagnostics
+
+
+class _Builder:
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.count = 0
+        self.diagnostics: list[Diagnostic] = []
+        self._scalars = yaml.SafeLoader("")
+
+    def pos(self, node: yaml.Node) -> Position:
+        return Position(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def build(self, node: yaml.Node, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _TooBig(Diagnostic("too_large", f"the YAML expands to more than {MAX_NODES} nodes (an alias bomb?)",
+                                     file=self.path, line=node.start_mark.line + 1, column=node.start_mark.column + 1))
+        if depth > MAX_DEPTH:
+            raise _TooBig(Diagnostic("too_deep", f"the YAML is nested more than {MAX_DEPTH} levels deep",
+                                     file=self.path, line=node.start_mark.line + 1, column=node.start_mark.column + 1))
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, depth)
+        if isinstance(node, yaml.SequenceNode):
+            out = LList()
+            out.pos, out.item_pos, out.raw = self.pos(node), [], []
+            for child in node.value:
+                out.append(self.build(child, depth + 1))
+                out.item_pos.append(self.pos(child))
+                out.raw.append(child.value if isinstance(child, yaml.ScalarNode) else None)
+            return out
+        return self._scalar(node)
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # dates are read by the argument's own type
+        try:
+            return self._scalars.construct_object(node, deep=True)
+        except yaml.YAMLError:
+            return node.value
+
+    def _mapping(self, node: yaml.MappingNode, depth: int) -> LMap:
+        out = LMap()
+        out.pos, out.key_pos, out.value_pos, out.raw = self.pos(node), {}, {}, {}
+        pairs = list(node.value)
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in pairs:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    if isinstance(source, yaml.MappingNode):
+                        merged.extend(source.value)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.diagnostics.append(Diagnostic("invalid_key", "a mapping key must be a plain word", file=self.path,
+                                                   line=key_node.start_mark.line + 1, column=key_node.start_mark.column + 1))
+                continue
+            key = str(key_node.value)
+            if key in out:
+                self.diagnostics.append(Diagnostic(
+                    "duplicate_key", f"{key} is defined twice in this mapping (first at line {out.key_pos[key].line})",
+                    file=self.path, line=key_node.start_mark.line + 1, column=key_node.start_mark.column + 1,
+                    hint="Keep one; YAML would silently use the last."))
+            self._put(out, key, key_node, value_node, depth)
+        for key_node, value_node in merged:
+            key = str(key_node.value)
+            if key not in out:
+                self._put(out, key, key_node, value_node, depth)
+        return out
+
+    def _put(self, out: LMap, key: str, key_node: yaml.Node, value_node: yaml.Node, depth: int) -> None:
+        out[key] = self.build(value_node, depth + 1)
+        out.key_pos[key] = self.pos(key_node)
+        out.value_pos[key] = self.pos(value_node)
+        if isinstance(value_node, yaml.ScalarNode):
+            out.raw[key] = value_node.value

@@ -1,0 +1,266 @@
+"""Chat text -> `Invocation` | None (not a command) | `CommandError` (a syntax error).
+
+The Lark LALR parser is built once from `grammar/commandlang.lark`. Most
+commands take the fast path (`fast.py`), a scanner compiled from the same
+grammar's terminals; anything it does not handle plainly (lists, errors) goes
+to Lark, so every syntax error is Lark's, classified here into the spec's
+codes with a column in the text the user sent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import lark
+
+from ..diagnostics import CommandError, Diagnostic
+from ..resources import grammar_path
+from .normalise import Normalised, normalise
+from .tree import Flag, Invocation, Item, ListValue, Option, Positional, Span, Value
+
+__all__ = ["SyntaxOptions", "SyntaxParser", "default_parser", "parse_invocation"]
+
+MAX_ITEMS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxOptions:
+    """The registry settings that change how text is read."""
+
+    percent_decode: bool = False
+    max_length: int = 4000
+    max_items: int = MAX_ITEMS
+
+
+# A raw item, in offsets of the normalised text:
+#   ("positional", None, value, start, end)
+#   ("option", key, value, start, end)
+#   ("flag", name, None, start, end)
+#   ("empty_key", None, value, start, end)
+# where value is (token_text, start) or a list (start, end, [(token_text, start), ...]).
+RawToken = tuple[str, int]
+RawList = tuple[int, int, list[RawToken]]
+RawItem = tuple[str, "str | None", "RawToken | RawList | None", int, int]
+
+_PARTS = re.compile(r'"((?:[^"\\]|\\[\s\S])*)"|\'([^\']*)\'|([^"\']+)')
+_ESCAPE = re.compile(r'\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(["\\nt]))')
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def _unescape_match(match: re.Match[str]) -> str:
+    high, low, single, simple = match.groups()
+    if high is not None:
+        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+    if single is not None:
+        code = int(single, 16)
+        # A lone surrogate cannot be encoded; keep what the user wrote.
+        return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+    return _SIMPLE_ESCAPES[simple]
+
+
+def _percent_decode(text: str) -> str:
+    def decode_run(match: re.Match[str]) -> str:
+        raw = bytes.fromhex(match.group(0).replace("%", ""))
+        decoded = raw.decode("utf-8", errors="surrogateescape")
+        # Bytes that are not well-formed UTF-8 come back as they were written.
+        return "".join(f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in decoded)
+
+    return _PERCENT_RUN.sub(decode_run, text)
+
+
+def decode_word(token: str, percent_decode: bool) -> tuple[str, bool]:
+    """Decode a WORD token: quotes removed, escapes applied; returns (text, quoted)."""
+    if '"' not in token and "'" not in token:
+        return (_percent_decode(token) if percent_decode and "%" in token else token), False
+    out = []
+    for double, single, bare in _PARTS.findall(token):
+        if bare:
+            out.append(_percent_decode(bare) if percent_decode and "%" in bare else bare)
+        elif single:
+            out.append(single)
+        elif double:
+            out.append(_ESCAPE.sub(_unescape_match, double) if "\\" in double else double)
+    return "".join(out), True
+
+
+class SyntaxParser:
+    """The grammar, compiled once; `parse` is safe to call from many tasks."""
+
+    def __init__(self, grammar_text: str) -> None:
+        self.lark = lark.Lark(grammar_text, parser="lalr", lexer="contextual", cache=True)
+        patterns = {t.name: t.pattern.to_regexp() for t in self.lark.terminals}
+        self.patterns = patterns
+        self.name_re = re.compile(r"/(?:%s)(?=\s|$)" % patterns["NAME"])
+        from .fast import FastScanner  # built from the same terminals
+
+        self.fast = FastScanner(patterns)
+
+    def parse(self, text: str, options: SyntaxOptions = SyntaxOptions()) -> Invocation | None:
+        """Parse one chat message; None when it is not a command; `CommandError` on bad syntax."""
+        if len(text) > options.max_length:
+            # Checked first so a huge message costs nothing more than its length.
+            if not normalise(text[: options.max_length]).text.startswith("/"):
+                return None
+            raise _error("too_long", options.max_length, f"The message is {len(text)} characters long; "
+                         f"a command may be at most {options.max_length}.", "Shorten the command.")
+        norm = normalise(text)
+        body = norm.text
+        if not body.startswith("/"):
+            return None
+        name_match = self.name_re.match(body)
+        if name_match is None:
+            return None  # `/etc/hosts`, `// note`, `/ hi`, `/?`: ordinary chat
+        raw_items = self.fast.scan(body, name_match.end())
+        if raw_items is None:
+            raw_items = self._lark_items(norm)
+        return _build(norm, body[1 : name_match.end()], raw_items, options)
+
+    def _lark_items(self, norm: Normalised) -> list[RawItem]:
+        body = norm.text
+        try:
+            tree = self.lark.parse(body)
+        except lark.UnexpectedInput as exc:
+            raise _classify(exc, norm) from None
+        items: list[RawItem] = []
+        for node in tree.children[2:]:
+            kind = node.data
+            children = node.children
+            if kind == "flag":
+                tok = children[0]
+                items.append(("flag", str(tok), None, tok.start_pos, tok.end_pos))
+                continue
+            value_node = children[-1]
+            if isinstance(value_node, lark.Tree):  # a list
+                words = [(str(t), t.start_pos) for t in value_node.children if t.type == "LIST_WORD"]
+                first, last = value_node.children[0], value_node.children[-1]
+                value: RawToken | RawList = (first.start_pos, last.end_pos, words)
+                end = last.end_pos
+            else:
+                value = (str(value_node), value_node.start_pos)
+                end = value_node.end_pos
+            key = str(children[0]) if kind == "option" else None
+            items.append((kind, key, value, children[0].start_pos if len(children) > 1 else _start(value), end))
+        return items
+
+
+def _start(value: RawToken | RawList) -> int:
+    return value[1] if len(value) == 2 else value[0]  # type: ignore[return-value]
+
+
+def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: SyntaxOptions) -> Invocation:
+    to_original = norm.to_original
+
+    def span(start: int, end: int) -> Span:
+        return Span(to_original(start), to_original(end - 1) + 1)
+
+    def value_of(raw: RawToken | RawList) -> Value | ListValue:
+        if len(raw) == 2:
+            token, start = raw  # type: ignore[misc]
+            text, quoted = decode_word(token, options.percent_decode)
+            return Value(text, span(start, start + len(token)), quoted)
+        start, end, words = raw  # type: ignore[misc]
+        return ListValue(tuple(value_of(word) for word in words), span(start, end))
+
+    items: list[Item] = []
+    previous_end = len(name) + 1
+    for kind, key, raw_value, start, end in raw_items:
+        if start == previous_end:
+            raise _error("unexpected_character", to_original(start) + 1,
+                         f"Put a space before {norm.text[start]!r} at column {to_original(start) + 1}.",
+                         "Separate items with spaces; quote a value that holds brackets.")
+        previous_end = end
+        if len(items) == options.max_items:
+            raise _error("too_many_items", to_original(start) + 1,
+                         f"A command may have at most {options.max_items} items.", "Send fewer values.")
+        if kind == "flag":
+            assert key is not None
+            flag = key[2:].lower()
+            negated = flag.startswith("no-")
+            items.append(Flag(flag[3:] if negated else flag, not negated, span(start, end)))
+        elif kind == "option":
+            assert key is not None and raw_value is not None
+            clean_key = key.lstrip("-").rstrip(" \n\r=").lower()
+            items.append(Option(clean_key, value_of(raw_value), span(start, end)))
+        elif kind == "positional":
+            assert raw_value is not None
+            items.append(Positional(value_of(raw_value), span(start, end)))
+        else:  # empty_key
+            column = to_original(start) + 1
+            raise _error("empty_key", column, f"The = at column {column} has no option name before it.",
+                         "Write the name before the =, like amount=5.")
+    return Invocation(name.lower(), span(1, len(name) + 1), tuple(items), norm.original)
+
+
+def _error(code: str, column: int, message: str, hint: str | None = None) -> CommandError:
+    return CommandError(Diagnostic(code=code, message=message, line=1, column=column, hint=hint))
+
+
+def _open_bracket_before(text: str, pos: int) -> int | None:
+    """The offset of the `[` still open at `pos` (quotes skipped), if any."""
+    open_at = None
+    index = 0
+    while index < pos:
+        char = text[index]
+        if char == '"':
+            index += 1
+            while index < len(text) and text[index] != '"':
+                index += 2 if text[index] == "\\" else 1
+        elif char == "'":
+            closing = text.find("'", index + 1)
+            index = len(text) if closing < 0 else closing
+        elif char == "[":
+            open_at = index
+        elif char == "]":
+            open_at = None
+        index += 1
+    return open_at
+
+
+def _classify(exc: lark.UnexpectedInput, norm: Normalised) -> CommandError:
+    """Turn Lark's exception into one of the spec's syntax error codes."""
+    body = norm.text
+    if isinstance(exc, lark.UnexpectedCharacters):
+        pos = exc.pos_in_stream
+    else:
+        token = exc.token  # type: ignore[attr-defined]
+        pos = len(body) if token.type == "$END" else token.start_pos
+    column = norm.to_original(min(pos, len(body) - 1)) + 1
+    char = body[pos] if pos < len(body) else ""
+    bracket = _open_bracket_before(body, pos)
+
+    if char and char in "\"'":
+        return _error("unclosed_quote", column, f"The quote {char} at column {column} is never closed.",
+                      f"Add a closing {char} after the value, or remove the quote.")
+    if char == "" and bracket is not None:
+        bcol = norm.to_original(bracket) + 1
+        return _error("unclosed_list", bcol, f"The list opened at column {bcol} is never closed.",
+                      "Add a ] after the last item.")
+    if char == "":
+        return _error("unexpected_character", column, f"The option at column {column} has no value after =.",
+                      'Write a value after the =, or "" for an empty one.')
+    if bracket is not None:
+        if char == "[":
+            message, hint = f"Lists cannot be nested (column {column}).", "Use one flat list like [a, b, c]."
+        else:
+            message, hint = (f"Unexpected {char!r} at column {column} inside a list.",
+                             'Separate list items with commas, like [a, b]; quote items holding spaces or "=".')
+        return _error("unexpected_character", column, message, hint)
+    if char == "]":
+        return _error("unexpected_character", column, f"The ] at column {column} closes no list.",
+                      "Remove it, or quote the value that holds it.")
+    return _error("unexpected_character", column, f"Unexpected {char!r} at column {column}.",
+                  "Quote values that hold spaces, quotes, brackets or a leading =.")
+
+
+@lru_cache(maxsize=1)
+def default_parser() -> SyntaxParser:
+    """The parser for the shipped grammar, built on first use (Lark caches the tables on disk)."""
+    return SyntaxParser(grammar_path().read_text(encoding="utf-8"))
+
+
+def parse_invocation(text: str, options: SyntaxOptions = SyntaxOptions()) -> Invocation | None:
+    """Parse chat text with the shipped grammar."""
+    return default_parser().parse(text, options)

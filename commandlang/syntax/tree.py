@@ -1,0 +1,133 @@
+"""The untyped syntax tree of one invocation: frozen dataclasses with source spans.
+
+Spans are 0-based, end-exclusive offsets into the text the user sent (before
+normalisation), so `span.column` is what a caret under that text points at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+__all__ = ["Span", "Value", "ListValue", "Positional", "Option", "Flag", "Item", "Invocation"]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a piece of syntax stands in the original text."""
+
+    start: int
+    end: int
+
+    @property
+    def column(self) -> int:
+        """The 1-based column of the first character."""
+        return self.start + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One scalar value, quotes and escapes already decoded."""
+
+    text: str
+    span: Span
+    quoted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListValue:
+    """A bracketed list `[a, "b c", d]`; lists do not nest."""
+
+    items: tuple[Value, ...]
+    span: Span
+
+    @property
+    def texts(self) -> list[str]:
+        return [item.text for item in self.items]
+
+
+AnyValue = Union[Value, ListValue]
+
+
+@dataclass(frozen=True, slots=True)
+class Positional:
+    """A bare value: `12345`, `"two words"`, `[a, b]`."""
+
+    value: AnyValue
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """`key=value` or `--key=value`; the key is reported lower-case."""
+
+    key: str
+    value: AnyValue
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """`--flag` (value True) or `--no-flag` (value False)."""
+
+    name: str
+    value: bool
+    span: Span
+
+
+Item = Union[Positional, Option, Flag]
+
+
+def _json_value(value: AnyValue) -> str | list[str]:
+    return value.texts if isinstance(value, ListValue) else value.text
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """`/name item*` as written: the name (lower-case), its span and the items in order."""
+
+    name: str
+    name_span: Span
+    items: tuple[Item, ...]
+    text: str
+
+    @property
+    def positionals(self) -> tuple[Positional, ...]:
+        return tuple(item for item in self.items if isinstance(item, Positional))
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        return tuple(item for item in self.items if isinstance(item, Option))
+
+    @property
+    def flags(self) -> tuple[Flag, ...]:
+        return tuple(item for item in self.items if isinstance(item, Flag))
+
+    def raw_json(self) -> dict[str, object]:
+        """The `--raw` JSON form; an option given twice appends when either occurrence is a list.
+
+        Raises `ValueError` with the duplicated `Option` as its argument when a
+        scalar option is repeated (the caller turns it into `duplicate_option`).
+        """
+        options: dict[str, str | list[str]] = {}
+        flags: dict[str, bool] = {}
+        for item in self.items:
+            if isinstance(item, Option):
+                new = _json_value(item.value)
+                if item.key in options:
+                    old = options[item.key]
+                    if not isinstance(old, list) and not isinstance(new, list):
+                        raise ValueError(item)
+                    options[item.key] = (old if isinstance(old, list) else [old]) + (
+                        new if isinstance(new, list) else [new]
+                    )
+                else:
+                    options[item.key] = new
+            elif isinstance(item, Flag):
+                flags[item.name] = item.value
+        return {
+            "command": self.name,
+            "positionals": [_json_value(p.value) for p in self.positionals],
+            "options": options,
+            "flags": flags,
+        }
