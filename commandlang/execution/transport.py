@@ -135,18 +135,23 @@ class _ResponseStream(httpx.AsyncByteStream):
 
 
 class _timeout:
-    """`trio.fail_after` that raises an httpx timeout exception instead of `trio.TooSlowError`."""
+    """`trio.move_on_after` that raises an httpx timeout exception instead; no scope at all for None
+    (this sits on the hot path several times per request, and most timeouts are None under the Executor)."""
 
     __slots__ = ("seconds", "error", "scope")
 
     def __init__(self, seconds: float | None, error: type[httpx.TimeoutException]) -> None:
         self.seconds, self.error = seconds, error
+        self.scope: trio.CancelScope | None = None
 
     def __enter__(self) -> None:
-        self.scope = trio.move_on_after(self.seconds) if self.seconds is not None else trio.CancelScope()
-        self.scope.__enter__()
+        if self.seconds is not None:
+            self.scope = trio.move_on_after(self.seconds)
+            self.scope.__enter__()
 
     def __exit__(self, *exc_info: object) -> bool:
+        if self.scope is None:
+            return False
         suppressed = self.scope.__exit__(*exc_info)  # type: ignore[arg-type]
         if self.scope.cancelled_caught:
             raise self.error(f"{self.error.__name__} after {self.seconds}s")
@@ -262,11 +267,22 @@ class H11Transport(httpx.AsyncBaseTransport):
         answered = False
         try:
             with _timeout(timeouts.get("write"), httpx.WriteTimeout):
-                await conn.stream.send_all(conn.h11.send(h11.Request(method=request.method, target=target, headers=headers)))
-                async for chunk in request.stream:  # type: ignore[union-attr]
-                    if chunk:
-                        await conn.stream.send_all(conn.h11.send(h11.Data(data=chunk)))
-                await conn.stream.send_all(conn.h11.send(h11.EndOfMessage()))
+                head = conn.h11.send(h11.Request(method=request.method, target=target, headers=headers)) or b""
+                try:
+                    body: bytes | None = request.content
+                except httpx.RequestNotRead:
+                    body = None  # a streaming body: sent piece by piece below
+                if body is not None:  # a body already in memory (json=, content=): one write with the head
+                    data = head + (conn.h11.send(h11.Data(data=body)) or b"" if body else b"")
+                    await conn.stream.send_all(data + (conn.h11.send(h11.EndOfMessage()) or b""))
+                else:
+                    await conn.stream.send_all(head)
+                    async for chunk in request.stream:  # type: ignore[union-attr]
+                        if chunk:
+                            await conn.stream.send_all(conn.h11.send(h11.Data(data=chunk)) or b"")
+                    tail = conn.h11.send(h11.EndOfMessage())
+                    if tail:
+                        await conn.stream.send_all(tail)
             with _timeout(timeouts.get("read"), httpx.ReadTimeout):
                 while True:
                     event = await conn.receive_event()
