@@ -10,7 +10,7 @@ from ..diagnostics import CommandError, Diagnostic
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
 from ..syntax.tree import Flag, Invocation, ListValue, Option, Positional, Value
 from .call import Call, mask
-from ..registry.types import ConversionError, Today, convert, describe, to_json
+from ..registry.types import CONVERTERS, ConversionError, Today, convert, describe, to_json
 
 __all__ = ["Binder"]
 
@@ -18,13 +18,16 @@ __all__ = ["Binder"]
 class _CommandTable:
     """Per-command lookups, built once per registry so binding is a few dict reads."""
 
-    __slots__ = ("spec", "by_key", "positionals", "defaults")
+    __slots__ = ("spec", "by_key", "by_name", "positionals", "defaults", "required", "required_count")
 
     def __init__(self, spec: CommandSpec) -> None:
         self.spec = spec
         self.by_key = {arg.name.lower(): arg for arg in spec.args}
+        self.by_name = {arg.name: arg for arg in spec.args}
         self.positionals = spec.positionals
         self.defaults = {arg.name: _default(arg) for arg in spec.args}
+        self.required = tuple(arg for arg in spec.args if arg.required)
+        self.required_count = len(self.required)
 
 
 def _default(arg: ArgSpec) -> Any:
@@ -41,21 +44,25 @@ class Binder:
     def __init__(self, registry: RegistrySpec) -> None:
         self.registry = registry
         self._tables = {name: _CommandTable(spec) for name, spec in registry.commands.items()}
+        # Names that have subcommands: only these pay for the `/ticket close` lookup.
+        self._parents = frozenset(name.rpartition(".")[0] for name in registry.commands if "." in name)
 
     # -- the command -----------------------------------------------------
-    def _resolve(self, invocation: Invocation, role: str | None) -> tuple[CommandSpec, tuple[Positional, ...]]:
+    def _resolve(self, invocation: Invocation, role: str | None) -> tuple[CommandSpec, int]:
+        """The command and how many leading positionals its name took (1 for `/ticket close`)."""
         registry = self.registry
         name = invocation.name
-        positionals = invocation.positionals
         base = registry.resolve(name)
-        first = positionals[0].value if positionals else None
-        if isinstance(first, Value) and not first.quoted:
-            for prefix in {name, base.name if base else name}:
-                sub = registry.resolve(f"{prefix}.{first.text.lower()}")
-                if sub is not None:
-                    return self._allowed(sub, invocation, role), positionals[1:]
+        parent = base.name if base is not None else name
+        if name in self._parents or parent in self._parents:
+            first = next((item.value for item in invocation.items if type(item) is Positional), None)
+            if type(first) is Value and not first.quoted:
+                for prefix in (name, parent):
+                    sub = registry.resolve(f"{prefix}.{first.text.lower()}")
+                    if sub is not None:
+                        return self._allowed(sub, invocation, role), 1
         if base is not None:
-            return self._allowed(base, invocation, role), positionals
+            return self._allowed(base, invocation, role), 0
         raise self._unknown(invocation, role)
 
     def _allowed(self, spec: CommandSpec, invocation: Invocation, role: str | None) -> CommandSpec:
@@ -86,50 +93,48 @@ class Binder:
     # -- the arguments ---------------------------------------------------
     def bind(self, invocation: Invocation, *, role: str | None = None, today: Today | None = None) -> Call:
         """Bind an invocation; `role` (agent|customer) is checked when given."""
-        spec, positionals = self._resolve(invocation, role)
+        spec, skip = self._resolve(invocation, role)
         table = self._tables[spec.name]
         given: dict[str, tuple[Any, int]] = {}  # arg name -> (converted value, column)
-        end_column = len(invocation.text.rstrip()) + 1
 
         slots = table.positionals
-        for index, item in enumerate(positionals):
-            if index >= len(slots):
-                if slots and slots[-1].type.is_list:
-                    arg = slots[-1]  # a trailing list argument takes the rest
-                else:
-                    expected = f"takes {len(slots)} value{'s' if len(slots) != 1 else ''} before its options" if slots else "takes no positional values"
-                    raise _error("too_many_positionals", item.span.column,
-                                 f"/{spec.name} {expected}; {_shown(item.value)} is one too many.", None,
-                                 f"Usage: {spec.usage()}")
-            else:
-                arg = slots[index]
-            self._give(given, arg, item.value, item.span.column, spec, today, append=arg.type.is_list)
-
+        index = -skip
         for item in invocation.items:
-            if isinstance(item, Option):
-                arg = self._arg(table, item.key, item.span.column, spec)
-                self._give(given, arg, item.value, item.value.span.column, spec, today, append=False)
-            elif isinstance(item, Flag):
-                arg = self._arg(table, item.name, item.span.column, spec)
+            if type(item) is Positional:
+                if index >= 0:
+                    if index < len(slots):
+                        arg = slots[index]
+                    elif slots and slots[-1].type.is_list:
+                        arg = slots[-1]  # a trailing list argument takes the rest
+                    else:
+                        raise _too_many(spec, slots, item)
+                    self._give(given, arg, item.value, item.span.start + 1, today)
+                index += 1
+            elif type(item) is Option:
+                arg = self._arg(table, item.key, item.span.start + 1, spec)
+                self._give(given, arg, item.value, item.value.span.start + 1, today)
+            elif type(item) is Flag:
+                arg = self._arg(table, item.name, item.span.start + 1, spec)
                 if arg.type.name != "bool" or arg.type.is_list:
                     raise _error("not_a_flag", item.span.column,
                                  f"{arg.name} is not a yes/no flag; give it a value like {arg.name}=<{arg.type}>.",
                                  arg.name, f"Usage: {spec.usage()}")
                 if arg.name in given:
                     raise _duplicate(arg, item.span.column)
-                given[arg.name] = (item.value, item.span.column)
+                given[arg.name] = (item.value, item.span.start + 1)
 
-        args: dict[str, Any] = {}
-        for arg in spec.args:
-            if arg.name in given:
-                value, column = given[arg.name]
+        args = dict(table.defaults)
+        for name, (value, column) in given.items():
+            arg = table.by_name[name]
+            if arg.constrained:
                 _check_constraints(arg, value, column)
-                args[arg.name] = value
-            elif arg.required:
-                raise _error("missing_argument", end_column, f"/{spec.name} needs {arg.name} ({describe(arg.type.name, arg.choices)}).",
-                             arg.name, f"Usage: {spec.usage()}")
-            else:
-                args[arg.name] = table.defaults[arg.name]
+            args[name] = value
+        if len(given) < table.required_count or any(a.name not in given for a in table.required):
+            for arg in table.required:
+                if arg.name not in given:
+                    raise _error("missing_argument", len(invocation.text.rstrip()) + 1,
+                                 f"/{spec.name} needs {arg.name} ({describe(arg.type.name, arg.choices)}).",
+                                 arg.name, f"Usage: {spec.usage()}")
         return Call(spec.name, args, spec, invocation)
 
     def _arg(self, table: _CommandTable, key: str, column: int, spec: CommandSpec) -> ArgSpec:
@@ -143,14 +148,30 @@ class Binder:
         return arg
 
     def _give(self, given: dict[str, tuple[Any, int]], arg: ArgSpec, value: Value | ListValue, column: int,
-              spec: CommandSpec, today: Today | None, *, append: bool) -> None:
-        converted = _convert(arg, value, today)
+              today: Today | None) -> None:
+        if type(value) is Value and not arg.type.is_list:
+            converter = CONVERTERS.get(arg.type.name)
+            try:
+                converted = converter(value.text, today) if converter else _convert_one(arg, value, today)
+            except ConversionError:
+                converted = _convert_one(arg, value, today)  # raises with the message
+        else:
+            converted = _convert(arg, value, today)
         if arg.name in given:
             if not arg.type.is_list:
                 raise _duplicate(arg, column)
             converted = given[arg.name][0] + converted
             column = given[arg.name][1]
         given[arg.name] = (converted, column)
+
+
+def _too_many(spec: CommandSpec, slots: tuple[ArgSpec, ...], item: Positional) -> CommandError:
+    if slots:
+        expected = f"takes {len(slots)} value{'s' if len(slots) != 1 else ''} before its options"
+    else:
+        expected = "takes no positional values"
+    return _error("too_many_positionals", item.span.column, f"/{spec.name} {expected}; {_shown(item.value)} is one too many.",
+                  None, f"Usage: {spec.usage()}")
 
 
 def _shown(value: Value | ListValue) -> str:

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-__all__ = ["ConversionError", "Today", "convert", "describe", "to_json", "EXPECTED"]
+__all__ = ["CONVERTERS", "ConversionError", "Today", "convert", "describe", "to_json", "EXPECTED"]
 
 
 class ConversionError(ValueError):
@@ -145,7 +145,7 @@ def _uuid(text: str, _: Any) -> uuid.UUID:
         raise ConversionError(EXPECTED["uuid"]) from None
 
 
-_CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
+CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "str": lambda text, _: text,
     "int": _int,
     "float": _float,
@@ -169,7 +169,7 @@ def convert(type_name: str, text: str, *, choices: tuple[Any, ...] | None = None
                 return choice
         listed = ", ".join(str(c) for c in choices or ())
         raise ConversionError(f"one of {listed}")
-    return _CONVERTERS[type_name](text, today)
+    return CONVERTERS[type_name](text, today)
 
 
 def describe(type_name: str, choices: tuple[Any, ...] | None = None) -> str:

@@ -152,9 +152,15 @@ def _start(value: RawToken | RawList) -> int:
 
 def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: SyntaxOptions) -> Invocation:
     to_original = norm.to_original
+    if norm.origin is None:  # plain ASCII: offsets only shift by the stripped indent
+        shift = norm.offset
 
-    def span(start: int, end: int) -> Span:
-        return Span(to_original(start), to_original(end - 1) + 1)
+        def span(start: int, end: int) -> Span:
+            return Span(start + shift, end + shift)
+    else:
+
+        def span(start: int, end: int) -> Span:
+            return Span(to_original(start), to_original(end - 1) + 1)
 
     def value_of(raw: RawToken | RawList) -> Value | ListValue:
         if len(raw) == 2:
