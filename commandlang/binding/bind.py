@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 from typing import Any
 
 from ..diagnostics import CommandError, Diagnostic
@@ -18,7 +19,7 @@ __all__ = ["Binder"]
 class _CommandTable:
     """Per-command lookups, built once per registry so binding is a few dict reads."""
 
-    __slots__ = ("spec", "by_key", "by_name", "positionals", "defaults", "required", "required_count")
+    __slots__ = ("spec", "by_key", "by_name", "positionals", "defaults", "required", "constrained")
 
     def __init__(self, spec: CommandSpec) -> None:
         self.spec = spec
@@ -26,8 +27,8 @@ class _CommandTable:
         self.by_name = {arg.name: arg for arg in spec.args}
         self.positionals = spec.positionals
         self.defaults = {arg.name: _default(arg) for arg in spec.args}
-        self.required = tuple(arg for arg in spec.args if arg.required)
-        self.required_count = len(self.required)
+        self.required = tuple(arg.name for arg in spec.args if arg.required)
+        self.constrained = {arg.name: arg for arg in spec.args if arg.constrained}
 
 
 def _default(arg: ArgSpec) -> Any:
@@ -44,26 +45,29 @@ class Binder:
     def __init__(self, registry: RegistrySpec) -> None:
         self.registry = registry
         self._tables = {name: _CommandTable(spec) for name, spec in registry.commands.items()}
+        self._commands = dict(registry.commands)  # plain dicts: faster than the spec's read-only proxies
+        self._aliases = dict(registry.aliases)
         # Names that have subcommands: only these pay for the `/ticket close` lookup.
         self._parents = frozenset(name.rpartition(".")[0] for name in registry.commands if "." in name)
 
     # -- the command -----------------------------------------------------
     def _resolve(self, invocation: Invocation, role: str | None) -> tuple[CommandSpec, int]:
         """The command and how many leading positionals its name took (1 for `/ticket close`)."""
-        registry = self.registry
         name = invocation.name
-        base = registry.resolve(name)
+        commands, aliases = self._commands, self._aliases
+        base = commands.get(aliases.get(name, name))
         parent = base.name if base is not None else name
         if name in self._parents or parent in self._parents:
             first = next((item.value for item in invocation.items if type(item) is Positional), None)
             if type(first) is Value and not first.quoted:
                 for prefix in (name, parent):
-                    sub = registry.resolve(f"{prefix}.{first.text.lower()}")
+                    sub_name = f"{prefix}.{first.text.lower()}"
+                    sub = commands.get(aliases.get(sub_name, sub_name))
                     if sub is not None:
                         return self._allowed(sub, invocation, role), 1
-        if base is not None:
-            return self._allowed(base, invocation, role), 0
-        raise self._unknown(invocation, role)
+        if base is None:
+            raise self._unknown(invocation, role)
+        return (base if role is None else self._allowed(base, invocation, role)), 0
 
     def _allowed(self, spec: CommandSpec, invocation: Invocation, role: str | None) -> CommandSpec:
         if role is not None and role not in spec.roles:
@@ -124,17 +128,17 @@ class Binder:
                 given[arg.name] = (item.value, item.span.start + 1)
 
         args = dict(table.defaults)
+        constrained = table.constrained
         for name, (value, column) in given.items():
-            arg = table.by_name[name]
-            if arg.constrained:
-                _check_constraints(arg, value, column)
+            if name in constrained:
+                _check_constraints(constrained[name], value, column)
             args[name] = value
-        if len(given) < table.required_count or any(a.name not in given for a in table.required):
-            for arg in table.required:
-                if arg.name not in given:
-                    raise _error("missing_argument", len(invocation.text.rstrip()) + 1,
-                                 f"/{spec.name} needs {arg.name} ({describe(arg.type.name, arg.choices)}).",
-                                 arg.name, f"Usage: {spec.usage()}")
+        for name in table.required:
+            if name not in given:
+                arg = table.by_name[name]
+                raise _error("missing_argument", len(invocation.text.rstrip()) + 1,
+                             f"/{spec.name} needs {arg.name} ({describe(arg.type.name, arg.choices)}).",
+                             arg.name, f"Usage: {spec.usage()}")
         return Call(spec.name, args, spec, invocation)
 
     def _arg(self, table: _CommandTable, key: str, column: int, spec: CommandSpec) -> ArgSpec:
@@ -215,10 +219,15 @@ def _check_scalar(arg: ArgSpec, value: Any, column: int, *, bounds: bool) -> Non
             raise _constraint(arg, column, f"at least {arg.min_length} characters long", value)
         if arg.max_length is not None and len(value) > arg.max_length:
             raise _constraint(arg, column, f"at most {arg.max_length} characters long", value)
-        if arg.pattern is not None and re.fullmatch(arg.pattern, value) is None:
+        if arg.pattern is not None and _compiled(arg.pattern).fullmatch(value) is None:
             raise _constraint(arg, column, "in the expected format", value)
     if arg.choices is not None and arg.type.name != "enum" and value not in arg.choices:
         raise _constraint(arg, column, "one of " + ", ".join(str(to_json(c)) for c in arg.choices), value)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _bounds(arg: ArgSpec, value: Any, column: int, unit: str | None) -> None:

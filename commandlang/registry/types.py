@@ -116,10 +116,10 @@ def _datetime(text: str, _: Any) -> datetime:
 def _duration(text: str, _: Any) -> timedelta:
     if not _DURATION.fullmatch(text):
         raise ConversionError(EXPECTED["duration"])
-    seconds = sum(Decimal(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(text))
+    seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(text))
     if seconds > 10**9:
         raise ConversionError(EXPECTED["duration"] + " (this one is too long)")
-    return timedelta(seconds=float(seconds))
+    return timedelta(seconds=seconds)
 
 
 def _email(text: str, _: Any) -> str:
