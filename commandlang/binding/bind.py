@@ -19,7 +19,7 @@ __all__ = ["Binder"]
 class _CommandTable:
     """Per-command lookups, built once per registry so binding is a few dict reads."""
 
-    __slots__ = ("spec", "by_key", "by_name", "positionals", "defaults", "required", "constrained")
+    __slots__ = ("spec", "by_key", "by_name", "positionals", "defaults", "required", "constrained", "scalar_converters")
 
     def __init__(self, spec: CommandSpec) -> None:
         self.spec = spec
@@ -29,6 +29,8 @@ class _CommandTable:
         self.defaults = {arg.name: _default(arg) for arg in spec.args}
         self.required = tuple(arg.name for arg in spec.args if arg.required)
         self.constrained = {arg.name: arg for arg in spec.args if arg.constrained}
+        self.scalar_converters = {arg.name: CONVERTERS[arg.type.name] for arg in spec.args
+                                  if not arg.type.is_list and arg.type.name in CONVERTERS}
 
 
 def _default(arg: ArgSpec) -> Any:
@@ -100,32 +102,36 @@ class Binder:
         spec, skip = self._resolve(invocation, role)
         table = self._tables[spec.name]
         given: dict[str, tuple[Any, int]] = {}  # arg name -> (converted value, column)
-
+        scalar = table.scalar_converters
         slots = table.positionals
         index = -skip
         for item in invocation.items:
-            if type(item) is Positional:
-                if index >= 0:
-                    if index < len(slots):
-                        arg = slots[index]
-                    elif slots and slots[-1].type.is_list:
-                        arg = slots[-1]  # a trailing list argument takes the rest
-                    else:
-                        raise _too_many(spec, slots, item)
-                    self._give(given, arg, item.value, item.span.start + 1, today)
+            kind = type(item)
+            if kind is Flag:
+                self._flag(given, table, item, spec)
+                continue
+            if kind is Option:
+                arg = table.by_key.get(item.key) or self._arg(table, item.key, item.column, spec)
+            else:
                 index += 1
-            elif type(item) is Option:
-                arg = self._arg(table, item.key, item.span.start + 1, spec)
-                self._give(given, arg, item.value, item.value.span.start + 1, today)
-            elif type(item) is Flag:
-                arg = self._arg(table, item.name, item.span.start + 1, spec)
-                if arg.type.name != "bool" or arg.type.is_list:
-                    raise _error("not_a_flag", item.span.column,
-                                 f"{arg.name} is not a yes/no flag; give it a value like {arg.name}=<{arg.type}>.",
-                                 arg.name, f"Usage: {spec.usage()}")
-                if arg.name in given:
-                    raise _duplicate(arg, item.span.column)
-                given[arg.name] = (item.value, item.span.start + 1)
+                if index <= 0:
+                    continue  # the subcommand's name
+                if index <= len(slots):
+                    arg = slots[index - 1]
+                elif slots and slots[-1].type.is_list:
+                    arg = slots[-1]  # a trailing list argument takes the rest
+                else:
+                    raise _too_many(spec, slots, item)
+            value = item.value
+            converter = scalar.get(arg.name)
+            if converter is not None and type(value) is Value and arg.name not in given:
+                # The common case, inlined: one scalar value for an argument not yet given.
+                try:
+                    given[arg.name] = (converter(value.text, today), value.start + 1)
+                except ConversionError:
+                    _convert_one(arg, value, today)  # raises with the argument's message
+            else:
+                self._give(given, arg, value, value.start + 1, today)
 
         args = dict(table.defaults)
         constrained = table.constrained
@@ -140,6 +146,16 @@ class Binder:
                              f"/{spec.name} needs {arg.name} ({describe(arg.type.name, arg.choices)}).",
                              arg.name, f"Usage: {spec.usage()}")
         return Call(spec.name, args, spec, invocation)
+
+    def _flag(self, given: dict[str, tuple[Any, int]], table: _CommandTable, item: Flag, spec: CommandSpec) -> None:
+        arg = self._arg(table, item.name, item.column, spec)
+        if arg.type.name != "bool" or arg.type.is_list:
+            raise _error("not_a_flag", item.column,
+                         f"{arg.name} is not a yes/no flag; give it a value like {arg.name}=<{arg.type}>.",
+                         arg.name, f"Usage: {spec.usage()}")
+        if arg.name in given:
+            raise _duplicate(arg, item.column)
+        given[arg.name] = (item.value, item.column)
 
     def _arg(self, table: _CommandTable, key: str, column: int, spec: CommandSpec) -> ArgSpec:
         arg = table.by_key.get(key)
@@ -174,7 +190,7 @@ def _too_many(spec: CommandSpec, slots: tuple[ArgSpec, ...], item: Positional) -
         expected = f"takes {len(slots)} value{'s' if len(slots) != 1 else ''} before its options"
     else:
         expected = "takes no positional values"
-    return _error("too_many_positionals", item.span.column, f"/{spec.name} {expected}; {_shown(item.value)} is one too many.",
+    return _error("too_many_positionals", item.column, f"/{spec.name} {expected}; {_shown(item.value)} is one too many.",
                   None, f"Usage: {spec.usage()}")
 
 
@@ -186,7 +202,7 @@ def _shown(value: Value | ListValue) -> str:
 def _convert(arg: ArgSpec, value: Value | ListValue, today: Today | None) -> Any:
     if isinstance(value, ListValue):
         if not arg.type.is_list:
-            raise _error("invalid_value", value.span.column, f"{arg.name} takes one value, not a list.", arg.name,
+            raise _error("invalid_value", value.column, f"{arg.name} takes one value, not a list.", arg.name,
                          "Drop the brackets, or quote the value.")
         return [_convert_one(arg, item, today) for item in value.items]
     converted = _convert_one(arg, value, today)
@@ -198,7 +214,7 @@ def _convert_one(arg: ArgSpec, value: Value, today: Today | None) -> Any:
         return convert(arg.type.name, value.text, choices=arg.choices, today=today)
     except ConversionError as exc:
         shown = "****" if arg.sensitive else _shown(value)[1:-1]
-        raise _error("invalid_value", value.span.column, f'{arg.name} must be {exc.expected}, got "{shown}"',
+        raise _error("invalid_value", value.column, f'{arg.name} must be {exc.expected}, got "{shown}"',
                      arg.name, None) from None
 
 

@@ -6,7 +6,7 @@ import re
 
 __all__ = ["decode_word"]
 
-_PARTS = re.compile(r'"((?:[^"\\]|\\[\s\S])*)"|\'([^\']*)\'|([^"\']+)')
+_PARTS = re.compile(r'"([^"\\]*(?:\\[\s\S][^"\\]*)*)"|\'([^\']*)\'|([^"\']+)')
 _ESCAPE = re.compile(r'\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(["\\nt]))')
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 _PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")

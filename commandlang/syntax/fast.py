@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from .decode import decode_word
-from .tree import Flag, Option, Positional, Span, Value
+from .tree import Flag, Option, Positional, Value
 
 __all__ = ["FastScanner"]
 
@@ -117,14 +117,14 @@ class FastScanner:
                 key = found.group("key")
                 items.append(Option(key.lstrip("-").rstrip(" \n\r=").lower(),
                                     _value(found.group("value"), found.start("value"), end, shift, percent_decode),
-                                    Span(start + shift, end + shift)))
+                                    start + shift, end + shift))
             elif kind == "word":
-                value = _value(found.group("word"), start, end, shift, percent_decode)
-                items.append(Positional(value, value.span))
+                items.append(Positional(_value(found.group("word"), start, end, shift, percent_decode),
+                                        start + shift, end + shift))
             elif kind == "flag":
                 name = found.group("flag")[2:].lower()
                 negated = name.startswith("no-")
-                items.append(Flag(name[3:] if negated else name, not negated, Span(start + shift, end + shift)))
+                items.append(Flag(name[3:] if negated else name, not negated, start + shift, end + shift))
             else:
                 return None  # a key with a list or nothing after its `=`
             pos = end
@@ -134,5 +134,5 @@ class FastScanner:
 def _value(token: str, start: int, end: int, shift: int, percent_decode: bool) -> Value:
     if '"' in token or "'" in token or (percent_decode and "%" in token):
         text, quoted = decode_word(token, percent_decode)
-        return Value(text, Span(start + shift, end + shift), quoted)
-    return Value(token, Span(start + shift, end + shift), False)
+        return Value(text, start + shift, end + shift, quoted)
+    return Value(token, start + shift, end + shift, False)

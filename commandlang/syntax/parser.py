@@ -119,12 +119,12 @@ def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: Synta
     if norm.origin is None:  # plain ASCII: offsets only shift by the stripped indent
         shift = norm.offset
 
-        def span(start: int, end: int) -> Span:
-            return Span(start + shift, end + shift)
+        def span(start: int, end: int) -> tuple[int, int]:
+            return start + shift, end + shift
     else:
 
-        def span(start: int, end: int) -> Span:
-            return Span(to_original(start), to_original(end - 1) + 1)
+        def span(start: int, end: int) -> tuple[int, int]:
+            return to_original(start), to_original(end - 1) + 1
 
     percent_decode = options.percent_decode
 
@@ -132,9 +132,9 @@ def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: Synta
         if len(raw) == 2:
             token, start = raw  # type: ignore[misc]
             text, quoted = decode_word(token, percent_decode)
-            return Value(text, span(start, start + len(token)), quoted)
+            return Value(text, *span(start, start + len(token)), quoted)
         start, end, words = raw  # type: ignore[misc]
-        return ListValue(tuple(value_of(word) for word in words), span(start, end))
+        return ListValue(tuple(value_of(word) for word in words), *span(start, end))
 
     items: list[Item] = []
     previous_end = len(name) + 1
@@ -151,20 +151,20 @@ def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: Synta
             assert key is not None
             flag = key[2:].lower()
             negated = flag.startswith("no-")
-            items.append(Flag(flag[3:] if negated else flag, not negated, span(start, end)))
+            items.append(Flag(flag[3:] if negated else flag, not negated, *span(start, end)))
         elif kind == "option":
             assert key is not None and raw_value is not None
             clean_key = key.lstrip("-").rstrip(" \n\r=").lower()
-            items.append(Option(clean_key, value_of(raw_value), span(start, end)))
+            items.append(Option(clean_key, value_of(raw_value), *span(start, end)))
         elif kind == "positional":
             assert raw_value is not None
             value = value_of(raw_value)
-            items.append(Positional(value, value.span))  # a positional is exactly its value
+            items.append(Positional(value, value.start, value.end))  # a positional is exactly its value
         else:  # empty_key
             column = to_original(start) + 1
             raise _error("empty_key", column, f"The = at column {column} has no option name before it.",
                          "Write the name before the =, like amount=5.")
-    return Invocation(name.lower(), span(1, len(name) + 1), tuple(items), norm.original)
+    return Invocation(name.lower(), Span(*span(1, len(name) + 1)), tuple(items), norm.original)
 
 
 def _error(code: str, column: int, message: str, hint: str | None = None) -> CommandError:

@@ -6,12 +6,10 @@ normalisation), so `span.column` is what a caret under that text points at.
 The nodes are typed NamedTuples rather than frozen dataclasses: just as
 immutable, and about three times cheaper to build (1.4 us against 0.5 us for
 four fields, measured here), which matters on the per-message hot path.
-`Invocation`, built once per message, stays a frozen dataclass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple, Union
 
 __all__ = ["Span", "Value", "ListValue", "Positional", "Option", "Flag", "Item", "Invocation"]
@@ -33,7 +31,8 @@ class Value(NamedTuple):
     """One scalar value, quotes and escapes already decoded."""
 
     text: str
-    span: Span
+    start: int
+    end: int
     quoted: bool = False
 
 
@@ -41,7 +40,8 @@ class ListValue(NamedTuple):
     """A bracketed list `[a, "b c", d]`; lists do not nest."""
 
     items: tuple[Value, ...]
-    span: Span
+    start: int
+    end: int
 
     @property
     def texts(self) -> list[str]:
@@ -55,7 +55,8 @@ class Positional(NamedTuple):
     """A bare value: `12345`, `"two words"`, `[a, b]`."""
 
     value: AnyValue
-    span: Span
+    start: int
+    end: int
 
 
 class Option(NamedTuple):
@@ -63,7 +64,8 @@ class Option(NamedTuple):
 
     key: str
     value: AnyValue
-    span: Span
+    start: int
+    end: int
 
 
 class Flag(NamedTuple):
@@ -71,7 +73,26 @@ class Flag(NamedTuple):
 
     name: str
     value: bool
-    span: Span
+    start: int
+    end: int
+
+
+def _span(node: "Value | ListValue | Positional | Option | Flag") -> Span:
+    """Where the node stands in the original text."""
+    return Span(node.start, node.end)
+
+
+def _column(node: "Value | ListValue | Positional | Option | Flag") -> int:
+    """The 1-based column of the node's first character."""
+    return node.start + 1
+
+
+# Nodes keep plain int offsets (cheaper to build than a Span each) and offer
+# `span` and `column` like the rest of the tree. NamedTuples take no mixins,
+# hence the assignment.
+for _node in (Value, ListValue, Positional, Option, Flag):
+    _node.span = property(_span)  # type: ignore[attr-defined]
+    _node.column = property(_column)  # type: ignore[attr-defined]
 
 
 Item = Union[Positional, Option, Flag]
@@ -81,8 +102,7 @@ def _json_value(value: AnyValue) -> str | list[str]:
     return value.texts if isinstance(value, ListValue) else value.text
 
 
-@dataclass(frozen=True, slots=True)
-class Invocation:
+class Invocation(NamedTuple):
     """`/name item*` as written: the name (lower-case), its span and the items in order."""
 
     name: str
