@@ -108,6 +108,13 @@ class ArgSpec:
     sensitive: bool = False
     position: Position | None = None
 
+    @property
+    def constrained(self) -> bool:
+        """True when a value needs checks beyond its type (the binder skips the rest)."""
+        return (self.min is not None or self.max is not None or self.min_length is not None
+                or self.max_length is not None or self.pattern is not None
+                or (self.choices is not None and self.type.name != "enum"))
+
 
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
@@ -135,7 +142,8 @@ class ReplySpec:
 class Example:
     input: str
     backend: Mapping[str, Any] | None = None  # canned answer: {status, json | text, headers}
-    expect: Mapping[str, Any] | None = None  # {request: {...}, reply_text: "..."}
+    expect: Mapping[str, Any] | None = None  # {request: {...}, reply_text: "...", error: code}
+    role: str | None = None  # who types it (default: any role the command allows)
     position: Position | None = None
 
 
