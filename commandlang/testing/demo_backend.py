@@ -7,7 +7,7 @@ in memory and serves, under `/v1`:
     POST /v1/orders/{order}/refunds          create a refund (idempotent per Idempotency-Key)
     POST /v1/callbacks                       schedule a callback
     POST /v1/tickets/{ticket}/close          close a ticket
-    PUT  /v1/customers/{customer}/address    change an address
+    PUT  /v1/orders/{order}/address          change an order's delivery address
     POST /v1/commands/{name}                 the default contract: {"status", "message", "data"}
     GET  /v1/healthz
 
@@ -220,11 +220,17 @@ class DemoBackend:
             case "POST", ["callbacks"]:
                 return self._callback(data)
             case "POST", ["tickets", ticket, "close"]:
+                if self.tickets.get(ticket) == "closed":
+                    return 409, {"message": f"Ticket {ticket} is already closed"}
                 self.tickets[ticket] = "closed"
-                return 200, {"ticket": ticket, "status": "closed", "note": data.get("note") if isinstance(data, dict) else None}
-            case "PUT", ["customers", customer, "address"]:
-                self.addresses[customer] = data if isinstance(data, dict) else {}
-                return 200, {"customer": customer, "address": self.addresses[customer], "status": "updated"}
+                fields = data if isinstance(data, dict) else {}
+                return 200, {"ticket": int(ticket) if ticket.isdigit() else ticket, "status": "closed",
+                             "resolution": fields.get("resolution"), "note": fields.get("note"), "tags": fields.get("tags") or []}
+            case "PUT", ["orders", order, "address"]:
+                if not order.isdigit():
+                    return 404, {"message": f"Order {order} was not found"}
+                self.addresses[order] = data if isinstance(data, dict) else {}
+                return 200, {"order": int(order), "address": self.addresses[order], "status": "updated"}
             case "POST", ["commands", name]:
                 return self._command(name, data, fault)
             case "GET", ["echo", *rest]:
@@ -251,8 +257,9 @@ class DemoBackend:
         if key and key in self._refunds_by_key:
             return 201, self._refunds_by_key[key]  # the same refund again, not a second one
         amount = data.get("amount") if isinstance(data, dict) else None
+        fields = data if isinstance(data, dict) else {}
         refund = {"refund_id": f"R-{next(self._ids)}", "order": int(order), "amount": amount,
-                  "reason": (data or {}).get("reason") if isinstance(data, dict) else None, "status": "pending"}
+                  "reason": fields.get("reason"), "notify": bool(fields.get("notify")), "status": "created"}
         self.refunds[refund["refund_id"]] = refund
         if key:
             self._refunds_by_key[key] = refund
@@ -261,7 +268,8 @@ class DemoBackend:
     def _callback(self, data: Any) -> tuple[int, Any]:
         if not isinstance(data, dict) or not data.get("phone"):
             return 422, {"message": "A phone number is needed for a callback"}
-        callback = {"callback_id": f"CB-{next(self._ids)}", "phone": data["phone"], "at": data.get("at"), "status": "scheduled"}
+        callback = {"callback_id": f"CB-{next(self._ids)}", "phone": data["phone"], "when": data.get("when"),
+                    "within_seconds": data.get("within_seconds"), "topic": data.get("topic", "other"), "status": "scheduled"}
         self.callbacks[callback["callback_id"]] = callback
         return 201, callback
 
