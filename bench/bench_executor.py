@@ -47,6 +47,7 @@ class Row:
     latencies: tuple[float, ...]
     failures: int
     cpu_seconds: float  # this process only: the backend runs in another one
+    backend_cpu_seconds: float
 
     @property
     def per_core(self) -> float:
@@ -60,6 +61,15 @@ class Row:
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of another process (Linux /proc), or NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def start_backend() -> tuple[subprocess.Popen[str], str]:
@@ -87,7 +97,7 @@ def registry_for(base: str) -> RegistrySpec:
                         commands={command.name: command}, aliases={})
 
 
-async def measure(name: str, concurrency: int, seconds: float, one: Callable[[int], Awaitable[bool]]) -> Row:
+async def measure(name: str, concurrency: int, seconds: float, one: Callable[[int], Awaitable[bool]], backend_pid: int) -> Row:
     latencies: list[float] = []
     failures = 0
     counter = 0
@@ -106,15 +116,16 @@ async def measure(name: str, concurrency: int, seconds: float, one: Callable[[in
         await one(0)
     began = time.perf_counter()
     cpu_began = time.process_time()
+    backend_cpu_began = process_cpu_seconds(backend_pid)
     with trio.fail_after(seconds + 30):
         async with trio.open_nursery() as nursery:
             for index in range(concurrency):
                 nursery.start_soon(worker, index)
     return Row(name, concurrency, len(latencies), time.perf_counter() - began, tuple(latencies), failures,
-               time.process_time() - cpu_began)
+               time.process_time() - cpu_began, process_cpu_seconds(backend_pid) - backend_cpu_began)
 
 
-async def run(base: str, seconds: float, levels: list[int]) -> list[Row]:
+async def run(base: str, seconds: float, levels: list[int], backend_pid: int) -> list[Row]:
     registry = registry_for(base)
     engine = TemplateEngine()
     command = registry.commands["order.status"]
@@ -125,13 +136,13 @@ async def run(base: str, seconds: float, levels: list[int]) -> list[Row]:
             async def bare(n: int) -> bool:
                 response = await client.get(url.format(n % 1000 + 1))
                 return response.status_code == 200
-            rows.append(await measure("httpx (httpcore pool)", concurrency, seconds, bare))
+            rows.append(await measure("httpx (httpcore pool)", concurrency, seconds, bare, backend_pid))
 
         async with httpx.AsyncClient(transport=H11Transport()) as client:
             async def over_h11(n: int) -> bool:
                 response = await client.get(url.format(n % 1000 + 1))
                 return response.status_code == 200
-            rows.append(await measure("httpx + H11Transport", concurrency, seconds, over_h11))
+            rows.append(await measure("httpx + H11Transport", concurrency, seconds, over_h11, backend_pid))
 
         for label, factory in (("Executor (H11Transport)", None), ("Executor (httpcore pool)", lambda b: httpx.AsyncHTTPTransport())):
             kwargs = {"transport_factory": factory} if factory else {}
@@ -140,7 +151,7 @@ async def run(base: str, seconds: float, levels: list[int]) -> list[Row]:
                     call = Call(command="order.status", args={"order": n % 1000 + 1}, spec=command)
                     outcome = await executor.execute(call, deadline=trio.current_time() + 10, command_id=f"c{n}")
                     return isinstance(outcome, Success)
-                rows.append(await measure(label, concurrency, seconds, through_executor))
+                rows.append(await measure(label, concurrency, seconds, through_executor, backend_pid))
     return rows
 
 
@@ -148,13 +159,15 @@ def print_table(rows: list[Row]) -> None:
     baselines = {r.concurrency: r.rate for r in rows if r.name.startswith("httpx (httpcore")}
     per_core = {r.concurrency: r.per_core for r in rows if r.name.startswith("httpx (httpcore")}
     print(f"{'client':<26} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'fail':>4} {'vs httpx':>8}"
-          f" {'cpu us/req':>10} {'req/cpu-s':>9} {'vs httpx':>8}")
+          f" {'cpu us/req':>10} {'req/cpu-s':>9} {'vs httpx':>8} {'backend us/req':>14}")
     for r in rows:
         print(f"{r.name:<26} {r.concurrency:>4} {r.rate:>7.0f} {r.percentile(50):>7.2f} {r.percentile(99):>7.2f} "
               f"{r.failures:>4} {r.rate / baselines[r.concurrency]:>7.2f}x"
-              f" {1e6 * r.cpu_seconds / max(1, r.requests):>10.0f} {r.per_core:>9.0f} {r.per_core / per_core[r.concurrency]:>7.2f}x")
+              f" {1e6 * r.cpu_seconds / max(1, r.requests):>10.0f} {r.per_core:>9.0f} {r.per_core / per_core[r.concurrency]:>7.2f}x"
+              f" {1e6 * r.backend_cpu_seconds / max(1, r.requests):>14.0f}")
     print("req/s and latencies are end to end (the backend shares the machine); req/cpu-s is requests per second of")
-    print("this process's CPU time, i.e. what one client core sustains when the backend is not the bottleneck.")
+    print("this process's CPU time, i.e. what one client core sustains when the backend is not the bottleneck;")
+    print(f"backend us/req is the demo backend's CPU per request (this machine has {os.cpu_count()} CPUs).")
 
 
 def main() -> int:
@@ -167,7 +180,7 @@ def main() -> int:
     try:
         print(f"demo backend at {base} (separate process); {options.seconds:.0f}s per row; python {sys.version.split()[0]}, "
               f"httpx {httpx.__version__}, trio {trio.__version__}")
-        rows = trio.run(run, base, options.seconds, levels)
+        rows = trio.run(run, base, options.seconds, levels, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=10)

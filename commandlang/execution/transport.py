@@ -263,7 +263,7 @@ class H11Transport(httpx.AsyncBaseTransport):
     async def _exchange(self, request: httpx.Request, origin: _Origin, conn: _Connection, timeouts: dict) -> httpx.Response:
         """Send one request and read the response head; the body streams later."""
         target = request.url.raw_path
-        headers = [(k, v) for k, v in request.headers.raw]
+        headers = request.headers.raw  # already a list of (bytes, bytes); h11 validates it
         answered = False
         try:
             with _timeout(timeouts.get("write"), httpx.WriteTimeout):

@@ -234,3 +234,42 @@ async def test_many_concurrent_commands_share_a_bounded_pool() -> None:
                     nursery.start_soon(one, n)
     assert len(results) == 200 and all(isinstance(r, Success) for r in results)
     assert sorted(r.json["order"] for r in results) == list(range(200))  # each answer is its own request's
+
+
+class CountingTokens:
+    """A TokenProvider that hands out t1, t2, ... and moves on when invalidated."""
+
+    def __init__(self) -> None:
+        self.issued = 1
+        self.invalidated = 0
+
+    async def token(self) -> str:
+        return f"t{self.issued}"
+
+    def invalidate(self) -> None:
+        self.invalidated += 1
+        self.issued += 1
+
+
+async def test_genesys_auth_refreshes_the_token_once_after_a_401() -> None:
+    from commandlang.registry.model import AuthSpec
+    async with running_demo() as demo:
+        demo.backend.plan(Fault(status=401), times=1)
+        registry = make_registry(demo.url, auth=AuthSpec("genesys"), retry=RetryPolicy(attempts=1))
+        tokens = CountingTokens()
+        async with Executor(registry, ENGINE, token_provider=tokens) as executor:
+            outcome = await executor.execute(call(registry, "order.status", order="1"), command_id="c")
+            assert isinstance(outcome, Success) and outcome.attempts == 2
+            demo.backend.plan(Fault(status=401), times=2)
+            refused = await executor.execute(call(registry, "order.status", order="1"), command_id="c")
+    assert [r.header("Authorization") for r in demo.backend.requests] == ["Bearer t1", "Bearer t2", "Bearer t2", "Bearer t3"]
+    assert isinstance(refused, BackendError) and refused.status == 401  # one refresh per command, not a loop
+    assert tokens.invalidated == 2
+
+
+async def test_genesys_auth_without_a_token_provider_is_refused_at_start() -> None:
+    from commandlang.registry.model import AuthSpec
+    registry = make_registry("http://127.0.0.1:9", auth=AuthSpec("genesys"))
+    with pytest.raises(ValueError, match="token provider"):
+        async with Executor(registry, ENGINE):
+            pass
