@@ -40,10 +40,25 @@ def main(argv: list[str]) -> int:
         trio.run(run)
     except KeyboardInterrupt:
         return 0
-    except OSError as exc:
-        print(f"commandlang demo-backend: cannot listen on {options.host}:{options.port}: {exc.strerror}", file=sys.stderr)
+    except BaseException as exc:  # noqa: BLE001 - nurseries wrap the bind error in exception groups
+        bind_error = _find_os_error(exc)
+        if bind_error is None:
+            raise
+        print(f"commandlang demo-backend: cannot listen on {options.host}:{options.port}: {bind_error.strerror}",
+              file=sys.stderr)
         return 2
     return 0
+
+
+def _find_os_error(exc: BaseException) -> OSError | None:
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _find_os_error(inner)
+            if found is not None:
+                return found
+    return None
 
 
 if __name__ == "__main__":
