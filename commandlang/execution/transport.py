@@ -231,8 +231,11 @@ class H11Transport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError("transport is closed")
         timeouts = request.extensions.get("timeout", {})
         origin, key = self._origin(request.url)
-        with _timeout(timeouts.get("pool"), httpx.PoolTimeout):
-            await origin.slots.acquire()
+        try:
+            origin.slots.acquire_nowait()  # the common case: no wait, and no extra trip through the scheduler
+        except trio.WouldBlock:
+            with _timeout(timeouts.get("pool"), httpx.PoolTimeout):
+                await origin.slots.acquire()
         try:
             return await self._send(request, origin, key, timeouts)
         except BaseException:
