@@ -131,7 +131,7 @@ class _Builder:
             return node.value  # dates are read by the argument's own type
         try:
             return self._scalars.construct_object(node, deep=True)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: an int of more than 4300 digits
             return node.value
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> LMap:
