@@ -108,6 +108,8 @@ class Binder:
         for item in invocation.items:
             if isinstance(item, Option):
                 arg = self._arg(table, item.key, item.span.column, spec)
+                if arg.name in given and not arg.type.is_list:
+                    raise _duplicate(arg, item.span.column)  # where the repeated option starts, as in --raw
                 self._give(given, arg, item.value, item.value.span.column, spec, today, append=False)
             elif isinstance(item, Flag):
                 arg = self._arg(table, item.name, item.span.column, spec)
