@@ -309,8 +309,13 @@ class _Loader:
                 for part in ("backend", "expect"):
                     if isinstance(item.get(part), LMap):
                         self.keys(item[part], f"example.{part}", f"an example's {part}")
+                role = item.get("role")
+                if role is not None and role not in ROLES:
+                    self.report("wrong_type", f"an example's role must be agent or customer, got {role!r}",
+                                item.value_pos["role"])
+                    role = None
                 out.append(Example(input=item["input"], backend=item.get("backend"), expect=item.get("expect"),
-                                   role=item.get("role"), position=item.value_pos["input"]))
+                                   role=role, position=item.value_pos["input"]))
             else:
                 self.report("wrong_type", "an example is a command line, or a mapping with input (and backend, expect)", item_pos)
         return tuple(out)
