@@ -239,7 +239,12 @@ class _Loader:
         self.keys(body, "command", f"command {name}")
         where = f"commands.{name}"
         aliases = []
-        for index, alias in enumerate(body.get("aliases") or []):
+        alias_list = body.get("aliases") or []
+        if alias_list and not isinstance(alias_list, LList):
+            # `aliases: rf` (not a list) would otherwise be read letter by letter, or crash when a number
+            self.report("wrong_type", f"{where}.aliases must be a list like [rf]", body.value_pos["aliases"])
+            alias_list = []
+        for index, alias in enumerate(alias_list):
             if not isinstance(alias, str) or not COMMAND_NAME.fullmatch(alias):
                 item_pos = body["aliases"].item_pos[index] if isinstance(body["aliases"], LList) else body.value_pos["aliases"]
                 self.report("invalid_name", f"alias {alias!r} of {name} is not a valid command name", item_pos)
