@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from hypothesis import example, given
+from hypothesis import strategies as st
 
 import commandlang
 from commandlang import CommandError
@@ -17,6 +19,7 @@ BIND_CODES = {"missing_argument", "unknown_option", "too_many_positionals", "not
               "constraint", "unknown_command", "duplicate_option", "not_allowed"}
 
 REGISTRY = commandlang.load_registry(SAMPLE, env={})
+TYPES = commandlang.load_registry(Path(__file__).parent.parent / "binding" / "data" / "types.yaml", env={})
 
 
 def _check_error(text: str, exc: CommandError, codes: set[str]) -> None:
@@ -59,3 +62,29 @@ def test_bind_never_raises_anything_else(text: str) -> None:
             assert call.command in REGISTRY.spec.commands
             data = call.to_json()
             assert set(data["args"]) == {arg.name for arg in REGISTRY.spec.commands[call.command].args}
+
+
+_type_values = st.one_of(st.text(max_size=12), st.sampled_from(
+    ["1", "-1", "1_000", "1e3", "nan", "19.99", "yes", "today", "2026-01-31", "2026-01-31T10:00+02:00", "90s",
+     "1h30m", "a@b.co", "https://x.y", "123e4567e89b12d3a456426614174000", "email", "[]", "[1, 2]", "[a,", '"x']))
+
+
+@given(st.lists(st.tuples(st.sampled_from(["s", "i", "f", "d", "b", "day", "at", "dur", "mail", "link", "id", "ch",
+                                           "ints", "words", "days", "n", "x", "amount", "when", "wait", "tags",
+                                           "code", "ref", "size", "pin", "card", "secret", "--b", "--no-b"]),
+                          _type_values), max_size=4),
+       st.sampled_from(["/t", "/c", "/rest a"]))
+def test_bind_every_type_never_raises_anything_else(pairs, head) -> None:
+    text = head + "".join(f" {key}" if key.startswith("--") else f" {key}={value}" for key, value in pairs)
+    try:
+        call = TYPES.parse(text, today=date(2026, 1, 31))
+    except CommandError as exc:
+        _check_error(text, exc, SYNTAX_CODES | BIND_CODES)
+        return
+    assert call is not None
+    call.to_json()
+    masked = call.masked_args()
+    for name in ("pin", "card", "secret"):
+        value = call.args.get(name)
+        if value is not None and len(str(value)) >= 4:
+            assert str(value) not in str(masked)
