@@ -170,3 +170,17 @@ def test_human_caret_on_a_multi_line_message(workdir) -> None:
 def test_human_raw(tmp_path) -> None:
     result = run_cli("parse", "--raw", "/x a k=v --no-f", cwd=tmp_path)
     assert result.stdout.splitlines() == ["command: x", "  [0] 'a'", "  k = 'v'", "  --no-f"]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown", "cells"),
+    [
+        ("\t/refund 1 amount=abc", " /refund 1 amount=abc", 18),  # a tab is shown as one space
+        ("/refund 1 reason=\u53d6\u6d88 amount=abc", "/refund 1 reason=\u53d6\u6d88 amount=abc", 29),  # wide: 2 cells
+        ("/refund 1\u200b amount=abc", "/refund 1\u200b amount=abc", 17),  # zero-width: no cell
+    ],
+)
+def test_human_caret_lines_up_in_a_terminal(workdir, text: str, shown: str, cells: int) -> None:
+    lines = parse(workdir, text).stdout.splitlines()
+    assert lines[1] == "  " + shown.replace("\t", " ")
+    assert lines[2] == "  " + " " * cells + "^"
