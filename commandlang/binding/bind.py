@@ -50,7 +50,7 @@ class Binder:
         base = registry.resolve(name)
         first = positionals[0].value if positionals else None
         if isinstance(first, Value) and not first.quoted:
-            for prefix in {name, base.name if base else name}:
+            for prefix in dict.fromkeys((name, base.name if base else name)):  # ordered: the name as typed first
                 sub = registry.resolve(f"{prefix}.{first.text.lower()}")
                 if sub is not None:
                     return self._allowed(sub, invocation, role), positionals[1:]
