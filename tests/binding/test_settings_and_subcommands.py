@@ -85,3 +85,13 @@ def test_unknown_subcommand_of_a_command_that_takes_no_positionals(subs) -> None
 def test_ambiguous_parent_is_a_lint_warning(write_registry) -> None:
     registry = load(write_registry, SUBCOMMANDS)
     assert [(d.code, d.severity) for d in registry.warnings] == [("ambiguous_subcommand", "warning")]
+
+
+def test_subcommand_choice_does_not_depend_on_hash_seed(tmp_path) -> None:
+    from tests.helpers import run_cli
+
+    (tmp_path / "commands.yaml").write_text(
+        "version: 1\ncommands:\n  ticket: {aliases: [tk]}\n  ticket.close: {}\n  tk.close: {}\n")
+    seen = {run_cli("parse", "--json", "/tk close", cwd=tmp_path, env={"PYTHONHASHSEED": str(seed)}).stdout
+            for seed in range(1, 7)}
+    assert seen == {'{"command": "tk.close", "args": {}}\n'}  # the name as typed wins over the alias's target
