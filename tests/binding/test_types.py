@@ -233,3 +233,12 @@ def test_bool_as_flag(registry) -> None:
     assert bind(registry, "/t --b").args["b"] is True
     assert bind(registry, "/t --no-b").args["b"] is False
     assert bind(registry, "/t b=yes").args["b"] is True
+
+
+def test_defaults_are_converted_exactly_as_written() -> None:
+    registry = commandlang.load_registry(DATA / "defaults.yaml", env={})
+    assert registry.parse("/x").to_json() == {"command": "x", "args": {
+        "fee": "0.10", "on": True, "day": "2026-01-31", "at": "2026-01-31T10:00:00+01:00", "ch": "Email",
+        "tags": [1, 2], "one": ["solo"], "wait": 5400, "id": "123e4567-e89b-12d3-a456-426614174000", "n": 1000,
+        "none": None}}
+    assert registry.parse("/x").args["fee"] == Decimal("0.10")
