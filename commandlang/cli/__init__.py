@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "lint": ("lint", "check registries and their templates"),
     "schema": ("schema", "print the JSON Schema of commands.yaml"),
     "serve": ("serve", "run the runtime service (--demo: with a demo backend and chat page)"),
+    "demo-backend": ("demo_backend", "serve the demo backend for the sample commands (with fault injection)"),
 }
 
 
