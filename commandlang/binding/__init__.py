@@ -2,6 +2,6 @@
 
 from .bind import Binder
 from .call import Call, mask
-from .types import ConversionError, Today, convert, to_json
+from ..registry.types import ConversionError, Today, convert, to_json
 
 __all__ = ["Binder", "Call", "ConversionError", "Today", "convert", "mask", "to_json"]

@@ -10,7 +10,7 @@ from ..diagnostics import CommandError, Diagnostic
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
 from ..syntax.tree import Flag, Invocation, ListValue, Option, Positional, Value
 from .call import Call, mask
-from .types import ConversionError, Today, convert, describe, to_json
+from ..registry.types import ConversionError, Today, convert, describe, to_json
 
 __all__ = ["Binder"]
 

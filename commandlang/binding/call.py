@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from ..registry.model import ArgSpec, CommandSpec
 from ..syntax.tree import Invocation
-from .types import to_json
+from ..registry.types import to_json
 
 __all__ = ["Call", "mask"]
 

@@ -135,7 +135,8 @@ class ReplySpec:
 class Example:
     input: str
     backend: Mapping[str, Any] | None = None  # canned answer: {status, json | text, headers}
-    expect: Mapping[str, Any] | None = None  # {request: {...}, reply_text: "..."}
+    expect: Mapping[str, Any] | None = None  # {request: {...}, reply_text: "...", error: code}
+    role: str | None = None  # who types it (default: any role the command allows)
     position: Position | None = None
 
 

@@ -1,0 +1,7 @@
+"""`python -m commandlang` is the `commandlang` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

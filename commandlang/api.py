@@ -1,0 +1,80 @@
+"""The Python API: `load_registry`, `Registry.parse`, `parse_raw` (spec section 4)."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Any, Mapping
+
+from .binding.bind import Binder
+from .binding.call import Call
+from .diagnostics import CommandError, Diagnostic, RegistryError
+from .linting import ExtraCheck, lint_file
+from .registry.model import RegistrySpec
+from .registry.types import Today
+from .syntax.parser import SyntaxOptions, default_parser
+from .syntax.tree import Invocation
+
+__all__ = ["Registry", "load_registry", "parse_raw"]
+
+
+class Registry:
+    """A loaded, valid registry: parses chat text into typed `Call`s."""
+
+    def __init__(self, spec: RegistrySpec, warnings: tuple[Diagnostic, ...] = ()) -> None:
+        self.spec = spec
+        self.warnings = warnings
+        self._binder = Binder(spec)
+        self._parser = default_parser()
+        self._options = SyntaxOptions(percent_decode=spec.settings.percent_decode, max_length=spec.settings.max_length)
+
+    def parse_invocation(self, text: str) -> Invocation | None:
+        """The untyped invocation, with this registry's settings; None when not a command."""
+        return self._parser.parse(text, self._options)
+
+    def bind(self, invocation: Invocation, *, role: str | None = None, today: date | None = None) -> Call:
+        return self._binder.bind(invocation, role=role, today=Today(today) if today else None)
+
+    def parse(self, text: str, *, role: str | None = None, today: date | None = None) -> Call | None:
+        """Parse and bind chat text: a `Call`, None when the text is not a command.
+
+        Raises `CommandError` (with `.diagnostic`) when it names a command but
+        cannot run as written. `role` (agent|customer) is checked when given;
+        `today` anchors `today`/`tomorrow`/`yesterday` (default: the local date).
+        """
+        invocation = self._parser.parse(text, self._options)
+        if invocation is None:
+            return None
+        return self._binder.bind(invocation, role=role, today=Today(today) if today else None)
+
+
+def load_registry(path: str | os.PathLike[str] = "commands.yaml", *, env: Mapping[str, str] | None = None,
+                  extra_checks: tuple[ExtraCheck, ...] = ()) -> Registry:
+    """Load, lint and build a registry; `RegistryError(.diagnostics)` when it has errors.
+
+    `env` is the environment for `${VAR}` (default: `os.environ`). Warnings do
+    not stop loading; they are kept on `Registry.warnings`.
+    """
+    spec, found = lint_file(os.fspath(path), env, extra=extra_checks)
+    errors = [d for d in found if d.severity == "error"]
+    if spec is None or errors:
+        raise RegistryError(errors or found)
+    return Registry(spec, tuple(found))
+
+
+def parse_raw(text: str, *, percent_decode: bool = False, max_length: int = 4000) -> dict[str, Any] | None:
+    """The untyped invocation of `commandlang parse --raw` as JSON data; None when not a command.
+
+    Raises `CommandError` on a syntax error (and `duplicate_option` when a
+    scalar option is repeated).
+    """
+    invocation = default_parser().parse(text, SyntaxOptions(percent_decode=percent_decode, max_length=max_length))
+    if invocation is None:
+        return None
+    try:
+        return invocation.raw_json()
+    except ValueError as exc:
+        option = exc.args[0]
+        raise CommandError(Diagnostic("duplicate_option", f"{option.key} is given more than once.", line=1,
+                                      column=option.span.column, hint="Give it once, or use a list: key=[a, b].",
+                                      argument=option.key)) from None

@@ -1,0 +1,35 @@
+"""Helpers the subcommands share: argument parsing that exits 2, caret rendering, JSON output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..diagnostics import Diagnostic
+
+__all__ = ["ArgumentParser", "caret", "print_json"]
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports bad usage with exit code 2 without raising SystemExit into callers' tests."""
+
+    def error(self, message: str) -> Any:  # noqa: D401 - argparse's signature
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def caret(text: str, diagnostic: Diagnostic) -> str:
+    """The line of `text` the diagnostic's column falls on, with a ^ under that column."""
+    column = max(1, diagnostic.column or 1)
+    offset = column - 1
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    line = text[start : end if end >= 0 else len(text)]
+    return f"  {line}\n  {' ' * (offset - start)}^"
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, sort_keys=False))
