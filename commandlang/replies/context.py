@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
 from ..binding.call import mask
-from ..binding.types import to_json
+from ..registry.types import to_json
 from ..registry.model import CommandSpec
 
 __all__ = ["CommandInfo", "ReplyContext", "ReplyKind", "KNOWN_VARIABLES", "template_variables", "safe_message", "scrub"]

@@ -32,7 +32,7 @@ LEADS: dict[str, str] = {
     "too_many_positionals": "There is one value too many.",
     "not_a_flag": "That option needs a value.",
     "invalid_value": "A value is not right.",
-    "constraint": "A value is out of range.",
+    "constraint": "A value is outside what this command accepts.",
     "unknown_command": "I don't know that command.",
     "not_allowed": "You can't use that command.",
 }

@@ -8,8 +8,9 @@ never tells a customer about agent-only tools.
 from __future__ import annotations
 
 import difflib
+from datetime import timedelta
 
-from ..binding.types import describe, to_json
+from ..registry.types import describe, to_json
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
 from .model import QuickReply, Reply
 
@@ -65,7 +66,7 @@ def help_command(registry: RegistrySpec, role: str | None, name: str) -> Reply:
     if spec.args:
         lines.append("Arguments:")
         lines += [f"  {_describe_arg(arg)}" for arg in spec.args]
-    examples = [example.input for example in spec.examples]
+    examples = [e.input for e in spec.examples if not (e.expect or {}).get("error")]  # failing examples teach the wrong thing
     if examples:
         lines.append("Examples:")
         lines += [f"  {text}" for text in examples]
@@ -86,27 +87,52 @@ def _unknown(registry: RegistrySpec, role: str | None, name: str) -> Reply:
 
 
 def _describe_arg(arg: ArgSpec) -> str:
-    """`amount (decimal, at least 0.01): Amount to refund. Default: 0` in one line."""
+    """`amount (decimal, required, at least 0.01): Amount to refund. Default: 0.` in one line."""
     facts = [str(arg.type) if arg.type.name != "enum" else ("list of " if arg.type.is_list else "") + describe("enum", arg.choices)]
     if arg.positional:
         facts.append("positional")
     if arg.required:
         facts.append("required")
     if arg.choices is not None and arg.type.name != "enum":
-        facts.append("one of " + ", ".join(str(to_json(c)) for c in arg.choices))
+        facts.append("one of " + ", ".join(_shown(arg, c) for c in arg.choices))
+    unit = " items" if arg.type.is_list else ""
     if arg.min is not None:
-        facts.append(f"at least {to_json(arg.min)}" + (" items" if arg.type.is_list else ""))
+        facts.append(f"at least {_shown(arg, arg.min) if not unit else arg.min}{unit}")
     if arg.max is not None:
-        facts.append(f"at most {to_json(arg.max)}" + (" items" if arg.type.is_list else ""))
+        facts.append(f"at most {_shown(arg, arg.max) if not unit else arg.max}{unit}")
     if arg.max_length is not None:
         facts.append(f"up to {arg.max_length} characters")
     if arg.sensitive:
         facts.append("kept private")
     text = f"{arg.name} ({', '.join(facts)})"
     if arg.help:
-        text += f": {arg.help.strip()}"
-    if arg.has_default and arg.default is not None:
-        text += f" Default: {to_json(arg.default)}."
-    if arg.type.name != "enum" and arg.type.name != "str":
-        text += f" Give {describe(arg.type.name)}." if not arg.help else ""
+        helptext = arg.help.strip()
+        text += f": {helptext}" + ("" if helptext.endswith((".", "!", "?", ")")) else ".")
+    elif arg.type.name not in ("str", "enum"):
+        text += f": {describe(arg.type.name)}."
+    if arg.has_default and arg.default is not None and not arg.sensitive:
+        text += f" Default: {_shown(arg, arg.default)}."
     return text
+
+
+def _shown(arg: ArgSpec, value: object) -> str:
+    """A value as a user would type it: yes/no, 4h, 19.99."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(arg, v) for v in value) + "]"
+    if arg.type.name == "duration" and isinstance(value, timedelta):
+        return _duration(value.total_seconds())
+    return str(to_json(value))
+
+
+def _duration(seconds: float) -> str:
+    """Seconds as the duration syntax: 5400 -> 1h30m."""
+    if seconds != int(seconds):
+        return f"{seconds:g}s"
+    rest, parts = int(seconds), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(parts) or "0s"

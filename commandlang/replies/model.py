@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
-from ..binding.types import to_json
+from ..registry.types import to_json
 
 __all__ = [
     "Attachment",

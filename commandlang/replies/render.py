@@ -31,7 +31,7 @@ import re
 from typing import Any, Mapping
 
 from ..binding.call import mask
-from ..binding.types import to_json
+from ..registry.types import to_json
 from ..diagnostics import Diagnostic, TemplateError
 from ..registry.model import CommandSpec
 from ..registry.yamlsource import read_yaml
