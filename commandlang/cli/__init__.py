@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("parse", "parse one chat message and print the invocation"),
     "lint": ("lint", "check registries and their templates"),
     "schema": ("schema", "print the JSON Schema of commands.yaml"),
+    "render": ("render", "preview a command's reply for a channel (genesys, text, json)"),
 }
 
 

@@ -28,7 +28,8 @@ from ..binding.call import mask
 from ..registry.types import to_json
 from ..registry.model import CommandSpec
 
-__all__ = ["CommandInfo", "ReplyContext", "ReplyKind", "KNOWN_VARIABLES", "template_variables", "safe_message", "scrub"]
+__all__ = ["CommandInfo", "ReplyContext", "ReplyKind", "KNOWN_VARIABLES", "template_variables", "safe_message", "scrub",
+           "context_for_answer"]
 
 ReplyKind = Literal["success", "error", "confirm", "ack"]
 
@@ -149,3 +150,22 @@ def template_variables(spec: CommandSpec, context: ReplyContext, kind: ReplyKind
     if macros is not None:
         variables["macros"] = macros
     return variables
+
+
+def context_for_answer(args: Mapping[str, Any], answer: Mapping[str, Any], user: Mapping[str, Any] | None = None,
+                       conversation_id: str | None = None) -> tuple[ReplyKind, ReplyContext]:
+    """The reply kind and context for a backend answer `{status, json | text}` (an example's canned `backend`).
+
+    A status of 400 or more, or the default contract's `{"status": "error"}`,
+    is a failure: kind `error` with `error = {code: http_<status> | backend_error, message}`.
+    """
+    status = int(answer.get("status", 200) or 200)
+    body = answer.get("json", answer.get("text"))
+    who = dict(user) if user is not None else {"id": None, "role": None}
+    failed = status >= 400 or (isinstance(body, Mapping) and body.get("status") == "error")
+    if not failed:
+        return "success", ReplyContext(args=args, result=body, status=status, user=who, conversation_id=conversation_id)
+    message = body.get("message") if isinstance(body, Mapping) else None
+    code = f"http_{status}" if status >= 400 else "backend_error"
+    return "error", ReplyContext(args=args, result=body, status=status, user=who, conversation_id=conversation_id,
+                                 error={"code": code, "message": message})

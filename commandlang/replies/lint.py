@@ -28,7 +28,7 @@ from ..diagnostics import CommandError, Diagnostic, TemplateError
 from ..registry.model import CommandSpec, Position, RegistrySpec
 from ..registry.yamlsource import LList, LMap, read_yaml
 from ..syntax.parser import SyntaxOptions, default_parser
-from .context import KNOWN_VARIABLES, ReplyContext
+from .context import KNOWN_VARIABLES, ReplyContext, context_for_answer
 from .limits import GENESYS_LIMITS, TEXT_LIMITS, enforce_limits
 from .model import REPLY_KEYS, ReplyShapeError
 from .render import MACROS_FILE, ReplyRenderer, is_template_file
@@ -225,7 +225,7 @@ class _Checker:
             if command.ack is not None:
                 runs.append(("ack", ReplyContext(args=call.args, user=user)))
             if example.backend is not None:
-                runs.append(_outcome(call.args, example.backend, user))
+                runs.append(context_for_answer(call.args, example.backend, user))
             for kind, context in runs:
                 if (command.name, kind) in self.broken:
                     continue
@@ -248,15 +248,3 @@ class _Checker:
 
 def _value_pos(node: Mapping[str, Any], key: str, default: Position | None) -> Position | None:
     return node.value_pos.get(key, default) if isinstance(node, LMap) else default
-
-
-def _outcome(args: Mapping[str, Any], backend: Mapping[str, Any], user: Mapping[str, Any]) -> tuple[str, ReplyContext]:
-    """The reply kind and context a canned backend answer leads to (default contract understood)."""
-    status = int(backend.get("status", 200) or 200)
-    body = backend.get("json", backend.get("text"))
-    failed = status >= 400 or (isinstance(body, Mapping) and body.get("status") == "error")
-    if not failed:
-        return "success", ReplyContext(args=args, result=body, status=status, user=user)
-    message = body.get("message") if isinstance(body, Mapping) else None
-    return "error", ReplyContext(args=args, result=body, status=status, user=user,
-                                 error={"code": f"http_{status}" if status >= 400 else "backend_error", "message": message})

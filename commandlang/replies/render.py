@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from dataclasses import replace
 from typing import Any, Mapping
 
 from ..binding.call import mask
@@ -156,7 +157,13 @@ class ReplyRenderer:
         template = self.template_for(spec, kind)
         if template is None:
             return None
-        return self.render_structure(spec, kind, template, ctx)
+        try:
+            return self.render_structure(spec, kind, template, ctx)
+        except TemplateError as exc:
+            declared = {"success": spec.reply.success, "error": spec.reply.error, "confirm": spec.confirm, "ack": spec.ack}[kind]
+            if exc.diagnostic.file is None and is_template_file(declared):
+                raise TemplateError(replace(exc.diagnostic, file=f"templates/{declared.strip()}")) from None
+            raise
 
 
 def apply_layout(layout: Any, child: Mapping[str, Any]) -> Any:
