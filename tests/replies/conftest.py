@@ -1,0 +1,22 @@
+"""Fixtures for the replies tests: the sample registry and its templates, and a small hand-made registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import commandlang
+from commandlang.replies.render import ReplyRenderer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def registry() -> commandlang.Registry:
+    return commandlang.load_registry(ROOT / "commands.yaml")
+
+
+@pytest.fixture()
+def renderer(registry: commandlang.Registry) -> ReplyRenderer:
+    return ReplyRenderer(template_dir=registry.spec.template_dir)
