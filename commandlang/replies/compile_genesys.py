@@ -16,9 +16,9 @@ How the model maps onto that:
 
 - one message carries the text, the card or carousel and the quick replies;
   one card is a `Card`, two or more (or an explicit carousel) a `Carousel`;
-- standalone `buttons` become a card whose title is the first line of the
-  text and whose description is the rest (Genesys has no standalone
-  buttons); that card then carries the text, so the message omits it;
+- standalone `buttons` become a card titled "Options" (Genesys has no
+  standalone buttons) placed before the other cards; the text stays in the
+  message;
 - each attachment follows in a message of its own.
 """
 
@@ -26,12 +26,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from .limits import GENESYS_LIMITS, ChannelLimits, enforce_limits, shorten
+from .limits import GENESYS_LIMITS, ChannelLimits, enforce_limits
 from .model import Attachment, Button, Card, Reply
 
 __all__ = ["compile_genesys", "bot_connector_response"]
 
 BotState = Literal["MoreData", "Complete", "Failed"]
+
+#: The title of the card that carries a reply's standalone buttons.
+BUTTONS_TITLE = "Options"
 
 
 def compile_genesys(reply: Reply, limits: ChannelLimits = GENESYS_LIMITS) -> list[dict[str, Any]]:
@@ -40,15 +43,11 @@ def compile_genesys(reply: Reply, limits: ChannelLimits = GENESYS_LIMITS) -> lis
     cards = list(fitted.all_cards())
     text = fitted.text
     if fitted.buttons:
-        first, _, rest = text.partition("\n")
-        title = shorten(first.strip(), limits.max_card_title) or "Options"
-        description = (rest.strip() or None) if first.strip() else (text.strip() or None)
-        if title != first.strip() and first.strip():
-            description = text.strip()  # the title was cut: keep the whole text readable below it
-        cards.insert(0, Card(title=title, description=description, actions=fitted.buttons))
-        text = ""
+        # The buttons card never takes its title from the text: a newline in a user's value
+        # must not turn into a title/description split (the structure would depend on input).
+        cards.insert(0, Card(title=BUTTONS_TITLE, actions=fitted.buttons))
         if limits.max_cards is not None and len(cards) > limits.max_cards:
-            cards = cards[: limits.max_cards]  # the buttons card goes first: it holds the text
+            cards = cards[: limits.max_cards]
 
     content: list[dict[str, Any]] = []
     if len(cards) == 1 and fitted.carousel is None:

@@ -45,7 +45,8 @@ def compile_text(reply: Reply, limits: ChannelLimits = TEXT_LIMITS) -> str:
         lines = [card.title]
         if card.description:
             lines.append(card.description)
-        if card.default_action is not None and card.default_action.kind == "link":
+        action_urls = {a.url for a in card.actions if a.kind == "link"}
+        if card.default_action is not None and card.default_action.kind == "link" and card.default_action.url not in action_urls:
             lines.append(str(card.default_action.url))
         for action in card.actions:
             if action.kind == "link":
