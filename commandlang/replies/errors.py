@@ -59,7 +59,10 @@ def command_error_reply(diagnostic: Diagnostic, text: str, spec: CommandSpec | N
             lines.append("Type /help to see the commands you can use.")
         return Reply(text="\n".join(lines), quick_replies=(QuickReply("Help", "/help"),))
     if diagnostic.hint and not diagnostic.hint.startswith("Usage:"):
-        lines.append(diagnostic.hint)
+        hint = diagnostic.hint.strip()
+        if diagnostic.code == "constraint" and diagnostic.argument:
+            hint = f"{diagnostic.argument}: {hint}"  # the hint is the argument's help text, which names nothing
+        lines.append(hint)
     lines.append(f"Usage: {spec.usage()}")
     lines.append(f"Type /help {spec.name} for details.")
     return Reply(text="\n".join(lines), quick_replies=(QuickReply(f"Help on /{spec.name}", f"/help {spec.name}"),))
