@@ -18,6 +18,7 @@ YAML string that holds the template (or the command when that is unknown):
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Mapping
 
 import jinja2
@@ -176,17 +177,28 @@ class _Checker:
                                          file=(pos.file if pos and pos.file else file) or self.spec.path, line=line, column=column))
             return
         for name in sorted(meta.find_undeclared_variables(ast) - scope):
+            at = self.line_of(source, name, pos)
             if name == "raw_args" and is_error:
-                self.report("template_raw_in_error", f"{self.current}: raw_args is not available in error replies (secrets stay masked)", pos, file,
+                self.report("template_raw_in_error", f"{self.current}: raw_args is not available in error replies (secrets stay masked)", at, file,
                             hint="Use args, which holds the masked values.")
             elif name == "macros" and not self.has_macros:
-                self.report("template_missing", f"macros is used but templates/{MACROS_FILE} does not exist", pos, file)
+                self.report("template_missing", f"macros is used but templates/{MACROS_FILE} does not exist", at, file)
             elif name not in KNOWN_VARIABLES:
-                self.report("template_unknown_variable", f"{self.current}: unknown variable {name!r} in template", pos, file,
+                self.report("template_unknown_variable", f"{self.current}: unknown variable {name!r} in template", at, file,
                             hint="Known: " + ", ".join(sorted(KNOWN_VARIABLES - {"loop_index"})) + ", or a $for name")
         for target in meta.find_referenced_templates(ast):
             if target and self.template_dir and not os.path.isfile(os.path.join(self.template_dir, target)):
                 self.report("template_missing", f"the template imports {target}, which does not exist in templates/", pos, file)
+
+    def line_of(self, source: str, name: str, pos: Position | None) -> Position | None:
+        """The position of the line of a multi-line string where `name` first appears."""
+        if pos is None or "\n" not in source:
+            return pos
+        for index, line in enumerate(source.splitlines()):
+            if re.search(rf"\b{re.escape(name)}\b", line):
+                offset = index + self.block_scalar(pos)
+                return Position(pos.file, pos.line + offset, pos.column if offset == 0 else 1)
+        return pos
 
     def block_scalar(self, pos: Position) -> int:
         """1 when the string at `pos` is a `|` or `>` block (its text starts on the next line), else 0."""
