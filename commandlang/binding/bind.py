@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 from typing import Any
 
 from ..diagnostics import CommandError, Diagnostic
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
 from ..syntax.tree import Flag, Invocation, ListValue, Option, Positional, Value
 from .call import Call, mask
-from ..registry.types import ConversionError, Today, convert, describe, to_json
+from ..registry.types import CONVERTERS, ConversionError, Today, convert, describe, to_json
 
 __all__ = ["Binder"]
 
@@ -18,13 +19,18 @@ __all__ = ["Binder"]
 class _CommandTable:
     """Per-command lookups, built once per registry so binding is a few dict reads."""
 
-    __slots__ = ("spec", "by_key", "positionals", "defaults")
+    __slots__ = ("spec", "by_key", "by_name", "positionals", "defaults", "required", "constrained", "scalar_converters")
 
     def __init__(self, spec: CommandSpec) -> None:
         self.spec = spec
         self.by_key = {arg.name.lower(): arg for arg in spec.args}
+        self.by_name = {arg.name: arg for arg in spec.args}
         self.positionals = spec.positionals
         self.defaults = {arg.name: _default(arg) for arg in spec.args}
+        self.required = tuple(arg.name for arg in spec.args if arg.required)
+        self.constrained = {arg.name: arg for arg in spec.args if arg.constrained}
+        self.scalar_converters = {arg.name: CONVERTERS[arg.type.name] for arg in spec.args
+                                  if not arg.type.is_list and arg.type.name in CONVERTERS}
 
 
 def _default(arg: ArgSpec) -> Any:
@@ -41,22 +47,29 @@ class Binder:
     def __init__(self, registry: RegistrySpec) -> None:
         self.registry = registry
         self._tables = {name: _CommandTable(spec) for name, spec in registry.commands.items()}
+        self._commands = dict(registry.commands)  # plain dicts: faster than the spec's read-only proxies
+        self._aliases = dict(registry.aliases)
+        # Names that have subcommands: only these pay for the `/ticket close` lookup.
+        self._parents = frozenset(name.rpartition(".")[0] for name in registry.commands if "." in name)
 
     # -- the command -----------------------------------------------------
-    def _resolve(self, invocation: Invocation, role: str | None) -> tuple[CommandSpec, tuple[Positional, ...]]:
-        registry = self.registry
+    def _resolve(self, invocation: Invocation, role: str | None) -> tuple[CommandSpec, int]:
+        """The command and how many leading positionals its name took (1 for `/ticket close`)."""
         name = invocation.name
-        positionals = invocation.positionals
-        base = registry.resolve(name)
-        first = positionals[0].value if positionals else None
-        if isinstance(first, Value) and not first.quoted:
-            for prefix in {name, base.name if base else name}:
-                sub = registry.resolve(f"{prefix}.{first.text.lower()}")
-                if sub is not None:
-                    return self._allowed(sub, invocation, role), positionals[1:]
-        if base is not None:
-            return self._allowed(base, invocation, role), positionals
-        raise self._unknown(invocation, role)
+        commands, aliases = self._commands, self._aliases
+        base = commands.get(aliases.get(name, name))
+        parent = base.name if base is not None else name
+        if name in self._parents or parent in self._parents:
+            first = next((item.value for item in invocation.items if type(item) is Positional), None)
+            if type(first) is Value and not first.quoted:
+                for prefix in (name, parent):
+                    sub_name = f"{prefix}.{first.text.lower()}"
+                    sub = commands.get(aliases.get(sub_name, sub_name))
+                    if sub is not None:
+                        return self._allowed(sub, invocation, role), 1
+        if base is None:
+            raise self._unknown(invocation, role)
+        return (base if role is None else self._allowed(base, invocation, role)), 0
 
     def _allowed(self, spec: CommandSpec, invocation: Invocation, role: str | None) -> CommandSpec:
         if role is not None and role not in spec.roles:
@@ -86,51 +99,63 @@ class Binder:
     # -- the arguments ---------------------------------------------------
     def bind(self, invocation: Invocation, *, role: str | None = None, today: Today | None = None) -> Call:
         """Bind an invocation; `role` (agent|customer) is checked when given."""
-        spec, positionals = self._resolve(invocation, role)
+        spec, skip = self._resolve(invocation, role)
         table = self._tables[spec.name]
         given: dict[str, tuple[Any, int]] = {}  # arg name -> (converted value, column)
-        end_column = len(invocation.text.rstrip()) + 1
-
+        scalar = table.scalar_converters
         slots = table.positionals
-        for index, item in enumerate(positionals):
-            if index >= len(slots):
-                if slots and slots[-1].type.is_list:
+        index = -skip
+        for item in invocation.items:
+            kind = type(item)
+            if kind is Flag:
+                self._flag(given, table, item, spec)
+                continue
+            if kind is Option:
+                arg = table.by_key.get(item.key) or self._arg(table, item.key, item.column, spec)
+            else:
+                index += 1
+                if index <= 0:
+                    continue  # the subcommand's name
+                if index <= len(slots):
+                    arg = slots[index - 1]
+                elif slots and slots[-1].type.is_list:
                     arg = slots[-1]  # a trailing list argument takes the rest
                 else:
-                    expected = f"takes {len(slots)} value{'s' if len(slots) != 1 else ''} before its options" if slots else "takes no positional values"
-                    raise _error("too_many_positionals", item.span.column,
-                                 f"/{spec.name} {expected}; {_shown(item.value)} is one too many.", None,
-                                 f"Usage: {spec.usage()}")
+                    raise _too_many(spec, slots, item)
+            value = item.value
+            converter = scalar.get(arg.name)
+            if converter is not None and type(value) is Value and arg.name not in given:
+                # The common case, inlined: one scalar value for an argument not yet given.
+                try:
+                    given[arg.name] = (converter(value.text, today), value.start + 1)
+                except ConversionError:
+                    _convert_one(arg, value, today)  # raises with the argument's message
             else:
-                arg = slots[index]
-            self._give(given, arg, item.value, item.span.column, spec, today, append=arg.type.is_list)
+                self._give(given, arg, value, value.start + 1, today)
 
-        for item in invocation.items:
-            if isinstance(item, Option):
-                arg = self._arg(table, item.key, item.span.column, spec)
-                self._give(given, arg, item.value, item.value.span.column, spec, today, append=False)
-            elif isinstance(item, Flag):
-                arg = self._arg(table, item.name, item.span.column, spec)
-                if arg.type.name != "bool" or arg.type.is_list:
-                    raise _error("not_a_flag", item.span.column,
-                                 f"{arg.name} is not a yes/no flag; give it a value like {arg.name}=<{arg.type}>.",
-                                 arg.name, f"Usage: {spec.usage()}")
-                if arg.name in given:
-                    raise _duplicate(arg, item.span.column)
-                given[arg.name] = (item.value, item.span.column)
-
-        args: dict[str, Any] = {}
-        for arg in spec.args:
-            if arg.name in given:
-                value, column = given[arg.name]
-                _check_constraints(arg, value, column)
-                args[arg.name] = value
-            elif arg.required:
-                raise _error("missing_argument", end_column, f"/{spec.name} needs {arg.name} ({describe(arg.type.name, arg.choices)}).",
+        args = dict(table.defaults)
+        constrained = table.constrained
+        for name, (value, column) in given.items():
+            if name in constrained:
+                _check_constraints(constrained[name], value, column)
+            args[name] = value
+        for name in table.required:
+            if name not in given:
+                arg = table.by_name[name]
+                raise _error("missing_argument", len(invocation.text.rstrip()) + 1,
+                             f"/{spec.name} needs {arg.name} ({describe(arg.type.name, arg.choices)}).",
                              arg.name, f"Usage: {spec.usage()}")
-            else:
-                args[arg.name] = table.defaults[arg.name]
         return Call(spec.name, args, spec, invocation)
+
+    def _flag(self, given: dict[str, tuple[Any, int]], table: _CommandTable, item: Flag, spec: CommandSpec) -> None:
+        arg = self._arg(table, item.name, item.column, spec)
+        if arg.type.name != "bool" or arg.type.is_list:
+            raise _error("not_a_flag", item.column,
+                         f"{arg.name} is not a yes/no flag; give it a value like {arg.name}=<{arg.type}>.",
+                         arg.name, f"Usage: {spec.usage()}")
+        if arg.name in given:
+            raise _duplicate(arg, item.column)
+        given[arg.name] = (item.value, item.column)
 
     def _arg(self, table: _CommandTable, key: str, column: int, spec: CommandSpec) -> ArgSpec:
         arg = table.by_key.get(key)
@@ -143,14 +168,30 @@ class Binder:
         return arg
 
     def _give(self, given: dict[str, tuple[Any, int]], arg: ArgSpec, value: Value | ListValue, column: int,
-              spec: CommandSpec, today: Today | None, *, append: bool) -> None:
-        converted = _convert(arg, value, today)
+              today: Today | None) -> None:
+        if type(value) is Value and not arg.type.is_list:
+            converter = CONVERTERS.get(arg.type.name)
+            try:
+                converted = converter(value.text, today) if converter else _convert_one(arg, value, today)
+            except ConversionError:
+                converted = _convert_one(arg, value, today)  # raises with the message
+        else:
+            converted = _convert(arg, value, today)
         if arg.name in given:
             if not arg.type.is_list:
                 raise _duplicate(arg, column)
             converted = given[arg.name][0] + converted
             column = given[arg.name][1]
         given[arg.name] = (converted, column)
+
+
+def _too_many(spec: CommandSpec, slots: tuple[ArgSpec, ...], item: Positional) -> CommandError:
+    if slots:
+        expected = f"takes {len(slots)} value{'s' if len(slots) != 1 else ''} before its options"
+    else:
+        expected = "takes no positional values"
+    return _error("too_many_positionals", item.column, f"/{spec.name} {expected}; {_shown(item.value)} is one too many.",
+                  None, f"Usage: {spec.usage()}")
 
 
 def _shown(value: Value | ListValue) -> str:
@@ -161,7 +202,7 @@ def _shown(value: Value | ListValue) -> str:
 def _convert(arg: ArgSpec, value: Value | ListValue, today: Today | None) -> Any:
     if isinstance(value, ListValue):
         if not arg.type.is_list:
-            raise _error("invalid_value", value.span.column, f"{arg.name} takes one value, not a list.", arg.name,
+            raise _error("invalid_value", value.column, f"{arg.name} takes one value, not a list.", arg.name,
                          "Drop the brackets, or quote the value.")
         return [_convert_one(arg, item, today) for item in value.items]
     converted = _convert_one(arg, value, today)
@@ -173,7 +214,7 @@ def _convert_one(arg: ArgSpec, value: Value, today: Today | None) -> Any:
         return convert(arg.type.name, value.text, choices=arg.choices, today=today)
     except ConversionError as exc:
         shown = "****" if arg.sensitive else _shown(value)[1:-1]
-        raise _error("invalid_value", value.span.column, f'{arg.name} must be {exc.expected}, got "{shown}"',
+        raise _error("invalid_value", value.column, f'{arg.name} must be {exc.expected}, got "{shown}"',
                      arg.name, None) from None
 
 
@@ -194,10 +235,15 @@ def _check_scalar(arg: ArgSpec, value: Any, column: int, *, bounds: bool) -> Non
             raise _constraint(arg, column, f"at least {arg.min_length} characters long", value)
         if arg.max_length is not None and len(value) > arg.max_length:
             raise _constraint(arg, column, f"at most {arg.max_length} characters long", value)
-        if arg.pattern is not None and re.fullmatch(arg.pattern, value) is None:
+        if arg.pattern is not None and _compiled(arg.pattern).fullmatch(value) is None:
             raise _constraint(arg, column, "in the expected format", value)
     if arg.choices is not None and arg.type.name != "enum" and value not in arg.choices:
         raise _constraint(arg, column, "one of " + ", ".join(str(to_json(c)) for c in arg.choices), value)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _bounds(arg: ArgSpec, value: Any, column: int, unit: str | None) -> None:

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-__all__ = ["ConversionError", "Today", "convert", "describe", "to_json", "EXPECTED"]
+__all__ = ["CONVERTERS", "ConversionError", "Today", "convert", "describe", "to_json", "EXPECTED"]
 
 
 class ConversionError(ValueError):
@@ -116,10 +116,10 @@ def _datetime(text: str, _: Any) -> datetime:
 def _duration(text: str, _: Any) -> timedelta:
     if not _DURATION.fullmatch(text):
         raise ConversionError(EXPECTED["duration"])
-    seconds = sum(Decimal(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(text))
+    seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(text))
     if seconds > 10**9:
         raise ConversionError(EXPECTED["duration"] + " (this one is too long)")
-    return timedelta(seconds=float(seconds))
+    return timedelta(seconds=seconds)
 
 
 def _email(text: str, _: Any) -> str:
@@ -145,7 +145,7 @@ def _uuid(text: str, _: Any) -> uuid.UUID:
         raise ConversionError(EXPECTED["uuid"]) from None
 
 
-_CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
+CONVERTERS: dict[str, Callable[[str, Any], Any]] = {
     "str": lambda text, _: text,
     "int": _int,
     "float": _float,
@@ -169,7 +169,7 @@ def convert(type_name: str, text: str, *, choices: tuple[Any, ...] | None = None
                 return choice
         listed = ", ".join(str(c) for c in choices or ())
         raise ConversionError(f"one of {listed}")
-    return _CONVERTERS[type_name](text, today)
+    return CONVERTERS[type_name](text, today)
 
 
 def describe(type_name: str, choices: tuple[Any, ...] | None = None) -> str:

@@ -9,7 +9,7 @@ report every column against the text the user actually sent.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Normalised", "normalise"]
 
@@ -22,8 +22,7 @@ _VALUE_START_BEFORE = frozenset(" \n\r=[,")
 _VALUE_END_AFTER = frozenset(" \n\r],")
 
 
-@dataclass(frozen=True, slots=True)
-class Normalised:
+class Normalised(NamedTuple):
     """The normalised, stripped text and, for each of its characters, the original offset."""
 
     text: str

@@ -17,6 +17,7 @@ import lark
 
 from ..diagnostics import CommandError, Diagnostic
 from ..resources import grammar_path
+from .decode import decode_word
 from .normalise import Normalised, normalise
 from .tree import Flag, Invocation, Item, ListValue, Option, Positional, Span, Value
 
@@ -43,48 +44,6 @@ class SyntaxOptions:
 RawToken = tuple[str, int]
 RawList = tuple[int, int, list[RawToken]]
 RawItem = tuple[str, "str | None", "RawToken | RawList | None", int, int]
-
-_PARTS = re.compile(r'"((?:[^"\\]|\\[\s\S])*)"|\'([^\']*)\'|([^"\']+)')
-_ESCAPE = re.compile(r'\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(["\\nt]))')
-_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
-_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
-
-
-def _unescape_match(match: re.Match[str]) -> str:
-    high, low, single, simple = match.groups()
-    if high is not None:
-        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
-    if single is not None:
-        code = int(single, 16)
-        # A lone surrogate cannot be encoded; keep what the user wrote.
-        return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
-    return _SIMPLE_ESCAPES[simple]
-
-
-def _percent_decode(text: str) -> str:
-    def decode_run(match: re.Match[str]) -> str:
-        raw = bytes.fromhex(match.group(0).replace("%", ""))
-        decoded = raw.decode("utf-8", errors="surrogateescape")
-        # Bytes that are not well-formed UTF-8 come back as they were written.
-        return "".join(f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in decoded)
-
-    return _PERCENT_RUN.sub(decode_run, text)
-
-
-def decode_word(token: str, percent_decode: bool) -> tuple[str, bool]:
-    """Decode a WORD token: quotes removed, escapes applied; returns (text, quoted)."""
-    if '"' not in token and "'" not in token:
-        return (_percent_decode(token) if percent_decode and "%" in token else token), False
-    out = []
-    for double, single, bare in _PARTS.findall(token):
-        if bare:
-            out.append(_percent_decode(bare) if percent_decode and "%" in bare else bare)
-        elif single:
-            out.append(single)
-        elif double:
-            out.append(_ESCAPE.sub(_unescape_match, double) if "\\" in double else double)
-    return "".join(out), True
-
 
 class SyntaxParser:
     """The grammar, compiled once; `parse` is safe to call from many tasks."""
@@ -113,10 +72,15 @@ class SyntaxParser:
         name_match = self.name_re.match(body)
         if name_match is None:
             return None  # `/etc/hosts`, `// note`, `/ hi`, `/?`: ordinary chat
+        name = body[1 : name_match.end()]
+        if norm.origin is None:
+            items = self.fast.items(body, name_match.end(), norm.offset, options.percent_decode, options.max_items)
+            if items is not None:
+                return Invocation(name.lower(), Span(1 + norm.offset, len(name) + 1 + norm.offset), items, text)
         raw_items = self.fast.scan(body, name_match.end())
         if raw_items is None:
             raw_items = self._lark_items(norm)
-        return _build(norm, body[1 : name_match.end()], raw_items, options)
+        return _build(norm, name, raw_items, options)
 
     def _lark_items(self, norm: Normalised) -> list[RawItem]:
         body = norm.text
@@ -152,17 +116,25 @@ def _start(value: RawToken | RawList) -> int:
 
 def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: SyntaxOptions) -> Invocation:
     to_original = norm.to_original
+    if norm.origin is None:  # plain ASCII: offsets only shift by the stripped indent
+        shift = norm.offset
 
-    def span(start: int, end: int) -> Span:
-        return Span(to_original(start), to_original(end - 1) + 1)
+        def span(start: int, end: int) -> tuple[int, int]:
+            return start + shift, end + shift
+    else:
+
+        def span(start: int, end: int) -> tuple[int, int]:
+            return to_original(start), to_original(end - 1) + 1
+
+    percent_decode = options.percent_decode
 
     def value_of(raw: RawToken | RawList) -> Value | ListValue:
         if len(raw) == 2:
             token, start = raw  # type: ignore[misc]
-            text, quoted = decode_word(token, options.percent_decode)
-            return Value(text, span(start, start + len(token)), quoted)
+            text, quoted = decode_word(token, percent_decode)
+            return Value(text, *span(start, start + len(token)), quoted)
         start, end, words = raw  # type: ignore[misc]
-        return ListValue(tuple(value_of(word) for word in words), span(start, end))
+        return ListValue(tuple(value_of(word) for word in words), *span(start, end))
 
     items: list[Item] = []
     previous_end = len(name) + 1
@@ -179,19 +151,20 @@ def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: Synta
             assert key is not None
             flag = key[2:].lower()
             negated = flag.startswith("no-")
-            items.append(Flag(flag[3:] if negated else flag, not negated, span(start, end)))
+            items.append(Flag(flag[3:] if negated else flag, not negated, *span(start, end)))
         elif kind == "option":
             assert key is not None and raw_value is not None
             clean_key = key.lstrip("-").rstrip(" \n\r=").lower()
-            items.append(Option(clean_key, value_of(raw_value), span(start, end)))
+            items.append(Option(clean_key, value_of(raw_value), *span(start, end)))
         elif kind == "positional":
             assert raw_value is not None
-            items.append(Positional(value_of(raw_value), span(start, end)))
+            value = value_of(raw_value)
+            items.append(Positional(value, value.start, value.end))  # a positional is exactly its value
         else:  # empty_key
             column = to_original(start) + 1
             raise _error("empty_key", column, f"The = at column {column} has no option name before it.",
                          "Write the name before the =, like amount=5.")
-    return Invocation(name.lower(), span(1, len(name) + 1), tuple(items), norm.original)
+    return Invocation(name.lower(), Span(*span(1, len(name) + 1)), tuple(items), norm.original)
 
 
 def _error(code: str, column: int, message: str, hint: str | None = None) -> CommandError:

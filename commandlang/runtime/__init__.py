@@ -1,0 +1,1 @@
+"""Runtime: the Trio service that runs commands (pipeline, state store, reload, operations)."""

@@ -1,0 +1,119 @@
+"""The small interfaces between the runtime, its channels and the sync hub.
+
+Channels turn platform events into `InboundMessage`s and hand them to the
+runtime with `Runtime.submit`, which returns a `Job`. A channel that answers
+in the same HTTP response (the webhook without a callback, Genesys's Bot
+Connector) waits on the job for a while and takes the replies produced so
+far; when it stops waiting (`Job.detach`) later replies go to the channel's
+`ReplySink` instead (the webhook callback URL, the Genesys Conversations
+API). Every stored state change is handed to the `EventSink` (the sync hub)
+after it is durable.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping, Protocol
+
+import trio
+
+from .store import CommandRecord, StateEvent
+
+__all__ = ["EventSink", "InboundMessage", "Job", "ReplySink", "OutboundReply"]
+
+Role = Literal["agent", "customer"]
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One chat message, platform-neutral. `message_id` is unique per channel (dedupe key)."""
+
+    channel: str
+    conversation_id: str
+    message_id: str
+    participant_id: str
+    role: Role
+    text: str
+    timestamp: float
+    queue_id: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # channel-specific (e.g. Genesys ids)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundReply:
+    """A reply on its way to a conversation. `reply` is a `commandlang.replies.model.Reply`."""
+
+    conversation_id: str
+    reply: Any
+    command_id: str | None
+    in_reply_to: InboundMessage
+
+
+class ReplySink(Protocol):
+    """Where a channel's replies go when nobody waits for them in an HTTP response."""
+
+    async def send(self, outbound: OutboundReply) -> None: ...
+
+
+class EventSink(Protocol):
+    """Receives every durable state change (the sync hub); must not block."""
+
+    def publish(self, event: StateEvent) -> None: ...
+
+
+class Job:
+    """One inbound message's way through the pipeline, as its channel sees it."""
+
+    def __init__(self, message: InboundMessage, sink: ReplySink | None) -> None:
+        self.message = message
+        self.record: CommandRecord | None = None  # the latest state, None for not-a-command
+        self.replies: list[Any] = []
+        self.refused = False  # True when a full queue turned it away (its reply says "busy")
+        self._sink = sink
+        self._detached = False
+        self._changed = trio.Event()
+        self.done = trio.Event()
+
+    @property
+    def detached(self) -> bool:
+        return self._detached
+
+    def detach(self) -> list[Any]:
+        """Stop waiting: returns the replies so far; later ones go to the sink."""
+        self._detached = True
+        return list(self.replies)
+
+    async def deliver(self, reply: Any) -> None:
+        """Called by the pipeline for each reply, in order."""
+        if not self._detached:
+            self.replies.append(reply)
+            self._notify()
+        elif self._sink is not None:
+            await self._sink.send(OutboundReply(self.message.conversation_id, reply,
+                                                self.record.id if self.record else None, self.message))
+
+    def update(self, record: CommandRecord) -> None:
+        self.record = record
+        self._notify()
+
+    def finish(self) -> None:
+        self.done.set()
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until the job is done or `timeout` seconds pass; True when done."""
+        with trio.move_on_after(timeout if timeout >= 0 else 0):
+            await self.done.wait()
+        return self.done.is_set()
+
+    async def wait_for_reply(self, timeout: float) -> bool:
+        """Wait until the job has a reply or is done (for an early `ack`); True if so."""
+        with trio.move_on_after(timeout if math.isfinite(timeout) else 3600):
+            while not self.replies and not self.done.is_set():
+                await self._changed.wait()
+        return bool(self.replies) or self.done.is_set()

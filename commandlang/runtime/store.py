@@ -1,0 +1,128 @@
+"""The state store interface: command records, the event log for resume, dedupe keys.
+
+Kept narrow on purpose: the embedded default is SQLite (`sqlite.py`); a Redis
+store for several replicas implements the same methods. Every state change
+goes through `append`, which writes the record and its event together and
+returns the event with its global sequence number; only then may the runtime
+broadcast it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Mapping, Protocol, Sequence
+
+__all__ = [
+    "STATUSES",
+    "TERMINAL",
+    "CommandRecord",
+    "StateEvent",
+    "Store",
+    "StaleTransition",
+    "can_move",
+]
+
+Status = Literal["pending", "executing", "completed", "failed", "timed_out", "cancelled"]
+STATUSES: tuple[Status, ...] = ("pending", "executing", "completed", "failed", "timed_out", "cancelled")
+TERMINAL = frozenset({"completed", "failed", "timed_out", "cancelled"})
+_RANK = {"pending": 0, "executing": 1, "completed": 2, "failed": 2, "timed_out": 2, "cancelled": 2}
+
+
+def can_move(old: str, new: str) -> bool:
+    """Statuses only move forward: pending -> executing -> one final status."""
+    return old not in TERMINAL and _RANK[new] > _RANK[old]
+
+
+class StaleTransition(Exception):
+    """A state change that would move a command backwards (or out of a final status)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRecord:
+    """One command's state, as stored and as sync clients see it (args already masked)."""
+
+    id: str
+    conversation_id: str
+    command: str
+    args: Mapping[str, Any]
+    status: Status
+    actor: str
+    role: str
+    channel: str
+    message_id: str
+    created_at: float
+    updated_at: float
+    version: int = 1
+    error: Mapping[str, str] | None = None
+    queue_id: str | None = None
+    registry_version: str | None = None
+
+    def moved(self, status: Status, now: float, error: Mapping[str, str] | None = None) -> CommandRecord:
+        if not can_move(self.status, status):
+            raise StaleTransition(f"{self.id}: {self.status} -> {status}")
+        return replace(self, status=status, updated_at=now, version=self.version + 1, error=error)
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as the sync protocol's `command` object."""
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "command": self.command,
+            "args": dict(self.args),
+            "status": self.status,
+            "error": dict(self.error) if self.error else None,
+            "actor": self.actor,
+            "role": self.role,
+            "channel": self.channel,
+            "queue_id": self.queue_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "version": self.version,
+        }
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any], message_id: str = "", registry_version: str | None = None) -> CommandRecord:
+        return CommandRecord(
+            id=data["id"], conversation_id=data["conversation_id"], command=data["command"], args=data["args"],
+            status=data["status"], actor=data["actor"], role=data["role"], channel=data.get("channel", ""),
+            message_id=message_id, created_at=data["created_at"], updated_at=data["updated_at"],
+            version=data["version"], error=data.get("error"), queue_id=data.get("queue_id"),
+            registry_version=registry_version,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StateEvent:
+    """A stored state change: `seq` is strictly increasing across the whole store."""
+
+    seq: int
+    record: CommandRecord = field(compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "state", "seq": self.seq, "command": self.record.to_json()}
+
+
+class Store(Protocol):
+    """What the runtime and the sync hub need from storage; all methods are Trio-async."""
+
+    async def claim_message(self, channel: str, message_id: str, ttl: float) -> bool:
+        """True the first time a (channel, message id) is seen within `ttl` seconds: dedupe."""
+
+    async def append(self, record: CommandRecord) -> StateEvent:
+        """Write a new or changed record and its event; returns the event once durable."""
+
+    async def get(self, command_id: str) -> CommandRecord | None: ...
+
+    async def events_after(self, seq: int, limit: int) -> Sequence[StateEvent] | None:
+        """Events with seq > `seq` in order; None when `seq` is older than the kept log."""
+
+    async def snapshot(self, limit: int) -> tuple[int, Sequence[CommandRecord]]:
+        """(latest seq, the live and most recent records) for a new sync session."""
+
+    async def unfinished(self) -> Sequence[CommandRecord]:
+        """Records still pending or executing (at start-up: interrupted by a crash)."""
+
+    async def prune(self, older_than: float) -> int:
+        """Drop final records, events and dedupe keys older than a timestamp; returns rows removed."""
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,48 @@
+"""Decode a value token: quotes removed, escapes applied, optional percent decoding."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["decode_word"]
+
+_PARTS = re.compile(r'"([^"\\]*(?:\\[\s\S][^"\\]*)*)"|\'([^\']*)\'|([^"\']+)')
+_ESCAPE = re.compile(r'\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(["\\nt]))')
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+
+
+def _unescape_match(match: re.Match[str]) -> str:
+    high, low, single, simple = match.groups()
+    if high is not None:
+        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+    if single is not None:
+        code = int(single, 16)
+        # A lone surrogate cannot be encoded; keep what the user wrote.
+        return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+    return _SIMPLE_ESCAPES[simple]
+
+
+def _percent_decode(text: str) -> str:
+    def decode_run(match: re.Match[str]) -> str:
+        raw = bytes.fromhex(match.group(0).replace("%", ""))
+        decoded = raw.decode("utf-8", errors="surrogateescape")
+        # Bytes that are not well-formed UTF-8 come back as they were written.
+        return "".join(f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in decoded)
+
+    return _PERCENT_RUN.sub(decode_run, text)
+
+
+def decode_word(token: str, percent_decode: bool) -> tuple[str, bool]:
+    """Decode a WORD token: quotes removed, escapes applied; returns (text, quoted)."""
+    if '"' not in token and "'" not in token:
+        return (_percent_decode(token) if percent_decode and "%" in token else token), False
+    out = []
+    for double, single, bare in _PARTS.findall(token):
+        if bare:
+            out.append(_percent_decode(bare) if percent_decode and "%" in bare else bare)
+        elif single:
+            out.append(single)
+        elif double:
+            out.append(_ESCAPE.sub(_unescape_match, double) if "\\" in double else double)
+    return "".join(out), True

@@ -1,0 +1,116 @@
+"""The SQLite store on a real file: durability, forward-only statuses, resume, dedupe, prune."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import trio
+
+from commandlang.runtime.sqlite import SqliteStore
+from commandlang.runtime.store import CommandRecord, StaleTransition
+
+
+def record(command_id: str, conversation: str = "c1", status: str = "pending", now: float = 100.0) -> CommandRecord:
+    return CommandRecord(id=command_id, conversation_id=conversation, command="refund",
+                         args={"order": 1, "card": "****1111"}, status=status, actor="p1", role="agent",
+                         channel="webhook", message_id=f"m-{command_id}", created_at=now, updated_at=now)
+
+
+async def open_store(nursery: trio.Nursery, path: Path, **kw) -> SqliteStore:
+    store = SqliteStore(str(path), **kw)
+    await nursery.start(store.run)
+    return store
+
+
+async def test_changes_survive_a_reopen_and_seq_increases(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, path)
+        first = await store.append(record("a"))
+        moved = await store.append(first.record.moved("executing", 101.0))
+        done = await store.append(moved.record.moved("completed", 102.0))
+        assert first.seq < moved.seq < done.seq
+        await store.aclose()
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, path)
+        again = await store.get("a")
+        assert again is not None and again.status == "completed" and again.version == 3
+        assert again.args == {"order": 1, "card": "****1111"}
+        events = await store.events_after(0, 100)
+        assert [e.record.status for e in events] == ["pending", "executing", "completed"]
+        await store.aclose()
+    mode = sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+async def test_statuses_only_move_forward(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, tmp_path / "s.db")
+        created = await store.append(record("a"))
+        finished = created.record.moved("executing", 101).moved("failed", 102)
+        with pytest.raises(StaleTransition):
+            finished.moved("executing", 103)
+        # a writer that skipped a version (a lost update) is refused by the store itself
+        with pytest.raises(StaleTransition):
+            await store.append(finished)
+        assert (await store.get("a")).status == "pending"
+        await store.aclose()
+
+
+async def test_concurrent_appends_are_batched_and_all_durable(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, tmp_path / "s.db", queue_size=16)
+        seqs: list[int] = []
+
+        async def one(index: int) -> None:
+            seqs.append((await store.append(record(f"r{index}", conversation=f"c{index % 7}"))).seq)
+
+        async with trio.open_nursery() as writers:
+            for index in range(300):
+                writers.start_soon(one, index)
+        assert sorted(seqs) == list(range(1, 301))
+        assert (await store.counts())["commands"] == 300
+        await store.aclose()
+
+
+async def test_resume_after_a_seq_and_too_old_a_seq(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, tmp_path / "s.db")
+        for index in range(5):
+            await store.append(record(f"r{index}", now=float(index)))
+        later = await store.events_after(3, 100)
+        assert [e.seq for e in later] == [4, 5]
+        assert await store.events_after(5, 100) == []
+        assert await store.events_after(99, 100) is None  # from another store: needs a snapshot
+        await store.prune(older_than=2.5)  # drops events 1..3
+        assert await store.events_after(0, 100) is None
+        assert [e.seq for e in await store.events_after(3, 100)] == [4, 5]
+        high, records = await store.snapshot(limit=10)
+        assert high == 5 and {r.id for r in records} == {f"r{i}" for i in range(5)}  # pending ones are kept
+        await store.aclose()
+
+
+async def test_a_message_is_claimed_once_until_its_key_expires(tmp_path: Path) -> None:
+    now = [1000.0]
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, tmp_path / "s.db", clock=lambda: now[0])
+        assert await store.claim_message("webhook", "m1", ttl=60) is True
+        assert await store.claim_message("webhook", "m1", ttl=60) is False
+        assert await store.claim_message("genesys", "m1", ttl=60) is True
+        now[0] += 61
+        assert await store.claim_message("webhook", "m1", ttl=60) is True
+        await store.aclose()
+
+
+async def test_unfinished_lists_pending_and_executing_only(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, tmp_path / "s.db")
+        a = await store.append(record("a"))
+        await store.append(a.record.moved("executing", 101))
+        b = await store.append(record("b"))
+        await store.append(b.record.moved("completed", 101))
+        await store.append(record("c"))
+        assert sorted(r.id for r in await store.unfinished()) == ["a", "c"]
+        await store.aclose()
