@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 import commandlang
 from commandlang.replies.render import ReplyRenderer
 
-ROOT = Path(__file__).resolve().parents[2]
+from .helpers import ROOT
+
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from commandlang.registry.model import ArgSpec, CommandSpec, RegistrySpec, Settings, TypeSpec
+
+#: The repository root, where the sample commands.yaml and templates/ live.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def pay_command(**changes: object) -> CommandSpec:

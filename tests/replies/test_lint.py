@@ -8,7 +8,7 @@ import commandlang
 from commandlang.linting import lint_file
 from commandlang.replies.lint import check_templates
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 REGISTRY = """\
 version: 1
