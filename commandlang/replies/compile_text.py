@@ -35,6 +35,11 @@ def flatten_markdown(text: str) -> str:
     return text
 
 
+def _one_line(text: str) -> str:
+    """A label on one line: a newline in a value must not break the numbered list."""
+    return " ".join(text.split())
+
+
 def compile_text(reply: Reply, limits: ChannelLimits = TEXT_LIMITS) -> str:
     """The reply as one plain text of at most `limits.max_text` characters."""
     fitted, _ = enforce_limits(reply, limits)
@@ -50,19 +55,19 @@ def compile_text(reply: Reply, limits: ChannelLimits = TEXT_LIMITS) -> str:
             lines.append(str(card.default_action.url))
         for action in card.actions:
             if action.kind == "link":
-                lines.append(f"{action.label}: {action.url}")
+                lines.append(f"{_one_line(action.label)}: {action.url}")
             else:
                 number += 1
-                lines.append(f"{number}. {action.label} ({action.payload})")
+                lines.append(f"{number}. {_one_line(action.label)} ({_one_line(str(action.payload))})")
         sections.append("\n".join(lines))
     if fitted.buttons:
         lines = []
         for button in fitted.buttons:
             if button.kind == "link":
-                lines.append(f"{button.label}: {button.url}")
+                lines.append(f"{_one_line(button.label)}: {button.url}")
             else:
                 number += 1
-                lines.append(f"{number}. {button.label} ({button.payload})")
+                lines.append(f"{number}. {_one_line(button.label)} ({_one_line(str(button.payload))})")
         sections.append("\n".join(lines))
     for attachment in fitted.attachments:
         sections.append(f"{attachment.filename or attachment.media_type}: {attachment.url}")
@@ -70,9 +75,9 @@ def compile_text(reply: Reply, limits: ChannelLimits = TEXT_LIMITS) -> str:
         lines = [PICK_PROMPT]
         for quick in fitted.quick_replies:
             number += 1
-            shown = f"{number}. {quick.label}"
+            shown = f"{number}. {_one_line(quick.label)}"
             if quick.payload != quick.label:
-                shown += f" ({quick.payload})"
+                shown += f" ({_one_line(quick.payload)})"
             lines.append(shown)
         sections.append("\n".join(lines))
     elif number:

@@ -121,6 +121,8 @@ class ReplyRenderer:
             return None
         if is_template_file(declared):
             return self.load_file(declared.strip())
+        if isinstance(declared, Mapping) and "$layout" in declared:
+            return apply_layout(self.load_file(str(declared["$layout"])), declared)
         return declared
 
     # -- rendering -------------------------------------------------------

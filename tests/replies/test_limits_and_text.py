@@ -93,3 +93,16 @@ def test_numbers_match_what_the_text_channel_printed_after_cutting() -> None:
     assert "6. Q (/q)" in text  # 5 card actions shown (text limit), then the quick reply
     assert resolve_numbered_answer("6", reply) == "/q"
     assert resolve_numbered_answer("1", None) is None
+
+
+def test_a_newline_in_a_label_does_not_break_the_numbered_list() -> None:
+    text = compile_text(Reply(text="x", quick_replies=(QuickReply("two\nlines", "/a\nb"), QuickReply("next", "/n"))))
+    assert text.splitlines()[-2:] == ["1. two lines (/a b)", "2. next (/n)"]
+
+
+def test_the_json_form_is_limited_only_against_runaway_lists() -> None:
+    from commandlang.replies.compile_json import compile_json
+
+    body = compile_json(Reply(text="x", quick_replies=quick(60)))
+    assert len(body["quick_replies"]) == 50 and body["text"].endswith("10 more options not shown")
+    assert compile_json(Reply(text="y")) == Reply(text="y").to_json()

@@ -146,3 +146,10 @@ def test_a_reply_dropped_entirely_by_when_is_an_error_not_an_empty_message() -> 
     spec = pay_command(reply=ReplySpec(success={"$when": "{{ false }}", "text": "x"}))
     with pytest.raises(ReplyShapeError, match="dropped"):
         ReplyRenderer().render(spec, "success", None, strict=True)
+
+
+def test_an_inline_reply_may_use_a_layout_too(tmp_path: Path) -> None:
+    write(tmp_path, "_layout.yaml", "quick_replies:\n  - {label: Help, payload: '/help {{ command }}'}\n")
+    spec = pay_command(reply=ReplySpec(success={"$layout": "_layout.yaml", "text": "ok"}))
+    reply = ReplyRenderer(template_dir=tmp_path).render(spec, "success", None, strict=True)
+    assert reply.text == "ok" and [q.payload for q in reply.quick_replies] == ["/help pay"]
