@@ -12,7 +12,8 @@ YAML string that holds the template (or the command when that is unknown):
 - `reply_shape`: a key a reply cannot have, found statically or by rendering
   an example's canned backend answer;
 - `example_reply`: an example with a canned answer whose reply fails to render;
-- `reply_limit` (warning): an example's reply that a channel would truncate.
+- `reply_limit` (warning): an example's reply that a channel would truncate;
+- `reply_payload` (warning): an example's reply offers a choice that sends an unknown command.
 """
 
 from __future__ import annotations
@@ -243,6 +244,15 @@ class _Checker:
                     continue
                 self.example_reply(command, kind, context, example.position, example.input)
 
+    def unknown_command_in(self, payload: str) -> str | None:
+        """The name a `/...` payload sends when the registry has no such command (nor a group of it)."""
+        name = _command_name(payload)
+        if name is None or name in _BUILT_IN or self.spec.resolve(name) is not None:
+            return None
+        if any(existing.startswith(name + ".") for existing in self.spec.commands):
+            return None
+        return name
+
     def example_reply(self, command: CommandSpec, kind: str, context: ReplyContext, pos: Position | None, text: str) -> None:
         try:
             reply = self.renderer.render(command, kind, context, strict=True)  # type: ignore[arg-type]
@@ -252,10 +262,26 @@ class _Checker:
         except ReplyShapeError as exc:
             self.report("reply_shape", f"{command.name}: the {kind} reply to example {text!r} is not a valid reply: {exc}", pos)
             return
+        reported: set[str] = set()
+        for label, payload in reply.choices():
+            unknown = self.unknown_command_in(payload)
+            if unknown and unknown not in reported:
+                reported.add(unknown)
+                self.report("reply_payload", f"{command.name}: the {kind} reply to example {text!r} offers {label!r}, "
+                            f"which sends /{unknown}, not a command of this registry", pos, severity="warning")
         for limits in (GENESYS_LIMITS, TEXT_LIMITS):
             for warning in enforce_limits(reply, limits)[1]:
                 self.report("reply_limit", f"{command.name}: the {kind} reply to example {text!r} on {limits.channel}: {warning}",
                             pos, severity="warning")
+
+
+_BUILT_IN = frozenset({"help", "confirm", "cancel"})
+
+
+def _command_name(payload: str) -> str | None:
+    """The command a payload like `/status 7` sends, lower-case; None when it is not a command."""
+    match = re.match(r"\s*/([A-Za-z][\w.-]*)", payload)
+    return match.group(1).lower() if match else None
 
 
 def _value_pos(node: Mapping[str, Any], key: str, default: Position | None) -> Position | None:

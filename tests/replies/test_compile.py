@@ -44,7 +44,8 @@ def sample_replies(registry: commandlang.Registry, renderer: ReplyRenderer) -> d
     refund = registry.parse("/refund 7 amount=5", role="agent")
     status = registry.parse("/status 12345")
     out: dict[str, Reply] = {}
-    kind, context = context_for_answer(refund.args, {"status": 201, "json": {"refund_id": "R-1", "status": "created"}})
+    kind, context = context_for_answer(refund.args, {"status": 201, "json": {"refund_id": "R-1", "status": "created",
+                                                                       "receipt_url": "https://files.example.com/R-1.pdf"}})
     out["refund_success"] = renderer.render(spec.commands["refund"], kind, context, strict=True)
     kind, context = context_for_answer(refund.args, {"status": 409, "json": {"message": "Order 7 was already refunded, see http://orders.internal:8700/v1/orders/7"}})
     out["refund_error"] = renderer.render(spec.commands["refund"], kind, context, strict=True)
@@ -54,6 +55,13 @@ def sample_replies(registry: commandlang.Registry, renderer: ReplyRenderer) -> d
     delivered = {**STATUS_ANSWER, "status": "delivered", "tracking_url": None, "items": STATUS_ANSWER["items"][:1]}
     out["status_delivered"] = renderer.render(spec.commands["status"], "success", ReplyContext(args=status.args, result=delivered), strict=True)
     out["status_timeout"] = renderer.render(spec.commands["status"], "error", ReplyContext(args=status.args, error={"code": "timeout", "message": "The order service did not answer in 5s"}), strict=True)
+    callback = registry.parse('/callback "+44 20 7946 0000" topic=billing card=4111111111111111')
+    out["callback_success"] = renderer.render(spec.commands["callback"], "success", ReplyContext(args=callback.args, result={"callback_id": "CB-9", "when": "2026-12-01T14:30"}), strict=True)
+    ticket = registry.parse("/ticket close 4821 resolution=duplicate tags=[billing, repeat]", role="agent")
+    out["ticket_closed"] = renderer.render(spec.commands["ticket.close"], "success", ReplyContext(args=ticket.args, result={}), strict=True)
+    address = registry.parse('/address 12345 street="1 High Street" city=London postcode="SW1A 1AA"')
+    out["address_confirm"] = renderer.render(spec.commands["address"], "confirm", ReplyContext(args=address.args, confirm_token="a1"), strict=True)
+    out["address_changed"] = renderer.render(spec.commands["address"], "success", ReplyContext(args=address.args, result={}), strict=True)
     out["ping_default"] = renderer.render(spec.commands["ping"], "success", ReplyContext(), strict=True)
     out["help_customer"] = help_reply(spec, "customer")
     out["rich"] = reply_from_structure(RICH)
@@ -66,7 +74,8 @@ def samples(registry: commandlang.Registry, renderer: ReplyRenderer) -> dict[str
 
 
 NAMES = ["refund_success", "refund_error", "refund_confirm", "refund_ack", "status_shipped", "status_delivered",
-         "status_timeout", "ping_default", "help_customer", "rich"]
+         "status_timeout", "callback_success", "ticket_closed", "address_confirm", "address_changed", "ping_default",
+         "help_customer", "rich"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -128,3 +137,8 @@ def test_bot_connector_response_uses_camel_case_and_more_data(samples: dict[str,
     assert body["botState"] == "MoreData"
     assert body["replyMessages"] == compile_genesys(samples["refund_success"])
     assert body["intent"] == "refund"
+
+
+def test_a_sensitive_argument_never_shows_in_a_sample_reply(samples: dict[str, Reply]) -> None:
+    for name, reply in samples.items():
+        assert "4111111111111111" not in json.dumps(compile_genesys(reply)) + compile_text(reply), name

@@ -36,6 +36,7 @@ commands:
         quick_replies:
           - $for: item in result['options']
             label: "{{ item }}"
+            payload: "/pick {{ item }}"
     examples:
       - input: /many
         backend: {status: 200, json: {n: 12, options: [a, b, c, d, e, f, g, h, i, j, k, l]}}
@@ -75,8 +76,9 @@ def test_template_findings_with_positions(tmp_path: Path) -> None:
         "commands.yaml:3:3: template_unknown_variable pay: confirm: unknown variable 'nope' in template",
         "commands.yaml:17:15: template_syntax template syntax error: unexpected '}'",
         "commands.yaml:18:9: reply_shape inline: reply.success: unknown key 'cardz'",
-        "commands.yaml:27:16: reply_limit many: the success reply to example '/many' on genesys: 2 of 12 quick replies dropped",
-        "commands.yaml:33:16: reply_shape shape: the success reply to example '/shape' is not a valid reply: text: must be a text, not a mapping",
+        "commands.yaml:28:16: reply_limit many: the success reply to example '/many' on genesys: 2 of 12 quick replies dropped",
+        "commands.yaml:28:16: reply_payload many: the success reply to example '/many' offers 'a', which sends /pick, not a command",
+        "commands.yaml:34:16: reply_shape shape: the success reply to example '/shape' is not a valid reply: text: must be a text, not a mapping",
         "templates/bad.yaml:3:1: template_raw_in_error pay: reply.error: raw_args is not available in error replies",
         "templates/bad.yaml:3:1: template_unknown_variable pay: reply.error: unknown variable 'usr' in template",
         "templates/bad.yaml:7:5: reply_shape an item of quick_replies: unknown key 'paylod'",
@@ -86,6 +88,7 @@ def test_template_findings_with_positions(tmp_path: Path) -> None:
         assert any(line.startswith(want) for line in lines), f"missing: {want}\n" + "\n".join(lines)
     assert not any("'q'" in line or "loop_index" in line for line in lines)  # $for names are known
     assert sum("missing.yaml" in line for line in lines) == 1  # not reported again per example
+    assert sum("reply_payload" in line for line in lines) == 1  # once per unknown command, not per choice
 
 
 def test_the_sample_registry_and_templates_are_clean() -> None:
