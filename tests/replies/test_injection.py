@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from commandlang.diagnostics import TemplateError
 from commandlang.registry.model import ReplySpec
@@ -136,3 +138,11 @@ def test_runtime_failures_in_templates_are_template_errors_not_tracebacks(source
     with pytest.raises(TemplateError):
         ReplyRenderer().render(spec, "success", context, strict=True)
     assert ReplyRenderer().render(spec, "success", context).text == "Done: /pay"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(note=st.text(min_size=1, max_size=300), backend=st.text(min_size=1, max_size=300))
+def test_any_text_keeps_the_structure(note: str, backend: str) -> None:
+    reply = render(note, backend)
+    assert shape(compile_genesys(reply)) == shape(compile_genesys(render("plain", "https://example.com/x")))
+    assert reply.text == f"Reason: {note}" and reply.cards[0].description == backend
