@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from commandlang.diagnostics import TemplateError
@@ -143,6 +143,13 @@ def test_runtime_failures_in_templates_are_template_errors_not_tracebacks(source
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(note=st.text(min_size=1, max_size=300), backend=st.text(min_size=1, max_size=300))
 def test_any_text_keeps_the_structure(note: str, backend: str) -> None:
+    assume(backend.strip())  # a blank link is not a link: see the next test
     reply = render(note, backend)
     assert shape(compile_genesys(reply)) == shape(compile_genesys(render("plain", "https://example.com/x")))
     assert reply.text == f"Reason: {note}" and reply.cards[0].description == backend
+
+
+def test_a_blank_link_from_the_backend_is_refused_and_the_default_sent() -> None:
+    with pytest.raises(ReplyShapeError, match="url: must not be empty"):
+        render("n", "\r")
+    assert render("n", "\r", strict=False).text == "Done: /pay"
