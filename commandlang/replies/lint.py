@@ -76,6 +76,9 @@ class _Checker:
         self.broken: set[tuple[str, str]] = set()  # (command, kind) whose template has static errors
         self._lines: dict[str, list[str]] = {}
         self.current = ""  # the reply being checked, for messages
+        self.binder = Binder(spec)
+        self.parser = default_parser()
+        self.options = SyntaxOptions(percent_decode=spec.settings.percent_decode, max_length=spec.settings.max_length)
         self.renderer = ReplyRenderer(template_dir=template_dir)
         self.has_macros = bool(template_dir) and os.path.exists(os.path.join(template_dir, MACROS_FILE))
 
@@ -218,9 +221,7 @@ class _Checker:
 
     # -- examples with canned answers --------------------------------------
     def examples(self, command: CommandSpec) -> None:
-        binder = Binder(self.spec)
-        parser = default_parser()
-        options = SyntaxOptions(percent_decode=self.spec.settings.percent_decode, max_length=self.spec.settings.max_length)
+        binder, parser, options = self.binder, self.parser, self.options
         for example in command.examples:
             if (example.expect or {}).get("error"):
                 continue
