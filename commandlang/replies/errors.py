@@ -16,7 +16,7 @@ from ..registry.model import CommandSpec
 from ..syntax import Option, Positional, parse_invocation
 from .model import QuickReply, Reply
 
-__all__ = ["LEADS", "command_error_reply", "caret_context"]
+__all__ = ["LEADS", "command_error_reply", "caret_context", "star_sensitive"]
 
 #: The first words of the reply for each error code (the diagnostic's message follows).
 LEADS: dict[str, str] = {
@@ -72,7 +72,7 @@ def caret_context(text: str, column: int | None, spec: CommandSpec | None = None
     """Two lines: the part of `text` around `column` (1-based) and a `^` under it; None without a column."""
     if column is None or not text:
         return None
-    shown = _star_sensitive(text, spec)
+    shown = star_sensitive(text, spec)
     if shown is None:
         return None
     offset = min(max(column - 1, 0), len(shown))
@@ -94,7 +94,7 @@ def caret_context(text: str, column: int | None, spec: CommandSpec | None = None
     return window + "\n" + " " * caret + "^"
 
 
-def _star_sensitive(text: str, spec: CommandSpec | None) -> str | None:
+def star_sensitive(text: str, spec: CommandSpec | None) -> str | None:
     """`text` with the values of sensitive arguments starred out, column for column; None when unsure."""
     if spec is None or not any(arg.sensitive for arg in spec.args):
         return text

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from ..registry.types import describe, to_json
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
+from .errors import star_sensitive
 from .model import QuickReply, Reply
 
 __all__ = ["help_reply", "help_index", "help_command", "visible_commands"]
@@ -67,6 +68,7 @@ def help_command(registry: RegistrySpec, role: str | None, name: str) -> Reply:
         lines.append("Arguments:")
         lines += [f"  {_describe_arg(arg)}" for arg in spec.args]
     examples = [e.input for e in spec.examples if not (e.expect or {}).get("error")]  # failing examples teach the wrong thing
+    examples = [shown for shown in (star_sensitive(text, spec) for text in examples) if shown is not None]  # None: unsure, so hidden
     if examples:
         lines.append("Examples:")
         lines += [f"  {text}" for text in examples]

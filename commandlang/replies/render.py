@@ -48,6 +48,7 @@ CONFIRM_PAYLOAD = "/confirm {token}"
 CANCEL_PAYLOAD = "/cancel {token}"
 _CONFIRMATION = re.compile(r"^\s*/(confirm|cancel)(?:\s+(\S+))?\s*$", re.IGNORECASE)
 MACROS_FILE = "_macros.j2"
+_KINDS = ("success", "error", "confirm", "ack")
 _TEMPLATE_FILE = re.compile(r"^[\w./-]+\.ya?ml$")
 
 
@@ -129,6 +130,8 @@ class ReplyRenderer:
     def render(self, spec: CommandSpec, kind: ReplyKind, context: ReplyContext | Mapping[str, Any] | None = None,
                *, strict: bool = False) -> Reply:
         """The `kind` reply of `spec` for one run. Falls back to the default unless `strict`."""
+        if kind not in _KINDS:
+            raise ValueError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
         ctx = ReplyContext.coerce(context)
         try:
             reply = self._render_declared(spec, kind, ctx)

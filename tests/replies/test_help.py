@@ -55,3 +55,13 @@ def test_help_on_a_group_lists_its_subcommands(registry: commandlang.Registry) -
     assert help_reply(registry.spec, "agent", "ticket").text == "/ticket has these subcommands:\n/ticket close - Close a support ticket"
     assert help_reply(registry.spec, "agent", "ticket close").text.startswith("/ticket.close - Close a support ticket")
     assert help_reply(registry.spec, "customer", "ticket").text.startswith("There is no command /ticket.")
+
+
+def test_help_examples_star_out_sensitive_values() -> None:
+    from commandlang.registry.model import Example
+
+    from .helpers import pay_command, small_registry
+
+    spec = pay_command(examples=(Example("/pay 7 card=4111111111111111 note=hi"),))
+    text = help_reply(small_registry(spec), None, "pay").text
+    assert "4111111111111111" not in text and "/pay 7 card=************1111 note=hi" in text
