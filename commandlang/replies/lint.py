@@ -76,6 +76,7 @@ class _Checker:
         self.broken: set[tuple[str, str]] = set()  # (command, kind) whose template has static errors
         self._lines: dict[str, list[str]] = {}
         self.current = ""  # the reply being checked, for messages
+        self._registry_yaml: Any = None  # the registry re-read for positions, on first need
         self.binder = Binder(spec)
         self.parser = default_parser()
         self.options = SyntaxOptions(percent_decode=spec.settings.percent_decode, max_length=spec.settings.max_length)
@@ -97,11 +98,25 @@ class _Checker:
         where = f"{command.name}: {'reply.' + kind if kind in ('success', 'error') else kind}"
         self.current = where
         if is_template_file(value):
-            return self.file(value.strip(), kind == "error", where, command.position)
-        pos = getattr(value, "pos", None) or command.position
+            return self.file(value.strip(), kind == "error", where, self.declared_at(command, kind))
+        pos = getattr(value, "pos", None) or self.declared_at(command, kind)
         before = len(self.found)
         self.walk(value, pos, None, frozenset(), kind == "error", top=True, where=where)
         return any(d.severity == "error" for d in self.found[before:])
+
+    def declared_at(self, command: CommandSpec, kind: str) -> Position | None:
+        """Where `reply.success` / `confirm` / ... of a command is written (the spec keeps only the command's place)."""
+        if self._registry_yaml is None:
+            self._registry_yaml = read_yaml(self.spec.path)[0] if self.spec.path and os.path.isfile(self.spec.path) else {}
+        commands = self._registry_yaml.get("commands") if isinstance(self._registry_yaml, Mapping) else None
+        body = _find_command(commands, command.name)
+        if isinstance(body, LMap):
+            if kind in ("confirm", "ack") and kind in body.value_pos:
+                return body.value_pos[kind]
+            reply = body.get("reply")
+            if isinstance(reply, LMap) and kind in reply.value_pos:
+                return reply.value_pos[kind]
+        return command.position
 
     def file(self, name: str, is_error: bool, where: str, pos: Position | None, depth: int = 0) -> bool:
         path = os.path.join(self.template_dir, name) if self.template_dir else None
@@ -283,6 +298,16 @@ def _command_name(payload: str) -> str | None:
     """The command a payload like `/status 7` sends, lower-case; None when it is not a command."""
     match = re.match(r"\s*/([A-Za-z][\w.-]*)", payload)
     return match.group(1).lower() if match else None
+
+
+def _find_command(commands: Any, name: str) -> Any:
+    """A command's YAML body by canonical (lower-case) name."""
+    if not isinstance(commands, Mapping):
+        return None
+    for key, body in commands.items():
+        if str(key).lower() == name:
+            return body
+    return None
 
 
 def _value_pos(node: Mapping[str, Any], key: str, default: Position | None) -> Position | None:

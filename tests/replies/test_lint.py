@@ -72,8 +72,8 @@ def lint(tmp_path: Path) -> list[str]:
 def test_template_findings_with_positions(tmp_path: Path) -> None:
     lines = lint(tmp_path)
     expected = [
-        "commands.yaml:3:3: template_missing pay: reply.success names templates/missing.yaml, which does not exist",
-        "commands.yaml:3:3: template_unknown_variable pay: confirm: unknown variable 'nope' in template",
+        "commands.yaml:8:16: template_missing pay: reply.success names templates/missing.yaml, which does not exist",
+        "commands.yaml:10:14: template_unknown_variable pay: confirm: unknown variable 'nope' in template",
         "commands.yaml:17:15: template_syntax template syntax error: unexpected '}'",
         "commands.yaml:18:9: reply_shape inline: reply.success: unknown key 'cardz'",
         "commands.yaml:28:16: reply_limit many: the success reply to example '/many' on genesys: 2 of 12 quick replies dropped",
