@@ -18,7 +18,6 @@ import trio
 
 from ..api import Registry, load_registry
 from ..execution.executor import Executor
-from ..replies.lint import check_templates
 from ..replies.render import ReplyRenderer
 from ..replies.templates import TemplateEngine
 
@@ -53,7 +52,7 @@ async def build_generation(path: str, *, env: Mapping[str, str] | None = None, t
     """Load and lint a registry (RegistryError when it has errors) and open its executor."""
 
     def load() -> tuple[Registry, str]:
-        registry = load_registry(path, env=env, extra_checks=(check_templates,))
+        registry = load_registry(path, env=env)  # lint, templates included
         return registry, registry_version(path)
 
     registry, version = await trio.to_thread.run_sync(load)

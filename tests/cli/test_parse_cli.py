@@ -15,6 +15,7 @@ def workdir(tmp_path_factory):
     """A folder holding a copy of the sample registry as ./commands.yaml."""
     path = tmp_path_factory.mktemp("cli")
     shutil.copy(ROOT / "commands.yaml", path / "commands.yaml")
+    shutil.copytree(ROOT / "templates", path / "templates")  # the sample's replies
     return path
 
 

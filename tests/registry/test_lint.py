@@ -120,6 +120,7 @@ def test_sample_lints_clean() -> None:
 
 def test_sample_lints_clean_from_its_folder(tmp_path) -> None:
     shutil.copy(ROOT / "commands.yaml", tmp_path / "commands.yaml")
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")  # the sample's replies
     result = run_cli("lint", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     assert run_cli("lint", "--format", "json", cwd=tmp_path).stdout.strip() == "[]"
