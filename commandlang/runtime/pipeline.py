@@ -327,4 +327,8 @@ class Pipeline:
         if job is not None:
             job.update(record)
         self.events.publish(event)
+        log.log(logging.INFO if record.status in TERMINAL else logging.DEBUG, "/%s %s", record.command, record.status,
+                extra={"conversation_id": record.conversation_id, "command_id": record.id, "command": record.command,
+                       "stage": "state", "status": record.status, "channel": record.channel,
+                       **({"error": record.error["code"]} if record.error else {})})
         return record
