@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, TextIO
 
@@ -211,8 +212,8 @@ class Service:
         checks = {"registry": self.pipeline is not None, "store": False, "accepting": self.ready}
         if self.store is not None:
             with trio.move_on_after(2):
-                try:
-                    await self.store.counts()
+                try:  # a real write: a read-only or full disk must show here
+                    await self.store.claim_message("readyz", uuid.uuid4().hex, ttl=60)
                     checks["store"] = True
                 except Exception:  # noqa: BLE001 - any store failure means not ready
                     checks["store"] = False
