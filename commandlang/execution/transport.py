@@ -67,8 +67,8 @@ class _Connection:
             return False
         sock = getattr(self.stream, "socket", None)
         if sock is None:
-            sock = getattr(getattr(self.stream, "transport_stream", None), "socket", None)
-        if sock is None:
+            # TLS: readable bytes may be a TLS 1.3 session ticket, not a close; rely on the
+            # expiry and on the one safe retry in `_send` instead
             return True
         try:
             readable, _, _ = select.select([sock.fileno()], [], [], 0)
