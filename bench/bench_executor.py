@@ -12,6 +12,9 @@ Rows:
 - Executor (H11Transport): `Executor.execute` end to end (request preparation,
   deadline, retry bookkeeping, size-capped reading, outcome)
 - Executor (httpcore pool): the Executor over httpx's default transport
+- minimal h11 (calibration): one h11 connection per task, no httpx, no pool:
+  the floor a Python HTTP/1.1 client on Trio costs on this machine, to scale
+  the other rows to another machine (the issue measured ~4,500 requests/s)
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, Callable
 
+import h11
 import httpx
 import trio
 
@@ -112,7 +116,7 @@ async def measure(name: str, concurrency: int, seconds: float, one: Callable[[in
             latencies.append(time.perf_counter() - started)
             failures += not ok
 
-    for _ in range(min(50, concurrency * 5)):  # warm the pool: connections are opened outside the timing
+    for _ in range(min(50, concurrency * 5)):  # warm up: pools fill outside the timing
         await one(0)
     began = time.perf_counter()
     cpu_began = time.process_time()
@@ -144,6 +148,8 @@ async def run(base: str, seconds: float, levels: list[int], backend_pid: int) ->
                 return response.status_code == 200
             rows.append(await measure("httpx + H11Transport", concurrency, seconds, over_h11, backend_pid))
 
+        rows.append(await measure_minimal_h11(base, concurrency, seconds, backend_pid))
+
         for label, factory in (("Executor (H11Transport)", None), ("Executor (httpcore pool)", lambda b: httpx.AsyncHTTPTransport())):
             kwargs = {"transport_factory": factory} if factory else {}
             async with Executor(registry, engine, **kwargs) as executor:
@@ -153,6 +159,41 @@ async def run(base: str, seconds: float, levels: list[int], backend_pid: int) ->
                     return isinstance(outcome, Success)
                 rows.append(await measure(label, concurrency, seconds, through_executor, backend_pid))
     return rows
+
+
+async def measure_minimal_h11(base: str, concurrency: int, seconds: float, backend_pid: int) -> Row:
+    """Each task: its own connection and h11 state machine, requests back to back."""
+    host, port = base.split("//", 1)[1].rsplit(":", 1)
+    connections: list[tuple[trio.SocketStream, h11.Connection]] = []
+    for _ in range(concurrency):
+        connections.append((await trio.open_tcp_stream(host, int(port)), h11.Connection(h11.CLIENT)))
+    free = list(connections)
+
+    async def one(n: int) -> bool:
+        stream, conn = free.pop()
+        try:
+            target = f"/v1/orders/{n % 1000 + 1}"
+            await stream.send_all(conn.send(h11.Request(method="GET", target=target, headers=[("Host", host)]))
+                                  + conn.send(h11.EndOfMessage()))
+            status = 0
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    conn.receive_data(await stream.receive_some(65536))
+                elif isinstance(event, h11.Response):
+                    status = event.status_code
+                elif isinstance(event, h11.EndOfMessage):
+                    break
+            conn.start_next_cycle()
+            return status == 200
+        finally:
+            free.append((stream, conn))
+
+    try:
+        return await measure("minimal h11 (calibration)", concurrency, seconds, one, backend_pid)
+    finally:
+        for stream, _ in connections:
+            await stream.aclose()
 
 
 def print_table(rows: list[Row]) -> None:
