@@ -63,10 +63,6 @@ class Fault:
     contract_error: str | None = None  # default contract: answer {"status": "error", "message": ...}
     path_prefix: str | None = None  # plans only: apply only to paths starting with this
 
-    @property
-    def is_noop(self) -> bool:
-        return self == Fault(path_prefix=self.path_prefix)
-
 
 def parse_fault(text: str) -> Fault:
     """`status=503;retry_after=1` -> Fault(status=503, retry_after="1"). Unknown keys are ignored."""
