@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "lint": ("lint", "check registries and their templates"),
     "schema": ("schema", "print the JSON Schema of commands.yaml"),
     "render": ("render", "preview a command's reply for a channel (genesys, text, json)"),
+    "serve": ("serve", "run the runtime service (--demo: with a demo backend and chat page)"),
 }
 
 

@@ -36,8 +36,8 @@ from .yamlsource import LList, LMap, parse_yaml, read_yaml
 __all__ = ["load_spec", "build_spec", "parse_duration", "COMMAND_NAME"]
 
 COMMAND_NAME = re.compile(r"[^\W\d_][\w-]*(?:\.[^\W\d_][\w-]*)*")
-_DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)?\s*")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 

@@ -140,7 +140,7 @@ def test_runtime_failures_in_templates_are_template_errors_not_tracebacks(source
     assert ReplyRenderer().render(spec, "success", context).text == "Done: /pay"
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(note=st.text(min_size=1, max_size=300), backend=st.text(min_size=1, max_size=300))
 def test_any_text_keeps_the_structure(note: str, backend: str) -> None:
     assume(backend.strip())  # a blank link is not a link: see the next test
