@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("schema", "print the JSON Schema of commands.yaml"),
     "render": ("render", "preview a command's reply for a channel (genesys, text, json)"),
     "serve": ("serve", "run the runtime service (--demo: with a demo backend and chat page)"),
+    "demo-backend": ("demo_backend", "serve the demo backend for the sample commands (with fault injection)"),
 }
 
 
