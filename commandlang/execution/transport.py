@@ -101,12 +101,12 @@ class _Origin:
 class _ResponseStream(httpx.AsyncByteStream):
     """Streams a response body from h11; gives the connection back (or closes it) when done."""
 
-    def __init__(self, transport: H11Transport, origin: _Origin, conn: _Connection) -> None:
+    def __init__(self, transport: H11Transport, origin: _Origin, conn: _Connection, read_timeout: float | None) -> None:
         self._transport = transport
         self._origin = origin
         self._conn: _Connection | None = conn
         self._complete = False
-        self._read_timeout: float | None = None
+        self._read_timeout = read_timeout
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         conn = self._conn
@@ -227,6 +227,11 @@ class H11Transport(httpx.AsyncBaseTransport):
 
     # -- requests ---------------------------------------------------------
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send `request` and return the response with its body still streaming.
+
+        The caller must close the response (httpx's client always does): that gives the
+        connection back to the pool, or closes it when the body was not read to the end.
+        """
         if self._closed:
             raise httpx.ConnectError("transport is closed")
         timeouts = request.extensions.get("timeout", {})
@@ -308,8 +313,7 @@ class H11Transport(httpx.AsyncBaseTransport):
                 raise _StaleConnection()
             raise httpx.RemoteProtocolError("server closed the connection without answering")
         assert isinstance(event, h11.Response)
-        stream = _ResponseStream(self, origin, conn)
-        stream._read_timeout = timeouts.get("read")
+        stream = _ResponseStream(self, origin, conn, timeouts.get("read"))
         return httpx.Response(
             status_code=event.status_code,
             headers=event.headers.raw_items() if hasattr(event.headers, "raw_items") else list(event.headers),
