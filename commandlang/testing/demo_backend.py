@@ -55,7 +55,7 @@ class Fault:
     latency: float = 0.0  # seconds to wait before answering
     status: int | None = None  # answer this status with a JSON error body
     retry_after: str | None = None  # Retry-After value sent with `status` (seconds or an HTTP date)
-    reset: bool = False  # drop the connection without an answer
+    reset: bool = False  # drop the connection mid-answer (status line and 4 of 1000 promised body bytes sent)
     malformed: bool = False  # 200 with a body that claims to be JSON and is not
     oversize: int | None = None  # 200 with a JSON body of this many bytes
     chunked: bool = False  # with oversize: no Content-Length, so the client only finds out while reading
