@@ -301,3 +301,15 @@ def test_binary_junk_never_crashes(junk: str) -> None:
         parse_raw(junk)
     except CommandError as exc:
         assert 1 <= exc.diagnostic.column <= len(junk) + 1
+
+
+@pytest.mark.parametrize("start", ["/etc/hosts is broken ", "// note ", "/ hi ", "/?", "hello ", "\u00a0/ x "])
+def test_long_ordinary_chat_passes_through_like_short_chat(start: str) -> None:
+    assert parse_raw(start + "x" * 5000) is None
+
+
+@pytest.mark.parametrize("text", ["/x " + "a" * 5000, "/" + "a" * 5000, "\u200b/refund " + "1" * 5000])
+def test_long_commands_are_too_long(text: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_raw(text)
+    assert caught.value.diagnostic.code == "too_long"
