@@ -1,9 +1,14 @@
-"""Shared fixtures: the sample registry, a fixed `today`, and hypothesis profiles."""
+"""Shared fixtures: the sample registry, a registry writer, and hypothesis profiles.
+
+The fuzz tests run a fixed, derandomized `ci` profile (a few hundred examples) so
+the suite is fast and stable; `HYPOTHESIS_PROFILE=dev pytest tests/syntax` runs
+many more random examples when hunting bugs.
+"""
 
 from __future__ import annotations
 
 import os
-from datetime import date
+
 from pathlib import Path
 
 import pytest
@@ -13,7 +18,6 @@ import commandlang
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "commands.yaml"
-TODAY = date(2026, 1, 31)
 
 settings.register_profile(
     "ci", max_examples=400, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
