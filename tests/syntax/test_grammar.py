@@ -211,6 +211,8 @@ ERRORS = [
     ("/x a=1 a=2", "duplicate_option", 8),
     ("/x a=1 A=2", "duplicate_option", 8),
     ("/x --a=1 a=2", "duplicate_option", 10),
+    ("/x --notify --no-notify", "duplicate_option", 13),
+    ("/x --a --A", "duplicate_option", 8),
 ]
 
 
