@@ -148,10 +148,14 @@ class Session:
         elif self._close_request is None and not self._remote_closed:
             return  # the peer vanished (end of stream): nothing to say to it
         await self.peer.wait_flushed()
+        # Wait (bounded by close_timeout) for the peer's close frame so it has read ours, then hang up:
+        # RFC 6455 has the server close the TCP connection first.
+        while not self._remote_closed and not self.peer.broken:
+            event = await self._next_event()
+            if event is None:
+                break
+            self._remote_closed = isinstance(event, CloseConnection)
         self.peer.shutdown_write()
-        # Let the peer read our close frame and hang up first (bounded by close_timeout).
-        while not self.peer.broken and await self.peer.receive_some():
-            pass
 
     # -- handshake and hello -------------------------------------------------
     async def _handshake(self) -> bool:
