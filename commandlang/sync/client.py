@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
-__all__ = ["SyncClient", "Snapshot", "StateChange", "SyncAuthError", "FATAL_CLOSE_CODES"]
+__all__ = ["SyncClient", "Snapshot", "StateChange", "SyncAuthError", "FATAL_CLOSE_CODES", "backoff_delay"]
 
 log = logging.getLogger("commandlang.sync.client")
 
@@ -55,6 +55,11 @@ class StateChange:
     @property
     def command_id(self) -> str:
         return str(self.command["id"])
+
+
+def backoff_delay(attempt: int, min_backoff: float, max_backoff: float, random: Callable[[], float]) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(max_backoff, min_backoff * 2**attempt))."""
+    return random() * min(max_backoff, min_backoff * 2 ** min(attempt, 60))
 
 
 class SyncAuthError(Exception):
@@ -127,7 +132,7 @@ class SyncClient:
                     attempt = 0
                 if outcome == "too slow":
                     continue  # the hub cut us off because we fell behind: resume at once
-                delay = self.random() * min(self.max_backoff, self.min_backoff * 2 ** min(attempt, 30))
+                delay = backoff_delay(attempt, self.min_backoff, self.max_backoff, self.random)
                 attempt += 1
                 log.info("sync: reconnecting in %.2fs (%s)", delay, outcome)
                 await trio.sleep(delay)

@@ -148,6 +148,8 @@ class Session:
         elif self._close_request is None and not self._remote_closed:
             return  # the peer vanished (end of stream): nothing to say to it
         await self.peer.wait_flushed()
+        if self._close_request is not None and self._close_request[0] == CLOSE_NO_PONG:
+            return  # it stopped answering: waiting for its close frame would only hold the socket
         # Wait (bounded by close_timeout) for the peer's close frame so it has read ours, then hang up:
         # RFC 6455 has the server close the TCP connection first.
         while not self._remote_closed and not self.peer.broken:
