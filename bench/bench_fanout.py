@@ -1,0 +1,280 @@
+"""Fan-out benchmark: one state event to N sync sessions, our hub against a plain trio-websocket loop.
+
+    python bench/bench_fanout.py [--sessions 1000] [--rounds 100] [--baseline-rounds 30] [--json]
+
+For each contender the parent process runs the server; a child process (this
+file with --child) opens N WebSocket sessions on real loopback sockets and
+reads them with a bare epoll loop, so the receiving side costs the server
+nothing. Per round the parent sends one event (a realistic ~0.5 kB state
+frame); the child notes when the last of the N sessions has the whole frame.
+Both sides use CLOCK_MONOTONIC, which Linux shares across processes.
+
+- `hub`: `SyncHub.publish` (frame encoded once, written to each socket without yielding).
+- `trio-websocket`: `for ws in sessions: await ws.send_message(text)` on trio-websocket's server.
+
+Reported per contender: latency until the last session has the event (p50,
+p99, max) and server CPU per recipient (process CPU from the publish until
+the child reported, divided by N; median over rounds). Goal for the hub at
+1,000 sessions: p50 <= 35 ms, p99 <= 60 ms, <= 15 us CPU per recipient.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import resource
+import selectors
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+SECRET = "bench-secret"
+
+
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4096 <= hard or (soft < hard and hard < 4096):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+
+
+# -- the child: N raw WebSocket sessions read with epoll ---------------------------------------------
+def _masked(payload: bytes) -> bytes:
+    mask = os.urandom(4)
+    size = len(payload)
+    length = bytes((0x80 | size,)) if size < 126 else bytes((0x80 | 126,)) + size.to_bytes(2, "big")
+    return b"\x81" + length + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def _frames(buffer: bytearray) -> int:
+    """Remove whole data frames from the front of `buffer`; returns how many (control frames skipped)."""
+    count = 0
+    while len(buffer) >= 2:
+        size, at = buffer[1] & 0x7F, 2
+        if size == 126:
+            if len(buffer) < 4:
+                break
+            size, at = int.from_bytes(buffer[2:4], "big"), 4
+        elif size == 127:
+            if len(buffer) < 10:
+                break
+            size, at = int.from_bytes(buffer[2:10], "big"), 10
+        if len(buffer) < at + size:
+            break
+        count += (buffer[0] & 0x0F) in (0x1, 0x2)
+        del buffer[:at + size]
+    return count
+
+
+def child(port: int, sessions: int, rounds: int, hello: bytes | None) -> None:
+    _raise_fd_limit()
+    socks, buffers = [], []
+    request = (f"GET /sync HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    for _ in range(sessions):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.sendall(request.encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(4096)
+        assert data.startswith(b"HTTP/1.1 101"), data[:80]
+        buffer = bytearray(data[data.index(b"\r\n\r\n") + 4:])
+        if hello is not None:
+            sock.sendall(_masked(hello))
+            while _frames(buffer) < 1:  # the snapshot: the session is live after it
+                buffer += sock.recv(65536)
+        socks.append(sock)
+        buffers.append(buffer)
+    selector = selectors.EpollSelector()
+    for index, sock in enumerate(socks):
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ, index)
+    received = [0] * sessions
+    completed = [0] * rounds
+    print("ready", flush=True)
+    done_rounds = 0
+    while done_rounds < rounds:
+        for key, _ in selector.select(timeout=30):
+            index = key.data
+            try:
+                data = key.fileobj.recv(262144)  # type: ignore[union-attr]
+            except BlockingIOError:
+                continue
+            now = time.monotonic_ns()
+            buffers[index] += data
+            for _ in range(_frames(buffers[index])):
+                round_ = received[index]
+                received[index] += 1
+                completed[round_] += 1
+                if completed[round_] == sessions:
+                    print(f"done {round_} {now}", flush=True)
+                    done_rounds += 1
+    for sock in socks:
+        sock.close()
+
+
+# -- the parent: the servers ----------------------------------------------------------------------------
+def _event_record(index: int):  # noqa: ANN202
+    from commandlang.runtime.store import CommandRecord
+
+    return CommandRecord(id=f"cmd-{index:06d}", conversation_id="conv-5c1e2a", command="refund",
+                         args={"order": "12345", "amount": "19.99", "card": "****1111", "reason": "damaged item"},
+                         status="executing" if index % 2 else "completed", actor="agent-42", role="agent",
+                         channel="genesys", message_id=f"m-{index}", created_at=1.7e9, updated_at=1.7e9 + index,
+                         version=2, queue_id="queue-billing")
+
+
+class _Lines:
+    def __init__(self, stream) -> None:  # noqa: ANN001
+        self.stream, self.buffer = stream, b""
+
+    async def next(self) -> str:
+        while b"\n" not in self.buffer:
+            chunk = await self.stream.receive_some(4096)
+            if not chunk:
+                raise RuntimeError("the session process ended early")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode()
+
+
+async def _measure(port: int, sessions: int, rounds: int, hello: bytes | None, broadcast, wait_ready) -> dict:  # noqa: ANN001
+    import trio
+
+    process = await trio.lowlevel.open_process(
+        [sys.executable, __file__, "--child", str(port), str(sessions), str(rounds + 5),
+         base64.b64encode(hello).decode() if hello else "-"], stdout=subprocess.PIPE)
+    lines = _Lines(process.stdout)
+    try:
+        with trio.fail_after(60):
+            assert await lines.next() == "ready"
+            await wait_ready()
+            latencies, cpu = [], []
+            for round_ in range(rounds + 5):
+                await trio.sleep(0.02)
+                cpu0, t0 = time.process_time_ns(), time.monotonic_ns()
+                await broadcast(round_)
+                _, got_round, t_last = (await lines.next()).split()
+                cpu1 = time.process_time_ns()
+                assert int(got_round) == round_
+                if round_ >= 5:  # warm-up rounds excluded
+                    latencies.append((int(t_last) - t0) / 1e6)
+                    cpu.append((cpu1 - cpu0) / 1e3 / sessions)
+    finally:
+        process.kill()
+        await process.wait()
+    latencies.sort()
+    return {"p50_ms": statistics.median(latencies), "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+            "max_ms": latencies[-1], "cpu_us_per_recipient": statistics.median(cpu),
+            "cpu_us_per_recipient_p90": sorted(cpu)[int(len(cpu) * 0.9)]}
+
+
+async def bench_hub(sessions: int, rounds: int) -> dict:
+    import trio
+
+    from commandlang.runtime.sqlite import SqliteStore
+    from commandlang.runtime.store import StateEvent
+    from commandlang.sync.hub import SyncHub
+    from commandlang.sync.tokens import issue_token
+
+    with tempfile.TemporaryDirectory() as directory:
+        async with trio.open_nursery() as nursery:
+            store = SqliteStore(os.path.join(directory, "bench.db"))
+            await nursery.start(store.run)
+            hub = SyncHub(store, SECRET, ping_interval=3600, max_sessions_per_token=sessions, hello_timeout=60)
+            port = await nursery.start(hub.serve, "127.0.0.1", 0)
+            token = issue_token(SECRET, "bench", ["queue:queue-billing"], 3600)
+            hello = json.dumps({"type": "hello", "token": token, "subscribe": ["queue:queue-billing"],
+                                "resume_after": None}).encode()
+
+            async def wait_ready() -> None:
+                while hub.session_count < sessions:
+                    await trio.sleep(0.01)
+
+            async def broadcast(round_: int) -> None:
+                hub.publish(StateEvent(round_ + 1, _event_record(round_)))
+
+            result = await _measure(port, sessions, rounds, hello, broadcast, wait_ready)
+            await hub.aclose()
+            await store.aclose()
+            nursery.cancel_scope.cancel()
+    return result
+
+
+async def bench_trio_websocket(sessions: int, rounds: int) -> dict:
+    import trio
+    from trio_websocket import serve_websocket
+
+    from commandlang.runtime.store import StateEvent
+
+    connections = []
+
+    async def handler(request) -> None:  # noqa: ANN001
+        connections.append(await request.accept())
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        server = await nursery.start(serve_websocket, handler, "127.0.0.1", 0, None)
+        port = server.port
+
+        async def wait_ready() -> None:
+            while len(connections) < sessions:
+                await trio.sleep(0.01)
+
+        async def broadcast(round_: int) -> None:
+            # the plain loop, with the one obvious saving: the JSON is encoded once
+            text = json.dumps(StateEvent(round_ + 1, _event_record(round_)).to_json(), separators=(",", ":"))
+            for ws in connections:
+                await ws.send_message(text)
+
+        result = await _measure(port, sessions, rounds, None, broadcast, wait_ready)
+        nursery.cancel_scope.cancel()
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument("--baseline-rounds", type=int, default=30,
+                        help="rounds for the trio-websocket loop (it is ~5x slower; this keeps a run under a minute)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    _raise_fd_limit()
+    import trio
+
+    started = time.monotonic()
+    results = {"hub": trio.run(bench_hub, args.sessions, args.rounds),
+               "trio-websocket loop": trio.run(bench_trio_websocket, args.sessions, args.baseline_rounds)}
+    if args.json:
+        print(json.dumps({"sessions": args.sessions, "rounds": args.rounds, "results": results}, indent=2))
+        return 0
+    print(f"{args.sessions} sessions, {args.rounds} rounds of one event for the hub, {args.baseline_rounds} for the "
+          f"plain loop (plus 5 warm-up each), {time.monotonic() - started:.1f}s, load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} CPUs")
+    print(f"{'':22} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU us/recipient':>17}")
+    for name, r in results.items():
+        print(f"{name:22} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['max_ms']:8.1f} {r['cpu_us_per_recipient']:17.1f}")
+    hub, plain = results["hub"], results["trio-websocket loop"]
+    print(f"hub / plain loop: latency p50 {hub['p50_ms'] / plain['p50_ms']:.2f}x, "
+          f"CPU per recipient {hub['cpu_us_per_recipient'] / plain['cpu_us_per_recipient']:.2f}x")
+    goal = hub["p50_ms"] <= 35 and hub["p99_ms"] <= 60 and hub["cpu_us_per_recipient"] <= 15
+    print(f"goal (p50 <= 35 ms, p99 <= 60 ms, <= 15 us/recipient): {'met' if goal else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        port, sessions, rounds, hello = sys.argv[2:6]
+        child(int(port), int(sessions), int(rounds), None if hello == "-" else base64.b64decode(hello))
+    else:
+        sys.exit(main())
