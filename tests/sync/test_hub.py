@@ -11,7 +11,7 @@ from trio_websocket import ConnectionClosed, open_websocket_url
 from commandlang.runtime.store import STATUSES
 from commandlang.sync import Snapshot, StateChange, SyncClient
 from commandlang.sync.tokens import issue_token
-from support import SECRET, FakeRuntime, refused_with, running_hub, token
+from .support import SECRET, FakeRuntime, refused_with, running_hub, token
 
 RANK = {status: index for index, status in enumerate(STATUSES)}
 

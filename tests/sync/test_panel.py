@@ -23,7 +23,7 @@ from trio_websocket import WebSocketConnection, open_websocket_url
 from commandlang.runtime.sqlite import SqliteStore
 from commandlang.sync.hub import SyncHub
 from commandlang.sync.panel import panel_app, panel_response
-from support import SECRET, FakeRuntime, token
+from .support import SECRET, FakeRuntime, token
 
 CHROMIUM = "/usr/bin/chromium"
 

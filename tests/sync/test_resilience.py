@@ -16,7 +16,7 @@ from commandlang.runtime.sqlite import SqliteStore
 from commandlang.sync import Snapshot, StateChange, SyncClient
 from commandlang.sync.client import backoff_delay
 from commandlang.sync.hub import SyncHub
-from support import SECRET, FakeRuntime, running_hub, token
+from .support import SECRET, FakeRuntime, running_hub, token
 
 FINAL = ("completed", "failed", "timed_out", "cancelled")
 

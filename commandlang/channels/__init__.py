@@ -1,0 +1,1 @@
+"""Channels: platform events in, replies out (webhook, local demo page, Genesys Cloud)."""
