@@ -44,6 +44,19 @@ class SyncHub:
     """Streams every published `StateEvent` to the sessions whose scopes include it; an `EventSink`.
 
     Start with `port = await nursery.start(hub.serve, host, port)`; stop with `await hub.aclose()`.
+
+    - `store`: where catch-up reads from (`events_after`, `snapshot`); the same store the runtime appends to.
+    - `secret`: the HMAC secret tokens are signed with (`COMMANDLANG_SYNC_SECRET`).
+    - `ping_interval`, `missed_pongs`: heartbeat; that many pings in a row unanswered close with 1011.
+    - `queue_size`: frames a session may have waiting for its socket; one more closes it with 4408.
+    - `max_frame`: the largest message a client may send (the hello), in bytes; larger closes with 1009.
+    - `max_sessions_per_token` (4429 beyond it), `max_sessions` (connections refused beyond it).
+    - `hello_timeout`: the hello must arrive this soon after connecting (else 4401).
+    - `send_timeout`: a session whose socket takes nothing for this long is dropped.
+    - `close_timeout`: how long a closing session waits for the peer's close frame; also bounds `aclose`.
+    - `store_timeout`, `snapshot_limit` (final commands in a snapshot beside the live ones), `replay_page`.
+    - `gap_timeout`: how long an event published ahead of a missing seq waits before the store is asked.
+    - `clock`: wall clock for token expiry (trio's clock drives every timeout).
     """
 
     path = "/sync"

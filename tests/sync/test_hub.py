@@ -9,7 +9,9 @@ import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
 from commandlang.runtime.store import STATUSES
-from commandlang.sync import Snapshot, StateChange, SyncClient
+import pytest
+
+from commandlang.sync import Snapshot, StateChange, SyncAuthError, SyncClient
 from commandlang.sync.tokens import issue_token
 from .support import SECRET, FakeRuntime, refused_with, running_hub, token
 
@@ -198,3 +200,16 @@ async def test_aclose_closes_sessions_with_1001(tmp_path: Path) -> None:
                 assert closed.reason.code == 1001
             else:
                 raise AssertionError("expected the hub to close the session")
+
+
+async def test_sync_client_raises_on_a_refused_token_instead_of_retrying(tmp_path: Path) -> None:
+    async with running_hub(tmp_path / "s.db") as (store, hub, url):
+        forged = issue_token("not-our-secret", "a", ["*"], 3600)
+        async with SyncClient(url, forged, ["*"], min_backoff=0.01) as client:
+            with pytest.raises(SyncAuthError) as refused:
+                await client.__anext__()
+        assert refused.value.code == 4401 and client.connections == 0
+        async with SyncClient(url, token("queue:q1"), ["queue:q2"]) as client:
+            with pytest.raises(SyncAuthError) as refused:
+                await client.__anext__()
+        assert refused.value.code == 4403
