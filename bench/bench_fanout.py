@@ -11,6 +11,9 @@ Both sides use CLOCK_MONOTONIC, which Linux shares across processes.
 
 - `hub`: `SyncHub.publish` (frame encoded once, written to each socket without yielding).
 - `trio-websocket`: `for ws in sessions: await ws.send_message(text)` on trio-websocket's server.
+- `trio streams` (--with-streams): the frame encoded once, `await stream.send_all(frame)` per
+  `trio.SocketStream`: what the supported trio stream API gives without trio-websocket; it
+  still yields to the scheduler once per recipient.
 
 Reported per contender: latency until the last session has the event (p50,
 p99, max) and server CPU per recipient (process CPU from the publish until
@@ -241,12 +244,55 @@ async def bench_trio_websocket(sessions: int, rounds: int) -> dict:
     return result
 
 
+async def bench_trio_streams(sessions: int, rounds: int) -> dict:
+    from functools import partial
+
+    import trio
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Request
+
+    from commandlang.runtime.store import StateEvent
+    from commandlang.sync.wire import text_frame
+
+    streams = []
+
+    async def handler(stream: trio.SocketStream) -> None:
+        ws = WSConnection(ConnectionType.SERVER)
+        while True:
+            ws.receive_data(await stream.receive_some(65536))
+            if any(isinstance(event, Request) for event in ws.events()):
+                break
+        await stream.send_all(ws.send(AcceptConnection()))
+        streams.append(stream)
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1", backlog=2048))
+        port = listeners[0].socket.getsockname()[1]
+
+        async def wait_ready() -> None:
+            while len(streams) < sessions:
+                await trio.sleep(0.01)
+
+        async def broadcast(round_: int) -> None:
+            payload = json.dumps(StateEvent(round_ + 1, _event_record(round_)).to_json(), separators=(",", ":"))
+            frame = text_frame(payload.encode())
+            for stream in streams:
+                await stream.send_all(frame)
+
+        result = await _measure(port, sessions, rounds, None, broadcast, wait_ready)
+        nursery.cancel_scope.cancel()
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--baseline-rounds", type=int, default=30,
                         help="rounds for the trio-websocket loop (it is ~5x slower; this keeps a run under a minute)")
+    parser.add_argument("--with-streams", action="store_true",
+                        help="also measure a send_all loop over trio streams (frame encoded once)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     _raise_fd_limit()
@@ -255,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results = {"hub": trio.run(bench_hub, args.sessions, args.rounds),
                "trio-websocket loop": trio.run(bench_trio_websocket, args.sessions, args.baseline_rounds)}
+    if args.with_streams:
+        results["trio streams loop"] = trio.run(bench_trio_streams, args.sessions, args.baseline_rounds)
     if args.json:
         print(json.dumps({"sessions": args.sessions, "rounds": args.rounds, "results": results}, indent=2))
         return 0
