@@ -213,3 +213,55 @@ async def test_sync_client_raises_on_a_refused_token_instead_of_retrying(tmp_pat
             with pytest.raises(SyncAuthError) as refused:
                 await client.__anext__()
         assert refused.value.code == 4403
+
+
+async def test_sessions_joining_mid_stream_get_no_gap_or_duplicate(tmp_path: Path) -> None:
+    # Small pages and queues so catch-up pages through the log and live events overflow the
+    # held buffer while the store is read; concurrent writers publish out of seq order.
+    async with running_hub(tmp_path / "s.db", replay_page=7, queue_size=8, gap_timeout=0.05) as (store, hub, url):
+        runtime = FakeRuntime(store, hub)
+        sessions: list[tuple[list[str], int | None, list[dict]]] = []
+        writing_done = trio.Event()
+
+        async def writer(worker: int) -> None:
+            for n in range(25):
+                command_id = f"w{worker}-{n}"
+                await runtime.create(command_id, f"c{(worker + n) % 4}", f"q{n % 2}")
+                await runtime.move(command_id, "executing")
+                await runtime.move(command_id, FINAL_STATUSES[n % 4])
+
+        async def joiner(index: int) -> None:
+            await trio.sleep(0.005 * index)
+            scopes = [["*"], ["conversation:c1"], ["queue:q0", "conversation:c2"]][index % 3]
+            resume_after = None if index % 2 else max(0, index * 3 - 10)
+            frames: list[dict] = []
+            sessions.append((scopes, resume_after, frames))
+            async with open_websocket_url(url) as ws:
+                await ws.send_message(json.dumps({"type": "hello", "token": token(*scopes), "subscribe": scopes,
+                                                  "resume_after": resume_after}))
+                while not (writing_done.is_set() and frames and frames[-1]["seq"] >= final_seq[0]):
+                    with trio.move_on_after(0.3) as idle:
+                        frames.append(json.loads(await ws.get_message()))
+                    if idle.cancelled_caught and writing_done.is_set():
+                        break
+
+        final_seq = [10**9]
+        async with trio.open_nursery() as nursery:
+            for index in range(24):
+                nursery.start_soon(joiner, index)
+            async with trio.open_nursery() as writers:
+                for worker in range(4):
+                    writers.start_soon(writer, worker)
+            everything = await store.events_after(0, 10_000)
+            final_seq[0] = everything[-1].seq
+            writing_done.set()
+    assert len(everything) == 300
+    for scopes, resume_after, frames in sessions:
+        start = frames[0]["seq"] if frames[0]["type"] == "snapshot" else resume_after
+        states = [f for f in frames if f["type"] == "state"]
+        assert all(f["type"] == "state" for f in frames[1:])
+        want = [e.seq for e in everything if e.seq > start and in_scope(scopes, e.record.to_json())]
+        assert [f["seq"] for f in states] == want, (scopes, resume_after)
+
+
+FINAL_STATUSES = ("completed", "failed", "timed_out", "cancelled")
