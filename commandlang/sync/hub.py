@@ -184,22 +184,27 @@ class SyncHub:
         if self._per_token.get(session.token, 0) >= self.max_sessions_per_token:
             raise _Refused(CLOSE_TOO_MANY, f"at most {self.max_sessions_per_token} sessions per token")
         self._per_token[session.token] = self._per_token.get(session.token, 0) + 1
+        session.admitted = True
         for scope in session.scopes:
             self._by_scope.setdefault(scope, set()).add(session)
 
     def _forget(self, session: Session) -> None:
         self._sessions.discard(session)
+        if not session.admitted:
+            return self._check_idle()
+        session.admitted = False
         for scope in session.scopes:
             bucket = self._by_scope.get(scope)
             if bucket is not None and session in bucket:
                 bucket.discard(session)
                 if not bucket:
                     del self._by_scope[scope]
-        if session.token and session.token in self._per_token:
-            self._per_token[session.token] -= 1
-            if self._per_token[session.token] <= 0:
-                del self._per_token[session.token]
-            session.token = ""
+        self._per_token[session.token] -= 1
+        if self._per_token[session.token] <= 0:
+            del self._per_token[session.token]
+        self._check_idle()
+
+    def _check_idle(self) -> None:
         if self._closing and not self._sessions:
             self._idle.set()
 

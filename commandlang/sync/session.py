@@ -58,6 +58,7 @@ class Session:
         self.peer = peer
         self.agent = ""
         self.token = ""
+        self.admitted = False  # counted against the token's limit and registered in the hub's scopes
         self.scopes: frozenset[str] = frozenset()
         self.last_sent = -1  # the seq of the last event this session was sent or skipped past
         self.live = False  # False while catching up: live events go to `held` instead
@@ -146,7 +147,8 @@ class Session:
             code, reason = self._close_request
             self.peer.send_last(self._ws.send(CloseConnection(code=code, reason=reason)))
         elif self._close_request is None and not self._remote_closed:
-            return  # the peer vanished (end of stream): nothing to say to it
+            await self.peer.wait_flushed()  # e.g. a 404 for a wrong path; nothing else to say
+            return
         await self.peer.wait_flushed()
         if self._close_request is not None and self._close_request[0] == CLOSE_NO_PONG:
             return  # it stopped answering: waiting for its close frame would only hold the socket
@@ -211,6 +213,10 @@ class Session:
         """
         hub = self.hub
         position = resume_after
+        if resume_after is not None:
+            # The client has everything up to here: live events at or below it, held while we read
+            # the store, must not be sent even when the store has nothing newer.
+            self.last_sent = resume_after
         while True:
             if position is None:
                 with trio.fail_after(hub.store_timeout):
