@@ -11,6 +11,8 @@ Both sides use CLOCK_MONOTONIC, which Linux shares across processes.
 
 - `hub`: `SyncHub.publish` (frame encoded once, written to each socket without yielding).
 - `trio-websocket`: `for ws in sessions: await ws.send_message(text)` on trio-websocket's server.
+- `socket.send floor`: the frame encoded once and `sock.send(frame)` on each raw socket in a
+  plain loop (the issue's probe): no sessions, scopes or queues; the least any hub can cost here.
 - `trio streams` (--with-streams): the frame encoded once, `await stream.send_all(frame)` per
   `trio.SocketStream`: what the supported trio stream API gives without trio-websocket; it
   still yields to the scheduler once per recipient.
@@ -244,6 +246,54 @@ async def bench_trio_websocket(sessions: int, rounds: int) -> dict:
     return result
 
 
+async def bench_floor(sessions: int, rounds: int) -> dict:
+    import trio
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Request
+
+    from commandlang.runtime.store import StateEvent
+    from commandlang.sync.wire import open_listener, text_frame
+
+    socks: list[socket.socket] = []
+
+    async def accept(listener: socket.socket) -> None:
+        while True:
+            await trio.lowlevel.wait_readable(listener)
+            sock, _ = listener.accept()
+            sock.setblocking(True)  # a bench shortcut: the child sends its request right away
+            ws = WSConnection(ConnectionType.SERVER)
+            while True:
+                ws.receive_data(sock.recv(65536))
+                if any(isinstance(event, Request) for event in ws.events()):
+                    break
+            sock.sendall(ws.send(AcceptConnection()))
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            socks.append(sock)
+
+    listener = await open_listener("127.0.0.1", 0)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(accept, listener)
+
+        async def wait_ready() -> None:
+            while len(socks) < sessions:
+                await trio.sleep(0.01)
+
+        async def broadcast(round_: int) -> None:
+            payload = json.dumps(StateEvent(round_ + 1, _event_record(round_)).to_json(), separators=(",", ":"))
+            frame = text_frame(payload.encode())
+            for sock in socks:
+                sock.send(frame)  # small frames on idle sockets: never partial here
+
+        result = await _measure(listener.getsockname()[1], sessions, rounds, None, broadcast, wait_ready)
+        nursery.cancel_scope.cancel()
+    for sock in socks:
+        sock.close()
+    trio.lowlevel.notify_closing(listener)
+    listener.close()
+    return result
+
+
 async def bench_trio_streams(sessions: int, rounds: int) -> dict:
     from functools import partial
 
@@ -300,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     results = {"hub": trio.run(bench_hub, args.sessions, args.rounds),
+               "socket.send floor": trio.run(bench_floor, args.sessions, args.rounds),
                "trio-websocket loop": trio.run(bench_trio_websocket, args.sessions, args.baseline_rounds)}
     if args.with_streams:
         results["trio streams loop"] = trio.run(bench_trio_streams, args.sessions, args.baseline_rounds)
@@ -312,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':22} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU us/recipient':>17}")
     for name, r in results.items():
         print(f"{name:22} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['max_ms']:8.1f} {r['cpu_us_per_recipient']:17.1f}")
-    hub, plain = results["hub"], results["trio-websocket loop"]
+    hub, plain, floor = results["hub"], results["trio-websocket loop"], results["socket.send floor"]
+    print(f"hub / socket.send floor: latency p50 {hub['p50_ms'] / floor['p50_ms']:.2f}x, "
+          f"CPU per recipient {hub['cpu_us_per_recipient'] / floor['cpu_us_per_recipient']:.2f}x")
     print(f"hub / plain loop: latency p50 {hub['p50_ms'] / plain['p50_ms']:.2f}x, "
           f"CPU per recipient {hub['cpu_us_per_recipient'] / plain['cpu_us_per_recipient']:.2f}x")
     goal = hub["p50_ms"] <= 35 and hub["p99_ms"] <= 60 and hub["cpu_us_per_recipient"] <= 15
