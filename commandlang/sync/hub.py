@@ -18,6 +18,10 @@ order: an event ahead of the next expected seq is held until the gap fills,
 or for at most `gap_timeout`, after which the missing events are read from
 the store (they were committed but never published, e.g. a crash between the
 two) or, if the store has none, skipped.
+
+Not checked: the `Origin` header. Sessions authenticate with the token in
+the hello, never with cookies, so a foreign page cannot ride on an agent's
+browser session. `publish` must be called from the hub's Trio thread.
 """
 
 from __future__ import annotations
