@@ -75,7 +75,7 @@ class SyncClient:
 
     Reconnects with exponential backoff and full jitter (`delay = random() *
     min(max_backoff, min_backoff * 2**attempt)`, no attempt cap; the attempt
-    count resets once a hub answers). A 4408 (too slow) reconnects at once.
+    count resets once a hub answers, so a 4408 (too slow) resumes within `min_backoff`).
     Heartbeat: answers the hub's pings (trio-websocket does) and pings the hub
     every `ping_interval`; no pong within `pong_timeout` means the hub is gone.
     """
@@ -128,10 +128,8 @@ class SyncClient:
                 if isinstance(outcome, SyncAuthError):
                     await self._send.send(outcome)
                     return
-                if outcome == "answered":
-                    attempt = 0
-                if outcome == "too slow":
-                    continue  # the hub cut us off because we fell behind: resume at once
+                if outcome in ("answered", "too slow"):
+                    attempt = 0  # a hub answered (4408: we fell behind): resume soon, still jittered
                 delay = backoff_delay(attempt, self.min_backoff, self.max_backoff, self.random)
                 attempt += 1
                 log.info("sync: reconnecting in %.2fs (%s)", delay, outcome)
