@@ -69,8 +69,10 @@ class Peer:
         self._progress = trio.Event()
         self._flushed = trio.Event()
         self._flushed.set()
-        self._finishing = False
+        self._finishing = False  # a last frame (close) is queued: nothing may follow it
         self.broken = False  # the socket failed or stalled: nothing more will be written
+        self._refusing = False  # broken or finishing, kept as one flag for the hot path
+        self._sock_send = sock.send
         self.closed = False
 
     @property
@@ -80,25 +82,32 @@ class Peer:
 
     def send(self, frame: bytes) -> bool:
         """Write now if the kernel takes it, else queue it; False when the queue is full."""
-        if self.broken or self._finishing:
-            return True
-        if self._queue:
-            if len(self._queue) >= self._queue_size:
-                return False
-            self._queue.append(frame)
-            return True
+        # Runs once per recipient per event: one flag, one truth test, one syscall on the usual path.
+        if self._refusing or self._queue:
+            return self._send_queued(frame)
         try:
-            sent = self._sock.send(frame)
+            sent = self._sock_send(frame)
         except BlockingIOError:
             sent = 0
         except OSError:
-            self.broken = True
+            self._break()
             return True
-        if sent < len(frame):
+        if sent != len(frame):
             self._queue.append(memoryview(frame)[sent:])
             self._flushed = trio.Event()
             self._wake.set()
         return True
+
+    def _send_queued(self, frame: bytes) -> bool:
+        if self._refusing:
+            return True
+        if len(self._queue) >= self._queue_size:
+            return False
+        self._queue.append(frame)
+        return True
+
+    def _break(self) -> None:
+        self.broken = self._refusing = True
 
     def send_last(self, frame: bytes) -> None:
         """Queue a final frame (a close frame) ahead of anything not yet started; then stop sending.
@@ -106,14 +115,14 @@ class Peer:
         A frame the kernel has taken part of must be finished first, or the peer
         would read the close frame as the rest of it.
         """
-        if self.broken or self._finishing:
+        if self._refusing:
             return
         while len(self._queue) > 1:
             self._queue.pop()
         if self._queue and isinstance(self._queue[0], bytes):
             self._queue.clear()  # not started yet: drop it too
         self.send(frame)
-        self._finishing = True
+        self._finishing = self._refusing = True
         self._wake.set()
 
     async def wait_flushed(self) -> None:
@@ -141,7 +150,7 @@ class Peer:
                 with trio.move_on_after(self._send_timeout) as stalled:
                     await trio.lowlevel.wait_writable(self._sock)
                 if stalled.cancelled_caught:
-                    self.broken = True
+                    self._break()
                     break
                 self._write_queued()
                 self._progress.set()
@@ -159,7 +168,7 @@ class Peer:
             except BlockingIOError:
                 return
             except OSError:
-                self.broken = True
+                self._break()
                 queue.clear()
                 return
             if sent < len(head):
@@ -176,7 +185,7 @@ class Peer:
                 await trio.lowlevel.wait_readable(self._sock)
                 continue
             except OSError:
-                self.broken = True
+                self._break()
                 return b""
             await trio.lowlevel.checkpoint()  # a peer that floods us must not starve the others
             return data
@@ -192,6 +201,6 @@ class Peer:
         """Close the socket now, waking any task waiting on it."""
         if not self.closed:
             self.closed = True
-            self.broken = True
+            self._break()
             trio.lowlevel.notify_closing(self._sock)
             self._sock.close()
