@@ -55,17 +55,13 @@ class Fault:
     latency: float = 0.0  # seconds to wait before answering
     status: int | None = None  # answer this status with a JSON error body
     retry_after: str | None = None  # Retry-After value sent with `status` (seconds or an HTTP date)
-    reset: bool = False  # drop the connection without an answer
+    reset: bool = False  # drop the connection mid-answer (status line and 4 of 1000 promised body bytes sent)
     malformed: bool = False  # 200 with a body that claims to be JSON and is not
     oversize: int | None = None  # 200 with a JSON body of this many bytes
     chunked: bool = False  # with oversize: no Content-Length, so the client only finds out while reading
     slow_body: float = 0.0  # send the body in pieces over this many seconds
     contract_error: str | None = None  # default contract: answer {"status": "error", "message": ...}
     path_prefix: str | None = None  # plans only: apply only to paths starting with this
-
-    @property
-    def is_noop(self) -> bool:
-        return self == Fault(path_prefix=self.path_prefix)
 
 
 def parse_fault(text: str) -> Fault:
