@@ -17,9 +17,11 @@ Both sides use CLOCK_MONOTONIC, which Linux shares across processes.
   `trio.SocketStream`: what the supported trio stream API gives without trio-websocket; it
   still yields to the scheduler once per recipient.
 
-Reported per contender: latency until the last session has the event (p50,
-p99, max) and server CPU per recipient (process CPU from the publish until
-the child reported, divided by N; median over rounds). Goal for the hub at
+All contenders run side by side (each with its own session process) and take
+turns round by round, so a machine whose load swings (this one is shared)
+hits them alike. Reported per contender: latency until the last session has
+the event (p50, p99, max) and server CPU per recipient (process CPU from the
+send until the child reported, divided by N; median over rounds). Goal for the hub at
 1,000 sessions: p50 <= 35 ms, p99 <= 60 ms, <= 15 us CPU per recipient.
 """
 
@@ -152,38 +154,54 @@ class _Lines:
         return line.decode()
 
 
-async def _measure(port: int, sessions: int, rounds: int, hello: bytes | None, broadcast, wait_ready) -> dict:  # noqa: ANN001
-    import trio
+def _text(round_: int) -> str:
+    from commandlang.runtime.store import StateEvent
 
-    process = await trio.lowlevel.open_process(
-        [sys.executable, __file__, "--child", str(port), str(sessions), str(rounds + 5),
-         base64.b64encode(hello).decode() if hello else "-"], stdout=subprocess.PIPE)
-    lines = _Lines(process.stdout)
-    try:
-        with trio.fail_after(60):
-            assert await lines.next() == "ready"
-            await wait_ready()
-            latencies, cpu = [], []
-            for round_ in range(rounds + 5):
-                await trio.sleep(0.02)
-                cpu0, t0 = time.process_time_ns(), time.monotonic_ns()
-                await broadcast(round_)
-                _, got_round, t_last = (await lines.next()).split()
-                cpu1 = time.process_time_ns()
-                assert int(got_round) == round_
-                if round_ >= 5:  # warm-up rounds excluded
-                    latencies.append((int(t_last) - t0) / 1e6)
-                    cpu.append((cpu1 - cpu0) / 1e3 / sessions)
-    finally:
-        process.kill()
-        await process.wait()
-    latencies.sort()
-    return {"p50_ms": statistics.median(latencies), "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-            "max_ms": latencies[-1], "cpu_us_per_recipient": statistics.median(cpu),
-            "cpu_us_per_recipient_p90": sorted(cpu)[int(len(cpu) * 0.9)]}
+    return json.dumps(StateEvent(round_ + 1, _event_record(round_)).to_json(), separators=(",", ":"))
 
 
-async def bench_hub(sessions: int, rounds: int) -> dict:
+class Contender:
+    """One server under test: its session process, and how it sends one event to all its sessions."""
+
+    def __init__(self, name: str, port: int, rounds: int, broadcast, ready, hello: bytes | None = None) -> None:  # noqa: ANN001
+        self.name, self.port, self.rounds, self.broadcast, self.ready, self.hello = name, port, rounds, broadcast, ready, hello
+        self.latencies: list[float] = []
+        self.cpu: list[float] = []
+
+    async def spawn(self, sessions: int) -> None:
+        import trio
+
+        self.sessions = sessions
+        self.process = await trio.lowlevel.open_process(
+            [sys.executable, __file__, "--child", str(self.port), str(sessions), str(self.rounds + WARMUP),
+             base64.b64encode(self.hello).decode() if self.hello else "-"], stdout=subprocess.PIPE)
+        self.lines = _Lines(self.process.stdout)
+
+    async def wait_ready(self) -> None:
+        assert await self.lines.next() == "ready"
+        await self.ready()
+
+    async def one_round(self, round_: int) -> None:
+        cpu0, t0 = time.process_time_ns(), time.monotonic_ns()
+        await self.broadcast(round_)
+        _, got_round, t_last = (await self.lines.next()).split()
+        cpu1 = time.process_time_ns()
+        assert int(got_round) == round_
+        if round_ >= WARMUP:
+            self.latencies.append((int(t_last) - t0) / 1e6)
+            self.cpu.append((cpu1 - cpu0) / 1e3 / self.sessions)
+
+    def result(self) -> dict:
+        latencies = sorted(self.latencies)
+        return {"rounds": len(latencies), "p50_ms": statistics.median(latencies),
+                "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], "max_ms": latencies[-1],
+                "cpu_us_per_recipient": statistics.median(self.cpu)}
+
+
+WARMUP = 5
+
+
+async def start_hub(nursery, directory: str, sessions: int, rounds: int) -> Contender:  # noqa: ANN001
     import trio
 
     from commandlang.runtime.sqlite import SqliteStore
@@ -191,35 +209,71 @@ async def bench_hub(sessions: int, rounds: int) -> dict:
     from commandlang.sync.hub import SyncHub
     from commandlang.sync.tokens import issue_token
 
-    with tempfile.TemporaryDirectory() as directory:
-        async with trio.open_nursery() as nursery:
-            store = SqliteStore(os.path.join(directory, "bench.db"))
-            await nursery.start(store.run)
-            hub = SyncHub(store, SECRET, ping_interval=3600, max_sessions_per_token=sessions, hello_timeout=60)
-            port = await nursery.start(hub.serve, "127.0.0.1", 0)
-            token = issue_token(SECRET, "bench", ["queue:queue-billing"], 3600)
-            hello = json.dumps({"type": "hello", "token": token, "subscribe": ["queue:queue-billing"],
-                                "resume_after": None}).encode()
+    store = SqliteStore(os.path.join(directory, "bench.db"))
+    await nursery.start(store.run)
+    hub = SyncHub(store, SECRET, ping_interval=3600, max_sessions_per_token=sessions, hello_timeout=60)
+    port = await nursery.start(hub.serve, "127.0.0.1", 0)
+    token = issue_token(SECRET, "bench", ["queue:queue-billing"], 3600)
+    hello = json.dumps({"type": "hello", "token": token, "subscribe": ["queue:queue-billing"],
+                        "resume_after": None}).encode()
 
-            async def wait_ready() -> None:
-                while hub.session_count < sessions:
-                    await trio.sleep(0.01)
+    async def ready() -> None:
+        while hub.session_count < sessions:
+            await trio.sleep(0.01)
 
-            async def broadcast(round_: int) -> None:
-                hub.publish(StateEvent(round_ + 1, _event_record(round_)))
+    async def broadcast(round_: int) -> None:
+        hub.publish(StateEvent(round_ + 1, _event_record(round_)))
 
-            result = await _measure(port, sessions, rounds, hello, broadcast, wait_ready)
-            await hub.aclose()
-            await store.aclose()
-            nursery.cancel_scope.cancel()
-    return result
+    return Contender("hub", port, rounds, broadcast, ready, hello)
 
 
-async def bench_trio_websocket(sessions: int, rounds: int) -> dict:
+async def start_floor(nursery, sessions: int, rounds: int) -> Contender:  # noqa: ANN001
+    import trio
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Request
+
+    from commandlang.sync.wire import open_listener, text_frame
+
+    socks: list[socket.socket] = []
+
+    async def accept(listener: socket.socket) -> None:
+        try:
+            while True:
+                await trio.lowlevel.wait_readable(listener)
+                sock, _ = listener.accept()
+                sock.setblocking(True)  # a bench shortcut: the child sends its request right away
+                ws = WSConnection(ConnectionType.SERVER)
+                while not any(isinstance(event, Request) for event in ws.events()):
+                    ws.receive_data(sock.recv(65536))
+                sock.sendall(ws.send(AcceptConnection()))
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                socks.append(sock)
+        finally:
+            for sock in socks:
+                sock.close()
+            trio.lowlevel.notify_closing(listener)
+            listener.close()
+
+    listener = await open_listener("127.0.0.1", 0)
+    port = listener.getsockname()[1]
+    nursery.start_soon(accept, listener)
+
+    async def ready() -> None:
+        while len(socks) < sessions:
+            await trio.sleep(0.01)
+
+    async def broadcast(round_: int) -> None:
+        frame = text_frame(_text(round_).encode())
+        for sock in socks:
+            sock.send(frame)  # small frames on idle sockets: never partial here
+
+    return Contender("socket.send floor", port, rounds, broadcast, ready)
+
+
+async def start_trio_websocket(nursery, sessions: int, rounds: int) -> Contender:  # noqa: ANN001
     import trio
     from trio_websocket import serve_websocket
-
-    from commandlang.runtime.store import StateEvent
 
     connections = []
 
@@ -227,112 +281,80 @@ async def bench_trio_websocket(sessions: int, rounds: int) -> dict:
         connections.append(await request.accept())
         await trio.sleep_forever()
 
-    async with trio.open_nursery() as nursery:
-        server = await nursery.start(serve_websocket, handler, "127.0.0.1", 0, None)
-        port = server.port
+    server = await nursery.start(serve_websocket, handler, "127.0.0.1", 0, None)
 
-        async def wait_ready() -> None:
-            while len(connections) < sessions:
-                await trio.sleep(0.01)
+    async def ready() -> None:
+        while len(connections) < sessions:
+            await trio.sleep(0.01)
 
-        async def broadcast(round_: int) -> None:
-            # the plain loop, with the one obvious saving: the JSON is encoded once
-            text = json.dumps(StateEvent(round_ + 1, _event_record(round_)).to_json(), separators=(",", ":"))
-            for ws in connections:
-                await ws.send_message(text)
+    async def broadcast(round_: int) -> None:
+        text = _text(round_)  # the plain loop, with the one obvious saving: the JSON is encoded once
+        for ws in connections:
+            await ws.send_message(text)
 
-        result = await _measure(port, sessions, rounds, None, broadcast, wait_ready)
-        nursery.cancel_scope.cancel()
-    return result
+    return Contender("trio-websocket loop", server.port, rounds, broadcast, ready)
 
 
-async def bench_floor(sessions: int, rounds: int) -> dict:
-    import trio
-    from wsproto import ConnectionType, WSConnection
-    from wsproto.events import AcceptConnection, Request
-
-    from commandlang.runtime.store import StateEvent
-    from commandlang.sync.wire import open_listener, text_frame
-
-    socks: list[socket.socket] = []
-
-    async def accept(listener: socket.socket) -> None:
-        while True:
-            await trio.lowlevel.wait_readable(listener)
-            sock, _ = listener.accept()
-            sock.setblocking(True)  # a bench shortcut: the child sends its request right away
-            ws = WSConnection(ConnectionType.SERVER)
-            while True:
-                ws.receive_data(sock.recv(65536))
-                if any(isinstance(event, Request) for event in ws.events()):
-                    break
-            sock.sendall(ws.send(AcceptConnection()))
-            sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            socks.append(sock)
-
-    listener = await open_listener("127.0.0.1", 0)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(accept, listener)
-
-        async def wait_ready() -> None:
-            while len(socks) < sessions:
-                await trio.sleep(0.01)
-
-        async def broadcast(round_: int) -> None:
-            payload = json.dumps(StateEvent(round_ + 1, _event_record(round_)).to_json(), separators=(",", ":"))
-            frame = text_frame(payload.encode())
-            for sock in socks:
-                sock.send(frame)  # small frames on idle sockets: never partial here
-
-        result = await _measure(listener.getsockname()[1], sessions, rounds, None, broadcast, wait_ready)
-        nursery.cancel_scope.cancel()
-    for sock in socks:
-        sock.close()
-    trio.lowlevel.notify_closing(listener)
-    listener.close()
-    return result
-
-
-async def bench_trio_streams(sessions: int, rounds: int) -> dict:
+async def start_trio_streams(nursery, sessions: int, rounds: int) -> Contender:  # noqa: ANN001
     from functools import partial
 
     import trio
     from wsproto import ConnectionType, WSConnection
     from wsproto.events import AcceptConnection, Request
 
-    from commandlang.runtime.store import StateEvent
     from commandlang.sync.wire import text_frame
 
     streams = []
 
     async def handler(stream: trio.SocketStream) -> None:
         ws = WSConnection(ConnectionType.SERVER)
-        while True:
+        while not any(isinstance(event, Request) for event in ws.events()):
             ws.receive_data(await stream.receive_some(65536))
-            if any(isinstance(event, Request) for event in ws.events()):
-                break
         await stream.send_all(ws.send(AcceptConnection()))
         streams.append(stream)
         await trio.sleep_forever()
 
-    async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1", backlog=2048))
-        port = listeners[0].socket.getsockname()[1]
+    listeners = await nursery.start(partial(trio.serve_tcp, handler, 0, host="127.0.0.1", backlog=2048))
 
-        async def wait_ready() -> None:
-            while len(streams) < sessions:
-                await trio.sleep(0.01)
+    async def ready() -> None:
+        while len(streams) < sessions:
+            await trio.sleep(0.01)
 
-        async def broadcast(round_: int) -> None:
-            payload = json.dumps(StateEvent(round_ + 1, _event_record(round_)).to_json(), separators=(",", ":"))
-            frame = text_frame(payload.encode())
-            for stream in streams:
-                await stream.send_all(frame)
+    async def broadcast(round_: int) -> None:
+        frame = text_frame(_text(round_).encode())
+        for stream in streams:
+            await stream.send_all(frame)
 
-        result = await _measure(port, sessions, rounds, None, broadcast, wait_ready)
-        nursery.cancel_scope.cancel()
-    return result
+    return Contender("trio streams loop", listeners[0].socket.getsockname()[1], rounds, broadcast, ready)
+
+
+async def run_all(sessions: int, rounds: int, baseline_rounds: int, with_streams: bool) -> dict:
+    import trio
+
+    with tempfile.TemporaryDirectory() as directory:
+        async with trio.open_nursery() as nursery:
+            contenders = [await start_hub(nursery, directory, sessions, rounds),
+                          await start_floor(nursery, sessions, rounds),
+                          await start_trio_websocket(nursery, sessions, baseline_rounds)]
+            if with_streams:
+                contenders.append(await start_trio_streams(nursery, sessions, baseline_rounds))
+            try:
+                with trio.fail_after(120):
+                    for contender in contenders:  # one at a time: the handshakes are not what we measure
+                        await contender.spawn(sessions)
+                        await contender.wait_ready()
+                    for round_ in range(max(c.rounds for c in contenders) + WARMUP):
+                        for contender in contenders:
+                            if round_ < contender.rounds + WARMUP:
+                                await trio.sleep(0.01)
+                                await contender.one_round(round_)
+            finally:
+                for contender in contenders:
+                    if getattr(contender, "process", None) is not None:
+                        contender.process.kill()
+                        await contender.process.wait()
+            nursery.cancel_scope.cancel()
+    return {contender.name: contender.result() for contender in contenders}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -340,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument("--baseline-rounds", type=int, default=30,
-                        help="rounds for the trio-websocket loop (it is ~5x slower; this keeps a run under a minute)")
+                        help="rounds for the plain loops (they are ~5x slower; this keeps a run under a minute)")
     parser.add_argument("--with-streams", action="store_true",
                         help="also measure a send_all loop over trio streams (frame encoded once)")
     parser.add_argument("--json", action="store_true")
@@ -349,25 +371,21 @@ def main(argv: list[str] | None = None) -> int:
     import trio
 
     started = time.monotonic()
-    results = {"hub": trio.run(bench_hub, args.sessions, args.rounds),
-               "socket.send floor": trio.run(bench_floor, args.sessions, args.rounds),
-               "trio-websocket loop": trio.run(bench_trio_websocket, args.sessions, args.baseline_rounds)}
-    if args.with_streams:
-        results["trio streams loop"] = trio.run(bench_trio_streams, args.sessions, args.baseline_rounds)
+    results = trio.run(run_all, args.sessions, args.rounds, args.baseline_rounds, args.with_streams)
     if args.json:
-        print(json.dumps({"sessions": args.sessions, "rounds": args.rounds, "results": results}, indent=2))
+        print(json.dumps({"sessions": args.sessions, "results": results}, indent=2))
         return 0
-    print(f"{args.sessions} sessions, {args.rounds} rounds of one event for the hub, {args.baseline_rounds} for the "
-          f"plain loop (plus 5 warm-up each), {time.monotonic() - started:.1f}s, load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} CPUs")
+    print(f"{args.sessions} sessions, rounds interleaved ({args.rounds} for the hub and the floor, "
+          f"{args.baseline_rounds} for the plain loops, plus {WARMUP} warm-up each), {time.monotonic() - started:.1f}s, "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"{'':22} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU us/recipient':>17}")
     for name, r in results.items():
         print(f"{name:22} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['max_ms']:8.1f} {r['cpu_us_per_recipient']:17.1f}")
     hub, plain, floor = results["hub"], results["trio-websocket loop"], results["socket.send floor"]
+    print(f"hub / plain trio-websocket loop: latency p50 {hub['p50_ms'] / plain['p50_ms']:.2f}x, "
+          f"CPU per recipient {hub['cpu_us_per_recipient'] / plain['cpu_us_per_recipient']:.2f}x")
     print(f"hub / socket.send floor: latency p50 {hub['p50_ms'] / floor['p50_ms']:.2f}x, "
           f"CPU per recipient {hub['cpu_us_per_recipient'] / floor['cpu_us_per_recipient']:.2f}x")
-    print(f"hub / plain loop: latency p50 {hub['p50_ms'] / plain['p50_ms']:.2f}x, "
-          f"CPU per recipient {hub['cpu_us_per_recipient'] / plain['cpu_us_per_recipient']:.2f}x")
     goal = hub["p50_ms"] <= 35 and hub["p99_ms"] <= 60 and hub["cpu_us_per_recipient"] <= 15
     print(f"goal (p50 <= 35 ms, p99 <= 60 ms, <= 15 us/recipient): {'met' if goal else 'NOT met'}")
     return 0

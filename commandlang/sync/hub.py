@@ -90,7 +90,9 @@ class SyncHub:
         self.clock = clock  # wall clock for token expiry; trio's clock drives every timeout
         self.port: int | None = None
         self._sessions: set[Session] = set()
-        self._by_scope: dict[str, set[Session]] = {}
+        # scope -> its sessions; a dict, not a set, so a broadcast walks them in the order they
+        # connected (a set's hash order costs measurably more in the kernel's send path)
+        self._by_scope: dict[str, dict[Session, None]] = {}
         self._per_token: dict[str, int] = {}
         self._frames: OrderedDict[int, bytes] = OrderedDict()  # recent frames: resumes after a restart share them
         self._forwarded: int | None = None  # the last seq sent to live sessions; None until serve() read the store
@@ -190,7 +192,7 @@ class SyncHub:
         self._per_token[session.token] = self._per_token.get(session.token, 0) + 1
         session.admitted = True
         for scope in session.scopes:
-            self._by_scope.setdefault(scope, set()).add(session)
+            self._by_scope.setdefault(scope, {})[session] = None
 
     def _forget(self, session: Session) -> None:
         self._sessions.discard(session)
@@ -200,7 +202,7 @@ class SyncHub:
         for scope in session.scopes:
             bucket = self._by_scope.get(scope)
             if bucket is not None and session in bucket:
-                bucket.discard(session)
+                del bucket[session]
                 if not bucket:
                     del self._by_scope[scope]
         self._per_token[session.token] -= 1

@@ -53,6 +53,10 @@ class _Refused(Exception):
 class Session:
     """One WebSocket connection from an agent desktop or tool."""
 
+    __slots__ = ("last_sent", "live", "peer", "hub", "agent", "token", "admitted", "scopes", "held", "held_overflow",
+                 "_ws", "_events", "_text", "_text_size", "_scope", "_close_request", "_remote_closed", "_eof",
+                 "_ping_outstanding", "_missed_pongs")
+
     def __init__(self, hub: SyncHub, peer: Peer) -> None:
         self.hub = hub
         self.peer = peer
