@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import base64
 import hashlib
+import json
 import os
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import trio
-from trio_websocket import ConnectionClosed, open_websocket_url
 
 from commandlang.runtime.sqlite import SqliteStore
 from commandlang.sync import Snapshot, StateChange, SyncClient
 from commandlang.sync.client import backoff_delay
 from commandlang.sync.hub import SyncHub
+
 from .support import SECRET, FakeRuntime, running_hub, token
 
 FINAL = ("completed", "failed", "timed_out", "cancelled")
@@ -149,8 +150,7 @@ async def test_a_slow_consumer_is_cut_off_with_4408_without_delaying_others(tmp_
             with trio.fail_after(10):
                 for n in range(200):
                     event = await runtime.create(f"k{n}", "c1")
-                    await store.append(event.record.__class__(**{**_slots(event.record), "id": f"big{n}",
-                                                                 "args": {"note": big}}))
+                    await store.append(replace(event.record, id=f"big{n}", args={"note": big}))
                     hub.publish((await store.events_after(event.seq, 1))[0])
                     got = await fast.__anext__()
                     assert got.seq == event.seq  # the fast session keeps up while the slow one is stuck
@@ -165,10 +165,6 @@ async def test_a_slow_consumer_is_cut_off_with_4408_without_delaying_others(tmp_
             await slow.aclose()
 
 
-def _slots(record: object) -> dict:
-    return {name: getattr(record, name) for name in record.__slots__}  # type: ignore[attr-defined]
-
-
 async def test_a_slow_sync_client_is_cut_off_and_resumes_without_gap(tmp_path: Path) -> None:
     async with running_hub(tmp_path / "s.db", queue_size=4) as (store, hub, url):
         runtime = FakeRuntime(store, hub)
@@ -177,8 +173,7 @@ async def test_a_slow_sync_client_is_cut_off_and_resumes_without_gap(tmp_path: P
             big = {"note": "y" * 60_000}
             for n in range(150):  # the consumer reads nothing meanwhile
                 created = await runtime.create(f"k{n}", "c1")
-                record = created.record.__class__(**{**_slots(created.record), "version": 2, "status": "executing",
-                                                     "args": big})
+                record = replace(created.record, version=2, status="executing", args=big)
                 hub.publish(await store.append(record))
             seqs = [(await client.__anext__()).seq for _ in range(300)]
         assert seqs == list(range(1, 301))
