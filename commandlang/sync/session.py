@@ -223,8 +223,13 @@ class Session:
             self.last_sent = resume_after
         while True:
             if position is None:
+                conversations = [scope.split(":", 1)[1] for scope in self.scopes if scope.startswith("conversation:")]
+                snapshot_for = getattr(hub.store, "snapshot_for", None)  # optional: SqliteStore has it
                 with trio.fail_after(hub.store_timeout):
-                    seq, records = await hub.store.snapshot(hub.snapshot_limit)
+                    if snapshot_for is not None and len(conversations) == len(self.scopes):
+                        seq, records = await snapshot_for(conversations, hub.snapshot_limit)
+                    else:
+                        seq, records = await hub.store.snapshot(hub.snapshot_limit)
                 commands = [record.to_json() for record in records if self.wants(record)]
                 payload = json.dumps({"type": "snapshot", "seq": seq, "commands": commands},
                                      separators=(",", ":"), ensure_ascii=False).encode("utf-8")

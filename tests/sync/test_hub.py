@@ -83,6 +83,22 @@ async def test_snapshot_holds_the_commands_in_scope(tmp_path: Path) -> None:
         assert [(c["id"], c["status"], c["version"]) for c in snapshot["commands"]] == [("a", "executing", 2)]
 
 
+async def test_a_conversation_snapshot_is_not_crowded_out_by_busier_conversations(tmp_path: Path) -> None:
+    async with running_hub(tmp_path / "s.db", snapshot_limit=5) as (store, hub, url):
+        runtime = FakeRuntime(store, hub)
+        for n in range(3):
+            await runtime.create(f"mine{n}", "c1")
+            await runtime.move(f"mine{n}", "executing")
+            await runtime.move(f"mine{n}", "completed")
+        for n in range(20):
+            await runtime.create(f"busy{n}", "c-busy")
+        async with open_websocket_url(url) as ws:
+            await ws.send_message(json.dumps({"type": "hello", "token": token("conversation:c1"),
+                                              "subscribe": ["conversation:c1"], "resume_after": None}))
+            snapshot = json.loads(await ws.get_message())
+        assert [c["id"] for c in snapshot["commands"]] == ["mine0", "mine1", "mine2"] and snapshot["seq"] == 29
+
+
 async def test_bad_expired_and_forged_tokens_get_4401_and_no_data(tmp_path: Path) -> None:
     async with running_hub(tmp_path / "s.db") as (store, hub, url):
         await FakeRuntime(store, hub).create("a", "c1")
