@@ -1,8 +1,8 @@
 """The agent panel: its files, and the page in headless Chromium showing live states across a hub restart.
 
 The browser is driven over the Chrome DevTools Protocol (its --remote-debugging-port WebSocket) with
-trio-websocket: no Selenium or Playwright. Skipped when /usr/bin/chromium is absent (CI installs the
-`chromium` apt package).
+trio-websocket: no Selenium or Playwright. Skipped when /usr/bin/chromium (or $COMMANDLANG_TEST_CHROMIUM)
+is absent; CI installs the `chromium` apt package (Debian).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from commandlang.sync.hub import SyncHub
 from commandlang.sync.panel import panel_app, panel_response
 from .support import SECRET, FakeRuntime, token
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("COMMANDLANG_TEST_CHROMIUM", "/usr/bin/chromium")  # e.g. google-chrome elsewhere
 
 
 def test_panel_files_are_served_with_a_strict_policy() -> None:
@@ -91,7 +91,8 @@ async def start_chromium(profile: Path) -> tuple[trio.Process, str]:
     return process, f"ws://127.0.0.1:{port}{path}"
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs headless Chromium at /usr/bin/chromium (apt: chromium)")
+@pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                    reason=f"needs headless Chromium at {CHROMIUM} (apt: chromium; or set COMMANDLANG_TEST_CHROMIUM)")
 async def test_panel_in_chromium_shows_states_live_across_a_hub_restart(tmp_path: Path) -> None:
     async with trio.open_nursery() as nursery:
         store = SqliteStore(str(tmp_path / "s.db"))
