@@ -236,3 +236,33 @@ def test_backoff_is_exponential_capped_and_fully_jittered() -> None:
     assert [backoff_delay(n, 0.1, 1.0, lambda: 1.0) for n in range(6)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
     assert backoff_delay(3, 0.1, 1.0, lambda: 0.25) == 0.2
     assert backoff_delay(10_000, 0.1, 30.0, lambda: 0.0) == 0.0  # full jitter: may retry at once
+
+
+async def test_a_client_away_longer_than_the_log_gets_a_fresh_snapshot_not_a_gap(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    async with running_hub(path) as (store, hub, url):
+        runtime = FakeRuntime(store, hub)
+        await runtime.create("a", "c1")
+        client = SyncClient(url, token("*"), ["*"], min_backoff=0.01, max_backoff=0.05)
+        async with client:
+            first = await client.__anext__()
+            assert isinstance(first, Snapshot) and [c["id"] for c in first.commands] == ["a"]
+            await hub.aclose()  # the client keeps retrying meanwhile
+            await runtime.move("a", "executing")
+            await runtime.move("a", "completed")
+            await runtime.create("b", "c1")
+            await store.prune(older_than=runtime.now - 0.5)  # the log now starts after what the client has
+            again = SyncHub(store, SECRET)
+            async with trio.open_nursery() as nursery:
+                await nursery.start(again.serve, "127.0.0.1", hub.port)
+                with trio.fail_after(5):
+                    fresh = await client.__anext__()
+                assert isinstance(fresh, Snapshot) and fresh.seq == 4
+                # "a" finished before the retention cut, so it is gone; the snapshot replaces the client's view
+                assert {c["id"]: c["status"] for c in fresh.commands} == {"b": "pending"}
+                runtime.hub = again
+                await runtime.move("b", "executing")
+                with trio.fail_after(5):
+                    assert (await client.__anext__()).seq == 5
+                await again.aclose()
+    assert client.last_seq == 5
