@@ -36,7 +36,7 @@ from typing import Callable
 import trio
 
 from ..runtime.store import StateEvent, Store
-from .session import CLOSE_GOING_AWAY, CLOSE_TOO_MANY, CLOSE_TOO_SLOW, Session, _Refused
+from .session import CLOSE_GOING_AWAY, CLOSE_TOO_MANY, CLOSE_TOO_SLOW, Session, SessionRefused
 from .wire import Peer, open_listener, text_frame
 
 __all__ = ["SyncHub"]
@@ -186,9 +186,9 @@ class SyncHub:
     def admit(self, session: Session) -> None:
         """Check the limits and register an authenticated session in its scopes (before its catch-up)."""
         if self._closing:
-            raise _Refused(CLOSE_GOING_AWAY, "server shutting down")
+            raise SessionRefused(CLOSE_GOING_AWAY, "server shutting down")
         if self._per_token.get(session.token, 0) >= self.max_sessions_per_token:
-            raise _Refused(CLOSE_TOO_MANY, f"at most {self.max_sessions_per_token} sessions per token")
+            raise SessionRefused(CLOSE_TOO_MANY, f"at most {self.max_sessions_per_token} sessions per token")
         self._per_token[session.token] = self._per_token.get(session.token, 0) + 1
         session.admitted = True
         for scope in session.scopes:

@@ -44,7 +44,9 @@ CLOSE_TOO_SLOW = 4408  # the session's bounded queue overflowed: reconnect and r
 CLOSE_TOO_MANY = 4429  # too many sessions for this token (or on this hub)
 
 
-class _Refused(Exception):
+class SessionRefused(Exception):
+    """A hello the hub will not serve: closed with `code` and `reason`, nothing sent before."""
+
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
         self.code, self.reason = code, reason
@@ -133,7 +135,7 @@ class Session:
         try:
             resume_after = self._authenticate(hello)
             self.hub.admit(self)
-        except _Refused as refused:
+        except SessionRefused as refused:
             log.info("sync session refused: %s", refused.reason, extra={"agent": self.agent, "code": refused.code})
             self.close_soon(refused.code, refused.reason)
             return
@@ -183,28 +185,28 @@ class Session:
         try:
             hello = json.loads(text)
         except ValueError:
-            raise _Refused(CLOSE_BAD_HELLO, "the first frame must be a JSON hello") from None
+            raise SessionRefused(CLOSE_BAD_HELLO, "the first frame must be a JSON hello") from None
         if not isinstance(hello, dict) or hello.get("type") != "hello":
-            raise _Refused(CLOSE_BAD_HELLO, 'the first frame must be {"type": "hello", ...}')
+            raise SessionRefused(CLOSE_BAD_HELLO, 'the first frame must be {"type": "hello", ...}')
         try:
             token = verify_token(self.hub.secret, hello.get("token"), now=self.hub.clock)
         except TokenError as exc:
-            raise _Refused(CLOSE_UNAUTHORIZED, str(exc)) from None
+            raise SessionRefused(CLOSE_UNAUTHORIZED, str(exc)) from None
         self.agent, self.token = token.agent, hello["token"]
         subscribe = hello.get("subscribe")
         if not isinstance(subscribe, list) or not subscribe:
-            raise _Refused(CLOSE_BAD_HELLO, "subscribe must be a non-empty list of scopes")
+            raise SessionRefused(CLOSE_BAD_HELLO, "subscribe must be a non-empty list of scopes")
         try:
             scopes = frozenset(check_scope(scope) for scope in subscribe)
         except ValueError as exc:
-            raise _Refused(CLOSE_BAD_HELLO, str(exc)) from None
+            raise SessionRefused(CLOSE_BAD_HELLO, str(exc)) from None
         for scope in sorted(scopes):
             if not token.allows(scope):
-                raise _Refused(CLOSE_FORBIDDEN, f"scope {scope} is not allowed by this token")
+                raise SessionRefused(CLOSE_FORBIDDEN, f"scope {scope} is not allowed by this token")
         self.scopes = scopes
         resume_after = hello.get("resume_after")
         if resume_after is not None and (type(resume_after) is not int or resume_after < 0):
-            raise _Refused(CLOSE_BAD_HELLO, "resume_after must be a seq (an integer >= 0) or null")
+            raise SessionRefused(CLOSE_BAD_HELLO, "resume_after must be a seq (an integer >= 0) or null")
         return resume_after
 
     # -- catch-up: store first, then the live events held meanwhile ----------
