@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from ..api import Registry, load_registry
 from ..diagnostics import CommandError, RegistryError, TemplateError
 from ..execution.answer import answer
-from ..execution.executor import Executor
+from ..execution.outcome import classify_response
 from ..execution.request import prepare_request
 from ..registry.model import CommandSpec, Example
 from ..replies.compile_text import compile_text
@@ -99,7 +99,7 @@ def run_example(registry: Registry, spec: CommandSpec, example: Example, rendere
         else:
             body, content_type = str(canned.get("text", "")).encode(), "text/plain"
         headers = {str(k).lower(): str(v) for k, v in (canned.get("headers") or {}).items()}
-        outcome = Executor._classify(status, headers.get("content-type", content_type), body, prepared, 1)
+        outcome = classify_response(status, headers.get("content-type", content_type), body, prepared, 1)
     if "reply_text" in expect:
         result = answer(renderer, call, outcome, user={"id": "example", "role": example.role}, conversation_id="example")
         shown = compile_text(result.reply)
