@@ -1,31 +1,24 @@
 """The agent panel: its files, and the page in headless Chromium showing live states across a hub restart.
 
-The browser is driven over the Chrome DevTools Protocol (its --remote-debugging-port WebSocket) with
-trio-websocket: no Selenium or Playwright. Skipped when /usr/bin/chromium (or $COMMANDLANG_TEST_CHROMIUM)
-is absent; CI installs the `chromium` apt package (Debian).
+The browser is driven over the Chrome DevTools Protocol (tests/browser.py).
 """
 
 from __future__ import annotations
 
-import itertools
-import json
-import os
-import subprocess
 from pathlib import Path
-from typing import Any
 
-import pytest
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
-from trio_websocket import WebSocketConnection, open_websocket_url
+from trio_websocket import open_websocket_url
 
 from commandlang.runtime.sqlite import SqliteStore
 from commandlang.sync.hub import SyncHub
 from commandlang.sync.panel import panel_app, panel_response
+from tests.browser import DevTools, needs_chromium, start_chromium
+
 from .support import SECRET, FakeRuntime, token
 
-CHROMIUM = os.environ.get("COMMANDLANG_TEST_CHROMIUM", "/usr/bin/chromium")  # e.g. google-chrome elsewhere
 
 
 def test_panel_files_are_served_with_a_strict_policy() -> None:
@@ -39,60 +32,10 @@ def test_panel_files_are_served_with_a_strict_policy() -> None:
     assert panel_response("/panel/../secret")[0] == 404 and panel_response("/elsewhere")[0] == 404
 
 
-class DevTools:
-    """The few CDP calls the test needs, on one page target (flattened session)."""
-
-    def __init__(self, ws: WebSocketConnection) -> None:
-        self.ws, self.ids, self.session = ws, itertools.count(1), None
-
-    async def call(self, method: str, **params: Any) -> dict[str, Any]:
-        message_id = next(self.ids)
-        message: dict[str, Any] = {"id": message_id, "method": method, "params": params}
-        if self.session and not method.startswith("Target."):
-            message["sessionId"] = self.session
-        await self.ws.send_message(json.dumps(message))
-        while True:
-            reply = json.loads(await self.ws.get_message())
-            if reply.get("id") == message_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply["result"]
-
-    async def open(self, url: str) -> None:
-        target = await self.call("Target.createTarget", url=url)
-        self.session = (await self.call("Target.attachToTarget", targetId=target["targetId"], flatten=True))["sessionId"]
-
-    async def evaluate(self, expression: str) -> Any:
-        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
-        return result["result"].get("value")
-
-    async def wait_for(self, expression: str, expected: Any, timeout: float = 5.0) -> None:
-        value = None
-        with trio.move_on_after(timeout):
-            while (value := await self.evaluate(expression)) != expected:
-                await trio.sleep(0.05)
-            return
-        raise AssertionError(f"{expression} is {value!r}, expected {expected!r}")
-
-
 ROWS = "Array.from(document.querySelectorAll('tr[data-command-id]')).map(r => [r.dataset.commandId, r.dataset.status])"
 
 
-async def start_chromium(profile: Path) -> tuple[trio.Process, str]:
-    process = await trio.lowlevel.open_process(
-        [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-         "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    active = profile / "DevToolsActivePort"  # Chromium writes its port and browser path here
-    with trio.fail_after(10):
-        while not active.exists() or len(active.read_text().splitlines()) < 2:
-            await trio.sleep(0.05)
-    port, path = active.read_text().splitlines()[:2]
-    return process, f"ws://127.0.0.1:{port}{path}"
-
-
-@pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                    reason=f"needs headless Chromium at {CHROMIUM} (apt: chromium; or set COMMANDLANG_TEST_CHROMIUM)")
+@needs_chromium
 async def test_panel_in_chromium_shows_states_live_across_a_hub_restart(tmp_path: Path) -> None:
     async with trio.open_nursery() as nursery:
         store = SqliteStore(str(tmp_path / "s.db"))
