@@ -37,6 +37,8 @@ from urllib.parse import parse_qsl, unquote
 
 import trio
 
+from ..runtime.http import answer_lifespan
+
 __all__ = ["DemoBackend", "Fault", "RecordedRequest", "parse_fault", "serve_demo_backend"]
 
 Scope = dict[str, Any]
@@ -151,13 +153,8 @@ class DemoBackend:
     # -- ASGI -------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         body = await _read_body(receive)
