@@ -1,0 +1,456 @@
+"""End-to-end commands/s through `commandlang serve`, next to a baseline doing the same two HTTP calls.
+
+    python bench/bench_e2e.py [--seconds 4] [--concurrency 1,50] [--sessions 0,10,100] [--json]
+
+Every part runs in its own process, on free loopback ports:
+
+- the demo backend (`commandlang demo-backend --port 0`);
+- `commandlang serve` (`--db` in a temp dir, log level warning) with a one-command registry,
+  `/status N` -> `GET /v1/orders/N` on the demo backend, reached over the webhook channel
+  (`POST /v1/messages`, HMAC-signed, answered when the command has ended);
+- K simulated agent sessions (this file with `--sessions-child`): K WebSocket sessions on the sync
+  hub, each with its own token, subscribed to `*` and read with a bare epoll loop (the framing helpers
+  of `bench_fanout.py`), so every command's three state events go to all K;
+- the load (this file with `--load-child`): C keep-alive connections, each sending the next message as
+  soon as the previous answer is in (closed loop), with a minimal HTTP/1.1 client on raw sockets so the
+  load generator costs as little CPU as possible;
+- the baseline (this file with `--baseline-child`): a tiny ASGI app on hypercorn under Trio that, per
+  POST, calls the same demo backend endpoint with one shared stock `httpx.AsyncClient` and answers:
+  the same two HTTP calls (inbound request + backend call) without parsing, binding, state, fan-out
+  or rendering.
+
+Reported per row: commands/s, p50 and p99 latency seen by the load generator, and the CPU seconds
+each process used per command (the machine is shared: CPU per command says where the time goes even
+when the wall-clock rate is capped by the other processes). Ratios are against the baseline at the
+same concurrency, measured in the same run. Goals: >= 1,000/s at K = 10, >= 500/s at K = 100,
+p50 <= 5 ms at one conversation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import select
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+WEBHOOK_SECRET = "bench-webhook-secret"
+SYNC_SECRET = "bench-sync-secret"
+
+REGISTRY = """
+version: 1
+backends:
+  demo:
+    base_url: ${DEMO_API}
+    timeout: 5s
+commands:
+  status:
+    summary: Order status
+    args:
+      order: {type: int, positional: true, required: true}
+    request: {backend: demo, method: GET, path: "/orders/{order}"}
+"""
+
+
+# -- processes ---------------------------------------------------------------------------------------
+def env_for(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **extra}
+
+
+def spawn(args: list[str], env: dict[str, str], until: str, *, cwd: str | None = None,
+          stderr=subprocess.DEVNULL, timeout: float = 30) -> tuple[subprocess.Popen, list[str]]:  # noqa: ANN001
+    """Start `args` and read stdout until a line starting with `until`; returns the process and the lines."""
+    process = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith(until):
+            return process, lines
+    process.kill()
+    raise RuntimeError(f"{args[:4]} did not print {until!r}; stdout {lines!r}")
+
+
+def stop(process: subprocess.Popen | None) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (and its reaped children), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def start_backend() -> tuple[subprocess.Popen, str]:
+    process, lines = spawn([sys.executable, "-m", "commandlang", "demo-backend", "--port", "0"], env_for(), "listening http://")
+    return process, lines[-1].split()[-1]
+
+
+def start_service(directory: str, backend_url: str, *, log_level: str = "warning",
+                  extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str, int]:
+    """`commandlang serve` on free ports; returns the process, the HTTP base URL and the sync port."""
+    registry = Path(directory) / "commands.yaml"
+    registry.write_text(REGISTRY)
+    env = env_for(DEMO_API=f"{backend_url}/v1", COMMANDLANG_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                  COMMANDLANG_SYNC_SECRET=SYNC_SECRET, COMMANDLANG_LOG_LEVEL=log_level, **(extra_env or {}))
+    process, lines = spawn([sys.executable, "-m", "commandlang", "serve", "--port", "0", "--sync-port", "0",
+                            "--registry", str(registry), "--db", str(Path(directory) / "state.db"),
+                            "--reload-interval", "0"], env, "listening http://", cwd=directory)
+    sync_port = next(int(line.rsplit(":", 1)[1].split("/")[0]) for line in lines if line.startswith("listening sync"))
+    return process, lines[-1].split()[-1], sync_port
+
+
+def start_baseline(backend_url: str) -> tuple[subprocess.Popen, str]:
+    process, lines = spawn([sys.executable, __file__, "--baseline-child", backend_url], env_for(), "listening http://")
+    return process, lines[-1].split()[-1]
+
+
+def start_sessions(sync_port: int, count: int) -> subprocess.Popen:
+    process, _ = spawn([sys.executable, __file__, "--sessions-child", str(sync_port), str(count)], env_for(), "ready",
+                       timeout=60)
+    return process
+
+
+def stop_sessions(process: subprocess.Popen) -> dict:
+    """Ask the sessions process for its counts (SIGTERM) and return them."""
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=20)
+    for line in out.splitlines():
+        if line.startswith("{"):
+            return json.loads(line)
+    return {}
+
+
+# -- the sessions child ------------------------------------------------------------------------------
+def sessions_child(port: int, count: int) -> None:
+    from bench_fanout import _frames, _masked, _raise_fd_limit
+
+    from commandlang.sync.tokens import issue_token
+
+    _raise_fd_limit()
+    socks, buffers = [], []
+    for index in range(count):
+        token = issue_token(SYNC_SECRET, f"bench-agent-{index}", ["*"], 3600)
+        hello = json.dumps({"type": "hello", "token": token, "subscribe": ["*"], "resume_after": None}).encode()
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall((f"GET /sync HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                      f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(4096)
+        assert data.startswith(b"HTTP/1.1 101"), data[:80]
+        buffer = bytearray(data[data.index(b"\r\n\r\n") + 4:])
+        sock.sendall(_masked(hello))
+        while _frames(buffer) < 1:  # the snapshot: the session is live after it
+            buffer += sock.recv(65536)
+        sock.setblocking(False)
+        socks.append(sock)
+        buffers.append(buffer)
+    received = [0] * count
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    poller = select.epoll(count + 8)
+    index_of = {}
+    for index, sock in enumerate(socks):
+        poller.register(sock.fileno(), select.EPOLLIN)
+        index_of[sock.fileno()] = index
+    print("ready", flush=True)
+    closed = 0
+    while not stopping:
+        try:
+            ready = poller.poll(0.2, count)
+        except InterruptedError:
+            continue
+        for fd, _ in ready:
+            index = index_of[fd]
+            try:
+                data = socks[index].recv(65536)
+            except BlockingIOError:
+                continue
+            if not data:
+                poller.unregister(fd)
+                closed += 1
+                continue
+            buffers[index] += data
+            received[index] += _frames(buffers[index])
+    print(json.dumps({"sessions": count, "min_events": min(received, default=0), "max_events": max(received, default=0),
+                      "closed": closed}), flush=True)
+
+
+# -- the load child ----------------------------------------------------------------------------------
+def load_child(base: str, concurrency: int, seconds: float, warmup: float, mode: str, tag: str) -> None:
+    import hashlib
+    import hmac
+
+    import trio
+
+    host, port = base.split("//", 1)[1].rsplit(":", 1)
+    key = WEBHOOK_SECRET.encode()
+    latencies: list[float] = []
+    failures = [0]
+    sample: list[bytes] = []
+
+    async def connection(worker: int, start: float, end: float) -> None:
+        sock = trio.socket.socket()
+        await sock.connect((host, int(port)))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buffer = b""
+        sent = 0
+        conversation = f"{tag}-conv-{worker}"
+        while True:
+            now = trio.current_time()
+            if now >= end:
+                break
+            sent += 1
+            body = json.dumps({"conversation_id": conversation, "message_id": f"{tag}-{worker}-{sent}",
+                               "participant_id": f"agent-{worker}", "role": "agent",
+                               "text": f"/status {1000 + sent % 97}"}, separators=(",", ":")).encode()
+            signature = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+            request = (b"POST /v1/messages HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                       b"X-Commandlang-Signature: " + signature.encode() + b"\r\nContent-Length: "
+                       + str(len(body)).encode() + b"\r\n\r\n" + body)
+            t0 = time.perf_counter()
+            view = memoryview(request)
+            while view:
+                view = view[await sock.send(view):]
+            while b"\r\n\r\n" not in buffer:
+                chunk = await sock.recv(65536)
+                if not chunk:
+                    raise RuntimeError("the server closed the connection")
+                buffer += chunk
+            head, _, rest = buffer.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            while len(rest) < length:
+                chunk = await sock.recv(65536)
+                if not chunk:
+                    raise RuntimeError("the server closed the connection")
+                rest += chunk
+            answer, buffer = rest[:length], rest[length:]
+            elapsed = time.perf_counter() - t0
+            ok = head.startswith(b"HTTP/1.1 200") and (mode == "baseline" or b'"status":"completed"' in answer)
+            if not ok:
+                failures[0] += 1
+                if len(sample) < 3:
+                    sample.append(head[:200] + b" | " + answer[:300])
+            elif now >= start:
+                latencies.append(elapsed)
+        sock.close()
+
+    async def main() -> float:
+        start = trio.current_time() + warmup
+        end = start + seconds
+        cpu0 = time.process_time()
+        async with trio.open_nursery() as nursery:
+            for worker in range(concurrency):
+                nursery.start_soon(connection, worker, start, end)
+        return time.process_time() - cpu0
+
+    cpu = trio.run(main)
+    latencies.sort()
+    print(json.dumps({"count": len(latencies), "seconds": seconds, "failures": failures[0],
+                      "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
+                      "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
+                      "load_cpu": cpu, "sample_failures": [s.decode("latin-1") for s in sample]}), flush=True)
+
+
+def run_load(base: str, concurrency: int, seconds: float, warmup: float, mode: str, tag: str) -> dict:
+    result = subprocess.run([sys.executable, __file__, "--load-child", base, str(concurrency), str(seconds), str(warmup),
+                             mode, tag], env=env_for(), capture_output=True, text=True, timeout=seconds + warmup + 60)
+    if result.returncode != 0:
+        raise RuntimeError(f"load generator failed: {result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# -- the baseline child ------------------------------------------------------------------------------
+def baseline_child(backend_url: str) -> None:
+    import httpx
+    import trio
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    from commandlang.runtime.http import answer_lifespan
+
+    clients: list[httpx.AsyncClient] = []
+
+    async def app(scope, receive, send) -> None:  # noqa: ANN001
+        if scope["type"] == "lifespan":
+            await answer_lifespan(receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        if not clients:
+            clients.append(httpx.AsyncClient(timeout=5.0))
+        order = 1000 + len(body) % 97
+        answer = await clients[0].get(f"{backend_url}/v1/orders/{order}")
+        payload = json.dumps({"command": {"status": "completed"}, "replies": [answer.json()]}).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def main() -> None:
+        config = Config()
+        config.bind = ["127.0.0.1:0"]
+        config.accesslog = None
+        config.errorlog = None
+        async with trio.open_nursery() as nursery:
+            binds = await nursery.start(serve, app, config)
+            print(f"listening http://{binds[0].rsplit('//', 1)[-1]}", flush=True)
+
+    trio.run(main)
+
+
+# -- the parent --------------------------------------------------------------------------------------
+@dataclass
+class Row:
+    contender: str
+    concurrency: int
+    sessions: int
+    rate: float
+    p50_ms: float | None
+    p99_ms: float | None
+    failures: int
+    server_cpu_ms: float  # CPU of the server process (commandlang serve or the baseline) per command
+    backend_cpu_ms: float
+    load_cpu_ms: float
+    sessions_ok: bool | None = None  # every session saw every state event
+    ratio: float | None = None  # rate / baseline rate at the same concurrency
+
+
+def measure(name: str, base: str, server_pid: int, backend_pid: int, concurrency: int, sessions: int,
+            seconds: float, warmup: float, tag: str) -> Row:
+    server0, backend0 = cpu_seconds(server_pid), cpu_seconds(backend_pid)
+    result = run_load(base, concurrency, seconds, warmup, "baseline" if name == "baseline" else "webhook", tag)
+    # CPU includes the warm-up: divide by every command answered, measured or not
+    total = max(1, result["count"] * (seconds + warmup) / seconds)
+    per = lambda used: 1000 * used / total  # noqa: E731
+    return Row(name, concurrency, sessions, result["count"] / seconds, result["p50_ms"], result["p99_ms"],
+               result["failures"], per(cpu_seconds(server_pid) - server0), per(cpu_seconds(backend_pid) - backend0),
+               1000 * result["load_cpu"] / total)
+
+
+def run(seconds: float, warmup: float, levels: list[int], session_counts: list[int]) -> dict:
+    backend = service = baseline = None
+    rows: list[Row] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            backend, backend_url = start_backend()
+            service, base, sync_port = start_service(directory, backend_url)
+            baseline, baseline_base = start_baseline(backend_url)
+            baselines: dict[int, list[Row]] = {}
+            for count in session_counts:
+                sessions = start_sessions(sync_port, count) if count else None
+                try:
+                    commands_before = _commands(directory)
+                    for concurrency in levels:
+                        # the baseline takes its turn beside every measured row: the load on this machine swings
+                        baselines.setdefault(concurrency, []).append(
+                            measure("baseline", baseline_base, baseline.pid, backend.pid, concurrency, 0, seconds, warmup,
+                                    f"b{count}-{concurrency}"))
+                        rows.append(measure("commandlang serve (webhook)", base, service.pid, backend.pid, concurrency,
+                                            count, seconds, warmup, f"w{count}-{concurrency}"))
+                finally:
+                    if sessions is not None:
+                        counts = stop_sessions(sessions)
+                        expected = 3 * (_commands(directory) - commands_before)  # pending, executing, completed
+                        ok = counts.get("min_events", -1) >= expected and counts.get("closed", 1) == 0
+                        for row in rows:
+                            if row.sessions == count:
+                                row.sessions_ok = ok
+            for row in rows:
+                base_rate = statistics.median(b.rate for b in baselines[row.concurrency])
+                row.ratio = row.rate / base_rate if base_rate else None
+            baseline_rows = []
+            for concurrency, measured in baselines.items():
+                best = sorted(measured, key=lambda r: r.rate)[len(measured) // 2]
+                baseline_rows.append(best)
+        finally:
+            for process in (service, baseline, backend):
+                stop(process)
+    return {"seconds": seconds, "elapsed": time.monotonic() - started,
+            "rows": [asdict(r) for r in baseline_rows + rows]}
+
+
+def _commands(directory: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(Path(directory) / "state.db") as connection:
+        return connection.execute("SELECT count(*) FROM commands").fetchone()[0]
+
+
+def print_table(result: dict) -> None:
+    print(f"{'':30} {'conc':>4} {'K':>4} {'cmd/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} "
+          f"{'srv CPU ms':>10} {'backend':>8} {'load':>6} {'fail':>5} sessions")
+    for r in result["rows"]:
+        print(f"{r['contender']:30} {r['concurrency']:4} {r['sessions']:4} {r['rate']:8.0f} {r['p50_ms'] or 0:7.2f} "
+              f"{r['p99_ms'] or 0:7.2f} {r['ratio'] or 1:6.2f} {r['server_cpu_ms']:10.3f} {r['backend_cpu_ms']:8.3f} "
+              f"{r['load_cpu_ms']:6.3f} {r['failures']:5} {'' if r['sessions_ok'] is None else ('all saw all' if r['sessions_ok'] else 'MISSED')}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--concurrency", default="1,50")
+    parser.add_argument("--sessions", default="0,10,100")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = run(args.seconds, args.warmup, [int(c) for c in args.concurrency.split(",")],
+                 [int(k) for k in args.sessions.split(",")])
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs, {result['elapsed']:.0f}s")
+        print_table(result)
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--sessions-child":
+        sessions_child(int(sys.argv[2]), int(sys.argv[3]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--load-child":
+        load_child(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6], sys.argv[7])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--baseline-child":
+        baseline_child(sys.argv[2])
+    else:
+        sys.exit(main())
