@@ -116,6 +116,11 @@ class Pipeline:
 
     async def recover(self) -> int:
         """Mark commands a crash left pending or executing as failed (`interrupted`); returns how many."""
+        released = await self.store.release_unsettled()
+        if released:
+            # claimed, then still queued when the process died: not run, so not a duplicate when delivered again
+            log.warning("%d message(s) were queued but not started when the service stopped: they run if delivered "
+                        "again", released, extra={"stage": "recover"})
         count = 0
         for record in await self.store.unfinished():
             moved = record.moved("failed", self._clock(), {"code": "interrupted",
@@ -150,6 +155,7 @@ class Pipeline:
         if conversation is None:
             if len(self._conversations) >= self.config.max_conversations or self._nursery is None:
                 self.metrics.refused.inc("conversations")
+                await self.store.release_message(message.channel, message.message_id)  # "try again" must work
                 await self._refuse(job, BUSY_TEXT)
                 return job
             conversation = self._conversations[message.conversation_id] = _Conversation(self.config.conversation_queue)
@@ -158,11 +164,18 @@ class Pipeline:
             conversation.send.send_nowait(job)
         except trio.WouldBlock:
             self.metrics.refused.inc("conversation_queue")
+            await self.store.release_message(message.channel, message.message_id)  # "try again" must work
             await self._refuse(job, BUSY_TEXT)
             return job
         self._in_flight += 1
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         return job
+
+    async def _settle(self, job: Job) -> None:
+        try:
+            await self.store.settle_message(job.message.channel, job.message.message_id)
+        except Exception:  # noqa: BLE001 - at worst the claim is released at the next start
+            log.warning("could not settle a message's claim", extra={"conversation_id": job.message.conversation_id})
 
     async def _refuse(self, job: Job, text: str) -> None:
         job.refused = True
@@ -192,6 +205,8 @@ class Pipeline:
         started = trio.current_time()
         try:
             await self._run(job, generation)
+            if job.record is None:  # answered without a record (help, a question): the claim is settled
+                await self._settle(job)
         except trio.Cancelled:
             # Shutdown past the drain deadline: the command ends `cancelled`, durably.
             if job.record is not None and job.record.status not in TERMINAL:

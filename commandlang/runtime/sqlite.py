@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS events (
     created_at REAL NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_created ON events(created_at);
 CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS unsettled (key TEXT PRIMARY KEY);
 """
 
 
@@ -50,6 +51,10 @@ class _Operation:
     done: trio.Event = field(default_factory=trio.Event)
     result: Any = None
     error: BaseException | None = None
+
+
+def _key(channel: str, message_id: str) -> str:
+    return f"{channel}\x1f{message_id}"
 
 
 def _body(record: CommandRecord) -> str:
@@ -143,7 +148,16 @@ class SqliteStore:
         return await self._submit("append", record)
 
     async def claim_message(self, channel: str, message_id: str, ttl: float) -> bool:
-        return bool(await self._submit("claim", (f"{channel}\x1f{message_id}", self._clock() + ttl)))
+        return bool(await self._submit("claim", (_key(channel, message_id), self._clock() + ttl)))
+
+    async def release_message(self, channel: str, message_id: str) -> None:
+        await self._submit("release", _key(channel, message_id))
+
+    async def settle_message(self, channel: str, message_id: str) -> None:
+        await self._submit("settle", _key(channel, message_id))
+
+    async def release_unsettled(self) -> int:
+        return int(await self._submit("release_unsettled", None))
 
     async def prune(self, older_than: float) -> int:
         return int(await self._submit("prune", older_than))
@@ -182,6 +196,8 @@ class SqliteStore:
                 (record.status, record.version, record.updated_at, body, record.id, record.version - 1))
             if cursor.rowcount != 1:
                 raise StaleTransition(f"{record.id}: version {record.version - 1} is not the stored one")
+        if record.version == 1 and record.message_id:  # the message has its record now: its claim is settled
+            connection.execute("DELETE FROM unsettled WHERE key = ?", (_key(record.channel, record.message_id),))
         cursor = connection.execute("INSERT INTO events (command_id, created_at, body) VALUES (?, ?, ?)",
                                     (record.id, record.updated_at, body))
         return StateEvent(int(cursor.lastrowid), record)  # type: ignore[arg-type]
@@ -190,7 +206,22 @@ class SqliteStore:
         key, expires_at = payload
         now = self._clock()
         connection.execute("DELETE FROM dedupe WHERE key = ? AND expires_at < ?", (key, now))
-        return connection.execute("INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)", payload).rowcount == 1
+        if connection.execute("INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)", payload).rowcount != 1:
+            return False
+        connection.execute("INSERT OR IGNORE INTO unsettled (key) VALUES (?)", (key,))
+        return True
+
+    def _do_release(self, connection: sqlite3.Connection, key: str) -> None:
+        connection.execute("DELETE FROM dedupe WHERE key = ?", (key,))
+        connection.execute("DELETE FROM unsettled WHERE key = ?", (key,))
+
+    def _do_settle(self, connection: sqlite3.Connection, key: str) -> None:
+        connection.execute("DELETE FROM unsettled WHERE key = ?", (key,))
+
+    def _do_release_unsettled(self, connection: sqlite3.Connection, _: None) -> int:
+        released = connection.execute("DELETE FROM dedupe WHERE key IN (SELECT key FROM unsettled)").rowcount
+        connection.execute("DELETE FROM unsettled")
+        return released
 
     def _do_prune(self, connection: sqlite3.Connection, older_than: float) -> int:
         final = tuple(TERMINAL)

@@ -106,7 +106,21 @@ class Store(Protocol):
     """What the runtime and the sync hub need from storage; all methods are Trio-async."""
 
     async def claim_message(self, channel: str, message_id: str, ttl: float) -> bool:
-        """True the first time a (channel, message id) is seen within `ttl` seconds: dedupe."""
+        """True the first time a (channel, message id) is seen within `ttl` seconds: dedupe.
+
+        The claim stays *unsettled* until the message's first record is appended (or
+        `settle_message` says it needs none); `release_unsettled` forgets unsettled claims at
+        start-up, so a message that was only queued when the process died runs when it is
+        delivered again instead of being taken for a duplicate."""
+
+    async def release_message(self, channel: str, message_id: str) -> None:
+        """Forget a claim: the message was refused (busy) and may be delivered again."""
+
+    async def settle_message(self, channel: str, message_id: str) -> None:
+        """The message was handled without a record (help, a confirmation question)."""
+
+    async def release_unsettled(self) -> int:
+        """Forget every claim whose message never got a record; returns how many."""
 
     async def append(self, record: CommandRecord) -> StateEvent:
         """Write a new or changed record and its event; returns the event once durable."""

@@ -132,6 +132,9 @@ async def test_a_full_conversation_queue_refuses_the_newest_message_with_busy(tm
         assert "busy" in refused.json()["replies"][0]["text"].lower()
         metrics = (await run.client.get(f"{run.base}/metrics")).text
         assert 'commandlang_messages_refused_total{reason="conversation_queue"} 1' in metrics
+        # the sender does what the 503 and Retry-After ask: delivers the same message again, and it runs
+        again = await run.webhook("/slow 2 delay=0.5", conversation="busy", message_id="busy-2")
+        assert again.status_code == 200 and again.json()["command"]["status"] == "completed"
 
 
 async def test_broken_registry_edit_is_refused_and_the_old_one_keeps_serving(tmp_path) -> None:
