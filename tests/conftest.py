@@ -54,6 +54,7 @@ TEST_DEADLINE = 20.0
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mock_clock: run the async test with an autojumping trio MockClock")
+    config.addinivalue_line("markers", "deadline(seconds): a longer deadline than TEST_DEADLINE for this async test")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -65,8 +66,11 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     # completes well inside it, so the clock only jumps when everyone is really sleeping
     clock = trio.testing.MockClock(autojump_threshold=0.02) if pyfuncitem.get_closest_marker("mock_clock") else None
 
+    marker = pyfuncitem.get_closest_marker("deadline")
+    deadline = float(marker.args[0]) if marker else TEST_DEADLINE
+
     async def run() -> None:
-        with trio.fail_after(TEST_DEADLINE):
+        with trio.fail_after(deadline):
             await pyfuncitem.obj(**kwargs)
 
     trio.run(run, clock=clock)
