@@ -355,8 +355,8 @@ class Load:
             index += 1
             message_id = f"{name}-s{sender}-m{index}"
             text = mixed_text(index, rng)
-            if not await self.deliver(name, message_id, text):
-                await trio.sleep(0.1)  # the service is down: a platform backs off too
+            if await self.deliver(name, message_id, text) != 200:
+                await trio.sleep(0.1)  # refused or down: a platform backs off too
             if rng.random() < 0.1 and message_id in self.answered:  # the platform delivers it twice
                 self.duplicates_sent += 1
                 await self.deliver(name, message_id, text)
