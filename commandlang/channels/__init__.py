@@ -1,0 +1,1 @@
+"""Channel adapters: platform events in, replies out (see `commandlang.runtime.messages`)."""
