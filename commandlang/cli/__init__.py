@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("parse", "parse one chat message and print the invocation"),
     "lint": ("lint", "check registries and their templates"),
     "schema": ("schema", "print the JSON Schema of commands.yaml"),
+    "fake-genesys": ("fake_genesys", "run a fake Genesys Cloud on loopback for tests and SDKs"),
 }
 
 
