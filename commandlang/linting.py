@@ -15,6 +15,7 @@ from .binding.bind import Binder
 from .diagnostics import CommandError, Diagnostic
 from .registry.loader import load_spec
 from .registry.model import Position, RegistrySpec
+from .replies.lint import check_registry_templates
 from .syntax.parser import SyntaxOptions, default_parser
 
 __all__ = ["lint_file", "lint_spec", "ExtraCheck"]
@@ -90,7 +91,7 @@ def lint_file(path: str, env: Mapping[str, str] | None = None, *, extra: tuple[E
     spec, found = load_spec(path, env, text=text)
     if spec is None:
         return None, found
-    found = found + lint_spec(spec)
+    found = found + lint_spec(spec) + check_registry_templates(spec)
     for check in extra:
         found.extend(check(spec))
     found.sort(key=lambda d: (d.file or "", d.line or 0, d.column or 0, d.code))

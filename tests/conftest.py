@@ -1,4 +1,5 @@
-"""Run `async def` tests under Trio (pytest-trio is not a dependency), each under a deadline.
+"""Shared test support: `async def` tests run under Trio (pytest-trio is not a dependency), each
+under a deadline; the sample registry, a fixed `today`, and hypothesis profiles.
 
 `@pytest.mark.mock_clock` runs the test with `trio.testing.MockClock` set to
 autojump: sleeps, backoff and Retry-After waits take no real time, and the
@@ -8,10 +9,44 @@ deadline below is then virtual time too.
 from __future__ import annotations
 
 import inspect
+import os
+from datetime import date
+from pathlib import Path
 
 import pytest
 import trio
 import trio.testing
+from hypothesis import HealthCheck, settings
+
+import commandlang
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "commands.yaml"
+TODAY = date(2026, 1, 31)
+
+settings.register_profile(
+    "ci", max_examples=400, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def sample_registry() -> commandlang.Registry:
+    return commandlang.load_registry(SAMPLE, env={})
+
+
+@pytest.fixture
+def write_registry(tmp_path):
+    """Write YAML text to a registry file in a fresh folder and return its path."""
+
+    def write(text: str, name: str = "commands.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
 
 TEST_DEADLINE = 20.0
 

@@ -112,6 +112,8 @@ class Binder:
                 continue
             if kind is Option:
                 arg = table.by_key.get(item.key) or self._arg(table, item.key, item.column, spec)
+                if arg.name in given and not arg.type.is_list:
+                    raise _duplicate(arg, item.column)  # where the repeated option starts, as in --raw
             else:
                 index += 1
                 if index <= 0:

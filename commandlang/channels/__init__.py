@@ -1,1 +1,1 @@
-"""Channel adapters: platform events in, replies out (see `commandlang.runtime.messages`)."""
+"""Channels: platform events in, replies out (webhook, local demo page, Genesys Cloud)."""

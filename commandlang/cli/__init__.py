@@ -16,6 +16,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("parse", "parse one chat message and print the invocation"),
     "lint": ("lint", "check registries and their templates"),
     "schema": ("schema", "print the JSON Schema of commands.yaml"),
+    "render": ("render", "preview a command's reply for a channel (genesys, text, json)"),
+    "serve": ("serve", "run the runtime service (--demo: with a demo backend and chat page)"),
+    "demo-backend": ("demo_backend", "serve the demo backend for the sample commands (with fault injection)"),
     "fake-genesys": ("fake_genesys", "run a fake Genesys Cloud on loopback for tests and SDKs"),
 }
 

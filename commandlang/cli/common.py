@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from typing import Any
 
 from ..diagnostics import Diagnostic
@@ -27,8 +28,18 @@ def caret(text: str, diagnostic: Diagnostic) -> str:
     offset = column - 1
     start = text.rfind("\n", 0, offset) + 1
     end = text.find("\n", offset)
-    line = text[start : end if end >= 0 else len(text)]
-    return f"  {line}\n  {' ' * (offset - start)}^"
+    line = text[start : end if end >= 0 else len(text)].replace("\t", " ")
+    return f"  {line}\n  {' ' * _width(line[: offset - start])}^"
+
+
+def _width(text: str) -> int:
+    """How many terminal cells `text` takes: wide (CJK, emoji) 2, zero-width and combining 0, others 1."""
+    width = 0
+    for char in text:
+        if char in "\u200b\u200c\u200d\ufeff" or unicodedata.combining(char):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in "WF" else 1
+    return width
 
 
 def print_json(data: Any) -> None:

@@ -36,8 +36,8 @@ from .yamlsource import LList, LMap, parse_yaml, read_yaml
 __all__ = ["load_spec", "build_spec", "parse_duration", "COMMAND_NAME"]
 
 COMMAND_NAME = re.compile(r"[^\W\d_][\w-]*(?:\.[^\W\d_][\w-]*)*")
-_DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)?\s*")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -129,7 +129,7 @@ class _Loader:
         for spec in commands.values():
             for alias in spec.aliases:
                 if alias in commands or alias in aliases:
-                    other = aliases.get(alias, alias)
+                    other = f"an alias of {aliases[alias]}" if alias in aliases else f"the command {alias}"
                     self.report("duplicate_name", f"alias {alias} of {spec.name} is already taken by {other}", spec.position)
                     continue
                 aliases[alias] = spec.name
@@ -213,17 +213,17 @@ class _Loader:
         default = RetryPolicy()
         attempts = node.get("attempts", default.attempts)
         if not isinstance(attempts, int) or isinstance(attempts, bool) or not 1 <= attempts <= 10:
-            self.report("wrong_type", "retry.attempts must be a whole number from 1 to 10", node.value_pos.get("attempts", node.pos))
+            self.report("wrong_type", f"backends.{backend}.retry.attempts must be a whole number from 1 to 10", node.value_pos.get("attempts", node.pos))
             attempts = default.attempts
         statuses = node.get("on", list(default.on))
         if not isinstance(statuses, list) or not all(isinstance(s, int) and 400 <= s <= 599 for s in statuses):
-            self.report("wrong_type", "retry.on must be a list of HTTP statuses from 400 to 599", node.value_pos.get("on", node.pos))
+            self.report("wrong_type", f"backends.{backend}.retry.on must be a list of HTTP statuses from 400 to 599", node.value_pos.get("on", node.pos))
             statuses = list(default.on)
         return RetryPolicy(
             attempts=attempts,
             on=frozenset(statuses),
-            backoff=self.duration(node, "backoff", "retry.backoff") or default.backoff,
-            max_backoff=self.duration(node, "max_backoff", "retry.max_backoff") or default.max_backoff,
+            backoff=self.duration(node, "backoff", f"backends.{backend}.retry.backoff") or default.backoff,
+            max_backoff=self.duration(node, "max_backoff", f"backends.{backend}.retry.max_backoff") or default.max_backoff,
         )
 
     def command(self, name: str, body: Any, pos: Position, body_pos: Position) -> CommandSpec | None:
@@ -239,7 +239,12 @@ class _Loader:
         self.keys(body, "command", f"command {name}")
         where = f"commands.{name}"
         aliases = []
-        for index, alias in enumerate(body.get("aliases") or []):
+        alias_list = body.get("aliases") or []
+        if alias_list and not isinstance(alias_list, LList):
+            # `aliases: rf` (not a list) would otherwise be read letter by letter, or crash when a number
+            self.report("wrong_type", f"{where}.aliases must be a list like [rf]", body.value_pos["aliases"])
+            alias_list = []
+        for index, alias in enumerate(alias_list):
             if not isinstance(alias, str) or not COMMAND_NAME.fullmatch(alias):
                 item_pos = body["aliases"].item_pos[index] if isinstance(body["aliases"], LList) else body.value_pos["aliases"]
                 self.report("invalid_name", f"alias {alias!r} of {name} is not a valid command name", item_pos)
@@ -309,8 +314,13 @@ class _Loader:
                 for part in ("backend", "expect"):
                     if isinstance(item.get(part), LMap):
                         self.keys(item[part], f"example.{part}", f"an example's {part}")
+                role = item.get("role")
+                if role is not None and role not in ROLES:
+                    self.report("wrong_type", f"an example's role must be agent or customer, got {role!r}",
+                                item.value_pos["role"])
+                    role = None
                 out.append(Example(input=item["input"], backend=item.get("backend"), expect=item.get("expect"),
-                                   role=item.get("role"), position=item.value_pos["input"]))
+                                   role=role, position=item.value_pos["input"]))
             else:
                 self.report("wrong_type", "an example is a command line, or a mapping with input (and backend, expect)", item_pos)
         return tuple(out)

@@ -14,8 +14,8 @@ from .model import ARG_TYPES
 __all__ = ["registry_schema", "known_keys"]
 
 _DURATION = {
-    "description": "Seconds, or a duration like 500ms, 5s, 2m, 1h",
-    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\s*[0-9.]+\s*(ms|s|m|h)?\s*$"}],
+    "description": "Seconds, or a duration like 500ms, 5s, 2m, 1h, 1d",
+    "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\s*[0-9.]+\s*(ms|s|m|h|d)?\s*$"}],
 }
 _TYPE_NAMES = list(ARG_TYPES) + [f"list[{t}]" for t in ARG_TYPES]
 _TEMPLATE = {"description": "A Jinja template string, or a YAML structure whose strings are templates"}

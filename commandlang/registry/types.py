@@ -63,7 +63,10 @@ _RELATIVE_DAYS = {"today": 0, "tomorrow": 1, "yesterday": -1}
 def _int(text: str, _: Any) -> int:
     if not _INT.fullmatch(text):
         raise ConversionError(EXPECTED["int"])
-    return int(text)
+    try:
+        return int(text)
+    except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
+        raise ConversionError(EXPECTED["int"] + " (this one is too large)") from None
 
 
 def _float(text: str, _: Any) -> float:

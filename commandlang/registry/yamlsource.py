@@ -82,6 +82,12 @@ def parse_yaml(text: str, path: str | None = None) -> tuple[Any, list[Diagnostic
         problem = exc.problem or exc.context or "invalid YAML"
         return None, [Diagnostic("yaml_syntax", f"YAML syntax error: {problem}", file=path,
                                  line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None)]
+    except yaml.reader.ReaderError as exc:  # a control character: not a MarkedYAMLError, so locate it here
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return None, [Diagnostic("yaml_syntax", f"YAML syntax error: the character U+{exc.character:04X} is not allowed "
+                                 "in YAML", file=path, line=line, column=column,
+                                 hint="Remove it, or write it as an escape in a double-quoted string.")]
     except yaml.YAMLError as exc:
         return None, [Diagnostic("yaml_syntax", f"YAML syntax error: {exc}", file=path)]
     except RecursionError:
@@ -131,7 +137,7 @@ class _Builder:
             return node.value  # dates are read by the argument's own type
         try:
             return self._scalars.construct_object(node, deep=True)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # ValueError: an int of more than 4300 digits
             return node.value
 
     def _mapping(self, node: yaml.MappingNode, depth: int) -> LMap:

@@ -42,12 +42,32 @@ class _Drop:
 DROP = _Drop()
 
 
+#: The largest string or list a template may build with `*`, and the largest `**` exponent.
+MAX_REPEAT = 100_000
+MAX_EXPONENT = 1_000
+
+
+class _BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus bounds on `*` and `**` so a template cannot exhaust memory or CPU."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(times, int) and len(seq) * times > MAX_REPEAT:
+                    raise jinja2.exceptions.SecurityError(f"`*` would build more than {MAX_REPEAT} items")
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+            raise jinja2.exceptions.SecurityError(f"`**` exponents are limited to {MAX_EXPONENT}")
+        return super().call_binop(context, operator, left, right)
+
+
 class TemplateEngine:
     """A sandboxed Jinja environment plus a bounded cache of compiled strings."""
 
     def __init__(self, template_dir: str | None = None, cache_size: int = 2048) -> None:
         loader = jinja2.FileSystemLoader(template_dir) if template_dir else None
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = _BoundedSandbox(
             loader=loader, undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
         )
         self._strings: OrderedDict[str, jinja2.Template] = OrderedDict()
@@ -79,12 +99,16 @@ class TemplateEngine:
             return self.compile_string(source).render(context)
         except jinja2.TemplateError as exc:
             raise _template_error(exc, source) from None
+        except Exception as exc:  # 1/0, 'a' + 1, a huge range: the author's mistake, never a traceback
+            raise _runtime_error(exc, source) from None
 
     def evaluate(self, expression: str, context: Mapping[str, Any]) -> Any:
         try:
             value = self.compile_expression(expression)(**context)
         except jinja2.TemplateError as exc:
             raise _template_error(exc, expression) from None
+        except Exception as exc:
+            raise _runtime_error(exc, expression) from None
         if isinstance(value, jinja2.Undefined):
             raise TemplateError(Diagnostic("template_error", f"{expression.strip()} is undefined"))
         return value
@@ -150,3 +174,7 @@ def _template_error(exc: jinja2.TemplateError, source: str) -> TemplateError:
     line = getattr(exc, "lineno", None)
     message = exc.message or exc.__class__.__name__
     return TemplateError(Diagnostic("template_error", f"{message} in template {source[:80]!r}", line=line))
+
+
+def _runtime_error(exc: Exception, source: str) -> TemplateError:
+    return TemplateError(Diagnostic("template_error", f"{type(exc).__name__}: {exc} in template {source[:80]!r}"))

@@ -71,6 +71,7 @@ class Job:
         self.replies: list[Any] = []
         self.refused = False  # True when a full queue turned it away (its reply says "busy")
         self._sink = sink
+        self._ack: Any = None  # held back while someone waits: sent only if the answer is late
         self._detached = False
         self._changed = trio.Event()
         self.done = trio.Event()
@@ -80,9 +81,20 @@ class Job:
         return self._detached
 
     def detach(self) -> list[Any]:
-        """Stop waiting: returns the replies so far; later ones go to the sink."""
+        """Stop waiting: returns the replies so far (or the `ack`, when nothing else came yet);
+        later replies go to the sink."""
         self._detached = True
+        if not self.replies and self._ack is not None and not self.done.is_set():
+            self.replies.append(self._ack)
+        self._ack = None
         return list(self.replies)
+
+    async def send_ack(self, reply: Any) -> None:
+        """The command's `ack`: sent at once when nobody waits, else kept for a late answer."""
+        if self._detached:
+            await self.deliver(reply)
+        else:
+            self._ack = reply
 
     async def deliver(self, reply: Any) -> None:
         """Called by the pipeline for each reply, in order."""

@@ -1,0 +1,192 @@
+"""Commands per second through the Executor vs a bare shared httpx.AsyncClient, against the demo backend.
+
+    python bench/bench_executor.py [--seconds 4] [--concurrency 1,50]
+
+The demo backend runs in a separate process (`python -m commandlang.cli.demo_backend
+--port 0`). Each row runs `concurrency` Trio tasks that each send requests
+back to back for `--seconds`, and reports requests/s and latency percentiles.
+Rows:
+
+- httpx (httpcore pool): a bare shared `httpx.AsyncClient()` loop: the baseline
+- httpx + H11Transport: the same loop over our transport
+- Executor (H11Transport): `Executor.execute` end to end (request preparation,
+  deadline, retry bookkeeping, size-capped reading, outcome)
+- Executor (httpcore pool): the Executor over httpx's default transport
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import httpx
+import trio
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from commandlang.binding.call import Call  # noqa: E402
+from commandlang.execution import Executor, H11Transport, Success  # noqa: E402
+from commandlang.registry.model import ArgSpec, BackendSpec, CommandSpec, RegistrySpec, RequestSpec, Settings, TypeSpec  # noqa: E402
+from commandlang.replies.templates import TemplateEngine  # noqa: E402
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    name: str
+    concurrency: int
+    requests: int
+    seconds: float
+    latencies: tuple[float, ...]
+    failures: int
+    cpu_seconds: float  # this process only: the backend runs in another one
+    backend_cpu_seconds: float
+
+    @property
+    def per_core(self) -> float:
+        """Requests per second of client CPU: the rate one core could drive if the backend kept up."""
+        return self.requests / self.cpu_seconds if self.cpu_seconds else float("nan")
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000 if ordered else float("nan")
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of another process (Linux /proc), or NaN elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def start_backend() -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "commandlang.cli.demo_backend", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    if not line.startswith("listening "):
+        process.kill()
+        raise SystemExit(f"demo backend did not start: {line!r}")
+    return process, line.split(" ", 1)[1]
+
+
+def registry_for(base: str) -> RegistrySpec:
+    backend = BackendSpec(name="orders", base_url=base + "/v1", timeout=5.0)
+    command = CommandSpec(
+        name="order.status",
+        args=(ArgSpec(name="order", type=TypeSpec("int"), positional=True, required=True),),
+        request=RequestSpec(backend="orders", method="GET", path="/orders/{order}"),
+    )
+    return RegistrySpec(version=1, settings=Settings(), backends={"orders": backend},
+                        commands={command.name: command}, aliases={})
+
+
+async def measure(name: str, concurrency: int, seconds: float, one: Callable[[int], Awaitable[bool]], backend_pid: int) -> Row:
+    latencies: list[float] = []
+    failures = 0
+    counter = 0
+
+    async def worker(index: int) -> None:
+        nonlocal failures, counter
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            counter += 1
+            started = time.perf_counter()
+            ok = await one(counter)
+            latencies.append(time.perf_counter() - started)
+            failures += not ok
+
+    for _ in range(min(50, concurrency * 5)):  # warm the pool: connections are opened outside the timing
+        await one(0)
+    began = time.perf_counter()
+    cpu_began = time.process_time()
+    backend_cpu_began = process_cpu_seconds(backend_pid)
+    with trio.fail_after(seconds + 30):
+        async with trio.open_nursery() as nursery:
+            for index in range(concurrency):
+                nursery.start_soon(worker, index)
+    return Row(name, concurrency, len(latencies), time.perf_counter() - began, tuple(latencies), failures,
+               time.process_time() - cpu_began, process_cpu_seconds(backend_pid) - backend_cpu_began)
+
+
+async def run(base: str, seconds: float, levels: list[int], backend_pid: int) -> list[Row]:
+    registry = registry_for(base)
+    engine = TemplateEngine()
+    command = registry.commands["order.status"]
+    url = base + "/v1/orders/{}"
+    rows: list[Row] = []
+    for concurrency in levels:
+        async with httpx.AsyncClient() as client:
+            async def bare(n: int) -> bool:
+                response = await client.get(url.format(n % 1000 + 1))
+                return response.status_code == 200
+            rows.append(await measure("httpx (httpcore pool)", concurrency, seconds, bare, backend_pid))
+
+        async with httpx.AsyncClient(transport=H11Transport()) as client:
+            async def over_h11(n: int) -> bool:
+                response = await client.get(url.format(n % 1000 + 1))
+                return response.status_code == 200
+            rows.append(await measure("httpx + H11Transport", concurrency, seconds, over_h11, backend_pid))
+
+        for label, factory in (("Executor (H11Transport)", None), ("Executor (httpcore pool)", lambda b: httpx.AsyncHTTPTransport())):
+            kwargs = {"transport_factory": factory} if factory else {}
+            async with Executor(registry, engine, **kwargs) as executor:
+                async def through_executor(n: int) -> bool:
+                    call = Call(command="order.status", args={"order": n % 1000 + 1}, spec=command)
+                    outcome = await executor.execute(call, deadline=trio.current_time() + 10, command_id=f"c{n}")
+                    return isinstance(outcome, Success)
+                rows.append(await measure(label, concurrency, seconds, through_executor, backend_pid))
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    baselines = {r.concurrency: r.rate for r in rows if r.name.startswith("httpx (httpcore")}
+    per_core = {r.concurrency: r.per_core for r in rows if r.name.startswith("httpx (httpcore")}
+    print(f"{'client':<26} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'fail':>4} {'vs httpx':>8}"
+          f" {'cpu us/req':>10} {'req/cpu-s':>9} {'vs httpx':>8} {'backend us/req':>14}")
+    for r in rows:
+        print(f"{r.name:<26} {r.concurrency:>4} {r.rate:>7.0f} {r.percentile(50):>7.2f} {r.percentile(99):>7.2f} "
+              f"{r.failures:>4} {r.rate / baselines[r.concurrency]:>7.2f}x"
+              f" {1e6 * r.cpu_seconds / max(1, r.requests):>10.0f} {r.per_core:>9.0f} {r.per_core / per_core[r.concurrency]:>7.2f}x"
+              f" {1e6 * r.backend_cpu_seconds / max(1, r.requests):>14.0f}")
+    print("req/s and latencies are end to end (the backend shares the machine); req/cpu-s is requests per second of")
+    print("this process's CPU time, i.e. what one client core sustains when the backend is not the bottleneck;")
+    print(f"backend us/req is the demo backend's CPU per request (this machine has {os.cpu_count()} CPUs).")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=4.0, help="duration of each row (default 4)")
+    parser.add_argument("--concurrency", default="1,50", help="comma-separated levels (default 1,50)")
+    options = parser.parse_args()
+    levels = [int(x) for x in options.concurrency.split(",")]
+    process, base = start_backend()
+    try:
+        print(f"demo backend at {base} (separate process); {options.seconds:.0f}s per row; python {sys.version.split()[0]}, "
+              f"httpx {httpx.__version__}, trio {trio.__version__}")
+        rows = trio.run(run, base, options.seconds, levels, process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    print_table(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""`commandlang serve [--demo] [--flag VALUE ...]`: run the runtime service.
+
+Every setting is a flag and an environment variable (`--help` lists them
+with their defaults); flags win over the environment.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import trio
+
+from ..diagnostics import RegistryError
+from ..runtime.config import SETTINGS, ConfigError, ServiceConfig
+from ..runtime.logs import configure_logging
+from .common import ArgumentParser
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="commandlang serve",
+        description="Run the commandlang runtime: channels in, commands run, replies out, live state for agents.",
+        epilog="Each flag may also be set by its environment variable; flags win.",
+    )
+    parser.add_argument("--demo", action="store_true", default=None,
+                        help="start the demo backend in-process and the sample registry (when ./commands.yaml is absent); "
+                             "open the printed URL to chat")
+    for setting in SETTINGS:
+        default = "(unset)" if setting.kind == "secret" or setting.default == "" else setting.default
+        parser.add_argument(setting.flag, dest=setting.name, default=None, metavar=setting.kind.split(":")[0].upper(),
+                            help=f"{setting.help} [env {setting.env}; default {default}]")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = ServiceConfig.from_sources(vars(args))
+    except ConfigError as exc:
+        print(f"commandlang serve: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(config.log_format, config.log_level, secrets=config.secrets())
+    from ..runtime.service import Service
+
+    service = Service(config)
+    try:
+        trio.run(service.serve)
+    except RegistryError as exc:
+        print(f"commandlang serve: the registry {config.registry} has errors; fix them and start again:", file=sys.stderr)
+        for diagnostic in exc.diagnostics:
+            print("  " + diagnostic.format_line(), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"commandlang serve: {exc.strerror or exc} ({getattr(exc, 'filename', '') or 'listen'})", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"commandlang serve: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,303 @@
+"""`Executor`: runs a bound call's backend request under a deadline, with retries, to a typed `Outcome`.
+
+Lifecycle: `async with Executor(registry, engine) as executor:` opens one
+long-lived `httpx.AsyncClient` per backend (over `H11Transport`, see
+transport.py for why) and closes them on exit. An executor is bound to one
+registry version; on hot reload the runtime opens a new one and closes the old
+one once its in-flight commands are done.
+
+Timing, all with Trio cancel scopes:
+- the command's deadline (an absolute `trio.current_time()` value, or
+  `now + command.timeout` when none is given) is one `move_on_at` around the
+  whole attempt loop, backoff sleeps included;
+- each attempt is bounded by the backend's `timeout`.
+
+Retries (see retry.py): only when the method is idempotent or the request
+carries an `Idempotency-Key` (every POST/PUT/PATCH does, the key being the
+command id, so it is the same on every attempt); on connection errors, attempt
+timeouts and the statuses in `retry.on`; honouring `Retry-After` on 429/503.
+A `genesys` backend answering 401 gets one more attempt with a fresh token.
+
+Errors are values: every network or protocol failure becomes an `Outcome`.
+Raised only: `TemplateError`/`ValueError` for a request the registry author got
+wrong (before any I/O), and `trio.Cancelled` from the caller's own scopes.
+Logs (`commandlang.execution`) carry the command, the backend, the method, the
+path *template*, statuses and timings, never header values, bodies or filled
+paths (they may hold tokens or sensitive arguments).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random as _random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import httpx
+import trio
+
+from ..binding.call import Call
+from ..registry.model import BackendSpec, RegistrySpec
+from ..replies.templates import TemplateEngine
+from .outcome import BackendError, BadResponse, Outcome, Success, Timeout, Unreachable, backend_message
+from .request import PreparedRequest, TokenProvider, prepare_request
+from .retry import may_retry, parse_retry_after, retry_delay
+from .transport import H11Transport, PoolLimits
+
+__all__ = ["Executor", "TransportFactory"]
+
+logger = logging.getLogger("commandlang.execution")
+
+#: Builds the httpx transport for one backend (tests and the benchmark swap it).
+TransportFactory = Callable[[BackendSpec], httpx.AsyncBaseTransport]
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """What one attempt came to, plus what the retry decision needs."""
+
+    outcome: Outcome
+    retryable: bool  # a transient failure: connection error, attempt timeout or a retry status
+    retry_after: float | None = None
+
+
+def _default_transport(backend: BackendSpec) -> httpx.AsyncBaseTransport:
+    return H11Transport(PoolLimits())
+
+
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        pass
+
+
+class _BackendClient(httpx.AsyncClient):
+    """An AsyncClient without a cookie jar.
+
+    One client serves every user's commands, so a cookie one backend answer sets must
+    never ride along on another user's request; and parsing Set-Cookie on every
+    response was ~10% of the client's CPU per request.
+    """
+
+    @property  # type: ignore[override]
+    def cookies(self) -> httpx.Cookies:
+        return _NoCookies()
+
+    @cookies.setter
+    def cookies(self, value: object) -> None:
+        pass
+
+
+#: Sent on every request. identity: the size cap counts the bytes we hold, so no decompression bombs.
+_DEFAULT_HEADERS = {"Accept-Encoding": "identity", "User-Agent": "commandlang"}
+
+
+class Executor:
+    """Runs backend calls for one registry; use as `async with Executor(...) as executor`."""
+
+    def __init__(
+        self,
+        registry: RegistrySpec,
+        engine: TemplateEngine,
+        *,
+        token_provider: TokenProvider | None = None,
+        transport_factory: TransportFactory = _default_transport,
+        random: Callable[[], float] = _random.random,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.registry = registry
+        self.engine = engine
+        self._token_provider = token_provider
+        self._transport_factory = transport_factory
+        self._random = random  # the jitter source: tests pin it
+        self._wall_clock = wall_clock  # only for HTTP-date Retry-After values
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._transports: dict[str, httpx.AsyncBaseTransport] = {}
+
+    async def __aenter__(self) -> Executor:
+        for backend in self.registry.backends.values():
+            if backend.auth.type == "genesys" and self._token_provider is None:
+                raise ValueError(f"backend {backend.name!r} uses genesys auth but no token provider was given")
+        for name, backend in self.registry.backends.items():
+            self._transports[name] = transport = self._transport_factory(backend)
+            self._clients[name] = _BackendClient(
+                transport=transport,
+                timeout=httpx.Timeout(None),  # Trio scopes own every timeout (see module docstring)
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close every backend client (shielded: closing must finish even while cancelled)."""
+        clients, self._clients = self._clients, {}
+        self._transports = {}
+        with trio.CancelScope(shield=True):
+            for client in clients.values():
+                await client.aclose()
+
+    # -- public -----------------------------------------------------------
+    def client(self, backend: str) -> httpx.AsyncClient:
+        """The long-lived client of a backend (pooled, no cookie jar), for callers that want plain httpx."""
+        return self._clients[backend]
+
+    async def execute(self, call: Call, *, deadline: float | None = None, command_id: str) -> Outcome:
+        """Run `call`'s request. `deadline` is absolute Trio time; `command_id` becomes the Idempotency-Key."""
+        if deadline is None and call.spec.timeout is not None:
+            deadline = trio.current_time() + call.spec.timeout
+        prepared = prepare_request(call, self.registry, self.engine, idempotency_key=command_id)
+        route = call.spec.request.path if call.spec.request and call.spec.request.path else "/commands/{name}"
+        return await self.send(prepared, deadline=deadline, log_context={"command": call.command, "command_id": command_id, "route": route})
+
+    async def send(self, prepared: PreparedRequest, *, deadline: float | None = None, log_context: Mapping[str, Any] | None = None) -> Outcome:
+        """Send a prepared request with the backend's retry policy under `deadline` (absolute Trio time)."""
+        backend = self.registry.backends[prepared.backend]
+        transport = self._transports.get(prepared.backend)
+        if transport is None:
+            raise RuntimeError("Executor is not open: use `async with Executor(...)`")
+        context = {"backend": backend.name, "method": prepared.method, **(log_context or {})}
+        retryable_request = may_retry(prepared.method, prepared.idempotency_key)
+        started = trio.current_time()
+        attempts = 0
+        token_refreshed = False
+        outcome: Outcome = Timeout(attempts=0)
+        with trio.move_on_at(deadline if deadline is not None else math.inf):
+            while True:
+                attempts += 1
+                result = await self._attempt(transport, backend, prepared, attempts)
+                outcome = result.outcome
+                if (
+                    isinstance(outcome, BackendError) and outcome.status == 401 and prepared.needs_genesys_token
+                    and not token_refreshed and self._token_provider is not None
+                ):
+                    self._token_provider.invalidate()  # an expired token: one more try with a fresh one
+                    token_refreshed = True
+                    continue
+                if not result.retryable or not retryable_request:
+                    break
+                remaining = None if deadline is None else deadline - trio.current_time()
+                decision = retry_delay(
+                    backend.retry, attempt=attempts, status=outcome.status, retry_after=result.retry_after,
+                    remaining=remaining, random=self._random,
+                )
+                if not decision.retry:
+                    break
+                logger.info(
+                    "retrying %s %s after %s (attempt %d, waiting %.3fs%s)",
+                    backend.name, prepared.method, _describe(outcome), attempts + 1, decision.delay,
+                    ", as Retry-After asked" if decision.honoured_retry_after else "",
+                    extra={**context, "stage": "retry", "attempt": attempts + 1},
+                )
+                await trio.sleep(decision.delay)
+            return self._finish(outcome, context, started)
+        # the command's deadline passed (during an attempt or a backoff sleep)
+        return self._finish(Timeout(attempts=attempts), context, started)
+
+    # -- one attempt ------------------------------------------------------
+    async def _attempt(self, transport: httpx.AsyncBaseTransport, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
+        # Straight to the backend client's transport rather than `client.send`: httpx's client logs
+        # every full URL at INFO (a path may hold a sensitive argument), and the redirect, auth and
+        # cookie machinery we do not use was ~10% of the CPU per request.
+        with trio.move_on_after(backend.timeout) as attempt_scope:
+            try:
+                request = await self._build(prepared)
+                response = await transport.handle_async_request(request)
+            except httpx.TimeoutException:
+                return _Attempt(Timeout(attempts=number), retryable=True)
+            except httpx.TransportError as exc:  # refused, reset, closed mid-answer, broken HTTP
+                return _Attempt(Unreachable(reason=exc.__class__.__name__, attempts=number), retryable=True)
+            try:
+                return await self._read(response, backend, prepared, number)
+            except httpx.TimeoutException:
+                return _Attempt(Timeout(attempts=number), retryable=True)
+            except httpx.TransportError as exc:
+                return _Attempt(Unreachable(reason=exc.__class__.__name__, attempts=number), retryable=True)
+            finally:
+                with trio.CancelScope(shield=True):  # give the connection back (or close it) even when cancelled
+                    await response.aclose()
+        assert attempt_scope.cancelled_caught
+        return _Attempt(Timeout(attempts=number), retryable=True)
+
+    async def _build(self, prepared: PreparedRequest) -> httpx.Request:
+        headers = {**_DEFAULT_HEADERS, **dict(prepared.headers)}
+        if prepared.needs_genesys_token and self._token_provider is not None:
+            headers["Authorization"] = "Bearer " + await self._token_provider.token()
+        # built directly: nothing to merge (no base URL, cookies or client timeouts)
+        return httpx.Request(
+            prepared.method, prepared.url, params=prepared.query or None, headers=headers,
+            json=prepared.json if prepared.has_body else None,
+        )
+
+    async def _read(self, response: httpx.Response, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
+        status = response.status_code
+        retry_status = status in backend.retry.on
+        retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock()) if retry_status else None
+        limit = backend.max_response_bytes
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return _Attempt(BadResponse(status, "too_large", attempts=number), retryable=False)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.stream:  # type: ignore[union-attr]  # raw bytes, as the transport gives them
+            size += len(chunk)
+            if size > limit:  # refused while streaming: never hold more than the limit
+                return _Attempt(BadResponse(status, "too_large", attempts=number), retryable=False)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        return _Attempt(self._classify(status, response.headers.get("content-type", ""), body, prepared, number),
+                        retryable=retry_status, retry_after=retry_after)
+
+    @staticmethod
+    def _classify(status: int, content_type: str, body: bytes, prepared: PreparedRequest, number: int) -> Outcome:
+        is_json_type = "json" in content_type.lower()
+        parsed: Any = None
+        parsed_ok = False
+        if body and (is_json_type or prepared.expects_json or status >= 400):
+            try:
+                parsed = json.loads(body)
+                parsed_ok = True
+            except (ValueError, UnicodeDecodeError):
+                parsed_ok = False
+        if status >= 300:
+            return BackendError(status, backend_message(parsed), json=parsed if parsed_ok else None, attempts=number)
+        if (is_json_type or prepared.expects_json) and body and not parsed_ok:
+            return BadResponse(status, "not_json", attempts=number)
+        if prepared.expects_json and not body and status != 204:
+            return BadResponse(status, "not_json", attempts=number)
+        if prepared.default_contract and isinstance(parsed, dict) and parsed.get("status") == "error":
+            return BackendError(status, backend_message(parsed), json=parsed, attempts=number)
+        if parsed_ok:
+            return Success(status, json=parsed, attempts=number)
+        return Success(status, text=body.decode("utf-8", errors="replace"), attempts=number)
+
+    def _finish(self, outcome: Outcome, context: Mapping[str, Any], started: float) -> Outcome:
+        elapsed = trio.current_time() - started
+        extra = {**context, "stage": "backend", "attempts": outcome.attempts, "code": outcome.code, "status": outcome.status}
+        if outcome.ok:
+            logger.debug("%s %s ok (%s) in %.3fs after %d attempt(s)", context["backend"], context["method"],
+                         outcome.status, elapsed, outcome.attempts, extra=extra)
+        else:
+            logger.warning("%s %s failed: %s in %.3fs after %d attempt(s)", context["backend"], context["method"],
+                           _describe(outcome), elapsed, outcome.attempts, extra=extra)
+        return outcome
+
+
+def _describe(outcome: Outcome) -> str:
+    """A log-safe summary: codes, statuses and exception class names only."""
+    if isinstance(outcome, (Unreachable,)):
+        return f"unreachable ({outcome.reason})"
+    if isinstance(outcome, BadResponse):
+        return f"bad_response ({outcome.reason}, status {outcome.status})"
+    if isinstance(outcome, BackendError):
+        return f"status {outcome.status}"
+    return outcome.code or "ok"

@@ -1,0 +1,158 @@
+"""What a backend call came to: typed, frozen outcomes (pure: no I/O).
+
+Every outcome has an error `code` (None for success) and a `user_message`
+that reply templates may show as is: it never carries a stack trace, a
+secret or an internal URL. Internal details for operators go to the logs,
+not here. `to_context()` is the shape reply templates read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "BackendError",
+    "BadResponse",
+    "Outcome",
+    "Success",
+    "Timeout",
+    "Unreachable",
+    "ERROR_CODES",
+]
+
+#: The error codes an outcome can carry, as the reply templates and the state store see them.
+ERROR_CODES = ("backend_error", "timeout", "unreachable", "bad_response")
+
+#: A backend's own message is shown to the user; this bounds how much of it.
+MAX_BACKEND_MESSAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Success:
+    """The backend did the work: `json` holds the parsed body when it was JSON, else `text`."""
+
+    status: int
+    json: Any = None
+    text: str | None = None
+    attempts: int = 1
+    ok: bool = True
+    code: None = None
+
+    @property
+    def message(self) -> str | None:
+        """The default contract's `message`, when the backend sent one."""
+        if isinstance(self.json, dict) and isinstance(self.json.get("message"), str):
+            return self.json["message"]
+        return None
+
+    @property
+    def user_message(self) -> str:
+        return self.message or "Done."
+
+    def to_context(self) -> dict[str, Any]:
+        data = self.json.get("data") if isinstance(self.json, dict) and "data" in self.json else self.json
+        return {"ok": True, "code": None, "status": self.status, "message": self.message,
+                "json": self.json, "text": self.text, "data": data, "attempts": self.attempts}
+
+
+@dataclass(frozen=True, slots=True)
+class BackendError:
+    """The backend answered but refused or failed: an HTTP error status, or the
+    default contract's `{"status": "error", "message": ...}` (then `status` is the HTTP status, often 200).
+
+    `message` is the backend's own `message` (shown to the user), or None.
+    """
+
+    status: int
+    message: str | None = None
+    json: Any = None
+    attempts: int = 1
+    ok: bool = False
+    code: Literal["backend_error"] = "backend_error"
+
+    @property
+    def user_message(self) -> str:
+        if self.message:
+            return self.message
+        if self.status == 429:
+            return "The service is busy right now. Please try again in a minute."
+        if self.status >= 500:
+            return "The service had a problem and could not do this. Please try again later."
+        if self.status in (401, 403):
+            return "The service refused this request (not authorised). Please contact your administrator."
+        if self.status == 404:
+            return "The service could not find what you asked for. Please check the values and try again."
+        return f"The service refused this request (error {self.status}). Please check the values and try again."
+
+    def to_context(self) -> dict[str, Any]:
+        return {"ok": False, "code": self.code, "status": self.status, "message": self.user_message,
+                "json": self.json, "attempts": self.attempts}
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """No answer before the command's deadline (or the last attempt's timeout)."""
+
+    attempts: int = 1
+    ok: bool = False
+    code: Literal["timeout"] = "timeout"
+    status: None = None
+
+    @property
+    def user_message(self) -> str:
+        return "The service took too long to answer. It may still finish; please check before trying again."
+
+    def to_context(self) -> dict[str, Any]:
+        return {"ok": False, "code": self.code, "status": None, "message": self.user_message, "attempts": self.attempts}
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    """No connection could be made or kept (refused, reset, DNS). `reason` is for logs, not users."""
+
+    reason: str = ""
+    attempts: int = 1
+    ok: bool = False
+    code: Literal["unreachable"] = "unreachable"
+    status: None = None
+
+    @property
+    def user_message(self) -> str:
+        return "The service could not be reached. Please try again in a few minutes."
+
+    def to_context(self) -> dict[str, Any]:
+        return {"ok": False, "code": self.code, "status": None, "message": self.user_message, "attempts": self.attempts}
+
+
+@dataclass(frozen=True, slots=True)
+class BadResponse:
+    """The backend answered with something unusable: not JSON when JSON was expected,
+    too large (`too_large`), or broken HTTP. `reason` is for logs, not users."""
+
+    status: int | None
+    reason: Literal["not_json", "too_large", "protocol"]
+    attempts: int = 1
+    ok: bool = False
+    code: Literal["bad_response"] = "bad_response"
+
+    @property
+    def user_message(self) -> str:
+        return "The service sent an answer that could not be understood. Please try again later."
+
+    def to_context(self) -> dict[str, Any]:
+        return {"ok": False, "code": self.code, "status": self.status, "message": self.user_message,
+                "attempts": self.attempts}
+
+
+Outcome = Success | BackendError | Timeout | Unreachable | BadResponse
+
+
+def backend_message(body: Any) -> str | None:
+    """The backend's `message` from a JSON body, bounded, or None."""
+    if isinstance(body, dict):
+        message = body.get("message")
+        if isinstance(message, str) and message.strip():
+            message = message.strip()
+            return message if len(message) <= MAX_BACKEND_MESSAGE else message[: MAX_BACKEND_MESSAGE - 1] + "…"
+    return None

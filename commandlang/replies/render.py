@@ -1,0 +1,234 @@
+"""`ReplyRenderer`: a command's reply templates -> `Reply`, with defaults for everything.
+
+Where each reply comes from:
+
+- `success` / `error`: `reply.success` / `reply.error` of the command: a
+  file name in templates/ (YAML, read once and cached until it changes) or
+  an inline mapping; otherwise the default reply.
+- `confirm`: the command's `confirm` (a text template or a reply mapping),
+  followed by the Confirm and Cancel quick replies.
+- `ack`: the command's `ack` (a text template or a reply mapping).
+
+A reply file may start from a shared layout with `$layout: _layout.yaml`:
+the file's keys replace the layout's, except `quick_replies`, which are the
+file's followed by the layout's. Strings may `{% import "_macros.j2" as m %}`
+or use the `macros` variable.
+
+At run time a template that fails (an author's mistake: a typo'd variable, a
+structure that is not a reply) never reaches the user: the default reply of
+the same kind is sent and the problem logged. `strict=True` raises instead
+(lint, `commandlang render`).
+
+Payloads of the confirmation quick replies: `/confirm <token>` and
+`/cancel <token>` (`CONFIRM_PAYLOAD`, `CANCEL_PAYLOAD`, `parse_confirmation`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import replace
+from typing import Any, Mapping
+
+from ..binding.call import mask
+from ..registry.types import to_json
+from ..diagnostics import Diagnostic, TemplateError
+from ..registry.model import CommandSpec
+from ..registry.yamlsource import read_yaml
+from .context import ReplyContext, ReplyKind, safe_message, scrub, sensitive_values, template_variables
+from .model import QuickReply, Reply, ReplyShapeError, reply_from_structure
+from .templates import DROP, TemplateEngine
+
+__all__ = ["ReplyRenderer", "CONFIRM_PAYLOAD", "CANCEL_PAYLOAD", "parse_confirmation", "default_reply"]
+
+log = logging.getLogger("commandlang.replies")
+
+CONFIRM_PAYLOAD = "/confirm {token}"
+CANCEL_PAYLOAD = "/cancel {token}"
+_CONFIRMATION = re.compile(r"^\s*/(confirm|cancel)(?:\s+(\S+))?\s*$", re.IGNORECASE)
+MACROS_FILE = "_macros.j2"
+_KINDS = ("success", "error", "confirm", "ack")
+_TEMPLATE_FILE = re.compile(r"^[\w./-]+\.ya?ml$")
+
+
+def parse_confirmation(text: str) -> tuple[str, str | None] | None:
+    """`("confirm" | "cancel", token or None)` when `text` answers a confirmation, else None."""
+    match = _CONFIRMATION.match(text)
+    if match is None:
+        return None
+    return match.group(1).lower(), match.group(2)
+
+
+def is_template_file(value: Any) -> bool:
+    """Whether a reply value names a file in templates/ (rather than being inline)."""
+    return isinstance(value, str) and _TEMPLATE_FILE.match(value.strip()) is not None
+
+
+class ReplyRenderer:
+    """Renders the replies of one registry's commands; holds the file cache."""
+
+    def __init__(self, engine: TemplateEngine | None = None, template_dir: str | os.PathLike[str] | None = None) -> None:
+        self.template_dir = os.fspath(template_dir) if template_dir is not None else None
+        self.engine = engine or TemplateEngine(self.template_dir)
+        self._files: dict[str, tuple[int, Any]] = {}
+        self._macros: Any = None
+        self._macros_loaded = False
+
+    # -- templates -------------------------------------------------------
+    def template_path(self, name: str) -> str:
+        """The file a reply names; refuses names that would leave templates/."""
+        if self.template_dir is None:
+            raise TemplateError(Diagnostic("template_missing", f"{name}: there is no templates/ directory"))
+        root = os.path.realpath(self.template_dir)
+        path = os.path.realpath(os.path.join(root, name))
+        if os.path.commonpath([root, path]) != root:
+            raise TemplateError(Diagnostic("template_missing", f"{name} is outside templates/"))
+        return path
+
+    def load_file(self, name: str, _depth: int = 0) -> Any:
+        """A reply file's template structure (layout applied), cached until the file changes."""
+        path = self.template_path(name)
+        try:
+            stamp = os.stat(path).st_mtime_ns
+        except OSError:
+            raise TemplateError(Diagnostic("template_missing", f"templates/{name} does not exist", file=path)) from None
+        cached = self._files.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        structure, problems = read_yaml(path)
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise TemplateError(errors[0])
+        if isinstance(structure, Mapping) and "$layout" in structure:
+            if _depth >= 3:
+                raise TemplateError(Diagnostic("template_error", "$layout nests more than 3 deep", file=path))
+            structure = apply_layout(self.load_file(str(structure["$layout"]), _depth + 1), structure)
+        self._files[path] = (stamp, structure)
+        return structure
+
+    def macros(self) -> Any:
+        """The module of templates/_macros.j2, or None when there is none."""
+        if not self._macros_loaded:
+            self._macros_loaded = True
+            if self.template_dir and os.path.exists(os.path.join(self.template_dir, MACROS_FILE)):
+                self._macros = self.engine.env.get_template(MACROS_FILE).module
+        return self._macros
+
+    def template_for(self, spec: CommandSpec, kind: ReplyKind) -> Any:
+        """The template structure declared for `kind`, or None for the default."""
+        declared = {"success": spec.reply.success, "error": spec.reply.error, "confirm": spec.confirm, "ack": spec.ack}[kind]
+        if declared is None:
+            return None
+        if is_template_file(declared):
+            return self.load_file(declared.strip())
+        if isinstance(declared, Mapping) and "$layout" in declared:
+            return apply_layout(self.load_file(str(declared["$layout"])), declared)
+        return declared
+
+    # -- rendering -------------------------------------------------------
+    def render(self, spec: CommandSpec, kind: ReplyKind, context: ReplyContext | Mapping[str, Any] | None = None,
+               *, strict: bool = False) -> Reply:
+        """The `kind` reply of `spec` for one run. Falls back to the default unless `strict`."""
+        if kind not in _KINDS:
+            raise ValueError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
+        ctx = ReplyContext.coerce(context)
+        try:
+            reply = self._render_declared(spec, kind, ctx)
+        except (TemplateError, ReplyShapeError) as exc:
+            if strict:
+                raise
+            log.warning("reply template of /%s (%s) failed, sending the default: %s", spec.name, kind, exc)
+            reply = None
+        if reply is None:
+            reply = default_reply(spec, kind, ctx)
+        if kind == "confirm":
+            reply = _with_confirmation(reply, ctx.confirm_token)
+        if kind == "error":
+            reply = _scrub_reply(reply, sensitive_values(spec, ctx.args))
+        return reply
+
+    def render_structure(self, spec: CommandSpec, kind: ReplyKind, template: Any, context: ReplyContext) -> Reply:
+        """Render one template structure (file content or inline) for `spec` into a `Reply`; raises on failure."""
+        variables = template_variables(spec, context, kind, self.macros())
+        rendered = self.engine.render(template, variables)
+        if rendered is DROP:
+            raise ReplyShapeError("", "the whole reply was dropped by its $when")
+        if not isinstance(rendered, (str, Mapping)):
+            rendered = str(to_json(rendered))  # `confirm: "{{ args.order }}"` yields a number: show it
+        return reply_from_structure(rendered)
+
+    def _render_declared(self, spec: CommandSpec, kind: ReplyKind, ctx: ReplyContext) -> Reply | None:
+        template = self.template_for(spec, kind)
+        if template is None:
+            return None
+        try:
+            return self.render_structure(spec, kind, template, ctx)
+        except TemplateError as exc:
+            declared = {"success": spec.reply.success, "error": spec.reply.error, "confirm": spec.confirm, "ack": spec.ack}[kind]
+            if exc.diagnostic.file is None and is_template_file(declared):
+                raise TemplateError(replace(exc.diagnostic, file=f"templates/{declared.strip()}")) from None
+            raise
+
+
+def apply_layout(layout: Any, child: Mapping[str, Any]) -> Any:
+    """`child` over `layout`: keys replace, `quick_replies` concatenate (child's first)."""
+    if not isinstance(layout, Mapping):
+        raise TemplateError(Diagnostic("template_error", "a $layout file must hold a mapping"))
+    merged = {k: v for k, v in layout.items() if k != "$layout"}
+    for key, value in child.items():
+        if key == "$layout":
+            continue
+        if key == "quick_replies" and isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = list(value) + list(merged[key])
+        else:
+            merged[key] = value
+    return merged
+
+
+def default_reply(spec: CommandSpec, kind: ReplyKind, context: ReplyContext) -> Reply:
+    """The built-in reply of each kind; shows only what is safe (masked args, a cleaned message)."""
+    help_button = QuickReply(label="Help", payload=f"/help {spec.name}")
+    if kind == "success":
+        result = context.result
+        if isinstance(result, Mapping) and isinstance(result.get("message"), str) and result["message"].strip():
+            return Reply(text=result["message"].strip())
+        return Reply(text=f"Done: /{spec.name}")
+    if kind == "error":
+        error = context.error or {}
+        message = safe_message(error.get("message"), sensitive_values(spec, context.args))
+        text = f"Sorry, /{spec.name} failed" + (f": {message}" if message else ".")
+        if error.get("code") in ("timeout", "timed_out"):
+            text += "\nIt took too long; please try again in a moment."
+        return Reply(text=text, quick_replies=(help_button,))
+    if kind == "confirm":
+        return Reply(text=f"Run /{spec.name}{_masked_args_text(spec, context)}?")
+    return Reply(text=f"Working on /{spec.name}…")
+
+
+def _masked_args_text(spec: CommandSpec, context: ReplyContext) -> str:
+    parts = []
+    for arg in spec.args:
+        value = context.args.get(arg.name)
+        if value is None or value is False or value == []:
+            continue
+        shown = mask(value) if arg.sensitive else to_json(value)
+        parts.append(f"{arg.name}={shown}")
+    return (" " + " ".join(parts)) if parts else ""
+
+
+def _with_confirmation(reply: Reply, token: str | None) -> Reply:
+    """Prepend Confirm / Cancel quick replies; the token ties the answer to this request."""
+    suffix = token or ""
+    confirm = QuickReply("Confirm", CONFIRM_PAYLOAD.format(token=suffix).strip())
+    cancel = QuickReply("Cancel", CANCEL_PAYLOAD.format(token=suffix).strip())
+    others = tuple(q for q in reply.quick_replies if q.payload not in (confirm.payload, cancel.payload))
+    return Reply(text=reply.text, format=reply.format, quick_replies=(confirm, cancel) + others, buttons=reply.buttons,
+                 cards=reply.cards, carousel=reply.carousel, attachments=reply.attachments)
+
+
+def _scrub_reply(reply: Reply, secrets: list[str]) -> Reply:
+    """An error reply with every raw sensitive value masked, wherever a template put it."""
+    if not secrets:
+        return reply
+    return reply_from_structure(scrub(reply.to_json(), secrets))

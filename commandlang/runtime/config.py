@@ -1,0 +1,149 @@
+"""Every setting of `commandlang serve`: an environment variable, a `--flag`, a default, a help line.
+
+`SETTINGS` is the one table: the CLI builds its flags and `--help` from it,
+and `ServiceConfig.from_sources` reads flags over environment over defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+from ..registry.loader import parse_duration
+
+__all__ = ["SETTINGS", "Setting", "ServiceConfig", "ConfigError"]
+
+
+class ConfigError(ValueError):
+    """A setting with a value that cannot be used; the message names the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str  # the ServiceConfig field
+    env: str
+    default: Any
+    kind: str  # str | int | duration | bool | secret | choice:a,b
+    help: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "COMMANDLANG_HOST", "127.0.0.1", "str", "address to listen on"),
+    Setting("port", "COMMANDLANG_PORT", 8080, "int", "HTTP port (0: a free one)"),
+    Setting("sync_port", "COMMANDLANG_SYNC_PORT", 8081, "int", "WebSocket sync port (0: a free one)"),
+    Setting("registry", "COMMANDLANG_REGISTRY", "./commands.yaml", "str", "the registry file"),
+    Setting("db", "COMMANDLANG_DB", "./commandlang.db", "str", "SQLite state file"),
+    Setting("max_concurrency", "COMMANDLANG_MAX_CONCURRENCY", 64, "int", "commands running at once, across conversations"),
+    Setting("conversation_queue", "COMMANDLANG_CONVERSATION_QUEUE", 32, "int", "commands waiting per conversation before 'busy'"),
+    Setting("command_timeout", "COMMANDLANG_COMMAND_TIMEOUT", 30.0, "duration", "deadline of a command without its own timeout"),
+    Setting("drain_timeout", "COMMANDLANG_DRAIN_TIMEOUT", 20.0, "duration", "how long shutdown waits for running commands"),
+    Setting("retention", "COMMANDLANG_RETENTION", 7 * 86400.0, "duration", "how long finished commands and events are kept"),
+    Setting("reload_interval", "COMMANDLANG_RELOAD_INTERVAL", 1.0, "duration", "how often to check the registry for changes (0: only on SIGHUP)"),
+    Setting("webhook_secret", "COMMANDLANG_WEBHOOK_SECRET", "", "secret", "HMAC secret of the webhook channel (unset: webhook off)"),
+    Setting("webhook_callback", "COMMANDLANG_WEBHOOK_CALLBACK", "", "str", "URL to POST webhook replies to (unset: reply in the response)"),
+    Setting("webhook_wait", "COMMANDLANG_WEBHOOK_WAIT", 10.0, "duration", "how long a webhook response waits for the command"),
+    Setting("sync_secret", "COMMANDLANG_SYNC_SECRET", "", "secret", "HMAC secret of sync tokens (unset: a random one per run)"),
+    Setting("sync_ping_interval", "COMMANDLANG_SYNC_PING_INTERVAL", 30.0, "duration", "WebSocket ping interval of sync sessions"),
+    Setting("log_format", "COMMANDLANG_LOG_FORMAT", "json", "choice:json,text", "log lines as JSON or text"),
+    Setting("log_level", "COMMANDLANG_LOG_LEVEL", "info", "choice:debug,info,warning,error", "log level"),
+    Setting("redis_url", "COMMANDLANG_REDIS_URL", "", "secret", "Redis for several replicas (not in this version)"),
+    Setting("demo_backend_port", "COMMANDLANG_DEMO_BACKEND_PORT", 8700, "int", "--demo: port of the in-process demo backend"),
+    Setting("genesys_region", "GENESYS_REGION", "", "str", "Genesys Cloud region (mypurecloud.ie, eu_west_1, ...)"),
+    Setting("genesys_client_id", "GENESYS_CLIENT_ID", "", "str", "Genesys OAuth client id"),
+    Setting("genesys_client_secret", "GENESYS_CLIENT_SECRET", "", "secret", "Genesys OAuth client secret"),
+    Setting("genesys_queue_ids", "GENESYS_QUEUE_IDS", "", "str", "comma-separated queue ids to watch"),
+    Setting("genesys_user_ids", "GENESYS_USER_IDS", "", "str", "comma-separated user ids to watch"),
+    Setting("genesys_bot_secret", "GENESYS_BOT_SECRET", "", "secret", "shared secret of the Bot Connector endpoint"),
+    Setting("genesys_bot_budget", "GENESYS_BOT_BUDGET", 4.0, "duration", "how long a Bot Connector answer may wait for the command"),
+    Setting("genesys_api_base", "GENESYS_API_BASE", "", "str", "override the Genesys API origin (tests: the fake)"),
+    Setting("genesys_login_base", "GENESYS_LOGIN_BASE", "", "str", "override the Genesys login origin (tests: the fake)"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    sync_port: int = 8081
+    registry: str = "./commands.yaml"
+    db: str = "./commandlang.db"
+    max_concurrency: int = 64
+    conversation_queue: int = 32
+    command_timeout: float = 30.0
+    drain_timeout: float = 20.0
+    retention: float = 7 * 86400.0
+    reload_interval: float = 1.0
+    webhook_secret: str = ""
+    webhook_callback: str = ""
+    webhook_wait: float = 10.0
+    sync_secret: str = ""
+    sync_ping_interval: float = 30.0
+    log_format: str = "json"
+    log_level: str = "info"
+    redis_url: str = ""
+    demo_backend_port: int = 8700
+    genesys_region: str = ""
+    genesys_client_id: str = ""
+    genesys_client_secret: str = ""
+    genesys_queue_ids: str = ""
+    genesys_user_ids: str = ""
+    genesys_bot_secret: str = ""
+    genesys_bot_budget: float = 4.0
+    genesys_api_base: str = ""
+    genesys_login_base: str = ""
+    demo: bool = False
+
+    def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
+        shown = {f.name: ("****" if _secret(f.name) and getattr(self, f.name) else getattr(self, f.name)) for f in fields(self)}
+        return "ServiceConfig(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    @property
+    def genesys_enabled(self) -> bool:
+        return bool(self.genesys_client_id and (self.genesys_region or self.genesys_api_base))
+
+    def secrets(self) -> list[str]:
+        return [getattr(self, s.name) for s in SETTINGS if s.kind == "secret" and getattr(self, s.name)]
+
+    @classmethod
+    def from_sources(cls, flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> ServiceConfig:
+        """Flags (not None) over environment variables over defaults; `ConfigError` names a bad one."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {"demo": bool(flags.get("demo"))}
+        for setting in SETTINGS:
+            raw = flags.get(setting.name)
+            source = setting.flag
+            if raw is None and setting.env in env:
+                raw, source = env[setting.env], setting.env
+            values[setting.name] = setting.default if raw is None else _convert(setting, raw, source)
+        return cls(**values)
+
+
+def _secret(name: str) -> bool:
+    return any(s.name == name and s.kind == "secret" for s in SETTINGS)
+
+
+def _convert(setting: Setting, raw: Any, source: str) -> Any:
+    if setting.kind == "int":
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source} must be a whole number, got {raw!r}") from None
+        if value < 0:
+            raise ConfigError(f"{source} must not be negative")
+        return value
+    if setting.kind == "duration":
+        seconds = parse_duration(raw)
+        if seconds is None:
+            raise ConfigError(f"{source} must be a duration like 20s, 500ms or 7d, got {raw!r}")
+        return seconds
+    if setting.kind.startswith("choice:"):
+        choices = setting.kind.split(":", 1)[1].split(",")
+        if str(raw).lower() not in choices:
+            raise ConfigError(f"{source} must be one of {', '.join(choices)}, got {raw!r}")
+        return str(raw).lower()
+    return str(raw)

@@ -1,0 +1,340 @@
+"""The pipeline: inbound message -> dedupe -> parse -> bind -> [confirm] -> pending -> [ack]
+-> executing -> backend call -> reply -> completed | failed | timed_out | cancelled.
+
+Ordering and load: commands of one conversation run one at a time, in
+arrival order, on that conversation's worker; different conversations run
+concurrently up to `max_concurrency`. Every queue is bounded; a full one
+refuses the newest message with a "busy" reply, never drops it silently.
+Every state change is durable in the store before the job, the sync hub or
+anyone else sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, Callable
+
+import trio
+
+from ..binding.call import Call
+from ..diagnostics import CommandError
+from ..replies.context import ReplyContext
+from ..replies.errors import command_error_reply
+from ..replies.help import help_reply
+from ..replies.model import QuickReply, Reply
+from ..replies.render import parse_confirmation
+from .generation import Generation, GenerationHolder
+from .messages import EventSink, InboundMessage, Job, ReplySink
+from .metrics import Metrics
+from .store import TERMINAL, CommandRecord, Store
+
+__all__ = ["Pipeline", "PipelineConfig"]
+
+log = logging.getLogger("commandlang.runtime")
+
+BUSY_TEXT = "We're busy right now and could not take that command. Please try again in a moment."
+SHUTTING_DOWN_TEXT = "The assistant is restarting. Please send that command again in a minute."
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    max_concurrency: int = 64
+    conversation_queue: int = 32  # waiting commands per conversation
+    max_conversations: int = 10_000  # conversations with queued or running work
+    dedupe_ttl: float = 24 * 3600.0
+    default_timeout: float = 30.0  # a command without `timeout`
+    confirm_ttl: float = 300.0
+    idle_worker_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingConfirmation:
+    token: str
+    text: str  # the command as typed: bound again when confirmed, on the registry then current
+    command: str
+    expires_at: float
+
+
+class _Conversation:
+    def __init__(self, size: int) -> None:
+        self.send, self.receive = trio.open_memory_channel[Job](size)
+
+
+class Pipeline:
+    """Runs commands for every channel. Start `run` with `nursery.start`; `submit` from channels."""
+
+    def __init__(self, generations: GenerationHolder, store: Store, events: EventSink, metrics: Metrics,
+                 config: PipelineConfig = PipelineConfig(), *, clock: Callable[[], float] = time.time,
+                 today: Callable[[], date] | None = None) -> None:
+        self.generations = generations
+        self.store = store
+        self.events = events
+        self.metrics = metrics
+        self.config = config
+        self._clock = clock
+        self._today = today
+        self._limiter = trio.CapacityLimiter(config.max_concurrency)
+        self._conversations: dict[str, _Conversation] = {}
+        self._confirmations: dict[tuple[str, str], _PendingConfirmation] = {}
+        self._nursery: trio.Nursery | None = None
+        self._accepting = False
+        self._in_flight = 0
+        self._idle = trio.Event()
+        self._idle.set()
+        metrics.gauge("commandlang_queue_depth", "Commands waiting in conversation queues", self.queue_depth)
+        metrics.gauge("commandlang_in_flight", "Commands being processed", lambda: self._in_flight)
+
+    # -- lifecycle -------------------------------------------------------
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Own the conversation workers until cancelled (see `drain`)."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self._accepting = True
+                task_status.started()
+                await trio.sleep_forever()
+        finally:
+            self._accepting = False
+            self._nursery = None
+
+    def queue_depth(self) -> int:
+        return sum(c.receive.statistics().current_buffer_used for c in self._conversations.values())
+
+    async def drain(self, timeout: float) -> bool:
+        """Stop taking messages and wait up to `timeout` for queued and running commands; True if all ended."""
+        self._accepting = False
+        with trio.move_on_after(timeout):
+            while self._in_flight or self.queue_depth():
+                await self._idle.wait()
+                await trio.sleep(0)
+        return not (self._in_flight or self.queue_depth())
+
+    async def recover(self) -> int:
+        """Mark commands a crash left pending or executing as failed (`interrupted`); returns how many."""
+        count = 0
+        for record in await self.store.unfinished():
+            moved = record.moved("failed", self._clock(), {"code": "interrupted",
+                                                            "message": "The service restarted before this command finished."})
+            await self._save(None, moved)
+            count += 1
+        return count
+
+    # -- intake ----------------------------------------------------------
+    async def submit(self, message: InboundMessage, sink: ReplySink | None = None) -> Job:
+        """Take one inbound message; the returned job says what became of it."""
+        job = Job(message, sink)
+        generation = self.generations.current
+        try:
+            invocation = generation.registry.parse_invocation(message.text)
+        except CommandError:
+            invocation = True  # a command with a syntax error: it gets an error reply
+        if invocation is None and parse_confirmation(message.text) is None:
+            self.metrics.messages.inc(message.channel, "chat")
+            job.finish()  # ordinary chat: no reply, no state
+            return job
+        if not self._accepting:
+            self.metrics.refused.inc("shutting_down")
+            await self._refuse(job, SHUTTING_DOWN_TEXT)
+            return job
+        if not await self.store.claim_message(message.channel, message.message_id, self.config.dedupe_ttl):
+            self.metrics.messages.inc(message.channel, "duplicate")
+            job.finish()  # delivered twice: the first delivery runs it
+            return job
+        self.metrics.messages.inc(message.channel, "command")
+        conversation = self._conversations.get(message.conversation_id)
+        if conversation is None:
+            if len(self._conversations) >= self.config.max_conversations or self._nursery is None:
+                self.metrics.refused.inc("conversations")
+                await self._refuse(job, BUSY_TEXT)
+                return job
+            conversation = self._conversations[message.conversation_id] = _Conversation(self.config.conversation_queue)
+            self._nursery.start_soon(self._worker, message.conversation_id, conversation)
+        try:
+            conversation.send.send_nowait(job)
+        except trio.WouldBlock:
+            self.metrics.refused.inc("conversation_queue")
+            await self._refuse(job, BUSY_TEXT)
+            return job
+        self._in_flight += 1
+        self._idle = trio.Event() if self._idle.is_set() else self._idle
+        return job
+
+    async def _refuse(self, job: Job, text: str) -> None:
+        job.refused = True
+        await job.deliver(Reply(text=text))
+        job.finish()
+
+    async def _worker(self, conversation_id: str, conversation: _Conversation) -> None:
+        while True:
+            with trio.move_on_after(self.config.idle_worker_seconds):
+                job = await conversation.receive.receive()
+                try:
+                    async with self._limiter:
+                        await self._process(job)
+                finally:
+                    self._in_flight -= 1
+                    if not self._in_flight:
+                        self._idle.set()
+                continue
+            # Idle: nothing can arrive between this check and the removal (no await in between).
+            if conversation.receive.statistics().current_buffer_used == 0:
+                del self._conversations[conversation_id]
+                return
+
+    # -- one message -----------------------------------------------------
+    async def _process(self, job: Job) -> None:
+        generation = self.generations.acquire()
+        started = trio.current_time()
+        try:
+            await self._run(job, generation)
+        except trio.Cancelled:
+            # Shutdown past the drain deadline: the command ends `cancelled`, durably.
+            if job.record is not None and job.record.status not in TERMINAL:
+                with trio.CancelScope(shield=True), trio.move_on_after(5):
+                    await self._save(job, job.record.moved("cancelled", self._clock(), {
+                        "code": "cancelled", "message": "The service stopped before this command finished."}))
+            raise
+        except Exception:  # a bug of ours must not kill the worker or leave the user without an answer
+            log.exception("command failed unexpectedly", extra={"conversation_id": job.message.conversation_id})
+            await job.deliver(Reply(text="Sorry, something went wrong on our side. Please try again."))
+            if job.record is not None and job.record.status not in TERMINAL:
+                await self._save(job, job.record.moved("failed", self._clock(), {
+                    "code": "internal_error", "message": "Something went wrong on our side."}))
+        finally:
+            self.generations.release(generation)
+            self.metrics.stage_seconds.observe(trio.current_time() - started, "total")
+            job.finish()
+
+    async def _run(self, job: Job, generation: Generation) -> None:
+        message = job.message
+        confirmation = parse_confirmation(message.text)
+        if confirmation is not None and not generation.registry.spec.resolve("confirm"):
+            await self._answer_confirmation(job, generation, *confirmation)
+            return
+        registry = generation.registry
+        started = trio.current_time()
+        try:
+            invocation = registry.parse_invocation(message.text)
+            if invocation is None:
+                return
+            if invocation.name == "help" and registry.spec.resolve("help") is None:
+                name = invocation.positionals[0].value.text if invocation.positionals and hasattr(invocation.positionals[0].value, "text") else None
+                await job.deliver(help_reply(registry.spec, message.role, name))
+                return
+            call = registry.bind(invocation, role=message.role, today=self._today() if self._today else None)
+        except CommandError as exc:
+            if exc.diagnostic.code == "unknown_command" and registry.spec.settings.unknown_command == "ignore":
+                return  # this registry treats unknown commands as ordinary chat
+            await self._fail_early(job, generation, exc)
+            return
+        finally:
+            self.metrics.stage_seconds.observe(trio.current_time() - started, "parse_bind")
+        if call.spec.confirm is not None:
+            await self._ask_confirmation(job, generation, call)
+            return
+        await self._execute(job, generation, call)
+
+    async def _fail_early(self, job: Job, generation: Generation, exc: CommandError, text: str | None = None) -> None:
+        """A parse or bind error: a friendly reply and a `failed` record; no backend call."""
+        message = job.message
+        text = message.text if text is None else text
+        spec = None
+        invocation_name = None
+        try:
+            invocation = generation.registry.parse_invocation(text)
+            invocation_name = invocation.name if invocation else None
+            spec = generation.registry.spec.resolve(invocation_name) if invocation_name else None
+        except CommandError:
+            pass
+        await job.deliver(command_error_reply(exc.diagnostic, text, spec))
+        now = self._clock()
+        record = self._new_record(message, spec.name if spec else (invocation_name or "?"), {}, "failed", generation, now)
+        record = replace(record, error={"code": exc.diagnostic.code, "message": exc.diagnostic.message})
+        await self._save(job, record)
+        self.metrics.commands.inc(record.command, "failed")
+
+    async def _ask_confirmation(self, job: Job, generation: Generation, call: Call) -> None:
+        message = job.message
+        token = uuid.uuid4().hex[:10]
+        self._confirmations[(message.conversation_id, message.participant_id)] = _PendingConfirmation(
+            token, message.text, call.command, self._clock() + self.config.confirm_ttl)
+        context = ReplyContext(args=call.args, user={"id": message.participant_id, "role": message.role},
+                               conversation_id=message.conversation_id, confirm_token=token)
+        await job.deliver(generation.renderer.render(call.spec, "confirm", context))
+
+    async def _answer_confirmation(self, job: Job, generation: Generation, action: str, token: str | None) -> None:
+        """`/confirm TOKEN` or `/cancel TOKEN` from the participant who was asked, within `confirm_ttl`."""
+        message = job.message
+        key = (message.conversation_id, message.participant_id)
+        pending = self._confirmations.get(key)
+        if pending is None or pending.expires_at < self._clock() or (token is not None and token != pending.token):
+            await job.deliver(Reply(text="There is nothing waiting for your confirmation (it may have expired)."))
+            return
+        del self._confirmations[key]
+        if action == "cancel":
+            await job.deliver(Reply(text=f"Cancelled: /{pending.command} was not run."))
+            return
+        try:
+            invocation = generation.registry.parse_invocation(pending.text)
+            assert invocation is not None
+            call = generation.registry.bind(invocation, role=message.role, today=self._today() if self._today else None)
+        except CommandError as exc:  # the registry changed under the question
+            await self._fail_early(job, generation, exc, pending.text)
+            return
+        await self._execute(job, generation, call)
+
+    async def _execute(self, job: Job, generation: Generation, call: Call) -> None:
+        message = job.message
+        spec = call.spec
+        record = self._new_record(message, call.command, call.masked_args(), "pending", generation, self._clock())
+        await self._save(job, record)
+        context = ReplyContext(args=call.args, user={"id": message.participant_id, "role": message.role},
+                               conversation_id=message.conversation_id)
+        if spec.ack is not None:
+            await job.send_ack(generation.renderer.render(spec, "ack", context))
+        record = await self._save(job, record.moved("executing", self._clock()))
+        deadline = trio.current_time() + (spec.timeout or self.config.default_timeout)
+        started = trio.current_time()
+        outcome = None
+        if spec.request is not None:
+            outcome = await generation.executor.execute(call, deadline=deadline, command_id=record.id)
+            self.metrics.stage_seconds.observe(trio.current_time() - started, "backend")
+            if getattr(outcome, "attempts", 1) > 1:
+                self.metrics.retries.inc(spec.request.backend, amount=outcome.attempts - 1)
+        started = trio.current_time()
+        if outcome is None or outcome.ok:
+            answer = outcome.to_context() if outcome is not None else {}
+            context = ReplyContext(args=call.args, result=answer.get("json"), status=answer.get("status"),
+                                   user=context.user, conversation_id=message.conversation_id)
+            reply, status, error = generation.renderer.render(spec, "success", context), "completed", None
+        else:
+            error = {"code": outcome.code, "message": outcome.user_message}
+            answer = outcome.to_context()
+            context = ReplyContext(args=call.args, result=answer.get("json"), status=answer.get("status"), error=error,
+                                   user=context.user, conversation_id=message.conversation_id)
+            reply = generation.renderer.render(spec, "error", context)
+            status = "timed_out" if outcome.code == "timeout" else "failed"
+        self.metrics.stage_seconds.observe(trio.current_time() - started, "render")
+        await job.deliver(reply)
+        await self._save(job, record.moved(status, self._clock(), error))
+        self.metrics.commands.inc(call.command, status)
+
+    # -- state -----------------------------------------------------------
+    def _new_record(self, message: InboundMessage, command: str, args: dict[str, Any], status: str,
+                    generation: Generation, now: float) -> CommandRecord:
+        return CommandRecord(id=str(uuid.uuid4()), conversation_id=message.conversation_id, command=command,
+                             args=args, status=status, actor=message.participant_id, role=message.role,  # type: ignore[arg-type]
+                             channel=message.channel, message_id=message.message_id, created_at=now, updated_at=now,
+                             queue_id=message.queue_id, registry_version=generation.version)
+
+    async def _save(self, job: Job | None, record: CommandRecord) -> CommandRecord:
+        """Durable first, then visible: the store, then the job, then the sync hub."""
+        event = await self.store.append(record)
+        if job is not None:
+            job.update(record)
+        self.events.publish(event)
+        return record

@@ -1,0 +1,243 @@
+"""`commandlang serve`: one Trio process, one root nursery, every task under it.
+
+Start-up order: the store, the registry (linted; a broken one stops the
+start with its findings), the pipeline (which first marks commands a crash
+left running as `interrupted`), the channels, the sync hub, then the HTTP
+listener; each prints what it loaded or where it listens. Shutdown (SIGTERM,
+SIGINT, or `Service.stop`): stop taking messages, let running commands
+finish up to the drain deadline, cancel the rest (`cancelled`, durably),
+close sync sessions, flush and close the store. A second signal skips the
+drain.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, TextIO
+
+import trio
+
+from ..channels.local import LocalChannel
+from ..channels.webhook import WebhookChannel
+from ..resources import sample_registry_path
+from ..runtime.store import StateEvent
+from .config import ServiceConfig
+from .generation import GenerationHolder, build_generation
+from .http import HttpApp, Request, Response, json_response, serve_http, text_response
+from .metrics import Metrics
+from .pipeline import Pipeline, PipelineConfig
+from .reload import Reloader
+from .sqlite import SqliteStore
+
+__all__ = ["Service", "Ports", "FanOut"]
+
+log = logging.getLogger("commandlang.runtime")
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    http: int
+    sync: int | None
+    demo_backend: int | None = None
+
+
+class FanOut:
+    """An `EventSink` that hands each durable state change to several sinks (hub, local page)."""
+
+    def __init__(self) -> None:
+        self.sinks: list[Any] = []
+
+    def publish(self, event: StateEvent) -> None:
+        for sink in self.sinks:
+            sink.publish(event)
+
+
+class Service:
+    """The runtime service. `await nursery.start(service.serve)` returns the bound `Ports`."""
+
+    def __init__(self, config: ServiceConfig, *, env: Mapping[str, str] | None = None, out: TextIO | None = None,
+                 handle_signals: bool = True, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.env = dict(os.environ if env is None else env)
+        self.out = out or sys.stdout
+        self.handle_signals = handle_signals
+        self.clock = clock
+        self.metrics = Metrics()
+        self._stop = trio.Event()
+        self._force = trio.Event()
+        self.ready = False
+        self.pipeline: Pipeline | None = None
+        self.store: SqliteStore | None = None
+        self.reloader: Reloader | None = None
+
+    def say(self, line: str) -> None:
+        """Progress for people and scripts on stdout (`listening ...` lines are the contract)."""
+        print(line, file=self.out, flush=True)
+
+    def stop(self) -> None:
+        """Begin a graceful shutdown (what SIGTERM does); a second call skips the drain."""
+        if self._stop.is_set():
+            self._force.set()
+        self._stop.set()
+
+    async def serve(self, *, task_status: trio.TaskStatus[Ports] = trio.TASK_STATUS_IGNORED) -> None:
+        config = self.config
+        if config.redis_url:
+            raise RuntimeError("COMMANDLANG_REDIS_URL is set, but this version stores state in SQLite only")
+        store = self.store = SqliteStore(config.db, clock=self.clock)
+        async with trio.open_nursery() as outer:
+            await outer.start(store.run)
+            self.say(f"state store: {os.path.abspath(config.db)} (SQLite, WAL)")
+            try:
+                async with trio.open_nursery() as inner:
+                    ports = await self._start(inner, store)
+                    self.ready = True
+                    task_status.started(ports)
+                    await self._stop.wait()
+                    self.ready = False
+                    log.info("shutting down: draining running commands", extra={"stage": "shutdown"})
+                    assert self.pipeline is not None
+                    with trio.CancelScope() as drain_scope:
+                        inner.start_soon(_cancel_when, self._force, drain_scope)
+                        drained = await self.pipeline.drain(config.drain_timeout)
+                    if not drained:
+                        log.warning("drain deadline passed: cancelling what is left", extra={"stage": "shutdown"})
+                    for closer in self._closers:
+                        await closer()
+                    inner.cancel_scope.cancel()
+            finally:
+                with trio.CancelScope(shield=True):
+                    await store.aclose()
+                outer.cancel_scope.cancel()
+        self.say("stopped")
+
+    async def _start(self, nursery: trio.Nursery, store: SqliteStore) -> Ports:
+        config = self.config
+        self._closers: list[Callable[[], Any]] = []
+        env = dict(self.env)
+        registry_path = config.registry
+        demo_port = None
+        if config.demo:
+            from ..testing.demo_backend import serve_demo_backend
+
+            if not os.path.exists(registry_path):
+                registry_path = str(sample_registry_path())
+            demo_port = await nursery.start(functools.partial(serve_demo_backend, "127.0.0.1", _free_or(config.demo_backend_port)))
+            env["ORDERS_API"] = f"http://127.0.0.1:{demo_port}/v1"  # the sample registry's backend
+            self.say(f"demo backend: listening http://127.0.0.1:{demo_port}/v1")
+
+        build = functools.partial(build_generation, env=env)
+        generation = await build(registry_path)
+        commands = len(generation.registry.spec.commands)
+        self.say(f"registry: {os.path.abspath(registry_path)} ({commands} commands, version {generation.version})")
+        for warning in generation.registry.warnings:
+            log.warning("registry: %s", warning.format_line(), extra={"stage": "load"})
+        for name in generation.registry.spec.missing_env:
+            log.warning("registry: environment variable %s is not set", name, extra={"stage": "load"})
+        holder = GenerationHolder(generation)
+        await nursery.start(holder.run)
+
+        events = FanOut()
+        pipeline = self.pipeline = Pipeline(holder, store, events, self.metrics, PipelineConfig(
+            max_concurrency=config.max_concurrency, conversation_queue=config.conversation_queue,
+            default_timeout=config.command_timeout), clock=self.clock)
+        await nursery.start(pipeline.run)
+        interrupted = await pipeline.recover()
+        if interrupted:
+            self.say(f"recovered: {interrupted} command(s) interrupted by the last stop marked failed")
+        nursery.start_soon(self._prune_loop, store)
+
+        local = LocalChannel(pipeline.submit)
+        events.sinks.append(local)
+        self._closers.append(local.aclose)
+        webhook = WebhookChannel(pipeline.submit, config.webhook_secret or None,
+                                 callback_url=config.webhook_callback or None, wait=config.webhook_wait)
+        if config.webhook_callback:
+            await nursery.start(webhook.run)
+
+        sync_port = await self._start_sync(nursery, store, events)
+
+        self.reloader = Reloader(registry_path, holder, build, self.metrics, interval=config.reload_interval)
+        await nursery.start(self.reloader.run)
+        if self.handle_signals:
+            nursery.start_soon(self._signals)
+
+        app = self._app(local, webhook)
+        http_port = await nursery.start(functools.partial(serve_http, app, config.host, config.port,
+                                                          shutdown=self._stop))
+        self.say(f"listening http://{config.host}:{http_port}")
+        if config.demo:
+            self.say(f"open http://{config.host}:{http_port}/ in a browser to chat with the demo")
+        return Ports(http_port, sync_port, demo_port)
+
+    async def _start_sync(self, nursery: trio.Nursery, store: SqliteStore, events: FanOut) -> int | None:
+        """The sync hub, when its package is present (see commandlang.sync)."""
+        return None
+
+    def _app(self, local: LocalChannel, webhook: WebhookChannel) -> HttpApp:
+        app = HttpApp()
+        app.route("GET", "/healthz", self._healthz)
+        app.route("GET", "/readyz", self._readyz)
+        app.route("GET", "/metrics", self._metrics)
+        app.route("POST", "/v1/messages", webhook.handle)
+        app.route("GET", "/", local.page)
+        app.route("POST", "/local/messages", local.messages)
+        app.stream("GET", "/local/events", local.events)
+        return app
+
+    async def _healthz(self, request: Request) -> Response:
+        return json_response(200, {"status": "alive"})
+
+    async def _readyz(self, request: Request) -> Response:
+        checks = {"registry": self.pipeline is not None, "store": False, "accepting": self.ready}
+        if self.store is not None:
+            with trio.move_on_after(2):
+                try:
+                    await self.store.counts()
+                    checks["store"] = True
+                except Exception:  # noqa: BLE001 - any store failure means not ready
+                    checks["store"] = False
+        ready = all(checks.values())
+        return json_response(200 if ready else 503, {"ready": ready, "checks": checks})
+
+    async def _metrics(self, request: Request) -> Response:
+        return text_response(200, self.metrics.render(), "text/plain; version=0.0.4; charset=utf-8")
+
+    async def _signals(self) -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            async for signum in signals:
+                if signum == signal.SIGHUP and self.reloader is not None:
+                    await self.reloader.reload("SIGHUP")
+                else:
+                    log.info("received %s", signal.Signals(signum).name, extra={"stage": "shutdown"})
+                    self.stop()
+
+    async def _prune_loop(self, store: SqliteStore) -> None:
+        while True:
+            await trio.sleep(600)
+            removed = await store.prune(self.clock() - self.config.retention)
+            if removed:
+                log.info("pruned %d old rows", removed, extra={"stage": "retention"})
+
+
+async def _cancel_when(event: trio.Event, scope: trio.CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
+
+
+def _free_or(port: int) -> int:
+    """`port` if it can be bound on loopback now, else 0 (a free one)."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port

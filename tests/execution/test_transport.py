@@ -1,0 +1,199 @@
+"""H11Transport against hand-written HTTP/1.1 servers: framing, keep-alive, stale connections, bounds."""
+
+from __future__ import annotations
+
+import functools
+
+import httpx
+import pytest
+import trio
+
+from commandlang.execution import H11Transport, PoolLimits
+
+
+class RawServer:
+    """A TCP server whose answers the test scripts; counts connections and requests."""
+
+    def __init__(self, answer) -> None:  # answer(request_index_on_connection, head) -> bytes | None (None: close)
+        self.answer = answer
+        self.connections = 0
+        self.requests = 0
+        self.open_now = 0
+        self.most_open = 0
+
+    async def handle(self, stream: trio.SocketStream) -> None:
+        self.connections += 1
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
+        buffer = b""
+        index = 0
+        try:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = await stream.receive_some(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, buffer = buffer.split(b"\r\n\r\n", 1)
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(buffer) < length:
+                    buffer += await stream.receive_some(65536)
+                buffer = buffer[length:]
+                self.requests += 1
+                reply = await self.answer(index, head)
+                index += 1
+                if reply is None:
+                    return
+                await stream.send_all(reply)
+        except trio.BrokenResourceError:
+            return
+        finally:
+            self.open_now -= 1
+            await trio.aclose_forcefully(stream)
+
+
+def ok(body: bytes = b'{"ok": true}', extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body)
+
+
+async def start(nursery: trio.Nursery, server: RawServer) -> str:
+    listeners = await nursery.start(functools.partial(trio.serve_tcp, server.handle, 0, host="127.0.0.1"))
+    return f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+
+
+async def test_keep_alive_reuses_one_connection() -> None:
+    async def answer(i: int, head: bytes) -> bytes:
+        return ok()
+    server = RawServer(answer)
+    async with trio.open_nursery() as nursery:
+        url = await start(nursery, server)
+        async with httpx.AsyncClient(transport=H11Transport()) as client:
+            for _ in range(5):
+                assert (await client.get(url + "/x")).json() == {"ok": True}
+        nursery.cancel_scope.cancel()
+    assert (server.requests, server.connections) == (5, 1)
+
+
+async def test_chunked_body_and_connection_close_are_handled() -> None:
+    async def answer(i: int, head: bytes) -> bytes:
+        return (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                b"4\r\nWiki\r\n6\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\n\r\n")
+    server = RawServer(answer)
+    async with trio.open_nursery() as nursery:
+        url = await start(nursery, server)
+        async with httpx.AsyncClient(transport=H11Transport()) as client:
+            first = await client.get(url + "/x")
+            second = await client.get(url + "/x")
+        nursery.cancel_scope.cancel()
+    assert first.text == second.text == "Wikipedia in \r\n\r\nchunks."
+    assert server.connections == 2  # `Connection: close` is obeyed: no reuse
+
+
+async def test_a_connection_closed_while_idle_is_not_reused() -> None:
+    async def answer(i: int, head: bytes) -> bytes:
+        return ok()
+    server = RawServer(answer)
+
+    async def close_after_one(stream: trio.SocketStream) -> None:
+        # answers one request, then closes (no `Connection: close`: the client finds out later)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += await stream.receive_some(65536)
+        server.requests += 1
+        server.connections += 1
+        await stream.send_all(ok())
+        await stream.aclose()
+
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(functools.partial(trio.serve_tcp, close_after_one, 0, host="127.0.0.1"))
+        url = f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+        async with httpx.AsyncClient(transport=H11Transport()) as client:
+            for _ in range(3):
+                await trio.sleep(0.05)  # let the server's close arrive
+                assert (await client.post(url + "/x", json={}, headers={"Idempotency-Key": "k"})).status_code == 200
+        nursery.cancel_scope.cancel()
+    assert (server.requests, server.connections) == (3, 3)
+
+
+@pytest.mark.parametrize(("method", "headers", "succeeds"), [
+    ("GET", {}, True),
+    ("POST", {"Idempotency-Key": "cmd-1"}, True),
+    ("POST", {}, False),
+])
+async def test_losing_the_race_with_a_server_close_retries_once_only_when_safe(method: str, headers: dict, succeeds: bool) -> None:
+    async def answer(i: int, head: bytes) -> bytes | None:
+        return ok() if i == 0 else None  # the second request on a connection: closed, unanswered
+    server = RawServer(answer)
+    async with trio.open_nursery() as nursery:
+        url = await start(nursery, server)
+        async with httpx.AsyncClient(transport=H11Transport()) as client:
+            await client.request(method, url + "/x", headers=headers)
+            if succeeds:
+                assert (await client.request(method, url + "/x", headers=headers)).status_code == 200
+                assert server.requests == 3 and server.connections == 2
+            else:
+                with pytest.raises(httpx.RemoteProtocolError):
+                    await client.request(method, url + "/x", headers=headers)
+                assert server.requests == 2  # not sent twice
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_pool_bounds_open_connections_and_cancellation_frees_slots() -> None:
+    async def answer(i: int, head: bytes) -> bytes:
+        await trio.sleep(0.05)
+        return ok()
+    server = RawServer(answer)
+    async with trio.open_nursery() as nursery:
+        url = await start(nursery, server)
+        async with httpx.AsyncClient(transport=H11Transport(PoolLimits(max_connections=2))) as client:
+            results = []
+
+            async def one() -> None:
+                results.append((await client.get(url + "/x")).status_code)
+            async with trio.open_nursery() as inner:
+                for _ in range(10):
+                    inner.start_soon(one)
+            assert results == [200] * 10
+            assert server.most_open == 2
+            for _ in range(3):
+                with trio.move_on_after(0.01):
+                    await client.get(url + "/slow")  # cancelled mid-request: its slot must come back
+            with trio.fail_after(2):  # with leaked slots this would wait forever
+                assert (await client.get(url + "/x")).status_code == 200
+        nursery.cancel_scope.cancel()
+
+
+async def test_httpx_timeouts_are_enforced() -> None:
+    async def answer(i: int, head: bytes) -> bytes:
+        await trio.sleep(10)
+        return ok()
+    server = RawServer(answer)
+    async with trio.open_nursery() as nursery:
+        url = await start(nursery, server)
+        async with httpx.AsyncClient(transport=H11Transport(), timeout=0.2) as client:
+            with pytest.raises(httpx.ReadTimeout):
+                await client.get(url + "/x")
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_request_body_and_query_arrive_intact() -> None:
+    seen: list[bytes] = []
+
+    async def answer(i: int, head: bytes) -> bytes:
+        seen.append(head)
+        return ok()
+    server = RawServer(answer)
+    async with trio.open_nursery() as nursery:
+        url = await start(nursery, server)
+        async with httpx.AsyncClient(transport=H11Transport()) as client:
+            async def body():
+                yield b'{"a":'
+                yield b' 1}'
+            response = await client.post(url + "/x?q=1", content=body())
+        nursery.cancel_scope.cancel()
+    assert response.status_code == 200
+    assert seen[0].startswith(b"POST /x?q=1 HTTP/1.1\r\n") and b"transfer-encoding: chunked" in seen[0].lower()

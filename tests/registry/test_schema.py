@@ -1,0 +1,107 @@
+"""The JSON Schema (`commandlang schema`) agrees with lint: it accepts the sample and rejects what lint rejects."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from commandlang.linting import lint_file
+from commandlang.registry.schema import registry_schema
+from commandlang.registry.yamlsource import parse_yaml
+from tests.helpers import ROOT, run_cli
+
+VALIDATOR = jsonschema.Draft7Validator(registry_schema())
+
+
+def as_json(text: str):
+    """YAML as an editor's YAML 1.2 reader sees it (keys stay strings: `on:` is not true)."""
+    data, problems = parse_yaml(text)
+    assert problems == []
+    return json.loads(json.dumps(data))
+
+
+def schema_errors(text: str) -> list[str]:
+    return [error.message for error in VALIDATOR.iter_errors(as_json(text))]
+
+
+def lint_codes(write_registry, text: str) -> list[str]:
+    spec, found = lint_file(str(write_registry(text)), env={})
+    return [d.code for d in found if d.severity == "error"]
+
+
+def test_schema_is_valid_draft7() -> None:
+    jsonschema.Draft7Validator.check_schema(registry_schema())
+
+
+def test_cli_prints_the_schema() -> None:
+    result = run_cli("schema")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == registry_schema()
+
+
+def test_sample_registry_validates() -> None:
+    assert schema_errors((ROOT / "commands.yaml").read_text(encoding="utf-8")) == []
+
+
+BASE = "version: 1\ncommands:\n  ping:\n    summary: Ping\n"
+
+VALID = [
+    BASE,
+    BASE + "    args: {n: int, tags: 'list[str]', c: {type: enum, choices: [a, b], default: a}}\n",
+    BASE + "    examples: [/ping, {input: /ping, role: customer, expect: {reply_text: pong}}]\n",
+    "version: 1\nsettings: {percent_decode: true, unknown_command: ignore, max_length: 100}\ncommands: {}\n",
+    "version: 1\nbackends:\n  b: {base_url: 'https://x.example', timeout: 500ms, auth: {type: genesys},"
+    " retry: {attempts: 2, on: [503], backoff: 1s}}\ncommands: {}\n",
+]
+
+
+@pytest.mark.parametrize("text", VALID)
+def test_valid_registries_pass_both(write_registry, text: str) -> None:
+    assert schema_errors(text) == []
+    assert lint_codes(write_registry, text) == []
+
+
+REJECTED = [
+    # (YAML, the code lint gives)
+    ("version: 1\ncomands: {}\ncommands: {}\n", "unknown_key"),
+    ("version: 1\nsettings: {percent_decoding: true}\ncommands: {}\n", "unknown_key"),
+    ("version: 1\nsettings: {percent_decode: sometimes}\ncommands: {}\n", "wrong_type"),
+    ("version: 1\nsettings: {unknown_command: shout}\ncommands: {}\n", "wrong_type"),
+    ("version: 1\nsettings: {max_length: 0}\ncommands: {}\n", "wrong_type"),
+    ("version: 1\nsettings: {max_length: many}\ncommands: {}\n", "wrong_type"),
+    ("version: 1\nbackends: {b: {base_url: 'http://x', timout: 5s}}\ncommands: {}\n", "unknown_key"),
+    ("version: 1\nbackends: {b: {base_url: 'http://x', auth: {type: oauth}}}\ncommands: {}\n", "wrong_type"),
+    ("version: 1\nbackends: {b: {base_url: 'http://x', retry: {attempts: 0}}}\ncommands: {}\n", "wrong_type"),
+    ("version: 1\nbackends: {b: {base_url: 'http://x', retry: {on: [200]}}}\ncommands: {}\n", "wrong_type"),
+    ("version: 1\nbackends: {b: {base_url: 'http://x', retry: {tries: 3}}}\ncommands: {}\n", "unknown_key"),
+    ("version: 1\nbackends: {b: {base_url: 'http://x', timeout: soon}}\ncommands: {}\n", "invalid_duration"),
+    ("version: 1\nbackends: {b: {timeout: 5s}}\ncommands: {}\n", "missing_key"),
+    (BASE + "    sumary: x\n", "unknown_key"),
+    (BASE + "    roles: [admin]\n", "wrong_type"),
+    (BASE + "    timeout: forever\n", "invalid_duration"),
+    (BASE + "    args: {n: intt}\n", "unknown_type"),
+    (BASE + "    args: {n: {type: intt}}\n", "unknown_type"),
+    (BASE + "    args: {n: {type: int, hlp: x}}\n", "unknown_key"),
+    (BASE + "    args: {n: {type: int, required: sure}}\n", "wrong_type"),
+    (BASE + "    args: {n: {type: str, max_length: many}}\n", "wrong_type"),
+    (BASE + "    args: [n]\n", "wrong_type"),
+    (BASE + "    args: {n: {type: enum, choices: x}}\n", "wrong_type"),
+    (BASE + "    request: {backend: b, method: FETCH}\n", "wrong_type"),
+    (BASE + "    request: {method: GET}\n", "missing_key"),
+    (BASE + "    reply: {sucess: ok.yaml}\n", "unknown_key"),
+    (BASE + "    examples: [{input: /ping, expect: {reply: x}}]\n", "unknown_key"),
+    (BASE + "    examples: [{input: /ping, backend: {code: 200}}]\n", "unknown_key"),
+    (BASE + "    examples: [{input: /ping, role: admin}]\n", "wrong_type"),
+    (BASE + "    examples: [{input: /ping, role: [agent]}]\n", "wrong_type"),
+    ("version: 2\ncommands: {}\n", "unsupported_version"),
+    ("commands: {}\n", "unsupported_version"),
+    ("version: 1\n", "missing_key"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), REJECTED)
+def test_schema_rejects_what_lint_rejects(write_registry, text: str, code: str) -> None:
+    assert schema_errors(text), "the schema accepts it"
+    assert code in lint_codes(write_registry, text)
