@@ -11,12 +11,13 @@ from .conversations import ConversationsClient, ConversationsReplySink, MediaFil
 from .notifications import NotificationIngest, message_topics
 from .oauth import GenesysAuthError, TokenProvider
 from .regions import REGION_DOMAINS, GenesysEndpoints, RegionError, resolve_region
-from .settings import GenesysChannel, GenesysSettings
+from .channel import GenesysChannel, fetch_image_attachments
+from .settings import GenesysSettings
 
 __all__ = [
     "GenesysApiClient", "GenesysApiError", "GenesysPermissionError", "BotHttpResponse", "build_bot_response",
     "check_bot_secret", "handle_bot_request", "parse_bot_request", "to_inbound_message", "ConversationsClient",
     "ConversationsReplySink", "MediaFile", "split_text", "NotificationIngest", "message_topics", "GenesysAuthError",
     "TokenProvider", "REGION_DOMAINS", "GenesysEndpoints", "RegionError", "resolve_region", "GenesysChannel",
-    "GenesysSettings",
+    "GenesysSettings", "fetch_image_attachments",
 ]

@@ -107,14 +107,17 @@ def _intent(job: Job) -> str | None:
 
 
 async def handle_bot_request(body: bytes | str | Mapping[str, Any], headers: Mapping[str, str], submit: Submit, *,
-                             secret: str, compile_reply: CompileReply, budget: float = DEFAULT_BOT_BUDGET,
+                             secret: str, compile_reply: CompileReply | None = None, budget: float = DEFAULT_BOT_BUDGET,
                              secret_header: str = BOT_SECRET_HEADER, channel: str = "genesys") -> BotHttpResponse:
     """Answer one Bot Connector POST.
 
-    `submit(message)` (the runtime's, sync or async) returns a `Job`. Waits up to
+    `submit(message)` (the runtime's, sync or async) returns a `Job`; `compile_reply`
+    defaults to `commandlang.replies.compile_genesys.compile_genesys`. Waits up to
     `budget` seconds; a job still running is detached and answered with its
     replies so far and `MoreData`; its later replies go to the job's sink.
     """
+    if compile_reply is None:
+        from ...replies.compile_genesys import compile_genesys as compile_reply
     if not check_bot_secret(headers, secret, header=secret_header):
         log.warning("genesys bot request rejected: missing or wrong shared secret in %s", secret_header)
         return BotHttpResponse(401, {"message": "missing or wrong bot secret", "code": "authentication.required",

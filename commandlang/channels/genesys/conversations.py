@@ -109,7 +109,7 @@ class ConversationsClient:
                         overflow: str = "split") -> list[MessageData]:
         """Send `text` as the agent; over 2000 characters it is split (or `overflow="truncate"`d)."""
         parts = split_text(text, max_parts=1 if overflow == "truncate" else 5)
-        return [await self._send(conversation_id, communication_id, AdditionalMessage(part)) for part in parts if part]
+        return [await self.send_message(conversation_id, communication_id, AdditionalMessage(part)) for part in parts if part]
 
     async def upload_media(self, conversation_id: str, communication_id: str, media: MediaFile) -> str:
         """Create an upload, PUT the bytes to its URL; returns the media id to send."""
@@ -132,9 +132,10 @@ class ConversationsClient:
         """Upload each file and send them in one message (with an optional caption)."""
         ids = [await self.upload_media(conversation_id, communication_id, m) for m in media]
         # textBody is required by the schema (SDK docs); an empty caption goes alongside the media ids
-        return await self._send(conversation_id, communication_id, AdditionalMessage(caption[:MAX_TEXT_BODY], tuple(ids)))
+        return await self.send_message(conversation_id, communication_id, AdditionalMessage(caption[:MAX_TEXT_BODY], tuple(ids)))
 
-    async def _send(self, conversation_id: str, communication_id: str, body: AdditionalMessage) -> MessageData:
+    async def send_message(self, conversation_id: str, communication_id: str, body: AdditionalMessage) -> MessageData:
+        """One agent send (`AdditionalMessage`: text and media ids only)."""
         data = await self.api.post_json(
             f"/api/v2/conversations/messages/{_seg(conversation_id)}/communications/{_seg(communication_id)}/messages",
             body.to_json(), params={"useNormalizedMessage": "true"})
@@ -169,17 +170,20 @@ class ConversationsReplySink:
         self._communications[conversation_id] = known
         return known
 
-    async def send(self, outbound: Any) -> None:
-        """Send one `OutboundReply` (runtime.messages) into its conversation."""
+    async def send(self, outbound: Any, *, media: Sequence[MediaFile] | None = None) -> None:
+        """Send one `OutboundReply` (runtime.messages) into its conversation; `media` overrides `compile_media`."""
         conversation_id = outbound.conversation_id
         communication = await self.communication_id(conversation_id, outbound.in_reply_to.metadata)
-        sent: list[MessageData] = []
         text = self.compile_text(outbound.reply)
+        if media is None:
+            media = list(self.compile_media(outbound.reply)) if self.compile_media else []
+        # each id is remembered as soon as its send returns: its event may arrive before the next send ends
         if text:
-            sent += await self.conversations.send_text(conversation_id, communication, text)
-        media = list(self.compile_media(outbound.reply)) if self.compile_media else []
+            for part in split_text(text):
+                self._sent(await self.conversations.send_message(conversation_id, communication, AdditionalMessage(part)))
         if media:
-            sent.append(await self.conversations.send_media(conversation_id, communication, media))
+            self._sent(await self.conversations.send_media(conversation_id, communication, media))
+
+    def _sent(self, message: MessageData) -> None:
         if self.on_sent is not None:
-            for message in sent:
-                self.on_sent(message.id)
+            self.on_sent(message.id)

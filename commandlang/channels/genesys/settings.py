@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping
 
-import httpx
-
-from .api import GenesysApiClient
 from .botconnector import BOT_SECRET_HEADER, DEFAULT_BOT_BUDGET
-from .conversations import ConversationsClient, ConversationsReplySink, MediaFile
-from .notifications import NotificationIngest
-from .oauth import TokenProvider
 from .regions import GenesysEndpoints, resolve_region
 
-__all__ = ["GenesysSettings", "GenesysChannel"]
+__all__ = ["GenesysSettings"]
 
 
 def _ids(value: str | None) -> tuple[str, ...]:
@@ -47,22 +41,10 @@ class GenesysSettings:
                    env.get("GENESYS_BOT_SECRET", ""), env.get("GENESYS_BOT_SECRET_HEADER") or BOT_SECRET_HEADER,
                    float(budget) if budget else DEFAULT_BOT_BUDGET)
 
-
-class GenesysChannel:
-    """Token provider, API client, Conversations client, reply sink and (if topics are set) ingest.
-
-    `http` is the service's shared `httpx.AsyncClient` (owned by the caller).
-    """
-
-    def __init__(self, settings: GenesysSettings, http: httpx.AsyncClient, *, compile_text: Callable[[Any], str],
-                 compile_media: Callable[[Any], Sequence[MediaFile]] | None = None, **ingest_options: Any) -> None:
-        self.settings = settings
-        self.tokens = TokenProvider(client_id=settings.client_id, client_secret=settings.client_secret,
-                                    login_base=settings.endpoints.login_base, http=http)
-        self.api = GenesysApiClient(api_base=settings.endpoints.api_base, tokens=self.tokens, http=http)
-        self.conversations = ConversationsClient(self.api)
-        self.ingest = (NotificationIngest(self.api, self.conversations, queue_ids=settings.queue_ids,
-                                          user_ids=settings.user_ids, **ingest_options)
-                       if settings.queue_ids or settings.user_ids else None)
-        self.sink = ConversationsReplySink(self.conversations, compile_text, compile_media=compile_media,
-                                           on_sent=self.ingest.mark_sent if self.ingest else None)
+    @classmethod
+    def from_config(cls, config: Any) -> GenesysSettings:
+        """From the runtime's `ServiceConfig` (its `genesys_*` fields)."""
+        env = {name.upper(): str(getattr(config, name.lower(), "") or "") for name in (
+            "GENESYS_REGION", "GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_QUEUE_IDS", "GENESYS_USER_IDS",
+            "GENESYS_BOT_SECRET", "GENESYS_BOT_BUDGET", "GENESYS_API_BASE", "GENESYS_LOGIN_BASE")}
+        return cls.from_env(env)
