@@ -23,6 +23,7 @@ from ...runtime.messages import InboundMessage, Job, OutboundReply, ReplySink
 from .api import GenesysApiClient, GenesysApiError
 from .botconnector import handle_bot_request
 from .conversations import ConversationsClient, ConversationsReplySink, MediaFile
+from .models import ModelError
 from .notifications import NotificationIngest
 from .oauth import GenesysAuthError, TokenProvider
 from .settings import GenesysSettings
@@ -141,6 +142,6 @@ class GenesysChannel:
                     media = await fetch_image_attachments(self._media_http, outbound.reply)
                     await self.sender.send(outbound, media=media)
                 self.delivered += 1
-            except (GenesysApiError, GenesysAuthError, LookupError, trio.TooSlowError, httpx.HTTPError) as exc:
+            except (GenesysApiError, GenesysAuthError, ModelError, LookupError, trio.TooSlowError, httpx.HTTPError) as exc:
                 self.failed_deliveries += 1
                 log.error("genesys reply to conversation %s not delivered: %s", outbound.conversation_id, exc)

@@ -28,6 +28,7 @@ import trio_websocket
 from ...runtime.messages import InboundMessage
 from .api import GenesysApiClient, GenesysApiError
 from .conversations import ConversationsClient
+from .oauth import GenesysAuthError
 from .models import (Channel, ChannelTopic, ChannelTopicListing, ConversationMessageEvent, MessageData, ModelError,
                      NotificationEvent, parse_time)
 from .retry import full_jitter
@@ -79,7 +80,8 @@ class NotificationIngest:
     def __init__(self, api: GenesysApiClient, conversations: ConversationsClient, *, queue_ids: Iterable[str] = (),
                  user_ids: Iterable[str] = (), channel: str = "genesys", renew_before: float = 1800.0,
                  heartbeat_timeout: float = 95.0, backoff_base: float = 1.0, backoff_max: float = 60.0,
-                 connect_timeout: float = 15.0, dedupe_capacity: int = 50_000, event_buffer: int = 256) -> None:
+                 connect_timeout: float = 15.0, dedupe_capacity: int = 50_000, event_buffer: int = 256,
+                 fetch_attempts: int = 4) -> None:
         self.api = api
         self.conversations = conversations
         self.topics = message_topics(queue_ids, user_ids)
@@ -92,6 +94,7 @@ class NotificationIngest:
         self._backoff_max = backoff_max
         self._connect_timeout = connect_timeout
         self._event_buffer = event_buffer
+        self._fetch_attempts = fetch_attempts
         self.seen = SeenIds(dedupe_capacity)
         self._sent = SeenIds(dedupe_capacity)
         self.channels_created = 0
@@ -113,8 +116,8 @@ class NotificationIngest:
             while True:
                 try:
                     conn = await self._open(nursery, events_in)
-                except (GenesysApiError, OSError, trio_websocket.HandshakeError, trio_websocket.ConnectionClosed,
-                        trio.TooSlowError, ModelError) as exc:
+                except (GenesysApiError, GenesysAuthError, OSError, trio_websocket.HandshakeError,
+                        trio_websocket.ConnectionClosed, trio.TooSlowError, ModelError) as exc:
                     delay = full_jitter(failures, base=self._backoff_base, cap=self._backoff_max)
                     failures += 1
                     log.warning("genesys notification channel could not be opened (%s); retrying in %.1fs", exc, delay)
@@ -225,13 +228,8 @@ class NotificationIngest:
                     wanted[ref.id] = (p.id, role, p.queue_id or queue_from_topic)
         if not wanted:
             return
-        try:
-            fetched = await self.conversations.get_messages(body.conversation_id, list(wanted))
-        except GenesysApiError as exc:
-            if exc.status == 404:  # gone (or not a message): never ask again
-                for message_id in wanted:
-                    self.seen.add(message_id)
-            log.warning("genesys messages of %s not fetched: %s", body.conversation_id, exc)
+        fetched = await self._fetch(body.conversation_id, list(wanted))
+        if fetched is None:
             return
         by_id = {m.id: m for m in fetched}
         for message_id, (participant_id, role, queue_id) in wanted.items():
@@ -242,6 +240,25 @@ class NotificationIngest:
             inbound = self._inbound(body.conversation_id, message, participant_id, role, queue_id, agent_comm, topic)
             if inbound is not None:
                 await out.send(inbound)
+
+    async def _fetch(self, conversation_id: str, message_ids: list[str]) -> list[MessageData] | None:
+        """The messages' text; transient failures are retried a few times (the API client already
+        honours 429/5xx); None when they keep failing, so a later event for the conversation retries."""
+        for attempt in range(self._fetch_attempts):
+            try:
+                return await self.conversations.get_messages(conversation_id, message_ids)
+            except GenesysApiError as exc:
+                if exc.status == 404:  # gone (or not a message): never ask again
+                    for message_id in message_ids:
+                        self.seen.add(message_id)
+                    return None
+                problem: Exception = exc
+            except (GenesysAuthError, ModelError) as exc:
+                problem = exc
+            log.warning("genesys messages of %s not fetched (%s)", conversation_id, problem)
+            if attempt + 1 < self._fetch_attempts:
+                await trio.sleep(full_jitter(attempt, base=self._backoff_base, cap=self._backoff_max))
+        return None
 
     def _inbound(self, conversation_id: str, message: MessageData, participant_id: str, role: str,
                  queue_id: str | None, communication_id: str | None, topic: str) -> InboundMessage | None:
