@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("parse", "parse one chat message and print the invocation"),
     "lint": ("lint", "check registries and their templates"),
     "schema": ("schema", "print the JSON Schema of commands.yaml"),
+    "test": ("test", "run the registry's examples that have a canned backend answer or expectations"),
     "render": ("render", "preview a command's reply for a channel (genesys, text, json)"),
     "serve": ("serve", "run the runtime service (--demo: with a demo backend and chat page)"),
     "demo-backend": ("demo_backend", "serve the demo backend for the sample commands (with fault injection)"),

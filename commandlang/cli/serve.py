@@ -45,15 +45,27 @@ def main(argv: list[str]) -> int:
     service = Service(config)
     try:
         trio.run(service.serve)
-    except RegistryError as exc:
-        print(f"commandlang serve: the registry {config.registry} has errors; fix them and start again:", file=sys.stderr)
-        for diagnostic in exc.diagnostics:
-            print("  " + diagnostic.format_line(), file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"commandlang serve: {exc.strerror or exc} ({getattr(exc, 'filename', '') or 'listen'})", file=sys.stderr)
-        return 2
-    except RuntimeError as exc:
-        print(f"commandlang serve: {exc}", file=sys.stderr)
-        return 2
+    except BaseException as raised:  # noqa: BLE001 - sorted below; anything else is re-raised
+        exc = _leaf(raised)
+        if isinstance(exc, RegistryError):
+            print(f"commandlang serve: the registry {config.registry} has errors; fix them and start again:", file=sys.stderr)
+            for diagnostic in exc.diagnostics:
+                print("  " + diagnostic.format_line(), file=sys.stderr)
+            return 2
+        if isinstance(exc, OSError):
+            print(f"commandlang serve: {exc.strerror or exc} ({getattr(exc, 'filename', None) or 'listen'})", file=sys.stderr)
+            return 2
+        if isinstance(exc, RuntimeError):
+            print(f"commandlang serve: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, KeyboardInterrupt):
+            return 130
+        raise
     return 0
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The one error inside Trio's exception groups (start-up failures arrive wrapped)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc

@@ -22,6 +22,7 @@ import trio
 
 from ..binding.call import Call
 from ..diagnostics import CommandError
+from ..execution.answer import answer
 from ..replies.context import ReplyContext
 from ..replies.errors import command_error_reply
 from ..replies.help import help_reply
@@ -306,22 +307,11 @@ class Pipeline:
             if getattr(outcome, "attempts", 1) > 1:
                 self.metrics.retries.inc(spec.request.backend, amount=outcome.attempts - 1)
         started = trio.current_time()
-        if outcome is None or outcome.ok:
-            answer = outcome.to_context() if outcome is not None else {}
-            context = ReplyContext(args=call.args, result=answer.get("json"), status=answer.get("status"),
-                                   user=context.user, conversation_id=message.conversation_id)
-            reply, status, error = generation.renderer.render(spec, "success", context), "completed", None
-        else:
-            error = {"code": outcome.code, "message": outcome.user_message}
-            answer = outcome.to_context()
-            context = ReplyContext(args=call.args, result=answer.get("json"), status=answer.get("status"), error=error,
-                                   user=context.user, conversation_id=message.conversation_id)
-            reply = generation.renderer.render(spec, "error", context)
-            status = "timed_out" if outcome.code == "timeout" else "failed"
+        result = answer(generation.renderer, call, outcome, user=context.user, conversation_id=message.conversation_id)
         self.metrics.stage_seconds.observe(trio.current_time() - started, "render")
-        await job.deliver(reply)
-        await self._save(job, record.moved(status, self._clock(), error))
-        self.metrics.commands.inc(call.command, status)
+        await job.deliver(result.reply)
+        await self._save(job, record.moved(result.status, self._clock(), result.error))  # type: ignore[arg-type]
+        self.metrics.commands.inc(call.command, result.status)
 
     # -- state -----------------------------------------------------------
     def _new_record(self, message: InboundMessage, command: str, args: dict[str, Any], status: str,
@@ -337,4 +327,8 @@ class Pipeline:
         if job is not None:
             job.update(record)
         self.events.publish(event)
+        log.log(logging.INFO if record.status in TERMINAL else logging.DEBUG, "/%s %s", record.command, record.status,
+                extra={"conversation_id": record.conversation_id, "command_id": record.id, "command": record.command,
+                       "stage": "state", "status": record.status, "channel": record.channel,
+                       **({"error": record.error["code"]} if record.error else {})})
         return record

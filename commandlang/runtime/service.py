@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, TextIO
 
@@ -71,6 +72,9 @@ class Service:
         self.metrics = Metrics()
         self._stop = trio.Event()
         self._force = trio.Event()
+        self.stopped = trio.Event()  # set when `serve` has shut everything down
+        self._http_shutdown = trio.Event()
+        self._http_done = trio.Event()
         self.ready = False
         self.pipeline: Pipeline | None = None
         self.store: SqliteStore | None = None
@@ -108,6 +112,10 @@ class Service:
                         drained = await self.pipeline.drain(config.drain_timeout)
                     if not drained:
                         log.warning("drain deadline passed: cancelling what is left", extra={"stage": "shutdown"})
+                    # Answers of drained commands are still being written: let HTTP finish them.
+                    self._http_shutdown.set()
+                    with trio.move_on_after(5):
+                        await self._http_done.wait()
                     for closer in self._closers:
                         await closer()
                     inner.cancel_scope.cancel()
@@ -115,6 +123,7 @@ class Service:
                 with trio.CancelScope(shield=True):
                     await store.aclose()
                 outer.cancel_scope.cancel()
+        self.stopped.set()
         self.say("stopped")
 
     async def _start(self, nursery: trio.Nursery, store: SqliteStore) -> Ports:
@@ -169,12 +178,17 @@ class Service:
             nursery.start_soon(self._signals)
 
         app = self._app(local, webhook)
-        http_port = await nursery.start(functools.partial(serve_http, app, config.host, config.port,
-                                                          shutdown=self._stop))
+        http_port = await nursery.start(self._serve_http, app)
         self.say(f"listening http://{config.host}:{http_port}")
         if config.demo:
             self.say(f"open http://{config.host}:{http_port}/ in a browser to chat with the demo")
         return Ports(http_port, sync_port, demo_port)
+
+    async def _serve_http(self, app: HttpApp, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            await serve_http(app, self.config.host, self.config.port, shutdown=self._http_shutdown, task_status=task_status)
+        finally:
+            self._http_done.set()
 
     async def _start_sync(self, nursery: trio.Nursery, store: SqliteStore, events: FanOut) -> int | None:
         """The sync hub, when its package is present (see commandlang.sync)."""
@@ -198,8 +212,8 @@ class Service:
         checks = {"registry": self.pipeline is not None, "store": False, "accepting": self.ready}
         if self.store is not None:
             with trio.move_on_after(2):
-                try:
-                    await self.store.counts()
+                try:  # a real write: a read-only or full disk must show here
+                    await self.store.claim_message("readyz", uuid.uuid4().hex, ttl=60)
                     checks["store"] = True
                 except Exception:  # noqa: BLE001 - any store failure means not ready
                     checks["store"] = False

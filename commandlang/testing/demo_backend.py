@@ -44,6 +44,7 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _MAX_REQUEST_BODY = 1024 * 1024
+_CATALOGUE = (("Wireless earbuds", "39.99"), ("Phone case", "12.50"), ("USB-C cable", "9.99"), ("Smart watch", "149.00"))
 _BASE = "/v1"
 
 
@@ -242,13 +243,19 @@ class DemoBackend:
             return 404, {"message": f"Order {order} was not found"}
         number = int(order)
         statuses = ("processing", "shipped", "out for delivery", "delivered")
+        status = statuses[number % len(statuses)]
+        carrier = "DHL" if number % 2 else "UPS"
+        # the fields the sample reply template (templates/order_status.yaml) shows
+        items = [{"name": name, "qty": 1 + (number + index) % 3, "price": price}
+                 for index, (name, price) in enumerate(_CATALOGUE[: 1 + number % len(_CATALOGUE)])]
         return 200, {
             "order": number,
-            "status": statuses[number % len(statuses)],
-            "carrier": "DHL" if number % 2 else "UPS",
-            "eta": "2026-12-0%d" % (1 + number % 9),
-            "items": [{"sku": f"SKU-{number % 97:02d}", "quantity": 1 + number % 3}],
-            "total": "%d.%02d" % (10 + number % 90, number % 100),
+            "status": status,
+            "carrier": carrier,
+            "eta": None if status == "delivered" else "2026-12-0%d" % (1 + number % 9),
+            "tracking_url": f"https://tracking.example.com/{carrier.lower()}/{number}" if status in statuses[1:3] else None,
+            "items": items,
+            "total": "%.2f" % sum(float(item["price"]) * item["qty"] for item in items),
         }
 
     def _refund(self, order: str, data: Any, key: str | None) -> tuple[int, Any]:

@@ -1,0 +1,40 @@
+"""From a backend outcome to the user's answer: the reply, the final status and the error.
+
+One mapping, used by the runtime for real calls and by `commandlang test`
+for canned backend answers, so an example passes exactly when the service
+would answer the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..binding.call import Call
+from ..replies.context import ReplyContext
+from ..replies.model import Reply
+from ..replies.render import ReplyRenderer
+from .outcome import Outcome
+
+__all__ = ["Answer", "answer"]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    reply: Reply
+    status: str  # completed | failed | timed_out
+    error: Mapping[str, str] | None
+
+
+def answer(renderer: ReplyRenderer, call: Call, outcome: Outcome | None, *, user: Mapping[str, Any],
+           conversation_id: str | None) -> Answer:
+    """The success or error reply for `outcome` (None: a command without a backend call)."""
+    details: dict[str, Any] = outcome.to_context() if outcome is not None else {}
+    if outcome is None or outcome.ok:
+        context = ReplyContext(args=call.args, result=details.get("json"), status=details.get("status"),
+                               user=user, conversation_id=conversation_id)
+        return Answer(renderer.render(call.spec, "success", context), "completed", None)
+    error = {"code": outcome.code, "message": outcome.user_message}
+    context = ReplyContext(args=call.args, result=details.get("json"), status=details.get("status"), error=error,
+                           user=user, conversation_id=conversation_id)
+    return Answer(renderer.render(call.spec, "error", context), "timed_out" if outcome.code == "timeout" else "failed", error)

@@ -1,0 +1,172 @@
+"""The runtime service, started for real on free ports, driven over HTTP as a channel would."""
+
+from __future__ import annotations
+
+import functools
+
+import trio
+
+from tests.runtime.support import REGISTRY, running_service
+
+
+async def test_listening_lines_health_and_readiness(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        printed = run.out.getvalue()
+        assert f"listening http://127.0.0.1:{run.ports.http}" in printed.splitlines()
+        assert (await run.client.get(f"{run.base}/healthz")).json() == {"status": "alive"}
+        ready = await run.client.get(f"{run.base}/readyz")
+        assert ready.status_code == 200 and ready.json()["ready"] is True
+
+
+async def test_webhook_runs_a_command_and_answers_with_state_and_reply(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        response = await run.webhook("/status 12345")
+        assert response.status_code == 200
+        data = response.json()
+        assert data["command"]["command"] == "status"
+        assert data["command"]["status"] == "completed"
+        assert data["command"]["args"] == {"order": 12345}
+        assert data["replies"] and data["replies"][0]["text"]
+        statuses = [event["status"] for event in run.events() if event["id"] == data["command"]["id"]]
+        assert statuses == ["pending", "executing", "completed"]
+
+
+async def test_chat_that_is_not_a_command_gets_nothing(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        response = await run.webhook("hello, is anyone there? /etc/hosts is broken")
+        assert response.json() == {"command": None, "replies": []}
+        assert run.rows() == []
+
+
+async def test_a_bind_error_is_a_friendly_reply_and_a_failed_record(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        data = (await run.webhook("/status abc")).json()
+        assert data["command"]["status"] == "failed"
+        assert data["command"]["error"]["code"] == "invalid_value"
+        text = data["replies"][0]["text"]
+        assert "order" in text and "Traceback" not in text
+        assert list(run.backend.requests) == []  # no backend call
+
+
+async def test_webhook_refuses_unsigned_badly_signed_and_malformed_requests(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        assert (await run.webhook("/status 1", secret="wrong")).status_code == 401
+        unsigned = await run.client.post(f"{run.base}/v1/messages", json={"text": "/status 1"})
+        assert unsigned.status_code == 401
+        from commandlang.channels.webhook import sign
+        from tests.runtime.support import WEBHOOK_SECRET
+
+        for body, reason in ((b"{not json", "JSON"), (b'{"text": "/status 1"}', "missing"),
+                             (b'{"conversation_id": "c", "message_id": "m", "participant_id": "p", "role": "boss", "text": "/x"}', "role")):
+            response = await run.client.post(f"{run.base}/v1/messages", content=body,
+                                              headers={"X-Commandlang-Signature": sign(WEBHOOK_SECRET, body)})
+            assert response.status_code == 400 and reason in response.json()["error"]
+
+
+async def test_redelivered_message_runs_once(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        first = await run.webhook("/status 7", message_id="dup-1")
+        second = await run.webhook("/status 7", message_id="dup-1")
+        assert first.json()["command"]["status"] == "completed"
+        assert second.json() == {"command": None, "replies": []}
+        assert len([r for r in run.backend.requests if r.path.endswith("/orders/7")]) == 1
+        assert len(run.rows()) == 1
+
+
+async def test_one_conversation_runs_in_arrival_order(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        results: dict[int, dict] = {}
+
+        async def send(index: int) -> None:
+            # later commands are faster: only the per-conversation queue keeps them in order
+            response = await run.webhook(f"/slow {index} delay={0.25 - index * 0.05:.2f}", conversation="ordered",
+                                         message_id=f"order-{index}")
+            results[index] = response.json()
+
+        async with trio.open_nursery() as nursery:
+            for index in range(5):
+                nursery.start_soon(send, index)
+                await trio.sleep(0.02)  # arrival order 0, 1, 2, 3, 4
+        served = [int(r.path.rsplit("/", 1)[1]) for r in run.backend.requests if "/echo/" in r.path]
+        assert served == [0, 1, 2, 3, 4]
+        completed = sorted(results.values(), key=lambda d: d["command"]["updated_at"])
+        assert [d["command"]["args"]["n"] for d in completed] == [0, 1, 2, 3, 4]
+
+
+async def test_different_conversations_run_concurrently(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        async with trio.open_nursery() as nursery:
+            for index in range(8):
+                nursery.start_soon(functools.partial(run.webhook, f"/slow {index} delay=0.4", conversation=f"conv-{index}"))
+        events = run.events()
+        started = [e["updated_at"] for e in events if e["status"] == "executing"]
+        finished = [e["updated_at"] for e in events if e["status"] == "completed"]
+        assert len(started) == len(finished) == 8
+        # every command was executing before the first one finished: they overlapped
+        assert max(started) < min(finished)
+
+
+async def test_a_full_conversation_queue_refuses_the_newest_message_with_busy(tmp_path) -> None:
+    async with running_service(tmp_path, conversation_queue=1) as run:
+        responses: dict[int, object] = {}
+
+        async def send(index: int) -> None:
+            responses[index] = await run.webhook(f"/slow {index} delay=0.5", conversation="busy", message_id=f"busy-{index}")
+
+        async with trio.open_nursery() as nursery:
+            for index in range(3):
+                nursery.start_soon(send, index)
+                await trio.sleep(0.05)
+        # 0 runs, 1 waits in the queue of one, 2 finds it full
+        assert responses[0].status_code == 200 and responses[1].status_code == 200
+        refused = responses[2]
+        assert refused.status_code == 503 and refused.headers["retry-after"]
+        assert "busy" in refused.json()["replies"][0]["text"].lower()
+        metrics = (await run.client.get(f"{run.base}/metrics")).text
+        assert 'commandlang_messages_refused_total{reason="conversation_queue"} 1' in metrics
+
+
+async def test_broken_registry_edit_is_refused_and_the_old_one_keeps_serving(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        run.registry.write_text(REGISTRY.replace("type: int, positional: true, required: true}\n    request: {backend: demo",
+                                                 "type: integr, positional: true, required: true}\n    request: {backend: demo"))
+        with trio.fail_after(5):
+            while 'commandlang_registry_reloads_total{result="refused"}' not in (await run.client.get(f"{run.base}/metrics")).text:
+                await trio.sleep(0.05)
+        assert run.service.reloader.last_findings and "unknown_type" in run.service.reloader.last_findings[0]
+        assert (await run.webhook("/status 3")).json()["command"]["status"] == "completed"
+        # a good edit then takes over
+        run.registry.write_text(REGISTRY + "  hello:\n    summary: Say hello\n")
+        with trio.fail_after(5):
+            while 'commandlang_registry_reloads_total{result="applied"}' not in (await run.client.get(f"{run.base}/metrics")).text:
+                await trio.sleep(0.05)
+        assert (await run.webhook("/hello")).json()["command"]["status"] == "completed"
+
+
+async def test_metrics_count_commands_by_name_and_status(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        await run.webhook("/status 5")
+        await run.webhook("/status nope")
+        metrics = (await run.client.get(f"{run.base}/metrics")).text
+        assert 'commandlang_commands_total{command="status",status="completed"} 1' in metrics
+        assert 'commandlang_commands_total{command="status",status="failed"} 1' in metrics
+        assert 'commandlang_stage_seconds_count{stage="backend"} 1' in metrics
+
+
+async def test_shutdown_drains_a_running_command(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        response: list = []
+
+        async def send() -> None:
+            response.append(await run.webhook("/slow 1 delay=0.6", conversation="drain"))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            with trio.fail_after(3):
+                while not any(r["status"] == "executing" for r in run.rows()):
+                    await trio.sleep(0.02)
+            run.service.stop()
+        assert response[0].json()["command"]["status"] == "completed"
+        with trio.fail_after(10):
+            await run.service.stopped.wait()
+        assert [r["status"] for r in run.rows()] == ["completed"]
