@@ -10,7 +10,7 @@ from commandlang.channels.genesys import (ConversationsReplySink, check_bot_secr
                                           parse_bot_request, to_inbound_message)
 from commandlang.runtime.messages import InboundMessage, Job
 from commandlang.testing.fake_genesys import BotFlowDriver
-from genesys_helpers import (BotEndpointApp, StubRuntime, TestReply, compile_genesys, compile_text, genesys_env,
+from genesys_helpers import (BotEndpointApp, StubRuntime, compile_genesys, compile_text, genesys_env,
                              serve_bot_endpoint)
 
 SECRET = "bot-shared-secret"
