@@ -84,7 +84,7 @@ def to_inbound_message(request: BotConnectorRequest, *, channel: str = "genesys"
         channel=channel, conversation_id=request.genesys_conversation_id, message_id=message_id,
         participant_id=f"bot-session:{request.bot_session_id}", role="customer",
         text=request.input_message.command_text(), timestamp=now(), queue_id=None,
-        metadata={"path": "botconnector", "genesys_bot_id": request.bot_id,
+        metadata={"path": "botconnector", "genesys_bot_id": request.bot_id, "genesys_bot_version": request.bot_version,
                   "genesys_bot_session_id": request.bot_session_id, "language_code": request.language_code,
                   "button_press": request.input_message.type == "Structured"})
 

@@ -7,7 +7,11 @@
 Replies that nobody waits for in an HTTP response (every Notification-path
 reply, and a slow Bot Connector command's late replies) go through `send`
 into a bounded outbox; a few workers, sharded by conversation so each
-conversation keeps its order, answer through the agent send endpoint.
+conversation keeps its order, answer through the agent send endpoint. A
+Bot Connector conversation with no agent participant yet (still in the bot
+flow) cannot be answered there; its late replies go to the bot session
+through `POST /api/v2/integrations/botconnectors/outgoing/messages` (a
+preview API), which keeps their rich content.
 """
 
 from __future__ import annotations
@@ -22,8 +26,8 @@ import trio
 from ...runtime.messages import InboundMessage, Job, OutboundReply, ReplySink
 from .api import GenesysApiClient, GenesysApiError
 from .botconnector import handle_bot_request
-from .conversations import ConversationsClient, ConversationsReplySink, MediaFile
-from .models import ModelError
+from .conversations import ConversationsClient, ConversationsReplySink, MediaFile, send_bot_message
+from .models import ModelError, OutgoingBotMessage, ReplyMessage
 from .notifications import NotificationIngest
 from .oauth import GenesysAuthError, TokenProvider
 from .settings import GenesysSettings
@@ -96,6 +100,7 @@ class GenesysChannel:
         self._outboxes = [trio.open_memory_channel[OutboundReply](max(1, outbox_size // delivery_tasks))
                           for _ in range(delivery_tasks)]
         self.delivered = 0
+        self.delivered_to_bot_session = 0
         self.failed_deliveries = 0
 
     # -- the runtime's hooks --------------------------------------------------
@@ -139,9 +144,30 @@ class GenesysChannel:
         async for outbound in outbox:
             try:
                 with trio.fail_after(self._delivery_deadline):
-                    media = await fetch_image_attachments(self._media_http, outbound.reply)
-                    await self.sender.send(outbound, media=media)
+                    await self._deliver_one(outbound)
                 self.delivered += 1
-            except (GenesysApiError, GenesysAuthError, ModelError, LookupError, trio.TooSlowError, httpx.HTTPError) as exc:
+            except (GenesysApiError, GenesysAuthError, ModelError, LookupError, trio.TooSlowError,
+                    httpx.HTTPError) as exc:
                 self.failed_deliveries += 1
                 log.error("genesys reply to conversation %s not delivered: %s", outbound.conversation_id, exc)
+
+    async def _deliver_one(self, outbound: OutboundReply) -> None:
+        metadata = outbound.in_reply_to.metadata or {}
+        try:
+            await self.sender.communication_id(outbound.conversation_id, metadata)
+        except LookupError:
+            if metadata.get("path") != "botconnector":
+                raise
+            # still in the bot flow, no agent to send as: the bot session takes the late reply (rich content kept)
+            await self._send_to_bot_session(outbound, metadata)
+            return
+        media = await fetch_image_attachments(self._media_http, outbound.reply)
+        await self.sender.send(outbound, media=media)
+
+    async def _send_to_bot_session(self, outbound: OutboundReply, metadata: Any) -> None:
+        messages = tuple(ReplyMessage.from_json(m) for m in self.compile_reply(outbound.reply))
+        # botVersion is required by the API; a request that did not carry one gets "1.0"
+        await send_bot_message(self.api, OutgoingBotMessage(
+            metadata["genesys_bot_id"], metadata.get("genesys_bot_version") or "1.0",
+            metadata["genesys_bot_session_id"], metadata.get("language_code") or "en-us", messages))
+        self.delivered_to_bot_session += 1

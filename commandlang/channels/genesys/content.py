@@ -19,7 +19,7 @@ from ._validate import (ModelError, drop_none, obj, opt_enum, opt_int, opt_list,
 __all__ = [
     "QuickReply", "CardAction", "Card", "Carousel", "Attachment", "ButtonResponse", "ContentItem",
     "content_from_json", "ReplyMessage", "InputMessage", "BotConnectorRequest", "BotConnectorResponse",
-    "ErrorInfo", "BOT_STATES", "MAX_CAROUSEL_CARDS",
+    "ErrorInfo", "BOT_STATES", "MAX_CAROUSEL_CARDS", "OutgoingBotMessage",
 ]
 
 MAX_CAROUSEL_CARDS = 10
@@ -335,3 +335,31 @@ class BotConnectorResponse:
         if self.error_info is not None:
             data["errorInfo"] = self.error_info.to_json()
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingBotMessage:
+    """`OutgoingMessageRequest` (preview API): a bot's message sent later into its bot session."""
+
+    bot_id: str
+    bot_version: str
+    bot_session_id: str
+    language_code: str
+    reply_messages: tuple[ReplyMessage, ...]
+    bot_state: str = "MoreData"
+
+    @classmethod
+    def from_json(cls, data: Any) -> OutgoingBotMessage:
+        where = "OutgoingMessageRequest"
+        d = obj(data, where)
+        replies = tuple(ReplyMessage.from_json(m, f"{where}.replyMessages[{i}]")
+                        for i, m in enumerate(opt_list(d, "replyMessages", where)))
+        return cls(req_str(d, "botId", where, allow_empty=False), req_str(d, "botVersion", where, allow_empty=False),
+                   req_str(d, "botSessionId", where, allow_empty=False),
+                   req_str(d, "languageCode", where, allow_empty=False), replies,
+                   req_enum(d, "botState", where, BOT_STATES))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"botId": self.bot_id, "botVersion": self.bot_version, "botSessionId": self.bot_session_id,
+                "botState": self.bot_state, "languageCode": self.language_code,
+                "replyMessages": [m.to_json() for m in self.reply_messages]}

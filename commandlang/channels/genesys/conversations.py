@@ -20,7 +20,7 @@ import trio
 
 from .api import GenesysApiClient, GenesysApiError
 from .models import (MAX_TEXT_BODY, AdditionalMessage, MediaUploadData, MessageConversation, MessageData, MessageListing,
-                     UploadMediaRequest)
+                     OutgoingBotMessage, UploadMediaRequest)
 
 __all__ = ["ConversationsClient", "ConversationsReplySink", "MediaFile", "split_text", "TRUNCATION_MARKER",
            "BULK_FETCH_LIMIT"]
@@ -140,6 +140,13 @@ class ConversationsClient:
             f"/api/v2/conversations/messages/{_seg(conversation_id)}/communications/{_seg(communication_id)}/messages",
             body.to_json(), params={"useNormalizedMessage": "true"})
         return MessageData.from_json(data)
+
+
+async def send_bot_message(api: GenesysApiClient, message: OutgoingBotMessage) -> str | None:
+    """Send a bot's late message into its bot session (`POST .../botconnectors/outgoing/messages`,
+    a preview API); returns the new message id when Genesys gives one."""
+    data = await api.post_json("/api/v2/integrations/botconnectors/outgoing/messages", message.to_json())
+    return data.get("messageId") if isinstance(data, dict) else None
 
 
 class ConversationsReplySink:

@@ -16,7 +16,7 @@ import re
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl, unquote
 
-from ...channels.genesys.models import (AdditionalMessage, ChannelTopic, ModelError, UploadMediaRequest)
+from ...channels.genesys.models import AdditionalMessage, ChannelTopic, ModelError, OutgoingBotMessage, UploadMediaRequest
 from .state import FakeGenesys, FakeMedia, RecordedRequest, known_topic, new_id
 from .websocket import channel_socket
 
@@ -60,7 +60,7 @@ def _conversation(fake: FakeGenesys, req: Request):
 
 def _agent_conversation(fake: FakeGenesys, req: Request):
     conversation = _conversation(fake, req)
-    if req.params["communicationId"] != conversation.communication_id:
+    if not conversation.has_agent or req.params["communicationId"] != conversation.communication_id:
         raise ApiError(404, "not.found", "Communication not found (use the agent participant's messages[0].id)")
     return conversation
 
@@ -180,6 +180,21 @@ async def put_upload(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     return 200, None
 
 
+async def bot_outgoing(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+    """A bot's late message into its session (preview API): shown to the customer as a bot message."""
+    try:
+        body = OutgoingBotMessage.from_json(req.json())
+    except ModelError as exc:
+        raise ApiError(400, "bad.request", str(exc)) from None
+    conversation = fake.conversations.get(fake.bot_sessions.get(body.bot_session_id, ""))
+    if conversation is None:
+        raise ApiError(404, "not.found", f"Bot session {body.bot_session_id} not found")
+    last = None
+    for reply in body.reply_messages:
+        last = fake.add_message(conversation, "bot", reply.text or "", content=[c.to_json() for c in reply.content])
+    return 200, {"messageId": last.id if last else new_id()}
+
+
 _P = r"(?P<{}>[^/]+)"
 ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/api/v2/notifications/channels", create_channel),
@@ -195,6 +210,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages", send_message),
     ("POST", "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads",
      create_upload),
+    ("POST", "/api/v2/integrations/botconnectors/outgoing/messages", bot_outgoing),
 ]
 _COMPILED = [(m, re.compile("^" + re.sub(r"\{(\w+)\}", lambda g: _P.format(g.group(1)), t) + "$"), t, h)
              for m, t, h in ROUTES]

@@ -46,7 +46,7 @@ class BotFlowDriver:
 
     def __init__(self, fake: FakeGenesys, bot_url: str, *, secret: str, secret_header: str = "Authorization",
                  bot_id: str = "commandlang-bot", queue_id: str | None = None, timeout: float = 10.0,
-                 http: httpx.AsyncClient | None = None) -> None:
+                 with_agent: bool = True, http: httpx.AsyncClient | None = None) -> None:
         self.fake = fake
         self.bot_url = bot_url
         self.secret = secret
@@ -54,6 +54,7 @@ class BotFlowDriver:
         self.bot_id = bot_id
         self.queue_id = queue_id
         self.timeout = timeout  # Genesys gives up on a bot that does not answer in time
+        self.with_agent = with_agent  # False: no agent participant yet, as in a real bot flow
         self._http = http
         self._sessions: dict[str, str] = {}
 
@@ -74,7 +75,8 @@ class BotFlowDriver:
                     conversation_id: str | None) -> BotTurn:
         fake = self.fake
         conversation = fake.conversations.get(conversation_id or "") or fake.start_conversation(
-            queue_id=self.queue_id, conversation_id=conversation_id)
+            queue_id=self.queue_id, conversation_id=conversation_id, with_agent=self.with_agent)
+        fake.bot_sessions[self.session_id(conversation.id)] = conversation.id
         message = fake.add_message(conversation, "customer", text, content=content)
         request = {"botId": self.bot_id, "botVersion": "1.0", "botSessionId": self.session_id(conversation.id),
                    "messageId": message.id, "inputMessage": input_message, "languageCode": "en-us",

@@ -106,6 +106,7 @@ class FakeConversation:
     agent_participant_id: str = field(default_factory=new_id)
     communication_id: str = field(default_factory=new_id)  # the agent's messages[0].id
     messages: list[FakeMessage] = field(default_factory=list)
+    has_agent: bool = True  # False while the customer is still in a bot flow
 
     def find(self, message_id: str) -> FakeMessage | None:
         return next((m for m in self.messages if m.id == message_id), None)
@@ -126,17 +127,18 @@ class FakeConversation:
             customer["queue"] = agent["queue"] = queue
         if self.user_id:
             agent["user"] = {"id": self.user_id}
-        return {"id": self.id, "participants": [customer, agent]}
+        return {"id": self.id, "participants": [customer, agent] if self.has_agent else [customer]}
 
     def conversation_json(self) -> dict[str, Any]:
         """`MessageConversation` JSON (GET /api/v2/conversations/messages/{id})."""
-        return {"id": self.id, "participants": [
+        participants = [
             {"id": self.customer_participant_id, "purpose": "customer", "state": "connected",
              "messages": [{"messageId": m.id} for m in self.messages if m.sender == "customer"]},
             {"id": self.agent_participant_id, "purpose": "agent", "state": "connected",
              "messages": [{"messageId": self.communication_id}]
              + [{"messageId": m.id} for m in self.messages if m.sender == "agent"]},
-        ]}
+        ]
+        return {"id": self.id, "participants": participants if self.has_agent else participants[:1]}
 
 
 @dataclass
@@ -182,6 +184,7 @@ class FakeGenesys:
         self.requests: list[RecordedRequest] = []
         self.events_published: list[dict[str, Any]] = []
         self.bot_exchanges: list[tuple[dict[str, Any], int, Any]] = []  # (request, status, response json)
+        self.bot_sessions: dict[str, str] = {}  # botSessionId -> conversation id (the bot-flow driver's)
         self.nursery: trio.Nursery | None = None
 
     # -- faults ---------------------------------------------------------------
@@ -219,8 +222,9 @@ class FakeGenesys:
 
     # -- conversations --------------------------------------------------------
     def start_conversation(self, *, queue_id: str | None = None, user_id: str | None = None,
-                           conversation_id: str | None = None) -> FakeConversation:
-        conversation = FakeConversation(conversation_id or new_id(), queue_id, user_id)
+                           conversation_id: str | None = None, with_agent: bool = True) -> FakeConversation:
+        """A new conversation; `with_agent=False` while the customer is only talking to a bot."""
+        conversation = FakeConversation(conversation_id or new_id(), queue_id, user_id, has_agent=with_agent)
         self.conversations[conversation.id] = conversation
         return conversation
 

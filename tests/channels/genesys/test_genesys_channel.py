@@ -105,3 +105,33 @@ async def test_the_channel_end_to_end_on_both_paths() -> None:
         assert [m.text for m in pipeline.submitted if m.channel == "genesys" and m.role == "agent"] == []
         assert channel.failed_deliveries == 0
         stop.set()
+
+
+async def test_a_slow_command_in_a_bot_flow_without_an_agent_finishes_in_the_bot_session() -> None:
+    async with genesys_env() as env:
+        settings = GenesysSettings.from_env({
+            "GENESYS_API_BASE": env.fake.base_url, "GENESYS_CLIENT_ID": CLIENT_ID,
+            "GENESYS_CLIENT_SECRET": CLIENT_SECRET, "GENESYS_BOT_SECRET": BOT_SECRET, "GENESYS_BOT_BUDGET": "0.2"})
+        app = HttpApp()
+        stop = trio.Event()
+        port = await env.nursery.start(functools.partial(serve_http, app, "127.0.0.1", 0, shutdown=stop))
+        pipeline = StubPipeline(env.nursery, "unused")
+        channel = GenesysChannel(settings, env.http, pipeline.submit)
+        assert channel.ingest is None  # no queues or users: Bot Connector only
+        app.route("POST", GenesysChannel.BOT_PATH, channel.bot_route)
+        await env.nursery.start(channel.run)
+        driver = BotFlowDriver(env.fake, f"http://127.0.0.1:{port}{GenesysChannel.BOT_PATH}", secret=BOT_SECRET,
+                               http=env.http, with_agent=False)
+        slow = await driver.send_text("/slow")
+        assert slow.texts == ["Working on it…"]
+        with trio.fail_after(5):
+            while channel.delivered_to_bot_session < 1:
+                await trio.sleep(0.02)
+        last = env.fake.transcript(slow.conversation_id)[-1]
+        assert (last.sender, last.text) == ("bot", "Slow thing done.")
+        assert last.content == [{"contentType": "QuickReply", "quickReply": {
+            "text": "Again", "payload": "/slow", "action": "Message"}}]
+        sent = env.fake.requests_to("/api/v2/integrations/botconnectors/outgoing/messages")
+        assert sent[0].body["botSessionId"] == driver.session_id(slow.conversation_id)
+        assert channel.failed_deliveries == 0
+        stop.set()

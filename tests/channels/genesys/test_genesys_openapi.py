@@ -15,6 +15,7 @@ import pytest
 import trio
 
 from commandlang.channels.genesys import ConversationsReplySink, MediaFile, NotificationIngest
+from commandlang.channels.genesys.conversations import send_bot_message
 from commandlang.channels.genesys import content as content_models
 from commandlang.channels.genesys import models
 from commandlang.runtime.messages import InboundMessage, OutboundReply
@@ -109,6 +110,10 @@ async def _exercise_the_client(env) -> list[tuple[str, Any]]:
         channel_id = next(iter(env.fake.channels))
         answers.append(("ChannelTopicEntityListing",
                         await env.api.get_json(f"/api/v2/notifications/channels/{channel_id}/subscriptions")))
+        env.fake.bot_sessions["session-1"] = conversation.id
+        await send_bot_message(env.api, content_models.OutgoingBotMessage(
+            "bot-1", "1.0", "session-1", "en-us", (content_models.ReplyMessage("Structured", "Later", (
+                content_models.QuickReply("Again", "/again"),)),)))
         upload = await env.api.post_json(f"{base}/communications/{conversation.communication_id}/messages/media/uploads",
                                          {"fileName": "a.png", "contentLengthBytes": 3})
         answers.append(("MessageMediaUploadData", upload))
@@ -154,7 +159,8 @@ async def test_every_request_our_client_sent_and_every_answer_agree_with_the_ope
         "/api/v2/conversations/messages/{conversationId}/messages/bulk",
         "/api/v2/conversations/messages/{conversationId}",
         "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages",
-        "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads"}
+        "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads",
+        "/api/v2/integrations/botconnectors/outgoing/messages"}
     for definition, answer in answers:  # the fake answers in the real shapes
         assert check({"$ref": f"#/definitions/{definition}"}, answer, spec) == [], definition
 
@@ -189,6 +195,9 @@ SAMPLES: list[tuple[str, Any, dict[str, Any]]] = [
     ("ConversationContentAttachment", content_models.Attachment, {"mediaType": "Image", "url": "https://x/a.png"}),
     ("ConversationContentButtonResponse", content_models.ButtonResponse, {"type": "QuickReply", "text": "Y", "payload": "/y"}),
     ("ReplyMessage", content_models.ReplyMessage, {"type": "Text", "text": "hi"}),
+    ("OutgoingMessageRequest", content_models.OutgoingBotMessage, {
+        "botId": "b", "botVersion": "1.0", "botSessionId": "s", "botState": "MoreData", "languageCode": "en-us",
+        "replyMessages": [{"type": "Text", "text": "later"}]}),
 ]
 
 
