@@ -3,6 +3,7 @@
     genesys = GenesysChannel(GenesysSettings.from_config(config), http, pipeline.submit)
     await nursery.start(genesys.run)                    # outbox workers + Notification API ingest
     app.route("POST", GenesysChannel.BOT_PATH, genesys.bot_route)
+    closers.append(genesys.aclose)                      # on shutdown, after the drain: send what is queued
 
 Replies that nobody waits for in an HTTP response (every Notification-path
 reply, and a slow Bot Connector command's late replies) go through `send`
@@ -99,21 +100,47 @@ class GenesysChannel:
         self._delivery_deadline = delivery_deadline
         self._outboxes = [trio.open_memory_channel[OutboundReply](max(1, outbox_size // delivery_tasks))
                           for _ in range(delivery_tasks)]
+        self.ingest_ready = trio.Event()
+        self._workers_running = 0
+        self._outbox_drained = trio.Event()
         self.delivered = 0
         self.delivered_to_bot_session = 0
         self.failed_deliveries = 0
 
     # -- the runtime's hooks --------------------------------------------------
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Outbox workers, and (with queues or users configured) the Notification API ingest."""
+    async def run(self, *, startup_wait: float = 10.0,
+                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Outbox workers and (with queues or users configured) the Notification API ingest.
+
+        `started` once the ingest is subscribed, or after `startup_wait` seconds at most:
+        Genesys being unreachable must not keep the service from starting (the ingest
+        keeps retrying with backoff, and says so in the log).
+        """
         async with trio.open_nursery() as nursery:
             for _, receive in self._outboxes:
-                nursery.start_soon(self._deliver, receive)
+                await nursery.start(self._deliver, receive)
             if self.ingest is not None:
                 inbound_send, inbound_receive = trio.open_memory_channel[InboundMessage](256)
                 nursery.start_soon(self._submit_loop, inbound_receive)
-                await nursery.start(self.ingest.serve, inbound_send)
+                nursery.start_soon(self._run_ingest, inbound_send)
+                with trio.move_on_after(startup_wait):
+                    await self.ingest_ready.wait()
+                if not self.ingest_ready.is_set():
+                    log.warning("genesys notification ingest not connected after %.0fs; still trying", startup_wait)
             task_status.started()
+
+    async def aclose(self, deadline: float = 10.0) -> None:
+        """Stop taking replies and send what is queued (at most `deadline` seconds); for graceful shutdown."""
+        for send, _ in self._outboxes:
+            send.close()
+        with trio.move_on_after(deadline):
+            await self._outbox_drained.wait()
+
+    async def _run_ingest(self, inbound: trio.MemorySendChannel[InboundMessage]) -> None:
+        assert self.ingest is not None
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.ingest.serve, inbound)
+            self.ingest_ready.set()
 
     async def bot_route(self, request: Any) -> Any:
         """`POST /genesys/bot` for the runtime's `HttpApp` (a `runtime.http.Request` in, `Response` out)."""
@@ -140,7 +167,18 @@ class GenesysChannel:
                 await self.send(OutboundReply(message.conversation_id, reply,
                                               job.record.id if job.record else None, message))
 
-    async def _deliver(self, outbox: trio.MemoryReceiveChannel[OutboundReply]) -> None:
+    async def _deliver(self, outbox: trio.MemoryReceiveChannel[OutboundReply], *,
+                       task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self._workers_running += 1
+        task_status.started()
+        try:
+            await self._deliver_all(outbox)
+        finally:
+            self._workers_running -= 1
+            if self._workers_running == 0:
+                self._outbox_drained.set()
+
+    async def _deliver_all(self, outbox: trio.MemoryReceiveChannel[OutboundReply]) -> None:
         async for outbound in outbox:
             try:
                 with trio.fail_after(self._delivery_deadline):

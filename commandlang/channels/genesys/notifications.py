@@ -146,7 +146,9 @@ class NotificationIngest:
     def _renew_at(self, channel: Channel) -> float:
         expires = parse_time(channel.expires)
         remaining = (expires - time.time()) if expires is not None else _DEFAULT_CHANNEL_LIFE
-        remaining = max(0.0, remaining)
+        # a floor, so a skewed clock (an `expires` already past) cannot make us re-create channels in a loop;
+        # a channel that really ends sooner warns with socket_closing or closes, and that renews it anyway
+        remaining = max(10.0, remaining)
         return trio.current_time() + remaining - min(self._renew_before, remaining * 0.1)
 
     async def _open(self, nursery: trio.Nursery, events: trio.MemorySendChannel) -> _Connection:

@@ -10,7 +10,7 @@ import trio
 from commandlang.channels.genesys import GenesysChannel, GenesysSettings
 from commandlang.replies.model import Attachment, Button, Card, QuickReply, Reply
 from commandlang.runtime.http import HttpApp, Response, serve_http
-from commandlang.runtime.messages import InboundMessage, Job, ReplySink
+from commandlang.runtime.messages import InboundMessage, Job, OutboundReply, ReplySink
 from commandlang.testing.fake_genesys import BotFlowDriver
 from genesys_helpers import CLIENT_ID, CLIENT_SECRET, genesys_env
 
@@ -135,3 +135,25 @@ async def test_a_slow_command_in_a_bot_flow_without_an_agent_finishes_in_the_bot
         assert sent[0].body["botSessionId"] == driver.session_id(slow.conversation_id)
         assert channel.failed_deliveries == 0
         stop.set()
+
+
+async def test_startup_is_not_held_up_by_an_unreachable_genesys_and_shutdown_sends_what_is_queued() -> None:
+    async with genesys_env() as env:
+        unreachable = GenesysSettings.from_env({"GENESYS_API_BASE": "http://127.0.0.1:9", "GENESYS_CLIENT_ID": "a",
+                                                "GENESYS_CLIENT_SECRET": "b", "GENESYS_QUEUE_IDS": "q1"})
+        pipeline = StubPipeline(env.nursery, "unused")
+        offline = GenesysChannel(unreachable, env.http, pipeline.submit, backoff_base=0.05, backoff_max=0.1)
+        with trio.fail_after(3):
+            await env.nursery.start(functools.partial(offline.run, startup_wait=0.5))
+        assert not offline.ingest_ready.is_set()
+
+        settings = GenesysSettings.from_env({"GENESYS_API_BASE": env.fake.base_url, "GENESYS_CLIENT_ID": CLIENT_ID,
+                                             "GENESYS_CLIENT_SECRET": CLIENT_SECRET})
+        channel = GenesysChannel(settings, env.http, pipeline.submit)
+        await env.nursery.start(channel.run)
+        conversation = env.fake.start_conversation(queue_id="q1")
+        inbound = InboundMessage("genesys", conversation.id, "m-1", "p-1", "customer", "/refund 1", 0.0)
+        for i in range(5):
+            await channel.send(OutboundReply(conversation.id, Reply(text=f"reply {i}"), None, inbound))
+        await channel.aclose()
+        assert [m.text for m in env.fake.transcript(conversation.id)] == [f"reply {i}" for i in range(5)]
