@@ -118,6 +118,9 @@ async def handle_bot_request(body: bytes | str | Mapping[str, Any], headers: Map
     """
     if compile_reply is None:
         from ...replies.compile_genesys import compile_genesys as compile_reply
+    if not secret:
+        return BotHttpResponse(503, {"message": "the Bot Connector endpoint is off: set GENESYS_BOT_SECRET",
+                                     "code": "service.unavailable", "status": 503})
     if not check_bot_secret(headers, secret, header=secret_header):
         log.warning("genesys bot request rejected: missing or wrong shared secret in %s", secret_header)
         return BotHttpResponse(401, {"message": "missing or wrong bot secret", "code": "authentication.required",

@@ -115,3 +115,47 @@ async def test_end_to_end_bot_flow_rich_reply_then_slow_command_finishes_through
 
         wrong = BotFlowDriver(env.fake, url, secret="guess", http=env.http)
         assert (await wrong.send_text("/refund 1")).status == 401
+
+
+async def test_unset_secret_turns_the_endpoint_off_and_bad_compiled_content_fails_cleanly() -> None:
+    async with trio.open_nursery() as nursery:
+        runtime = StubRuntime(nursery, None)
+        off = await handle_bot_request(json.dumps(REQUEST).encode(), HEADERS, runtime.submit, secret="",
+                                       compile_reply=compile_genesys)
+        assert off.status == 503 and "GENESYS_BOT_SECRET" in off.body["message"]
+        broken = await handle_bot_request(
+            json.dumps(REQUEST).encode(), HEADERS, runtime.submit, secret=SECRET,
+            compile_reply=lambda reply: [{"type": "Structured", "content": [{"contentType": "QuickReply",
+                                                                             "quickReply": {"text": "no payload"}}]}])
+        assert broken.body["botState"] == "Failed" and broken.body["errorInfo"]["code"] == "internal.error"
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_driver_rejects_an_answer_genesys_would_reject() -> None:
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    from commandlang.testing.fake_genesys.botflow import BotFlowError
+
+    async def bad_bot(scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": b'{"botState": "Sleeping", "replyMessages": []}'})
+
+    async with genesys_env() as env:
+        config = Config()
+        config.bind = ["127.0.0.1:0"]
+        config.accesslog = None
+        binds = await env.nursery.start(serve, bad_bot, config)
+        driver = BotFlowDriver(env.fake, f"{binds[0]}/bot", secret=SECRET, http=env.http)
+        try:
+            await driver.send_text("/refund 1")
+        except BotFlowError as exc:
+            assert "botState" in str(exc)
+        else:
+            raise AssertionError("the driver accepted botState Sleeping")
