@@ -13,7 +13,7 @@ from .linting import ExtraCheck, lint_file
 from .registry.model import RegistrySpec
 from .registry.types import Today
 from .syntax.parser import SyntaxOptions, default_parser
-from .syntax.tree import Invocation
+from .syntax.tree import Invocation, Option
 
 __all__ = ["Registry", "load_registry", "parse_raw"]
 
@@ -74,7 +74,8 @@ def parse_raw(text: str, *, percent_decode: bool = False, max_length: int = 4000
     try:
         return invocation.raw_json()
     except ValueError as exc:
-        option = exc.args[0]
-        raise CommandError(Diagnostic("duplicate_option", f"{option.key} is given more than once.", line=1,
-                                      column=option.span.column, hint="Give it once, or use a list: key=[a, b].",
-                                      argument=option.key)) from None
+        item = exc.args[0]
+        key = item.key if isinstance(item, Option) else item.name
+        hint = "Give it once, or use a list: key=[a, b]." if isinstance(item, Option) else "Give it once."
+        raise CommandError(Diagnostic("duplicate_option", f"{key} is given more than once.", line=1,
+                                      column=item.span.column, hint=hint, argument=key)) from None

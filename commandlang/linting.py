@@ -15,7 +15,6 @@ from .binding.bind import Binder
 from .diagnostics import CommandError, Diagnostic
 from .registry.loader import load_spec
 from .registry.model import Position, RegistrySpec
-from .replies.lint import check_registry_templates
 from .syntax.parser import SyntaxOptions, default_parser
 
 __all__ = ["lint_file", "lint_spec", "ExtraCheck"]
@@ -91,8 +90,9 @@ def lint_file(path: str, env: Mapping[str, str] | None = None, *, extra: tuple[E
     spec, found = load_spec(path, env, text=text)
     if spec is None:
         return None, found
-    found = found + lint_spec(spec) + check_registry_templates(spec)
+    found = found + lint_spec(spec)
     for check in extra:
         found.extend(check(spec))
+    found = list(dict.fromkeys(found))  # a check passed in `extra` too (template checks) reports once
     found.sort(key=lambda d: (d.file or "", d.line or 0, d.column or 0, d.code))
     return spec, found

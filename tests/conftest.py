@@ -1,16 +1,18 @@
-"""Shared test support: `async def` tests run under Trio (pytest-trio is not a dependency), each
-under a deadline; the sample registry, a fixed `today`, and hypothesis profiles.
+"""Shared fixtures: the sample registry, a registry writer, and hypothesis profiles.
 
-`@pytest.mark.mock_clock` runs the test with `trio.testing.MockClock` set to
-autojump: sleeps, backoff and Retry-After waits take no real time, and the
-deadline below is then virtual time too.
+The fuzz tests run a fixed, derandomized `ci` profile (a few hundred examples) so
+the suite is fast and stable; `HYPOTHESIS_PROFILE=dev pytest tests/syntax` runs
+many more random examples when hunting bugs.
+
+`async def` tests run under Trio (pytest-trio is not a dependency), each under
+a deadline; `@pytest.mark.mock_clock` runs one with an autojumping
+`trio.testing.MockClock`, so sleeps and backoff take no real time.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,6 @@ import commandlang
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "commands.yaml"
-TODAY = date(2026, 1, 31)
 
 settings.register_profile(
     "ci", max_examples=400, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]

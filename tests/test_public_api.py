@@ -149,3 +149,14 @@ def test_layering_check_sees_relative_imports() -> None:
     # guard against a walker that silently resolves nothing: binding imports the registry and syntax
     imports = _imports("binding")
     assert "commandlang.registry.model" in imports and "commandlang.syntax.tree" in imports
+
+
+STAGES = ["syntax", "registry", "binding", "replies", "execution", "runtime", "channels", "sync"]
+
+
+@pytest.mark.parametrize("package", ["syntax", "registry", "binding"])
+def test_imports_never_point_back_up_the_pipeline(package: str) -> None:
+    later = STAGES[STAGES.index(package) + 1:]
+    ours = {name for name in _imports(package) if name.startswith("commandlang.")}
+    bad = {name for name in ours if name.split(".")[1] in later or name.split(".")[1] in ("cli", "api", "linting")}
+    assert bad == set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -251,16 +252,31 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 def _bounds(arg: ArgSpec, value: Any, column: int, unit: str | None) -> None:
     suffix = f" {unit}" if unit else ""
     if arg.min is not None and value < arg.min:
-        raise _constraint(arg, column, f"at least {to_json(arg.min)}{suffix}", value, counted=unit is not None)
+        raise _constraint(arg, column, f"at least {_human(arg.min)}{suffix}", value, counted=unit is not None)
     if arg.max is not None and value > arg.max:
-        raise _constraint(arg, column, f"at most {to_json(arg.max)}{suffix}", value, counted=unit is not None)
+        raise _constraint(arg, column, f"at most {_human(arg.max)}{suffix}", value, counted=unit is not None)
 
 
 def _constraint(arg: ArgSpec, column: int, expected: str, value: Any, *, counted: bool = False) -> CommandError:
-    shown = f"{value} items" if counted else (mask(value) if arg.sensitive else to_json(value))
+    shown = f"{value} items" if counted else (mask(value) if arg.sensitive else _human(value))
     if isinstance(shown, str) and len(shown) > 40:
         shown = shown[:37] + "..."
     return _error("constraint", column, f"{arg.name} must be {expected}, got {shown}", arg.name, arg.help)
+
+
+def _human(value: Any) -> Any:
+    """A value as a chat user writes it: durations as 1h30m (their JSON form is seconds), others in JSON form."""
+    if not isinstance(value, timedelta):
+        return to_json(value)
+    seconds, parts = value.total_seconds(), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            parts.append(f"{count}{unit}")
+            seconds -= count * size
+    if seconds or not parts:
+        parts.append(f"{seconds:g}s")
+    return "".join(parts)
 
 
 def _duplicate(arg: ArgSpec, column: int) -> CommandError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from ..linting import lint_file
+from ..replies.lint import check_registry_templates
 from .common import ArgumentParser, print_json
 
 
@@ -21,7 +22,7 @@ def main(argv: list[str]) -> int:
     findings = []
     unusable = False
     for path in args.files:
-        spec, found = lint_file(path)
+        spec, found = lint_file(path, extra=(check_registry_templates,))  # lint checks the templates too
         unusable = unusable or spec is None
         findings.extend(found)
 

@@ -311,15 +311,21 @@ class _Loader:
                 out.append(Example(input=item, position=item_pos))
             elif isinstance(item, LMap) and isinstance(item.get("input"), str):
                 self.keys(item, "example", f"an example of {where}")
+                parts: dict[str, LMap | None] = {}
                 for part in ("backend", "expect"):
-                    if isinstance(item.get(part), LMap):
+                    parts[part] = item.get(part) if isinstance(item.get(part), LMap) else None
+                    if parts[part] is not None:
                         self.keys(item[part], f"example.{part}", f"an example's {part}")
+                    elif item.get(part) is not None:  # `expect: constraint` would crash lint later
+                        self.report("wrong_type", f"an example's {part} must be a mapping, like "
+                                    + ("{error: constraint}" if part == "expect" else "{status: 200, json: {}}"),
+                                    item.value_pos[part])
                 role = item.get("role")
                 if role is not None and role not in ROLES:
                     self.report("wrong_type", f"an example's role must be agent or customer, got {role!r}",
                                 item.value_pos["role"])
                     role = None
-                out.append(Example(input=item["input"], backend=item.get("backend"), expect=item.get("expect"),
+                out.append(Example(input=item["input"], backend=parts["backend"], expect=parts["expect"],
                                    role=role, position=item.value_pos["input"]))
             else:
                 self.report("wrong_type", "an example is a command line, or a mapping with input (and backend, expect)", item_pos)

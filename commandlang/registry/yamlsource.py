@@ -51,6 +51,30 @@ class _TooBig(Exception):
         self.diagnostic = diagnostic
 
 
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """Stops composing past MAX_DEPTH at once, where the nesting starts going too deep.
+
+    Without it, deep nesting ran into Python's recursion limit (~1000 frames),
+    which took seconds to unwind and lost the position.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH + 1:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: Any) -> None:
+        self.mark = mark
+
+
 def read_yaml(path: str) -> tuple[Any, list[Diagnostic]]:
     """Read and parse a YAML file; (None, diagnostics) when it cannot be used."""
     try:
@@ -76,7 +100,10 @@ def parse_yaml(text: str, path: str | None = None) -> tuple[Any, list[Diagnostic
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_DepthLimitedLoader)
+    except _TooDeep as exc:
+        return None, [Diagnostic("too_deep", f"the YAML is nested more than {MAX_DEPTH} levels deep", file=path,
+                                 line=exc.mark.line + 1, column=exc.mark.column + 1)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"

@@ -18,6 +18,7 @@ import trio
 
 from ..api import Registry, load_registry
 from ..execution.executor import Executor
+from ..replies.lint import check_registry_templates
 from ..replies.render import ReplyRenderer
 from ..replies.templates import TemplateEngine
 
@@ -52,7 +53,7 @@ async def build_generation(path: str, *, env: Mapping[str, str] | None = None, t
     """Load and lint a registry (RegistryError when it has errors) and open its executor."""
 
     def load() -> tuple[Registry, str]:
-        registry = load_registry(path, env=env)  # lint, templates included
+        registry = load_registry(path, env=env, extra_checks=(check_registry_templates,))
         return registry, registry_version(path)
 
     registry, version = await trio.to_thread.run_sync(load)

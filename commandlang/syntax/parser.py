@@ -61,8 +61,9 @@ class SyntaxParser:
         """Parse one chat message; None when it is not a command; `CommandError` on bad syntax."""
         if len(text) > options.max_length:
             # Checked first so a huge message costs nothing more than its length.
-            if not normalise(text[: options.max_length]).text.startswith("/"):
-                return None
+            head = normalise(text[: options.max_length]).text
+            if not head.startswith("/") or self.name_re.match(head) is None:
+                return None  # long ordinary chat (`/etc/hosts ...` too) passes through, as a short one does
             raise _error("too_long", options.max_length, f"The message is {len(text)} characters long; "
                          f"a command may be at most {options.max_length}.", "Shorten the command.")
         norm = normalise(text)

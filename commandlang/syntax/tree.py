@@ -125,8 +125,9 @@ class Invocation(NamedTuple):
     def raw_json(self) -> dict[str, object]:
         """The `--raw` JSON form; an option given twice appends when either occurrence is a list.
 
-        Raises `ValueError` with the duplicated `Option` as its argument when a
-        scalar option is repeated (the caller turns it into `duplicate_option`).
+        Raises `ValueError` with the duplicated `Option` or `Flag` as its argument
+        when a scalar option or a flag is repeated (`--notify --no-notify`); the
+        caller turns it into `duplicate_option`.
         """
         options: dict[str, str | list[str]] = {}
         flags: dict[str, bool] = {}
@@ -143,6 +144,8 @@ class Invocation(NamedTuple):
                 else:
                     options[item.key] = new
             elif isinstance(item, Flag):
+                if item.name in flags:
+                    raise ValueError(item)
                 flags[item.name] = item.value
         return {
             "command": self.name,

@@ -33,11 +33,11 @@ UNUSABLE = [
     ("YAML syntax", b"version: 1\ncommands:\n  x: [\n", "yaml_syntax", 4, 1),
     ("a tab indent", b"version: 1\ncommands:\n\tx: {}\n", "yaml_syntax", 3, 1),
     ("alias bomb", _bomb().encode(), "too_large", None, None),
-    ("deep flow sequences", b"version: 1\ncommands: " + b"[" * 10_000 + b"]" * 10_000 + b"\n", "too_deep", None, None),
+    ("deep flow sequences", b"version: 1\ncommands: " + b"[" * 10_000 + b"]" * 10_000 + b"\n", "too_deep", 2, 75),
     ("deep flow mappings", b"version: 1\ncommands: " + b"{a: " * 10_000 + b"1" + b"}" * 10_000 + b"\n", "too_deep",
-     None, None),
+     2, 264),
     ("deep block mappings", ("version: 1\ncommands:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(1_000))).encode(),
-     "too_deep", None, None),
+     "too_deep", 66, 129),  # where the nesting passes 64 levels
     ("over 4 MiB", b"version: 1\ncommands: {}\n#" + b"x" * (4 * 1024 * 1024) + b"\n", "too_large", 1, 1),
 ]
 
@@ -49,7 +49,7 @@ def test_unusable_registry_gets_one_clear_finding(tmp_path, content: bytes, code
     path.write_bytes(content)
     started = time.perf_counter()
     spec, found = lint_file(str(path), env={})
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < 10  # a clear error, not a hang (typically well under 2 s)
     assert spec is None
     assert [d.code for d in found] == [code]
     assert found[0].file == str(path)

@@ -25,8 +25,12 @@ values = st.recursive(
                             st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(max_size=5)), inner, max_size=5)),
     max_leaves=25,
 )
+examples = st.lists(st.one_of(scalars, st.fixed_dictionaries(
+    {"input": st.sampled_from(["/ping", "/x 1", "/ticket close 1", "nope", '/x "'])},
+    optional={"expect": values, "backend": values, "role": values})), max_size=3)
+command_bodies = st.fixed_dictionaries({}, optional={**{k: values for k in known_keys("command")}, "examples": examples})
 commands = st.dictionaries(st.sampled_from(["ping", "x", "x.y", "ticket", "ticket.close", "Ping", "rf", "9", "a b"]),
-                           st.one_of(values, st.fixed_dictionaries({}, optional={k: values for k in known_keys("command")})),
+                           st.one_of(values, command_bodies),
                            max_size=4)
 registries = st.fixed_dictionaries(
     {"version": st.sampled_from([1, 1, 1, 2, "1"]), "commands": commands},
@@ -34,7 +38,7 @@ registries = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)  # each example writes and lints a file
 @given(registries)
 def test_lint_never_raises(tmp_path_factory, data) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "commands.yaml"

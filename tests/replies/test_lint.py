@@ -6,7 +6,7 @@ from pathlib import Path
 
 import commandlang
 from commandlang.linting import lint_file
-from commandlang.replies.lint import check_templates
+from commandlang.replies.lint import check_registry_templates, check_templates
 
 from .helpers import ROOT
 
@@ -64,7 +64,7 @@ def lint(tmp_path: Path) -> list[str]:
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "bad.yaml").write_text(BAD, encoding="utf-8")
     (tmp_path / "commands.yaml").write_text(REGISTRY, encoding="utf-8")
-    spec, found = lint_file(str(tmp_path / "commands.yaml"))
+    spec, found = lint_file(str(tmp_path / "commands.yaml"), extra=(check_registry_templates,))
     assert spec is not None
     return [d.format_line().replace(str(tmp_path) + "/", "") for d in found]
 
@@ -102,3 +102,11 @@ def test_a_block_scalar_reports_the_line_of_the_error(tmp_path: Path) -> None:
     spec, _ = lint_file(str(tmp_path / "commands.yaml"))
     found = check_templates(spec, str(tmp_path))
     assert [(d.code, d.line) for d in found] == [("template_syntax", 3)]
+
+
+def test_commandlang_lint_checks_templates_but_parse_does_not_need_them(tmp_path: Path) -> None:
+    from commandlang.cli.lint import main as lint_main
+
+    (tmp_path / "commands.yaml").write_text("version: 1\ncommands:\n  x:\n    reply: {success: gone.yaml}\n", encoding="utf-8")
+    assert lint_main([str(tmp_path / "commands.yaml")]) == 1  # the missing reply file is a finding
+    assert commandlang.load_registry(tmp_path / "commands.yaml").parse("/x") is not None  # parsing still works

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sqlite3
 
 import trio
 
@@ -75,29 +76,36 @@ async def test_redelivered_message_runs_once(tmp_path) -> None:
 
 async def test_one_conversation_runs_in_arrival_order(tmp_path) -> None:
     async with running_service(tmp_path) as run:
-        results: dict[int, dict] = {}
-
         async def send(index: int) -> None:
             # later commands are faster: only the per-conversation queue keeps them in order
-            response = await run.webhook(f"/slow {index} delay={0.25 - index * 0.05:.2f}", conversation="ordered",
-                                         message_id=f"order-{index}")
-            results[index] = response.json()
+            await run.webhook(f"/slow {index} delay={0.25 - index * 0.05:.2f}", conversation="ordered",
+                              message_id=f"order-{index}")
 
         async with trio.open_nursery() as nursery:
             for index in range(5):
                 nursery.start_soon(send, index)
-                await trio.sleep(0.02)  # arrival order 0, 1, 2, 3, 4
+                await trio.sleep(0.02)
+        # the order the service received them in: its dedupe keys, in insertion order
+        with sqlite3.connect(run.db) as connection:
+            arrived = [key.split("\x1f")[1] for (key,) in connection.execute("SELECT key FROM dedupe ORDER BY rowid")]
+        arrival = [int(message_id.split("-")[1]) for message_id in arrived]
+        assert sorted(arrival) == [0, 1, 2, 3, 4]
         served = [int(r.path.rsplit("/", 1)[1]) for r in run.backend.requests if "/echo/" in r.path]
-        assert served == [0, 1, 2, 3, 4]
-        completed = sorted(results.values(), key=lambda d: d["command"]["updated_at"])
-        assert [d["command"]["args"]["n"] for d in completed] == [0, 1, 2, 3, 4]
+        assert served == arrival
+        # one at a time: each command started executing after the previous one finished
+        spans = {}
+        for event in run.events():
+            spans.setdefault(event["args"]["n"], {})[event["status"]] = event["updated_at"]
+        ordered = [spans[n] for n in arrival]
+        for before, after in zip(ordered, ordered[1:]):
+            assert before["completed"] <= after["executing"]
 
 
 async def test_different_conversations_run_concurrently(tmp_path) -> None:
     async with running_service(tmp_path) as run:
         async with trio.open_nursery() as nursery:
             for index in range(8):
-                nursery.start_soon(functools.partial(run.webhook, f"/slow {index} delay=0.4", conversation=f"conv-{index}"))
+                nursery.start_soon(functools.partial(run.webhook, f"/slow {index} delay=0.8", conversation=f"conv-{index}"))
         events = run.events()
         started = [e["updated_at"] for e in events if e["status"] == "executing"]
         finished = [e["updated_at"] for e in events if e["status"] == "completed"]

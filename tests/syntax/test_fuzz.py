@@ -88,3 +88,26 @@ def test_bind_every_type_never_raises_anything_else(pairs, head) -> None:
         value = call.args.get(name)
         if value is not None and len(str(value)) >= 4:
             assert str(value) not in str(masked)
+
+
+def _kind(text: str) -> str:
+    try:
+        return "chat" if commandlang.parse_raw(text) is None else "command"
+    except CommandError:
+        return "command"
+
+
+@given(chat_text)
+@example("/etc/hosts is broken")
+@example("// note")
+def test_a_long_message_is_a_command_exactly_when_its_start_is(text: str) -> None:
+    padded = text + " " + "x" * 4100
+    if _kind(text) == "chat":
+        assert commandlang.parse_raw(padded) is None
+    else:
+        try:
+            commandlang.parse_raw(padded)
+        except CommandError as exc:
+            assert exc.diagnostic.code == "too_long"
+        else:
+            raise AssertionError("a command over max_length parsed")

@@ -211,6 +211,8 @@ ERRORS = [
     ("/x a=1 a=2", "duplicate_option", 8),
     ("/x a=1 A=2", "duplicate_option", 8),
     ("/x --a=1 a=2", "duplicate_option", 10),
+    ("/x --notify --no-notify", "duplicate_option", 13),
+    ("/x --a --A", "duplicate_option", 8),
 ]
 
 
@@ -220,7 +222,8 @@ def test_syntax_errors(text: str, code: str, column: int) -> None:
         parse_raw(text)
     diagnostic = caught.value.diagnostic
     assert (diagnostic.code, diagnostic.column) == (code, column), diagnostic.message
-    assert diagnostic.message and str(column) in diagnostic.message or code in ("duplicate_option",)
+    if code != "duplicate_option":  # the message tells a chat user where to look
+        assert f"column {column}" in diagnostic.message
 
 
 @pytest.mark.parametrize(
@@ -284,7 +287,7 @@ def test_one_megabyte_message_is_rejected_fast() -> None:
     with pytest.raises(CommandError) as caught:
         parse_raw(text)
     assert caught.value.diagnostic.code == "too_long"
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 1.0  # the length is checked before anything else
 
 
 def test_one_megabyte_of_quotes_and_brackets_is_rejected_fast() -> None:
@@ -292,7 +295,7 @@ def test_one_megabyte_of_quotes_and_brackets_is_rejected_fast() -> None:
     started = time.perf_counter()
     with pytest.raises(CommandError):
         parse_raw(text)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 1.0  # the length is checked before anything else
 
 
 @pytest.mark.parametrize("junk", [bytes(range(256)).decode("latin-1"), "\x00/x\x00", "/x \x00\x01\x02", "/x \udcff"])
@@ -301,3 +304,15 @@ def test_binary_junk_never_crashes(junk: str) -> None:
         parse_raw(junk)
     except CommandError as exc:
         assert 1 <= exc.diagnostic.column <= len(junk) + 1
+
+
+@pytest.mark.parametrize("start", ["/etc/hosts is broken ", "// note ", "/ hi ", "/?", "hello ", "\u00a0/ x "])
+def test_long_ordinary_chat_passes_through_like_short_chat(start: str) -> None:
+    assert parse_raw(start + "x" * 5000) is None
+
+
+@pytest.mark.parametrize("text", ["/x " + "a" * 5000, "/" + "a" * 5000, "\u200b/refund " + "1" * 5000])
+def test_long_commands_are_too_long(text: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_raw(text)
+    assert caught.value.diagnostic.code == "too_long"
