@@ -28,9 +28,13 @@ _RETRYABLE = frozenset({500, 502, 503, 504})
 class TokenSource(Protocol):
     """What the client needs from a token provider (see `oauth.TokenProvider`)."""
 
-    async def token(self) -> str: ...
+    async def token(self) -> str:
+        """A valid bearer token."""
+        ...
 
-    def invalidate(self, stale: str | None = None) -> None: ...
+    def invalidate(self, stale: str | None = None) -> None:
+        """Forget the token (only if it is still `stale`, when given)."""
+        ...
 
 
 class GenesysApiError(RuntimeError):
@@ -47,6 +51,7 @@ class GenesysPermissionError(GenesysApiError):
 
     @property
     def missing(self) -> str:
+        """The permission the ErrorBody names (messageParams, else its message)."""
         if self.error is None:
             return "unknown"
         params = self.error.message_params
@@ -119,7 +124,9 @@ class GenesysApiClient:
             await trio.sleep(delay)
 
     async def get_json(self, path: str, **kwargs: Any) -> Any:
+        """GET `path`; the decoded JSON answer."""
         return (await self.request("GET", path, **kwargs)).json()
 
     async def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
+        """POST `body` as JSON to `path`; the decoded JSON answer."""
         return (await self.request("POST", path, json=body, **kwargs)).json()

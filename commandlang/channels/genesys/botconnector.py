@@ -48,6 +48,7 @@ class BotHttpResponse:
     body: Mapping[str, Any]
 
     def json_bytes(self) -> bytes:
+        """The body encoded for the HTTP response."""
         return json.dumps(self.body, ensure_ascii=False).encode()
 
 

@@ -93,6 +93,7 @@ class Card:
                    CardAction.from_json(default, f"{where}.defaultAction") if default is not None else None)
 
     def card_json(self) -> dict[str, Any]:
+        """The card object alone (inside a Card item or a carousel)."""
         return drop_none({"title": self.title, "description": self.description, "image": self.image,
                           "defaultAction": self.default_action.to_json() if self.default_action else None,
                           "actions": [a.to_json() for a in self.actions]})

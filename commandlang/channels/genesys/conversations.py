@@ -168,6 +168,7 @@ class ConversationsReplySink:
         self._communications: dict[str, str] = {}
 
     async def communication_id(self, conversation_id: str, metadata: Any = None) -> str:
+        """The agent communication to send as: from the message metadata, the cache, or the API."""
         known = (metadata or {}).get("genesys_communication_id") or self._communications.get(conversation_id)
         if not known:
             known = await self.conversations.find_agent_communication_id(conversation_id)

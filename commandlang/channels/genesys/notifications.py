@@ -58,6 +58,7 @@ class SeenIds:
         return message_id in self._ids
 
     def add(self, message_id: str) -> None:
+        """Remember `message_id` (forgetting the oldest beyond capacity)."""
         self._ids[message_id] = None
         self._ids.move_to_end(message_id)
         while len(self._ids) > self._capacity:

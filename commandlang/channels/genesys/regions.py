@@ -50,6 +50,7 @@ class GenesysEndpoints:
 
     @property
     def token_url(self) -> str:
+        """The client-credentials token endpoint."""
         return f"{self.login_base}/oauth/token"
 
 

@@ -26,22 +26,28 @@ Handler = Callable[[FakeGenesys, "Request"], Awaitable[tuple[int, Any]]]
 
 
 def error_body(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The ErrorBody JSON every Genesys API error answers with."""
     return {"message": message, "code": code, "status": status, "contextId": new_id(), "details": [], "errors": [],
             **extra}
 
 
 class ApiError(Exception):
+    """Answer with this status and ErrorBody (raised by the route handlers)."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
 
 
 class Request:
+    """One HTTP request as the route handlers see it (body already read)."""
+
     def __init__(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], raw: bytes,
                  params: dict[str, str]) -> None:
         self.method, self.path, self.query, self.headers, self.raw, self.params = method, path, query, headers, raw, params
 
     def json(self) -> Any:
+        """The JSON body; 415 unless sent as application/json, 400 when not JSON."""
         ctype = self.headers.get("content-type", "")
         if not ctype.startswith("application/json"):
             raise ApiError(415, "unsupported.media.type", f"Content-Type {ctype or '(none)'} is not application/json")
@@ -65,23 +71,23 @@ def _agent_conversation(fake: FakeGenesys, req: Request):
     return conversation
 
 
-async def create_channel(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+async def _create_channel(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     channel = fake.new_channel(fake.base_url)
     ws_base = fake.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
     return 200, {"connectUri": f"{ws_base}/channels/{channel.id}", "id": channel.id, "expires": channel.expires_iso}
 
 
-async def list_channels(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+async def _list_channels(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     ws_base = fake.base_url.replace("http://", "ws://", 1)
     return 200, {"entities": [{"connectUri": f"{ws_base}/channels/{c.id}", "id": c.id, "expires": c.expires_iso}
                               for c in fake.channels.values()]}
 
 
-async def head_channel(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+async def _head_channel(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     return (200 if req.params["channelId"] in fake.channels else 404), None
 
 
-async def subscriptions(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+async def _subscriptions(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     channel = fake.channels.get(req.params["channelId"])
     if channel is None:
         raise ApiError(404, "not.found", f"Channel {req.params['channelId']} not found")
@@ -107,11 +113,11 @@ async def subscriptions(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     return 200, {"entities": entities}
 
 
-async def get_conversation(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+async def _get_conversation(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     return 200, _conversation(fake, req).conversation_json()
 
 
-async def get_message(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+async def _get_message(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     conversation = _conversation(fake, req)
     message = conversation.find(req.params["messageId"])
     if message is None:
@@ -119,7 +125,7 @@ async def get_message(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     return 200, message.message_data(conversation.id)
 
 
-async def bulk_messages(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+async def _bulk_messages(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     conversation = _conversation(fake, req)
     ids = req.json()
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
@@ -128,7 +134,7 @@ async def bulk_messages(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     return 200, {"entities": [m.message_data(conversation.id) for m in found if m is not None]}
 
 
-async def send_message(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+async def _send_message(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     conversation = _agent_conversation(fake, req)
     try:
         body = AdditionalMessage.from_json(req.json())
@@ -151,7 +157,7 @@ async def _publish_later(fake: FakeGenesys, conversation: Any) -> None:
     fake.publish_conversation(conversation)
 
 
-async def create_upload(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+async def _create_upload(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     _agent_conversation(fake, req)
     try:
         body = UploadMediaRequest.from_json(req.json())
@@ -163,7 +169,7 @@ async def create_upload(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
                  "uploadHeaders": {"x-fake-upload": "1"}}
 
 
-async def put_upload(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+async def _put_upload(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     media = fake.media.get(req.params["mediaId"])
     if media is None:
         raise ApiError(404, "not.found", "Unknown upload")
@@ -180,7 +186,7 @@ async def put_upload(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     return 200, None
 
 
-async def bot_outgoing(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+async def _bot_outgoing(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     """A bot's late message into its session (preview API): shown to the customer as a bot message."""
     try:
         body = OutgoingBotMessage.from_json(req.json())
@@ -197,20 +203,20 @@ async def bot_outgoing(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
 
 _P = r"(?P<{}>[^/]+)"
 ROUTES: list[tuple[str, str, Handler]] = [
-    ("POST", "/api/v2/notifications/channels", create_channel),
-    ("GET", "/api/v2/notifications/channels", list_channels),
-    ("HEAD", "/api/v2/notifications/channels/{channelId}", head_channel),
-    ("GET", "/api/v2/notifications/channels/{channelId}/subscriptions", subscriptions),
-    ("PUT", "/api/v2/notifications/channels/{channelId}/subscriptions", subscriptions),
-    ("POST", "/api/v2/notifications/channels/{channelId}/subscriptions", subscriptions),
-    ("DELETE", "/api/v2/notifications/channels/{channelId}/subscriptions", subscriptions),
-    ("GET", "/api/v2/conversations/messages/{conversationId}", get_conversation),
-    ("GET", "/api/v2/conversations/messages/{conversationId}/messages/{messageId}", get_message),
-    ("POST", "/api/v2/conversations/messages/{conversationId}/messages/bulk", bulk_messages),
-    ("POST", "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages", send_message),
+    ("POST", "/api/v2/notifications/channels", _create_channel),
+    ("GET", "/api/v2/notifications/channels", _list_channels),
+    ("HEAD", "/api/v2/notifications/channels/{channelId}", _head_channel),
+    ("GET", "/api/v2/notifications/channels/{channelId}/subscriptions", _subscriptions),
+    ("PUT", "/api/v2/notifications/channels/{channelId}/subscriptions", _subscriptions),
+    ("POST", "/api/v2/notifications/channels/{channelId}/subscriptions", _subscriptions),
+    ("DELETE", "/api/v2/notifications/channels/{channelId}/subscriptions", _subscriptions),
+    ("GET", "/api/v2/conversations/messages/{conversationId}", _get_conversation),
+    ("GET", "/api/v2/conversations/messages/{conversationId}/messages/{messageId}", _get_message),
+    ("POST", "/api/v2/conversations/messages/{conversationId}/messages/bulk", _bulk_messages),
+    ("POST", "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages", _send_message),
     ("POST", "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads",
-     create_upload),
-    ("POST", "/api/v2/integrations/botconnectors/outgoing/messages", bot_outgoing),
+     _create_upload),
+    ("POST", "/api/v2/integrations/botconnectors/outgoing/messages", _bot_outgoing),
 ]
 _COMPILED = [(m, re.compile("^" + re.sub(r"\{(\w+)\}", lambda g: _P.format(g.group(1)), t) + "$"), t, h)
              for m, t, h in ROUTES]
@@ -286,7 +292,7 @@ class FakeGenesysApp:
             return status, body, {}, operation
         upload = _UPLOAD.match(path)
         if upload and method == "PUT":
-            route, operation = (put_upload, upload.groupdict()), "/uploads/{mediaId}"
+            route, operation = (_put_upload, upload.groupdict()), "/uploads/{mediaId}"
         elif not path.startswith("/uploads/"):
             auth = headers.get("authorization", "")
             if not auth.lower().startswith("bearer "):

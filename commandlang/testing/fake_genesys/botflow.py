@@ -38,6 +38,7 @@ class BotTurn:
 
     @property
     def texts(self) -> list[str]:
+        """The text of each reply message the customer was shown."""
         return [m.text or "" for m in self.response.reply_messages] if self.response else []
 
 
@@ -59,6 +60,7 @@ class BotFlowDriver:
         self._sessions: dict[str, str] = {}
 
     def session_id(self, conversation_id: str) -> str:
+        """The botSessionId used for a conversation (one per conversation)."""
         return self._sessions.setdefault(conversation_id, str(uuid.uuid4()))
 
     async def send_text(self, text: str, *, conversation_id: str | None = None) -> BotTurn:

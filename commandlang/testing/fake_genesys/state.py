@@ -26,14 +26,17 @@ MAX_CHANNELS = 20
 
 
 def iso(ts: float) -> str:
+    """Epoch seconds as the ISO-8601 UTC form Genesys writes."""
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_id() -> str:
+    """A fresh id in the UUID form Genesys uses."""
     return str(uuid.uuid4())
 
 
 def known_topic(topic: str) -> bool:
+    """True for the notification topics the subset lists (others are Rejected)."""
     return any(p.fullmatch(topic) for p in _TOPIC_PATTERNS)
 
 
@@ -51,6 +54,7 @@ class Fault:
     missing_permission: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
+        """Whether this fault applies to a request."""
         return ((self.method is None or self.method.upper() == method)
                 and (self.path is None or re.search(self.path, path) is not None))
 
@@ -80,6 +84,7 @@ class FakeMessage:
 
     @property
     def direction(self) -> str:
+        """inbound for the customer, outbound for the agent and the bot."""
         return "inbound" if self.sender == "customer" else "outbound"
 
     def message_data(self, conversation_id: str) -> dict[str, Any]:
@@ -109,6 +114,7 @@ class FakeConversation:
     has_agent: bool = True  # False while the customer is still in a bot flow
 
     def find(self, message_id: str) -> FakeMessage | None:
+        """The message with this id, if any."""
         return next((m for m in self.messages if m.id == message_id), None)
 
     def event_body(self) -> dict[str, Any]:
@@ -155,6 +161,8 @@ class FakeChannel:
 
 @dataclass
 class FakeMedia:
+    """An upload: announced by the create-upload call, `data` once the bytes were PUT."""
+
     id: str
     file_name: str
     length: int
@@ -198,6 +206,7 @@ class FakeGenesys:
         return fault
 
     def take_fault(self, method: str, path: str) -> Fault | None:
+        """The first pending fault matching this request, used up by one."""
         for fault in self.faults:
             if fault.times > 0 and fault.matches(method, path):
                 fault.times -= 1
@@ -212,12 +221,14 @@ class FakeGenesys:
             self.tokens[token] = float("-inf")
 
     def issue_token(self) -> tuple[str, int]:
+        """A new access token and its lifetime in seconds."""
         token = f"fake-{uuid.uuid4().hex}"
         self.tokens[token] = trio.current_time() + self.token_ttl
         self.tokens_issued += 1
         return token, max(1, int(self.token_ttl))
 
     def token_valid(self, token: str) -> bool:
+        """Whether `token` was issued here and has not expired."""
         return self.tokens.get(token, float("-inf")) > trio.current_time()
 
     # -- conversations --------------------------------------------------------
@@ -231,6 +242,7 @@ class FakeGenesys:
     def add_message(self, conversation: FakeConversation, sender: str, text: str, *,
                     content: list[dict[str, Any]] | None = None, media_ids: list[str] | None = None,
                     message_id: str | None = None) -> FakeMessage:
+        """Store a message (no event; `inject_*` and `publish_conversation` send those)."""
         import time
 
         message = FakeMessage(message_id or new_id(), sender, text, time.time(), content or [], media_ids or [])
@@ -259,6 +271,7 @@ class FakeGenesys:
 
     # -- notifications ----------------------------------------------------------
     def publish_conversation(self, conversation: FakeConversation) -> None:
+        """Send the conversation's message event to its queue and user topics."""
         body = conversation.event_body()
         topics = []
         if conversation.queue_id:
@@ -269,6 +282,7 @@ class FakeGenesys:
             self.publish(topic, body)
 
     def publish(self, topic: str, body: dict[str, Any]) -> None:
+        """Send an event to every socket of every channel subscribed to `topic`."""
         event = {"topicName": topic, "version": "2", "eventBody": body, "metadata": {"CorrelationId": new_id()}}
         self.events_published.append(event)
         for channel in self.channels.values():
@@ -280,6 +294,7 @@ class FakeGenesys:
                         pass  # a slow or closed socket misses it, as on the real service
 
     def broadcast(self, event: dict[str, Any]) -> None:
+        """Send a frame to every open channel socket, whatever its topics."""
         for channel in self.channels.values():
             for queue in list(channel.sockets):
                 try:
@@ -297,6 +312,7 @@ class FakeGenesys:
         self.broadcast({"__drop__": True})
 
     def new_channel(self, base_ws: str) -> FakeChannel:
+        """Create a channel (a 21st evicts the oldest, as on the real service)."""
         import time
 
         now = trio.current_time()
@@ -309,6 +325,7 @@ class FakeGenesys:
         return channel
 
     def close_channel(self, channel_id: str) -> None:
+        """Remove a channel and close its sockets (expiry, eviction)."""
         channel = self.channels.pop(channel_id, None)
         if channel is not None:
             for queue in channel.sockets:
@@ -319,4 +336,5 @@ class FakeGenesys:
 
     # -- the record -------------------------------------------------------------
     def requests_to(self, operation: str, method: str | None = None) -> list[RecordedRequest]:
+        """The recorded requests to an operation (its openapi path template)."""
         return [r for r in self.requests if r.operation == operation and (method is None or r.method == method)]

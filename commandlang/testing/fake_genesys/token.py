@@ -18,6 +18,7 @@ def _oauth_error(status: int, error: str, description: str) -> tuple[int, dict[s
 
 
 def token_endpoint(fake: FakeGenesys, method: str, headers: dict[str, str], raw: bytes) -> tuple[int, Any]:
+    """`POST /oauth/token`: (status, JSON body)."""
     if method != "POST":
         return _oauth_error(405, "invalid_request", "use POST")
     if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
