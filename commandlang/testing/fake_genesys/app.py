@@ -103,13 +103,21 @@ async def _subscriptions(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
         topics = [ChannelTopic.from_json(t, f"body[{i}]") for i, t in enumerate(body)]
     except ModelError as exc:
         raise ApiError(400, "bad.request", str(exc)) from None
-    permitted = [t.id for t in topics if known_topic(t.id)]
-    wanted = set(permitted) if req.method == "PUT" else channel.topics | set(permitted)
+    entities = []
+    for topic in topics:
+        missing = fake.topic_denied(topic.id)
+        if not known_topic(topic.id):
+            entities.append({"id": topic.id, "state": "Rejected", "rejectionReason": "Unknown topic"})
+        elif missing is not None:
+            entities.append({"id": topic.id, "state": "Rejected", "rejectionReason": "Missing permissions",
+                             "missingPermissions": [missing]})
+        else:
+            entities.append({"id": topic.id, "state": "Permitted"})
+    permitted = {e["id"] for e in entities if e["state"] == "Permitted"}
+    wanted = permitted if req.method == "PUT" else channel.topics | permitted
     if len(wanted) > 1000:
         raise ApiError(400, "bad.request", "A channel holds at most 1000 topics")
     channel.topics = wanted
-    entities = [{"id": t.id, "state": "Permitted"} if known_topic(t.id) else
-                {"id": t.id, "state": "Rejected", "rejectionReason": "Unknown topic"} for t in topics]
     return 200, {"entities": entities}
 
 

@@ -192,7 +192,8 @@ class FakeGenesys:
         self.requests: list[RecordedRequest] = []
         self.events_published: list[dict[str, Any]] = []
         self.bot_exchanges: list[tuple[dict[str, Any], int, Any]] = []  # (request, status, response json)
-        self.bot_sessions: dict[str, str] = {}  # botSessionId -> conversation id (the bot-flow driver's)
+        self.bot_sessions: dict[str, str] = {}
+        self.denied_topics: dict[str, str] = {}  # topic regex -> the permission the OAuth client lacks  # botSessionId -> conversation id (the bot-flow driver's)
         self.nursery: trio.Nursery | None = None
 
     # -- faults ---------------------------------------------------------------
@@ -214,6 +215,14 @@ class FakeGenesys:
                     self.faults.remove(fault)
                 return fault
         return None
+
+    def deny_topics(self, pattern: str, missing_permission: str) -> None:
+        """Subscriptions to topics matching `pattern` (regex) are Rejected for lack of `missing_permission`."""
+        self.denied_topics[pattern] = missing_permission
+
+    def topic_denied(self, topic: str) -> str | None:
+        """The missing permission that rejects `topic`, if any."""
+        return next((perm for pattern, perm in self.denied_topics.items() if re.fullmatch(pattern, topic)), None)
 
     def expire_tokens(self) -> None:
         """Every token issued so far is now expired (the next API call gets a 401)."""

@@ -162,3 +162,15 @@ async def test_subscription_refused_by_the_api_is_retried_until_it_works() -> No
             message = env.fake.inject_customer_message("/x", queue_id="q1")
             assert (await next_message(receive)).message_id == message.id
             assert ingest.channels_created == 1
+
+
+async def test_a_rejected_topic_names_its_missing_permission_and_the_others_still_work(caplog) -> None:
+    async with genesys_env() as env:
+        env.fake.deny_topics(r"v2\.users\..*", "conversation:communication:view")
+        async with ingesting(env) as (ingest, receive):
+            [channel] = env.fake.channels.values()
+            assert channel.topics == {"v2.routing.queues.q1.conversations.messages"}
+            message = env.fake.inject_customer_message("/x", queue_id="q1")
+            assert (await next_message(receive)).message_id == message.id
+    assert "v2.users.agent-user-1.conversations.messages rejected" in caplog.text
+    assert "conversation:communication:view" in caplog.text
