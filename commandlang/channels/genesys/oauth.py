@@ -36,7 +36,8 @@ class TokenProvider:
 
     def __init__(self, *, client_id: str, client_secret: str, login_base: str, http: httpx.AsyncClient,
                  refresh_margin: float = 60.0, max_attempts: int = 5, max_backoff: float = 30.0,
-                 request_timeout: float = 15.0, clock: Callable[[], float] = trio.current_time) -> None:
+                 request_timeout: float = 15.0, fresh_grace: float = 2.0,
+                 clock: Callable[[], float] = trio.current_time) -> None:
         if not client_id or not client_secret:
             raise ValueError("GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET are required")
         self._auth = httpx.BasicAuth(client_id, client_secret)
@@ -50,6 +51,8 @@ class TokenProvider:
         self._lock = trio.Lock()
         self._token: str | None = None
         self._refresh_at = 0.0
+        self._fetched_at = float("-inf")
+        self._fresh_grace = fresh_grace
         self.fetch_count = 0  # how many tokens were fetched (tests and metrics)
 
     def __repr__(self) -> str:  # never show the secret or the token
@@ -68,7 +71,13 @@ class TokenProvider:
 
     def invalidate(self, stale: str | None = None) -> None:
         """Forget the cached token (after a 401). With `stale`, only if it is still that token,
-        so fifty tasks that all saw the same 401 cause one refresh, not fifty."""
+        so fifty tasks that all saw the same 401 cause one refresh, not fifty.
+
+        Without `stale` (the executor's protocol), a token fetched less than `fresh_grace`
+        seconds ago is kept: the 401 came from a request made with the one it replaced.
+        """
+        if stale is None and self._token is not None and self._clock() - self._fetched_at < self._fresh_grace:
+            return
         if stale is None or stale == self._token:
             self._token = None
             self._refresh_at = 0.0
@@ -115,7 +124,8 @@ class TokenProvider:
         # refresh a little early; short-lived tokens (tests, 5 min clients) keep most of their life
         margin = min(self._margin, answer.expires_in * 0.2)
         self._token = answer.access_token
-        self._refresh_at = self._clock() + answer.expires_in - margin
+        self._fetched_at = self._clock()
+        self._refresh_at = self._fetched_at + answer.expires_in - margin
         self.fetch_count += 1
         log.info("genesys access token fetched, valid for %ss", answer.expires_in)
         return answer.access_token

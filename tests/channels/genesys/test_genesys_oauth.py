@@ -136,3 +136,22 @@ async def test_transport_errors_on_the_token_endpoint_are_reported() -> None:
                                  max_attempts=2, max_backoff=0.01)
         with pytest.raises(GenesysAuthError, match="ConnectError"):
             await provider.token()
+
+
+@pytest.mark.mock_clock
+async def test_the_executor_protocol_token_and_anonymous_invalidate() -> None:
+    from commandlang.execution import TokenProvider as ExecutorTokenProvider
+
+    async with genesys_env() as env:
+        provider: ExecutorTokenProvider = env.tokens  # structural: async token(), invalidate()
+        first = await provider.token()
+        # fifty backend calls that all saw a 401 with the old token: the new one survives their invalidate()
+        env.fake.expire_tokens()
+        env.tokens.invalidate(first)
+        second = await provider.token()
+        for _ in range(50):
+            provider.invalidate()
+        assert await provider.token() == second and env.tokens.fetch_count == 2
+        await trio.sleep(3)
+        provider.invalidate()  # an older token really is dropped
+        assert await provider.token() != second and env.tokens.fetch_count == 3
