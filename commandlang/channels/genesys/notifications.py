@@ -10,7 +10,10 @@ several arrive). Channels live 24 h: before they expire, and on
 (or one silent past the heartbeat timeout) reconnects with full-jitter
 backoff. Message ids already handed on are remembered (bounded), so the same
 message never goes to the pipeline twice across reconnects; the runtime
-dedupes again in its store.
+dedupes again in its store. Events list every message of the conversation,
+so messages older than `max_message_age` when first seen (the history of a
+conversation routed to the queue, or of one that was active across a
+restart) are taken as history and never run.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ class NotificationIngest:
                  user_ids: Iterable[str] = (), channel: str = "genesys", renew_before: float = 1800.0,
                  heartbeat_timeout: float = 95.0, backoff_base: float = 1.0, backoff_max: float = 60.0,
                  connect_timeout: float = 15.0, dedupe_capacity: int = 50_000, event_buffer: int = 256,
-                 fetch_attempts: int = 4) -> None:
+                 fetch_attempts: int = 4, max_message_age: float = 300.0) -> None:
         self.api = api
         self.conversations = conversations
         self.topics = message_topics(queue_ids, user_ids)
@@ -96,6 +99,7 @@ class NotificationIngest:
         self._connect_timeout = connect_timeout
         self._event_buffer = event_buffer
         self._fetch_attempts = fetch_attempts
+        self._max_message_age = max_message_age  # seconds; 0 takes every message however old
         self.seen = SeenIds(dedupe_capacity)
         self._sent = SeenIds(dedupe_capacity)
         self.channels_created = 0
@@ -227,8 +231,12 @@ class NotificationIngest:
             # the agent's first message entry is its communication, not a message (SOURCES.md 2)
             refs = p.messages[1:] if role == "agent" else p.messages
             for ref in refs:
-                if ref.id not in self.seen and ref.id not in self._sent:
-                    wanted[ref.id] = (p.id, role, p.queue_id or queue_from_topic)
+                if ref.id in self.seen or ref.id in self._sent:
+                    continue
+                if self._too_old(ref.message_time):
+                    self.seen.add(ref.id)  # history (earlier bot-flow turns, or before a restart): never re-run
+                    continue
+                wanted[ref.id] = (p.id, role, p.queue_id or queue_from_topic)
         if not wanted:
             return
         fetched = await self._fetch(body.conversation_id, list(wanted))
@@ -243,6 +251,15 @@ class NotificationIngest:
             inbound = self._inbound(body.conversation_id, message, participant_id, role, queue_id, agent_comm, topic)
             if inbound is not None:
                 await out.send(inbound)
+
+    def _too_old(self, message_time: str | None) -> bool:
+        if not self._max_message_age or not message_time:
+            return False
+        try:
+            sent_at = parse_time(message_time)
+        except ModelError:
+            return False
+        return sent_at is not None and sent_at < time.time() - self._max_message_age
 
     async def _fetch(self, conversation_id: str, message_ids: list[str]) -> list[MessageData] | None:
         """The messages' text; transient failures are retried a few times (the API client already

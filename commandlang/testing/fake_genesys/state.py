@@ -250,11 +250,12 @@ class FakeGenesys:
 
     def add_message(self, conversation: FakeConversation, sender: str, text: str, *,
                     content: list[dict[str, Any]] | None = None, media_ids: list[str] | None = None,
-                    message_id: str | None = None) -> FakeMessage:
+                    message_id: str | None = None, timestamp: float | None = None) -> FakeMessage:
         """Store a message (no event; `inject_*` and `publish_conversation` send those)."""
         import time
 
-        message = FakeMessage(message_id or new_id(), sender, text, time.time(), content or [], media_ids or [])
+        message = FakeMessage(message_id or new_id(), sender, text, time.time() if timestamp is None else timestamp,
+                              content or [], media_ids or [])
         conversation.messages.append(message)
         return message
 

@@ -174,3 +174,15 @@ async def test_a_rejected_topic_names_its_missing_permission_and_the_others_stil
             assert (await next_message(receive)).message_id == message.id
     assert "v2.users.agent-user-1.conversations.messages rejected" in caplog.text
     assert "conversation:communication:view" in caplog.text
+
+
+async def test_history_in_the_first_event_is_not_run_again() -> None:
+    import time
+
+    async with genesys_env() as env, ingesting(env) as (ingest, receive):
+        conversation = env.fake.start_conversation(queue_id="q1")
+        old = env.fake.add_message(conversation, "customer", "/refund 1", timestamp=time.time() - 3600)
+        new = env.fake.inject_customer_message("/refund 2", conversation_id=conversation.id, queue_id="q1")
+        assert (await next_message(receive)).message_id == new.id
+        await nothing_more(receive)
+        assert old.id in ingest.seen
