@@ -313,6 +313,10 @@ class FakeGenesysApp:
             return status, error_body(status, "not.found" if status == 404 else "method.not.allowed",
                                       f"{method} {path} is not an operation of this fake"), {}, operation
         handler, params = route
+        for flag in ("useNormalizedMessage", "ignoreErrors"):
+            if flag in query and query[flag] not in ("true", "false"):
+                return 400, error_body(400, "invalid.value", f"Value [{query[flag]}] is not valid for field type "
+                                       f"[boolean]. Allowable values are: true, false"), {}, operation
         try:
             status, body = await handler(fake, Request(method, path, query, headers, raw, params))
         except ApiError as exc:

@@ -77,3 +77,14 @@ def test_cli_serves_a_fake_that_official_sdks_could_use() -> None:
     from commandlang.cli import SUBCOMMANDS
 
     assert SUBCOMMANDS["fake-genesys"][0] == "fake_genesys"
+
+
+async def test_boolean_query_flags_are_checked() -> None:
+    async with genesys_env() as env:
+        conversation = env.fake.start_conversation(queue_id="q1")
+        message = env.fake.inject_customer_message("/x", conversation_id=conversation.id)
+        path = f"/api/v2/conversations/messages/{conversation.id}/messages/{message.id}"
+        assert (await env.api.get_json(path, params={"useNormalizedMessage": "false"}))["id"] == message.id
+        with pytest.raises(GenesysApiError) as caught:
+            await env.api.get_json(path, params={"useNormalizedMessage": "yes"})
+        assert caught.value.status == 400 and caught.value.error.code == "invalid.value"
