@@ -103,7 +103,9 @@ class NotificationIngest:
         self.seen = SeenIds(dedupe_capacity)
         self._sent = SeenIds(dedupe_capacity)
         self.channels_created = 0
-        self.reconnects = 0
+        self.connections = 0  # sockets opened (the first, renewals and reconnects)
+        self.reconnects = 0  # sockets lost without warning
+        self.current_channel: Channel | None = None
 
     def mark_sent(self, message_id: str) -> None:
         """Remember a message we sent ourselves, so its event is not taken for an agent's command."""
@@ -172,6 +174,8 @@ class NotificationIngest:
         with trio.fail_after(self._connect_timeout):
             ws = await trio_websocket.connect_websocket_url(nursery, channel.connect_uri)
         conn = _Connection(channel, ws)
+        self.connections += 1
+        self.current_channel = channel
         nursery.start_soon(self._read, conn, events)
         log.info("genesys notification channel %s connected, %d topics", channel.id, len(self.topics))
         return conn

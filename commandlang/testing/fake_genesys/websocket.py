@@ -25,10 +25,10 @@ async def channel_socket(fake: FakeGenesys, scope: dict, receive: Callable, send
     if channel is None:
         await send({"type": "websocket.close", "code": 1008})  # refused before accept: the handshake fails
         return
-    await send({"type": "websocket.accept"})
     queue_in, queue_out = trio.open_memory_channel[dict](1000)
-    channel.sockets.append(queue_in)
+    channel.sockets.append(queue_in)  # before accepting: an event published once the client is connected reaches it
     try:
+        await send({"type": "websocket.accept"})
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_client_frames, receive, queue_in, nursery.cancel_scope)
             nursery.start_soon(_heartbeats, fake, queue_in)

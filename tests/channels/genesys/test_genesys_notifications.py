@@ -120,7 +120,7 @@ async def test_dropped_sockets_reconnect_with_backoff_and_duplicate_nothing() ->
         await next_message(receive)
         for round_ in range(3):
             env.fake.drop_sockets()
-            await wait_for(lambda: ingest.reconnects == round_ + 1 and any(c.sockets for c in env.fake.channels.values()))
+            await wait_for(lambda: ingest.reconnects == round_ + 1 and ingest.connections == round_ + 2)
         # the next event lists every message id of the conversation again; only the new one is delivered
         second = env.fake.inject_customer_message("/two", conversation_id=first_conv(env), queue_id="q1")
         assert (await next_message(receive)).message_id == second.id
