@@ -5,18 +5,22 @@
 The demo backend runs in a separate process (`python -m commandlang.cli.demo_backend
 --port 0`). Each row runs `concurrency` Trio tasks that each send requests
 back to back for `--seconds`, and reports requests/s and latency percentiles.
-Rows:
+Rows (each measured in interleaved slices, so load from elsewhere hurts them alike):
 
 - httpx (httpcore pool): a bare shared `httpx.AsyncClient()` loop: the baseline
 - httpx + H11Transport: the same loop over our transport
 - Executor (H11Transport): `Executor.execute` end to end (request preparation,
   deadline, retry bookkeeping, size-capped reading, outcome)
 - Executor (httpcore pool): the Executor over httpx's default transport
+- minimal h11 (calibration): one h11 connection per task, no httpx, no pool:
+  the floor a Python HTTP/1.1 client on Trio costs on this machine, to scale
+  the other rows to another machine (the issue measured ~4,500 requests/s)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, Callable
 
+import h11
 import httpx
 import trio
 
@@ -112,7 +117,7 @@ async def measure(name: str, concurrency: int, seconds: float, one: Callable[[in
             latencies.append(time.perf_counter() - started)
             failures += not ok
 
-    for _ in range(min(50, concurrency * 5)):  # warm the pool: connections are opened outside the timing
+    for _ in range(min(20, concurrency)):  # warm up: pools fill outside the timing
         await one(0)
     began = time.perf_counter()
     cpu_began = time.process_time()
@@ -125,34 +130,105 @@ async def measure(name: str, concurrency: int, seconds: float, one: Callable[[in
                time.process_time() - cpu_began, process_cpu_seconds(backend_pid) - backend_cpu_began)
 
 
-async def run(base: str, seconds: float, levels: list[int], backend_pid: int) -> list[Row]:
+def merge(rows: list[Row]) -> Row:
+    """One row from the slices of one client at one concurrency."""
+    first = rows[0]
+    return Row(first.name, first.concurrency, sum(r.requests for r in rows), sum(r.seconds for r in rows),
+               tuple(latency for r in rows for latency in r.latencies), sum(r.failures for r in rows),
+               sum(r.cpu_seconds for r in rows), sum(r.backend_cpu_seconds for r in rows))
+
+
+async def run(base: str, seconds: float, levels: list[int], backend_pid: int, rounds: int) -> list[Row]:
+    """Every client measured in `rounds` interleaved slices, so a noisy neighbour hurts them alike."""
     registry = registry_for(base)
     engine = TemplateEngine()
     command = registry.commands["order.status"]
     url = base + "/v1/orders/{}"
     rows: list[Row] = []
-    for concurrency in levels:
-        async with httpx.AsyncClient() as client:
-            async def bare(n: int) -> bool:
+    async with contextlib.AsyncExitStack() as stack:
+        httpcore_client = await stack.enter_async_context(httpx.AsyncClient())
+        h11_client = await stack.enter_async_context(httpx.AsyncClient(transport=H11Transport()))
+        executor = await stack.enter_async_context(Executor(registry, engine))
+        httpcore_executor = await stack.enter_async_context(
+            Executor(registry, engine, transport_factory=lambda b: httpx.AsyncHTTPTransport()))
+
+        def get_with(client: httpx.AsyncClient) -> Callable[[int], Awaitable[bool]]:
+            async def one(n: int) -> bool:
                 response = await client.get(url.format(n % 1000 + 1))
                 return response.status_code == 200
-            rows.append(await measure("httpx (httpcore pool)", concurrency, seconds, bare, backend_pid))
+            return one
 
-        async with httpx.AsyncClient(transport=H11Transport()) as client:
-            async def over_h11(n: int) -> bool:
-                response = await client.get(url.format(n % 1000 + 1))
-                return response.status_code == 200
-            rows.append(await measure("httpx + H11Transport", concurrency, seconds, over_h11, backend_pid))
+        def execute_with(chosen: Executor) -> Callable[[int], Awaitable[bool]]:
+            async def one(n: int) -> bool:
+                call = Call(command="order.status", args={"order": n % 1000 + 1}, spec=command)
+                outcome = await chosen.execute(call, deadline=trio.current_time() + 10, command_id=f"c{n}")
+                return isinstance(outcome, Success)
+            return one
 
-        for label, factory in (("Executor (H11Transport)", None), ("Executor (httpcore pool)", lambda b: httpx.AsyncHTTPTransport())):
-            kwargs = {"transport_factory": factory} if factory else {}
-            async with Executor(registry, engine, **kwargs) as executor:
-                async def through_executor(n: int) -> bool:
-                    call = Call(command="order.status", args={"order": n % 1000 + 1}, spec=command)
-                    outcome = await executor.execute(call, deadline=trio.current_time() + 10, command_id=f"c{n}")
-                    return isinstance(outcome, Success)
-                rows.append(await measure(label, concurrency, seconds, through_executor, backend_pid))
+        for concurrency in levels:
+            minimal = await stack.enter_async_context(MinimalH11(base, concurrency))
+            clients = {
+                "httpx (httpcore pool)": get_with(httpcore_client),
+                "httpx + H11Transport": get_with(h11_client),
+                "minimal h11 (calibration)": minimal.one,
+                "Executor (H11Transport)": execute_with(executor),
+                "Executor (httpcore pool)": execute_with(httpcore_executor),
+            }
+            slices: dict[str, list[Row]] = {name: [] for name in clients}
+            for _ in range(rounds):
+                for name, one in clients.items():
+                    slices[name].append(await measure(name, concurrency, seconds / rounds, one, backend_pid))
+            rows.extend(merge(found) for found in slices.values())
     return rows
+
+
+class MinimalH11:
+    """One h11 connection per task, no httpx, no pool: the floor for a Python HTTP/1.1 client on Trio."""
+
+    def __init__(self, base: str, concurrency: int) -> None:
+        self.host, port = base.split("//", 1)[1].rsplit(":", 1)
+        self.port = int(port)
+        self.concurrency = concurrency
+        self.free: list[tuple[trio.SocketStream, h11.Connection]] = []
+        self.opened: list[trio.SocketStream] = []
+
+    async def __aenter__(self) -> MinimalH11:
+        for _ in range(self.concurrency):
+            self.free.append(await self._open())
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for stream in self.opened:
+            await stream.aclose()
+
+    async def _open(self) -> tuple[trio.SocketStream, h11.Connection]:
+        stream = await trio.open_tcp_stream(self.host, self.port)
+        self.opened.append(stream)
+        return stream, h11.Connection(h11.CLIENT)
+
+    async def one(self, n: int) -> bool:
+        stream, conn = self.free.pop()
+        try:
+            target = f"/v1/orders/{n % 1000 + 1}"
+            await stream.send_all(conn.send(h11.Request(method="GET", target=target, headers=[("Host", self.host)]))
+                                  + conn.send(h11.EndOfMessage()))
+            status = 0
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    conn.receive_data(await stream.receive_some(65536))
+                elif isinstance(event, h11.Response):
+                    status = event.status_code
+                elif isinstance(event, h11.EndOfMessage):
+                    break
+            if conn.our_state is h11.DONE and conn.their_state is h11.DONE:
+                conn.start_next_cycle()
+            else:  # the server ends a connection now and then (hypercorn: after 1,000 requests)
+                await stream.aclose()
+                stream, conn = await self._open()
+            return status == 200
+        finally:
+            self.free.append((stream, conn))
 
 
 def print_table(rows: list[Row]) -> None:
@@ -174,13 +250,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=4.0, help="duration of each row (default 4)")
     parser.add_argument("--concurrency", default="1,50", help="comma-separated levels (default 1,50)")
+    parser.add_argument("--rounds", type=int, default=8, help="interleaved slices per row (default 8)")
     options = parser.parse_args()
     levels = [int(x) for x in options.concurrency.split(",")]
     process, base = start_backend()
     try:
-        print(f"demo backend at {base} (separate process); {options.seconds:.0f}s per row; python {sys.version.split()[0]}, "
+        print(f"demo backend at {base} (separate process); {options.seconds:.0f}s per row in {options.rounds} interleaved slices; python {sys.version.split()[0]}, "
               f"httpx {httpx.__version__}, trio {trio.__version__}")
-        rows = trio.run(run, base, options.seconds, levels, process.pid)
+        rows = trio.run(run, base, options.seconds, levels, process.pid, options.rounds)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -6,11 +6,14 @@ import argparse
 import json
 import sys
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..diagnostics import Diagnostic
 
-__all__ = ["ArgumentParser", "caret", "print_json"]
+if TYPE_CHECKING:
+    from ..api import Registry
+
+__all__ = ["ArgumentParser", "caret", "load_or_report", "print_json"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -44,3 +47,17 @@ def _width(text: str) -> int:
 
 def print_json(data: Any) -> None:
     print(json.dumps(data, ensure_ascii=False, sort_keys=False))
+
+
+def load_or_report(path: str, prog: str) -> "Registry | None":
+    """Load a registry, or print why it cannot be used (to stderr) and return None (exit 2)."""
+    from ..api import load_registry
+    from ..diagnostics import RegistryError
+
+    try:
+        return load_registry(path)
+    except RegistryError as exc:
+        print(f"{prog}: the registry {path} has errors (run `commandlang lint {path}`):", file=sys.stderr)
+        for diagnostic in exc.diagnostics:
+            print("  " + diagnostic.format_line(), file=sys.stderr)
+        return None

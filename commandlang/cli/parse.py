@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import sys
 
-from ..api import Registry, load_registry, parse_raw
-from ..diagnostics import CommandError, Diagnostic, RegistryError
+from ..api import Registry, parse_raw
+from ..diagnostics import CommandError, Diagnostic
 from ..registry.types import to_json
-from .common import ArgumentParser, caret, print_json
+from .common import ArgumentParser, caret, load_or_report, print_json
 
 
 def _error_json(diagnostic: Diagnostic) -> dict[str, object]:
@@ -32,12 +32,8 @@ def main(argv: list[str]) -> int:
             print("commandlang parse: no ./commands.yaml here; pass --registry FILE, or --raw to parse without one",
                   file=sys.stderr)
             return 2
-        try:
-            registry = load_registry(path)
-        except RegistryError as exc:
-            print(f"commandlang parse: the registry {path} has errors (run `commandlang lint {path}`):", file=sys.stderr)
-            for diagnostic in exc.diagnostics:
-                print("  " + diagnostic.format_line(), file=sys.stderr)
+        registry = load_or_report(path, "commandlang parse")
+        if registry is None:
             return 2
 
     try:

@@ -12,22 +12,21 @@ input must fail with instead. Reports like pytest; exit 1 on any failure,
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from ..api import Registry, load_registry
-from ..diagnostics import CommandError, RegistryError, TemplateError
+from ..api import Registry
+from ..diagnostics import CommandError, TemplateError
 from ..execution.answer import answer
-from ..execution.executor import Executor
+from ..execution.outcome import classify_response
 from ..execution.request import prepare_request
 from ..registry.model import CommandSpec, Example
 from ..replies.compile_text import compile_text
 from ..replies.render import ReplyRenderer
 from ..replies.templates import TemplateEngine
-from .common import ArgumentParser
+from .common import ArgumentParser, load_or_report
 
 __all__ = ["main", "run_example"]
 
@@ -99,7 +98,7 @@ def run_example(registry: Registry, spec: CommandSpec, example: Example, rendere
         else:
             body, content_type = str(canned.get("text", "")).encode(), "text/plain"
         headers = {str(k).lower(): str(v) for k, v in (canned.get("headers") or {}).items()}
-        outcome = Executor._classify(status, headers.get("content-type", content_type), body, prepared, 1)
+        outcome = classify_response(status, headers.get("content-type", content_type), body, prepared, 1)
     if "reply_text" in expect:
         result = answer(renderer, call, outcome, user={"id": "example", "role": example.role}, conversation_id="example")
         shown = compile_text(result.reply)
@@ -120,12 +119,8 @@ def main(argv: list[str]) -> int:
 
     results: list[ExampleResult] = []
     for path in args.files:
-        try:
-            registry = load_registry(path)
-        except RegistryError as exc:
-            print(f"{path}: the registry has errors (run `commandlang lint {path}`):", file=sys.stderr)
-            for diagnostic in exc.diagnostics:
-                print("  " + diagnostic.format_line(), file=sys.stderr)
+        registry = load_or_report(path, "commandlang test")
+        if registry is None:
             return 2
         engine = TemplateEngine(registry.spec.template_dir)
         renderer = ReplyRenderer(engine, registry.spec.template_dir)

@@ -28,7 +28,6 @@ paths (they may hold tokens or sensitive arguments).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random as _random
@@ -42,7 +41,7 @@ import trio
 from ..binding.call import Call
 from ..registry.model import BackendSpec, RegistrySpec
 from ..replies.templates import TemplateEngine
-from .outcome import BackendError, BadResponse, Outcome, Success, Timeout, Unreachable, backend_message
+from .outcome import BackendError, BadResponse, Outcome, Timeout, Unreachable, classify_response
 from .request import PreparedRequest, TokenProvider, prepare_request
 from .retry import may_retry, parse_retry_after, retry_delay
 from .transport import H11Transport, PoolLimits
@@ -254,31 +253,8 @@ class Executor:
                 return _Attempt(BadResponse(status, "too_large", attempts=number), retryable=False)
             chunks.append(chunk)
         body = b"".join(chunks)
-        return _Attempt(self._classify(status, response.headers.get("content-type", ""), body, prepared, number),
+        return _Attempt(classify_response(status, response.headers.get("content-type", ""), body, prepared, number),
                         retryable=retry_status, retry_after=retry_after)
-
-    @staticmethod
-    def _classify(status: int, content_type: str, body: bytes, prepared: PreparedRequest, number: int) -> Outcome:
-        is_json_type = "json" in content_type.lower()
-        parsed: Any = None
-        parsed_ok = False
-        if body and (is_json_type or prepared.expects_json or status >= 400):
-            try:
-                parsed = json.loads(body)
-                parsed_ok = True
-            except (ValueError, UnicodeDecodeError):
-                parsed_ok = False
-        if status >= 300:
-            return BackendError(status, backend_message(parsed), json=parsed if parsed_ok else None, attempts=number)
-        if (is_json_type or prepared.expects_json) and body and not parsed_ok:
-            return BadResponse(status, "not_json", attempts=number)
-        if prepared.expects_json and not body and status != 204:
-            return BadResponse(status, "not_json", attempts=number)
-        if prepared.default_contract and isinstance(parsed, dict) and parsed.get("status") == "error":
-            return BackendError(status, backend_message(parsed), json=parsed, attempts=number)
-        if parsed_ok:
-            return Success(status, json=parsed, attempts=number)
-        return Success(status, text=body.decode("utf-8", errors="replace"), attempts=number)
 
     def _finish(self, outcome: Outcome, context: Mapping[str, Any], started: float) -> Outcome:
         elapsed = trio.current_time() - started

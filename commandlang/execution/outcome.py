@@ -9,9 +9,14 @@ not here. `to_context()` is the shape reply templates read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+import json
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .request import PreparedRequest
 
 __all__ = [
+    "classify_response",
     "BackendError",
     "BadResponse",
     "Outcome",
@@ -156,3 +161,30 @@ def backend_message(body: Any) -> str | None:
             message = message.strip()
             return message if len(message) <= MAX_BACKEND_MESSAGE else message[: MAX_BACKEND_MESSAGE - 1] + "…"
     return None
+
+
+def classify_response(status: int, content_type: str, body: bytes, prepared: PreparedRequest, number: int) -> Outcome:
+    """What a complete backend answer means: success, backend error or bad response.
+
+    The executor and `commandlang test` (canned answers) both read answers through this.
+    """
+    is_json_type = "json" in content_type.lower()
+    parsed: Any = None
+    parsed_ok = False
+    if body and (is_json_type or prepared.expects_json or status >= 400):
+        try:
+            parsed = json.loads(body)
+            parsed_ok = True
+        except (ValueError, UnicodeDecodeError):
+            parsed_ok = False
+    if status >= 300:
+        return BackendError(status, backend_message(parsed), json=parsed if parsed_ok else None, attempts=number)
+    if (is_json_type or prepared.expects_json) and body and not parsed_ok:
+        return BadResponse(status, "not_json", attempts=number)
+    if prepared.expects_json and not body and status != 204:
+        return BadResponse(status, "not_json", attempts=number)
+    if prepared.default_contract and isinstance(parsed, dict) and parsed.get("status") == "error":
+        return BackendError(status, backend_message(parsed), json=parsed, attempts=number)
+    if parsed_ok:
+        return Success(status, json=parsed, attempts=number)
+    return Success(status, text=body.decode("utf-8", errors="replace"), attempts=number)

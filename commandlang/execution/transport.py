@@ -67,8 +67,8 @@ class _Connection:
             return False
         sock = getattr(self.stream, "socket", None)
         if sock is None:
-            sock = getattr(getattr(self.stream, "transport_stream", None), "socket", None)
-        if sock is None:
+            # TLS: readable bytes may be a TLS 1.3 session ticket, not a close; rely on the
+            # expiry and on the one safe retry in `_send` instead
             return True
         try:
             readable, _, _ = select.select([sock.fileno()], [], [], 0)
@@ -101,12 +101,12 @@ class _Origin:
 class _ResponseStream(httpx.AsyncByteStream):
     """Streams a response body from h11; gives the connection back (or closes it) when done."""
 
-    def __init__(self, transport: H11Transport, origin: _Origin, conn: _Connection) -> None:
+    def __init__(self, transport: H11Transport, origin: _Origin, conn: _Connection, read_timeout: float | None) -> None:
         self._transport = transport
         self._origin = origin
         self._conn: _Connection | None = conn
         self._complete = False
-        self._read_timeout: float | None = None
+        self._read_timeout = read_timeout
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         conn = self._conn
@@ -227,12 +227,20 @@ class H11Transport(httpx.AsyncBaseTransport):
 
     # -- requests ---------------------------------------------------------
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Send `request` and return the response with its body still streaming.
+
+        The caller must close the response (httpx's client always does): that gives the
+        connection back to the pool, or closes it when the body was not read to the end.
+        """
         if self._closed:
             raise httpx.ConnectError("transport is closed")
         timeouts = request.extensions.get("timeout", {})
         origin, key = self._origin(request.url)
-        with _timeout(timeouts.get("pool"), httpx.PoolTimeout):
-            await origin.slots.acquire()
+        try:
+            origin.slots.acquire_nowait()  # the common case: no wait, and no extra trip through the scheduler
+        except trio.WouldBlock:
+            with _timeout(timeouts.get("pool"), httpx.PoolTimeout):
+                await origin.slots.acquire()
         try:
             return await self._send(request, origin, key, timeouts)
         except BaseException:
@@ -305,8 +313,7 @@ class H11Transport(httpx.AsyncBaseTransport):
                 raise _StaleConnection()
             raise httpx.RemoteProtocolError("server closed the connection without answering")
         assert isinstance(event, h11.Response)
-        stream = _ResponseStream(self, origin, conn)
-        stream._read_timeout = timeouts.get("read")
+        stream = _ResponseStream(self, origin, conn, timeouts.get("read"))
         return httpx.Response(
             status_code=event.status_code,
             headers=event.headers.raw_items() if hasattr(event.headers, "raw_items") else list(event.headers),

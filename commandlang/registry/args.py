@@ -7,7 +7,6 @@ import re
 from typing import Any, Callable
 
 from .types import ConversionError, convert
-from ..diagnostics import Diagnostic
 from .model import ARG_TYPES, ArgSpec, Position, TypeSpec
 from .schema import known_keys
 from .yamlsource import LList, LMap

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic
-from .args import ARG_NAME, build_args
+from .args import build_args
 from .env import interpolate
 from .model import (
     ROLES,

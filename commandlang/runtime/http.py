@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 import trio
 
-__all__ = ["Request", "Response", "HttpApp", "json_response", "serve_http"]
+__all__ = ["Request", "Response", "HttpApp", "answer_lifespan", "json_response", "serve_http"]
 
 log = logging.getLogger("commandlang.http")
 
@@ -76,13 +76,8 @@ class HttpApp:
     async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
                        send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         method, path = scope["method"], scope["path"]
@@ -121,6 +116,17 @@ class HttpApp:
             log.exception("handler failed", extra={"stage": "http", "path": path})
             response = json_response(500, {"error": "internal error"})
         await _send(send, response)
+
+
+async def answer_lifespan(receive: Receive, send: Send) -> None:
+    """Acknowledge the ASGI lifespan protocol: nothing to set up or tear down in an app itself."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 async def _read_body(receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes | None:

@@ -26,7 +26,7 @@ from ..execution.answer import answer
 from ..replies.context import ReplyContext
 from ..replies.errors import command_error_reply
 from ..replies.help import help_reply
-from ..replies.model import QuickReply, Reply
+from ..replies.model import Reply
 from ..replies.render import parse_confirmation
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job, ReplySink

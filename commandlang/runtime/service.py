@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -191,8 +192,28 @@ class Service:
             self._http_done.set()
 
     async def _start_sync(self, nursery: trio.Nursery, store: SqliteStore, events: FanOut) -> int | None:
-        """The sync hub, when its package is present (see commandlang.sync)."""
-        return None
+        """The sync hub (commandlang.sync): agent sessions see every durable state change live."""
+        from ..sync import SyncHub
+
+        config = self.config
+        secret = config.sync_secret
+        if not secret:
+            secret = secrets.token_urlsafe(32)
+            log.warning("COMMANDLANG_SYNC_SECRET is not set: using a random one for this run, so tokens from "
+                        "`commandlang token` will be refused", extra={"stage": "start"})
+        hub = SyncHub(store, secret, ping_interval=config.sync_ping_interval)
+        sync_port = await nursery.start(hub.serve, config.host, config.sync_port)
+        events.sinks.append(hub)
+        self._closers.append(hub.aclose)  # after the drain: sessions see the final states, then 1001
+        self.metrics.gauge("commandlang_sync_sessions", "Open state sync sessions", lambda: hub.session_count)
+        self.say(f"listening sync ws://{config.host}:{sync_port}/sync")
+        return int(sync_port)
+
+    async def _panel(self, request: Request) -> Response:
+        from ..sync.panel import panel_response
+
+        status, headers, body = panel_response(request.path)
+        return Response(status, body, {name.decode(): value.decode() for name, value in headers})
 
     def _app(self, local: LocalChannel, webhook: WebhookChannel) -> HttpApp:
         app = HttpApp()
@@ -203,6 +224,7 @@ class Service:
         app.route("GET", "/", local.page)
         app.route("POST", "/local/messages", local.messages)
         app.stream("GET", "/local/events", local.events)
+        app.route_prefix("GET", "/panel", self._panel)
         return app
 
     async def _healthz(self, request: Request) -> Response:

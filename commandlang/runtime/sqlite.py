@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS commands (
     version INTEGER NOT NULL, updated_at REAL NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS commands_status ON commands(status);
 CREATE INDEX IF NOT EXISTS commands_updated ON commands(updated_at);
+CREATE INDEX IF NOT EXISTS commands_conversation ON commands(conversation_id, updated_at);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, command_id TEXT NOT NULL,
     created_at REAL NOT NULL, body TEXT NOT NULL);
@@ -236,6 +237,30 @@ class SqliteStore:
                     "SELECT body FROM commands WHERE status IN ('pending', 'executing') "
                     "UNION SELECT body FROM (SELECT body FROM commands ORDER BY updated_at DESC LIMIT ?)",
                     (limit,)).fetchall()
+            finally:
+                connection.execute("COMMIT")
+            records = sorted((_record(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))
+            return int(high), records
+
+        return await self._read(query)
+
+    async def snapshot_for(self, conversations: Sequence[str], limit: int) -> tuple[int, Sequence[CommandRecord]]:
+        """Like `snapshot`, for a few conversations: their live records and their `limit` most recent.
+
+        The sync hub uses it for conversation-scoped sessions (the agent panel), whose commands
+        would otherwise fall out of a store-wide "most recent" window on a busy service.
+        """
+        conversations = list(conversations)
+        marks = ",".join("?" * len(conversations))
+
+        def query(connection: sqlite3.Connection) -> tuple[int, Sequence[CommandRecord]]:
+            connection.execute("BEGIN")  # one read transaction: seq and rows agree
+            try:
+                (high,) = connection.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+                rows = connection.execute(
+                    f"SELECT body FROM commands WHERE conversation_id IN ({marks}) AND status IN ('pending', 'executing') "
+                    f"UNION SELECT body FROM (SELECT body FROM commands WHERE conversation_id IN ({marks}) "
+                    "ORDER BY updated_at DESC LIMIT ?)", (*conversations, *conversations, limit)).fetchall()
             finally:
                 connection.execute("COMMIT")
             records = sorted((_record(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))

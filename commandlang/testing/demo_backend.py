@@ -37,6 +37,8 @@ from urllib.parse import parse_qsl, unquote
 
 import trio
 
+from ..runtime.http import answer_lifespan
+
 __all__ = ["DemoBackend", "Fault", "RecordedRequest", "parse_fault", "serve_demo_backend"]
 
 Scope = dict[str, Any]
@@ -55,17 +57,13 @@ class Fault:
     latency: float = 0.0  # seconds to wait before answering
     status: int | None = None  # answer this status with a JSON error body
     retry_after: str | None = None  # Retry-After value sent with `status` (seconds or an HTTP date)
-    reset: bool = False  # drop the connection without an answer
+    reset: bool = False  # drop the connection mid-answer (status line and 4 of 1000 promised body bytes sent)
     malformed: bool = False  # 200 with a body that claims to be JSON and is not
     oversize: int | None = None  # 200 with a JSON body of this many bytes
     chunked: bool = False  # with oversize: no Content-Length, so the client only finds out while reading
     slow_body: float = 0.0  # send the body in pieces over this many seconds
     contract_error: str | None = None  # default contract: answer {"status": "error", "message": ...}
     path_prefix: str | None = None  # plans only: apply only to paths starting with this
-
-    @property
-    def is_noop(self) -> bool:
-        return self == Fault(path_prefix=self.path_prefix)
 
 
 def parse_fault(text: str) -> Fault:
@@ -155,13 +153,8 @@ class DemoBackend:
     # -- ASGI -------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         body = await _read_body(receive)

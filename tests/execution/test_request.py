@@ -100,3 +100,20 @@ def test_a_path_placeholder_without_a_value_is_an_author_error() -> None:
     with pytest.raises(TemplateError) as caught:
         prepare_request(call(registry, "order.status", order=None), registry, ENGINE)
     assert caught.value.diagnostic.argument == "order"
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from urllib.parse import unquote  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=40))
+def test_any_text_stays_one_segment_and_round_trips(order: str) -> None:
+    registry = make_registry(BASE)
+    prepared = prepare_request(call(registry, "refund", order=order), registry, ENGINE, idempotency_key="k")
+    url = httpx.URL(prepared.url)  # parsed (and normalised) the way the request will be sent
+    assert (url.scheme, url.host, url.port) == ("http", "orders.internal", 8700)
+    assert url.query == b"" and url.fragment == ""
+    segments = url.raw_path.decode("ascii").split("/")
+    assert segments[:3] == ["", "v1", "orders"] and segments[4:] == ["refunds"]
+    assert unquote(segments[3]) == order

@@ -197,3 +197,32 @@ async def test_a_request_body_and_query_arrive_intact() -> None:
         nursery.cancel_scope.cancel()
     assert response.status_code == 200
     assert seen[0].startswith(b"POST /x?q=1 HTTP/1.1\r\n") and b"transfer-encoding: chunked" in seen[0].lower()
+
+
+async def test_https_with_keep_alive() -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+
+    async def answer(i: int, head: bytes) -> bytes:
+        return ok(b'{"tls": true}')
+    server = RawServer(answer)
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(functools.partial(
+            trio.serve_ssl_over_tcp, server.handle, 0, server_context, host="127.0.0.1"))
+        port = listeners[0].transport_listener.socket.getsockname()[1]
+        async with httpx.AsyncClient(transport=H11Transport(ssl_context=client_context)) as client:
+            for _ in range(3):
+                assert (await client.get(f"https://localhost:{port}/x")).json() == {"tls": True}
+            untrusted = httpx.AsyncClient(transport=H11Transport())  # the system trust store: our CA is not in it
+            with pytest.raises(httpx.ConnectError):
+                await untrusted.get(f"https://localhost:{port}/x")
+            await untrusted.aclose()
+        nursery.cancel_scope.cancel()
+    assert (server.requests, server.connections) == (3, 2)  # 3 answers on one connection; the refused handshake

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import shutil
 import sqlite3
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -83,17 +84,22 @@ class Running:
 
 
 @asynccontextmanager
-async def running_service(tmp_path: Path, registry: str = REGISTRY, **settings: Any) -> AsyncIterator[Running]:
+async def running_service(tmp_path: Path, registry: str = REGISTRY, *, templates: Path | None = None,
+                          **settings: Any) -> AsyncIterator[Running]:
+    """The service on free ports with `registry` (and a copy of `templates`), its backends on a demo backend."""
     backend = DemoBackend()
     async with trio.open_nursery() as nursery:
         backend_port = await nursery.start(functools.partial(serve_demo_backend, "127.0.0.1", 0, backend=backend))
         registry_path = tmp_path / "commands.yaml"
         registry_path.write_text(registry)
+        if templates is not None:
+            shutil.copytree(templates, tmp_path / "templates")
         config = replace(ServiceConfig(), port=0, sync_port=0, registry=str(registry_path), db=str(tmp_path / "state.db"),
                          webhook_secret=WEBHOOK_SECRET, reload_interval=0.1, drain_timeout=5.0)
         config = replace(config, **settings)
         out = io.StringIO()
-        service = Service(config, env={"DEMO_API": f"http://127.0.0.1:{backend_port}/v1"}, out=out, handle_signals=False)
+        api = f"http://127.0.0.1:{backend_port}/v1"
+        service = Service(config, env={"DEMO_API": api, "ORDERS_API": api}, out=out, handle_signals=False)
         ports = await nursery.start(service.serve)
         async with httpx.AsyncClient(timeout=10.0) as client:
             try:
