@@ -16,6 +16,7 @@ import re
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl, unquote
 
+from ...runtime.http import answer_lifespan
 from ...channels.genesys.models import AdditionalMessage, ChannelTopic, ModelError, OutgoingBotMessage, UploadMediaRequest
 from .state import FakeGenesys, FakeMedia, RecordedRequest, known_topic, new_id
 from .websocket import channel_socket
@@ -239,9 +240,7 @@ class FakeGenesysApp:
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await answer_lifespan(receive, send)
         elif scope["type"] == "websocket":
             await channel_socket(self.fake, scope, receive, send)
         else:
