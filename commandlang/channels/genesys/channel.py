@@ -24,6 +24,9 @@ from typing import Any, Awaitable, Callable, Sequence
 import httpx
 import trio
 
+from ...replies.compile_genesys import compile_genesys
+from ...replies.compile_text import compile_text
+from ...runtime.http import json_response
 from ...runtime.messages import InboundMessage, Job, OutboundReply, ReplySink
 from .api import GenesysApiClient, GenesysApiError
 from .botconnector import handle_bot_request
@@ -38,18 +41,6 @@ __all__ = ["GenesysChannel", "fetch_image_attachments"]
 log = logging.getLogger(__name__)
 Submit = Callable[[InboundMessage, ReplySink | None], Awaitable[Job]]
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
-
-
-def _default_compile_genesys(reply: Any) -> list[dict[str, Any]]:
-    from ...replies.compile_genesys import compile_genesys
-
-    return compile_genesys(reply)
-
-
-def _default_compile_text(reply: Any) -> str:
-    from ...replies.compile_text import compile_text
-
-    return compile_text(reply)
 
 
 async def fetch_image_attachments(http: httpx.AsyncClient, reply: Any) -> list[MediaFile]:
@@ -80,8 +71,8 @@ class GenesysChannel:
     BOT_PATH = "/genesys/bot"
 
     def __init__(self, settings: GenesysSettings, http: httpx.AsyncClient, submit: Submit, *,
-                 compile_reply: Callable[[Any], Sequence[dict[str, Any]]] = _default_compile_genesys,
-                 compile_text: Callable[[Any], str] = _default_compile_text, outbox_size: int = 1000,
+                 compile_reply: Callable[[Any], Sequence[dict[str, Any]]] = compile_genesys,
+                 compile_text: Callable[[Any], str] = compile_text, outbox_size: int = 1000,
                  delivery_tasks: int = 4, delivery_deadline: float = 60.0, **ingest_options: Any) -> None:
         self.settings = settings
         self.http = http
@@ -144,8 +135,6 @@ class GenesysChannel:
 
     async def bot_route(self, request: Any) -> Any:
         """`POST /genesys/bot` for the runtime's `HttpApp` (a `runtime.http.Request` in, `Response` out)."""
-        from ...runtime.http import json_response
-
         answer = await handle_bot_request(request.body, request.headers, self._submit_bot,
                                           secret=self.settings.bot_secret, compile_reply=self.compile_reply,
                                           budget=self.settings.bot_budget, secret_header=self.settings.bot_secret_header)

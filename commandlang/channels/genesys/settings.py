@@ -46,5 +46,6 @@ class GenesysSettings:
         """From the runtime's `ServiceConfig` (its `genesys_*` fields)."""
         env = {name.upper(): str(getattr(config, name.lower(), "") or "") for name in (
             "GENESYS_REGION", "GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_QUEUE_IDS", "GENESYS_USER_IDS",
-            "GENESYS_BOT_SECRET", "GENESYS_BOT_BUDGET", "GENESYS_API_BASE", "GENESYS_LOGIN_BASE")}
+            "GENESYS_BOT_SECRET", "GENESYS_BOT_SECRET_HEADER", "GENESYS_BOT_BUDGET", "GENESYS_API_BASE",
+            "GENESYS_LOGIN_BASE")}
         return cls.from_env(env)
