@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections import OrderedDict
+from dataclasses import replace
 from typing import Any, Awaitable, Callable, Sequence
 
 import httpx
 import trio
 
 from ...replies.compile_genesys import compile_genesys
-from ...replies.compile_text import compile_text
+from ...replies.compile_text import compile_text, resolve_numbered_answer
 from ...runtime.http import json_response
 from ...runtime.messages import InboundMessage, Job, OutboundReply, ReplySink
 from .api import GenesysApiClient, GenesysApiError
@@ -41,6 +43,7 @@ __all__ = ["GenesysChannel", "fetch_image_attachments"]
 log = logging.getLogger(__name__)
 Submit = Callable[[InboundMessage, ReplySink | None], Awaitable[Job]]
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_REMEMBERED_CHOICES = 10_000
 
 
 async def fetch_image_attachments(http: httpx.AsyncClient, reply: Any) -> list[MediaFile]:
@@ -92,6 +95,7 @@ class GenesysChannel:
         self._outboxes = [trio.open_memory_channel[OutboundReply](max(1, outbox_size // delivery_tasks))
                           for _ in range(delivery_tasks)]
         self.ingest_ready = trio.Event()
+        self._shown: OrderedDict[str, Any] = OrderedDict()  # conversation -> last reply with numbered choices
         self._workers_running = 0
         self._outbox_drained = trio.Event()
         self.delivered = 0
@@ -151,6 +155,10 @@ class GenesysChannel:
 
     async def _submit_loop(self, inbound: trio.MemoryReceiveChannel[InboundMessage]) -> None:
         async for message in inbound:
+            # "2" answers the numbered list our last text reply in this conversation showed
+            payload = resolve_numbered_answer(message.text, self._shown.pop(message.conversation_id, None))
+            if payload is not None:
+                message = replace(message, text=payload)
             job = await self._submit(message, self)
             for reply in job.detach():  # nobody waits in an HTTP response: everything goes out through the sink
                 await self.send(OutboundReply(message.conversation_id, reply,
@@ -190,6 +198,15 @@ class GenesysChannel:
             return
         media = await fetch_image_attachments(self._media_http, outbound.reply)
         await self.sender.send(outbound, media=media)
+        if outbound.reply.choices():
+            self._remember_choices(outbound.conversation_id, outbound.reply)
+
+    def _remember_choices(self, conversation_id: str, reply: Any) -> None:
+        """Keep the last numbered list shown per conversation (bounded: the oldest conversations go first)."""
+        self._shown.pop(conversation_id, None)
+        self._shown[conversation_id] = reply
+        while len(self._shown) > MAX_REMEMBERED_CHOICES:
+            self._shown.popitem(last=False)
 
     async def _send_to_bot_session(self, outbound: OutboundReply, metadata: Any) -> None:
         messages = tuple(ReplyMessage.from_json(m) for m in self.compile_reply(outbound.reply))

@@ -42,4 +42,13 @@ async def test_bot_connector_and_notification_paths(tmp_path: Path) -> None:
                     await trio.sleep(0.05)
             statuses = sorted((row["channel"], row["command"], row["status"]) for row in run.rows())
             assert statuses == [("genesys", "status", "completed"), ("genesys", "status", "completed")]
+
+            # the text reply numbered its choices; the customer answers with a number
+            answer = next(m.text for m in fake.transcript(conversation_id) if m.sender == "agent")
+            help_line = next(line for line in answer.splitlines() if line.endswith("(/help status)"))
+            fake.inject_customer_message(help_line.split(".")[0], conversation_id=conversation_id)
+            with trio.fail_after(10):
+                while not any(m.sender == "agent" and "/status" in m.text and "Usage" in m.text
+                              for m in fake.transcript(conversation_id)):
+                    await trio.sleep(0.05)
         nursery.cancel_scope.cancel()
