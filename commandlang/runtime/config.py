@@ -59,6 +59,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("genesys_queue_ids", "GENESYS_QUEUE_IDS", "", "str", "comma-separated queue ids to watch"),
     Setting("genesys_user_ids", "GENESYS_USER_IDS", "", "str", "comma-separated user ids to watch"),
     Setting("genesys_bot_secret", "GENESYS_BOT_SECRET", "", "secret", "shared secret of the Bot Connector endpoint"),
+    Setting("genesys_bot_secret_header", "GENESYS_BOT_SECRET_HEADER", "Authorization", "str", "header carrying the Bot Connector secret"),
     Setting("genesys_bot_budget", "GENESYS_BOT_BUDGET", 4.0, "duration", "how long a Bot Connector answer may wait for the command"),
     Setting("genesys_api_base", "GENESYS_API_BASE", "", "str", "override the Genesys API origin (tests: the fake)"),
     Setting("genesys_login_base", "GENESYS_LOGIN_BASE", "", "str", "override the Genesys login origin (tests: the fake)"),
@@ -93,6 +94,7 @@ class ServiceConfig:
     genesys_queue_ids: str = ""
     genesys_user_ids: str = ""
     genesys_bot_secret: str = ""
+    genesys_bot_secret_header: str = "Authorization"
     genesys_bot_budget: float = 4.0
     genesys_api_base: str = ""
     genesys_login_base: str = ""

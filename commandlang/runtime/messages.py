@@ -12,7 +12,6 @@ after it is durable.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Protocol
 
@@ -73,7 +72,6 @@ class Job:
         self._sink = sink
         self._ack: Any = None  # held back while someone waits: sent only if the answer is late
         self._detached = False
-        self._changed = trio.Event()
         self.done = trio.Event()
 
     @property
@@ -100,32 +98,18 @@ class Job:
         """Called by the pipeline for each reply, in order."""
         if not self._detached:
             self.replies.append(reply)
-            self._notify()
         elif self._sink is not None:
             await self._sink.send(OutboundReply(self.message.conversation_id, reply,
                                                 self.record.id if self.record else None, self.message))
 
     def update(self, record: CommandRecord) -> None:
         self.record = record
-        self._notify()
 
     def finish(self) -> None:
         self.done.set()
-        self._notify()
-
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
 
     async def wait(self, timeout: float) -> bool:
         """Wait until the job is done or `timeout` seconds pass; True when done."""
         with trio.move_on_after(timeout if timeout >= 0 else 0):
             await self.done.wait()
         return self.done.is_set()
-
-    async def wait_for_reply(self, timeout: float) -> bool:
-        """Wait until the job has a reply or is done (for an early `ack`); True if so."""
-        with trio.move_on_after(timeout if math.isfinite(timeout) else 3600):
-            while not self.replies and not self.done.is_set():
-                await self._changed.wait()
-        return bool(self.replies) or self.done.is_set()

@@ -28,6 +28,7 @@ from ..replies.errors import command_error_reply
 from ..replies.help import help_reply
 from ..replies.model import Reply
 from ..replies.render import parse_confirmation
+from ..syntax.tree import Value
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job, ReplySink
 from .metrics import Metrics
@@ -133,12 +134,11 @@ class Pipeline:
     async def submit(self, message: InboundMessage, sink: ReplySink | None = None) -> Job:
         """Take one inbound message; the returned job says what became of it."""
         job = Job(message, sink)
-        generation = self.generations.current
         try:
-            invocation = generation.registry.parse_invocation(message.text)
+            is_command = self.generations.current.registry.parse_invocation(message.text) is not None
         except CommandError:
-            invocation = True  # a command with a syntax error: it gets an error reply
-        if invocation is None and parse_confirmation(message.text) is None:
+            is_command = True  # a command with a syntax error still gets an answer
+        if not is_command:
             self.metrics.messages.inc(message.channel, "chat")
             job.finish()  # ordinary chat: no reply, no state
             return job
@@ -238,8 +238,8 @@ class Pipeline:
             if invocation is None:
                 return
             if invocation.name == "help" and registry.spec.resolve("help") is None:
-                name = invocation.positionals[0].value.text if invocation.positionals and hasattr(invocation.positionals[0].value, "text") else None
-                await job.deliver(help_reply(registry.spec, message.role, name))
+                first = invocation.positionals[0].value if invocation.positionals else None
+                await job.deliver(help_reply(registry.spec, message.role, first.text if isinstance(first, Value) else None))
                 return
             call = registry.bind(invocation, role=message.role, today=self._today() if self._today else None)
         except CommandError as exc:

@@ -23,8 +23,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, TextIO
 
+import httpx
 import trio
 
+from ..channels.genesys import GenesysChannel, GenesysSettings
 from ..channels.local import LocalChannel
 from ..channels.webhook import WebhookChannel
 from ..resources import sample_registry_path
@@ -32,6 +34,7 @@ from ..runtime.store import StateEvent
 from .config import ServiceConfig
 from .generation import GenerationHolder, build_generation
 from .http import HttpApp, Request, Response, json_response, serve_http, text_response
+from .messages import InboundMessage, Job, ReplySink
 from .metrics import Metrics
 from .pipeline import Pipeline, PipelineConfig
 from .reload import Reloader
@@ -80,6 +83,8 @@ class Service:
         self.pipeline: Pipeline | None = None
         self.store: SqliteStore | None = None
         self.reloader: Reloader | None = None
+        self._genesys: GenesysChannel | None = None
+        self._genesys_http: httpx.AsyncClient | None = None
 
     def say(self, line: str) -> None:
         """Progress for people and scripts on stdout (`listening ...` lines are the contract)."""
@@ -123,6 +128,8 @@ class Service:
             finally:
                 with trio.CancelScope(shield=True):
                     await store.aclose()
+                    if self._genesys_http is not None:
+                        await self._genesys_http.aclose()
                 outer.cancel_scope.cancel()
         self.stopped.set()
         self.say("stopped")
@@ -142,7 +149,10 @@ class Service:
             env["ORDERS_API"] = f"http://127.0.0.1:{demo_port}/v1"  # the sample registry's backend
             self.say(f"demo backend: listening http://127.0.0.1:{demo_port}/v1")
 
-        build = functools.partial(build_generation, env=env)
+        # The Genesys channel exists before the registry: backends with `auth: {type: genesys}`
+        # use its token provider; it reaches the pipeline through `self._submit` once that runs.
+        genesys = self._genesys = self._make_genesys()
+        build = functools.partial(build_generation, env=env, token_provider=genesys.tokens if genesys else None)
         generation = await build(registry_path)
         commands = len(generation.registry.spec.commands)
         self.say(f"registry: {os.path.abspath(registry_path)} ({commands} commands, version {generation.version})")
@@ -172,13 +182,19 @@ class Service:
             await nursery.start(webhook.run)
 
         sync_port = await self._start_sync(nursery, store, events)
+        if genesys is not None:
+            await nursery.start(genesys.run)
+            self._closers.append(genesys.aclose)  # after the drain: send the replies still queued
+            where = genesys.settings.endpoints.api_base
+            self.say(f"genesys: {where} (Bot Connector at POST {genesys.BOT_PATH}"
+                     + (", notification ingest on" if genesys.ingest else "") + ")")
 
         self.reloader = Reloader(registry_path, holder, build, self.metrics, interval=config.reload_interval)
         await nursery.start(self.reloader.run)
         if self.handle_signals:
             nursery.start_soon(self._signals)
 
-        app = self._app(local, webhook)
+        app = self._app(local, webhook, genesys)
         http_port = await nursery.start(self._serve_http, app)
         self.say(f"listening http://{config.host}:{http_port}")
         if config.demo:
@@ -215,8 +231,27 @@ class Service:
         status, headers, body = panel_response(request.path)
         return Response(status, body, {name.decode(): value.decode() for name, value in headers})
 
-    def _app(self, local: LocalChannel, webhook: WebhookChannel) -> HttpApp:
+    async def _submit(self, message: InboundMessage, sink: ReplySink | None = None) -> Job:
+        assert self.pipeline is not None, "a channel submitted before the pipeline started"
+        return await self.pipeline.submit(message, sink)
+
+    def _make_genesys(self) -> GenesysChannel | None:
+        """The Genesys channel when GENESYS_CLIENT_ID and a region (or API base) are set; its HTTP client
+        lives as long as the service."""
+        if not self.config.genesys_enabled:
+            return None
+        try:
+            settings = GenesysSettings.from_config(self.config)
+        except ValueError as exc:  # a bad region or missing secret: say which setting, do not start
+            raise RuntimeError(f"Genesys settings: {exc}") from None
+        http = httpx.AsyncClient(timeout=30.0, trust_env=False)
+        self._genesys_http = http
+        return GenesysChannel(settings, http, self._submit)
+
+    def _app(self, local: LocalChannel, webhook: WebhookChannel, genesys: GenesysChannel | None = None) -> HttpApp:
         app = HttpApp()
+        if genesys is not None:
+            app.route("POST", GenesysChannel.BOT_PATH, genesys.bot_route)
         app.route("GET", "/healthz", self._healthz)
         app.route("GET", "/readyz", self._readyz)
         app.route("GET", "/metrics", self._metrics)
@@ -232,6 +267,8 @@ class Service:
 
     async def _readyz(self, request: Request) -> Response:
         checks = {"registry": self.pipeline is not None, "store": False, "accepting": self.ready}
+        if self._genesys is not None and self._genesys.ingest is not None:
+            checks["genesys"] = self._genesys.ingest_ready.is_set()
         if self.store is not None:
             with trio.move_on_after(2):
                 try:  # a real write: a read-only or full disk must show here

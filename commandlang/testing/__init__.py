@@ -1,0 +1,1 @@
+"""Test helpers for commandlang users and for our own tests (fake platforms on loopback)."""

@@ -40,6 +40,9 @@ commands:
       method: GET
       path: /echo/{n}
       headers: {X-Demo-Fault: "latency={{ args.delay }}"}
+    ack: "Working on {{ args.n }}..."
+    reply:
+      success: {text: "Slow {{ args.n }} done"}
   status:
     summary: Order status
     args:

@@ -1,0 +1,132 @@
+"""Authorized requests to the Genesys Cloud REST API, with the retry rules of runtime.md 2.
+
+- 401: the token is invalidated and the request retried once with a new one.
+- 403: the ErrorBody names what is missing; it is logged and raised (no retry).
+- 429: waits `Retry-After` (seconds or HTTP date), else backs off with full jitter.
+- 500/502/503/504 and transport errors: retried with backoff for idempotent
+  requests only, so a message is never sent twice.
+Every attempt runs under a deadline. Tokens and credentials are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping, Protocol
+
+import httpx
+import trio
+
+from .models import ErrorBody, ModelError
+from .retry import full_jitter, retry_after_seconds
+
+__all__ = ["GenesysApiClient", "GenesysApiError", "GenesysPermissionError", "TokenSource"]
+
+log = logging.getLogger(__name__)
+_RETRYABLE = frozenset({500, 502, 503, 504})
+
+
+class TokenSource(Protocol):
+    """What the client needs from a token provider (see `oauth.TokenProvider`)."""
+
+    async def token(self) -> str:
+        """A valid bearer token."""
+        ...
+
+    def invalidate(self, stale: str | None = None) -> None:
+        """Forget the token (only if it is still `stale`, when given)."""
+        ...
+
+
+class GenesysApiError(RuntimeError):
+    """A Genesys API call failed; `error` is the ErrorBody when the answer had one."""
+
+    def __init__(self, method: str, path: str, status: int, error: ErrorBody | None) -> None:
+        self.method, self.path, self.status, self.error = method, path, status, error
+        detail = f"{error.code}: {error.message}" if error else "no error body"
+        super().__init__(f"{method} {path} answered {status} ({detail})")
+
+
+class GenesysPermissionError(GenesysApiError):
+    """403: the OAuth client lacks a permission (named in `missing`)."""
+
+    @property
+    def missing(self) -> str:
+        """The permission the ErrorBody names (messageParams, else its message)."""
+        if self.error is None:
+            return "unknown"
+        params = self.error.message_params
+        return params.get("permissions") or params.get("permission") or self.error.message or self.error.code
+
+
+def _error_body(response: httpx.Response) -> ErrorBody | None:
+    try:
+        return ErrorBody.from_json(response.json())
+    except (ValueError, ModelError):
+        return None
+
+
+class GenesysApiClient:
+    """`request()` against `api_base` with a bearer token from `tokens`."""
+
+    def __init__(self, *, api_base: str, tokens: TokenSource, http: httpx.AsyncClient, max_attempts: int = 6,
+                 max_backoff: float = 30.0, request_timeout: float = 15.0) -> None:
+        self.api_base = api_base.rstrip("/")
+        self.tokens = tokens
+        self.http = http
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff
+        self._timeout = request_timeout
+
+    async def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
+                      idempotent: bool | None = None) -> httpx.Response:
+        """The successful (2xx) response, or raises `GenesysApiError` / `GenesysPermissionError`."""
+        if idempotent is None:
+            idempotent = method.upper() in ("GET", "HEAD", "PUT", "DELETE")
+        url = f"{self.api_base}{path}"
+        retried_401 = False
+        attempt = 0
+        while True:
+            token = await self.tokens.token()
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            wait: float | None = None
+            try:
+                with trio.fail_after(self._timeout):
+                    response = await self.http.request(method, url, json=json, params=params, headers=headers)
+            except (httpx.TransportError, trio.TooSlowError) as exc:
+                if not idempotent or attempt + 1 >= self._max_attempts:
+                    raise GenesysApiError(method, path, 0, ErrorBody(f"{type(exc).__name__}", "transport.error", 0)) from None
+                log.warning("genesys %s %s: %s; retrying", method, path, type(exc).__name__)
+            else:
+                status = response.status_code
+                if status < 300:
+                    return response
+                error = _error_body(response)
+                if status == 401 and not retried_401:
+                    retried_401 = True  # token expired or revoked early: one new token, one more try
+                    self.tokens.invalidate(token)
+                    continue
+                if status == 403:
+                    exc403 = GenesysPermissionError(method, path, status, error)
+                    log.error("genesys %s %s forbidden: the OAuth client is missing permission %s (%s)",
+                              method, path, exc403.missing, error.code if error else "no code")
+                    raise exc403
+                if status == 429:
+                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                elif status not in _RETRYABLE or not idempotent:
+                    raise GenesysApiError(method, path, status, error)
+                if attempt + 1 >= self._max_attempts:
+                    raise GenesysApiError(method, path, status, error)
+                if status in _RETRYABLE:
+                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                log.warning("genesys %s %s answered %s; retrying", method, path, status)
+            delay = min(wait, self._max_backoff) if wait is not None else full_jitter(attempt, cap=self._max_backoff)
+            attempt += 1
+            await trio.sleep(delay)
+
+    async def get_json(self, path: str, **kwargs: Any) -> Any:
+        """GET `path`; the decoded JSON answer."""
+        return (await self.request("GET", path, **kwargs)).json()
+
+    async def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
+        """POST `body` as JSON to `path`; the decoded JSON answer."""
+        return (await self.request("POST", path, json=body, **kwargs)).json()

@@ -1,0 +1,51 @@
+"""`GENESYS_*` settings and the channel's parts assembled from them (for the runtime service)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .botconnector import BOT_SECRET_HEADER, DEFAULT_BOT_BUDGET
+from .regions import GenesysEndpoints, resolve_region
+
+__all__ = ["GenesysSettings"]
+
+
+def _ids(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class GenesysSettings:
+    """The channel's settings (runtime.md 2). `repr` never shows the secrets."""
+
+    endpoints: GenesysEndpoints
+    client_id: str
+    client_secret: str = field(repr=False)
+    queue_ids: tuple[str, ...] = ()
+    user_ids: tuple[str, ...] = ()
+    bot_secret: str = field(default="", repr=False)
+    bot_secret_header: str = BOT_SECRET_HEADER
+    bot_budget: float = DEFAULT_BOT_BUDGET
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> GenesysSettings:
+        """Read `GENESYS_REGION`, `GENESYS_CLIENT_ID`, ... (raises `RegionError`/`ValueError` with the setting's name)."""
+        endpoints = resolve_region(env.get("GENESYS_REGION"), api_base=env.get("GENESYS_API_BASE") or None,
+                                   login_base=env.get("GENESYS_LOGIN_BASE") or None)
+        client_id, secret = env.get("GENESYS_CLIENT_ID", ""), env.get("GENESYS_CLIENT_SECRET", "")
+        if not client_id or not secret:
+            raise ValueError("GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET must be set")
+        budget = env.get("GENESYS_BOT_BUDGET")
+        return cls(endpoints, client_id, secret, _ids(env.get("GENESYS_QUEUE_IDS")), _ids(env.get("GENESYS_USER_IDS")),
+                   env.get("GENESYS_BOT_SECRET", ""), env.get("GENESYS_BOT_SECRET_HEADER") or BOT_SECRET_HEADER,
+                   float(budget) if budget else DEFAULT_BOT_BUDGET)
+
+    @classmethod
+    def from_config(cls, config: Any) -> GenesysSettings:
+        """From the runtime's `ServiceConfig` (its `genesys_*` fields)."""
+        env = {name.upper(): str(getattr(config, name.lower(), "") or "") for name in (
+            "GENESYS_REGION", "GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_QUEUE_IDS", "GENESYS_USER_IDS",
+            "GENESYS_BOT_SECRET", "GENESYS_BOT_SECRET_HEADER", "GENESYS_BOT_BUDGET", "GENESYS_API_BASE",
+            "GENESYS_LOGIN_BASE")}
+        return cls.from_env(env)

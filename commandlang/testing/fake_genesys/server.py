@@ -1,0 +1,39 @@
+"""`serve_fake_genesys`: the fake Genesys Cloud on one loopback origin (hypercorn under Trio)."""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from .app import FakeGenesysApp
+from .state import FakeGenesys
+
+__all__ = ["serve_fake_genesys"]
+
+
+async def serve_fake_genesys(host: str = "127.0.0.1", port: int = 0, *, client_id: str = "fake-client",
+                             client_secret: str = "fake-secret", token_ttl: float = 300.0,
+                             heartbeat_interval: float = 30.0, channel_ttl: float = 24 * 3600.0,
+                             closing_warning: float = 60.0,
+                             task_status: trio.TaskStatus[FakeGenesys] = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve until cancelled; `nursery.start` returns the `FakeGenesys` (its `base_url` is the origin).
+
+    The token endpoint is `{base_url}/oauth/token` and the API lives under
+    `{base_url}/api/v2/...`, so point both `GENESYS_API_BASE` and
+    `GENESYS_LOGIN_BASE` at `base_url`.
+    """
+    fake = FakeGenesys(client_id=client_id, client_secret=client_secret, token_ttl=token_ttl,
+                       heartbeat_interval=heartbeat_interval, channel_ttl=channel_ttl, closing_warning=closing_warning)
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.accesslog = None
+    config.errorlog = logging.getLogger("commandlang.fake_genesys")
+    config.graceful_timeout = 0.5
+    async with trio.open_nursery() as nursery:
+        fake.nursery = nursery
+        binds = await nursery.start(serve, FakeGenesysApp(fake), config)  # type: ignore[arg-type]
+        fake.base_url = binds[0]
+        task_status.started(fake)

@@ -1,0 +1,76 @@
+"""The webhook channel's two answers: in the response (with the `ack` when slow) and by signed callback."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+
+from commandlang.channels.webhook import sign
+from commandlang.runtime.http import answer_lifespan
+from tests.runtime.support import WEBHOOK_SECRET, running_service
+
+
+async def test_a_slow_command_answers_with_its_ack_then_finishes(tmp_path) -> None:
+    async with running_service(tmp_path, webhook_wait=0.2) as run:
+        data = (await run.webhook("/slow 4 delay=0.6", conversation="acked")).json()
+        assert [r["text"] for r in data["replies"]] == ["Working on 4..."]
+        assert data["command"]["status"] == "executing"
+        with trio.fail_after(5):
+            while [r["status"] for r in run.rows()] != ["completed"]:
+                await trio.sleep(0.05)
+
+
+async def test_a_fast_command_never_shows_its_ack(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        data = (await run.webhook("/slow 5 delay=0.01")).json()
+        assert [r["text"] for r in data["replies"]] == ["Slow 5 done"]
+
+
+class CallbackReceiver:
+    """A real HTTP endpoint standing in for the team's callback URL; it records what it is sent."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict, str, bytes]] = []  # (payload, signature header, raw body)
+        self.changed = trio.Event()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await answer_lifespan(receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = dict(scope["headers"])
+        self.received.append((json.loads(body), headers.get(b"x-commandlang-signature", b"").decode(), body))
+        self.changed.set()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def test_callback_mode_answers_202_and_posts_signed_replies(tmp_path) -> None:
+    receiver = CallbackReceiver()
+    async with trio.open_nursery() as nursery:
+        config = Config()
+        config.bind = ["127.0.0.1:0"]
+        config.accesslog = config.errorlog = None
+        binds = await nursery.start(functools.partial(serve, receiver, config))
+        async with running_service(tmp_path, webhook_callback=f"{binds[0]}/hook") as run:
+            response = await run.webhook("/slow 9 delay=0.3", conversation="cb", message_id="cb-1")
+            assert response.status_code == 202 and response.json() == {"accepted": True}
+            with trio.fail_after(5):
+                while len(receiver.received) < 2:  # the ack at once (nobody waits), then the answer
+                    await receiver.changed.wait()
+                    receiver.changed = trio.Event()
+        nursery.cancel_scope.cancel()
+    texts = [payload["reply"]["text"] for payload, _, _ in receiver.received]
+    assert texts == ["Working on 9...", "Slow 9 done"]
+    for payload, signature, body in receiver.received:
+        assert payload["conversation_id"] == "cb" and payload["in_reply_to"] == "cb-1" and payload["command_id"]
+        assert signature == sign(WEBHOOK_SECRET, body)
