@@ -70,6 +70,37 @@ class _DepthLimitedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+#: libyaml's parser and composer (C) when PyYAML was built with it: ~5x faster than the pure-Python ones
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None) if getattr(yaml, "__with_libyaml__", False) else None
+_FALLBACK = object()
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _compose_fast(text: str) -> Any:
+    """The document's node tree composed by libyaml, or `_FALLBACK` for the pure-Python loader.
+
+    The pure-Python loader stays the one that reports problems (its messages and positions are
+    the ones users and tests know): any YAML error here, nesting near the limit (checked on the
+    event stream first, so libyaml's recursive composer never meets a nesting bomb), or a PyYAML
+    without libyaml falls back to it.
+    """
+    if _FAST_LOADER is None:
+        return _FALLBACK
+    try:
+        depth = 0
+        for event in yaml.parse(text, Loader=_FAST_LOADER):
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth >= MAX_DEPTH:
+                    return _FALLBACK
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+        return yaml.compose(text, Loader=_FAST_LOADER)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return _FALLBACK
+
+
 class _TooDeep(Exception):
     def __init__(self, mark: Any) -> None:
         self.mark = mark
@@ -100,7 +131,9 @@ def parse_yaml(text: str, path: str | None = None) -> tuple[Any, list[Diagnostic
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        node = yaml.compose(text, Loader=_DepthLimitedLoader)
+        node = _compose_fast(text)
+        if node is _FALLBACK:
+            node = yaml.compose(text, Loader=_DepthLimitedLoader)
     except _TooDeep as exc:
         return None, [Diagnostic("too_deep", f"the YAML is nested more than {MAX_DEPTH} levels deep", file=path,
                                  line=exc.mark.line + 1, column=exc.mark.column + 1)]
