@@ -50,6 +50,10 @@ sys.path.insert(0, str(HERE))
 
 WEBHOOK_SECRET = "bench-webhook-secret"
 SYNC_SECRET = "bench-sync-secret"
+GENESYS_CLIENT_ID = "bench-client"
+GENESYS_CLIENT_SECRET = "bench-client-secret"
+GENESYS_BOT_SECRET = "bench-bot-secret"
+GENESYS_QUEUE = "bench-queue"
 
 REGISTRY = """
 version: 1
@@ -129,6 +133,44 @@ def start_service(directory: str, backend_url: str, *, log_level: str = "warning
                             "--reload-interval", "0"], env, "listening http://", cwd=directory)
     sync_port = next(int(line.rsplit(":", 1)[1].split("/")[0]) for line in lines if line.startswith("listening sync"))
     return process, lines[-1].split()[-1], sync_port
+
+
+def genesys_env(fake_url: str) -> dict[str, str]:
+    """What `commandlang serve` needs to run its Genesys channel against the fake (both paths)."""
+    return {"GENESYS_CLIENT_ID": GENESYS_CLIENT_ID, "GENESYS_CLIENT_SECRET": GENESYS_CLIENT_SECRET,
+            "GENESYS_API_BASE": fake_url, "GENESYS_LOGIN_BASE": fake_url, "GENESYS_BOT_SECRET": GENESYS_BOT_SECRET,
+            "GENESYS_QUEUE_IDS": GENESYS_QUEUE}
+
+
+def start_fake_genesys() -> tuple[subprocess.Popen, str]:
+    """The fake Genesys Cloud in its own process; it also drives the Notification-path load (see fake_child)."""
+    process = subprocess.Popen([sys.executable, __file__, "--fake-genesys-child"], env=env_for(), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = process.stdout.readline()  # type: ignore[union-attr]
+    if not line.startswith("listening http://"):
+        process.kill()
+        raise RuntimeError(f"the fake Genesys did not start: {line!r}")
+    return process, line.split()[-1]
+
+
+def run_notification_load(fake: subprocess.Popen, concurrency: int, seconds: float, warmup: float) -> dict:
+    fake.stdin.write(f"run {concurrency} {seconds} {warmup}\n")  # type: ignore[union-attr]
+    fake.stdin.flush()  # type: ignore[union-attr]
+    return json.loads(fake.stdout.readline())  # type: ignore[union-attr]
+
+
+def wait_ready(base: str, timeout: float = 30) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("the service did not become ready")
 
 
 def start_baseline(backend_url: str) -> tuple[subprocess.Popen, str]:
@@ -234,13 +276,24 @@ def load_child(base: str, concurrency: int, seconds: float, warmup: float, mode:
             if now >= end:
                 break
             sent += 1
-            body = json.dumps({"conversation_id": conversation, "message_id": f"{tag}-{worker}-{sent}",
-                               "participant_id": f"agent-{worker}", "role": "agent",
-                               "text": f"/status {1000 + sent % 97}"}, separators=(",", ":")).encode()
-            signature = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
-            request = (b"POST /v1/messages HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-                       b"X-Commandlang-Signature: " + signature.encode() + b"\r\nContent-Length: "
-                       + str(len(body)).encode() + b"\r\n\r\n" + body)
+            text = f"/status {1000 + sent % 97}"
+            if mode == "bot":  # what Genesys's bot flow POSTs to a Bot Connector bot
+                body = json.dumps({"botId": "bench-bot", "botVersion": "1.0", "botSessionId": f"{tag}-session-{worker}",
+                                   "messageId": f"{tag}-{worker}-{sent}", "inputMessage": {"type": "Text", "text": text},
+                                   "languageCode": "en-us", "botSessionTimeout": 4320,
+                                   "genesysConversationId": f"{tag}-conv-{worker}", "parameters": {}},
+                                  separators=(",", ":")).encode()
+                request = (b"POST /genesys/bot HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                           b"Authorization: Bearer " + GENESYS_BOT_SECRET.encode() + b"\r\nContent-Length: "
+                           + str(len(body)).encode() + b"\r\n\r\n" + body)
+            else:
+                body = json.dumps({"conversation_id": conversation, "message_id": f"{tag}-{worker}-{sent}",
+                                   "participant_id": f"agent-{worker}", "role": "agent", "text": text},
+                                  separators=(",", ":")).encode()
+                signature = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+                request = (b"POST /v1/messages HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                           b"X-Commandlang-Signature: " + signature.encode() + b"\r\nContent-Length: "
+                           + str(len(body)).encode() + b"\r\n\r\n" + body)
             t0 = time.perf_counter()
             view = memoryview(request)
             while view:
@@ -263,7 +316,8 @@ def load_child(base: str, concurrency: int, seconds: float, warmup: float, mode:
                 rest += chunk
             answer, buffer = rest[:length], rest[length:]
             elapsed = time.perf_counter() - t0
-            ok = head.startswith(b"HTTP/1.1 200") and (mode == "baseline" or b'"status":"completed"' in answer)
+            ok = head.startswith(b"HTTP/1.1 200") and (mode == "baseline" or (b'"MoreData"' in answer if mode == "bot"
+                                                                               else b'"status":"completed"' in answer))
             if not ok:
                 failures[0] += 1
                 if len(sample) < 3:
@@ -295,6 +349,84 @@ def run_load(base: str, concurrency: int, seconds: float, warmup: float, mode: s
     if result.returncode != 0:
         raise RuntimeError(f"load generator failed: {result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# -- the fake Genesys child: the fake Genesys Cloud, and the Notification-path load it generates -----------
+def fake_child() -> None:
+    """Serve the fake Genesys; on `run C SECONDS WARMUP` (stdin), C customers each type a command into a
+    watched queue's conversation and wait for the agent-side reply the service sends back through the
+    Conversations API (closed loop); prints the figures as one JSON line."""
+    import functools
+
+    import trio
+
+    from commandlang.testing.fake_genesys import serve_fake_genesys
+
+    async def load(fake, waiters: dict, concurrency: int, seconds: float, warmup: float) -> dict:  # noqa: ANN001
+        latencies: list[float] = []
+        failures = [0]
+
+        async def customer(worker: int, start: float, end: float) -> None:
+            conversation = None
+            sent = 0
+            while trio.current_time() < end:
+                if sent % 10 == 0:  # a fresh conversation now and then: events carry every message id so far
+                    conversation = fake.start_conversation(queue_id=GENESYS_QUEUE)
+                sent += 1
+                answered = waiters[conversation.id] = trio.Event()
+                t0 = time.perf_counter()
+                now = trio.current_time()
+                fake.inject_customer_message(f"/status {1000 + sent % 97}", conversation_id=conversation.id)
+                with trio.move_on_after(10):
+                    await answered.wait()
+                if not answered.is_set():
+                    failures[0] += 1
+                    conversation = None
+                    sent = 0
+                elif now >= start:
+                    latencies.append(time.perf_counter() - t0)
+
+        cpu0 = time.process_time()
+        start = trio.current_time() + warmup
+        async with trio.open_nursery() as nursery:
+            for worker in range(concurrency):
+                nursery.start_soon(customer, worker, start, start + seconds)
+        latencies.sort()
+        return {"count": len(latencies), "seconds": seconds, "failures": failures[0],
+                "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
+                "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
+                "load_cpu": time.process_time() - cpu0}
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            fake = await nursery.start(functools.partial(serve_fake_genesys, client_id=GENESYS_CLIENT_ID,
+                                                         client_secret=GENESYS_CLIENT_SECRET))
+            waiters: dict[str, trio.Event] = {}
+            add_message = fake.add_message
+
+            def noting_replies(conversation, sender, text, **kw):  # noqa: ANN001, ANN202
+                message = add_message(conversation, sender, text, **kw)
+                if sender == "agent" and conversation.id in waiters:
+                    waiters.pop(conversation.id).set()
+                return message
+
+            fake.add_message = noting_replies  # the bench's own probe on the fake (test tooling, not the service)
+            print(f"listening {fake.base_url}", flush=True)
+            stdin = trio.lowlevel.FdStream(os.dup(0))
+            buffer = b""
+            while True:
+                chunk = await stdin.receive_some(4096)
+                if not chunk:
+                    break
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    _, concurrency, seconds, warmup = line.decode().split()
+                    result = await load(fake, waiters, int(concurrency), float(seconds), float(warmup))
+                    print(json.dumps(result), flush=True)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
 
 
 # -- the baseline child ------------------------------------------------------------------------------
@@ -356,10 +488,18 @@ class Row:
     ratio: float | None = None  # rate / baseline rate at the same concurrency
 
 
-def measure(name: str, base: str, server_pid: int, backend_pid: int, concurrency: int, sessions: int,
-            seconds: float, warmup: float, tag: str) -> Row:
+PATHS = {"webhook": "commandlang serve (webhook)", "bot": "commandlang serve (Genesys Bot Connector)",
+         "notification": "commandlang serve (Genesys Notification API)"}
+
+
+def measure(name: str, mode: str, base: str, server_pid: int, backend_pid: int, concurrency: int, sessions: int,
+            seconds: float, warmup: float, tag: str, fake: subprocess.Popen | None = None) -> Row:
     server0, backend0 = cpu_seconds(server_pid), cpu_seconds(backend_pid)
-    result = run_load(base, concurrency, seconds, warmup, "baseline" if name == "baseline" else "webhook", tag)
+    if mode == "notification":
+        assert fake is not None
+        result = run_notification_load(fake, concurrency, seconds, warmup)
+    else:
+        result = run_load(base, concurrency, seconds, warmup, mode, tag)
     # CPU includes the warm-up: divide by every command answered, measured or not
     total = max(1, result["count"] * (seconds + warmup) / seconds)
     per = lambda used: 1000 * used / total  # noqa: E731
@@ -368,14 +508,20 @@ def measure(name: str, base: str, server_pid: int, backend_pid: int, concurrency
                1000 * result["load_cpu"] / total)
 
 
-def run(seconds: float, warmup: float, levels: list[int], session_counts: list[int]) -> dict:
-    backend = service = baseline = None
+def run(seconds: float, warmup: float, levels: list[int], session_counts: list[int],
+        paths: tuple[str, ...] = ("webhook", "bot", "notification")) -> dict:
+    backend = service = baseline = fake = None
     rows: list[Row] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as directory:
         try:
             backend, backend_url = start_backend()
-            service, base, sync_port = start_service(directory, backend_url)
+            extra: dict[str, str] = {}
+            if "bot" in paths or "notification" in paths:
+                fake, fake_url = start_fake_genesys()
+                extra = genesys_env(fake_url)
+            service, base, sync_port = start_service(directory, backend_url, extra_env=extra)
+            wait_ready(base)  # with Genesys: the notification channel is subscribed
             baseline, baseline_base = start_baseline(backend_url)
             baselines: dict[int, list[Row]] = {}
             for count in session_counts:
@@ -385,10 +531,11 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
                     for concurrency in levels:
                         # the baseline takes its turn beside every measured row: the load on this machine swings
                         baselines.setdefault(concurrency, []).append(
-                            measure("baseline", baseline_base, baseline.pid, backend.pid, concurrency, 0, seconds, warmup,
-                                    f"b{count}-{concurrency}"))
-                        rows.append(measure("commandlang serve (webhook)", base, service.pid, backend.pid, concurrency,
-                                            count, seconds, warmup, f"w{count}-{concurrency}"))
+                            measure("baseline", "baseline", baseline_base, baseline.pid, backend.pid, concurrency, 0,
+                                    seconds, warmup, f"b{count}-{concurrency}"))
+                        for path in paths:
+                            rows.append(measure(PATHS[path], path, base, service.pid, backend.pid, concurrency, count,
+                                                seconds, warmup, f"{path[0]}{count}-{concurrency}", fake))
                 finally:
                     if sessions is not None:
                         counts = stop_sessions(sessions)
@@ -405,7 +552,7 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
                 best = sorted(measured, key=lambda r: r.rate)[len(measured) // 2]
                 baseline_rows.append(best)
         finally:
-            for process in (service, baseline, backend):
+            for process in (service, baseline, backend, fake):
                 stop(process)
     return {"seconds": seconds, "elapsed": time.monotonic() - started,
             "rows": [asdict(r) for r in baseline_rows + rows]}
@@ -419,10 +566,10 @@ def _commands(directory: str) -> int:
 
 
 def print_table(result: dict) -> None:
-    print(f"{'':30} {'conc':>4} {'K':>4} {'cmd/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} "
+    print(f"{'':45} {'conc':>4} {'K':>4} {'cmd/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} "
           f"{'srv CPU ms':>10} {'backend':>8} {'load':>6} {'fail':>5} sessions")
     for r in result["rows"]:
-        print(f"{r['contender']:30} {r['concurrency']:4} {r['sessions']:4} {r['rate']:8.0f} {r['p50_ms'] or 0:7.2f} "
+        print(f"{r['contender']:45} {r['concurrency']:4} {r['sessions']:4} {r['rate']:8.0f} {r['p50_ms'] or 0:7.2f} "
               f"{r['p99_ms'] or 0:7.2f} {r['ratio'] or 1:6.2f} {r['server_cpu_ms']:10.3f} {r['backend_cpu_ms']:8.3f} "
               f"{r['load_cpu_ms']:6.3f} {r['failures']:5} {'' if r['sessions_ok'] is None else ('all saw all' if r['sessions_ok'] else 'MISSED')}")
 
@@ -433,10 +580,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--concurrency", default="1,50")
     parser.add_argument("--sessions", default="0,10,100")
+    parser.add_argument("--paths", default="webhook,bot,notification",
+                        help="inbound paths: webhook, bot (Genesys Bot Connector), notification (Genesys Notification API)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = run(args.seconds, args.warmup, [int(c) for c in args.concurrency.split(",")],
-                 [int(k) for k in args.sessions.split(",")])
+                 [int(k) for k in args.sessions.split(",")], tuple(args.paths.split(",")))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -450,6 +599,8 @@ if __name__ == "__main__":
         sessions_child(int(sys.argv[2]), int(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "--load-child":
         load_child(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6], sys.argv[7])
+    elif len(sys.argv) > 1 and sys.argv[1] == "--fake-genesys-child":
+        fake_child()
     elif len(sys.argv) > 1 and sys.argv[1] == "--baseline-child":
         baseline_child(sys.argv[2])
     else:
