@@ -316,6 +316,12 @@ def load_child(base: str, concurrency: int, seconds: float, warmup: float, mode:
                 rest += chunk
             answer, buffer = rest[:length], rest[length:]
             elapsed = time.perf_counter() - t0
+            if b"\r\nconnection: close" in head.lower():  # hypercorn ends a connection after 1,000 requests
+                sock.close()
+                sock = trio.socket.socket()
+                await sock.connect((host, int(port)))
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                buffer = b""
             ok = head.startswith(b"HTTP/1.1 200") and (mode == "baseline" or (b'"MoreData"' in answer if mode == "bot"
                                                                                else b'"status":"completed"' in answer))
             if not ok:
