@@ -268,11 +268,14 @@ class Service:
     async def _readyz(self, request: Request) -> Response:
         checks = {"registry": self.pipeline is not None, "store": False, "accepting": self.ready}
         if self._genesys is not None and self._genesys.ingest is not None:
-            checks["genesys"] = self._genesys.ingest_ready.is_set()
+            # connected now, not once: while the notification socket is being re-opened, messages are missed
+            checks["genesys"] = self._genesys.ingest.connected
         if self.store is not None:
             with trio.move_on_after(2):
                 try:  # a real write: a read-only or full disk must show here
-                    await self.store.claim_message("readyz", uuid.uuid4().hex, ttl=60)
+                    key = uuid.uuid4().hex
+                    await self.store.claim_message("readyz", key, ttl=60)
+                    await self.store.release_message("readyz", key)  # a probe leaves nothing behind
                     checks["store"] = True
                 except Exception:  # noqa: BLE001 - any store failure means not ready
                     checks["store"] = False

@@ -106,6 +106,12 @@ class NotificationIngest:
         self.connections = 0  # sockets opened (the first, renewals and reconnects)
         self.reconnects = 0  # sockets lost without warning
         self.current_channel: Channel | None = None
+        self._live: _Connection | None = None  # the socket events come in on now
+
+    @property
+    def connected(self) -> bool:
+        """True while a subscribed notification socket is open (for /readyz); False while reconnecting."""
+        return self._live is not None and not self._live.lost
 
     def mark_sent(self, message_id: str) -> None:
         """Remember a message we sent ourselves, so its event is not taken for an agent's command."""
@@ -174,6 +180,7 @@ class NotificationIngest:
         with trio.fail_after(self._connect_timeout):
             ws = await trio_websocket.connect_websocket_url(nursery, channel.connect_uri)
         conn = _Connection(channel, ws)
+        self._live = conn
         self.connections += 1
         self.current_channel = channel
         nursery.start_soon(self._read, conn, events)

@@ -52,3 +52,24 @@ async def test_bot_connector_and_notification_paths(tmp_path: Path) -> None:
                               for m in fake.transcript(conversation_id)):
                     await trio.sleep(0.05)
         nursery.cancel_scope.cancel()
+
+
+async def test_readyz_shows_the_notification_socket_lost_until_it_is_back(tmp_path: Path) -> None:
+    sample = (ROOT / "commands.yaml").read_text()
+    async with trio.open_nursery() as nursery:
+        fake = await nursery.start(functools.partial(serve_fake_genesys, client_id="cl-1", client_secret=CLIENT_SECRET))
+        settings = dict(genesys_client_id="cl-1", genesys_client_secret=CLIENT_SECRET, genesys_api_base=fake.base_url,
+                        genesys_login_base=fake.base_url, genesys_bot_secret=BOT_SECRET, genesys_queue_ids="queue-1")
+        async with running_service(tmp_path, sample, templates=ROOT / "templates", **settings) as run:
+            assert (await run.client.get(f"{run.base}/readyz")).status_code == 200
+            # the socket drops and the first attempts to open a new channel fail: not ready meanwhile
+            fake.fail_next(503, method="POST", path=r"/api/v2/notifications/channels$", times=2)
+            fake.drop_sockets()
+            with trio.fail_after(5):
+                while (answer := await run.client.get(f"{run.base}/readyz")).status_code == 200:
+                    await trio.sleep(0.01)
+            assert answer.status_code == 503 and answer.json()["checks"]["genesys"] is False
+            with trio.fail_after(15):
+                while (await run.client.get(f"{run.base}/readyz")).status_code != 200:
+                    await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
