@@ -109,7 +109,9 @@ def mixed_text(index: int, rng: random.Random) -> str:
 class ServiceProcess:
     """`commandlang serve` as an operator runs it, restartable on the same ports and state file."""
 
-    def __init__(self, directory: Path, backend_url: str, *, drain_timeout: str = "5s") -> None:
+    def __init__(self, directory: Path, backend_url: str, *, drain_timeout: str = "5s",
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.extra_env = dict(extra_env or {})
         self.directory = directory
         self.db = directory / "state.db"
         self.registry = directory / "commands.yaml"
@@ -133,7 +135,7 @@ class ServiceProcess:
     async def start(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DEMO_API": f"{self.backend_url}/v1", "DRILL_TOKEN": BACKEND_TOKEN,
                "COMMANDLANG_WEBHOOK_SECRET": WEBHOOK_SECRET, "COMMANDLANG_SYNC_SECRET": SYNC_SECRET,
-               "COMMANDLANG_LOG_FORMAT": "json", "COMMANDLANG_LOG_LEVEL": "debug"}
+               "COMMANDLANG_LOG_FORMAT": "json", "COMMANDLANG_LOG_LEVEL": "debug", **self.extra_env}
         self.starts += 1
         offset = self.stdout_path.stat().st_size if self.stdout_path.exists() else 0
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
@@ -418,9 +420,9 @@ def check_backend(backend: DemoBackend, service: ServiceProcess) -> list[str]:
     return problems
 
 
-def check_logs(service: ServiceProcess) -> list[str]:
+def check_logs(service: ServiceProcess, extra: tuple[str, ...] = ()) -> list[str]:
     logs = service.logs()
-    leaked = [secret[:8] + "..." for secret in SECRETS if secret in logs]
+    leaked = [secret[:8] + "..." for secret in SECRETS + tuple(extra) if secret and secret in logs]
     problems = [f"a secret appears in the service's output: {leaked}"] if leaked else []
     if "Traceback" in logs:
         problems.append("a traceback in the service's output")
