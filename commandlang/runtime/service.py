@@ -84,6 +84,7 @@ class Service:
         self.store: SqliteStore | None = None
         self.reloader: Reloader | None = None
         self._genesys: GenesysChannel | None = None
+        self._hub: Any = None
         self._genesys_http: httpx.AsyncClient | None = None
 
     def say(self, line: str) -> None:
@@ -189,7 +190,8 @@ class Service:
             self.say(f"genesys: {where} (Bot Connector at POST {genesys.BOT_PATH}"
                      + (", notification ingest on" if genesys.ingest else "") + ")")
 
-        self.reloader = Reloader(registry_path, holder, build, self.metrics, interval=config.reload_interval)
+        self.reloader = Reloader(registry_path, holder, build, self.metrics, interval=config.reload_interval,
+                                 announce=functools.partial(self._announce_registry, local))
         await nursery.start(self.reloader.run)
         if self.handle_signals:
             nursery.start_soon(self._signals)
@@ -207,6 +209,13 @@ class Service:
         finally:
             self._http_done.set()
 
+    def _announce_registry(self, local: LocalChannel, version: str) -> None:
+        """Tell watching agents (sync sessions, demo pages) which registry version now serves."""
+        notice = {"type": "registry", "version": version}
+        if self._hub is not None:
+            self._hub.notice(notice)
+        local.notice(notice)
+
     async def _start_sync(self, nursery: trio.Nursery, store: SqliteStore, events: FanOut) -> int | None:
         """The sync hub (commandlang.sync): agent sessions see every durable state change live."""
         from ..sync import SyncHub
@@ -217,7 +226,7 @@ class Service:
             secret = secrets.token_urlsafe(32)
             log.warning("COMMANDLANG_SYNC_SECRET is not set: using a random one for this run, so tokens from "
                         "`commandlang token` will be refused", extra={"stage": "start"})
-        hub = SyncHub(store, secret, ping_interval=config.sync_ping_interval)
+        hub = self._hub = SyncHub(store, secret, ping_interval=config.sync_ping_interval)
         sync_port = await nursery.start(hub.serve, config.host, config.sync_port)
         events.sinks.append(hub)
         self._closers.append(hub.aclose)  # after the drain: sessions see the final states, then 1001

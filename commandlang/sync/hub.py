@@ -31,7 +31,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import trio
 
@@ -123,6 +123,14 @@ class SyncHub:
         self._forward(event)
         while self._held and self._forwarded + 1 in self._held:  # type: ignore[operator]
             self._forward(self._held.pop(self._forwarded + 1))  # type: ignore[operator]
+
+    def notice(self, data: Mapping[str, Any]) -> None:
+        """A frame outside the event log, such as `{"type": "registry", "version": ...}` after a reload,
+        to every live session; never blocks. Clients ignore frame types they do not know."""
+        frame = text_frame(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+        for session in list(self._sessions):
+            if session.live and not session.peer.send(frame):
+                session.close_soon(CLOSE_TOO_SLOW, "too slow: reconnect and resume")
 
     def frame(self, event: StateEvent) -> bytes:
         """The event's WebSocket frame, encoded once and shared by every session (and by resumes)."""

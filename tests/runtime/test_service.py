@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 
 import trio
@@ -181,3 +182,19 @@ async def test_shutdown_drains_a_running_command(tmp_path) -> None:
         with trio.fail_after(10):
             await run.service.stopped.wait()
         assert [r["status"] for r in run.rows()] == ["completed"]
+
+
+async def test_a_reload_is_announced_to_sync_sessions(tmp_path) -> None:
+    from trio_websocket import open_websocket_url
+
+    from commandlang.sync.tokens import issue_token
+
+    async with running_service(tmp_path, sync_secret="sync-secret-5d2e") as run:
+        token = issue_token("sync-secret-5d2e", "agent-1", ["*"], 60)
+        async with open_websocket_url(f"ws://127.0.0.1:{run.ports.sync}/sync") as ws:
+            await ws.send_message(json.dumps({"type": "hello", "token": token, "subscribe": ["*"], "resume_after": None}))
+            assert json.loads(await ws.get_message())["type"] == "snapshot"
+            run.registry.write_text(REGISTRY + "  hello:\n    summary: Say hello\n")
+            with trio.fail_after(5):
+                notice = json.loads(await ws.get_message())
+        assert notice == {"type": "registry", "version": run.service.reloader.holder.current.version}

@@ -67,6 +67,11 @@ class LocalChannel:
     async def send(self, outbound: OutboundReply) -> None:
         self._fan_out(outbound.conversation_id, ("reply", outbound.reply.to_json()))
 
+    def notice(self, data: dict[str, Any]) -> None:
+        """An event for every open page (e.g. the registry version after a reload)."""
+        for conversation_id in list(self._subscribers):
+            self._fan_out(conversation_id, (str(data.get("type", "notice")), data))
+
     def _fan_out(self, conversation_id: str, item: tuple[str, Any]) -> None:
         for subscriber in list(self._subscribers.get(conversation_id, ())):
             try:
