@@ -533,7 +533,7 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
             for count in session_counts:
                 sessions = start_sessions(sync_port, count) if count else None
                 try:
-                    commands_before = _commands(directory)
+                    events_before = _last_seq(directory)
                     for concurrency in levels:
                         # the baseline takes its turn beside every measured row: the load on this machine swings
                         baselines.setdefault(concurrency, []).append(
@@ -544,8 +544,10 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
                                                 seconds, warmup, f"{path[0]}{count}-{concurrency}", fake))
                 finally:
                     if sessions is not None:
+                        _wait_until_settled(directory)  # the phase's last commands finish before we count
+                        time.sleep(0.5)  # ... and their events reach the sessions' process
                         counts = stop_sessions(sessions)
-                        expected = 3 * (_commands(directory) - commands_before)  # pending, executing, completed
+                        expected = _last_seq(directory) - events_before  # every state event the store logged
                         ok = counts.get("min_events", -1) >= expected and counts.get("closed", 1) == 0
                         for row in rows:
                             if row.sessions == count:
@@ -564,11 +566,23 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
             "rows": [asdict(r) for r in baseline_rows + rows]}
 
 
-def _commands(directory: str) -> int:
+def _last_seq(directory: str) -> int:
     import sqlite3
 
     with sqlite3.connect(Path(directory) / "state.db") as connection:
-        return connection.execute("SELECT count(*) FROM commands").fetchone()[0]
+        return connection.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+
+
+def _wait_until_settled(directory: str, timeout: float = 20.0) -> None:
+    """Until no command is pending or executing (messages still queued when the load stopped finish)."""
+    import sqlite3
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sqlite3.connect(Path(directory) / "state.db") as connection:
+            if not connection.execute("SELECT count(*) FROM commands WHERE status IN ('pending', 'executing')").fetchone()[0]:
+                return
+        time.sleep(0.1)
 
 
 def print_table(result: dict) -> None:
