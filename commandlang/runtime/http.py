@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 
 import trio
 
-__all__ = ["Request", "Response", "HttpApp", "answer_lifespan", "json_response", "serve_http"]
+__all__ = ["Request", "Response", "HttpApp", "answer_lifespan", "json_response", "read_body", "serve_http"]
 
 log = logging.getLogger("commandlang.http")
 
@@ -93,7 +93,7 @@ class HttpApp:
                 response = json_response(404, {"error": f"no such path: {path}"})
             await _send(send, response)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body is None:
             await _send(send, json_response(413, {"error": f"the body is larger than {MAX_BODY} bytes"}))
             return
@@ -129,7 +129,8 @@ async def answer_lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-async def _read_body(receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes | None:
+async def read_body(receive: Receive, limit: int = MAX_BODY) -> bytes | None:
+    """An ASGI request's whole body, or None once it grows past `limit` bytes (nothing unbounded is kept)."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -138,7 +139,7 @@ async def _read_body(receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes 
             return b"".join(chunks)
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body"):

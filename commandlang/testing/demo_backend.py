@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl, unquote
 
 import trio
 
-from ..runtime.http import answer_lifespan
+from ..runtime.http import answer_lifespan, read_body
 
 __all__ = ["DemoBackend", "Fault", "RecordedRequest", "parse_fault", "serve_demo_backend"]
 
@@ -157,7 +157,7 @@ class DemoBackend:
             return
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
+        body = await read_body(receive, _MAX_REQUEST_BODY) or b""  # an oversized body is dropped, not kept
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -281,22 +281,6 @@ class DemoBackend:
 
 
 # -- ASGI helpers --------------------------------------------------------------
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size <= _MAX_REQUEST_BODY:
-            chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
-
-
 async def _send_bytes(send: Send, status: int, body: bytes, content_type: bytes, extra: list | None = None) -> None:
     headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *(extra or [])]
     await send({"type": "http.response.start", "status": status, "headers": headers})

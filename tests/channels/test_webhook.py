@@ -10,7 +10,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from commandlang.channels.webhook import sign
-from commandlang.runtime.http import answer_lifespan
+from commandlang.runtime.http import answer_lifespan, read_body
 from tests.runtime.support import WEBHOOK_SECRET, running_service
 
 
@@ -41,12 +41,7 @@ class CallbackReceiver:
         if scope["type"] == "lifespan":
             await answer_lifespan(receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive) or b""
         headers = dict(scope["headers"])
         self.received.append((json.loads(body), headers.get(b"x-commandlang-signature", b"").decode(), body))
         self.changed.set()

@@ -16,7 +16,7 @@ import re
 from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl, unquote
 
-from ...runtime.http import answer_lifespan
+from ...runtime.http import answer_lifespan, read_body
 from ...channels.genesys.models import AdditionalMessage, ChannelTopic, ModelError, OutgoingBotMessage, UploadMediaRequest
 from .state import FakeGenesys, FakeMedia, RecordedRequest, known_topic, new_id
 from .websocket import channel_socket
@@ -247,12 +247,7 @@ class FakeGenesysApp:
             await self._http(scope, receive, send)
 
     async def _http(self, scope: dict, receive: Callable, send: Callable) -> None:
-        raw = b""
-        while True:
-            message = await receive()
-            raw += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        raw = await read_body(receive) or b""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         method, path = scope["method"], unquote(scope["path"])
         query = dict(parse_qsl(scope.get("query_string", b"").decode()))

@@ -10,6 +10,7 @@ from typing import Any, AsyncIterator
 import httpx
 import trio
 
+from commandlang.runtime.http import answer_lifespan, read_body
 from commandlang.channels.genesys import ConversationsClient, GenesysApiClient, TokenProvider
 from commandlang.testing.fake_genesys import FakeGenesys, serve_fake_genesys
 
@@ -121,16 +122,9 @@ class BotEndpointApp:
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await answer_lifespan(receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive) or b""
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         answer = await handle_bot_request(body, headers, self.submit, secret=self.secret,
                                           compile_reply=compile_genesys, budget=self.budget)
