@@ -87,6 +87,7 @@ class Pipeline:
         self._in_flight = 0
         self._idle = trio.Event()
         self._idle.set()
+        self.stopped = trio.Event()  # set once `run` has ended and every worker with it
         metrics.gauge("commandlang_queue_depth", "Commands waiting in conversation queues", self.queue_depth)
         metrics.gauge("commandlang_in_flight", "Commands being processed", lambda: self._in_flight)
 
@@ -102,6 +103,13 @@ class Pipeline:
         finally:
             self._accepting = False
             self._nursery = None
+            self.stopped.set()
+
+    def cancel_running(self) -> None:
+        """Past the drain deadline: cancel every worker; their commands end `cancelled`, durably."""
+        self._accepting = False
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
 
     def queue_depth(self) -> int:
         return sum(c.receive.statistics().current_buffer_used for c in self._conversations.values())

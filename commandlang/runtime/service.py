@@ -114,11 +114,15 @@ class Service:
                     self.ready = False
                     log.info("shutting down: draining running commands", extra={"stage": "shutdown"})
                     assert self.pipeline is not None
+                    drained = False  # stays False when a second signal cuts the drain short
                     with trio.CancelScope() as drain_scope:
                         inner.start_soon(_cancel_when, self._force, drain_scope)
                         drained = await self.pipeline.drain(config.drain_timeout)
                     if not drained:
                         log.warning("drain deadline passed: cancelling what is left", extra={"stage": "shutdown"})
+                        self.pipeline.cancel_running()
+                        with trio.move_on_after(5):
+                            await self.pipeline.stopped.wait()
                     # Answers of drained commands are still being written: let HTTP finish them.
                     self._http_shutdown.set()
                     with trio.move_on_after(5):

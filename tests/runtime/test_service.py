@@ -198,3 +198,19 @@ async def test_a_reload_is_announced_to_sync_sessions(tmp_path) -> None:
             with trio.fail_after(5):
                 notice = json.loads(await ws.get_message())
         assert notice == {"type": "registry", "version": run.service.reloader.holder.current.version}
+
+
+async def test_a_second_stop_skips_the_drain_and_cancels_durably(tmp_path) -> None:
+    async with running_service(tmp_path, drain_timeout=30.0) as run:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(functools.partial(run.webhook, "/slow 1 delay=20", conversation="forced"))
+            with trio.fail_after(5):
+                while not any(r["status"] == "executing" for r in run.rows()):
+                    await trio.sleep(0.02)
+            run.service.stop()
+            await trio.sleep(0.1)
+            run.service.stop()  # impatient operator: the second signal
+            with trio.fail_after(10):
+                await run.service.stopped.wait()
+            nursery.cancel_scope.cancel()
+        assert [(r["status"], r["error"]["code"]) for r in run.rows()] == [("cancelled", "cancelled")]
