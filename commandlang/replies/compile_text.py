@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from .limits import MARKER, TEXT_LIMITS, ChannelLimits, enforce_limits, shorten
-from .model import Reply
+from .model import Button, Reply
 
 __all__ = ["compile_text", "resolve_numbered_answer", "flatten_markdown"]
 
@@ -40,6 +40,14 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _button_line(button: Button, number: int) -> tuple[str, int]:
+    """A link as `label: url`; a postback as the next numbered choice. Returns the line and the last number used."""
+    if button.kind == "link":
+        return f"{_one_line(button.label)}: {button.url}", number
+    number += 1
+    return f"{number}. {_one_line(button.label)} ({_one_line(str(button.payload))})", number
+
+
 def compile_text(reply: Reply, limits: ChannelLimits = TEXT_LIMITS) -> str:
     """The reply as one plain text of at most `limits.max_text` characters."""
     fitted, _ = enforce_limits(reply, limits)
@@ -54,20 +62,14 @@ def compile_text(reply: Reply, limits: ChannelLimits = TEXT_LIMITS) -> str:
         if card.default_action is not None and card.default_action.kind == "link" and card.default_action.url not in action_urls:
             lines.append(str(card.default_action.url))
         for action in card.actions:
-            if action.kind == "link":
-                lines.append(f"{_one_line(action.label)}: {action.url}")
-            else:
-                number += 1
-                lines.append(f"{number}. {_one_line(action.label)} ({_one_line(str(action.payload))})")
+            line, number = _button_line(action, number)
+            lines.append(line)
         sections.append("\n".join(lines))
     if fitted.buttons:
         lines = []
         for button in fitted.buttons:
-            if button.kind == "link":
-                lines.append(f"{_one_line(button.label)}: {button.url}")
-            else:
-                number += 1
-                lines.append(f"{number}. {_one_line(button.label)} ({_one_line(str(button.payload))})")
+            line, number = _button_line(button, number)
+            lines.append(line)
         sections.append("\n".join(lines))
     for attachment in fitted.attachments:
         sections.append(f"{attachment.filename or attachment.media_type}: {attachment.url}")

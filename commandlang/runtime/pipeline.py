@@ -28,7 +28,7 @@ from ..replies.errors import command_error_reply
 from ..replies.help import help_reply
 from ..replies.model import Reply
 from ..replies.render import parse_confirmation
-from ..syntax.tree import Value
+from ..syntax.tree import Invocation, Value
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job, ReplySink
 from .metrics import Metrics
@@ -241,6 +241,7 @@ class Pipeline:
             return
         registry = generation.registry
         started = trio.current_time()
+        invocation = None
         try:
             invocation = registry.parse_invocation(message.text)
             if invocation is None:
@@ -253,7 +254,7 @@ class Pipeline:
         except CommandError as exc:
             if exc.diagnostic.code == "unknown_command" and registry.spec.settings.unknown_command == "ignore":
                 return  # this registry treats unknown commands as ordinary chat
-            await self._fail_early(job, generation, exc)
+            await self._fail_early(job, generation, exc, message.text, invocation)
             return
         finally:
             self.metrics.stage_seconds.observe(trio.current_time() - started, "parse_bind")
@@ -262,21 +263,15 @@ class Pipeline:
             return
         await self._execute(job, generation, call)
 
-    async def _fail_early(self, job: Job, generation: Generation, exc: CommandError, text: str | None = None) -> None:
-        """A parse or bind error: a friendly reply and a `failed` record; no backend call."""
-        message = job.message
-        text = message.text if text is None else text
-        spec = None
-        invocation_name = None
-        try:
-            invocation = generation.registry.parse_invocation(text)
-            invocation_name = invocation.name if invocation else None
-            spec = generation.registry.spec.resolve(invocation_name) if invocation_name else None
-        except CommandError:
-            pass
+    async def _fail_early(self, job: Job, generation: Generation, exc: CommandError, text: str,
+                          invocation: Invocation | None) -> None:
+        """A parse or bind error: a friendly reply and a `failed` record; no backend call.
+
+        `invocation` is None when the text did not even parse (a syntax error)."""
+        name = invocation.name if invocation is not None else None
+        spec = generation.registry.spec.resolve(name) if name else None
         await job.deliver(command_error_reply(exc.diagnostic, text, spec))
-        now = self._clock()
-        record = self._new_record(message, spec.name if spec else (invocation_name or "?"), {}, "failed", generation, now)
+        record = self._new_record(job.message, spec.name if spec else (name or "?"), {}, "failed", generation, self._clock())
         record = replace(record, error={"code": exc.diagnostic.code, "message": exc.diagnostic.message})
         await self._save(job, record)
         self.metrics.commands.inc(record.command, "failed")
@@ -302,12 +297,13 @@ class Pipeline:
         if action == "cancel":
             await job.deliver(Reply(text=f"Cancelled: /{pending.command} was not run."))
             return
+        invocation = None
         try:
             invocation = generation.registry.parse_invocation(pending.text)
             assert invocation is not None
             call = generation.registry.bind(invocation, role=message.role, today=self._today() if self._today else None)
         except CommandError as exc:  # the registry changed under the question
-            await self._fail_early(job, generation, exc, pending.text)
+            await self._fail_early(job, generation, exc, pending.text, invocation)
             return
         await self._execute(job, generation, call)
 
