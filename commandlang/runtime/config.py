@@ -21,11 +21,15 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Setting:
-    name: str  # the ServiceConfig field
+    name: str  # the ServiceConfig field, which holds the default
     env: str
-    default: Any
     kind: str  # str | int | duration | bool | secret | choice:a,b
     help: str
+
+    @property
+    def default(self) -> Any:
+        """The default, as `ServiceConfig` declares it (one place for every default)."""
+        return ServiceConfig.__dataclass_fields__[self.name].default
 
     @property
     def flag(self) -> str:
@@ -33,36 +37,36 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("host", "COMMANDLANG_HOST", "127.0.0.1", "str", "address to listen on"),
-    Setting("port", "COMMANDLANG_PORT", 8080, "int", "HTTP port (0: a free one)"),
-    Setting("sync_port", "COMMANDLANG_SYNC_PORT", 8081, "int", "WebSocket sync port (0: a free one)"),
-    Setting("registry", "COMMANDLANG_REGISTRY", "./commands.yaml", "str", "the registry file"),
-    Setting("db", "COMMANDLANG_DB", "./commandlang.db", "str", "SQLite state file"),
-    Setting("max_concurrency", "COMMANDLANG_MAX_CONCURRENCY", 64, "int", "commands running at once, across conversations"),
-    Setting("conversation_queue", "COMMANDLANG_CONVERSATION_QUEUE", 32, "int", "commands waiting per conversation before 'busy'"),
-    Setting("command_timeout", "COMMANDLANG_COMMAND_TIMEOUT", 30.0, "duration", "deadline of a command without its own timeout"),
-    Setting("drain_timeout", "COMMANDLANG_DRAIN_TIMEOUT", 20.0, "duration", "how long shutdown waits for running commands"),
-    Setting("retention", "COMMANDLANG_RETENTION", 7 * 86400.0, "duration", "how long finished commands and events are kept"),
-    Setting("reload_interval", "COMMANDLANG_RELOAD_INTERVAL", 1.0, "duration", "how often to check the registry for changes (0: only on SIGHUP)"),
-    Setting("webhook_secret", "COMMANDLANG_WEBHOOK_SECRET", "", "secret", "HMAC secret of the webhook channel (unset: webhook off)"),
-    Setting("webhook_callback", "COMMANDLANG_WEBHOOK_CALLBACK", "", "str", "URL to POST webhook replies to (unset: reply in the response)"),
-    Setting("webhook_wait", "COMMANDLANG_WEBHOOK_WAIT", 10.0, "duration", "how long a webhook response waits for the command"),
-    Setting("sync_secret", "COMMANDLANG_SYNC_SECRET", "", "secret", "HMAC secret of sync tokens (unset: a random one per run)"),
-    Setting("sync_ping_interval", "COMMANDLANG_SYNC_PING_INTERVAL", 30.0, "duration", "WebSocket ping interval of sync sessions"),
-    Setting("log_format", "COMMANDLANG_LOG_FORMAT", "json", "choice:json,text", "log lines as JSON or text"),
-    Setting("log_level", "COMMANDLANG_LOG_LEVEL", "info", "choice:debug,info,warning,error", "log level"),
-    Setting("redis_url", "COMMANDLANG_REDIS_URL", "", "secret", "Redis for several replicas (not in this version)"),
-    Setting("demo_backend_port", "COMMANDLANG_DEMO_BACKEND_PORT", 8700, "int", "--demo: port of the in-process demo backend"),
-    Setting("genesys_region", "GENESYS_REGION", "", "str", "Genesys Cloud region (mypurecloud.ie, eu_west_1, ...)"),
-    Setting("genesys_client_id", "GENESYS_CLIENT_ID", "", "str", "Genesys OAuth client id"),
-    Setting("genesys_client_secret", "GENESYS_CLIENT_SECRET", "", "secret", "Genesys OAuth client secret"),
-    Setting("genesys_queue_ids", "GENESYS_QUEUE_IDS", "", "str", "comma-separated queue ids to watch"),
-    Setting("genesys_user_ids", "GENESYS_USER_IDS", "", "str", "comma-separated user ids to watch"),
-    Setting("genesys_bot_secret", "GENESYS_BOT_SECRET", "", "secret", "shared secret of the Bot Connector endpoint"),
-    Setting("genesys_bot_secret_header", "GENESYS_BOT_SECRET_HEADER", "Authorization", "str", "header carrying the Bot Connector secret"),
-    Setting("genesys_bot_budget", "GENESYS_BOT_BUDGET", 4.0, "duration", "how long a Bot Connector answer may wait for the command"),
-    Setting("genesys_api_base", "GENESYS_API_BASE", "", "str", "override the Genesys API origin (tests: the fake)"),
-    Setting("genesys_login_base", "GENESYS_LOGIN_BASE", "", "str", "override the Genesys login origin (tests: the fake)"),
+    Setting("host", "COMMANDLANG_HOST", "str", "address to listen on"),
+    Setting("port", "COMMANDLANG_PORT", "int", "HTTP port (0: a free one)"),
+    Setting("sync_port", "COMMANDLANG_SYNC_PORT", "int", "WebSocket sync port (0: a free one)"),
+    Setting("registry", "COMMANDLANG_REGISTRY", "str", "the registry file"),
+    Setting("db", "COMMANDLANG_DB", "str", "SQLite state file"),
+    Setting("max_concurrency", "COMMANDLANG_MAX_CONCURRENCY", "int", "commands running at once, across conversations"),
+    Setting("conversation_queue", "COMMANDLANG_CONVERSATION_QUEUE", "int", "commands waiting per conversation before 'busy'"),
+    Setting("command_timeout", "COMMANDLANG_COMMAND_TIMEOUT", "duration", "deadline of a command without its own timeout"),
+    Setting("drain_timeout", "COMMANDLANG_DRAIN_TIMEOUT", "duration", "how long shutdown waits for running commands"),
+    Setting("retention", "COMMANDLANG_RETENTION", "duration", "how long finished commands and events are kept"),
+    Setting("reload_interval", "COMMANDLANG_RELOAD_INTERVAL", "duration", "how often to check the registry for changes (0: only on SIGHUP)"),
+    Setting("webhook_secret", "COMMANDLANG_WEBHOOK_SECRET", "secret", "HMAC secret of the webhook channel (unset: webhook off)"),
+    Setting("webhook_callback", "COMMANDLANG_WEBHOOK_CALLBACK", "str", "URL to POST webhook replies to (unset: reply in the response)"),
+    Setting("webhook_wait", "COMMANDLANG_WEBHOOK_WAIT", "duration", "how long a webhook response waits for the command"),
+    Setting("sync_secret", "COMMANDLANG_SYNC_SECRET", "secret", "HMAC secret of sync tokens (unset: a random one per run)"),
+    Setting("sync_ping_interval", "COMMANDLANG_SYNC_PING_INTERVAL", "duration", "WebSocket ping interval of sync sessions"),
+    Setting("log_format", "COMMANDLANG_LOG_FORMAT", "choice:json,text", "log lines as JSON or text"),
+    Setting("log_level", "COMMANDLANG_LOG_LEVEL", "choice:debug,info,warning,error", "log level"),
+    Setting("redis_url", "COMMANDLANG_REDIS_URL", "secret", "Redis for several replicas (not in this version)"),
+    Setting("demo_backend_port", "COMMANDLANG_DEMO_BACKEND_PORT", "int", "--demo: port of the in-process demo backend"),
+    Setting("genesys_region", "GENESYS_REGION", "str", "Genesys Cloud region (mypurecloud.ie, eu_west_1, ...)"),
+    Setting("genesys_client_id", "GENESYS_CLIENT_ID", "str", "Genesys OAuth client id"),
+    Setting("genesys_client_secret", "GENESYS_CLIENT_SECRET", "secret", "Genesys OAuth client secret"),
+    Setting("genesys_queue_ids", "GENESYS_QUEUE_IDS", "str", "comma-separated queue ids to watch"),
+    Setting("genesys_user_ids", "GENESYS_USER_IDS", "str", "comma-separated user ids to watch"),
+    Setting("genesys_bot_secret", "GENESYS_BOT_SECRET", "secret", "shared secret of the Bot Connector endpoint"),
+    Setting("genesys_bot_secret_header", "GENESYS_BOT_SECRET_HEADER", "str", "header carrying the Bot Connector secret"),
+    Setting("genesys_bot_budget", "GENESYS_BOT_BUDGET", "duration", "how long a Bot Connector answer may wait for the command"),
+    Setting("genesys_api_base", "GENESYS_API_BASE", "str", "override the Genesys API origin (tests: the fake)"),
+    Setting("genesys_login_base", "GENESYS_LOGIN_BASE", "str", "override the Genesys login origin (tests: the fake)"),
 )
 
 
