@@ -22,7 +22,7 @@ from ..replies.lint import check_registry_templates
 from ..replies.render import ReplyRenderer
 from ..replies.templates import TemplateEngine
 
-__all__ = ["Generation", "GenerationHolder", "build_generation", "registry_version"]
+__all__ = ["Generation", "GenerationHolder", "build_generation", "registry_files", "registry_version"]
 
 log = logging.getLogger("commandlang.runtime")
 
@@ -37,15 +37,21 @@ class Generation:
     retired: bool = field(default=False)
 
 
-def registry_version(path: str) -> str:
-    """A short content hash of the registry file and its templates: what changed, changes it."""
-    digest = hashlib.sha256(Path(path).read_bytes())
+def registry_files(path: str) -> list[Path]:
+    """The files a registry is made of: commands.yaml, then every file under its templates/ folder."""
+    files = [Path(path)]
     templates = Path(path).resolve().parent / "templates"
     if templates.is_dir():
-        for file in sorted(templates.rglob("*")):
-            if file.is_file():
-                digest.update(file.name.encode())
-                digest.update(file.read_bytes())
+        files += sorted(file for file in templates.rglob("*") if file.is_file())
+    return files
+
+
+def registry_version(path: str) -> str:
+    """A short content hash of the registry file and its templates: what changed, changes it."""
+    digest = hashlib.sha256()
+    for file in registry_files(path):
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -8,13 +8,12 @@ old registry keeps serving. A bad edit never takes the service down.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Awaitable, Callable
 
 import trio
 
 from ..diagnostics import RegistryError
-from .generation import Generation, GenerationHolder
+from .generation import Generation, GenerationHolder, registry_files
 from .metrics import Metrics
 
 __all__ = ["Reloader"]
@@ -24,12 +23,8 @@ log = logging.getLogger("commandlang.runtime")
 
 def _fingerprint(path: str) -> tuple[tuple[str, float, int], ...]:
     """(name, mtime, size) of the registry and every template file: cheap to poll."""
-    files = [Path(path)]
-    templates = Path(path).resolve().parent / "templates"
-    if templates.is_dir():
-        files += sorted(p for p in templates.rglob("*") if p.is_file())
     marks = []
-    for file in files:
+    for file in registry_files(path):
         try:
             stat = file.stat()
         except OSError:

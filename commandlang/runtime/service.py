@@ -31,6 +31,7 @@ from ..channels.local import LocalChannel
 from ..channels.webhook import WebhookChannel
 from ..resources import sample_registry_path
 from ..runtime.store import StateEvent
+from ..sync import SyncHub
 from .config import ServiceConfig
 from .generation import GenerationHolder, build_generation
 from .http import HttpApp, Request, Response, json_response, serve_http, text_response
@@ -84,7 +85,8 @@ class Service:
         self.store: SqliteStore | None = None
         self.reloader: Reloader | None = None
         self._genesys: GenesysChannel | None = None
-        self._hub: Any = None
+        self._hub: SyncHub | None = None
+        self._closers: list[Callable[[], Any]] = []  # run after the drain, in start order
         self._genesys_http: httpx.AsyncClient | None = None
 
     def say(self, line: str) -> None:
@@ -141,7 +143,6 @@ class Service:
 
     async def _start(self, nursery: trio.Nursery, store: SqliteStore) -> Ports:
         config = self.config
-        self._closers: list[Callable[[], Any]] = []
         env = dict(self.env)
         registry_path = config.registry
         demo_port = None
@@ -222,8 +223,6 @@ class Service:
 
     async def _start_sync(self, nursery: trio.Nursery, store: SqliteStore, events: FanOut) -> int | None:
         """The sync hub (commandlang.sync): agent sessions see every durable state change live."""
-        from ..sync import SyncHub
-
         config = self.config
         secret = config.sync_secret
         if not secret:
