@@ -15,20 +15,19 @@ import hmac
 import json
 import logging
 import time
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
 import httpx
 import trio
 
 from ..runtime.http import Request, Response, json_response
-from ..runtime.messages import InboundMessage, Job, OutboundReply, ReplySink
+from ..runtime.messages import InboundMessage, InboundShapeError, Job, OutboundReply, ReplySink, inbound_from_json
 
 __all__ = ["WebhookChannel", "sign"]
 
 log = logging.getLogger("commandlang.channels.webhook")
 
 SIGNATURE_HEADER = "x-commandlang-signature"
-_FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
 
 Submit = Callable[[InboundMessage, ReplySink | None], Awaitable[Job]]
 
@@ -59,15 +58,9 @@ class WebhookChannel:
         if not hmac.compare_digest(given.encode(), sign(self._secret, request.body).encode()):
             return json_response(401, {"error": "missing or bad X-Commandlang-Signature (sha256=<hex> HMAC of the body)"})
         try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            return json_response(400, {"error": "the body is not valid JSON"})
-        problem = _check(data)
-        if problem:
-            return json_response(400, {"error": problem})
-        message = InboundMessage(channel="webhook", conversation_id=data["conversation_id"], message_id=data["message_id"],
-                                 participant_id=data["participant_id"], role=data["role"], text=data["text"],
-                                 timestamp=time.time(), queue_id=data.get("queue_id"))
+            message = inbound_from_json(request.body, "webhook", time.time())
+        except InboundShapeError as exc:
+            return json_response(400, {"error": str(exc)})
         job = await self._submit(message, self if self.callback_url else None)
         if job.refused:
             return json_response(503, {"command": None, "replies": [r.to_json() for r in job.detach()]}, {"retry-after": "5"})
@@ -117,19 +110,3 @@ class WebhookChannel:
                 await trio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         log.error("gave up delivering a reply to the callback URL", extra={"stage": "callback"})
-
-
-def _check(data: Any) -> str | None:
-    if not isinstance(data, dict):
-        return "the body must be a JSON object with " + ", ".join(_FIELDS)
-    missing = [name for name in _FIELDS if name not in data]
-    if missing:
-        return "missing field" + ("s " if len(missing) > 1 else " ") + ", ".join(missing)
-    for name in _FIELDS:
-        if not isinstance(data[name], str) or (name != "text" and not data[name]):
-            return f"{name} must be a non-empty string" if name != "text" else "text must be a string"
-    if data["role"] not in ("agent", "customer"):
-        return 'role must be "agent" or "customer"'
-    if "queue_id" in data and data["queue_id"] is not None and not isinstance(data["queue_id"], str):
-        return "queue_id must be a string"
-    return None

@@ -12,6 +12,7 @@ after it is durable.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Protocol
 
@@ -19,7 +20,9 @@ import trio
 
 from .store import CommandRecord, StateEvent
 
-__all__ = ["EventSink", "InboundMessage", "Job", "ReplySink", "OutboundReply"]
+__all__ = ["EventSink", "InboundMessage", "InboundShapeError", "Job", "ReplySink", "OutboundReply", "inbound_from_json"]
+
+_FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
 
 Role = Literal["agent", "customer"]
 
@@ -37,6 +40,34 @@ class InboundMessage:
     timestamp: float
     queue_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)  # channel-specific (e.g. Genesys ids)
+
+
+class InboundShapeError(ValueError):
+    """A JSON inbound message that is not one; the message says what to fix (a 400's reason)."""
+
+
+def inbound_from_json(body: bytes, channel: str, timestamp: float) -> InboundMessage:
+    """`{"conversation_id", "message_id", "participant_id", "role", "text", "queue_id"?}` as the webhook
+    and the demo page send it; `InboundShapeError` says what is wrong."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InboundShapeError("the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise InboundShapeError("the body must be a JSON object with " + ", ".join(_FIELDS))
+    missing = [name for name in _FIELDS if name not in data]
+    if missing:
+        raise InboundShapeError("missing field" + ("s " if len(missing) > 1 else " ") + ", ".join(missing))
+    for name in _FIELDS:
+        if not isinstance(data[name], str) or (name != "text" and not data[name]):
+            raise InboundShapeError(f"{name} must be a non-empty string" if name != "text" else "text must be a string")
+    if data["role"] not in ("agent", "customer"):
+        raise InboundShapeError('role must be "agent" or "customer"')
+    if data.get("queue_id") is not None and not isinstance(data["queue_id"], str):
+        raise InboundShapeError("queue_id must be a string")
+    return InboundMessage(channel=channel, conversation_id=data["conversation_id"], message_id=data["message_id"],
+                          participant_id=data["participant_id"], role=data["role"], text=data["text"],
+                          timestamp=timestamp, queue_id=data.get("queue_id"))
 
 
 @dataclass(frozen=True, slots=True)

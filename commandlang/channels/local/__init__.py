@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable
 import trio
 
 from ...runtime.http import Receive, Request, Response, Send, json_response
-from ...runtime.messages import InboundMessage, Job, OutboundReply, ReplySink
+from ...runtime.messages import InboundMessage, InboundShapeError, Job, OutboundReply, ReplySink, inbound_from_json
 from ...runtime.store import StateEvent
 
 __all__ = ["LocalChannel"]
@@ -25,7 +25,6 @@ __all__ = ["LocalChannel"]
 log = logging.getLogger("commandlang.channels.local")
 
 Submit = Callable[[InboundMessage, ReplySink | None], Awaitable[Job]]
-_FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
 
 
 class LocalChannel:
@@ -44,15 +43,9 @@ class LocalChannel:
 
     async def messages(self, request: Request) -> Response:
         try:
-            data = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError):
-            return json_response(400, {"error": "the body is not valid JSON"})
-        if not isinstance(data, dict) or any(not isinstance(data.get(k), str) for k in _FIELDS) \
-                or data["role"] not in ("agent", "customer"):
-            return json_response(400, {"error": "send conversation_id, message_id, participant_id, role (agent|customer) and text"})
-        message = InboundMessage(channel="local", conversation_id=data["conversation_id"], message_id=data["message_id"],
-                                 participant_id=data["participant_id"], role=data["role"], text=data["text"],
-                                 timestamp=time.time())
+            message = inbound_from_json(request.body, "local", time.time())
+        except InboundShapeError as exc:
+            return json_response(400, {"error": str(exc)})
         job = await self._submit(message, self)
         if not job.refused:
             await job.wait(self.wait)
