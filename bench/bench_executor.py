@@ -9,9 +9,13 @@ Rows (each measured in interleaved slices, so load from elsewhere hurts them ali
 
 - httpx (httpcore pool): a bare shared `httpx.AsyncClient()` loop: the baseline
 - httpx + H11Transport: the same loop over our transport
+- H11Transport.request: our transport's own door (no httpx models), as the Executor uses it
 - Executor (H11Transport): `Executor.execute` end to end (request preparation,
   deadline, retry bookkeeping, size-capped reading, outcome)
 - Executor (httpcore pool): the Executor over httpx's default transport
+- Executor (H11 via httpx models): the Executor over H11Transport seen as any httpx transport,
+  i.e. building an httpx.Request and httpx.Response per call (how it worked before the
+  transport's own `request` door): the gain of that door, in the same run
 - minimal h11 (calibration): one h11 connection per task, no httpx, no pool:
   the floor a Python HTTP/1.1 client on Trio costs on this machine, to scale
   the other rows to another machine (the issue measured ~4,500 requests/s)
@@ -38,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from commandlang.binding.call import Call  # noqa: E402
-from commandlang.execution import Executor, H11Transport, Success  # noqa: E402
+from commandlang.execution import Executor, H11Transport, Success, Target  # noqa: E402
 from commandlang.registry.model import ArgSpec, BackendSpec, CommandSpec, RegistrySpec, RequestSpec, Settings, TypeSpec  # noqa: E402
 from commandlang.replies.templates import TemplateEngine  # noqa: E402
 
@@ -148,15 +152,28 @@ async def run(base: str, seconds: float, levels: list[int], backend_pid: int, ro
     async with contextlib.AsyncExitStack() as stack:
         httpcore_client = await stack.enter_async_context(httpx.AsyncClient())
         h11_client = await stack.enter_async_context(httpx.AsyncClient(transport=H11Transport()))
+        raw_transport = H11Transport()
+        stack.push_async_callback(raw_transport.aclose)
         executor = await stack.enter_async_context(Executor(registry, engine))
         httpcore_executor = await stack.enter_async_context(
             Executor(registry, engine, transport_factory=lambda b: httpx.AsyncHTTPTransport()))
+        models_executor = await stack.enter_async_context(
+            Executor(registry, engine, transport_factory=lambda b: ThroughHttpxModels(H11Transport())))
 
         def get_with(client: httpx.AsyncClient) -> Callable[[int], Awaitable[bool]]:
             async def one(n: int) -> bool:
                 response = await client.get(url.format(n % 1000 + 1))
                 return response.status_code == 200
             return one
+
+        async def raw_one(n: int) -> bool:
+            response = await raw_transport.request(b"GET", Target.from_url(url.format(n % 1000 + 1)), [(b"Accept", b"application/json")])
+            try:
+                async for _ in response:
+                    pass
+            finally:
+                await response.aclose()
+            return response.status_code == 200
 
         def execute_with(chosen: Executor) -> Callable[[int], Awaitable[bool]]:
             async def one(n: int) -> bool:
@@ -170,9 +187,11 @@ async def run(base: str, seconds: float, levels: list[int], backend_pid: int, ro
             clients = {
                 "httpx (httpcore pool)": get_with(httpcore_client),
                 "httpx + H11Transport": get_with(h11_client),
+                "H11Transport.request": raw_one,
                 "minimal h11 (calibration)": minimal.one,
                 "Executor (H11Transport)": execute_with(executor),
                 "Executor (httpcore pool)": execute_with(httpcore_executor),
+                "Executor (H11 via httpx models)": execute_with(models_executor),
             }
             slices: dict[str, list[Row]] = {name: [] for name in clients}
             for _ in range(rounds):
@@ -180,6 +199,19 @@ async def run(base: str, seconds: float, levels: list[int], backend_pid: int, ro
                     slices[name].append(await measure(name, concurrency, seconds / rounds, one, backend_pid))
             rows.extend(merge(found) for found in slices.values())
     return rows
+
+
+class ThroughHttpxModels(httpx.AsyncBaseTransport):
+    """Any httpx transport to the Executor: it then builds httpx.Request and httpx.Response per call."""
+
+    def __init__(self, inner: H11Transport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 class MinimalH11:
@@ -234,10 +266,10 @@ class MinimalH11:
 def print_table(rows: list[Row]) -> None:
     baselines = {r.concurrency: r.rate for r in rows if r.name.startswith("httpx (httpcore")}
     per_core = {r.concurrency: r.per_core for r in rows if r.name.startswith("httpx (httpcore")}
-    print(f"{'client':<26} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'fail':>4} {'vs httpx':>8}"
+    print(f"{'client':<31} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'fail':>4} {'vs httpx':>8}"
           f" {'cpu us/req':>10} {'req/cpu-s':>9} {'vs httpx':>8} {'backend us/req':>14}")
     for r in rows:
-        print(f"{r.name:<26} {r.concurrency:>4} {r.rate:>7.0f} {r.percentile(50):>7.2f} {r.percentile(99):>7.2f} "
+        print(f"{r.name:<31} {r.concurrency:>4} {r.rate:>7.0f} {r.percentile(50):>7.2f} {r.percentile(99):>7.2f} "
               f"{r.failures:>4} {r.rate / baselines[r.concurrency]:>7.2f}x"
               f" {1e6 * r.cpu_seconds / max(1, r.requests):>10.0f} {r.per_core:>9.0f} {r.per_core / per_core[r.concurrency]:>7.2f}x"
               f" {1e6 * r.backend_cpu_seconds / max(1, r.requests):>14.0f}")

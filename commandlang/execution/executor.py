@@ -33,7 +33,8 @@ import math
 import random as _random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+import json
+from typing import Any, AsyncIterator, Callable, Mapping
 
 import httpx
 import trio
@@ -42,9 +43,9 @@ from ..binding.call import Call
 from ..registry.model import BackendSpec, RegistrySpec
 from ..replies.templates import TemplateEngine
 from .outcome import BackendError, BadResponse, Outcome, Timeout, Unreachable, classify_response
-from .request import PreparedRequest, TokenProvider, prepare_request
+from .request import BODY_METHODS, PreparedRequest, TokenProvider, prepare_request
 from .retry import may_retry, parse_retry_after, retry_delay
-from .transport import H11Transport, PoolLimits
+from .transport import H11Transport, PoolLimits, RawResponse, Target
 
 __all__ = ["Executor", "TransportFactory"]
 
@@ -95,7 +96,70 @@ class _BackendClient(httpx.AsyncClient):
 
 
 #: Sent on every request. identity: the size cap counts the bytes we hold, so no decompression bombs.
-_DEFAULT_HEADERS = {"Accept-Encoding": "identity", "User-Agent": "commandlang"}
+_DEFAULT_HEADERS = ((b"Accept-Encoding", b"identity"), (b"User-Agent", b"commandlang"))
+
+
+class _Wire:
+    """A prepared request in the form it is sent: method, headers and body as bytes, encoded once.
+
+    The body is JSON as httpx's `json=` encodes it (UTF-8, compact, no NaN) with the same
+    Content-Type and Content-Length; header values UTF-8 (HTTP/1.1 carries bytes; h11 refuses line breaks and NULs).
+    """
+
+    __slots__ = ("prepared", "method", "url", "query", "headers", "body", "needs_genesys_token", "_target")
+
+    def __init__(self, prepared: PreparedRequest, method: bytes, headers: list[tuple[bytes, bytes]], body: bytes | None) -> None:
+        self.prepared = prepared
+        self.method = method
+        self.url = prepared.url
+        self.query = prepared.query
+        self.headers = headers
+        self.body = body
+        self.needs_genesys_token = prepared.needs_genesys_token
+        self._target: Target | None = None
+
+    @classmethod
+    def of(cls, prepared: PreparedRequest) -> _Wire:
+        headers = list(_DEFAULT_HEADERS)
+        given = {name.lower() for name, _ in prepared.headers}
+        for name, value in prepared.headers:
+            headers.append((name.encode("utf-8"), value.encode("utf-8")))
+        body: bytes | None = None
+        if prepared.has_body:
+            body = json.dumps(prepared.json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+            if "content-type" not in given:
+                headers.append((b"Content-Type", b"application/json"))
+        if body is not None or prepared.method in BODY_METHODS:
+            headers.append((b"Content-Length", b"%d" % len(body or b"")))
+        return cls(prepared, prepared.method.encode("ascii"), headers, body)
+
+    def target(self) -> Target:
+        if self._target is None:
+            self._target = Target.from_url(self.url, self.query)
+        return self._target
+
+
+class _HttpxAnswer:
+    """An `httpx.Response` seen through `RawResponse`'s interface, for transports other than ours."""
+
+    __slots__ = ("response", "status_code")
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.status_code = response.status_code
+
+    def header(self, name: bytes) -> str | None:
+        return self.response.headers.get(name.decode("ascii"))
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.response.stream:  # type: ignore[union-attr]
+            yield chunk
+
+    def release_nowait(self) -> bool:
+        return False
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
 
 
 class Executor:
@@ -166,6 +230,12 @@ class Executor:
             raise RuntimeError("Executor is not open: use `async with Executor(...)`")
         context = {"backend": backend.name, "method": prepared.method, **(log_context or {})}
         retryable_request = may_retry(prepared.method, prepared.idempotency_key)
+        wire = _Wire.of(prepared)  # encoded once: every attempt sends the same bytes
+        if isinstance(transport, H11Transport):
+            try:
+                wire.target()
+            except httpx.InvalidURL as exc:  # only a registry author's base URL or path can do this
+                raise ValueError(f"backend {backend.name}: cannot send to this URL ({exc})") from None
         started = trio.current_time()
         attempts = 0
         token_refreshed = False
@@ -173,7 +243,7 @@ class Executor:
         with trio.move_on_at(deadline if deadline is not None else math.inf):
             while True:
                 attempts += 1
-                result = await self._attempt(transport, backend, prepared, attempts)
+                result = await self._attempt(transport, backend, wire, attempts)
                 outcome = result.outcome
                 if (
                     isinstance(outcome, BackendError) and outcome.status == 401 and prepared.needs_genesys_token
@@ -203,57 +273,56 @@ class Executor:
         return self._finish(Timeout(attempts=attempts), context, started)
 
     # -- one attempt ------------------------------------------------------
-    async def _attempt(self, transport: httpx.AsyncBaseTransport, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
-        # Straight to the backend client's transport rather than `client.send`: httpx's client logs
-        # every full URL at INFO (a path may hold a sensitive argument), and the redirect, auth and
-        # cookie machinery we do not use was ~10% of the CPU per request.
+    async def _attempt(self, transport: httpx.AsyncBaseTransport, backend: BackendSpec, wire: _Wire, number: int) -> _Attempt:
+        # Straight to the backend's transport rather than `client.send`: httpx's client logs every
+        # full URL at INFO (a path may hold a sensitive argument), and the redirect, auth and cookie
+        # machinery we do not use was ~10% of the CPU per request.
         with trio.move_on_after(backend.timeout) as attempt_scope:
             try:
-                request = await self._build(prepared)
-                response = await transport.handle_async_request(request)
+                headers = wire.headers
+                if wire.needs_genesys_token and self._token_provider is not None:
+                    token = await self._token_provider.token()
+                    headers = [*headers, (b"Authorization", b"Bearer " + token.encode("utf-8"))]
+                if isinstance(transport, H11Transport):
+                    response: RawResponse | _HttpxAnswer = await transport.request(wire.method, wire.target(), headers, wire.body)
+                else:  # any other httpx transport (a test's, a proxy's): the same request through httpx's models
+                    request = httpx.Request(wire.method.decode(), wire.url, params=list(wire.query) or None,
+                                            headers=headers, content=wire.body)
+                    response = _HttpxAnswer(await transport.handle_async_request(request))
             except httpx.TimeoutException:
                 return _Attempt(Timeout(attempts=number), retryable=True)
             except httpx.TransportError as exc:  # refused, reset, closed mid-answer, broken HTTP
                 return _Attempt(Unreachable(reason=exc.__class__.__name__, attempts=number), retryable=True)
             try:
-                return await self._read(response, backend, prepared, number)
+                return await self._read(response, backend, wire.prepared, number)
             except httpx.TimeoutException:
                 return _Attempt(Timeout(attempts=number), retryable=True)
             except httpx.TransportError as exc:
                 return _Attempt(Unreachable(reason=exc.__class__.__name__, attempts=number), retryable=True)
             finally:
-                with trio.CancelScope(shield=True):  # give the connection back (or close it) even when cancelled
-                    await response.aclose()
+                if not response.release_nowait():  # read to the end: back to the pool at once
+                    with trio.CancelScope(shield=True):  # else close it, even when cancelled
+                        await response.aclose()
         assert attempt_scope.cancelled_caught
         return _Attempt(Timeout(attempts=number), retryable=True)
 
-    async def _build(self, prepared: PreparedRequest) -> httpx.Request:
-        headers = {**_DEFAULT_HEADERS, **dict(prepared.headers)}
-        if prepared.needs_genesys_token and self._token_provider is not None:
-            headers["Authorization"] = "Bearer " + await self._token_provider.token()
-        # built directly: nothing to merge (no base URL, cookies or client timeouts)
-        return httpx.Request(
-            prepared.method, prepared.url, params=prepared.query or None, headers=headers,
-            json=prepared.json if prepared.has_body else None,
-        )
-
-    async def _read(self, response: httpx.Response, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
+    async def _read(self, response: RawResponse | _HttpxAnswer, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
         status = response.status_code
         retry_status = status in backend.retry.on
-        retry_after = parse_retry_after(response.headers.get("retry-after"), self._wall_clock()) if retry_status else None
+        retry_after = parse_retry_after(response.header(b"retry-after"), self._wall_clock()) if retry_status else None
         limit = backend.max_response_bytes
-        declared = response.headers.get("content-length")
+        declared = response.header(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             return _Attempt(BadResponse(status, "too_large", attempts=number), retryable=False)
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.stream:  # type: ignore[union-attr]  # raw bytes, as the transport gives them
+        async for chunk in response:  # raw bytes, as the transport gives them
             size += len(chunk)
             if size > limit:  # refused while streaming: never hold more than the limit
                 return _Attempt(BadResponse(status, "too_large", attempts=number), retryable=False)
             chunks.append(chunk)
         body = b"".join(chunks)
-        return _Attempt(classify_response(status, response.headers.get("content-type", ""), body, prepared, number),
+        return _Attempt(classify_response(status, response.header(b"content-type") or "", body, prepared, number),
                         retryable=retry_status, retry_after=retry_after)
 
     def _finish(self, outcome: Outcome, context: Mapping[str, Any], started: float) -> Outcome:

@@ -95,3 +95,59 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+class RawServer:
+    """A hand-written HTTP/1.1 server whose answers the test scripts; counts connections and requests."""
+
+    def __init__(self, answer) -> None:  # answer(request_index_on_connection, head) -> bytes | None (None: close)
+        self.answer = answer
+        self.connections = 0
+        self.requests = 0
+        self.open_now = 0
+        self.most_open = 0
+        self.received: list[tuple[bytes, bytes]] = []  # (head, body) of every request
+
+    async def handle(self, stream: trio.SocketStream) -> None:
+        self.connections += 1
+        self.open_now += 1
+        self.most_open = max(self.most_open, self.open_now)
+        buffer = b""
+        index = 0
+        try:
+            while True:
+                while b"\r\n\r\n" not in buffer:
+                    data = await stream.receive_some(65536)
+                    if not data:
+                        return
+                    buffer += data
+                head, buffer = buffer.split(b"\r\n\r\n", 1)
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(buffer) < length:
+                    buffer += await stream.receive_some(65536)
+                self.received.append((head, buffer[:length]))
+                buffer = buffer[length:]
+                self.requests += 1
+                reply = await self.answer(index, head)
+                index += 1
+                if reply is None:
+                    return
+                await stream.send_all(reply)
+        except trio.BrokenResourceError:
+            return
+        finally:
+            self.open_now -= 1
+            await trio.aclose_forcefully(stream)
+
+
+def ok(body: bytes = b'{"ok": true}', extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body)
+
+
+async def start(nursery: trio.Nursery, server: RawServer) -> str:
+    listeners = await nursery.start(functools.partial(trio.serve_tcp, server.handle, 0, host="127.0.0.1"))
+    return f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"

@@ -8,61 +8,9 @@ import httpx
 import pytest
 import trio
 
-from commandlang.execution import H11Transport, PoolLimits
+from commandlang.execution import H11Transport, PoolLimits, Target
 
-
-class RawServer:
-    """A TCP server whose answers the test scripts; counts connections and requests."""
-
-    def __init__(self, answer) -> None:  # answer(request_index_on_connection, head) -> bytes | None (None: close)
-        self.answer = answer
-        self.connections = 0
-        self.requests = 0
-        self.open_now = 0
-        self.most_open = 0
-
-    async def handle(self, stream: trio.SocketStream) -> None:
-        self.connections += 1
-        self.open_now += 1
-        self.most_open = max(self.most_open, self.open_now)
-        buffer = b""
-        index = 0
-        try:
-            while True:
-                while b"\r\n\r\n" not in buffer:
-                    data = await stream.receive_some(65536)
-                    if not data:
-                        return
-                    buffer += data
-                head, buffer = buffer.split(b"\r\n\r\n", 1)
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                while len(buffer) < length:
-                    buffer += await stream.receive_some(65536)
-                buffer = buffer[length:]
-                self.requests += 1
-                reply = await self.answer(index, head)
-                index += 1
-                if reply is None:
-                    return
-                await stream.send_all(reply)
-        except trio.BrokenResourceError:
-            return
-        finally:
-            self.open_now -= 1
-            await trio.aclose_forcefully(stream)
-
-
-def ok(body: bytes = b'{"ok": true}', extra: bytes = b"") -> bytes:
-    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body)
-
-
-async def start(nursery: trio.Nursery, server: RawServer) -> str:
-    listeners = await nursery.start(functools.partial(trio.serve_tcp, server.handle, 0, host="127.0.0.1"))
-    return f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+from exec_support import RawServer, ok, start
 
 
 async def test_keep_alive_reuses_one_connection() -> None:
@@ -226,3 +174,45 @@ async def test_https_with_keep_alive() -> None:
             await untrusted.aclose()
         nursery.cancel_scope.cancel()
     assert (server.requests, server.connections) == (3, 2)  # 3 answers on one connection; the refused handshake
+
+
+# -- the transport's own door (what the Executor uses) ---------------------------
+
+async def test_request_door_keeps_connections_alive_and_reads_the_body() -> None:
+    async def answer(i: int, head: bytes) -> bytes:
+        return ok(b'{"n": %d}' % i, extra=b"Retry-After: 3\r\n")
+    server = RawServer(answer)
+    seen: list[bytes] = []
+    async with trio.open_nursery() as nursery:
+        url = await start(nursery, server)
+        transport = H11Transport()
+        for _ in range(4):
+            response = await transport.request(b"GET", Target.from_url(url + "/x", [("q", "a b")]), [(b"Accept", b"*/*")])
+            assert (response.status_code, response.header(b"retry-after"), response.header(b"x-none")) == (200, "3", None)
+            seen.append(b"".join([chunk async for chunk in response]))
+            assert response.release_nowait()  # read to the end: back to the pool without waiting
+        await transport.aclose()
+        nursery.cancel_scope.cancel()
+    assert seen == [b'{"n": 0}', b'{"n": 1}', b'{"n": 2}', b'{"n": 3}']
+    assert (server.requests, server.connections) == (4, 1)
+
+
+async def test_request_door_closes_a_connection_whose_body_was_not_read() -> None:
+    heads: list[bytes] = []
+
+    async def answer(i: int, head: bytes) -> bytes:
+        heads.append(head)
+        return ok(b"x" * 100_000)
+    server = RawServer(answer)
+    async with trio.open_nursery() as nursery:
+        url = await start(nursery, server)
+        transport = H11Transport(PoolLimits(max_connections=1))
+        with trio.fail_after(5):  # a slot not given back would make the second request wait forever
+            for _ in range(2):
+                response = await transport.request(b"GET", Target.from_url(url + "/big"), [])
+                assert not response.release_nowait()  # the body is still coming: cannot be reused
+                await response.aclose()
+        await transport.aclose()
+        nursery.cancel_scope.cancel()
+    assert server.connections == 2
+    assert heads[0].startswith(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1:")
