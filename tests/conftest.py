@@ -75,3 +75,14 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
 
     trio.run(run, clock=clock)
     return True
+
+
+@pytest.fixture
+def redis(tmp_path: Path):
+    """A fresh redis-server (tests/redis_server.py) for one test; skips when none is installed."""
+    from tests.redis_server import REDIS_SERVER, needs_redis, redis_server
+
+    if REDIS_SERVER is None:
+        pytest.skip(needs_redis.kwargs["reason"])
+    with redis_server(tmp_path) as server:
+        yield server

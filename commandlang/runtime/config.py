@@ -55,7 +55,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sync_ping_interval", "COMMANDLANG_SYNC_PING_INTERVAL", "duration", "WebSocket ping interval of sync sessions"),
     Setting("log_format", "COMMANDLANG_LOG_FORMAT", "choice:json,text", "log lines as JSON or text"),
     Setting("log_level", "COMMANDLANG_LOG_LEVEL", "choice:debug,info,warning,error", "log level"),
-    Setting("redis_url", "COMMANDLANG_REDIS_URL", "secret", "Redis for several replicas (not in this version)"),
+    Setting("redis_url", "COMMANDLANG_REDIS_URL", "secret", "Redis shared by several replicas, instead of the SQLite file (redis://, rediss://, unix://)"),
+    Setting("replica_id", "COMMANDLANG_REPLICA_ID", "str", "with Redis: this replica's name, stable across its restarts (unset: the host name)"),
     Setting("demo_backend_port", "COMMANDLANG_DEMO_BACKEND_PORT", "int", "--demo: port of the in-process demo backend"),
     Setting("genesys_region", "GENESYS_REGION", "str", "Genesys Cloud region (mypurecloud.ie, eu_west_1, ...)"),
     Setting("genesys_client_id", "GENESYS_CLIENT_ID", "str", "Genesys OAuth client id"),
@@ -91,6 +92,7 @@ class ServiceConfig:
     log_format: str = "json"
     log_level: str = "info"
     redis_url: str = ""
+    replica_id: str = ""
     demo_backend_port: int = 8700
     genesys_region: str = ""
     genesys_client_id: str = ""

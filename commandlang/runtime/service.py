@@ -17,11 +17,12 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import sys
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TextIO
 
 import httpx
 import trio
@@ -40,6 +41,9 @@ from .metrics import Metrics
 from .pipeline import Pipeline, PipelineConfig
 from .reload import Reloader
 from .sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from .redis_store import RedisStore
 
 __all__ = ["Service", "Ports", "FanOut"]
 
@@ -82,7 +86,7 @@ class Service:
         self._http_done = trio.Event()
         self.ready = False
         self.pipeline: Pipeline | None = None
-        self.store: SqliteStore | None = None
+        self.store: SqliteStore | RedisStore | None = None
         self.reloader: Reloader | None = None
         self._genesys: GenesysChannel | None = None
         self._hub: SyncHub | None = None
@@ -101,12 +105,13 @@ class Service:
 
     async def serve(self, *, task_status: trio.TaskStatus[Ports] = trio.TASK_STATUS_IGNORED) -> None:
         config = self.config
-        if config.redis_url:
-            raise RuntimeError("COMMANDLANG_REDIS_URL is set, but this version stores state in SQLite only")
-        store = self.store = SqliteStore(config.db, clock=self.clock)
+        store = self.store = self._make_store()
         async with trio.open_nursery() as outer:
             await outer.start(store.run)
-            self.say(f"state store: {os.path.abspath(config.db)} (SQLite, WAL)")
+            if isinstance(store, SqliteStore):
+                self.say(f"state store: {os.path.abspath(config.db)} (SQLite, WAL)")
+            else:
+                self.say(f"state store: Redis, shared (replica {store.replica_id})")
             try:
                 async with trio.open_nursery() as inner:
                     ports = await self._start(inner, store)
@@ -141,7 +146,18 @@ class Service:
         self.stopped.set()
         self.say("stopped")
 
-    async def _start(self, nursery: trio.Nursery, store: SqliteStore) -> Ports:
+    def _make_store(self) -> SqliteStore | RedisStore:
+        config = self.config
+        if not config.redis_url:
+            return SqliteStore(config.db, clock=self.clock)
+        try:
+            from .redis_store import RedisStore
+        except ImportError:  # coredis is an extra: most deployments are one process with SQLite
+            raise RuntimeError("COMMANDLANG_REDIS_URL is set but the Redis client is not installed: "
+                               "pip install 'commandlang[redis]'") from None
+        return RedisStore(config.redis_url, replica_id=config.replica_id or socket.gethostname(), clock=self.clock)
+
+    async def _start(self, nursery: trio.Nursery, store: SqliteStore | RedisStore) -> Ports:
         config = self.config
         env = dict(self.env)
         registry_path = config.registry
@@ -170,7 +186,14 @@ class Service:
         await nursery.start(holder.run)
 
         events = FanOut()
-        pipeline = self.pipeline = Pipeline(holder, store, events, self.metrics, PipelineConfig(
+        if isinstance(store, SqliteStore):
+            changes = events  # one process: the pipeline publishes what it has stored
+        else:
+            # Several replicas: every replica's changes reach this one's hub and pages through the
+            # store's feed, in seq order, ours included; the pipeline publishes nothing itself.
+            changes = FanOut()
+            await nursery.start(store.follow, events)
+        pipeline = self.pipeline = Pipeline(holder, store, changes, self.metrics, PipelineConfig(
             max_concurrency=config.max_concurrency, conversation_queue=config.conversation_queue,
             default_timeout=config.command_timeout), clock=self.clock)
         await nursery.start(pipeline.run)
@@ -221,7 +244,7 @@ class Service:
             self._hub.notice(notice)
         local.notice(notice)
 
-    async def _start_sync(self, nursery: trio.Nursery, store: SqliteStore, events: FanOut) -> int | None:
+    async def _start_sync(self, nursery: trio.Nursery, store: SqliteStore | RedisStore, events: FanOut) -> int | None:
         """The sync hub (commandlang.sync): agent sessions see every durable state change live."""
         config = self.config
         secret = config.sync_secret
@@ -306,7 +329,7 @@ class Service:
                     log.info("received %s", signal.Signals(signum).name, extra={"stage": "shutdown"})
                     self.stop()
 
-    async def _prune_loop(self, store: SqliteStore) -> None:
+    async def _prune_loop(self, store: SqliteStore | RedisStore) -> None:
         while True:
             await trio.sleep(600)
             removed = await store.prune(self.clock() - self.config.retention)

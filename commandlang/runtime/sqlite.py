@@ -12,7 +12,6 @@ power cut; that is the trade most chat services want.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 import trio
 
-from .store import TERMINAL, CommandRecord, StaleTransition, StateEvent
+from .store import TERMINAL, CommandRecord, StaleTransition, StateEvent, claim_key, record_body, record_from_body
 
 __all__ = ["SqliteStore", "StoreUnavailable"]
 
@@ -51,22 +50,6 @@ class _Operation:
     done: trio.Event = field(default_factory=trio.Event)
     result: Any = None
     error: BaseException | None = None
-
-
-def _key(channel: str, message_id: str) -> str:
-    return f"{channel}\x1f{message_id}"
-
-
-def _body(record: CommandRecord) -> str:
-    data = record.to_json()
-    data["message_id"] = record.message_id
-    data["registry_version"] = record.registry_version
-    return json.dumps(data, separators=(",", ":"))
-
-
-def _record(body: str) -> CommandRecord:
-    data = json.loads(body)
-    return CommandRecord.from_json(data, data.get("message_id", ""), data.get("registry_version"))
 
 
 class SqliteStore:
@@ -148,13 +131,13 @@ class SqliteStore:
         return await self._submit("append", record)
 
     async def claim_message(self, channel: str, message_id: str, ttl: float) -> bool:
-        return bool(await self._submit("claim", (_key(channel, message_id), self._clock() + ttl)))
+        return bool(await self._submit("claim", (claim_key(channel, message_id), self._clock() + ttl)))
 
     async def release_message(self, channel: str, message_id: str) -> None:
-        await self._submit("release", _key(channel, message_id))
+        await self._submit("release", claim_key(channel, message_id))
 
     async def settle_message(self, channel: str, message_id: str) -> None:
-        await self._submit("settle", _key(channel, message_id))
+        await self._submit("settle", claim_key(channel, message_id))
 
     async def release_unsettled(self) -> int:
         return int(await self._submit("release_unsettled", None))
@@ -184,7 +167,7 @@ class SqliteStore:
                 operation.error = StoreUnavailable(f"the store could not write: {exc}")
 
     def _do_append(self, connection: sqlite3.Connection, record: CommandRecord) -> StateEvent:
-        body = _body(record)
+        body = record_body(record)
         if record.version == 1:
             connection.execute(
                 "INSERT INTO commands (id, conversation_id, status, version, updated_at, body) VALUES (?, ?, ?, ?, ?, ?)",
@@ -197,7 +180,7 @@ class SqliteStore:
             if cursor.rowcount != 1:
                 raise StaleTransition(f"{record.id}: version {record.version - 1} is not the stored one")
         if record.version == 1 and record.message_id:  # the message has its record now: its claim is settled
-            connection.execute("DELETE FROM unsettled WHERE key = ?", (_key(record.channel, record.message_id),))
+            connection.execute("DELETE FROM unsettled WHERE key = ?", (claim_key(record.channel, record.message_id),))
         cursor = connection.execute("INSERT INTO events (command_id, created_at, body) VALUES (?, ?, ?)",
                                     (record.id, record.updated_at, body))
         return StateEvent(int(cursor.lastrowid), record)  # type: ignore[arg-type]
@@ -244,7 +227,7 @@ class SqliteStore:
 
     async def get(self, command_id: str) -> CommandRecord | None:
         row = await self._read(lambda c: c.execute("SELECT body FROM commands WHERE id = ?", (command_id,)).fetchone())
-        return _record(row[0]) if row else None
+        return record_from_body(row[0]) if row else None
 
     async def events_after(self, seq: int, limit: int) -> Sequence[StateEvent] | None:
         def query(connection: sqlite3.Connection) -> Sequence[StateEvent] | None:
@@ -255,7 +238,7 @@ class SqliteStore:
                 return None  # pruned past it, or from another store: the client needs a snapshot
             rows = connection.execute("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
                                       (seq, limit)).fetchall()
-            return [StateEvent(row[0], _record(row[1])) for row in rows]
+            return [StateEvent(row[0], record_from_body(row[1])) for row in rows]
 
         return await self._read(query)
 
@@ -270,7 +253,7 @@ class SqliteStore:
                     (limit,)).fetchall()
             finally:
                 connection.execute("COMMIT")
-            records = sorted((_record(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))
+            records = sorted((record_from_body(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))
             return int(high), records
 
         return await self._read(query)
@@ -294,7 +277,7 @@ class SqliteStore:
                     "ORDER BY updated_at DESC LIMIT ?)", (*conversations, *conversations, limit)).fetchall()
             finally:
                 connection.execute("COMMIT")
-            records = sorted((_record(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))
+            records = sorted((record_from_body(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))
             return int(high), records
 
         return await self._read(query)
@@ -302,7 +285,7 @@ class SqliteStore:
     async def unfinished(self) -> Sequence[CommandRecord]:
         rows = await self._read(lambda c: c.execute(
             "SELECT body FROM commands WHERE status IN ('pending', 'executing') ORDER BY updated_at").fetchall())
-        return [_record(row[0]) for row in rows]
+        return [record_from_body(row[0]) for row in rows]
 
     async def counts(self) -> dict[str, int]:
         """Rows per table, for metrics and tests."""

@@ -9,6 +9,7 @@ broadcast it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Mapping, Protocol, Sequence
 
@@ -20,6 +21,9 @@ __all__ = [
     "Store",
     "StaleTransition",
     "can_move",
+    "claim_key",
+    "record_body",
+    "record_from_body",
 ]
 
 Status = Literal["pending", "executing", "completed", "failed", "timed_out", "cancelled"]
@@ -100,6 +104,25 @@ class StateEvent:
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "state", "seq": self.seq, "command": self.record.to_json()}
+
+
+def claim_key(channel: str, message_id: str) -> str:
+    """The dedupe key of one delivered message."""
+    return f"{channel}\x1f{message_id}"
+
+
+def record_body(record: CommandRecord) -> str:
+    """A record as a store keeps it: the sync form plus the message id and the registry version."""
+    data = record.to_json()
+    data["message_id"] = record.message_id
+    data["registry_version"] = record.registry_version
+    return json.dumps(data, separators=(",", ":"))
+
+
+def record_from_body(body: str | bytes) -> CommandRecord:
+    """The inverse of `record_body`."""
+    data = json.loads(body)
+    return CommandRecord.from_json(data, data.get("message_id", ""), data.get("registry_version"))
 
 
 class Store(Protocol):

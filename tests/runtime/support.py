@@ -18,6 +18,7 @@ import trio
 from commandlang.channels.webhook import sign
 from commandlang.runtime.config import ServiceConfig
 from commandlang.runtime.service import Ports, Service
+from commandlang.runtime.store import CommandRecord
 from commandlang.testing.demo_backend import DemoBackend, serve_demo_backend
 
 WEBHOOK_SECRET = "whsec-test-1f9a8c"
@@ -112,3 +113,10 @@ async def running_service(tmp_path: Path, registry: str = REGISTRY, *, templates
                 with trio.move_on_after(10):
                     await service.stopped.wait()
                 nursery.cancel_scope.cancel()
+
+
+def sample_record(command_id: str, conversation: str = "c1", status: str = "pending", now: float = 100.0) -> CommandRecord:
+    """A stored command as the pipeline writes it (masked args, a message id), for store tests."""
+    return CommandRecord(id=command_id, conversation_id=conversation, command="refund",
+                         args={"order": 1, "card": "****1111"}, status=status, actor="p1", role="agent",
+                         channel="webhook", message_id=f"m-{command_id}", created_at=now, updated_at=now)

@@ -1,0 +1,399 @@
+"""The shared store for several replicas: Redis, selected by `COMMANDLANG_REDIS_URL`.
+
+Same `Store` interface as `SqliteStore`, plus `follow`, which feeds every
+replica's sync hub and demo pages with the events *all* replicas append, so an
+agent connected to any replica sees every command live.
+
+Layout (every key under one hash tag, `{commandlang}:` by default, so a
+Redis Cluster keeps them in one slot and the Lua scripts stay atomic):
+
+- `cmd:<id>`: a hash of the record (`body` JSON, `version`, `status`, `conv`);
+- `seq`: the global event counter; `events`: a stream whose entry ids are
+  `<seq>-1`, so "events after seq N" is one `XRANGE` and ids are gapless;
+- `live` (pending/executing ids), `recent` (every id by `updated_at`) and
+  `conv:<id>` (a conversation's ids): sorted sets for snapshots and pruning;
+- `dedupe:<channel>\\x1f<message id>`: `SET NX PX ttl`, so Redis expires claims itself;
+- `unsettled` (claim -> replica) and `owners` (unfinished command -> replica):
+  whose work a restart may recover; `replica:<id>`: a lease each replica renews.
+
+Every write is one Lua script (atomic: a record, its event and its indexes
+change together or not at all; the version check keeps statuses moving
+forward). A restarting replica recovers only its own unfinished commands and
+unsettled claims, and those of replicas whose lease has run out; it never
+touches the work of a live replica. Durability is Redis's: run it with AOF
+(`appendonly yes`) where a lost second of state matters.
+
+Errors: every Redis or network failure, and every call that does not answer
+within `timeout`, raises `StoreUnavailable` (the runtime answers "try again").
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from typing import Any, Callable, Sequence, TypeVar
+
+import anyio
+import coredis
+import coredis.exceptions
+import coredis.retry
+import trio
+
+from .sqlite import StoreUnavailable
+from .store import TERMINAL, CommandRecord, StaleTransition, StateEvent, claim_key, record_body, record_from_body
+
+__all__ = ["RedisStore"]
+
+log = logging.getLogger("commandlang.runtime")
+
+#: What a lost or broken Redis connection raises through coredis (anyio's stream errors included).
+_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError,
+                 anyio.EndOfStream)
+E = TypeVar("E", bound=BaseException)
+
+_APPEND = """
+local cur = redis.call('HGET', KEYS[1], 'version')
+local version = tonumber(ARGV[2])
+if (version == 1 and cur) or (version > 1 and tonumber(cur or 0) ~= version - 1) then
+  return redis.error_reply('STALE version ' .. tostring(cur))
+end
+redis.call('HSET', KEYS[1], 'version', version, 'body', ARGV[3], 'status', ARGV[5], 'conv', ARGV[8])
+local seq = redis.call('INCR', KEYS[2])
+redis.call('XADD', KEYS[3], seq .. '-1', 'b', ARGV[3], 't', ARGV[4])
+if ARGV[6] == '1' then
+  redis.call('ZREM', KEYS[4], ARGV[1]); redis.call('HDEL', KEYS[8], ARGV[1])
+else
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1]); redis.call('HSET', KEYS[8], ARGV[1], ARGV[9])
+end
+redis.call('ZADD', KEYS[5], ARGV[4], ARGV[1])
+redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
+if ARGV[7] ~= '' then redis.call('HDEL', KEYS[7], ARGV[7]) end
+return seq
+"""
+
+_CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+# Whose work may this replica take over: its own, or a replica's whose lease has run out.
+_ORPHANED = """
+local function orphaned(owner)
+  return owner == ARGV[2] or redis.call('EXISTS', ARGV[1] .. 'replica:' .. owner) == 0
+end
+"""
+
+_RELEASE_UNSETTLED = _ORPHANED + """
+local pairs_ = redis.call('HGETALL', KEYS[1])
+local released = 0
+for i = 1, #pairs_, 2 do
+  if orphaned(pairs_[i + 1]) then
+    released = released + redis.call('DEL', ARGV[1] .. 'dedupe:' .. pairs_[i])
+    redis.call('HDEL', KEYS[1], pairs_[i])
+  end
+end
+return released
+"""
+
+_UNFINISHED = _ORPHANED + """
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local bodies = {}
+for _, id in ipairs(ids) do
+  if orphaned(redis.call('HGET', KEYS[2], id) or ARGV[2]) then
+    local body = redis.call('HGET', ARGV[1] .. 'cmd:' .. id, 'body')
+    if body then table.insert(bodies, body) end
+  end
+end
+return bodies
+"""
+
+# [latest seq, body, body, ...]: the live records and the `limit` most recent, read atomically.
+_SNAPSHOT = """
+local out = {redis.call('GET', KEYS[2]) or '0'}
+local seen = {}
+local function add(id)
+  if not seen[id] then
+    seen[id] = true
+    local body = redis.call('HGET', ARGV[1] .. 'cmd:' .. id, 'body')
+    if body then table.insert(out, body) end
+  end
+end
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do add(id) end
+local limit = tonumber(ARGV[2])
+if limit > 0 then
+  for i = 3, #ARGV do
+    for _, id in ipairs(redis.call('ZREVRANGE', ARGV[1] .. ARGV[i], 0, limit - 1)) do add(id) end
+  end
+end
+return out
+"""
+
+# [latest seq, oldest kept seq or '', entries...]
+_EVENTS_AFTER = """
+local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+local out = {redis.call('GET', KEYS[1]) or '0', ''}
+if #first > 0 then out[2] = first[1][1] end
+local entries = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-1', '+', 'COUNT', ARGV[2])
+for _, entry in ipairs(entries) do table.insert(out, entry[1]); table.insert(out, entry[2][2]) end
+return out
+"""
+
+_PRUNE = """
+local removed = 0
+local final = {completed = true, failed = true, timed_out = true, cancelled = true}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, ARGV[3])) do
+  local key = ARGV[1] .. 'cmd:' .. id
+  local fields = redis.call('HMGET', key, 'status', 'conv')
+  if fields[1] == false or final[fields[1]] then
+    redis.call('DEL', key)
+    redis.call('ZREM', KEYS[1], id)
+    if fields[2] then redis.call('ZREM', ARGV[1] .. 'conv:' .. fields[2], id) end
+    removed = removed + 1
+  end
+end
+-- events are appended in time order: trim up to the first one young enough to keep
+local before = redis.call('XLEN', KEYS[2])
+local keep = nil
+local cursor = '-'
+while keep == nil do
+  local page = redis.call('XRANGE', KEYS[2], cursor, '+', 'COUNT', 500)
+  if #page == 0 then break end
+  for _, entry in ipairs(page) do
+    if tonumber(entry[2][4]) >= tonumber(ARGV[2]) then keep = entry[1]; break end
+  end
+  if keep == nil then cursor = '(' .. page[#page][1] end
+end
+if keep then redis.call('XTRIM', KEYS[2], 'MINID', keep) else redis.call('XTRIM', KEYS[2], 'MAXLEN', 0) end
+return removed + before - redis.call('XLEN', KEYS[2])
+"""
+
+
+def _redis_failure(exc: BaseException) -> bool:
+    """A lost or broken connection, alone or grouped (coredis runs connections in task groups)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_redis_failure(inner) for inner in exc.exceptions)
+    return isinstance(exc, _REDIS_ERRORS)
+
+
+def _only(exc: BaseException, kind: type[E]) -> E | None:
+    """`exc` itself, or the one exception in a (nested) group, when it is a `kind`."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc if isinstance(exc, kind) else None
+
+
+def _seq(entry_id: bytes | str) -> int:
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(text.split("-", 1)[0])
+
+
+class RedisStore:
+    """`Store` on Redis, shared by replicas. Start `run` with `nursery.start`; `aclose` stops it."""
+
+    def __init__(self, url: str, *, replica_id: str, prefix: str = "{commandlang}:", timeout: float = 10.0,
+                 lease: float = 15.0, clock: Callable[[], float] = time.time) -> None:
+        self.url = url
+        self.replica_id = replica_id
+        self.prefix = prefix
+        self._timeout = timeout
+        self._lease = lease
+        self._clock = clock
+        self._client: coredis.Redis | None = None
+        self._scripts: dict[str, Any] = {}
+        self._closed = False
+        self._stop = trio.Event()
+
+    def _connect(self, stream_timeout: float) -> coredis.Redis:
+        # No client-side retries: a write script whose answer was lost must not run twice
+        # (our callers see StoreUnavailable and answer "try again", which dedupe makes safe).
+        return coredis.Redis.from_url(self.url, decode_responses=False, connect_timeout=self._timeout,
+                                      stream_timeout=stream_timeout, retry_policy=coredis.retry.NoRetryPolicy())
+
+    def _k(self, name: str) -> str:
+        return self.prefix + name
+
+    # -- lifecycle -------------------------------------------------------
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Connect, take this replica's lease, then renew it until `aclose`."""
+        client = self._connect(self._timeout)
+        try:
+            async with client:
+                self._client = client
+                self._scripts = {name: client.register_script(text) for name, text in (
+                    ("append", _APPEND), ("claim", _CLAIM), ("release_unsettled", _RELEASE_UNSETTLED),
+                    ("unfinished", _UNFINISHED), ("snapshot", _SNAPSHOT), ("events_after", _EVENTS_AFTER),
+                    ("prune", _PRUNE))}
+                try:
+                    await self._renew_lease()
+                except StoreUnavailable as exc:
+                    raise StoreUnavailable(f"cannot reach Redis at start: {exc}") from None
+                task_status.started()
+                try:
+                    await self._keep_lease()
+                finally:
+                    self._client = None
+                    with trio.CancelScope(shield=True), trio.move_on_after(self._timeout):
+                        try:  # gone: other replicas may recover our work at once
+                            await client.delete([self._k(f"replica:{self.replica_id}")])
+                        except Exception:  # noqa: BLE001 - best effort: the lease runs out by itself anyway
+                            pass
+        except BaseException as exc:  # from connecting or disconnecting; coredis wraps errors in groups
+            unavailable = _only(exc, StoreUnavailable)
+            if unavailable is not None:
+                raise unavailable from None
+            if not _redis_failure(exc):
+                raise
+            raise StoreUnavailable(f"cannot reach Redis: {exc.__class__.__name__}: {exc}") from None
+
+    async def _keep_lease(self) -> None:
+        while not self._stop.is_set():
+            with trio.move_on_after(self._lease / 3):
+                await self._stop.wait()
+            if not self._stop.is_set():
+                try:
+                    await self._renew_lease()
+                except StoreUnavailable as exc:  # calls meanwhile say so too; keep trying
+                    log.warning("redis: could not renew this replica's lease: %s", exc, extra={"stage": "store"})
+
+    async def aclose(self) -> None:
+        """Stop taking calls; `run` gives up the lease and disconnects."""
+        self._closed = True
+        self._stop.set()
+
+    async def _renew_lease(self) -> None:
+        await self._call(lambda c: c.set(self._k(f"replica:{self.replica_id}"), str(self._clock()),
+                                         px=int(self._lease * 1000)))
+
+    async def _call(self, operation: Callable[[coredis.Redis], Any]) -> Any:
+        client = self._client
+        if client is None or self._closed:
+            raise StoreUnavailable("the store is not open")
+        with trio.move_on_after(self._timeout) as scope:
+            try:
+                return await operation(client)
+            except coredis.exceptions.ResponseError as exc:
+                if "STALE" in str(exc):
+                    raise StaleTransition(str(exc)) from None
+                raise StoreUnavailable(f"redis: {exc}") from None
+            except BaseException as exc:
+                if not _redis_failure(exc):
+                    raise
+                raise StoreUnavailable(f"redis: {exc.__class__.__name__}: {exc}") from None
+        assert scope.cancelled_caught
+        raise StoreUnavailable(f"redis did not answer within {self._timeout:g}s")
+
+    async def _script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        script = self._scripts.get(name)
+        if script is None:
+            raise StoreUnavailable("the store is not open")
+        return await self._call(lambda client: script(keys=list(keys), args=list(args)))
+
+    # -- writes ----------------------------------------------------------
+    async def append(self, record: CommandRecord) -> StateEvent:
+        body = record_body(record)
+        settles = claim_key(record.channel, record.message_id) if record.version == 1 and record.message_id else ""
+        keys = [self._k(f"cmd:{record.id}"), self._k("seq"), self._k("events"), self._k("live"), self._k("recent"),
+                self._k(f"conv:{record.conversation_id}"), self._k("unsettled"), self._k("owners")]
+        seq = await self._script("append", keys, [
+            record.id, record.version, body, repr(record.updated_at), record.status,
+            "1" if record.status in TERMINAL else "0", settles, record.conversation_id, self.replica_id])
+        return StateEvent(int(seq), record)
+
+    async def claim_message(self, channel: str, message_id: str, ttl: float) -> bool:
+        key = claim_key(channel, message_id)
+        claimed = await self._script("claim", [self._k(f"dedupe:{key}"), self._k("unsettled")],
+                                     [self.replica_id, max(1, int(ttl * 1000)), key])
+        return bool(claimed)
+
+    async def release_message(self, channel: str, message_id: str) -> None:
+        key = claim_key(channel, message_id)
+        await self._call(lambda c: c.delete([self._k(f"dedupe:{key}")]))
+        await self.settle_message(channel, message_id)
+
+    async def settle_message(self, channel: str, message_id: str) -> None:
+        await self._call(lambda c: c.hdel(self._k("unsettled"), [claim_key(channel, message_id)]))
+
+    async def release_unsettled(self) -> int:
+        return int(await self._script("release_unsettled", [self._k("unsettled")], [self.prefix, self.replica_id]))
+
+    async def prune(self, older_than: float, *, batch: int = 5000) -> int:
+        """Drop final records and events older than `older_than` (at most `batch` records a call).
+
+        Dedupe claims need nothing: Redis expires them at their TTL."""
+        return int(await self._script("prune", [self._k("recent"), self._k("events")], [self.prefix, repr(older_than), batch]))
+
+    # -- reads -----------------------------------------------------------
+    async def get(self, command_id: str) -> CommandRecord | None:
+        body = await self._call(lambda c: c.hget(self._k(f"cmd:{command_id}"), "body"))
+        return record_from_body(body) if body else None
+
+    async def events_after(self, seq: int, limit: int) -> Sequence[StateEvent] | None:
+        reply = await self._script("events_after", [self._k("seq"), self._k("events")], [int(seq), int(limit)])
+        high, first = int(reply[0]), reply[1]
+        low = _seq(first) if first else high + 1
+        if seq < low - 1 or seq > high:
+            return None  # trimmed past it, or from another store: the client needs a snapshot
+        return [StateEvent(_seq(reply[i]), record_from_body(reply[i + 1])) for i in range(2, len(reply), 2)]
+
+    async def snapshot(self, limit: int) -> tuple[int, Sequence[CommandRecord]]:
+        return await self._snapshot(limit, ["recent"])
+
+    async def snapshot_for(self, conversations: Sequence[str], limit: int) -> tuple[int, Sequence[CommandRecord]]:
+        """Like `snapshot`, for a few conversations: their live records and their `limit` most recent together."""
+        high, records = await self._snapshot(limit, [f"conv:{c}" for c in conversations])
+        wanted = set(conversations)
+        mine = [r for r in records if r.conversation_id in wanted]  # every live record is read: keep theirs
+        live = [r for r in mine if r.status not in TERMINAL]
+        recent = sorted(mine, key=lambda r: (r.updated_at, r.id))[-limit:] if limit else []
+        return high, sorted({r.id: r for r in live + recent}.values(), key=lambda r: (r.updated_at, r.id))
+
+    async def _snapshot(self, limit: int, sets: list[str]) -> tuple[int, list[CommandRecord]]:
+        """The latest seq, every live record and the `limit` newest of each sorted set, read atomically."""
+        reply = await self._script("snapshot", [self._k("live"), self._k("seq")], [self.prefix, int(limit), *sets])
+        records = [record_from_body(body) for body in reply[1:]]
+        return int(reply[0]), sorted(records, key=lambda r: (r.updated_at, r.id))
+
+    async def unfinished(self) -> Sequence[CommandRecord]:
+        """Records still pending or executing that this replica may recover: its own, or a dead replica's."""
+        bodies = await self._script("unfinished", [self._k("live"), self._k("owners")], [self.prefix, self.replica_id])
+        return sorted((record_from_body(body) for body in bodies), key=lambda r: r.updated_at)
+
+    async def counts(self) -> dict[str, int]:
+        """Records and kept events, for metrics and tests."""
+        return {"commands": int(await self._call(lambda c: c.zcard(self._k("recent")))),
+                "events": int(await self._call(lambda c: c.xlen(self._k("events"))))}
+
+    # -- live fan-out across replicas ------------------------------------
+    async def follow(self, sink: Any, *, after: int | None = None, block: float = 5.0,
+                     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Publish every event any replica appends (after seq `after`, default: from now) to `sink`, in order.
+
+        Runs until cancelled. Uses its own connection (a blocking XREAD would hold up other calls);
+        after a lost connection it reconnects with backoff and carries on from the last event seen,
+        so nothing still in the stream is skipped.
+        """
+        last = after if after is not None else int(await self._call(lambda c: c.get(self._k("seq"))) or 0)
+        task_status.started()
+        delay = 0.1
+        while True:
+            client = self._connect(block + self._timeout)
+            try:
+                async with client:
+                    while True:
+                        reply = await client.xread({self._k("events"): f"{last}-1"}, count=512, block=int(block * 1000))
+                        delay = 0.1
+                        for entry in (reply or {}).get(self._k("events").encode(), ()):
+                            seq = _seq(entry.identifier)
+                            last = seq
+                            sink.publish(StateEvent(seq, record_from_body(entry.field_values[b"b"])))
+            except BaseException as exc:
+                if not _redis_failure(exc):
+                    raise
+                log.warning("redis: event feed lost (%s); reconnecting in %.1fs", exc.__class__.__name__, delay,
+                            extra={"stage": "sync"})
+            await trio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 5.0)

@@ -1,0 +1,80 @@
+"""Two replicas of the real service sharing one real redis-server (COMMANDLANG_REDIS_URL).
+
+What an operator running several replicas behind a load balancer relies on: a message
+delivered to both runs once; an agent connected to either replica sees every command's
+states live, whichever replica ran it; a restarted replica recovers its own interrupted
+work and never a live replica's.
+"""
+
+from __future__ import annotations
+
+import json
+
+import trio
+from trio_websocket import open_websocket_url
+
+from commandlang.runtime.redis_store import RedisStore
+from commandlang.sync.tokens import issue_token
+
+from tests.redis_server import RedisServer
+from tests.runtime.support import running_service, sample_record
+
+SYNC_SECRET = "sync-secret-replicas-3b7"
+
+
+async def test_a_message_delivered_to_both_replicas_runs_once(tmp_path, redis: RedisServer) -> None:
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    async with running_service(tmp_path / "a", redis_url=redis.url, replica_id="a") as a, \
+            running_service(tmp_path / "b", redis_url=redis.url, replica_id="b") as b:
+        assert "state store: Redis, shared (replica a)" in a.out.getvalue()
+        first = await a.webhook("/status 7", message_id="dup-1")
+        second = await b.webhook("/status 7", message_id="dup-1")
+        assert first.json()["command"]["status"] == "completed"
+        assert second.json() == {"command": None, "replies": []}  # the other replica took it already
+        assert len(a.backend.requests) + len(b.backend.requests) == 1
+        assert (await b.client.get(f"{b.base}/readyz")).json()["ready"] is True
+
+
+async def test_an_agent_on_one_replica_sees_commands_run_by_the_other(tmp_path, redis: RedisServer) -> None:
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    async with running_service(tmp_path / "a", redis_url=redis.url, replica_id="a", sync_secret=SYNC_SECRET) as a, \
+            running_service(tmp_path / "b", redis_url=redis.url, replica_id="b", sync_secret=SYNC_SECRET) as b:
+        token = issue_token(SYNC_SECRET, "agent-1", ["*"], 60)
+        async with open_websocket_url(f"ws://127.0.0.1:{b.ports.sync}/sync") as ws:
+            await ws.send_message(json.dumps({"type": "hello", "token": token, "subscribe": ["*"], "resume_after": None}))
+            snapshot = json.loads(await ws.get_message())
+            assert snapshot["type"] == "snapshot"
+            answers = [await a.webhook(f"/status {n}", conversation=f"c{n}") for n in (1, 2)]
+            ids = [answer.json()["command"]["id"] for answer in answers]
+            seen: list[tuple[int, str, str]] = []
+            with trio.fail_after(5):
+                while len(seen) < 6:
+                    frame = json.loads(await ws.get_message())
+                    if frame["type"] == "state":
+                        seen.append((frame["seq"], frame["command"]["id"], frame["command"]["status"]))
+        assert [seq for seq, _, _ in seen] == list(range(snapshot["seq"] + 1, snapshot["seq"] + 7))  # gapless
+        for command_id in ids:
+            assert [status for _, cid, status in seen if cid == command_id] == ["pending", "executing", "completed"]
+
+
+async def test_a_restarted_replica_recovers_its_own_interrupted_commands_only(tmp_path, redis: RedisServer) -> None:
+    # What a crash leaves behind: replica "gone" and the live replica "a" each had a command running.
+    async with trio.open_nursery() as nursery:
+        leftovers = []
+        for replica in ("gone", "a"):
+            store = RedisStore(redis.url, replica_id=replica)
+            await nursery.start(store.run)
+            leftovers.append((await store.append(sample_record(f"running-on-{replica}", conversation=f"c-{replica}"))).record)
+            if replica == "a":
+                a_store = store  # stays up: replica a is alive
+            else:
+                await store.aclose()  # replica "gone" died long enough ago that its lease ran out
+        (tmp_path / "gone").mkdir()
+        async with running_service(tmp_path / "gone", redis_url=redis.url, replica_id="gone") as restarted:
+            assert "recovered: 1 command(s) interrupted" in restarted.out.getvalue()
+            mine = await restarted.service.store.get("running-on-gone")
+            others = await restarted.service.store.get("running-on-a")
+        assert (mine.status, mine.error["code"]) == ("failed", "interrupted")
+        assert others.status == "pending"  # a live replica's work is left to it
+        await a_store.aclose()
+        nursery.cancel_scope.cancel()
