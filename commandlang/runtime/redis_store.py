@@ -206,6 +206,7 @@ class RedisStore:
         self._scripts: dict[str, Any] = {}
         self._closed = False
         self._stop = trio.Event()
+        self._followed = 0  # the last seq `follow` published
 
     def _connect(self, stream_timeout: float) -> coredis.Redis:
         # No client-side retries: a write script whose answer was lost must not run twice
@@ -367,6 +368,21 @@ class RedisStore:
         return {"commands": int(await self._call(lambda c: c.zcard(self._k("recent")))),
                 "events": int(await self._call(lambda c: c.xlen(self._k("events"))))}
 
+    async def latest_seq(self) -> int:
+        """The seq of the last event any replica appended."""
+        return int(await self._call(lambda c: c.get(self._k("seq"))) or 0)
+
+    async def caught_up(self, timeout: float) -> bool:
+        """Wait (up to `timeout`) until `follow` has published every event appended so far; True if it has.
+
+        At shutdown, so the sessions this replica closes have seen the final states of its drained commands."""
+        with trio.move_on_after(timeout):
+            target = await self.latest_seq()
+            while self._followed < target:
+                await trio.sleep(0.01)
+            return True
+        return False
+
     # -- live fan-out across replicas ------------------------------------
     async def follow(self, sink: Any, *, after: int | None = None, block: float = 5.0,
                      task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -376,7 +392,8 @@ class RedisStore:
         after a lost connection it reconnects with backoff and carries on from the last event seen,
         so nothing still in the stream is skipped.
         """
-        last = after if after is not None else int(await self._call(lambda c: c.get(self._k("seq"))) or 0)
+        last = after if after is not None else await self.latest_seq()
+        self._followed = last
         task_status.started()
         delay = 0.1
         while True:
@@ -388,7 +405,7 @@ class RedisStore:
                         delay = 0.1
                         for entry in (reply or {}).get(self._k("events").encode(), ()):
                             seq = _seq(entry.identifier)
-                            last = seq
+                            last = self._followed = seq
                             sink.publish(StateEvent(seq, record_from_body(entry.field_values[b"b"])))
             except BaseException as exc:
                 if not _redis_failure(exc):

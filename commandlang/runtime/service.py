@@ -40,7 +40,7 @@ from .messages import InboundMessage, Job, ReplySink
 from .metrics import Metrics
 from .pipeline import Pipeline, PipelineConfig
 from .reload import Reloader
-from .sqlite import SqliteStore
+from .sqlite import SqliteStore, StoreUnavailable
 
 if TYPE_CHECKING:
     from .redis_store import RedisStore
@@ -134,6 +134,11 @@ class Service:
                     self._http_shutdown.set()
                     with trio.move_on_after(5):
                         await self._http_done.wait()
+                    if not isinstance(store, SqliteStore):  # the final states come back through the shared feed
+                        try:
+                            await store.caught_up(timeout=2)
+                        except StoreUnavailable:
+                            pass  # Redis is gone: sessions resume from it elsewhere once it is back
                     for closer in self._closers:
                         await closer()
                     inner.cancel_scope.cancel()

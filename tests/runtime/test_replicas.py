@@ -78,3 +78,27 @@ async def test_a_restarted_replica_recovers_its_own_interrupted_commands_only(tm
         assert others.status == "pending"  # a live replica's work is left to it
         await a_store.aclose()
         nursery.cancel_scope.cancel()
+
+
+async def test_a_stopping_replica_shows_its_sessions_the_final_state_of_drained_commands(tmp_path, redis: RedisServer) -> None:
+    from trio_websocket import ConnectionClosed
+
+    async with running_service(tmp_path, redis_url=redis.url, replica_id="a", sync_secret=SYNC_SECRET) as a:
+        token = issue_token(SYNC_SECRET, "agent-1", ["*"], 60)
+        async with open_websocket_url(f"ws://127.0.0.1:{a.ports.sync}/sync") as ws, trio.open_nursery() as nursery:
+            await ws.send_message(json.dumps({"type": "hello", "token": token, "subscribe": ["*"], "resume_after": None}))
+            assert json.loads(await ws.get_message())["type"] == "snapshot"
+            nursery.start_soon(a.webhook, "/slow 1 delay=0.5")
+            statuses: list[str] = []
+            with trio.fail_after(10):
+                while "executing" not in statuses:
+                    statuses.append(json.loads(await ws.get_message())["command"]["status"])
+                a.service.stop()  # drains the running command, then closes the sessions
+                try:
+                    while True:
+                        frame = json.loads(await ws.get_message())
+                        if frame["type"] == "state":
+                            statuses.append(frame["command"]["status"])
+                except ConnectionClosed as closed:
+                    assert closed.reason.code == 1001
+        assert statuses == ["pending", "executing", "completed"]
