@@ -477,6 +477,21 @@ def baseline_child(backend_url: str) -> None:
     trio.run(main)
 
 
+def start_redis() -> tuple[subprocess.Popen, str]:
+    """A redis-server on a Unix socket (append-only file, fsync every second: a production setting)."""
+    folder = tempfile.mkdtemp(prefix="clb-")
+    socket_path = os.path.join(folder, "redis.sock")
+    process = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", socket_path, "--dir", folder, "--save", "",
+                                "--appendonly", "yes", "--appendfsync", "everysec"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(socket_path):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("redis-server did not start (apt-get install redis-server)")
+        time.sleep(0.01)
+    return process, f"unix://{socket_path}"
+
+
 # -- the parent --------------------------------------------------------------------------------------
 @dataclass
 class Row:
@@ -515,8 +530,10 @@ def measure(name: str, mode: str, base: str, server_pid: int, backend_pid: int, 
 
 
 def run(seconds: float, warmup: float, levels: list[int], session_counts: list[int],
-        paths: tuple[str, ...] = ("webhook", "bot", "notification")) -> dict:
-    backend = service = baseline = fake = None
+        paths: tuple[str, ...] = ("webhook", "bot", "notification"), redis: bool = False) -> dict:
+    """With `redis`, a second `commandlang serve` keeps its state in a redis-server and takes the
+    webhook load beside the others (K = 0 rows only: the sessions watch the SQLite service)."""
+    backend = service = baseline = fake = redis_server = redis_service = None
     rows: list[Row] = []
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as directory:
@@ -529,6 +546,13 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
             service, base, sync_port = start_service(directory, backend_url, extra_env=extra)
             wait_ready(base)  # with Genesys: the notification channel is subscribed
             baseline, baseline_base = start_baseline(backend_url)
+            if redis:
+                redis_server, redis_url = start_redis()
+                redis_directory = os.path.join(directory, "redis-replica")
+                os.mkdir(redis_directory)
+                redis_service, redis_base, _ = start_service(redis_directory, backend_url,
+                                                             extra_env={"COMMANDLANG_REDIS_URL": redis_url})
+                wait_ready(redis_base)
             baselines: dict[int, list[Row]] = {}
             for count in session_counts:
                 sessions = start_sessions(sync_port, count) if count else None
@@ -542,6 +566,9 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
                         for path in paths:
                             rows.append(measure(PATHS[path], path, base, service.pid, backend.pid, concurrency, count,
                                                 seconds, warmup, f"{path[0]}{count}-{concurrency}", fake))
+                        if redis_service is not None and count == 0:
+                            rows.append(measure(PATHS["webhook"] + " on Redis", "webhook", redis_base, redis_service.pid,
+                                                backend.pid, concurrency, 0, seconds, warmup, f"r{count}-{concurrency}"))
                 finally:
                     if sessions is not None:
                         _wait_until_settled(directory)  # the phase's last commands finish before we count
@@ -560,7 +587,7 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
                 best = sorted(measured, key=lambda r: r.rate)[len(measured) // 2]
                 baseline_rows.append(best)
         finally:
-            for process in (service, baseline, backend, fake):
+            for process in (service, redis_service, redis_server, baseline, backend, fake):
                 stop(process)
     return {"seconds": seconds, "elapsed": time.monotonic() - started,
             "rows": [asdict(r) for r in baseline_rows + rows]}
@@ -602,10 +629,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", default="0,10,100")
     parser.add_argument("--paths", default="webhook,bot,notification",
                         help="inbound paths: webhook, bot (Genesys Bot Connector), notification (Genesys Notification API)")
+    parser.add_argument("--redis", action="store_true",
+                        help="also measure a service keeping its state in a redis-server (webhook path, K = 0)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = run(args.seconds, args.warmup, [int(c) for c in args.concurrency.split(",")],
-                 [int(k) for k in args.sessions.split(",")], tuple(args.paths.split(",")))
+                 [int(k) for k in args.sessions.split(",")], tuple(args.paths.split(",")), redis=args.redis)
     if args.json:
         print(json.dumps(result, indent=2))
     else:

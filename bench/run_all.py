@@ -18,6 +18,7 @@ import argparse
 import datetime
 import importlib.metadata
 import json
+import shutil
 import os
 import platform
 import statistics
@@ -292,7 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         ("executor", lambda: run_script(["bench/bench_executor.py"] + (["--seconds", "1", "--rounds", "2"] if args.quick else []))),
         ("fanout", lambda: json.loads(run_script(["bench/bench_fanout.py", "--json"]
                                                  + (["--rounds", "20", "--baseline-rounds", "5"] if args.quick else [])))),
-        ("e2e", lambda: bench_e2e.run(1.5 if args.quick else 4.0, 0.5 if args.quick else 1.0, [1, 50], [0, 10, 100])),
+        ("e2e", lambda: bench_e2e.run(1.5 if args.quick else 4.0, 0.5 if args.quick else 1.0, [1, 50], [0, 10, 100],
+                                      redis=shutil.which("redis-server") is not None)),
         ("memory", bench_memory),
         ("lint", bench_lint),
         ("drills", run_drills),
