@@ -18,9 +18,9 @@ import argparse
 import datetime
 import importlib.metadata
 import json
-import shutil
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
