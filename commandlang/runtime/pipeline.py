@@ -32,7 +32,7 @@ from ..syntax.tree import Invocation, Value
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job, ReplySink
 from .metrics import Metrics
-from .store import TERMINAL, CommandRecord, Store
+from .store import TERMINAL, ClaimedElsewhere, CommandRecord, Store
 
 __all__ = ["Pipeline", "PipelineConfig"]
 
@@ -154,7 +154,13 @@ class Pipeline:
             self.metrics.refused.inc("shutting_down")
             await self._refuse(job, SHUTTING_DOWN_TEXT)
             return job
-        if not await self.store.claim_message(message.channel, message.message_id, self.config.dedupe_ttl):
+        try:
+            claimed = await self.store.claim_message(message.channel, message.message_id, self.config.dedupe_ttl)
+        except ClaimedElsewhere:  # another replica has it queued: "try again" finds it run there, or released
+            self.metrics.refused.inc("claimed_elsewhere")
+            await self._refuse(job, BUSY_TEXT)
+            return job
+        if not claimed:
             self.metrics.messages.inc(message.channel, "duplicate")
             job.finish()  # delivered twice: the first delivery runs it
             return job

@@ -41,7 +41,7 @@ import coredis.retry
 import trio
 
 from .sqlite import StoreUnavailable
-from .store import TERMINAL, CommandRecord, StaleTransition, StateEvent, claim_key, record_body, record_from_body
+from .store import TERMINAL, ClaimedElsewhere, CommandRecord, StaleTransition, StateEvent, claim_key, record_body, record_from_body
 
 __all__ = ["RedisStore"]
 
@@ -72,12 +72,19 @@ if ARGV[7] ~= '' then redis.call('HDEL', KEYS[7], ARGV[7]) end
 return seq
 """
 
+# 1: claimed; 0: a duplicate (settled, or still queued on this replica); 2: unsettled on another live
+# replica. A dead replica's unsettled claim is taken over: that message never started there.
 _CLAIM = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])
   return 1
 end
-return 0
+local owner = redis.call('HGET', KEYS[2], ARGV[3])
+if (not owner) or owner == ARGV[1] then return 0 end
+if redis.call('EXISTS', ARGV[4] .. 'replica:' .. owner) == 1 then return 2 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[1])
+return 1
 """
 
 # Whose work may this replica take over: its own, or a replica's whose lease has run out.
@@ -207,6 +214,8 @@ class RedisStore:
         self._closed = False
         self._stop = trio.Event()
         self._followed = 0  # the last seq `follow` published
+        self._running = False
+        self._stopped = trio.Event()
 
     def _connect(self, stream_timeout: float) -> coredis.Redis:
         # No client-side retries: a write script whose answer was lost must not run twice
@@ -221,6 +230,7 @@ class RedisStore:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Connect, take this replica's lease, then renew it until `aclose`."""
         client = self._connect(self._timeout)
+        self._running = True
         try:
             async with client:
                 self._client = client
@@ -249,6 +259,8 @@ class RedisStore:
             if not _redis_failure(exc):
                 raise
             raise StoreUnavailable(f"cannot reach Redis: {exc.__class__.__name__}: {exc}") from None
+        finally:
+            self._stopped.set()
 
     async def _keep_lease(self) -> None:
         while not self._stop.is_set():
@@ -261,9 +273,12 @@ class RedisStore:
                     log.warning("redis: could not renew this replica's lease: %s", exc, extra={"stage": "store"})
 
     async def aclose(self) -> None:
-        """Stop taking calls; `run` gives up the lease and disconnects."""
+        """Stop taking calls; `run` gives up the lease and disconnects (waited for, up to `timeout`)."""
         self._closed = True
         self._stop.set()
+        if self._running:
+            with trio.move_on_after(self._timeout):
+                await self._stopped.wait()
 
     async def _renew_lease(self) -> None:
         await self._call(lambda c: c.set(self._k(f"replica:{self.replica_id}"), str(self._clock()),
@@ -306,8 +321,10 @@ class RedisStore:
 
     async def claim_message(self, channel: str, message_id: str, ttl: float) -> bool:
         key = claim_key(channel, message_id)
-        claimed = await self._script("claim", [self._k(f"dedupe:{key}"), self._k("unsettled")],
-                                     [self.replica_id, max(1, int(ttl * 1000)), key])
+        claimed = int(await self._script("claim", [self._k(f"dedupe:{key}"), self._k("unsettled")],
+                                         [self.replica_id, max(1, int(ttl * 1000)), key, self.prefix]))
+        if claimed == 2:
+            raise ClaimedElsewhere(f"message {message_id!r} is claimed by another replica that has not started it")
         return bool(claimed)
 
     async def release_message(self, channel: str, message_id: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Literal, Mapping, Protocol, Sequence
 __all__ = [
     "STATUSES",
     "TERMINAL",
+    "ClaimedElsewhere",
     "CommandRecord",
     "StateEvent",
     "Store",
@@ -35,6 +36,11 @@ _RANK = {"pending": 0, "executing": 1, "completed": 2, "failed": 2, "timed_out":
 def can_move(old: str, new: str) -> bool:
     """Statuses only move forward: pending -> executing -> one final status."""
     return old not in TERMINAL and _RANK[new] > _RANK[old]
+
+
+class ClaimedElsewhere(Exception):
+    """The message is claimed by another replica that has not started it yet: neither ours to run nor a
+    finished duplicate. The runtime answers "busy, try again"; by then it has run there, or its claim was released."""
 
 
 class StaleTransition(Exception):
@@ -134,7 +140,10 @@ class Store(Protocol):
         The claim stays *unsettled* until the message's first record is appended (or
         `settle_message` says it needs none); `release_unsettled` forgets unsettled claims at
         start-up, so a message that was only queued when the process died runs when it is
-        delivered again instead of being taken for a duplicate."""
+        delivered again instead of being taken for a duplicate.
+
+        A store shared by replicas raises `ClaimedElsewhere` when another live replica holds the
+        claim unsettled, and takes the claim over when that replica's lease has run out."""
 
     async def release_message(self, channel: str, message_id: str) -> None:
         """Forget a claim: the message was refused (busy) and may be delivered again."""

@@ -17,6 +17,7 @@ import random
 import signal
 import socket
 import sqlite3
+import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -110,8 +111,9 @@ class ServiceProcess:
     """`commandlang serve` as an operator runs it, restartable on the same ports and state file."""
 
     def __init__(self, directory: Path, backend_url: str, *, drain_timeout: str = "5s",
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, redis_socket: Path | None = None) -> None:
         self.extra_env = dict(extra_env or {})
+        self.redis_socket = redis_socket  # with COMMANDLANG_REDIS_URL in extra_env: the state is read from there
         self.directory = directory
         self.db = directory / "state.db"
         self.registry = directory / "commands.yaml"
@@ -184,10 +186,15 @@ class ServiceProcess:
         return text + (self.stdout_path.read_text(errors="replace") if self.stdout_path.exists() else "")
 
     def rows(self) -> list[dict[str, Any]]:
+        if self.redis_socket is not None:
+            return [json.loads(line) for line in _redis_cli(self.redis_socket, "EVAL", _ALL_RECORDS, "0", "{commandlang}:cmd:*")]
         with sqlite3.connect(self.db) as connection:
             return [json.loads(row[0]) for row in connection.execute("SELECT body FROM commands")]
 
     def events(self) -> list[tuple[int, dict[str, Any]]]:
+        if self.redis_socket is not None:  # XRANGE prints id, "b", body, "t", time per entry
+            lines = _redis_cli(self.redis_socket, "XRANGE", "{commandlang}:events", "-", "+")
+            return [(int(lines[i].split("-")[0]), json.loads(lines[i + 2])) for i in range(0, len(lines), 5)]
         with sqlite3.connect(self.db) as connection:
             return [(seq, json.loads(body)) for seq, body in connection.execute("SELECT seq, body FROM events ORDER BY seq")]
 
@@ -199,6 +206,16 @@ class ServiceProcess:
             return 0
         return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                        if line.startswith("commandlang_backend_retries_total")))
+
+
+_ALL_RECORDS = ("local out = {} for _, key in ipairs(redis.call('KEYS', ARGV[1])) do "
+                "table.insert(out, redis.call('HGET', key, 'body')) end return out")
+
+
+def _redis_cli(socket_path: Path, *command: str) -> list[str]:
+    """A command's answer from redis-cli, one line per element (stored JSON has no raw line breaks)."""
+    done = subprocess.run(["redis-cli", "-s", str(socket_path), *command], capture_output=True, text=True, check=True, timeout=30)
+    return [line for line in done.stdout.splitlines() if line]
 
 
 class Proxy:
@@ -311,6 +328,9 @@ class Load:
 
     service: ServiceProcess
     client: httpx.AsyncClient
+    # Other replicas behind the same load balancer: a conversation goes to one replica, and to the
+    # next one while that one does not answer; `prefer_other` sends a delivery elsewhere on purpose.
+    replicas: list[ServiceProcess] = field(default_factory=list)
     sent: dict[str, str] = field(default_factory=dict)  # message id -> text
     conversation_of: dict[str, str] = field(default_factory=dict)
     answered: dict[str, dict[str, Any]] = field(default_factory=dict)  # message id -> the 200 answer
@@ -320,16 +340,24 @@ class Load:
     refused: int = 0
     transport_errors: int = 0
 
-    async def deliver(self, conversation: str, message_id: str, text: str) -> int:
+    def _route(self, conversation: str, prefer_other: bool) -> list[ServiceProcess]:
+        every = [self.service, *self.replicas]
+        first = (sum(conversation.encode()) + prefer_other) % len(every)
+        return every[first:] + every[:first]
+
+    async def deliver(self, conversation: str, message_id: str, text: str, *, prefer_other: bool = False) -> int:
         body = json.dumps({"conversation_id": conversation, "message_id": message_id, "participant_id": f"p-{conversation}",
                            "role": "agent", "text": text}).encode()
         self.sent[message_id] = text
         self.conversation_of[message_id] = conversation
-        try:
-            response = await self.client.post(f"{self.service.base}/v1/messages", content=body, timeout=30,
-                                              headers={"X-Commandlang-Signature": sign(WEBHOOK_SECRET, body)})
-        except httpx.HTTPError:
-            self.transport_errors += 1
+        for target in self._route(conversation, prefer_other):
+            try:
+                response = await self.client.post(f"{target.base}/v1/messages", content=body, timeout=30,
+                                                  headers={"X-Commandlang-Signature": sign(WEBHOOK_SECRET, body)})
+                break
+            except httpx.HTTPError:
+                self.transport_errors += 1
+        else:
             self.unanswered.add(message_id)
             return 0
         if response.status_code == 200:
@@ -361,7 +389,7 @@ class Load:
                 await trio.sleep(0.1)  # refused or down: a platform backs off too
             if rng.random() < 0.1 and message_id in self.answered:  # the platform delivers it twice
                 self.duplicates_sent += 1
-                await self.deliver(name, message_id, text)
+                await self.deliver(name, message_id, text, prefer_other=True)
 
     async def redeliver(self, deadline: float = 30.0) -> None:
         """Deliver every unanswered message again, as a channel does after a refusal or a dropped connection."""

@@ -7,7 +7,7 @@ import trio
 
 from commandlang.runtime.redis_store import RedisStore
 from commandlang.runtime.sqlite import StoreUnavailable
-from commandlang.runtime.store import StaleTransition, StateEvent
+from commandlang.runtime.store import ClaimedElsewhere, StaleTransition, StateEvent
 
 from tests.redis_server import RedisServer
 from tests.runtime.support import sample_record as record
@@ -94,12 +94,31 @@ async def test_a_message_is_claimed_once_until_its_key_expires(redis: RedisServe
     async with trio.open_nursery() as nursery:
         one, two = await open_store(nursery, redis, replica="r1"), await open_store(nursery, redis, replica="r2")
         assert await one.claim_message("webhook", "m1", ttl=0.3) is True
+        await one.settle_message("webhook", "m1")  # answered there
         assert await two.claim_message("webhook", "m1", ttl=0.3) is False  # the other replica sees the claim
         assert await two.claim_message("genesys", "m1", ttl=60) is True
         await trio.sleep(0.4)  # Redis expires the key itself
         assert await two.claim_message("webhook", "m1", ttl=60) is True
         await one.aclose()
         await two.aclose()
+
+
+async def test_a_claim_another_replica_has_not_started_is_busy_until_it_starts_or_dies(redis: RedisServer) -> None:
+    """A delivery failed over from a replica that holds the message queued must not be told "duplicate"."""
+    async with trio.open_nursery() as nursery:
+        holder, other = await open_store(nursery, redis, replica="holder"), await open_store(nursery, redis, replica="other")
+        assert await holder.claim_message("webhook", "m1", ttl=60)
+        assert await holder.claim_message("webhook", "m1", ttl=60) is False  # queued here: it runs here
+        with pytest.raises(ClaimedElsewhere):
+            await other.claim_message("webhook", "m1", ttl=60)
+        assert await holder.claim_message("webhook", "m-a", ttl=60)
+        await holder.append(record("a"))  # the message m-a has its record: its claim is settled
+        assert await other.claim_message("webhook", "m-a", ttl=60) is False  # a plain duplicate now
+        assert await holder.claim_message("webhook", "m2", ttl=60)
+        await holder.aclose()  # the holder dies before starting m2: its lease is gone
+        assert await other.claim_message("webhook", "m2", ttl=60) is True  # taken over: it runs here
+        assert await other.claim_message("webhook", "m2", ttl=60) is False
+        await other.aclose()
 
 
 async def test_a_restart_recovers_its_own_work_and_a_dead_replicas_but_not_a_live_ones(redis: RedisServer) -> None:
@@ -115,7 +134,8 @@ async def test_a_restart_recovers_its_own_work_and_a_dead_replicas_but_not_a_liv
         assert [r.id for r in await newcomer.unfinished()] == ["run-crashed"]
         assert await newcomer.release_unsettled() == 1
         assert await newcomer.claim_message("webhook", "queued-crashed", ttl=60) is True  # runs when delivered again
-        assert await newcomer.claim_message("webhook", "queued-alive", ttl=60) is False  # still alive's, queued there
+        with pytest.raises(ClaimedElsewhere):  # still alive's, queued there: "busy", not "duplicate"
+            await newcomer.claim_message("webhook", "queued-alive", ttl=60)
         assert {r.id for r in await alive.unfinished()} == {"run-alive", "run-crashed"}  # its own, and the dead one's
         await alive.aclose()
         await newcomer.aclose()
