@@ -28,12 +28,12 @@ paths (they may hold tokens or sensitive arguments).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import random as _random
 import time
 from dataclasses import dataclass
-import json
 from typing import Any, AsyncIterator, Callable, Mapping
 
 import httpx

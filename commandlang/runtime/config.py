@@ -57,6 +57,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", "COMMANDLANG_LOG_LEVEL", "choice:debug,info,warning,error", "log level"),
     Setting("redis_url", "COMMANDLANG_REDIS_URL", "secret", "Redis shared by several replicas, instead of the SQLite file (redis://, rediss://, unix://)"),
     Setting("replica_id", "COMMANDLANG_REPLICA_ID", "str", "with Redis: this replica's name, stable across its restarts (unset: the host name)"),
+    Setting("replica_lease", "COMMANDLANG_REPLICA_LEASE", "duration", "with Redis: how long a stopped replica's unfinished work waits before another replica marks it interrupted"),
     Setting("demo_backend_port", "COMMANDLANG_DEMO_BACKEND_PORT", "int", "--demo: port of the in-process demo backend"),
     Setting("genesys_region", "GENESYS_REGION", "str", "Genesys Cloud region (mypurecloud.ie, eu_west_1, ...)"),
     Setting("genesys_client_id", "GENESYS_CLIENT_ID", "str", "Genesys OAuth client id"),
@@ -93,6 +94,7 @@ class ServiceConfig:
     log_level: str = "info"
     redis_url: str = ""
     replica_id: str = ""
+    replica_lease: float = 15.0
     demo_backend_port: int = 8700
     genesys_region: str = ""
     genesys_client_id: str = ""

@@ -16,7 +16,7 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import trio
 
@@ -32,7 +32,7 @@ from ..syntax.tree import Invocation, Value
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job, ReplySink
 from .metrics import Metrics
-from .store import TERMINAL, ClaimedElsewhere, CommandRecord, Store
+from .store import TERMINAL, ClaimedElsewhere, CommandRecord, StaleTransition, Store
 
 __all__ = ["Pipeline", "PipelineConfig"]
 
@@ -130,11 +130,20 @@ class Pipeline:
             # claimed, then still queued when the process died: not run, so not a duplicate when delivered again
             log.warning("%d message(s) were queued but not started when the service stopped: they run if delivered "
                         "again", released, extra={"stage": "recover"})
+        return await self.interrupt(await self.store.unfinished())
+
+    async def interrupt(self, records: Sequence[CommandRecord]) -> int:
+        """Mark records left pending or executing by a stopped process as failed (`interrupted`); returns how many.
+
+        Another replica may get to one first: that one is skipped."""
         count = 0
-        for record in await self.store.unfinished():
+        for record in records:
             moved = record.moved("failed", self._clock(), {"code": "interrupted",
                                                             "message": "The service restarted before this command finished."})
-            await self._save(None, moved)
+            try:
+                await self._save(None, moved)
+            except StaleTransition:
+                continue
             count += 1
         return count
 

@@ -106,11 +106,13 @@ end
 return released
 """
 
+# ARGV[3] == '1': a dead replica's only (a sweep while this replica runs its own)
 _UNFINISHED = _ORPHANED + """
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
 local bodies = {}
 for _, id in ipairs(ids) do
-  if orphaned(redis.call('HGET', KEYS[2], id) or ARGV[2]) then
+  local owner = redis.call('HGET', KEYS[2], id) or ARGV[2]
+  if orphaned(owner) and not (ARGV[3] == '1' and owner == ARGV[2]) then
     local body = redis.call('HGET', ARGV[1] .. 'cmd:' .. id, 'body')
     if body then table.insert(bodies, body) end
   end
@@ -203,11 +205,12 @@ class RedisStore:
 
     def __init__(self, url: str, *, replica_id: str, prefix: str = "{commandlang}:", timeout: float = 10.0,
                  lease: float = 15.0, clock: Callable[[], float] = time.time) -> None:
+        """`lease`: how long this replica's work stays its own after it stops renewing (it renews every third)."""
         self.url = url
         self.replica_id = replica_id
         self.prefix = prefix
         self._timeout = timeout
-        self._lease = lease
+        self.lease = lease
         self._clock = clock
         self._client: coredis.Redis | None = None
         self._scripts: dict[str, Any] = {}
@@ -264,7 +267,7 @@ class RedisStore:
 
     async def _keep_lease(self) -> None:
         while not self._stop.is_set():
-            with trio.move_on_after(self._lease / 3):
+            with trio.move_on_after(self.lease / 3):
                 await self._stop.wait()
             if not self._stop.is_set():
                 try:
@@ -282,7 +285,7 @@ class RedisStore:
 
     async def _renew_lease(self) -> None:
         await self._call(lambda c: c.set(self._k(f"replica:{self.replica_id}"), str(self._clock()),
-                                         px=int(self._lease * 1000)))
+                                         px=int(self.lease * 1000)))
 
     async def _call(self, operation: Callable[[coredis.Redis], Any]) -> Any:
         client = self._client
@@ -377,7 +380,15 @@ class RedisStore:
 
     async def unfinished(self) -> Sequence[CommandRecord]:
         """Records still pending or executing that this replica may recover: its own, or a dead replica's."""
-        bodies = await self._script("unfinished", [self._k("live"), self._k("owners")], [self.prefix, self.replica_id])
+        return await self._unfinished(dead_only=False)
+
+    async def orphaned(self) -> Sequence[CommandRecord]:
+        """Records still pending or executing on replicas whose lease has run out (none of this replica's)."""
+        return await self._unfinished(dead_only=True)
+
+    async def _unfinished(self, *, dead_only: bool) -> Sequence[CommandRecord]:
+        bodies = await self._script("unfinished", [self._k("live"), self._k("owners")],
+                                    [self.prefix, self.replica_id, "1" if dead_only else "0"])
         return sorted((record_from_body(body) for body in bodies), key=lambda r: r.updated_at)
 
     async def counts(self) -> dict[str, int]:

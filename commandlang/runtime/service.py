@@ -160,7 +160,8 @@ class Service:
         except ImportError:  # coredis is an extra: most deployments are one process with SQLite
             raise RuntimeError("COMMANDLANG_REDIS_URL is set but the Redis client is not installed: "
                                "pip install 'commandlang[redis]'") from None
-        return RedisStore(config.redis_url, replica_id=config.replica_id or socket.gethostname(), clock=self.clock)
+        return RedisStore(config.redis_url, replica_id=config.replica_id or socket.gethostname(),
+                          lease=config.replica_lease, clock=self.clock)
 
     async def _start(self, nursery: trio.Nursery, store: SqliteStore | RedisStore) -> Ports:
         config = self.config
@@ -206,6 +207,8 @@ class Service:
         if interrupted:
             self.say(f"recovered: {interrupted} command(s) interrupted by the last stop marked failed")
         nursery.start_soon(self._prune_loop, store)
+        if not isinstance(store, SqliteStore):
+            nursery.start_soon(self._sweep_loop, store, pipeline)
 
         local = LocalChannel(pipeline.submit)
         events.sinks.append(local)
@@ -337,9 +340,28 @@ class Service:
     async def _prune_loop(self, store: SqliteStore | RedisStore) -> None:
         while True:
             await trio.sleep(600)
-            removed = await store.prune(self.clock() - self.config.retention)
+            try:
+                removed = await store.prune(self.clock() - self.config.retention)
+            except StoreUnavailable as exc:  # the next round tries again; the service goes on
+                log.warning("could not prune old state: %s", exc, extra={"stage": "retention"})
+                continue
             if removed:
                 log.info("pruned %d old rows", removed, extra={"stage": "retention"})
+
+    async def _sweep_loop(self, store: RedisStore, pipeline: Pipeline) -> None:
+        """Several replicas: mark `interrupted` what a replica that stopped for good left running.
+
+        A replica that comes back under its id does this itself at start; this covers one that
+        never does (a pod replaced under a new name). Every replica sweeps; the first one wins."""
+        while True:
+            await trio.sleep(store.lease)
+            try:
+                count = await pipeline.interrupt(await store.orphaned())
+            except StoreUnavailable as exc:
+                log.warning("could not look for a stopped replica's commands: %s", exc, extra={"stage": "recover"})
+                continue
+            if count:
+                log.warning("%d command(s) of a stopped replica marked interrupted", count, extra={"stage": "recover"})
 
 
 async def _cancel_when(event: trio.Event, scope: trio.CancelScope) -> None:

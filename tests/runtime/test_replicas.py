@@ -102,3 +102,20 @@ async def test_a_stopping_replica_shows_its_sessions_the_final_state_of_drained_
                 except ConnectionClosed as closed:
                     assert closed.reason.code == 1001
         assert statuses == ["pending", "executing", "completed"]
+
+
+async def test_a_replica_that_never_comes_back_has_its_commands_marked_interrupted(tmp_path, redis: RedisServer) -> None:
+    async with running_service(tmp_path, redis_url=redis.url, replica_id="a", replica_lease=0.3) as a:
+        async with trio.open_nursery() as other:  # another replica, alive while replica a starts
+            gone = RedisStore(redis.url, replica_id="gone-for-good", lease=0.3)
+            await other.start(gone.run)
+            left = (await gone.append(sample_record("left-running"))).record
+            other.cancel_scope.cancel()  # then it stops for good, its command still pending
+        own = await a.webhook("/status 5")  # this replica's own work is never swept
+        with trio.fail_after(5):
+            while (await a.service.store.get(left.id)).status == "pending":
+                await trio.sleep(0.05)
+        swept = await a.service.store.get(left.id)
+        assert (swept.status, swept.error["code"]) == ("failed", "interrupted")
+        assert (await a.service.store.get(own.json()["command"]["id"])).status == "completed"
+        assert "recovered" not in a.out.getvalue()  # not at start: the sweep found it
