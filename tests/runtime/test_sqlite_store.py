@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -136,3 +139,65 @@ async def test_unfinished_lists_pending_and_executing_only(tmp_path: Path) -> No
         await store.append(record("c"))
         assert sorted(r.id for r in await store.unfinished()) == ["a", "c"]
         await store.aclose()
+
+
+async def test_a_quiet_store_commits_on_the_trio_thread_and_a_busy_one_in_a_worker(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, tmp_path / "s.db", inline_max=4, checkpoint_commits=5)
+        trio_thread = threading.get_ident()
+        on_trio_thread: list[bool] = []
+        assert store._writer is not None
+        store._writer.set_trace_callback(
+            lambda sql: on_trio_thread.append(threading.get_ident() == trio_thread) if sql == "COMMIT" else None)
+        for index in range(7):
+            await store.append(record(f"r{index}"))
+        # the first commit may start the WAL file (it syncs its header): a worker; so is the first one
+        # after the checkpoint that follows the fifth commit; the others are one operation each: the loop
+        assert on_trio_thread == [False, True, True, True, True, False, True]
+        on_trio_thread.clear()
+        async with trio.open_nursery() as writers:  # more than inline_max at once
+            for index in range(20):
+                writers.start_soon(store.append, record(f"b{index}"))
+        assert on_trio_thread[0] is False
+        assert (await store.counts())["commands"] == 27
+        await store.aclose()
+
+
+async def test_a_write_lock_held_elsewhere_is_waited_for_in_a_worker_not_on_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, path)
+        await store.append(record("r0"))
+        other = sqlite3.connect(path, isolation_level=None)  # another process writing, say
+        other.execute("BEGIN IMMEDIATE")
+        written = trio.Event()
+
+        async def write() -> None:
+            await store.append(record("r1"))
+            written.set()
+
+        nursery.start_soon(write)
+        ticks, started = 0, time.monotonic()
+        while time.monotonic() - started < 0.3:
+            await trio.sleep(0.01)
+            ticks += 1
+        assert not written.is_set() and ticks >= 10  # the write waits; the loop does not
+        other.execute("COMMIT")
+        other.close()
+        with trio.fail_after(5):
+            await written.wait()
+        assert await store.get("r1") is not None
+        await store.aclose()
+
+
+async def test_the_wal_is_checkpointed_although_sqlite_never_does_it_by_itself(tmp_path: Path) -> None:
+    sizes = {}
+    for name, every in (("checkpointed", 20), ("never", 10**9)):
+        path = tmp_path / f"{name}.db"
+        async with trio.open_nursery() as nursery:
+            store = await open_store(nursery, path, checkpoint_commits=every)
+            for index in range(300):
+                await store.append(record(f"r{index}"))
+            sizes[name] = os.path.getsize(f"{path}-wal")
+            await store.aclose()
+    assert sizes["checkpointed"] * 5 < sizes["never"], sizes  # started over after each checkpoint
