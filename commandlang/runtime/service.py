@@ -30,6 +30,7 @@ import trio
 from ..channels.genesys import GenesysChannel, GenesysSettings
 from ..channels.local import LocalChannel
 from ..channels.webhook import WebhookChannel
+from ..execution.transport import H11Transport
 from ..resources import sample_registry_path
 from ..runtime.store import StateEvent
 from ..sync import SyncHub
@@ -287,7 +288,10 @@ class Service:
             settings = GenesysSettings.from_config(self.config)
         except ValueError as exc:  # a bad region or missing secret: say which setting, do not start
             raise RuntimeError(f"Genesys settings: {exc}") from None
-        http = httpx.AsyncClient(timeout=30.0, trust_env=False)
+        # Over our pooled h11 transport, not httpcore's pool: that pool rescans every connection for
+        # every queued request under Trio (see execution/transport.py), and each customer message on
+        # the Notification path makes two API calls.
+        http = httpx.AsyncClient(timeout=30.0, trust_env=False, transport=H11Transport())
         self._genesys_http = http
         return GenesysChannel(settings, http, self._submit)
 
