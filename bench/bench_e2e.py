@@ -485,10 +485,10 @@ def start_redis() -> tuple[subprocess.Popen, str]:
                                 "--appendonly", "yes", "--appendfsync", "everysec"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
-    while not os.path.exists(socket_path):
-        if process.poll() is not None or time.monotonic() > deadline:
+    while subprocess.run(["redis-cli", "-s", socket_path, "ping"], capture_output=True, text=True).stdout.strip() != "PONG":
+        if process.poll() is not None or time.monotonic() > deadline:  # the socket file comes before it answers
             raise RuntimeError("redis-server did not start (apt-get install redis-server)")
-        time.sleep(0.01)
+        time.sleep(0.02)
     return process, f"unix://{socket_path}"
 
 

@@ -43,6 +43,7 @@ from ..binding.call import Call
 from ..registry.model import BackendSpec, RegistrySpec
 from ..replies.templates import TemplateEngine
 from .outcome import BackendError, BadResponse, Outcome, Timeout, Unreachable, classify_response
+from .client import SharedClient
 from .request import BODY_METHODS, PreparedRequest, TokenProvider, prepare_request
 from .retry import may_retry, parse_retry_after, retry_delay
 from .transport import H11Transport, PoolLimits, RawResponse, Target
@@ -66,33 +67,6 @@ class _Attempt:
 
 def _default_transport(backend: BackendSpec) -> httpx.AsyncBaseTransport:
     return H11Transport(PoolLimits())
-
-
-class _NoCookies(httpx.Cookies):
-    """A cookie jar that keeps nothing."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        pass
-
-    def set_cookie_header(self, request: httpx.Request) -> None:
-        pass
-
-
-class _BackendClient(httpx.AsyncClient):
-    """An AsyncClient without a cookie jar.
-
-    One client serves every user's commands, so a cookie one backend answer sets must
-    never ride along on another user's request; and parsing Set-Cookie on every
-    response was ~10% of the client's CPU per request.
-    """
-
-    @property  # type: ignore[override]
-    def cookies(self) -> httpx.Cookies:
-        return _NoCookies()
-
-    @cookies.setter
-    def cookies(self, value: object) -> None:
-        pass
 
 
 #: Sent on every request. identity: the size cap counts the bytes we hold, so no decompression bombs.
@@ -190,7 +164,7 @@ class Executor:
                 raise ValueError(f"backend {backend.name!r} uses genesys auth but no token provider was given")
         for name, backend in self.registry.backends.items():
             self._transports[name] = transport = self._transport_factory(backend)
-            self._clients[name] = _BackendClient(
+            self._clients[name] = SharedClient(
                 transport=transport,
                 timeout=httpx.Timeout(None),  # Trio scopes own every timeout (see module docstring)
                 follow_redirects=False,

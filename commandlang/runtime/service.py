@@ -30,6 +30,7 @@ import trio
 from ..channels.genesys import GenesysChannel, GenesysSettings
 from ..channels.local import LocalChannel
 from ..channels.webhook import WebhookChannel
+from ..execution.client import SharedClient
 from ..execution.transport import H11Transport
 from ..resources import sample_registry_path
 from ..runtime.store import StateEvent
@@ -290,8 +291,8 @@ class Service:
             raise RuntimeError(f"Genesys settings: {exc}") from None
         # Over our pooled h11 transport, not httpcore's pool: that pool rescans every connection for
         # every queued request under Trio (see execution/transport.py), and each customer message on
-        # the Notification path makes two API calls.
-        http = httpx.AsyncClient(timeout=30.0, trust_env=False, transport=H11Transport())
+        # the Notification path makes two API calls. No cookie jar: one client serves every conversation.
+        http = SharedClient(timeout=30.0, trust_env=False, transport=H11Transport())
         self._genesys_http = http
         return GenesysChannel(settings, http, self._submit)
 
