@@ -52,24 +52,30 @@ _REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, anyio.BrokenResourceErr
                  anyio.EndOfStream)
 E = TypeVar("E", bound=BaseException)
 
+# Several changes in order, each 8 KEYS and 9 ARGV: all or up to the first refused one (its error).
 _APPEND = """
-local cur = redis.call('HGET', KEYS[1], 'version')
-local version = tonumber(ARGV[2])
-if (version == 1 and cur) or (version > 1 and tonumber(cur or 0) ~= version - 1) then
-  return redis.error_reply('STALE version ' .. tostring(cur))
+local seqs = {}
+for i = 0, #KEYS / 8 - 1 do
+  local k, a = i * 8, i * 9
+  local cur = redis.call('HGET', KEYS[k + 1], 'version')
+  local version = tonumber(ARGV[a + 2])
+  if (version == 1 and cur) or (version > 1 and tonumber(cur or 0) ~= version - 1) then
+    return redis.error_reply('STALE version ' .. tostring(cur) .. ' after ' .. #seqs .. ' change(s)')
+  end
+  redis.call('HSET', KEYS[k + 1], 'version', version, 'body', ARGV[a + 3], 'status', ARGV[a + 5], 'conv', ARGV[a + 8])
+  local seq = redis.call('INCR', KEYS[k + 2])
+  redis.call('XADD', KEYS[k + 3], seq .. '-1', 'b', ARGV[a + 3], 't', ARGV[a + 4])
+  if ARGV[a + 6] == '1' then
+    redis.call('ZREM', KEYS[k + 4], ARGV[a + 1]); redis.call('HDEL', KEYS[k + 8], ARGV[a + 1])
+  else
+    redis.call('ZADD', KEYS[k + 4], ARGV[a + 4], ARGV[a + 1]); redis.call('HSET', KEYS[k + 8], ARGV[a + 1], ARGV[a + 9])
+  end
+  redis.call('ZADD', KEYS[k + 5], ARGV[a + 4], ARGV[a + 1])
+  redis.call('ZADD', KEYS[k + 6], ARGV[a + 4], ARGV[a + 1])
+  if ARGV[a + 7] ~= '' then redis.call('HDEL', KEYS[k + 7], ARGV[a + 7]) end
+  table.insert(seqs, seq)
 end
-redis.call('HSET', KEYS[1], 'version', version, 'body', ARGV[3], 'status', ARGV[5], 'conv', ARGV[8])
-local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[3], seq .. '-1', 'b', ARGV[3], 't', ARGV[4])
-if ARGV[6] == '1' then
-  redis.call('ZREM', KEYS[4], ARGV[1]); redis.call('HDEL', KEYS[8], ARGV[1])
-else
-  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1]); redis.call('HSET', KEYS[8], ARGV[1], ARGV[9])
-end
-redis.call('ZADD', KEYS[5], ARGV[4], ARGV[1])
-redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
-if ARGV[7] ~= '' then redis.call('HDEL', KEYS[7], ARGV[7]) end
-return seq
+return seqs
 """
 
 # 1: claimed; 0: a duplicate (settled, or still queued on this replica); 2: unsettled on another live
@@ -313,14 +319,21 @@ class RedisStore:
 
     # -- writes ----------------------------------------------------------
     async def append(self, record: CommandRecord) -> StateEvent:
-        body = record_body(record)
-        settles = claim_key(record.channel, record.message_id) if record.version == 1 and record.message_id else ""
-        keys = [self._k(f"cmd:{record.id}"), self._k("seq"), self._k("events"), self._k("live"), self._k("recent"),
-                self._k(f"conv:{record.conversation_id}"), self._k("unsettled"), self._k("owners")]
-        seq = await self._script("append", keys, [
-            record.id, record.version, body, repr(record.updated_at), record.status,
-            "1" if record.status in TERMINAL else "0", settles, record.conversation_id, self.replica_id])
-        return StateEvent(int(seq), record)
+        return (await self.append_all([record]))[0]
+
+    async def append_all(self, records: Sequence[CommandRecord]) -> Sequence[StateEvent]:
+        """Several changes in order in one script (one round trip); raises the first refused one's error."""
+        keys: list[str] = []
+        args: list[Any] = []
+        for record in records:
+            body = record_body(record)
+            settles = claim_key(record.channel, record.message_id) if record.version == 1 and record.message_id else ""
+            keys += [self._k(f"cmd:{record.id}"), self._k("seq"), self._k("events"), self._k("live"), self._k("recent"),
+                     self._k(f"conv:{record.conversation_id}"), self._k("unsettled"), self._k("owners")]
+            args += [record.id, record.version, body, repr(record.updated_at), record.status,
+                     "1" if record.status in TERMINAL else "0", settles, record.conversation_id, self.replica_id]
+        seqs = await self._script("append", keys, args)
+        return [StateEvent(int(seq), record) for seq, record in zip(seqs, records)]
 
     async def claim_message(self, channel: str, message_id: str, ttl: float) -> bool:
         key = claim_key(channel, message_id)

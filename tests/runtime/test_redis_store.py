@@ -202,3 +202,18 @@ async def test_an_unreachable_redis_fails_the_start_clearly(tmp_path) -> None:
         async with trio.open_nursery() as nursery:
             with pytest.raises(StoreUnavailable, match="cannot reach Redis"):
                 await nursery.start(store.run)
+
+
+async def test_several_changes_in_one_call_in_order(redis: RedisServer) -> None:
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, redis)
+        pending = record("a")
+        executing = pending.moved("executing", 101)
+        events = await store.append_all([pending, executing])
+        assert [(e.seq, e.record.status) for e in events] == [(1, "pending"), (2, "executing")]
+        assert (await store.get("a")).status == "executing"
+        with pytest.raises(StaleTransition):  # the second is stale: the first still lands, as the order says
+            await store.append_all([record("b"), executing])
+        assert (await store.get("b")).status == "pending"
+        assert [e.seq for e in await store.events_after(0, 10)] == [1, 2, 3]
+        await store.aclose()
