@@ -31,8 +31,12 @@ that it stalls that would stall the loop too. Bigger batches (a busy service)
 go to a worker thread: the hand-off is shared by many operations there, and
 SQLite, which releases the GIL, runs on the other core beside the loop. Reads
 run in worker threads on their own connection. Every caller waits under
-`timeout` (then StoreUnavailable).
+`timeout` (then StoreUnavailable). When the writer task would commit an
+operation alone and at once on the Trio thread anyway (see `_idle_writer`),
+the caller commits it in its own task and spares two wake-ups: ~25 us of CPU
+per round trip, 0.1-0.3 ms per command at one conversation (bench_e2e).
 """
+
 from __future__ import annotations
 
 import json
@@ -187,14 +191,28 @@ class SqliteStore:
         if self._closed:
             raise StoreUnavailable("the store is closed")
         operation = _Operation(kind, payload)
-        with trio.move_on_after(self._timeout) as scope:
-            await self._send.send(operation)
-            await operation.done.wait()
-        if scope.cancelled_caught:
-            raise StoreUnavailable(f"the store did not answer within {self._timeout:g}s")
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._idle_writer() and self._write_batch([operation], False):
+            # Committed in the caller's task, as the writer would have at once (see the module docstring).
+            self._commits += 1
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        else:
+            with trio.move_on_after(self._timeout) as scope:
+                await self._send.send(operation)
+                await operation.done.wait()
+            if scope.cancelled_caught:
+                raise StoreUnavailable(f"the store did not answer within {self._timeout:g}s")
         if operation.error is not None:
             raise operation.error
         return operation.result
+
+    def _idle_writer(self) -> bool:
+        """True when the writer task would commit this operation alone, at once, on the Trio thread: it
+        waits on an empty queue (all queued before is committed), no other task is runnable (none could
+        join the batch), and the commit needs no worker thread and no checkpoint after it."""
+        queue = self._receive.statistics()
+        return (trio.lowlevel.current_statistics().tasks_runnable == 0 and queue.tasks_waiting_receive == 1 and queue.current_buffer_used == 0 and self._writer is not None
+                and not self._restart_possible and self._commits + 1 < self._checkpoint_commits)
 
     async def append(self, record: CommandRecord) -> StateEvent:
         return await self._submit("append", record)
