@@ -142,6 +142,24 @@ async def test_unfinished_lists_pending_and_executing_only(tmp_path: Path) -> No
         await store.aclose()
 
 
+async def test_append_all_commits_changes_together_in_order(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, tmp_path / "s.db")
+        await store.append(record("first"))
+        assert store._writer is not None
+        commits: list[str] = []
+        store._writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+        pending = record("a")
+        events = await store.append_all([pending, pending.moved("executing", 101)])
+        assert [e.seq for e in events] == [2, 3] and [e.record.status for e in events] == ["pending", "executing"]
+        assert len(commits) == 1
+        with pytest.raises(StaleTransition):  # the second is stale: its error is raised, the first is kept
+            await store.append_all([record("b"), pending.moved("completed", 102)])
+        assert await store.get("b") is not None
+        assert {r.id: r.status for r in await store.unfinished()}["a"] == "executing"  # not completed
+        await store.aclose()
+
+
 async def test_a_quiet_store_commits_on_the_trio_thread_and_a_busy_one_in_a_worker(tmp_path: Path) -> None:
     async with trio.open_nursery() as nursery:
         store = await open_store(nursery, tmp_path / "s.db", inline_max=4, checkpoint_commits=5)
