@@ -32,7 +32,7 @@ from ..syntax.tree import Invocation, Value
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job, ReplySink
 from .metrics import Metrics
-from .store import TERMINAL, ClaimedElsewhere, CommandRecord, StaleTransition, Store
+from .store import TERMINAL, ClaimedElsewhere, CommandRecord, StaleTransition, StateEvent, Store
 
 __all__ = ["Pipeline", "PipelineConfig"]
 
@@ -326,12 +326,14 @@ class Pipeline:
         message = job.message
         spec = call.spec
         record = self._new_record(message, call.command, call.masked_args(), "pending", generation, self._clock())
-        await self._save(job, record)
         context = ReplyContext(args=call.args, user={"id": message.participant_id, "role": message.role},
                                conversation_id=message.conversation_id)
         if spec.ack is not None:
+            await self._save(job, record)
             await job.send_ack(generation.renderer.render(spec, "ack", context))
-        record = await self._save(job, record.moved("executing", self._clock()))
+            record = await self._save(job, record.moved("executing", self._clock()))
+        else:  # nothing happens between the two: one commit
+            record = (await self._save_all(job, [record, record.moved("executing", self._clock())]))[-1]
         deadline = trio.current_time() + (spec.timeout or self.config.default_timeout)
         started = trio.current_time()
         outcome = None
@@ -355,9 +357,19 @@ class Pipeline:
                              channel=message.channel, message_id=message.message_id, created_at=now, updated_at=now,
                              queue_id=message.queue_id, registry_version=generation.version)
 
+    async def _save_all(self, job: Job | None, records: list[CommandRecord]) -> list[CommandRecord]:
+        """Like `_save` for changes that may be committed together."""
+        for event in await self.store.append_all(records):
+            self._publish(job, event)
+        return records
+
     async def _save(self, job: Job | None, record: CommandRecord) -> CommandRecord:
         """Durable first, then visible: the store, then the job, then the sync hub."""
-        event = await self.store.append(record)
+        self._publish(job, await self.store.append(record))
+        return record
+
+    def _publish(self, job: Job | None, event: StateEvent) -> None:
+        record = event.record
         if job is not None:
             job.update(record)
         self.events.publish(event)
@@ -365,4 +377,3 @@ class Pipeline:
                 extra={"conversation_id": record.conversation_id, "command_id": record.id, "command": record.command,
                        "stage": "state", "status": record.status, "channel": record.channel,
                        **({"error": record.error["code"]} if record.error else {})})
-        return record

@@ -8,29 +8,29 @@ what lets a busy service record thousands of changes a second.
 `synchronous=NORMAL` under WAL survives a killed process (kill -9), not a
 power cut; that is the trade most chat services want.
 
-Where the commits run. A small batch (up to `inline_max` operations: what a
-quiet service queues, one state change at a time) commits on the Trio thread.
-Under WAL with synchronous=NORMAL that commit is a write into the WAL file
-without fsync, ~0.1 ms of CPU on the 2-vCPU development VM, whereas handing
-it to a worker thread and being woken again (`trio.to_thread.run_sync`) cost
-~0.17 ms of CPU more per batch, and at one conversation every command pays
-four of them (bench_e2e at one conversation: server CPU 2.2-2.3 -> 1.6 ms
-per command). What could make that commit wait is kept off the loop:
-- locks: the writer connection has no busy timeout, so if another connection
-  (another process on the file) holds the write lock, `BEGIN IMMEDIATE` fails
-  at once and the batch goes to a worker thread, which waits for the lock;
-- fsync: SQLite's automatic checkpoint, which syncs, is off
-  (`wal_autocheckpoint=0`); every `checkpoint_commits` commits the writer task
-  runs `PRAGMA wal_checkpoint(PASSIVE)` in a worker thread between two batches
-  (writes wait meanwhile, as they did behind the automatic one, so the WAL can
-  be checkpointed whole and start over), and the first batch after a
-  checkpoint, or after opening, goes to a worker thread too: the commit that
-  starts the WAL file over syncs its header.
-What remains on the loop is the write into the page cache; a disk so slow
-that it stalls that would stall the loop too. Bigger batches (a busy service)
-go to a worker thread: the hand-off is shared by many operations there, and
-SQLite, which releases the GIL, runs on the other core beside the loop. Reads
-run in worker threads on their own connection. Every caller waits under
+Where the commits run. A batch of up to `inline_max` operations (what a quiet
+service queues) commits on the Trio thread: under WAL with
+synchronous=NORMAL that is a write into the WAL file without fsync, ~0.1 ms
+of CPU on the 2-vCPU development VM, while a hand-off to a worker thread and
+back (`trio.to_thread.run_sync`) cost ~0.17 ms more per batch, paid ~4 times
+per command at one conversation (bench_e2e there: server CPU 2.2-2.3 -> 1.6
+ms per command). What could make that commit wait stays off the loop:
+- locks: the writer connection has no busy timeout; if another connection
+  (another process) holds the write lock, `BEGIN IMMEDIATE` fails at once and
+  the batch goes to a worker thread, which waits for the lock;
+- fsync: SQLite's automatic checkpoint is off (`wal_autocheckpoint=0`); every
+  `checkpoint_commits` commits the writer task runs `PRAGMA
+  wal_checkpoint(PASSIVE)` in a worker thread between two batches (writes wait
+  meanwhile, as behind the automatic one, so the WAL can start over), and the
+  first batch after a checkpoint or after opening goes to a worker too: the
+  commit that starts the WAL file over syncs its header.
+What remains on the loop is the write into the page cache: a disk that
+stalls it stalls the loop. Bigger batches (a busy service) go to a worker
+thread, where the hand-off is shared and SQLite, which releases the GIL, runs
+on the other core. When the writer task would commit an operation alone and
+at once on the Trio thread anyway (see `_idle_writer`), the caller commits it
+in its own task: two wake-ups spared, ~25 us of CPU per round trip. Reads run
+in worker threads on their own connection. Every caller waits under
 `timeout` (then StoreUnavailable).
 """
 
@@ -142,9 +142,8 @@ class SqliteStore:
                     await trio.to_thread.run_sync(self._checkpoint)
 
     def _checkpoint(self) -> None:
-        assert self._writer is not None
         try:
-            self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # type: ignore[union-attr]
         except sqlite3.Error as exc:  # the next one tries again; the WAL only grows meanwhile
             log.warning("WAL checkpoint failed: %s", exc, extra={"stage": "store"})
 
@@ -168,20 +167,46 @@ class SqliteStore:
 
     # -- writes (through the writer task) --------------------------------
     async def _submit(self, kind: str, payload: Any) -> Any:
+        return (await self._submit_all([_Operation(kind, payload)]))[0]
+
+    async def _submit_all(self, operations: list[_Operation]) -> list[Any]:
+        """Commit `operations` in order, in one transaction when they fit one batch."""
         if self._closed:
             raise StoreUnavailable("the store is closed")
-        operation = _Operation(kind, payload)
-        with trio.move_on_after(self._timeout) as scope:
-            await self._send.send(operation)
-            await operation.done.wait()
-        if scope.cancelled_caught:
-            raise StoreUnavailable(f"the store did not answer within {self._timeout:g}s")
-        if operation.error is not None:
-            raise operation.error
-        return operation.result
+        await trio.lowlevel.checkpoint_if_cancelled()
+        if len(operations) <= self._inline_max and self._idle_writer() and self._write_batch(operations, False):
+            # Committed in the caller's task, as the writer would have at once (see the module docstring).
+            self._commits += 1
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        else:
+            with trio.move_on_after(self._timeout) as scope:
+                for operation in operations:
+                    try:
+                        self._send.send_nowait(operation)  # no checkpoint in between: the writer takes them together
+                    except trio.WouldBlock:
+                        await self._send.send(operation)
+                await operations[-1].done.wait()  # batches commit in queue order: the last done, all are
+            if scope.cancelled_caught:
+                raise StoreUnavailable(f"the store did not answer within {self._timeout:g}s")
+        for operation in operations:
+            if operation.error is not None:
+                raise operation.error
+        return [operation.result for operation in operations]
+
+    def _idle_writer(self) -> bool:
+        """True when the writer task would commit a write alone, at once, on the Trio thread: it waits on an
+        empty queue (all queued before is committed), no other task is runnable (none could join the
+        batch), and the commit needs no worker thread and no checkpoint after it."""
+        queue = self._receive.statistics()
+        return (queue.tasks_waiting_receive == 1 and queue.current_buffer_used == 0
+                and trio.lowlevel.current_statistics().tasks_runnable == 0 and self._writer is not None
+                and not self._restart_possible and self._commits + 1 < self._checkpoint_commits)
 
     async def append(self, record: CommandRecord) -> StateEvent:
         return await self._submit("append", record)
+
+    async def append_all(self, records: Sequence[CommandRecord]) -> list[StateEvent]:
+        return await self._submit_all([_Operation("append", record) for record in records])
 
     async def claim_message(self, channel: str, message_id: str, ttl: float) -> bool:
         return bool(await self._submit("claim", (claim_key(channel, message_id), self._clock() + ttl)))
@@ -199,8 +224,7 @@ class SqliteStore:
         return int(await self._submit("prune", older_than))
 
     def _write_batch(self, batch: list[_Operation], wait_for_lock: bool) -> bool:
-        """Commit `batch` in one transaction. Without `wait_for_lock` (on the Trio thread), returns
-        False and does nothing when the write lock cannot be had at once."""
+        """Commit `batch` in one transaction; without `wait_for_lock`, False if the lock is taken."""
         connection = self._writer
         assert connection is not None
         try:

@@ -157,6 +157,10 @@ class Store(Protocol):
     async def append(self, record: CommandRecord) -> StateEvent:
         """Write a new or changed record and its event; returns the event once durable."""
 
+    async def append_all(self, records: Sequence[CommandRecord]) -> Sequence[StateEvent]:
+        """`append` for several changes in order, committed together when they fit one batch;
+        returns their events once all are durable (or raises the first change's error)."""
+
     async def get(self, command_id: str) -> CommandRecord | None: ...
 
     async def events_after(self, seq: int, limit: int) -> Sequence[StateEvent] | None:

@@ -33,6 +33,27 @@ async def test_webhook_runs_a_command_and_answers_with_state_and_reply(tmp_path)
         assert statuses == ["pending", "executing", "completed"]
 
 
+async def test_pending_and_executing_share_a_commit_unless_an_ack_comes_between(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        assert run.service.store is not None and run.service.store._writer is not None
+        events_per_commit: list[int] = []
+
+        def trace(sql: str) -> None:
+            if sql == "BEGIN IMMEDIATE":
+                events_per_commit.append(0)
+            elif sql.startswith("INSERT INTO events"):
+                events_per_commit[-1] += 1
+
+        run.service.store._writer.set_trace_callback(trace)
+        assert (await run.webhook("/status 5")).json()["command"]["status"] == "completed"
+        assert [n for n in events_per_commit if n] == [2, 1]  # pending + executing, then completed
+        events_per_commit.clear()
+        assert (await run.webhook("/slow 1 delay=0.01")).json()["command"]["status"] == "completed"
+        assert [n for n in events_per_commit if n] == [1, 1, 1]  # the ack is sent between pending and executing
+        statuses = [event["status"] for event in run.events()]
+        assert statuses == ["pending", "executing", "completed"] * 2
+
+
 async def test_chat_that_is_not_a_command_gets_nothing(tmp_path) -> None:
     async with running_service(tmp_path) as run:
         response = await run.webhook("hello, is anyone there? /etc/hosts is broken")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -141,25 +142,70 @@ async def test_unfinished_lists_pending_and_executing_only(tmp_path: Path) -> No
         await store.aclose()
 
 
+async def test_append_all_commits_changes_together_in_order(tmp_path: Path) -> None:
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, tmp_path / "s.db")
+        await store.append(record("first"))
+        assert store._writer is not None
+        commits: list[str] = []
+        store._writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+        pending = record("a")
+        events = await store.append_all([pending, pending.moved("executing", 101)])
+        assert [e.seq for e in events] == [2, 3] and [e.record.status for e in events] == ["pending", "executing"]
+        assert len(commits) == 1
+        with pytest.raises(StaleTransition):  # the second is stale: its error is raised, the first is kept
+            await store.append_all([record("b"), pending.moved("completed", 102)])
+        assert await store.get("b") is not None
+        assert {r.id: r.status for r in await store.unfinished()}["a"] == "executing"  # not completed
+        await store.aclose()
+
+
 async def test_a_quiet_store_commits_on_the_trio_thread_and_a_busy_one_in_a_worker(tmp_path: Path) -> None:
     async with trio.open_nursery() as nursery:
         store = await open_store(nursery, tmp_path / "s.db", inline_max=4, checkpoint_commits=5)
-        trio_thread = threading.get_ident()
-        on_trio_thread: list[bool] = []
+        trio_thread, test_task = threading.get_ident(), trio.lowlevel.current_task()
+        commits: list[str] = []
+
+        def trace(sql: str) -> None:
+            if sql == "COMMIT":
+                commits.append("worker" if threading.get_ident() != trio_thread
+                               else "caller" if trio.lowlevel.current_task() is test_task else "writer")
+
         assert store._writer is not None
-        store._writer.set_trace_callback(
-            lambda sql: on_trio_thread.append(threading.get_ident() == trio_thread) if sql == "COMMIT" else None)
+        store._writer.set_trace_callback(trace)
         for index in range(7):
             await store.append(record(f"r{index}"))
-        # the first commit may start the WAL file (it syncs its header): a worker; so is the first one
-        # after the checkpoint that follows the fifth commit; the others are one operation each: the loop
-        assert on_trio_thread == [False, True, True, True, True, False, True]
-        on_trio_thread.clear()
-        async with trio.open_nursery() as writers:  # more than inline_max at once
+        # the first commit may start the WAL file (it syncs its header): a worker; so may the first after
+        # the checkpoint that follows the fifth, which the writer task commits (then checkpoints); the
+        # others find the writer idle and commit in the caller's task
+        assert commits == ["worker", "caller", "caller", "caller", "writer", "worker", "caller"]
+        commits.clear()
+        async with trio.open_nursery() as writers:  # more than inline_max at once: they share a commit
             for index in range(20):
                 writers.start_soon(store.append, record(f"b{index}"))
-        assert on_trio_thread[0] is False
+        assert "worker" in commits and len(commits) <= 2
         assert (await store.counts())["commands"] == 27
+        await store.aclose()
+
+
+async def test_writes_commit_in_the_order_they_were_made(tmp_path: Path) -> None:
+    """Also a write made while the writer task, back from a batch, has just taken the next one."""
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, tmp_path / "s.db", inline_max=0)  # the writer task uses workers
+        made: list[str] = []
+        seqs: dict[str, int] = {}
+        pause = random.Random(7)
+
+        async def writer(name: str) -> None:
+            for index in range(40):
+                await trio.sleep(pause.random() / 2000)
+                made.append(f"{name}{index}")  # no checkpoint between this and the store taking the write
+                seqs[f"{name}{index}"] = (await store.append(record(f"{name}{index}"))).seq
+
+        async with trio.open_nursery() as writers:
+            for name in "abcdefgh":
+                writers.start_soon(writer, name)
+        assert sorted(made, key=seqs.__getitem__) == made
         await store.aclose()
 
 
