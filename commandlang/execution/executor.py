@@ -66,7 +66,8 @@ class _Attempt:
 
 
 def _default_transport(backend: BackendSpec) -> httpx.AsyncBaseTransport:
-    return H11Transport(PoolLimits())
+    return H11Transport(PoolLimits(max_connections=backend.max_connections,
+                                   max_idle=min(PoolLimits().max_idle, backend.max_connections)))
 
 
 #: Sent on every request. identity: the size cap counts the bytes we hold, so no decompression bombs.

@@ -90,6 +90,16 @@ class _Loader:
         self.report("wrong_type", f"{where} must be text", parent.value_pos[key])
         return default
 
+    def whole(self, parent: LMap, key: str, where: str, default: int, low: int, high: int) -> int:
+        """A whole number from `low` to `high`; `default` when absent or wrong (reported)."""
+        if key not in parent:
+            return default
+        value = parent[key]
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return value
+        self.report("wrong_type", f"{where} must be a whole number from {low} to {high}", parent.value_pos[key])
+        return default
+
     def duration(self, parent: LMap, key: str, where: str) -> float | None:
         if key not in parent:
             return None
@@ -186,7 +196,9 @@ class _Loader:
                 headers=MappingProxyType(headers),
                 auth=self.auth(self.mapping(body, "auth", f"backends.{name}.auth"), name),
                 retry=self.retry(self.mapping(body, "retry", f"backends.{name}.retry"), name),
-                max_response_bytes=body.get("max_response_bytes", 1024 * 1024) if isinstance(body.get("max_response_bytes"), int) else 1024 * 1024,
+                max_response_bytes=self.whole(body, "max_response_bytes", f"backends.{name}.max_response_bytes",
+                                              1024 * 1024, 1, 2**40),
+                max_connections=self.whole(body, "max_connections", f"backends.{name}.max_connections", 100, 1, 1000),
                 position=pos,
             )
         return out

@@ -76,6 +76,7 @@ class BackendSpec:
     auth: AuthSpec = AuthSpec()
     retry: RetryPolicy = RetryPolicy()
     max_response_bytes: int = 1024 * 1024
+    max_connections: int = 100  # the backend's connection pool; more concurrent calls wait for one
     position: Position | None = None
 
 

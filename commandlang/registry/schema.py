@@ -60,7 +60,10 @@ _DEFINITIONS: dict[str, Any] = {
             "headers": {"type": "object", "additionalProperties": {"type": "string"}},
             "auth": {"$ref": "#/definitions/auth"},
             "retry": {"$ref": "#/definitions/retry"},
-            "max_response_bytes": {"type": "integer", "minimum": 1},
+            "max_response_bytes": {"type": "integer", "minimum": 1,
+                                   "description": "a larger answer is refused, not read (default 1 MiB)"},
+            "max_connections": {"type": "integer", "minimum": 1, "maximum": 1000,
+                                "description": "open connections to this backend at most (default 100)"},
         },
     },
     "arg": {

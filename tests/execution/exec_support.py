@@ -48,9 +48,11 @@ COMMANDS = {
 
 def make_registry(base_url: str, *, timeout: float = 5.0, retry: RetryPolicy = RetryPolicy(),
                   max_response_bytes: int = 1024 * 1024, auth: AuthSpec = AuthSpec(),
-                  headers: Mapping[str, str] | None = None, command_headers: Mapping[str, str] | None = None) -> RegistrySpec:
+                  headers: Mapping[str, str] | None = None, command_headers: Mapping[str, str] | None = None,
+                  max_connections: int = 100) -> RegistrySpec:
     backend = BackendSpec(name="orders", base_url=base_url.rstrip("/") + "/v1", timeout=timeout, retry=retry,
-                          max_response_bytes=max_response_bytes, auth=auth, headers=dict(headers or {}))
+                          max_response_bytes=max_response_bytes, auth=auth, headers=dict(headers or {}),
+                          max_connections=max_connections)
     commands = dict(COMMANDS)
     if command_headers:
         commands = {name: _with_headers(spec, command_headers) for name, spec in commands.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,7 @@ from commandlang.registry.model import RetryPolicy
 from commandlang.replies.templates import TemplateEngine
 from commandlang.testing.demo_backend import Fault
 
-from exec_support import call, closed_port_url, make_registry, running_demo
+from exec_support import RawServer, call, closed_port_url, make_registry, ok, running_demo, start
 
 ENGINE = TemplateEngine()
 FAST = RetryPolicy(attempts=3, on=frozenset({429, 502, 503, 504}), backoff=0.5, max_backoff=10.0)
@@ -234,6 +235,22 @@ async def test_many_concurrent_commands_share_a_bounded_pool() -> None:
                     nursery.start_soon(one, n)
     assert len(results) == 200 and all(isinstance(r, Success) for r in results)
     assert sorted(r.json["order"] for r in results) == list(range(200))  # each answer is its own request's
+
+
+async def test_max_connections_from_the_registry_bounds_the_backends_pool() -> None:
+    async def slow(index: int, head: bytes) -> bytes:
+        await trio.sleep(0.02)
+        return ok(b'{"order": 1}')
+    server = RawServer(slow)
+    async with trio.open_nursery() as nursery:
+        registry = make_registry(await start(nursery, server), max_connections=3)
+        async with Executor(registry, ENGINE) as executor:
+            async with trio.open_nursery() as commands:
+                for n in range(12):
+                    commands.start_soon(functools.partial(
+                        executor.execute, call(registry, "order.status", order=str(n)), command_id=f"c{n}"))
+        nursery.cancel_scope.cancel()
+    assert server.requests == 12 and server.most_open == 3  # the other nine waited for a connection
 
 
 class CountingTokens:

@@ -54,6 +54,7 @@ VALID = [
     "version: 1\nsettings: {percent_decode: true, unknown_command: ignore, max_length: 100}\ncommands: {}\n",
     "version: 1\nbackends:\n  b: {base_url: 'https://x.example', timeout: 500ms, auth: {type: genesys},"
     " retry: {attempts: 2, on: [503], backoff: 1s}}\ncommands: {}\n",
+    "version: 1\nbackends:\n  b: {base_url: 'http://x', max_connections: 8, max_response_bytes: 65536}\ncommands: {}\n",
 ]
 
 
@@ -78,6 +79,9 @@ REJECTED = [
     ("version: 1\nbackends: {b: {base_url: 'http://x', retry: {tries: 3}}}\ncommands: {}\n", "unknown_key"),
     ("version: 1\nbackends: {b: {base_url: 'http://x', timeout: soon}}\ncommands: {}\n", "invalid_duration"),
     ("version: 1\nbackends: {b: {timeout: 5s}}\ncommands: {}\n", "missing_key"),
+    ("version: 1\nbackends: {b: {base_url: 'http://x', max_connections: 0}}\ncommands: {}\n", "wrong_type"),
+    ("version: 1\nbackends: {b: {base_url: 'http://x', max_connections: lots}}\ncommands: {}\n", "wrong_type"),
+    ("version: 1\nbackends: {b: {base_url: 'http://x', max_response_bytes: 1MB}}\ncommands: {}\n", "wrong_type"),
     (BASE + "    sumary: x\n", "unknown_key"),
     (BASE + "    roles: [admin]\n", "wrong_type"),
     (BASE + "    timeout: forever\n", "invalid_duration"),
