@@ -132,7 +132,7 @@ class SqliteStore:
                 if len(batch) > self._inline_max or self._restart_possible or not self._write_batch(batch, False):
                     # Not abandoned on cancel: a batch, once begun, commits or rolls back whole.
                     await trio.to_thread.run_sync(self._write_batch, batch, True)
-                    self._restart_possible = False
+                    self._restart_possible = isinstance(batch[0].error, StoreUnavailable)  # not committed
                 for operation in batch:
                     operation.done.set()
                 self._commits += 1
