@@ -8,17 +8,18 @@ from __future__ import annotations
 
 __all__ = ["APPEND", "CLAIM", "EVENTS_AFTER", "PRUNE", "RELEASE_UNSETTLED", "SNAPSHOT", "UNFINISHED"]
 
-# Several changes in order, each 8 KEYS and 9 ARGV: all or up to the first refused one (its error).
+# Several changes in order, each 9 KEYS and 10 ARGV: all or up to the first refused one (its error).
 APPEND = """
 local seqs = {}
-for i = 0, #KEYS / 8 - 1 do
-  local k, a = i * 8, i * 9
+for i = 0, #KEYS / 9 - 1 do
+  local k, a = i * 9, i * 10
   local cur = redis.call('HGET', KEYS[k + 1], 'version')
   local version = tonumber(ARGV[a + 2])
   if (version == 1 and cur) or (version > 1 and tonumber(cur or 0) ~= version - 1) then
     return redis.error_reply('STALE version ' .. tostring(cur) .. ' after ' .. #seqs .. ' change(s)')
   end
-  redis.call('HSET', KEYS[k + 1], 'version', version, 'body', ARGV[a + 3], 'status', ARGV[a + 5], 'conv', ARGV[a + 8])
+  redis.call('HSET', KEYS[k + 1], 'version', version, 'body', ARGV[a + 3], 'status', ARGV[a + 5], 'conv', ARGV[a + 8],
+             'queue', ARGV[a + 10])
   local seq = redis.call('INCR', KEYS[k + 2])
   redis.call('XADD', KEYS[k + 3], seq .. '-1', 'b', ARGV[a + 3], 't', ARGV[a + 4])
   if ARGV[a + 6] == '1' then
@@ -28,6 +29,7 @@ for i = 0, #KEYS / 8 - 1 do
   end
   redis.call('ZADD', KEYS[k + 5], ARGV[a + 4], ARGV[a + 1])
   redis.call('ZADD', KEYS[k + 6], ARGV[a + 4], ARGV[a + 1])
+  if ARGV[a + 10] ~= '' then redis.call('ZADD', KEYS[k + 9], ARGV[a + 4], ARGV[a + 1]) end
   if ARGV[a + 7] ~= '' then redis.call('HDEL', KEYS[k + 7], ARGV[a + 7]) end
   table.insert(seqs, seq)
 end
@@ -118,11 +120,12 @@ local removed = 0
 local final = {completed = true, failed = true, timed_out = true, cancelled = true}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, ARGV[3])) do
   local key = ARGV[1] .. 'cmd:' .. id
-  local fields = redis.call('HMGET', key, 'status', 'conv')
+  local fields = redis.call('HMGET', key, 'status', 'conv', 'queue')
   if fields[1] == false or final[fields[1]] then
     redis.call('DEL', key)
     redis.call('ZREM', KEYS[1], id)
     if fields[2] then redis.call('ZREM', ARGV[1] .. 'conv:' .. fields[2], id) end
+    if fields[3] and fields[3] ~= '' then redis.call('ZREM', ARGV[1] .. 'queue:' .. fields[3], id) end
     removed = removed + 1
   end
 end

@@ -192,9 +192,11 @@ class RedisStore:
             body = record_body(record)
             settles = claim_key(record.channel, record.message_id) if record.version == 1 and record.message_id else ""
             keys += [self._k(f"cmd:{record.id}"), self._k("seq"), self._k("events"), self._k("live"), self._k("recent"),
-                     self._k(f"conv:{record.conversation_id}"), self._k("unsettled"), self._k("owners")]
+                     self._k(f"conv:{record.conversation_id}"), self._k("unsettled"), self._k("owners"),
+                     self._k(f"queue:{record.queue_id or ''}")]
             args += [record.id, record.version, body, repr(record.updated_at), record.status,
-                     "1" if record.status in TERMINAL else "0", settles, record.conversation_id, self.replica_id]
+                     "1" if record.status in TERMINAL else "0", settles, record.conversation_id, self.replica_id,
+                     record.queue_id or ""]
         seqs = await self._script("append", keys, args)
         return [StateEvent(int(seq), record) for seq, record in zip(seqs, records)]
 
@@ -239,11 +241,13 @@ class RedisStore:
     async def snapshot(self, limit: int) -> tuple[int, Sequence[CommandRecord]]:
         return await self._snapshot(limit, ["recent"])
 
-    async def snapshot_for(self, conversations: Sequence[str], limit: int) -> tuple[int, Sequence[CommandRecord]]:
-        """Like `snapshot`, for a few conversations: their live records and their `limit` most recent together."""
-        high, records = await self._snapshot(limit, [f"conv:{c}" for c in conversations])
-        wanted = set(conversations)
-        mine = [r for r in records if r.conversation_id in wanted]  # every live record is read: keep theirs
+    async def snapshot_for(self, conversations: Sequence[str], limit: int,
+                           queues: Sequence[str] = ()) -> tuple[int, Sequence[CommandRecord]]:
+        """Like `snapshot`, for a few conversations and queues: their live records and their `limit` most recent."""
+        high, records = await self._snapshot(limit, [f"conv:{c}" for c in conversations] + [f"queue:{q}" for q in queues])
+        wanted, queued = set(conversations), set(queues)
+        # every live record is read: keep those in scope
+        mine = [r for r in records if r.conversation_id in wanted or (r.queue_id is not None and r.queue_id in queued)]
         live = [r for r in mine if r.status not in TERMINAL]
         recent = sorted(mine, key=lambda r: (r.updated_at, r.id))[-limit:] if limit else []
         return high, sorted({r.id: r for r in live + recent}.values(), key=lambda r: (r.updated_at, r.id))

@@ -54,7 +54,7 @@ _LOCK_WAIT = 30.0  # seconds a worker thread waits for SQLite's write lock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS commands (
-    id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, status TEXT NOT NULL,
+    id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, queue_id TEXT, status TEXT NOT NULL,
     version INTEGER NOT NULL, updated_at REAL NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS commands_status ON commands(status);
 CREATE INDEX IF NOT EXISTS commands_updated ON commands(updated_at);
@@ -66,6 +66,17 @@ CREATE INDEX IF NOT EXISTS events_created ON events(created_at);
 CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS unsettled (key TEXT PRIMARY KEY);
 """
+
+
+def _add_queue_column(connection: sqlite3.Connection) -> None:
+    """Files written before queue-scoped snapshots have no queue_id column: add it, filled from the records."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(commands)")}
+    if "queue_id" not in columns:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ALTER TABLE commands ADD COLUMN queue_id TEXT")
+        connection.execute("UPDATE commands SET queue_id = json_extract(body, '$.queue_id')")
+        connection.execute("COMMIT")
+    connection.execute("CREATE INDEX IF NOT EXISTS commands_queue ON commands(queue_id, updated_at)")
 
 
 class StoreUnavailable(Exception):
@@ -160,7 +171,9 @@ class SqliteStore:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.executescript(_SCHEMA)
-        if writer:  # it may commit on the Trio thread: never wait for a lock there, never checkpoint there
+        if writer:
+            _add_queue_column(connection)  # still in a worker thread, waiting for locks as needed
+            # it may commit on the Trio thread: never wait for a lock there, never checkpoint there
             connection.execute("PRAGMA busy_timeout=0")
             connection.execute("PRAGMA wal_autocheckpoint=0")
         return connection
@@ -262,8 +275,9 @@ class SqliteStore:
         body = record_body(record)
         if record.version == 1:
             connection.execute(
-                "INSERT INTO commands (id, conversation_id, status, version, updated_at, body) VALUES (?, ?, ?, ?, ?, ?)",
-                (record.id, record.conversation_id, record.status, record.version, record.updated_at, body))
+                "INSERT INTO commands (id, conversation_id, queue_id, status, version, updated_at, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (record.id, record.conversation_id, record.queue_id, record.status, record.version, record.updated_at, body))
         else:
             # The previous version must still be the stored one: statuses only move forward.
             cursor = connection.execute(
@@ -350,23 +364,28 @@ class SqliteStore:
 
         return await self._read(query)
 
-    async def snapshot_for(self, conversations: Sequence[str], limit: int) -> tuple[int, Sequence[CommandRecord]]:
-        """Like `snapshot`, for a few conversations: their live records and their `limit` most recent.
+    async def snapshot_for(self, conversations: Sequence[str], limit: int,
+                           queues: Sequence[str] = ()) -> tuple[int, Sequence[CommandRecord]]:
+        """Like `snapshot`, for a few conversations and queues: their live records and their `limit` most recent.
 
-        The sync hub uses it for conversation-scoped sessions (the agent panel), whose commands
-        would otherwise fall out of a store-wide "most recent" window on a busy service.
+        The sync hub uses it for conversation- and queue-scoped sessions (the agent panel, a queue's
+        wallboard), whose commands would otherwise fall out of a store-wide "most recent" window on
+        a busy service.
         """
-        conversations = list(conversations)
-        marks = ",".join("?" * len(conversations))
+        conversations, queues = list(conversations), list(queues)
+        where = " OR ".join(filter(None, (
+            f"conversation_id IN ({','.join('?' * len(conversations))})" if conversations else "",
+            f"queue_id IN ({','.join('?' * len(queues))})" if queues else ""))) or "0"
+        scope = (*conversations, *queues)
 
         def query(connection: sqlite3.Connection) -> tuple[int, Sequence[CommandRecord]]:
             connection.execute("BEGIN")  # one read transaction: seq and rows agree
             try:
                 (high,) = connection.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
                 rows = connection.execute(
-                    f"SELECT body FROM commands WHERE conversation_id IN ({marks}) AND status IN ('pending', 'executing') "
-                    f"UNION SELECT body FROM (SELECT body FROM commands WHERE conversation_id IN ({marks}) "
-                    "ORDER BY updated_at DESC LIMIT ?)", (*conversations, *conversations, limit)).fetchall()
+                    f"SELECT body FROM commands WHERE ({where}) AND status IN ('pending', 'executing') "
+                    f"UNION SELECT body FROM (SELECT body FROM commands WHERE {where} "
+                    "ORDER BY updated_at DESC LIMIT ?)", (*scope, *scope, limit)).fetchall()
             finally:
                 connection.execute("COMMIT")
             records = sorted((record_from_body(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))

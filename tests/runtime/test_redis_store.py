@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import trio
 
@@ -216,4 +218,20 @@ async def test_several_changes_in_one_call_in_order(redis: RedisServer) -> None:
             await store.append_all([record("b"), executing])
         assert (await store.get("b")).status == "pending"
         assert [e.seq for e in await store.events_after(0, 10)] == [1, 2, 3]
+        await store.aclose()
+
+
+async def test_queue_snapshots_and_their_pruning(redis: RedisServer) -> None:
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, redis)
+        for index in range(4):
+            queue = "q-billing" if index % 2 else "q-other"
+            await store.append(replace(record(f"r{index}", conversation=f"c{index}", now=float(index)), queue_id=queue))
+        _, records = await store.snapshot_for([], limit=10, queues=["q-billing"])
+        assert [r.id for r in records] == ["r1", "r3"]
+        done = await store.append((await store.get("r1")).moved("completed", 1.5))
+        assert (await store.snapshot_for([], limit=0, queues=["q-billing"]))[1] == [await store.get("r3")]  # live only
+        await store.prune(older_than=done.record.updated_at + 0.1)
+        _, records = await store.snapshot_for(["c0"], limit=10, queues=["q-billing"])
+        assert [r.id for r in records] == ["r0", "r3"]  # r1 pruned from its queue too; c0's r0 by conversation
         await store.aclose()

@@ -7,13 +7,14 @@ import random
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import trio
 
 from commandlang.runtime.sqlite import SqliteStore
-from commandlang.runtime.store import CommandRecord, StaleTransition
+from commandlang.runtime.store import CommandRecord, StaleTransition, record_body
 
 
 def record(command_id: str, conversation: str = "c1", status: str = "pending", now: float = 100.0) -> CommandRecord:
@@ -247,3 +248,21 @@ async def test_the_wal_is_checkpointed_although_sqlite_never_does_it_by_itself(t
             sizes[name] = os.path.getsize(f"{path}-wal")
             await store.aclose()
     assert sizes["checkpointed"] * 5 < sizes["never"], sizes  # started over after each checkpoint
+
+
+async def test_a_state_file_from_before_queue_snapshots_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = record("q1", now=50.0)
+    with sqlite3.connect(path) as connection:  # the schema as an earlier release wrote it
+        connection.execute("CREATE TABLE commands (id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, "
+                           "status TEXT NOT NULL, version INTEGER NOT NULL, updated_at REAL NOT NULL, body TEXT NOT NULL)")
+        connection.execute("INSERT INTO commands VALUES (?, ?, ?, ?, ?, ?)",
+                           (old.id, old.conversation_id, old.status, old.version, old.updated_at,
+                            record_body(replace(old, queue_id="q-billing"))))
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, path)
+        await store.append(replace(record("new"), queue_id="q-billing"))
+        await store.append(replace(record("other"), queue_id="q-other"))
+        _, records = await store.snapshot_for([], limit=10, queues=["q-billing"])
+        assert [r.id for r in records] == ["q1", "new"]
+        await store.aclose()

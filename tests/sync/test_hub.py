@@ -99,6 +99,22 @@ async def test_a_conversation_snapshot_is_not_crowded_out_by_busier_conversation
         assert [c["id"] for c in snapshot["commands"]] == ["mine0", "mine1", "mine2"] and snapshot["seq"] == 29
 
 
+async def test_a_queue_snapshot_is_not_crowded_out_by_busier_queues(tmp_path: Path) -> None:
+    async with running_hub(tmp_path / "s.db", snapshot_limit=5) as (store, hub, url):
+        runtime = FakeRuntime(store, hub)
+        for n in range(3):
+            await runtime.create(f"mine{n}", f"c{n}", queue="q-billing")
+            await runtime.move(f"mine{n}", "executing")
+            await runtime.move(f"mine{n}", "completed")
+        for n in range(20):
+            await runtime.create(f"busy{n}", "c-busy", queue="q-busy")
+        async with open_websocket_url(url) as ws:
+            await ws.send_message(json.dumps({"type": "hello", "token": token("queue:q-billing"),
+                                              "subscribe": ["queue:q-billing"], "resume_after": None}))
+            snapshot = json.loads(await ws.get_message())
+        assert [c["id"] for c in snapshot["commands"]] == ["mine0", "mine1", "mine2"] and snapshot["seq"] == 29
+
+
 async def test_bad_expired_and_forged_tokens_get_4401_and_no_data(tmp_path: Path) -> None:
     async with running_hub(tmp_path / "s.db") as (store, hub, url):
         await FakeRuntime(store, hub).create("a", "c1")
