@@ -41,6 +41,7 @@ def main(argv: list[str]) -> int:
         return 2
     configure_logging(config.log_format, config.log_level, secrets=config.secrets())
     from ..runtime.service import Service
+    from ..runtime.sqlite import StoreUnavailable
 
     service = Service(config)
     try:
@@ -57,6 +58,10 @@ def main(argv: list[str]) -> int:
             return 2
         if isinstance(exc, RuntimeError):
             print(f"commandlang serve: {exc}", file=sys.stderr)
+            return 2
+        if isinstance(exc, StoreUnavailable):  # the state store cannot be opened: nothing may run unrecorded
+            where = "COMMANDLANG_REDIS_URL" if config.redis_url else f"the state file {config.db}"
+            print(f"commandlang serve: {exc} (check {where})", file=sys.stderr)
             return 2
         if isinstance(exc, KeyboardInterrupt):
             return 130

@@ -128,6 +128,16 @@ def test_a_broken_registry_stops_the_start_with_its_findings(tmp_path: Path) -> 
     assert "Traceback" not in result.stderr
 
 
+def test_an_unreachable_redis_stops_the_start_with_one_clear_line(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COMMANDLANG_REDIS_URL": f"unix://{tmp_path}/no-redis-here.sock"}
+    result = subprocess.run([sys.executable, "-m", "commandlang", "serve", "--port", "0", "--sync-port", "0",
+                             "--registry", str(ROOT / "commands.yaml")], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2
+    assert "cannot reach Redis" in result.stderr and "check COMMANDLANG_REDIS_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_serve_help_lists_every_setting_with_env_and_default() -> None:
     from commandlang.runtime.config import SETTINGS
 
