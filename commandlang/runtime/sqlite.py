@@ -44,6 +44,7 @@ from typing import Any, Callable, Sequence
 
 import trio
 
+from .sqlite_schema import SCHEMA, upgrade
 from .store import TERMINAL, CommandRecord, StaleTransition, StateEvent, claim_key, record_body, record_from_body
 
 __all__ = ["SqliteStore", "StoreUnavailable"]
@@ -51,32 +52,6 @@ __all__ = ["SqliteStore", "StoreUnavailable"]
 log = logging.getLogger("commandlang.runtime")
 
 _LOCK_WAIT = 30.0  # seconds a worker thread waits for SQLite's write lock
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS commands (
-    id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, queue_id TEXT, status TEXT NOT NULL,
-    version INTEGER NOT NULL, updated_at REAL NOT NULL, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS commands_status ON commands(status);
-CREATE INDEX IF NOT EXISTS commands_updated ON commands(updated_at);
-CREATE INDEX IF NOT EXISTS commands_conversation ON commands(conversation_id, updated_at);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, command_id TEXT NOT NULL,
-    created_at REAL NOT NULL, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS events_created ON events(created_at);
-CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS unsettled (key TEXT PRIMARY KEY);
-"""
-
-
-def _add_queue_column(connection: sqlite3.Connection) -> None:
-    """Files written before queue-scoped snapshots have no queue_id column: add it, filled from the records."""
-    columns = {row[1] for row in connection.execute("PRAGMA table_info(commands)")}
-    if "queue_id" not in columns:
-        connection.execute("BEGIN IMMEDIATE")
-        connection.execute("ALTER TABLE commands ADD COLUMN queue_id TEXT")
-        connection.execute("UPDATE commands SET queue_id = json_extract(body, '$.queue_id')")
-        connection.execute("COMMIT")
-    connection.execute("CREATE INDEX IF NOT EXISTS commands_queue ON commands(queue_id, updated_at)")
 
 
 class StoreUnavailable(Exception):
@@ -170,9 +145,9 @@ class SqliteStore:
         connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=_LOCK_WAIT)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
-        connection.executescript(_SCHEMA)
+        connection.executescript(SCHEMA)
         if writer:
-            _add_queue_column(connection)  # still in a worker thread, waiting for locks as needed
+            upgrade(connection)  # still in a worker thread, waiting for locks as needed
             # it may commit on the Trio thread: never wait for a lock there, never checkpoint there
             connection.execute("PRAGMA busy_timeout=0")
             connection.execute("PRAGMA wal_autocheckpoint=0")
