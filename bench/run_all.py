@@ -172,6 +172,16 @@ def verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "**not met**")
 
 
+def _executor_row(text: str, name: str, concurrency: int) -> tuple[float, float] | None:
+    """(req/s, req per client CPU-second) of one row of bench_executor.py's table, if it is there."""
+    for line in text.splitlines():
+        if line.startswith(name):
+            fields = line[len(name):].split()
+            if fields and fields[0] == str(concurrency):
+                return float(fields[1]), float(fields[7])
+    return None
+
+
 def write_report(out: Path, info: dict, results: dict, load_start: str, load_end: str, elapsed: float) -> None:
     lines = ["# Benchmark results", "",
              f"Written by `python bench/run_all.py` on {info['date']} (commit {info['commit']}, {elapsed:.0f} s).", "",
@@ -184,6 +194,13 @@ def write_report(out: Path, info: dict, results: dict, load_start: str, load_end
         p = results["parse"]
         ratio = p["commandlang parse+bind"]["ratio_to_shlex"]
         goals.append(("parse+bind vs shlex.split", "<= 1.0x", f"{ratio:.2f}x", verdict(ratio <= 1.0)))
+    executor = _executor_row(results.get("executor", ""), "Executor (H11Transport)", 50)
+    if executor is not None:
+        rate, per_cpu = executor
+        goals.append(("Executor at 50 concurrent: req/s (backend on the same 2 cores)", ">= 2000/s", f"{rate:.0f}/s",
+                      verdict(rate >= 2000)))
+        goals.append(("Executor at 50 concurrent: requests per client CPU-second", ">= 2000", f"{per_cpu:.0f}",
+                      verdict(per_cpu >= 2000)))
     if "e2e" in results:
         rows = results["e2e"]["rows"]
         for sessions, goal in ((10, 1000), (100, 500)):
