@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
         return 2
     configure_logging(config.log_format, config.log_level, secrets=config.secrets())
     from ..runtime.service import Service
-    from ..runtime.sqlite import StoreUnavailable
+    from ..runtime.store import StoreUnavailable
 
     service = Service(config)
     try:

@@ -32,7 +32,7 @@ from ..syntax.tree import Invocation, Value
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job, ReplySink
 from .metrics import Metrics
-from .store import TERMINAL, ClaimedElsewhere, CommandRecord, StaleTransition, StateEvent, Store
+from .store import TERMINAL, ClaimedElsewhere, CommandRecord, StaleTransition, StateEvent, Store, StoreUnavailable
 
 __all__ = ["Pipeline", "PipelineConfig"]
 
@@ -85,6 +85,7 @@ class Pipeline:
         self._nursery: trio.Nursery | None = None
         self._accepting = False
         self._in_flight = 0
+        self._processing: set[Job] = set()  # the jobs between the start and the end of `_process`
         self._idle = trio.Event()
         self._idle.set()
         self.stopped = trio.Event()  # set once `run` has ended and every worker with it
@@ -169,6 +170,11 @@ class Pipeline:
             self.metrics.refused.inc("claimed_elsewhere")
             await self._refuse(job, BUSY_TEXT)
             return job
+        except StoreUnavailable as exc:  # nothing may run unrecorded: the channel delivers it again later
+            log.warning("state store unavailable, message refused: %s", exc, extra={"conversation_id": message.conversation_id})
+            self.metrics.refused.inc("store_unavailable")
+            await self._refuse(job, BUSY_TEXT)
+            return job
         if not claimed:
             self.metrics.messages.inc(message.channel, "duplicate")
             job.finish()  # delivered twice: the first delivery runs it
@@ -223,9 +229,14 @@ class Pipeline:
                 return
 
     # -- one message -----------------------------------------------------
+    def running_ids(self) -> set[str]:
+        """The ids of the commands this process is running now (their records may be pending or executing)."""
+        return {job.record.id for job in self._processing if job.record is not None}
+
     async def _process(self, job: Job) -> None:
         generation = self.generations.acquire()
         started = trio.current_time()
+        self._processing.add(job)
         try:
             await self._run(job, generation)
             if job.record is None:  # answered without a record (help, a question): the claim is settled
@@ -234,16 +245,20 @@ class Pipeline:
             # Shutdown past the drain deadline: the command ends `cancelled`, durably.
             if job.record is not None and job.record.status not in TERMINAL:
                 with trio.CancelScope(shield=True), trio.move_on_after(5):
-                    await self._save(job, job.record.moved("cancelled", self._clock(), {
+                    await self._save_final(job, job.record.moved("cancelled", self._clock(), {
                         "code": "cancelled", "message": "The service stopped before this command finished."}))
             raise
-        except Exception:  # a bug of ours must not kill the worker or leave the user without an answer
-            log.exception("command failed unexpectedly", extra={"conversation_id": job.message.conversation_id})
+        except Exception as exc:  # a bug of ours, or the store gone: never kill the worker or leave the user unanswered
+            if isinstance(exc, StoreUnavailable):
+                log.error("state store unavailable mid-command: %s", exc, extra={"conversation_id": job.message.conversation_id})
+            else:
+                log.exception("command failed unexpectedly", extra={"conversation_id": job.message.conversation_id})
             await job.deliver(Reply(text="Sorry, something went wrong on our side. Please try again."))
             if job.record is not None and job.record.status not in TERMINAL:
-                await self._save(job, job.record.moved("failed", self._clock(), {
+                await self._save_final(job, job.record.moved("failed", self._clock(), {
                     "code": "internal_error", "message": "Something went wrong on our side."}))
         finally:
+            self._processing.discard(job)
             self.generations.release(generation)
             self.metrics.stage_seconds.observe(trio.current_time() - started, "total")
             job.finish()
@@ -356,6 +371,15 @@ class Pipeline:
                              args=args, status=status, actor=message.participant_id, role=message.role,  # type: ignore[arg-type]
                              channel=message.channel, message_id=message.message_id, created_at=now, updated_at=now,
                              queue_id=message.queue_id, registry_version=generation.version)
+
+    async def _save_final(self, job: Job, record: CommandRecord) -> None:
+        """`_save` on the way out of a failure: if the store is gone too, the record stays unfinished
+        (a restart, or another replica's sweep, marks it interrupted) and the worker goes on."""
+        try:
+            await self._save(job, record)
+        except StoreUnavailable as exc:
+            log.error("could not record /%s as %s: %s", record.command, record.status, exc,
+                      extra={"conversation_id": record.conversation_id, "command_id": record.id})
 
     async def _save_all(self, job: Job | None, records: list[CommandRecord]) -> list[CommandRecord]:
         """Like `_save` for changes that may be committed together."""

@@ -70,13 +70,15 @@ end
 return released
 """
 
-# ARGV[3] == '1': a dead replica's only (a sweep while this replica runs its own)
+# ARGV[3]: 'all' (this replica's and dead replicas'), 'dead' (dead replicas' only) or 'own'
 UNFINISHED = _ORPHANED + """
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
 local bodies = {}
 for _, id in ipairs(ids) do
   local owner = redis.call('HGET', KEYS[2], id) or ARGV[2]
-  if orphaned(owner) and not (ARGV[3] == '1' and owner == ARGV[2]) then
+  local mine = owner == ARGV[2]
+  if (ARGV[3] == 'all' and orphaned(owner)) or (ARGV[3] == 'dead' and not mine and orphaned(owner))
+     or (ARGV[3] == 'own' and mine) then
     local body = redis.call('HGET', ARGV[1] .. 'cmd:' .. id, 'body')
     if body then table.insert(bodies, body) end
   end

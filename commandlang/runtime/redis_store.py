@@ -41,8 +41,8 @@ import coredis.retry
 import trio
 
 from . import redis_scripts as scripts
-from .sqlite import StoreUnavailable
-from .store import TERMINAL, ClaimedElsewhere, CommandRecord, StaleTransition, StateEvent, claim_key, record_body, record_from_body
+from .store import (TERMINAL, ClaimedElsewhere, CommandRecord, StaleTransition, StateEvent, StoreUnavailable, claim_key,
+                    record_body, record_from_body)
 
 __all__ = ["RedisStore"]
 
@@ -260,15 +260,18 @@ class RedisStore:
 
     async def unfinished(self) -> Sequence[CommandRecord]:
         """Records still pending or executing that this replica may recover: its own, or a dead replica's."""
-        return await self._unfinished(dead_only=False)
+        return await self._unfinished("all")
 
     async def orphaned(self) -> Sequence[CommandRecord]:
         """Records still pending or executing on replicas whose lease has run out (none of this replica's)."""
-        return await self._unfinished(dead_only=True)
+        return await self._unfinished("dead")
 
-    async def _unfinished(self, *, dead_only: bool) -> Sequence[CommandRecord]:
-        bodies = await self._script("unfinished", [self._k("live"), self._k("owners")],
-                                    [self.prefix, self.replica_id, "1" if dead_only else "0"])
+    async def own_unfinished(self) -> Sequence[CommandRecord]:
+        """This replica's records still pending or executing (running, or left so by a store outage)."""
+        return await self._unfinished("own")
+
+    async def _unfinished(self, which: str) -> Sequence[CommandRecord]:
+        bodies = await self._script("unfinished", [self._k("live"), self._k("owners")], [self.prefix, self.replica_id, which])
         return sorted((record_from_body(body) for body in bodies), key=lambda r: r.updated_at)
 
     async def counts(self) -> dict[str, int]:

@@ -42,7 +42,8 @@ from .messages import InboundMessage, Job, ReplySink
 from .metrics import Metrics
 from .pipeline import Pipeline, PipelineConfig
 from .reload import Reloader
-from .sqlite import SqliteStore, StoreUnavailable
+from .sqlite import SqliteStore
+from .store import StoreUnavailable
 
 if TYPE_CHECKING:
     from .redis_store import RedisStore
@@ -354,19 +355,24 @@ class Service:
                 log.info("pruned %d old rows", removed, extra={"stage": "retention"})
 
     async def _sweep_loop(self, store: RedisStore, pipeline: Pipeline) -> None:
-        """Several replicas: mark `interrupted` what a replica that stopped for good left running.
+        """Several replicas: mark `interrupted` what nobody is running any more.
 
-        A replica that comes back under its id does this itself at start; this covers one that
-        never does (a pod replaced under a new name). Every replica sweeps; the first one wins."""
+        That is what a replica that stopped for good left running (one that comes back under its
+        id does this itself at start; this covers a pod replaced under a new name; every replica
+        sweeps, the first one wins), and this replica's own commands whose final state could not be
+        written while Redis was away (not running here, untouched for a lease)."""
         while True:
             await trio.sleep(store.lease)
             try:
-                count = await pipeline.interrupt(await store.orphaned())
+                records = list(await store.orphaned())
+                running, quiet_since = pipeline.running_ids(), self.clock() - store.lease
+                records += [r for r in await store.own_unfinished() if r.id not in running and r.updated_at < quiet_since]
+                count = await pipeline.interrupt(records)
             except StoreUnavailable as exc:
                 log.warning("could not look for a stopped replica's commands: %s", exc, extra={"stage": "recover"})
                 continue
             if count:
-                log.warning("%d command(s) of a stopped replica marked interrupted", count, extra={"stage": "recover"})
+                log.warning("%d command(s) nobody runs any more marked interrupted", count, extra={"stage": "recover"})
 
 
 async def _cancel_when(event: trio.Event, scope: trio.CancelScope) -> None:

@@ -45,17 +45,14 @@ from typing import Any, Callable, Sequence
 import trio
 
 from .sqlite_schema import SCHEMA, upgrade
-from .store import TERMINAL, CommandRecord, StaleTransition, StateEvent, claim_key, record_body, record_from_body
+from .store import (TERMINAL, CommandRecord, StaleTransition, StateEvent, StoreUnavailable, claim_key, record_body,
+                    record_from_body)
 
 __all__ = ["SqliteStore", "StoreUnavailable"]
 
 log = logging.getLogger("commandlang.runtime")
 
 _LOCK_WAIT = 30.0  # seconds a worker thread waits for SQLite's write lock
-
-
-class StoreUnavailable(Exception):
-    """The store did not answer in time, or is closed."""
 
 
 @dataclass(eq=False)

@@ -21,6 +21,7 @@ __all__ = [
     "StateEvent",
     "Store",
     "StaleTransition",
+    "StoreUnavailable",
     "can_move",
     "claim_key",
     "record_body",
@@ -36,6 +37,10 @@ _RANK = {"pending": 0, "executing": 1, "completed": 2, "failed": 2, "timed_out":
 def can_move(old: str, new: str) -> bool:
     """Statuses only move forward: pending -> executing -> one final status."""
     return old not in TERMINAL and _RANK[new] > _RANK[old]
+
+
+class StoreUnavailable(Exception):
+    """The store did not answer in time, could not write, or is closed: the runtime answers "try again"."""
 
 
 class ClaimedElsewhere(Exception):

@@ -119,3 +119,50 @@ async def test_a_replica_that_never_comes_back_has_its_commands_marked_interrupt
         assert (swept.status, swept.error["code"]) == ("failed", "interrupted")
         assert (await a.service.store.get(own.json()["command"]["id"])).status == "completed"
         assert "recovered" not in a.out.getvalue()  # not at start: the sweep found it
+
+
+async def test_the_service_outlives_a_redis_outage_and_says_try_again_meanwhile(tmp_path, redis: RedisServer) -> None:
+    async with running_service(tmp_path, redis_url=redis.url, replica_id="a") as a:
+        assert (await a.webhook("/status 1")).json()["command"]["status"] == "completed"
+        redis.stop()
+        during = await a.webhook("/status 2", message_id="m-during")
+        assert during.status_code == 503  # nothing ran unrecorded; the platform delivers it again
+        assert (await a.client.get(f"{a.base}/readyz")).status_code == 503
+        redis.start()  # its append-only file brings the state back
+        with trio.fail_after(10):
+            while (await a.client.get(f"{a.base}/readyz")).status_code != 200:
+                await trio.sleep(0.1)
+        again = await a.webhook("/status 2", message_id="m-during")
+        assert again.json()["command"]["status"] == "completed"
+
+
+async def test_a_command_whose_end_could_not_be_recorded_is_marked_interrupted_once_redis_is_back(
+        tmp_path, redis: RedisServer) -> None:
+    async with running_service(tmp_path, redis_url=redis.url, replica_id="a", replica_lease=0.3) as a, \
+            trio.open_nursery() as nursery:
+        answers = []
+
+        async def run_slow() -> None:
+            answers.append(await a.webhook("/slow 1 delay=0.6", message_id="m-slow"))
+
+        nursery.start_soon(run_slow)
+        with trio.fail_after(5):
+            while not a.backend.requests:  # the command is at the backend: pending and executing are stored
+                await trio.sleep(0.01)
+        redis.stop()  # ... and the store is gone when it ends
+        with trio.fail_after(10):
+            while not answers:
+                await trio.sleep(0.05)
+        assert "went wrong" in json.dumps(answers[0].json()["replies"])  # the user is answered, not left hanging
+        redis.start()
+        with trio.fail_after(10):
+            while True:
+                try:
+                    record = await a.service.store.get(answers[0].json()["command"]["id"])
+                except Exception:  # noqa: BLE001 - the store is still reconnecting
+                    record = None
+                if record is not None and record.status == "failed":
+                    break
+                await trio.sleep(0.1)
+        assert record.error["code"] == "interrupted"
+        assert (await a.webhook("/status 3")).json()["command"]["status"] == "completed"  # and it goes on
