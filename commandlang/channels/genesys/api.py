@@ -11,11 +11,13 @@ Every attempt runs under a deadline. Tokens and credentials are never logged.
 from __future__ import annotations
 
 import logging
+from json import dumps, loads
 from typing import Any, Mapping, Protocol
 
 import httpx
 import trio
 
+from ...execution.target import Target
 from .models import ErrorBody, ModelError
 from .retry import full_jitter, retry_after_seconds
 
@@ -58,7 +60,23 @@ class GenesysPermissionError(GenesysApiError):
         return params.get("permissions") or params.get("permission") or self.error.message or self.error.code
 
 
-def _error_body(response: httpx.Response) -> ErrorBody | None:
+#: A Genesys answer larger than this is refused (they are small JSON documents; media goes elsewhere).
+_MAX_ANSWER = 16 * 1024 * 1024
+
+
+class _Answer:
+    """The parts of an `httpx.Response` the callers read, from the transport's own door."""
+
+    __slots__ = ("status_code", "headers", "content")
+
+    def __init__(self, status_code: int, headers: httpx.Headers, content: bytes) -> None:
+        self.status_code, self.headers, self.content = status_code, headers, content
+
+    def json(self) -> Any:
+        return loads(self.content)
+
+
+def _error_body(response: httpx.Response | _Answer) -> ErrorBody | None:
     try:
         return ErrorBody.from_json(response.json())
     except (ValueError, ModelError):
@@ -78,7 +96,7 @@ class GenesysApiClient:
         self._timeout = request_timeout
 
     async def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
-                      idempotent: bool | None = None) -> httpx.Response:
+                      idempotent: bool | None = None) -> httpx.Response | _Answer:
         """The successful (2xx) response, or raises `GenesysApiError` / `GenesysPermissionError`."""
         if idempotent is None:
             idempotent = method.upper() in ("GET", "HEAD", "PUT", "DELETE")
@@ -91,7 +109,7 @@ class GenesysApiClient:
             wait: float | None = None
             try:
                 with trio.fail_after(self._timeout):
-                    response = await self.http.request(method, url, json=json, params=params, headers=headers)
+                    response = await self._send(method, url, json, params, headers)
             except (httpx.TransportError, trio.TooSlowError) as exc:
                 if not idempotent or attempt + 1 >= self._max_attempts:
                     raise GenesysApiError(method, path, 0, ErrorBody(f"{type(exc).__name__}", "transport.error", 0)) from None
@@ -122,6 +140,34 @@ class GenesysApiClient:
             delay = min(wait, self._max_backoff) if wait is not None else full_jitter(attempt, cap=self._max_backoff)
             attempt += 1
             await trio.sleep(delay)
+
+    async def _send(self, method: str, url: str, json: Any, params: Mapping[str, Any] | None,
+                    headers: dict[str, str]) -> httpx.Response | _Answer:
+        h11 = getattr(self.http, "h11", None)  # a SharedClient over H11Transport: its own door, no httpx models
+        if h11 is None or (params and not all(isinstance(v, str) for v in params.values())):
+            return await self.http.request(method, url, json=json, params=params, headers=headers)
+        wire = [(name.encode(), value.encode()) for name, value in headers.items()]
+        wire.append((b"Accept-Encoding", b"identity"))
+        body = None
+        if json is not None:
+            body = dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+            wire.append((b"Content-Type", b"application/json"))
+        if body is not None or method in ("POST", "PUT", "PATCH"):
+            wire.append((b"Content-Length", b"%d" % len(body or b"")))
+        raw = await h11.request(method.encode(), Target.from_url(url, list((params or {}).items())), wire, body)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in raw:
+                size += len(chunk)
+                if size > _MAX_ANSWER:
+                    raise httpx.RemoteProtocolError(f"answer over {_MAX_ANSWER} bytes")
+                chunks.append(chunk)
+        finally:
+            if not raw.release_nowait():
+                with trio.CancelScope(shield=True):  # closed even when cancelled: the connection is not reusable
+                    await raw.aclose()
+        return _Answer(raw.status_code, httpx.Headers(raw.headers), b"".join(chunks))
 
     async def get_json(self, path: str, **kwargs: Any) -> Any:
         """GET `path`; the decoded JSON answer."""

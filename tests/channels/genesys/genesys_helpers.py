@@ -12,6 +12,8 @@ import trio
 
 from commandlang.runtime.http import answer_lifespan, read_body
 from commandlang.channels.genesys import ConversationsClient, GenesysApiClient, TokenProvider
+from commandlang.execution.client import SharedClient
+from commandlang.execution.transport import H11Transport
 from commandlang.testing.fake_genesys import FakeGenesys, serve_fake_genesys
 
 CLIENT_ID = "test-client"
@@ -29,12 +31,17 @@ class GenesysTestEnv:
 
 
 @asynccontextmanager
-async def genesys_env(*, max_backoff: float = 30.0, **fake_options: Any) -> AsyncIterator[GenesysTestEnv]:
-    """A running fake and a token provider, API client and Conversations client pointed at it."""
+async def genesys_env(*, max_backoff: float = 30.0, plain_httpx: bool = False,
+                      **fake_options: Any) -> AsyncIterator[GenesysTestEnv]:
+    """A running fake and a token provider, API client and Conversations client pointed at it.
+
+    The HTTP client is the service's (a SharedClient over H11Transport, whose own door the API
+    client uses), or with `plain_httpx` a stock httpx.AsyncClient (the API client's httpx path)."""
     async with trio.open_nursery() as nursery:
         fake = await nursery.start(partial(serve_fake_genesys, "127.0.0.1", 0, client_id=CLIENT_ID,
                                            client_secret=CLIENT_SECRET, **fake_options))
-        async with httpx.AsyncClient() as http:
+        client = httpx.AsyncClient() if plain_httpx else SharedClient(transport=H11Transport())
+        async with client as http:
             tokens = TokenProvider(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, login_base=fake.base_url,
                                    http=http, max_backoff=max_backoff)
             api = GenesysApiClient(api_base=fake.base_url, tokens=tokens, http=http, max_backoff=max_backoff)

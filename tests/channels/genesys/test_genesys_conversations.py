@@ -24,8 +24,9 @@ def test_split_text_respects_the_limit_and_breaks_at_words() -> None:
     assert len(many) == 5 and many[-1].endswith(TRUNCATION_MARKER)
 
 
-async def test_send_text_as_the_agent_and_long_text_in_parts() -> None:
-    async with genesys_env() as env:
+@pytest.mark.parametrize("plain_httpx", [False, True], ids=["transport-door", "httpx-client"])
+async def test_send_text_as_the_agent_and_long_text_in_parts(plain_httpx: bool) -> None:
+    async with genesys_env(plain_httpx=plain_httpx) as env:
         conversation = env.fake.start_conversation(queue_id="q1")
         communication = await env.conversations.find_agent_communication_id(conversation.id)
         assert communication == conversation.communication_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
+import pytest
 import trio
 
 from commandlang.channels.genesys import ConversationsReplySink, NotificationIngest
@@ -137,8 +138,9 @@ async def test_channels_are_renewed_before_they_expire() -> None:
         await nothing_more(receive)
 
 
-async def test_429_storms_and_token_expiry_lose_nothing_and_duplicate_nothing() -> None:
-    async with genesys_env(max_backoff=0.2) as env, ingesting(env) as (ingest, receive):
+@pytest.mark.parametrize("plain_httpx", [False, True], ids=["transport-door", "httpx-client"])
+async def test_429_storms_and_token_expiry_lose_nothing_and_duplicate_nothing(plain_httpx: bool) -> None:
+    async with genesys_env(max_backoff=0.2, plain_httpx=plain_httpx) as env, ingesting(env) as (ingest, receive):
         env.fake.fail_next(429, path="/messages/", times=4, retry_after=0.05)
         first = env.fake.inject_customer_message("/one", queue_id="q1")
         assert (await next_message(receive)).message_id == first.id
