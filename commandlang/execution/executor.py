@@ -28,13 +28,12 @@ paths (they may hold tokens or sensitive arguments).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import random as _random
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 import httpx
 import trio
@@ -44,9 +43,11 @@ from ..registry.model import BackendSpec, RegistrySpec
 from ..replies.templates import TemplateEngine
 from .outcome import BackendError, BadResponse, Outcome, Timeout, Unreachable, classify_response
 from .client import SharedClient
-from .request import BODY_METHODS, PreparedRequest, TokenProvider, prepare_request
+from .request import PreparedRequest, TokenProvider, json_body, prepare_request
+from .response import BodyTooLarge, HttpxAnswer
 from .retry import may_retry, parse_retry_after, retry_delay
-from .transport import H11Transport, PoolLimits, RawResponse, Target
+from .target import Target
+from .transport import H11Transport, PoolLimits, RawResponse
 
 __all__ = ["Executor", "TransportFactory"]
 
@@ -75,66 +76,27 @@ _DEFAULT_HEADERS = ((b"Accept-Encoding", b"identity"), (b"User-Agent", b"command
 
 
 class _Wire:
-    """A prepared request in the form it is sent: method, headers and body as bytes, encoded once.
+    """A prepared request in the form it is sent, encoded once: every attempt sends the same bytes.
 
-    The body is JSON as httpx's `json=` encodes it (UTF-8, compact, no NaN) with the same
-    Content-Type and Content-Length; header values UTF-8 (HTTP/1.1 carries bytes; h11 refuses line breaks and NULs).
+    The body is JSON as httpx's `json=` encodes it (`json_body`); header values are UTF-8
+    (HTTP/1.1 carries bytes; h11 refuses line breaks and NULs).
     """
 
-    __slots__ = ("prepared", "method", "url", "query", "headers", "body", "needs_genesys_token", "_target")
+    __slots__ = ("prepared", "method", "headers", "body", "_target")
 
-    def __init__(self, prepared: PreparedRequest, method: bytes, headers: list[tuple[bytes, bytes]], body: bytes | None) -> None:
+    def __init__(self, prepared: PreparedRequest) -> None:
         self.prepared = prepared
-        self.method = method
-        self.url = prepared.url
-        self.query = prepared.query
-        self.headers = headers
-        self.body = body
-        self.needs_genesys_token = prepared.needs_genesys_token
-        self._target: Target | None = None
-
-    @classmethod
-    def of(cls, prepared: PreparedRequest) -> _Wire:
-        headers = list(_DEFAULT_HEADERS)
+        self.method = prepared.method.encode("ascii")
         given = {name.lower() for name, _ in prepared.headers}
-        for name, value in prepared.headers:
-            headers.append((name.encode("utf-8"), value.encode("utf-8")))
-        body: bytes | None = None
-        if prepared.has_body:
-            body = json.dumps(prepared.json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
-            if "content-type" not in given:
-                headers.append((b"Content-Type", b"application/json"))
-        if body is not None or prepared.method in BODY_METHODS:
-            headers.append((b"Content-Length", b"%d" % len(body or b"")))
-        return cls(prepared, prepared.method.encode("ascii"), headers, body)
+        self.body, framing = json_body(prepared.method, prepared.json, has_body=prepared.has_body,
+                                       content_type="content-type" not in given)
+        self.headers = [*_DEFAULT_HEADERS, *((name.encode(), value.encode()) for name, value in prepared.headers), *framing]
+        self._target: Target | None = None
 
     def target(self) -> Target:
         if self._target is None:
-            self._target = Target.from_url(self.url, self.query)
+            self._target = Target.from_url(self.prepared.url, self.prepared.query)
         return self._target
-
-
-class _HttpxAnswer:
-    """An `httpx.Response` seen through `RawResponse`'s interface, for transports other than ours."""
-
-    __slots__ = ("response", "status_code")
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self.status_code = response.status_code
-
-    def header(self, name: bytes) -> str | None:
-        return self.response.headers.get(name.decode("ascii"))
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self.response.stream:  # type: ignore[union-attr]
-            yield chunk
-
-    def release_nowait(self) -> bool:
-        return False
-
-    async def aclose(self) -> None:
-        await self.response.aclose()
 
 
 class Executor:
@@ -205,7 +167,7 @@ class Executor:
             raise RuntimeError("Executor is not open: use `async with Executor(...)`")
         context = {"backend": backend.name, "method": prepared.method, **(log_context or {})}
         retryable_request = may_retry(prepared.method, prepared.idempotency_key)
-        wire = _Wire.of(prepared)  # encoded once: every attempt sends the same bytes
+        wire = _Wire(prepared)
         if isinstance(transport, H11Transport):
             try:
                 wire.target()
@@ -255,15 +217,15 @@ class Executor:
         with trio.move_on_after(backend.timeout) as attempt_scope:
             try:
                 headers = wire.headers
-                if wire.needs_genesys_token and self._token_provider is not None:
+                if wire.prepared.needs_genesys_token and self._token_provider is not None:
                     token = await self._token_provider.token()
                     headers = [*headers, (b"Authorization", b"Bearer " + token.encode("utf-8"))]
                 if isinstance(transport, H11Transport):
-                    response: RawResponse | _HttpxAnswer = await transport.request(wire.method, wire.target(), headers, wire.body)
+                    response: RawResponse | HttpxAnswer = await transport.request(wire.method, wire.target(), headers, wire.body)
                 else:  # any other httpx transport (a test's, a proxy's): the same request through httpx's models
-                    request = httpx.Request(wire.method.decode(), wire.url, params=list(wire.query) or None,
+                    request = httpx.Request(wire.prepared.method, wire.prepared.url, params=list(wire.prepared.query) or None,
                                             headers=headers, content=wire.body)
-                    response = _HttpxAnswer(await transport.handle_async_request(request))
+                    response = HttpxAnswer(await transport.handle_async_request(request))
             except httpx.TimeoutException:
                 return _Attempt(Timeout(attempts=number), retryable=True)
             except httpx.TransportError as exc:  # refused, reset, closed mid-answer, broken HTTP
@@ -275,28 +237,18 @@ class Executor:
             except httpx.TransportError as exc:
                 return _Attempt(Unreachable(reason=exc.__class__.__name__, attempts=number), retryable=True)
             finally:
-                if not response.release_nowait():  # read to the end: back to the pool at once
-                    with trio.CancelScope(shield=True):  # else close it, even when cancelled
-                        await response.aclose()
+                await response.release()
         assert attempt_scope.cancelled_caught
         return _Attempt(Timeout(attempts=number), retryable=True)
 
-    async def _read(self, response: RawResponse | _HttpxAnswer, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
+    async def _read(self, response: RawResponse | HttpxAnswer, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
         status = response.status_code
         retry_status = status in backend.retry.on
         retry_after = parse_retry_after(response.header(b"retry-after"), self._wall_clock()) if retry_status else None
-        limit = backend.max_response_bytes
-        declared = response.header(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        try:
+            body = await response.read(backend.max_response_bytes)  # never holds more than the limit
+        except BodyTooLarge:
             return _Attempt(BadResponse(status, "too_large", attempts=number), retryable=False)
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response:  # raw bytes, as the transport gives them
-            size += len(chunk)
-            if size > limit:  # refused while streaming: never hold more than the limit
-                return _Attempt(BadResponse(status, "too_large", attempts=number), retryable=False)
-            chunks.append(chunk)
-        body = b"".join(chunks)
         return _Attempt(classify_response(status, response.header(b"content-type") or "", body, prepared, number),
                         retryable=retry_status, retry_after=retry_after)
 

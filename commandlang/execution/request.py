@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from json import dumps
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -27,7 +28,8 @@ from ..diagnostics import Diagnostic, TemplateError
 from ..registry.model import BackendSpec, RegistrySpec, RequestSpec
 from ..replies.templates import DROP, TemplateEngine
 
-__all__ = ["BODY_METHODS", "PreparedRequest", "TokenProvider", "encode_path_segment", "prepare_request", "render_path"]
+__all__ = ["BODY_METHODS", "PreparedRequest", "TokenProvider", "encode_path_segment", "json_body", "prepare_request",
+           "render_path"]
 
 #: Methods that carry a body and an `Idempotency-Key`.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -78,6 +80,21 @@ class PreparedRequest:
             if key.lower() == lowered:
                 return value
         return None
+
+
+def json_body(method: str, value: Any, *, has_body: bool, content_type: bool = True) -> tuple[bytes | None, list[tuple[bytes, bytes]]]:
+    """A JSON body as httpx's `json=` sends it (UTF-8, compact, no NaN), and the headers that frame it.
+
+    The headers are Content-Type (unless `content_type` is False: the caller has its own) when there
+    is a body, and Content-Length when there is a body or the method carries one (POST/PUT/PATCH: 0).
+    """
+    body = dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8") if has_body else None
+    headers: list[tuple[bytes, bytes]] = []
+    if body is not None and content_type:
+        headers.append((b"Content-Type", b"application/json"))
+    if body is not None or method in BODY_METHODS:
+        headers.append((b"Content-Length", b"%d" % len(body or b"")))
+    return body, headers
 
 
 def encode_path_segment(value: Any) -> str:

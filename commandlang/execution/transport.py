@@ -43,9 +43,10 @@ import h11
 import httpx
 import trio
 
+from .response import HttpxStream, read_capped
 from .target import Target
 
-__all__ = ["H11Transport", "PoolLimits", "RawResponse", "Target"]
+__all__ = ["H11Transport", "PoolLimits", "RawResponse"]
 
 _RECEIVE_SIZE = 65536
 _REPLAYABLE = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"TRACE"})
@@ -161,6 +162,16 @@ class RawResponse:
             else:  # ConnectionClosed before the end of the body
                 raise httpx.RemoteProtocolError("peer closed the connection before the end of the body")
 
+    async def read(self, limit: int) -> bytes:
+        """The whole body; `BodyTooLarge` past `limit` bytes. Then `release()`."""
+        return await read_capped(self, limit, self.header(b"content-length"))
+
+    async def release(self) -> None:
+        """Give the connection back to the pool (read to the end) or close it, even when cancelled."""
+        if not self.release_nowait():
+            with trio.CancelScope(shield=True):
+                await self.aclose()
+
     def release_nowait(self) -> bool:
         """Give a fully read connection back to the pool without waiting; False when it must be closed."""
         conn = self._conn
@@ -180,20 +191,6 @@ class RawResponse:
                 await conn.aclose()
             finally:
                 self._origin.slots.release()
-
-
-class _HttpxBody(httpx.AsyncByteStream):
-    """A `RawResponse`'s body as httpx's response stream."""
-
-    def __init__(self, raw: RawResponse) -> None:
-        self._raw = raw
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._raw:
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._raw.aclose()
 
 
 class _timeout:
@@ -256,7 +253,7 @@ class H11Transport(httpx.AsyncBaseTransport):
         raw = await self._open(request.method.encode("ascii"), Target.from_httpx(request.url), request.headers.raw,
                                body, request.extensions.get("timeout", _NO_TIMEOUTS))
         return httpx.Response(
-            status_code=raw.status_code, headers=raw.headers, stream=_HttpxBody(raw),
+            status_code=raw.status_code, headers=raw.headers, stream=HttpxStream(raw),
             extensions={"http_version": b"HTTP/" + raw.http_version, "reason_phrase": raw.reason},
         )
 

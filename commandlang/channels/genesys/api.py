@@ -11,12 +11,13 @@ Every attempt runs under a deadline. Tokens and credentials are never logged.
 from __future__ import annotations
 
 import logging
-from json import dumps, loads
+from json import loads
 from typing import Any, Mapping, Protocol
 
 import httpx
 import trio
 
+from ...execution.request import json_body
 from ...execution.target import Target
 from .models import ErrorBody, ModelError
 from .retry import full_jitter, retry_after_seconds
@@ -146,28 +147,15 @@ class GenesysApiClient:
         h11 = getattr(self.http, "h11", None)  # a SharedClient over H11Transport: its own door, no httpx models
         if h11 is None or (params and not all(isinstance(v, str) for v in params.values())):
             return await self.http.request(method, url, json=json, params=params, headers=headers)
-        wire = [(name.encode(), value.encode()) for name, value in headers.items()]
-        wire.append((b"Accept-Encoding", b"identity"))
-        body = None
-        if json is not None:
-            body = dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-            wire.append((b"Content-Type", b"application/json"))
-        if body is not None or method in ("POST", "PUT", "PATCH"):
-            wire.append((b"Content-Length", b"%d" % len(body or b"")))
+        body, framing = json_body(method, json, has_body=json is not None)
+        wire = [*((name.encode(), value.encode()) for name, value in headers.items()), (b"Accept-Encoding", b"identity"),
+                *framing]
         raw = await h11.request(method.encode(), Target.from_url(url, list((params or {}).items())), wire, body)
-        chunks: list[bytes] = []
-        size = 0
         try:
-            async for chunk in raw:
-                size += len(chunk)
-                if size > _MAX_ANSWER:
-                    raise httpx.RemoteProtocolError(f"answer over {_MAX_ANSWER} bytes")
-                chunks.append(chunk)
+            content = await raw.read(_MAX_ANSWER)
         finally:
-            if not raw.release_nowait():
-                with trio.CancelScope(shield=True):  # closed even when cancelled: the connection is not reusable
-                    await raw.aclose()
-        return _Answer(raw.status_code, httpx.Headers(raw.headers), b"".join(chunks))
+            await raw.release()
+        return _Answer(raw.status_code, httpx.Headers(raw.headers), content)
 
     async def get_json(self, path: str, **kwargs: Any) -> Any:
         """GET `path`; the decoded JSON answer."""
