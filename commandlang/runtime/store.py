@@ -174,6 +174,11 @@ class Store(Protocol):
     async def snapshot(self, limit: int) -> tuple[int, Sequence[CommandRecord]]:
         """(latest seq, the live and most recent records) for a new sync session."""
 
+    async def snapshot_for(self, conversations: Sequence[str], limit: int,
+                           queues: Sequence[str] = ()) -> tuple[int, Sequence[CommandRecord]]:
+        """Like `snapshot` for a few conversations and queues: their live records and their `limit` most
+        recent, so a busy service's other traffic cannot crowd them out."""
+
     async def unfinished(self) -> Sequence[CommandRecord]:
         """Records still pending or executing (at start-up: interrupted by a crash)."""
 

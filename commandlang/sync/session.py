@@ -227,10 +227,9 @@ class Session:
             if position is None:
                 conversations = [scope.split(":", 1)[1] for scope in self.scopes if scope.startswith("conversation:")]
                 queues = [scope.split(":", 1)[1] for scope in self.scopes if scope.startswith("queue:")]
-                snapshot_for = getattr(hub.store, "snapshot_for", None)  # optional: both our stores have it
                 with trio.fail_after(hub.store_timeout):
-                    if snapshot_for is not None and len(conversations) + len(queues) == len(self.scopes):
-                        seq, records = await snapshot_for(conversations, hub.snapshot_limit, queues=queues)
+                    if len(conversations) + len(queues) == len(self.scopes):  # no `*`: the scopes' own commands
+                        seq, records = await hub.store.snapshot_for(conversations, hub.snapshot_limit, queues=queues)
                     else:
                         seq, records = await hub.store.snapshot(hub.snapshot_limit)
                 commands = [record.to_json() for record in records if self.wants(record)]
