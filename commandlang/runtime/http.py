@@ -2,22 +2,38 @@
 
 Routes are a table of (method, path) -> handler; channels and the sync
 panel add theirs. Handlers take a `Request` (method, path, query, headers,
-body already read under a size limit) and return a `Response`; streaming
-handlers (server-sent events) get the ASGI `send` directly.
+body already read) and return a `Response`; streaming handlers (server-sent
+events) get the ASGI `send` directly.
+
+What an unauthenticated caller can make the app hold is bounded here, for
+every route at once:
+- a route may `admit` a request on its head alone (method, path, headers):
+  a webhook call without well-formed, fresh signature headers is refused
+  before one byte of its body is read;
+- each route has its own body limit (413 beyond it);
+- a body must arrive whole within `body_timeout` seconds (408), so a body
+  sent a byte a second is cut;
+- the bytes held at once by bodies that are not yet authenticated (every
+  route whose `admit` does not itself authenticate) are capped by
+  `BodyBudget` (503 beyond it).
+Every such refusal says `connection: close`, so the socket goes with it.
+How many connections may be open at once is `runtime/listener.py`'s job.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Awaitable, Callable, Mapping
 from urllib.parse import parse_qs
 
 import trio
 
-__all__ = ["Request", "Response", "HttpApp", "answer_lifespan", "json_response", "read_body", "serve_http"]
+from .listener import ConnectionGate, ConnectionLimits, serve_app
+
+__all__ = ["Request", "Response", "HttpApp", "BodyBudget", "Route", "answer_lifespan", "json_response", "read_body",
+           "serve_http"]
 
 log = logging.getLogger("commandlang.http")
 
@@ -42,7 +58,7 @@ class Response:
 
 
 def json_response(status: int, data: Any, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8", "replace")
     return Response(status, body, {"content-type": "application/json", **(headers or {})})
 
 
@@ -51,27 +67,74 @@ def text_response(status: int, text: str, content_type: str = "text/plain; chars
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+Admit = Callable[[Request], "Response | None"]  # sees the request with an empty body; a Response refuses it
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 StreamHandler = Callable[[Request, Receive, Send], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A handler with what it may be sent.
+
+    `admit` looks at the request's head before the body is read. `authenticates` says that a request
+    `admit` let through is authenticated (a secret header was checked), so its body does not count
+    against the `BodyBudget`; a route whose authentication needs the body (an HMAC over it) leaves it
+    False."""
+
+    handler: Handler | None = None
+    stream: StreamHandler | None = None
+    max_body: int = MAX_BODY
+    admit: Admit | None = None
+    authenticates: bool = False
+
+
+class BodyBudget:
+    """The bytes held at once by request bodies not yet authenticated, capped at `limit`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+        self.peak = 0
+
+    def take(self, size: int) -> bool:
+        if self.held + size > self.limit:
+            return False
+        self.held += size
+        self.peak = max(self.peak, self.held)
+        return True
+
+    def give(self, size: int) -> None:
+        self.held -= size
+
+
+_CLOSE = {"connection": "close"}
+
+
 class HttpApp:
-    """An ASGI application with a route table."""
+    """An ASGI application with a route table, bounded as the module docstring says."""
 
-    def __init__(self) -> None:
-        self.routes: dict[tuple[str, str], Handler] = {}
-        self.streams: dict[tuple[str, str], StreamHandler] = {}
-        self.prefixes: list[tuple[str, str, Handler]] = []
+    def __init__(self, *, body_timeout: float = 10.0, body_budget: BodyBudget | None = None) -> None:
+        self.routes: dict[tuple[str, str], Route] = {}
+        self.prefixes: list[tuple[str, str, Route]] = []
+        self.body_timeout = body_timeout
+        self.budget = body_budget or BodyBudget(16 * 1024 * 1024)
 
-    def route(self, method: str, path: str, handler: Handler) -> None:
-        self.routes[(method, path)] = handler
+    def route(self, method: str, path: str, handler: Handler, *, max_body: int = MAX_BODY, admit: Admit | None = None,
+              authenticates: bool = False) -> None:
+        self.routes[(method, path)] = Route(handler, None, max_body, admit, authenticates)
 
     def route_prefix(self, method: str, prefix: str, handler: Handler) -> None:
-        self.prefixes.append((method, prefix, handler))
+        self.prefixes.append((method, prefix, Route(handler, max_body=0)))
 
-    def stream(self, method: str, path: str, handler: StreamHandler) -> None:
-        self.streams[(method, path)] = handler
+    def stream(self, method: str, path: str, handler: StreamHandler, *, admit: Admit | None = None) -> None:
+        self.routes[(method, path)] = Route(None, handler, 0, admit)
+
+    def _find(self, method: str, path: str) -> Route | None:
+        found = self.routes.get((method, path))
+        if found is None:
+            found = next((r for m, prefix, r in self.prefixes if m == method and path.startswith(prefix)), None)
+        return found
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
                        send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
@@ -81,41 +144,73 @@ class HttpApp:
         if scope["type"] != "http":
             return
         method, path = scope["method"], scope["path"]
-        key = (method, path)
-        stream = self.streams.get(key)
-        handler = self.routes.get(key) or next(
-            (h for m, prefix, h in self.prefixes if m == method and path.startswith(prefix)), None)
-        if handler is None and stream is None:
-            allowed = sorted({m for m, p in [*self.routes, *self.streams] if p == path})
+        route = self._find(method, path)
+        if route is None:
+            allowed = sorted({m for m, p in self.routes if p == path})
             if allowed:
                 response = json_response(405, {"error": f"use {', '.join(allowed)} on {path}"}, {"allow": ", ".join(allowed)})
             else:
                 response = json_response(404, {"error": f"no such path: {path}"})
             await _send(send, response)
             return
-        body = await read_body(receive)
-        if body is None:
-            await _send(send, json_response(413, {"error": f"the body is larger than {MAX_BODY} bytes"}))
-            return
-        request = Request(
+        head = Request(
             method=method,
             path=path,
             query={k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()},
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])},
-            body=body,
+            body=b"",
             client=scope.get("client", [None])[0] if scope.get("client") else None,
         )
-        if stream is not None:
-            await stream(request, receive, send)
+        if route.admit is not None:
+            refusal = route.admit(head)
+            if refusal is not None:  # refused on its head: the body is never read
+                await _send(send, replace(refusal, headers={**refusal.headers, **_CLOSE}))
+                return
+        body = await self._read_body(receive, route)
+        if isinstance(body, Response):
+            await _send(send, body)
             return
+        request = replace(head, body=body)
+        if route.stream is not None:
+            await route.stream(request, receive, send)
+            return
+        assert route.handler is not None
         try:
-            response = await handler(request)  # type: ignore[misc]
+            response = await route.handler(request)
         except trio.Cancelled:
             raise
         except Exception:
-            log.exception("handler failed", extra={"stage": "http", "path": path})
+            log.exception("handler failed", extra={"stage": "http", "route": path})
             response = json_response(500, {"error": "internal error"})
         await _send(send, response)
+
+    async def _read_body(self, receive: Receive, route: Route) -> bytes | Response:
+        """The request's body, or the refusal to send instead (413, 408, 503 over the budget)."""
+        counted = not route.authenticates
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with trio.move_on_after(self.body_timeout) as deadline:
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        break
+                    chunk = message.get("body", b"")
+                    if size + len(chunk) > route.max_body:
+                        return json_response(413, {"error": f"the body is larger than {route.max_body} bytes"}, _CLOSE)
+                    if counted and chunk and not self.budget.take(len(chunk)):
+                        return json_response(503, {"error": "too many unfinished requests: try again in a moment"},
+                                             {"retry-after": "1", **_CLOSE})
+                    size += len(chunk)
+                    chunks.append(chunk)
+                    if not message.get("more_body"):
+                        break
+            if deadline.cancelled_caught:
+                return json_response(408, {"error": f"the body did not arrive within {self.body_timeout:g} s"}, _CLOSE)
+            return b"".join(chunks)
+        finally:
+            if counted:
+                self.budget.give(size)
 
 
 async def answer_lifespan(receive: Receive, send: Send) -> None:
@@ -153,17 +248,8 @@ async def _send(send: Callable[[dict[str, Any]], Awaitable[None]], response: Res
     await send({"type": "http.response.body", "body": response.body})
 
 
-async def serve_http(app: HttpApp, host: str, port: int, *, shutdown: trio.Event,
-                     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-    """Serve `app` until `shutdown` is set; reports the bound port (port 0: a free one)."""
-    from hypercorn.config import Config
-    from hypercorn.trio import serve
-
-    config = Config()
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    config.accesslog = None
-    config.errorlog = None
-    config.graceful_timeout = 5.0
-    async with trio.open_nursery() as nursery:
-        binds = await nursery.start(functools.partial(serve, app, config, shutdown_trigger=shutdown.wait))  # type: ignore[arg-type]
-        task_status.started(int(binds[0].rsplit(":", 1)[1]))
+async def serve_http(app: HttpApp, host: str, port: int, *, shutdown: trio.Event, limits: ConnectionLimits | None = None,
+                     gate: ConnectionGate | None = None, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve `app` until `shutdown` is set, with at most `limits.max_connections` open connections
+    (`runtime/listener.py`); reports the bound port (port 0: a free one)."""
+    await serve_app(app, host, port, shutdown=shutdown, limits=limits, gate=gate, task_status=task_status)
