@@ -290,8 +290,10 @@ def load_child(base: str, concurrency: int, seconds: float, warmup: float, mode:
                 body = json.dumps({"conversation_id": conversation, "message_id": f"{tag}-{worker}-{sent}",
                                    "participant_id": f"agent-{worker}", "role": "agent", "text": text},
                                   separators=(",", ":")).encode()
-                signature = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+                stamp = str(int(time.time())).encode()
+                signature = "sha256=" + hmac.new(key, stamp + b"." + body, hashlib.sha256).hexdigest()
                 request = (b"POST /v1/messages HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                           b"X-Commandlang-Timestamp: " + stamp + b"\r\n"
                            b"X-Commandlang-Signature: " + signature.encode() + b"\r\nContent-Length: "
                            + str(len(body)).encode() + b"\r\n\r\n" + body)
             t0 = time.perf_counter()

@@ -1,11 +1,20 @@
 """The `webhook` channel: `POST /v1/messages`, HMAC-signed, answered in the response or by callback.
 
-Signature: `X-Commandlang-Signature: sha256=<hex>`, HMAC-SHA256 of the raw
-body with `COMMANDLANG_WEBHOOK_SECRET`. Without a callback URL the response
-waits for the command (at most `wait` seconds, then the `ack`) and carries
-`{"command": <state record or null>, "replies": [...]}`. With one, the
-request is answered 202 at once and each reply is POSTed, signed the same
-way, to the callback URL through a bounded outbox (backpressure, retries).
+Signature (runtime.md section 2): `X-Commandlang-Timestamp: <unix seconds>`
+and `X-Commandlang-Signature: sha256=<hex>`, HMAC-SHA256 with
+`COMMANDLANG_WEBHOOK_SECRET` over `"<timestamp>." + body`. A timestamp more
+than `tolerance` seconds from this clock is refused like a bad signature, so
+a captured request cannot be replayed later (within the window, the dedupe
+of message ids catches a replay). Both headers are checked for shape and
+freshness on the request's head (`admit`), before its body is read. The old
+body-only signature is accepted only with `legacy_signature` (logged).
+
+Without a callback URL the response waits for the command (at most `wait`
+seconds, then the `ack`) and carries `{"command": <state record or null>,
+"replies": [...]}`. With one, the request is answered 202 at once and each
+reply is POSTed, signed the same way, to the callback URL: through one
+bounded queue per delivery task, a conversation always on the same task, so
+a conversation's callbacks arrive in order.
 """
 
 from __future__ import annotations
@@ -14,7 +23,9 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
+import zlib
 from typing import Awaitable, Callable
 
 import httpx
@@ -23,40 +34,81 @@ import trio
 from ..runtime.http import Request, Response, json_response
 from ..runtime.messages import InboundMessage, InboundShapeError, Job, OutboundReply, ReplySink, inbound_from_json
 
-__all__ = ["WebhookChannel", "sign"]
+__all__ = ["WebhookChannel", "sign", "signature_headers"]
 
 log = logging.getLogger("commandlang.channels.webhook")
 
 SIGNATURE_HEADER = "x-commandlang-signature"
+TIMESTAMP_HEADER = "x-commandlang-timestamp"
+MAX_BODY = 64 * 1024  # a message is at most 4,000 characters of text and a few ids, even \u-escaped
+_SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 Submit = Callable[[InboundMessage, ReplySink | None], Awaitable[Job]]
+_UNAUTHORISED = ("missing, stale or bad signature: send X-Commandlang-Timestamp (unix seconds) and "
+                 "X-Commandlang-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.' + body>")
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The signature header value for `body`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """The `X-Commandlang-Signature` value for `body` sent at `timestamp` (None: the legacy body-only form)."""
+    signed = body if timestamp is None else f"{timestamp}.".encode() + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def signature_headers(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """Both signature headers for sending `body` now (or at `timestamp`)."""
+    at = int(time.time()) if timestamp is None else timestamp
+    return {"X-Commandlang-Timestamp": str(at), "X-Commandlang-Signature": sign(secret, body, at)}
 
 
 class WebhookChannel:
     """Turns signed webhook requests into inbound messages; a `ReplySink` for callback mode."""
 
+    MAX_BODY = MAX_BODY
+
     def __init__(self, submit: Submit, secret: str | None, *, callback_url: str | None = None, wait: float = 10.0,
-                 outbox_size: int = 1000, delivery_tasks: int = 4, delivery_deadline: float = 30.0) -> None:
+                 tolerance: float = 300.0, legacy_signature: bool = False, outbox_size: int = 1000,
+                 delivery_tasks: int = 4, delivery_deadline: float = 30.0, clock: Callable[[], float] = time.time) -> None:
         self._submit = submit
         self._secret = secret
         self.callback_url = callback_url
         self.wait = wait
-        self._outbox_send, self._outbox_receive = trio.open_memory_channel[OutboundReply](outbox_size)
-        self._delivery_tasks = delivery_tasks
+        self.tolerance = tolerance
+        self.legacy_signature = legacy_signature
+        self._clock = clock
+        # One queue per delivery task; a conversation is always on the same one (its order is kept).
+        self._outboxes = [trio.open_memory_channel[OutboundReply](max(1, outbox_size // delivery_tasks))
+                          for _ in range(delivery_tasks)]
         self._delivery_deadline = delivery_deadline
 
     # -- inbound ---------------------------------------------------------
-    async def handle(self, request: Request) -> Response:
+    def admit(self, request: Request) -> Response | None:
+        """On the request's head: refuse what cannot be a fresh signed request before its body is read."""
         if not self._secret:
             return json_response(503, {"error": "the webhook channel is off: set COMMANDLANG_WEBHOOK_SECRET"})
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        stamp = request.headers.get(TIMESTAMP_HEADER)
+        if not _SIGNATURE.fullmatch(signature):
+            return json_response(401, {"error": _UNAUTHORISED})
+        if stamp is None:
+            return None if self.legacy_signature else json_response(401, {"error": _UNAUTHORISED})
+        if not _TIMESTAMP.fullmatch(stamp) or abs(self._clock() - int(stamp)) > self.tolerance:
+            return json_response(401, {"error": _UNAUTHORISED + f"; the timestamp must be within {self.tolerance:g} s of now"})
+        return None
+
+    async def handle(self, request: Request) -> Response:
+        refusal = self.admit(request)  # also when called without the route's admission (tests, other apps)
+        if refusal is not None:
+            return refusal
+        assert self._secret
         given = request.headers.get(SIGNATURE_HEADER, "")
-        if not hmac.compare_digest(given.encode(), sign(self._secret, request.body).encode()):
-            return json_response(401, {"error": "missing or bad X-Commandlang-Signature (sha256=<hex> HMAC of the body)"})
+        stamp = request.headers.get(TIMESTAMP_HEADER)
+        expected = sign(self._secret, request.body, int(stamp) if stamp is not None else None)
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            return json_response(401, {"error": _UNAUTHORISED})
+        if stamp is None:
+            log.warning("a webhook request used the legacy body-only signature (replayable): sign the timestamp too",
+                        extra={"stage": "webhook"})
         try:
             message = inbound_from_json(request.body, "webhook", time.time())
         except InboundShapeError as exc:
@@ -74,17 +126,18 @@ class WebhookChannel:
 
     # -- outbound (callback mode) ----------------------------------------
     async def send(self, outbound: OutboundReply) -> None:
-        await self._outbox_send.send(outbound)  # waits when the outbox is full: backpressure, not loss
+        shard = zlib.crc32(outbound.conversation_id.encode("utf-8", "surrogatepass")) % len(self._outboxes)
+        await self._outboxes[shard][0].send(outbound)  # waits when full: backpressure, not loss
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Deliver callback replies until cancelled."""
         async with httpx.AsyncClient(timeout=10.0, trust_env=False) as client, trio.open_nursery() as nursery:
-            for _ in range(self._delivery_tasks):
-                nursery.start_soon(self._deliver_loop, client)
+            for _, receive in self._outboxes:
+                nursery.start_soon(self._deliver_loop, client, receive)
             task_status.started()
 
-    async def _deliver_loop(self, client: httpx.AsyncClient) -> None:
-        async for outbound in self._outbox_receive.clone():
+    async def _deliver_loop(self, client: httpx.AsyncClient, outbox: trio.MemoryReceiveChannel[OutboundReply]) -> None:
+        async for outbound in outbox:
             body = json.dumps({
                 "conversation_id": outbound.conversation_id,
                 "in_reply_to": outbound.in_reply_to.message_id,
@@ -95,10 +148,12 @@ class WebhookChannel:
 
     async def _post(self, client: httpx.AsyncClient, body: bytes) -> None:
         assert self.callback_url and self._secret
-        headers = {"content-type": "application/json", "X-Commandlang-Signature": sign(self._secret, body)}
         delay = 0.5
         with trio.move_on_after(self._delivery_deadline):
             while True:
+                # Signed anew for each attempt: a retry minutes later must still be within the tolerance.
+                headers = {"content-type": "application/json",
+                           **signature_headers(self._secret, body, int(self._clock()))}
                 try:
                     response = await client.post(self.callback_url, content=body, headers=headers)
                     if response.status_code < 500 and response.status_code != 429:

@@ -23,7 +23,7 @@ class ConfigError(ValueError):
 class Setting:
     name: str  # the ServiceConfig field, which holds the default
     env: str
-    kind: str  # str | int | duration | bool | secret | choice:a,b
+    kind: str  # str | int | duration | switch | secret | choice:a,b
     help: str
 
     @property
@@ -51,6 +51,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook_secret", "COMMANDLANG_WEBHOOK_SECRET", "secret", "HMAC secret of the webhook channel (unset: webhook off)"),
     Setting("webhook_callback", "COMMANDLANG_WEBHOOK_CALLBACK", "str", "URL to POST webhook replies to (unset: reply in the response)"),
     Setting("webhook_wait", "COMMANDLANG_WEBHOOK_WAIT", "duration", "how long a webhook response waits for the command"),
+    Setting("webhook_tolerance", "COMMANDLANG_WEBHOOK_TOLERANCE", "duration", "how far a webhook timestamp may be from this clock (older: refused as a replay)"),
+    Setting("webhook_legacy_signature", "COMMANDLANG_WEBHOOK_LEGACY_SIGNATURE", "switch", "also accept the old body-only webhook signature, without a timestamp (migration only: replayable)"),
+    Setting("local_channel", "COMMANDLANG_LOCAL_CHANNEL", "switch", "serve the demo chat page and its channel (on with --demo; never needed in production)"),
+    Setting("public_host", "COMMANDLANG_PUBLIC_HOST", "str", "host[:port] browsers reach this service at, beside loopback (the demo page's Host and Origin check)"),
+    Setting("max_connections", "COMMANDLANG_MAX_CONNECTIONS", "int", "HTTP connections open at once (lowered to fit the descriptor limit)"),
+    Setting("body_timeout", "COMMANDLANG_BODY_TIMEOUT", "duration", "how long a request body may take to arrive whole (408 after)"),
+    Setting("body_budget", "COMMANDLANG_BODY_BUDGET", "int", "bytes held at once by request bodies not yet authenticated (503 beyond)"),
     Setting("sync_secret", "COMMANDLANG_SYNC_SECRET", "secret", "HMAC secret of sync tokens (unset: a random one per run)"),
     Setting("sync_ping_interval", "COMMANDLANG_SYNC_PING_INTERVAL", "duration", "WebSocket ping interval of sync sessions"),
     Setting("log_format", "COMMANDLANG_LOG_FORMAT", "choice:json,text", "log lines as JSON or text"),
@@ -88,6 +95,13 @@ class ServiceConfig:
     webhook_secret: str = ""
     webhook_callback: str = ""
     webhook_wait: float = 10.0
+    webhook_tolerance: float = 300.0
+    webhook_legacy_signature: bool = False
+    local_channel: bool = False
+    public_host: str = ""
+    max_connections: int = 1000
+    body_timeout: float = 10.0
+    body_budget: int = 16 * 1024 * 1024
     sync_secret: str = ""
     sync_ping_interval: float = 30.0
     log_format: str = "json"
@@ -151,6 +165,15 @@ def _convert(setting: Setting, raw: Any, source: str) -> Any:
         if seconds is None:
             raise ConfigError(f"{source} must be a duration like 20s, 500ms or 7d, got {raw!r}")
         return seconds
+    if setting.kind == "switch":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("1", "on", "true", "yes"):
+            return True
+        if text in ("0", "off", "false", "no", ""):
+            return False
+        raise ConfigError(f"{source} must be on or off (1/0, true/false), got {raw!r}")
     if setting.kind.startswith("choice:"):
         choices = setting.kind.split(":", 1)[1].split(",")
         if str(raw).lower() not in choices:

@@ -29,7 +29,7 @@ Role = Literal["agent", "customer"]
 
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
-    """One chat message, platform-neutral. `message_id` is unique per channel (dedupe key)."""
+    """One chat message, platform-neutral. `message_id` is unique within its conversation (`dedupe_key`)."""
 
     channel: str
     conversation_id: str
@@ -40,7 +40,6 @@ class InboundMessage:
     timestamp: float
     queue_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)  # channel-specific (e.g. Genesys ids)
-
 
 class InboundShapeError(ValueError):
     """A JSON inbound message that is not one; the message says what to fix (a 400's reason)."""

@@ -12,6 +12,7 @@ anyone else sees it.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -50,7 +51,7 @@ class PipelineConfig:
     dedupe_ttl: float = 24 * 3600.0
     default_timeout: float = 30.0  # a command without `timeout`
     confirm_ttl: float = 300.0
-    idle_worker_seconds: float = 30.0
+    max_confirmations: int = 10_000  # questions waiting for an answer; past it the oldest is forgotten
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +82,9 @@ class Pipeline:
         self._today = today
         self._limiter = trio.CapacityLimiter(config.max_concurrency)
         self._conversations: dict[str, _Conversation] = {}
-        self._confirmations: dict[tuple[str, str], _PendingConfirmation] = {}
+        # (channel, conversation, participant) -> the question; insertion order is age order (the sweep
+        # and the bound drop the oldest first)
+        self._confirmations: dict[tuple[str, str, str], _PendingConfirmation] = {}
         self._nursery: trio.Nursery | None = None
         self._accepting = False
         self._in_flight = 0
@@ -100,7 +103,9 @@ class Pipeline:
                 self._nursery = nursery
                 self._accepting = True
                 task_status.started()
-                await trio.sleep_forever()
+                while True:  # unanswered confirmation questions expire; nothing else here needs a clock
+                    await trio.sleep(min(30.0, self.config.confirm_ttl))
+                    self.sweep_confirmations()
         finally:
             self._accepting = False
             self._nursery = None
@@ -165,7 +170,7 @@ class Pipeline:
             await self._refuse(job, SHUTTING_DOWN_TEXT)
             return job
         try:
-            claimed = await self.store.claim_message(message.channel, message.message_id, self.config.dedupe_ttl)
+            claimed = await self.store.claim_message(message.channel, message.conversation_id, message.message_id, self.config.dedupe_ttl)
         except ClaimedElsewhere:  # another replica has it queued: "try again" finds it run there, or released
             self.metrics.refused.inc("claimed_elsewhere")
             await self._refuse(job, BUSY_TEXT)
@@ -184,7 +189,7 @@ class Pipeline:
         if conversation is None:
             if len(self._conversations) >= self.config.max_conversations or self._nursery is None:
                 self.metrics.refused.inc("conversations")
-                await self.store.release_message(message.channel, message.message_id)  # "try again" must work
+                await self.store.release_message(message.channel, message.conversation_id, message.message_id)  # "try again" must work
                 await self._refuse(job, BUSY_TEXT)
                 return job
             conversation = self._conversations[message.conversation_id] = _Conversation(self.config.conversation_queue)
@@ -193,7 +198,7 @@ class Pipeline:
             conversation.send.send_nowait(job)
         except trio.WouldBlock:
             self.metrics.refused.inc("conversation_queue")
-            await self.store.release_message(message.channel, message.message_id)  # "try again" must work
+            await self.store.release_message(message.channel, message.conversation_id, message.message_id)  # "try again" must work
             await self._refuse(job, BUSY_TEXT)
             return job
         self._in_flight += 1
@@ -202,7 +207,7 @@ class Pipeline:
 
     async def _settle(self, job: Job) -> None:
         try:
-            await self.store.settle_message(job.message.channel, job.message.message_id)
+            await self.store.settle_message(job.message.channel, job.message.conversation_id, job.message.message_id)
         except Exception:  # noqa: BLE001 - at worst the claim is released at the next start
             log.warning("could not settle a message's claim", extra={"conversation_id": job.message.conversation_id})
 
@@ -212,21 +217,22 @@ class Pipeline:
         job.finish()
 
     async def _worker(self, conversation_id: str, conversation: _Conversation) -> None:
+        """Runs one conversation's commands in order, and ends as soon as its queue is empty: the
+        conversation table holds only conversations with work, so one-shot conversations cannot fill it."""
         while True:
-            with trio.move_on_after(self.config.idle_worker_seconds):
-                job = await conversation.receive.receive()
-                try:
-                    async with self._limiter:
-                        await self._process(job)
-                finally:
-                    self._in_flight -= 1
-                    if not self._in_flight:
-                        self._idle.set()
-                continue
-            # Idle: nothing can arrive between this check and the removal (no await in between).
-            if conversation.receive.statistics().current_buffer_used == 0:
+            try:
+                job = conversation.receive.receive_nowait()
+            except trio.WouldBlock:
+                # Nothing can arrive between this check and the removal (no await in between).
                 del self._conversations[conversation_id]
                 return
+            try:
+                async with self._limiter:
+                    await self._process(job)
+            finally:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._idle.set()
 
     # -- one message -----------------------------------------------------
     def running_ids(self) -> set[str]:
@@ -304,24 +310,44 @@ class Pipeline:
         record = self._new_record(job.message, spec.name if spec else (name or "?"), {}, "failed", generation, self._clock())
         record = replace(record, error={"code": exc.diagnostic.code, "message": exc.diagnostic.message})
         await self._save(job, record)
-        self.metrics.commands.inc(record.command, "failed")
+        # Labels only from the registry: every name a customer can type must not become a series.
+        self.metrics.commands.inc(spec.name if spec else "unknown", "failed")
+
+    def sweep_confirmations(self) -> int:
+        """Forget the questions whose time ran out; returns how many."""
+        now = self._clock()
+        expired = [key for key, pending in self._confirmations.items() if pending.expires_at < now]
+        for key in expired:
+            del self._confirmations[key]
+        return len(expired)
 
     async def _ask_confirmation(self, job: Job, generation: Generation, call: Call) -> None:
         message = job.message
         token = uuid.uuid4().hex[:10]
-        self._confirmations[(message.conversation_id, message.participant_id)] = _PendingConfirmation(
-            token, message.text, call.command, self._clock() + self.config.confirm_ttl)
+        key = (message.channel, message.conversation_id, message.participant_id)
+        self._confirmations.pop(key, None)  # a new question replaces this participant's last one (and its age)
+        while len(self._confirmations) >= self.config.max_confirmations:
+            self._confirmations.pop(next(iter(self._confirmations)))
+            self.metrics.refused.inc("confirmation_evicted")
+        self._confirmations[key] = _PendingConfirmation(token, message.text, call.command,
+                                                        self._clock() + self.config.confirm_ttl)
         context = ReplyContext(args=call.args, user={"id": message.participant_id, "role": message.role},
                                conversation_id=message.conversation_id, confirm_token=token)
         await job.deliver(generation.renderer.render(call.spec, "confirm", context))
 
     async def _answer_confirmation(self, job: Job, generation: Generation, action: str, token: str | None) -> None:
-        """`/confirm TOKEN` or `/cancel TOKEN` from the participant who was asked, within `confirm_ttl`."""
+        """`/confirm TOKEN` or `/cancel TOKEN` from the participant who was asked, on the channel and in
+        the conversation it was asked in, within `confirm_ttl`. The token is required: it is what ties
+        the answer to the question the participant saw."""
         message = job.message
-        key = (message.conversation_id, message.participant_id)
+        key = (message.channel, message.conversation_id, message.participant_id)
         pending = self._confirmations.get(key)
-        if pending is None or pending.expires_at < self._clock() or (token is not None and token != pending.token):
+        if pending is None or pending.expires_at < self._clock():
             await job.deliver(Reply(text="There is nothing waiting for your confirmation (it may have expired)."))
+            return
+        if token is None or not secrets.compare_digest(token.encode("utf-8", "surrogatepass"), pending.token.encode()):
+            await job.deliver(Reply(text=f"To answer, use the buttons, or type /{action} followed by the code "
+                                         "shown with the question."))
             return
         del self._confirmations[key]
         if action == "cancel":

@@ -199,7 +199,7 @@ class RedisStore:
         args: list[Any] = []
         for record in records:
             body = record_body(record)
-            settles = claim_key(record.channel, record.message_id) if record.version == 1 and record.message_id else ""
+            settles = claim_key(record.channel, record.conversation_id, record.message_id) if record.version == 1 and record.message_id else ""
             keys += [self._k(f"cmd:{record.id}"), self._k("seq"), self._k("events"), self._k("live"), self._k("recent"),
                      self._k(f"conv:{record.conversation_id}"), self._k("unsettled"), self._k("owners"),
                      self._k(f"queue:{record.queue_id or ''}")]
@@ -209,21 +209,21 @@ class RedisStore:
         seqs = await self._script("append", keys, args)
         return [StateEvent(int(seq), record) for seq, record in zip(seqs, records)]
 
-    async def claim_message(self, channel: str, message_id: str, ttl: float) -> bool:
-        key = claim_key(channel, message_id)
+    async def claim_message(self, channel: str, conversation_id: str, message_id: str, ttl: float) -> bool:
+        key = claim_key(channel, conversation_id, message_id)
         claimed = int(await self._script("claim", [self._k(f"dedupe:{key}"), self._k("unsettled")],
                                          [self.replica_id, max(1, int(ttl * 1000)), key, self.prefix]))
         if claimed == 2:
             raise ClaimedElsewhere(f"message {message_id!r} is claimed by another replica that has not started it")
         return bool(claimed)
 
-    async def release_message(self, channel: str, message_id: str) -> None:
-        key = claim_key(channel, message_id)
+    async def release_message(self, channel: str, conversation_id: str, message_id: str) -> None:
+        key = claim_key(channel, conversation_id, message_id)
         await self._call(lambda c: c.delete([self._k(f"dedupe:{key}")]))
-        await self.settle_message(channel, message_id)
+        await self.settle_message(channel, conversation_id, message_id)
 
-    async def settle_message(self, channel: str, message_id: str) -> None:
-        await self._call(lambda c: c.hdel(self._k("unsettled"), [claim_key(channel, message_id)]))
+    async def settle_message(self, channel: str, conversation_id: str, message_id: str) -> None:
+        await self._call(lambda c: c.hdel(self._k("unsettled"), [claim_key(channel, conversation_id, message_id)]))
 
     async def release_unsettled(self) -> int:
         return int(await self._script("release_unsettled", [self._k("unsettled")], [self.prefix, self.replica_id]))

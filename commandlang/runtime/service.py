@@ -323,8 +323,8 @@ class Service:
             with trio.move_on_after(2):
                 try:  # a real write: a read-only or full disk must show here
                     key = uuid.uuid4().hex
-                    await self.store.claim_message("readyz", key, ttl=60)
-                    await self.store.release_message("readyz", key)  # a probe leaves nothing behind
+                    await self.store.claim_message("readyz", "readyz", key, ttl=60)
+                    await self.store.release_message("readyz", "readyz", key)  # a probe leaves nothing behind
                     checks["store"] = True
                 except Exception:  # noqa: BLE001 - any store failure means not ready
                     checks["store"] = False

@@ -193,14 +193,14 @@ class SqliteStore:
     async def append_all(self, records: Sequence[CommandRecord]) -> list[StateEvent]:
         return await self._submit_all([_Operation("append", record) for record in records])
 
-    async def claim_message(self, channel: str, message_id: str, ttl: float) -> bool:
-        return bool(await self._submit("claim", (claim_key(channel, message_id), self._clock() + ttl)))
+    async def claim_message(self, channel: str, conversation_id: str, message_id: str, ttl: float) -> bool:
+        return bool(await self._submit("claim", (claim_key(channel, conversation_id, message_id), self._clock() + ttl)))
 
-    async def release_message(self, channel: str, message_id: str) -> None:
-        await self._submit("release", claim_key(channel, message_id))
+    async def release_message(self, channel: str, conversation_id: str, message_id: str) -> None:
+        await self._submit("release", claim_key(channel, conversation_id, message_id))
 
-    async def settle_message(self, channel: str, message_id: str) -> None:
-        await self._submit("settle", claim_key(channel, message_id))
+    async def settle_message(self, channel: str, conversation_id: str, message_id: str) -> None:
+        await self._submit("settle", claim_key(channel, conversation_id, message_id))
 
     async def release_unsettled(self) -> int:
         return int(await self._submit("release_unsettled", None))
@@ -258,7 +258,7 @@ class SqliteStore:
             if cursor.rowcount != 1:
                 raise StaleTransition(f"{record.id}: version {record.version - 1} is not the stored one")
         if record.version == 1 and record.message_id:  # the message has its record now: its claim is settled
-            connection.execute("DELETE FROM unsettled WHERE key = ?", (claim_key(record.channel, record.message_id),))
+            connection.execute("DELETE FROM unsettled WHERE key = ?", (claim_key(record.channel, record.conversation_id, record.message_id),))
         cursor = connection.execute("INSERT INTO events (command_id, created_at, body) VALUES (?, ?, ?)",
                                     (record.id, record.updated_at, body))
         return StateEvent(int(cursor.lastrowid), record)  # type: ignore[arg-type]

@@ -117,9 +117,10 @@ class StateEvent:
         return {"type": "state", "seq": self.seq, "command": self.record.to_json()}
 
 
-def claim_key(channel: str, message_id: str) -> str:
-    """The dedupe key of one delivered message."""
-    return f"{channel}\x1f{message_id}"
+def claim_key(channel: str, conversation_id: str, message_id: str) -> str:
+    """The dedupe key of one delivered message: its id within its conversation and channel (the same id
+    in another conversation is another message). Unit separators keep the parts apart."""
+    return f"{channel}\x1f{conversation_id}\x1f{message_id}"
 
 
 def record_body(record: CommandRecord) -> str:
@@ -139,8 +140,8 @@ def record_from_body(body: str | bytes) -> CommandRecord:
 class Store(Protocol):
     """What the runtime and the sync hub need from storage; all methods are Trio-async."""
 
-    async def claim_message(self, channel: str, message_id: str, ttl: float) -> bool:
-        """True the first time a (channel, message id) is seen within `ttl` seconds: dedupe.
+    async def claim_message(self, channel: str, conversation_id: str, message_id: str, ttl: float) -> bool:
+        """True the first time a (channel, conversation, message id) is seen within `ttl` seconds: dedupe.
 
         The claim stays *unsettled* until the message's first record is appended (or
         `settle_message` says it needs none); `release_unsettled` forgets unsettled claims at
@@ -150,10 +151,10 @@ class Store(Protocol):
         A store shared by replicas raises `ClaimedElsewhere` when another live replica holds the
         claim unsettled, and takes the claim over when that replica's lease has run out."""
 
-    async def release_message(self, channel: str, message_id: str) -> None:
+    async def release_message(self, channel: str, conversation_id: str, message_id: str) -> None:
         """Forget a claim: the message was refused (busy) and may be delivered again."""
 
-    async def settle_message(self, channel: str, message_id: str) -> None:
+    async def settle_message(self, channel: str, conversation_id: str, message_id: str) -> None:
         """The message was handled without a record (help, a confirmation question)."""
 
     async def release_unsettled(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 
 import trio
 from hypercorn.config import Config
@@ -35,6 +36,7 @@ class CallbackReceiver:
 
     def __init__(self) -> None:
         self.received: list[tuple[dict, str, bytes]] = []  # (payload, signature header, raw body)
+        self.timestamps: list[str] = []
         self.changed = trio.Event()
 
     async def __call__(self, scope, receive, send) -> None:
@@ -44,6 +46,7 @@ class CallbackReceiver:
         body = await read_body(receive) or b""
         headers = dict(scope["headers"])
         self.received.append((json.loads(body), headers.get(b"x-commandlang-signature", b"").decode(), body))
+        self.timestamps.append(headers.get(b"x-commandlang-timestamp", b"").decode())
         self.changed.set()
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
@@ -66,6 +69,8 @@ async def test_callback_mode_answers_202_and_posts_signed_replies(tmp_path) -> N
         nursery.cancel_scope.cancel()
     texts = [payload["reply"]["text"] for payload, _, _ in receiver.received]
     assert texts == ["Working on 9...", "Slow 9 done"]
-    for payload, signature, body in receiver.received:
+    for (payload, signature, body), stamp in zip(receiver.received, receiver.timestamps):
         assert payload["conversation_id"] == "cb" and payload["in_reply_to"] == "cb-1" and payload["command_id"]
-        assert signature == sign(WEBHOOK_SECRET, body)
+        # signed as the service's own inbound requests are: over "<timestamp>." + body, the timestamp fresh
+        assert abs(int(stamp) - time.time()) < 30
+        assert signature == sign(WEBHOOK_SECRET, body, int(stamp))

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import trio
 
-from commandlang.channels.webhook import sign
+from commandlang.channels.webhook import signature_headers
 from commandlang.sync import SyncClient
 from commandlang.sync.client import Snapshot, StateChange
 from commandlang.sync.tokens import issue_token
@@ -353,7 +353,7 @@ class Load:
         for target in self._route(conversation, prefer_other):
             try:
                 response = await self.client.post(f"{target.base}/v1/messages", content=body, timeout=30,
-                                                  headers={"X-Commandlang-Signature": sign(WEBHOOK_SECRET, body)})
+                                                  headers=signature_headers(WEBHOOK_SECRET, body))
                 break
             except httpx.HTTPError:
                 self.transport_errors += 1

@@ -15,7 +15,7 @@ from typing import Any, AsyncIterator
 import httpx
 import trio
 
-from commandlang.channels.webhook import sign
+from commandlang.channels.webhook import signature_headers
 from commandlang.runtime.config import ServiceConfig
 from commandlang.runtime.service import Ports, Service
 from commandlang.runtime.store import CommandRecord
@@ -75,7 +75,7 @@ class Running:
         body = json.dumps({"conversation_id": conversation, "message_id": message_id or f"m-{id(text)}-{trio.current_time()}",
                            "participant_id": participant, "role": role, "text": text}).encode()
         return await self.client.post(f"{self.base}/v1/messages", content=body,
-                                      headers={"X-Commandlang-Signature": sign(secret, body), "content-type": "application/json"})
+                                      headers={**signature_headers(secret, body), "content-type": "application/json"})
 
     def rows(self) -> list[dict[str, Any]]:
         """Every command record in the state file, read as an operator would (sqlite3)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from commandlang.channels.webhook import sign
+from commandlang.channels.webhook import signature_headers
 from tests.runtime.support import REGISTRY, WEBHOOK_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def _post(base: str, text: str, message_id: str, timeout: float = 15) -> httpx.R
     body = json.dumps({"conversation_id": "c1", "message_id": message_id, "participant_id": "a1",
                        "role": "agent", "text": text}).encode()
     return httpx.post(f"{base}/v1/messages", content=body, timeout=timeout,
-                      headers={"X-Commandlang-Signature": sign(WEBHOOK_SECRET, body)})
+                      headers=signature_headers(WEBHOOK_SECRET, body))
 
 
 def _statuses(db: Path) -> list[tuple[str, str | None]]:

@@ -95,12 +95,12 @@ async def test_resume_prune_and_snapshots(redis: RedisServer) -> None:
 async def test_a_message_is_claimed_once_until_its_key_expires(redis: RedisServer) -> None:
     async with trio.open_nursery() as nursery:
         one, two = await open_store(nursery, redis, replica="r1"), await open_store(nursery, redis, replica="r2")
-        assert await one.claim_message("webhook", "m1", ttl=0.3) is True
-        await one.settle_message("webhook", "m1")  # answered there
-        assert await two.claim_message("webhook", "m1", ttl=0.3) is False  # the other replica sees the claim
-        assert await two.claim_message("genesys", "m1", ttl=60) is True
+        assert await one.claim_message("webhook", "c1", "m1", ttl=0.3) is True
+        await one.settle_message("webhook", "c1", "m1")  # answered there
+        assert await two.claim_message("webhook", "c1", "m1", ttl=0.3) is False  # the other replica sees the claim
+        assert await two.claim_message("genesys", "c1", "m1", ttl=60) is True
         await trio.sleep(0.4)  # Redis expires the key itself
-        assert await two.claim_message("webhook", "m1", ttl=60) is True
+        assert await two.claim_message("webhook", "c1", "m1", ttl=60) is True
         await one.aclose()
         await two.aclose()
 
@@ -109,17 +109,17 @@ async def test_a_claim_another_replica_has_not_started_is_busy_until_it_starts_o
     """A delivery failed over from a replica that holds the message queued must not be told "duplicate"."""
     async with trio.open_nursery() as nursery:
         holder, other = await open_store(nursery, redis, replica="holder"), await open_store(nursery, redis, replica="other")
-        assert await holder.claim_message("webhook", "m1", ttl=60)
-        assert await holder.claim_message("webhook", "m1", ttl=60) is False  # queued here: it runs here
+        assert await holder.claim_message("webhook", "c1", "m1", ttl=60)
+        assert await holder.claim_message("webhook", "c1", "m1", ttl=60) is False  # queued here: it runs here
         with pytest.raises(ClaimedElsewhere):
-            await other.claim_message("webhook", "m1", ttl=60)
-        assert await holder.claim_message("webhook", "m-a", ttl=60)
+            await other.claim_message("webhook", "c1", "m1", ttl=60)
+        assert await holder.claim_message("webhook", "c1", "m-a", ttl=60)
         await holder.append(record("a"))  # the message m-a has its record: its claim is settled
-        assert await other.claim_message("webhook", "m-a", ttl=60) is False  # a plain duplicate now
-        assert await holder.claim_message("webhook", "m2", ttl=60)
+        assert await other.claim_message("webhook", "c1", "m-a", ttl=60) is False  # a plain duplicate now
+        assert await holder.claim_message("webhook", "c1", "m2", ttl=60)
         await holder.aclose()  # the holder dies before starting m2: its lease is gone
-        assert await other.claim_message("webhook", "m2", ttl=60) is True  # taken over: it runs here
-        assert await other.claim_message("webhook", "m2", ttl=60) is False
+        assert await other.claim_message("webhook", "c1", "m2", ttl=60) is True  # taken over: it runs here
+        assert await other.claim_message("webhook", "c1", "m2", ttl=60) is False
         await other.aclose()
 
 
@@ -128,16 +128,16 @@ async def test_a_restart_recovers_its_own_work_and_a_dead_replicas_but_not_a_liv
         alive = await open_store(nursery, redis, replica="alive")
         crashed = await open_store(nursery, redis, replica="crashed")
         for store, name in ((alive, "alive"), (crashed, "crashed")):
-            assert await store.claim_message("webhook", f"queued-{name}", ttl=60)  # claimed, never started
-            assert await store.claim_message("webhook", f"m-run-{name}", ttl=60)
+            assert await store.claim_message("webhook", "c1", f"queued-{name}", ttl=60)  # claimed, never started
+            assert await store.claim_message("webhook", "c1", f"m-run-{name}", ttl=60)
             await store.append(record(f"run-{name}"))  # settles m-run-*, leaves a pending command
         await crashed.aclose()  # gives up its lease, as a replica that stopped for good would have let it lapse
         newcomer = await open_store(nursery, redis, replica="newcomer")
         assert [r.id for r in await newcomer.unfinished()] == ["run-crashed"]
         assert await newcomer.release_unsettled() == 1
-        assert await newcomer.claim_message("webhook", "queued-crashed", ttl=60) is True  # runs when delivered again
+        assert await newcomer.claim_message("webhook", "c1", "queued-crashed", ttl=60) is True  # runs when delivered again
         with pytest.raises(ClaimedElsewhere):  # still alive's, queued there: "busy", not "duplicate"
-            await newcomer.claim_message("webhook", "queued-alive", ttl=60)
+            await newcomer.claim_message("webhook", "c1", "queued-alive", ttl=60)
         assert {r.id for r in await alive.unfinished()} == {"run-alive", "run-crashed"}  # its own, and the dead one's
         await alive.aclose()
         await newcomer.aclose()

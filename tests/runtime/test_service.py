@@ -76,13 +76,13 @@ async def test_webhook_refuses_unsigned_badly_signed_and_malformed_requests(tmp_
         assert (await run.webhook("/status 1", secret="wrong")).status_code == 401
         unsigned = await run.client.post(f"{run.base}/v1/messages", json={"text": "/status 1"})
         assert unsigned.status_code == 401
-        from commandlang.channels.webhook import sign
+        from commandlang.channels.webhook import signature_headers
         from tests.runtime.support import WEBHOOK_SECRET
 
         for body, reason in ((b"{not json", "JSON"), (b'{"text": "/status 1"}', "missing"),
                              (b'{"conversation_id": "c", "message_id": "m", "participant_id": "p", "role": "boss", "text": "/x"}', "role")):
             response = await run.client.post(f"{run.base}/v1/messages", content=body,
-                                              headers={"X-Commandlang-Signature": sign(WEBHOOK_SECRET, body)})
+                                              headers=signature_headers(WEBHOOK_SECRET, body))
             assert response.status_code == 400 and reason in response.json()["error"]
 
 
@@ -109,7 +109,7 @@ async def test_one_conversation_runs_in_arrival_order(tmp_path) -> None:
                 await trio.sleep(0.02)
         # the order the service received them in: its dedupe keys, in insertion order
         with sqlite3.connect(run.db) as connection:
-            arrived = [key.split("\x1f")[1] for (key,) in connection.execute("SELECT key FROM dedupe ORDER BY rowid")]
+            arrived = [key.split("\x1f")[-1] for (key,) in connection.execute("SELECT key FROM dedupe ORDER BY rowid")]
         arrival = [int(message_id.split("-")[1]) for message_id in arrived]
         assert sorted(arrival) == [0, 1, 2, 3, 4]
         served = [int(r.path.rsplit("/", 1)[1]) for r in run.backend.requests if "/echo/" in r.path]

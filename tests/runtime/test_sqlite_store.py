@@ -101,11 +101,11 @@ async def test_a_message_is_claimed_once_until_its_key_expires(tmp_path: Path) -
     now = [1000.0]
     async with trio.open_nursery() as nursery:
         store = await open_store(nursery, tmp_path / "s.db", clock=lambda: now[0])
-        assert await store.claim_message("webhook", "m1", ttl=60) is True
-        assert await store.claim_message("webhook", "m1", ttl=60) is False
-        assert await store.claim_message("genesys", "m1", ttl=60) is True
+        assert await store.claim_message("webhook", "c1", "m1", ttl=60) is True
+        assert await store.claim_message("webhook", "c1", "m1", ttl=60) is False
+        assert await store.claim_message("genesys", "c1", "m1", ttl=60) is True
         now[0] += 61
-        assert await store.claim_message("webhook", "m1", ttl=60) is True
+        assert await store.claim_message("webhook", "c1", "m1", ttl=60) is True
         await store.aclose()
 
 
@@ -115,19 +115,19 @@ async def test_claims_without_a_record_are_released_at_the_next_start(tmp_path: 
     async with trio.open_nursery() as nursery:
         store = await open_store(nursery, path)
         for message_id in ("m-a", "m-queued", "m-help", "m-busy"):
-            assert await store.claim_message("webhook", message_id, ttl=60)
+            assert await store.claim_message("webhook", "c1", message_id, ttl=60)
         await store.append(record("a"))  # m-a got its record
-        await store.settle_message("webhook", "m-help")  # answered without a record
-        await store.release_message("webhook", "m-busy")  # refused: may come again at once
-        assert await store.claim_message("webhook", "m-busy", ttl=60) is True
-        await store.release_message("webhook", "m-busy")
+        await store.settle_message("webhook", "c1", "m-help")  # answered without a record
+        await store.release_message("webhook", "c1", "m-busy")  # refused: may come again at once
+        assert await store.claim_message("webhook", "c1", "m-busy", ttl=60) is True
+        await store.release_message("webhook", "c1", "m-busy")
         await store.aclose()
     async with trio.open_nursery() as nursery:  # the restart
         store = await open_store(nursery, path)
         assert await store.release_unsettled() == 1  # m-queued only
-        assert await store.claim_message("webhook", "m-queued", ttl=60) is True
+        assert await store.claim_message("webhook", "c1", "m-queued", ttl=60) is True
         for message_id in ("m-a", "m-help"):
-            assert await store.claim_message("webhook", message_id, ttl=60) is False
+            assert await store.claim_message("webhook", "c1", message_id, ttl=60) is False
         await store.aclose()
 
 
