@@ -121,6 +121,9 @@ class ServiceConfig:
     genesys_api_base: str = ""
     genesys_login_base: str = ""
     demo: bool = False
+    # The demo page may send the agent role (from a client on this machine): --demo sets it; it has no
+    # environment variable or flag of its own, so no deployment turns it on by accident.
+    local_agent_role: bool = False
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
         shown = {f.name: ("****" if _secret(f.name) and getattr(self, f.name) else getattr(self, f.name)) for f in fields(self)}
@@ -137,7 +140,7 @@ class ServiceConfig:
     def from_sources(cls, flags: Mapping[str, Any], env: Mapping[str, str] | None = None) -> ServiceConfig:
         """Flags (not None) over environment variables over defaults; `ConfigError` names a bad one."""
         env = os.environ if env is None else env
-        values: dict[str, Any] = {"demo": bool(flags.get("demo"))}
+        values: dict[str, Any] = {"demo": bool(flags.get("demo")), "local_agent_role": bool(flags.get("demo"))}
         for setting in SETTINGS:
             raw = flags.get(setting.name)
             source = setting.flag

@@ -28,6 +28,7 @@ import httpx
 import trio
 
 from ..channels.genesys import GenesysChannel, GenesysSettings
+from ..channels.local import MAX_BODY as LOCAL_MAX_BODY
 from ..channels.local import LocalChannel
 from ..channels.webhook import WebhookChannel
 from ..execution.client import SharedClient
@@ -37,7 +38,8 @@ from ..runtime.store import StateEvent
 from ..sync import SyncHub
 from .config import ServiceConfig
 from .generation import GenerationHolder, build_generation
-from .http import HttpApp, Request, Response, json_response, serve_http, text_response
+from .http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
+from .listener import ConnectionGate, ConnectionLimits, raise_fd_limit
 from .messages import InboundMessage, Job, ReplySink
 from .metrics import Metrics
 from .pipeline import Pipeline, PipelineConfig
@@ -95,6 +97,8 @@ class Service:
         self._hub: SyncHub | None = None
         self._closers: list[Callable[[], Any]] = []  # run after the drain, in start order
         self._genesys_http: httpx.AsyncClient | None = None
+        self.connections: ConnectionGate | None = None
+        self.body_budget = BodyBudget(config.body_budget)
 
     def say(self, line: str) -> None:
         """Progress for people and scripts on stdout (`listening ...` lines are the contract)."""
@@ -213,11 +217,18 @@ class Service:
         if not isinstance(store, SqliteStore):
             nursery.start_soon(self._sweep_loop, store, pipeline)
 
-        local = LocalChannel(pipeline.submit)
-        events.sinks.append(local)
-        self._closers.append(local.aclose)
+        local = None
+        if config.demo or config.local_channel:  # a demo's door: never there unless asked for
+            local = LocalChannel(pipeline.submit, public_host=config.public_host, trust_agent_role=config.local_agent_role)
+            events.sinks.append(local)
+            self._closers.append(local.aclose)
         webhook = WebhookChannel(pipeline.submit, config.webhook_secret or None,
-                                 callback_url=config.webhook_callback or None, wait=config.webhook_wait)
+                                 callback_url=config.webhook_callback or None, wait=config.webhook_wait,
+                                 tolerance=config.webhook_tolerance, legacy_signature=config.webhook_legacy_signature)
+        if config.webhook_legacy_signature:
+            log.warning("COMMANDLANG_WEBHOOK_LEGACY_SIGNATURE is on: body-only webhook signatures are accepted, and "
+                        "such requests can be replayed; turn it off once every sender signs the timestamp",
+                        extra={"stage": "start"})
         if config.webhook_callback:
             await nursery.start(webhook.run)
 
@@ -243,17 +254,35 @@ class Service:
         return Ports(http_port, sync_port, demo_port)
 
     async def _serve_http(self, app: HttpApp, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        gate = self.connections = ConnectionGate(self._connection_limits())
+        self.metrics.gauge("commandlang_http_connections", "Open HTTP connections", lambda: gate.open + gate.reserve_open)
+        self.metrics.gauge("commandlang_http_connections_refused", "HTTP connections refused over the cap (since start)",
+                           lambda: gate.refused)
+        self.metrics.gauge("commandlang_unauthenticated_body_bytes", "Bytes held by request bodies not yet authenticated",
+                           lambda: self.body_budget.held)
         try:
-            await serve_http(app, self.config.host, self.config.port, shutdown=self._http_shutdown, task_status=task_status)
+            await serve_http(app, self.config.host, self.config.port, shutdown=self._http_shutdown, gate=gate,
+                             task_status=task_status)
         finally:
             self._http_done.set()
 
-    def _announce_registry(self, local: LocalChannel, version: str) -> None:
+    def _connection_limits(self) -> ConnectionLimits:
+        """`max_connections`, lowered so that HTTP connections, sync sessions and the rest fit the descriptor limit."""
+        soft = raise_fd_limit()
+        room = max(64, (soft - 256) // 2)  # the other half: sync sessions, the store, backend pools, logs
+        wanted = max(1, self.config.max_connections)
+        if wanted > room:
+            log.warning("COMMANDLANG_MAX_CONNECTIONS=%d does not fit the descriptor limit (%d): serving at most %d "
+                        "HTTP connections", wanted, soft, room, extra={"stage": "start"})
+        return ConnectionLimits(max_connections=min(wanted, room))
+
+    def _announce_registry(self, local: LocalChannel | None, version: str) -> None:
         """Tell watching agents (sync sessions, demo pages) which registry version now serves."""
         notice = {"type": "registry", "version": version}
         if self._hub is not None:
             self._hub.notice(notice)
-        local.notice(notice)
+        if local is not None:
+            local.notice(notice)
 
     async def _start_sync(self, nursery: trio.Nursery, store: SqliteStore | RedisStore, events: FanOut) -> int | None:
         """The sync hub (commandlang.sync): agent sessions see every durable state change live."""
@@ -297,17 +326,19 @@ class Service:
         self._genesys_http = http
         return GenesysChannel(settings, http, self._submit)
 
-    def _app(self, local: LocalChannel, webhook: WebhookChannel, genesys: GenesysChannel | None = None) -> HttpApp:
-        app = HttpApp()
-        if genesys is not None:
-            app.route("POST", GenesysChannel.BOT_PATH, genesys.bot_route)
-        app.route("GET", "/healthz", self._healthz)
-        app.route("GET", "/readyz", self._readyz)
-        app.route("GET", "/metrics", self._metrics)
-        app.route("POST", "/v1/messages", webhook.handle)
-        app.route("GET", "/", local.page)
-        app.route("POST", "/local/messages", local.messages)
-        app.stream("GET", "/local/events", local.events)
+    def _app(self, local: LocalChannel | None, webhook: WebhookChannel, genesys: GenesysChannel | None = None) -> HttpApp:
+        app = HttpApp(body_timeout=self.config.body_timeout, body_budget=self.body_budget)
+        if genesys is not None:  # the shared secret is a header: checked before the body is read
+            app.route("POST", GenesysChannel.BOT_PATH, genesys.bot_route, admit=genesys.bot_admit, authenticates=True)
+        app.route("GET", "/healthz", self._healthz, max_body=0)
+        app.route("GET", "/readyz", self._readyz, max_body=0)
+        app.route("GET", "/metrics", self._metrics, max_body=0)
+        # The HMAC covers the body, so its bytes count against the budget until it is checked.
+        app.route("POST", "/v1/messages", webhook.handle, admit=webhook.admit, max_body=webhook.MAX_BODY)
+        if local is not None:
+            app.route("GET", "/", local.page, admit=local.admit_page, max_body=0)
+            app.route("POST", "/local/messages", local.messages, admit=local.admit_message, max_body=LOCAL_MAX_BODY)
+            app.stream("GET", "/local/events", local.events, admit=local.admit_events)
         app.route_prefix("GET", "/panel", self._panel)
         return app
 

@@ -17,7 +17,8 @@ STATES = "Array.from(document.querySelectorAll('#states .state')).map(s => [s.da
 @needs_chromium
 async def test_type_a_command_confirm_with_a_quick_reply_and_see_it_complete(tmp_path: Path) -> None:
     sample = (ROOT / "commands.yaml").read_text()
-    async with running_service(tmp_path, sample, templates=ROOT / "templates") as run:
+    async with running_service(tmp_path, sample, templates=ROOT / "templates", local_channel=True,
+                               local_agent_role=True) as run:
         process, devtools_url = await start_chromium(tmp_path / "profile")
         try:
             async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:

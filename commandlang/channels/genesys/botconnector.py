@@ -66,6 +66,19 @@ def check_bot_secret(headers: Mapping[str, str], secret: str, *, header: str = B
     return hmac.compare_digest(value.encode(), secret.encode())
 
 
+def refuse_bot_request(headers: Mapping[str, str], secret: str, secret_header: str = BOT_SECRET_HEADER) -> BotHttpResponse | None:
+    """The answer to a request without the connection's secret (None: it has it). Needs only the headers,
+    so the runtime refuses such a request before reading its body."""
+    if not secret:
+        return BotHttpResponse(503, {"message": "the Bot Connector endpoint is off: set GENESYS_BOT_SECRET",
+                                     "code": "service.unavailable", "status": 503})
+    if not check_bot_secret(headers, secret, header=secret_header):
+        log.warning("genesys bot request rejected: missing or wrong shared secret in %s", secret_header)
+        return BotHttpResponse(401, {"message": "missing or wrong bot secret", "code": "authentication.required",
+                                     "status": 401})
+    return None
+
+
 def parse_bot_request(body: bytes | str | Mapping[str, Any]) -> BotConnectorRequest:
     """The validated request; raises `ModelError` on malformed JSON or a missing field."""
     if isinstance(body, (bytes, str)):
@@ -119,13 +132,9 @@ async def handle_bot_request(body: bytes | str | Mapping[str, Any], headers: Map
     """
     if compile_reply is None:
         from ...replies.compile_genesys import compile_genesys as compile_reply
-    if not secret:
-        return BotHttpResponse(503, {"message": "the Bot Connector endpoint is off: set GENESYS_BOT_SECRET",
-                                     "code": "service.unavailable", "status": 503})
-    if not check_bot_secret(headers, secret, header=secret_header):
-        log.warning("genesys bot request rejected: missing or wrong shared secret in %s", secret_header)
-        return BotHttpResponse(401, {"message": "missing or wrong bot secret", "code": "authentication.required",
-                                     "status": 401})
+    refusal = refuse_bot_request(headers, secret, secret_header)
+    if refusal is not None:
+        return refusal
     try:
         request = parse_bot_request(body)
     except ModelError as exc:

@@ -31,7 +31,7 @@ from ...replies.compile_text import compile_text, resolve_numbered_answer
 from ...runtime.http import json_response
 from ...runtime.messages import InboundMessage, Job, OutboundReply, ReplySink
 from .api import GenesysApiClient, GenesysApiError
-from .botconnector import handle_bot_request
+from .botconnector import handle_bot_request, refuse_bot_request
 from .conversations import ConversationsClient, ConversationsReplySink, MediaFile, send_bot_message
 from .models import ModelError, OutgoingBotMessage, ReplyMessage
 from .notifications import NotificationIngest
@@ -136,6 +136,11 @@ class GenesysChannel:
         async with trio.open_nursery() as nursery:
             await nursery.start(self.ingest.serve, inbound)
             self.ingest_ready.set()
+
+    def bot_admit(self, request: Any) -> Any:
+        """The route's admission: a request without the connection's secret is refused on its headers."""
+        refusal = refuse_bot_request(request.headers, self.settings.bot_secret, self.settings.bot_secret_header)
+        return None if refusal is None else json_response(refusal.status, refusal.body)
 
     async def bot_route(self, request: Any) -> Any:
         """`POST /genesys/bot` for the runtime's `HttpApp` (a `runtime.http.Request` in, `Response` out)."""

@@ -1,13 +1,29 @@
 """The `local` channel: a chat page in the browser, for `commandlang serve --demo` and for trying commands.
 
 `GET /` serves the page; `POST /local/messages` takes a message and answers
-like the webhook without a callback (`{"command", "replies"}`), no signature
-(the service listens on 127.0.0.1 by default); `GET /local/events` streams
-the conversation's state changes and late replies as server-sent events.
+like the webhook without a callback (`{"command", "replies"}`); `GET
+/local/events` streams the conversation's state changes and late replies as
+server-sent events.
+
+It is a demo, not a way into a production service (runtime.md section 2):
+the runtime mounts it only with `--demo` or `COMMANDLANG_LOCAL_CHANNEL=on`,
+and every request is checked on its head (`admit`) before anything else:
+- `Host` must be a loopback name (127.0.0.0/8, `localhost`, `[::1]`) or the
+  configured public host: a DNS-rebound name is refused;
+- a POST must come from the page itself: `Origin` equal to the scheme and
+  `Host` the request was sent to, `Sec-Fetch-Site` (when sent) `same-origin`,
+  and `content-type: application/json` (so a cross-site form or a
+  `text/plain` fetch cannot send one without a CORS preflight we never
+  answer); the event stream refuses a foreign `Origin` and `Sec-Fetch-Site`
+  too;
+- the agent role is taken from a message only in the demo and from a client
+  on this machine (`trust_agent_role`); anyone else is a customer, and a
+  message asking for more gets 403.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import time
@@ -20,24 +36,80 @@ from ...runtime.http import Receive, Request, Response, Send, json_response
 from ...runtime.messages import InboundMessage, InboundShapeError, Job, OutboundReply, ReplySink, inbound_from_json
 from ...runtime.store import StateEvent
 
-__all__ = ["LocalChannel"]
+__all__ = ["LocalChannel", "MAX_BODY", "is_loopback_host"]
 
 log = logging.getLogger("commandlang.channels.local")
 
 Submit = Callable[[InboundMessage, ReplySink | None], Awaitable[Job]]
 
 
+MAX_BODY = 16 * 1024  # one typed message from the page
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a `Host` header (or a URL's host, with or without a port) names this machine."""
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1:name.find("]")] if "]" in name else name[1:]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 class LocalChannel:
     """The demo page's channel: an `EventSink` (live states) and a `ReplySink` (late replies)."""
 
-    def __init__(self, submit: Submit, *, wait: float = 10.0, subscriber_queue: int = 256, heartbeat: float = 15.0) -> None:
+    def __init__(self, submit: Submit, *, wait: float = 10.0, subscriber_queue: int = 256, heartbeat: float = 15.0,
+                 public_host: str = "", trust_agent_role: bool = False, max_streams: int = 256) -> None:
         self._submit = submit
+        self.public_host = public_host.strip().lower()
+        self.trust_agent_role = trust_agent_role
+        self.max_streams = max_streams
+        self._streams = 0
         self.wait = wait
         self._queue = subscriber_queue
         self._heartbeat = heartbeat
         self._subscribers: dict[str, set[trio.MemorySendChannel[tuple[str, Any]]]] = {}
         self._page = resources.files(__package__).joinpath("page.html").read_bytes()
 
+    # -- admission (on the request's head) ------------------------------
+    def _host_allowed(self, host: str) -> bool:
+        host = host.strip().lower()
+        return bool(host) and (is_loopback_host(host) or (bool(self.public_host) and host == self.public_host))
+
+    def admit_page(self, request: Request) -> Response | None:
+        if not self._host_allowed(request.headers.get("host", "")):
+            return json_response(421, {"error": "this demo page answers only on this machine's own name "
+                                                "(or COMMANDLANG_PUBLIC_HOST)"})
+        return None
+
+    def admit_message(self, request: Request) -> Response | None:
+        refusal = self.admit_page(request) or self._same_origin(request, required=True)
+        if refusal is None and request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            refusal = json_response(415, {"error": "send the message as application/json"})
+        return refusal
+
+    def admit_events(self, request: Request) -> Response | None:
+        return self.admit_page(request) or self._same_origin(request, required=False)
+
+    def _same_origin(self, request: Request, *, required: bool) -> Response | None:
+        origin = request.headers.get("origin")
+        site = request.headers.get("sec-fetch-site")
+        host = request.headers.get("host", "").strip().lower()
+        if site is not None and site.lower() not in ("same-origin", "none"):
+            return json_response(403, {"error": "cross-site requests are refused"})
+        if origin is None:
+            return json_response(403, {"error": "send the Origin header (the demo page does)"}) if required else None
+        if origin.strip().lower() not in (f"http://{host}", f"https://{host}"):
+            return json_response(403, {"error": "cross-origin requests are refused"})
+        return None
+
+    # -- the page and its messages ---------------------------------------
     async def page(self, request: Request) -> Response:
         return Response(200, self._page, {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"})
 
@@ -46,6 +118,10 @@ class LocalChannel:
             message = inbound_from_json(request.body, "local", time.time())
         except InboundShapeError as exc:
             return json_response(400, {"error": str(exc)})
+        if message.role == "agent" and not (self.trust_agent_role and request.client is not None
+                                            and is_loopback_host(request.client)):
+            return json_response(403, {"error": "the agent role is only for the demo (--demo) on this machine: "
+                                                "choose 'a customer'"})
         job = await self._submit(message, self)
         if not job.refused:
             await job.wait(self.wait)
@@ -82,8 +158,15 @@ class LocalChannel:
                         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
             return
+        if self._streams >= self.max_streams:  # each open stream holds a connection and a queue
+            body = b'{"error": "too many open event streams"}'
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
         sender, receiver = trio.open_memory_channel[tuple[str, Any]](self._queue)
         self._subscribers.setdefault(conversation_id, set()).add(sender)
+        self._streams += 1
         try:
             await send({"type": "http.response.start", "status": 200, "headers": [
                 (b"content-type", b"text/event-stream"), (b"cache-control", b"no-store")]})
@@ -103,6 +186,7 @@ class LocalChannel:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 nursery.cancel_scope.cancel()
         finally:
+            self._streams -= 1
             subscribers = self._subscribers.get(conversation_id)
             if subscribers is not None:
                 subscribers.discard(sender)
