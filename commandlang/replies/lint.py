@@ -34,6 +34,7 @@ from .context import KNOWN_VARIABLES, ReplyContext, context_for_answer
 from .limits import GENESYS_LIMITS, TEXT_LIMITS, enforce_limits
 from .model import REPLY_KEYS, ReplyShapeError
 from .render import MACROS_FILE, ReplyRenderer, is_template_file
+from .scrub import Scrubber
 from .templates import _FOR, _SINGLE_EXPRESSION
 
 __all__ = ["check_templates", "check_registry_templates"]
@@ -80,7 +81,7 @@ class _Checker:
         self.binder = Binder(spec)
         self.parser = default_parser()
         self.options = SyntaxOptions(percent_decode=spec.settings.percent_decode, max_length=spec.settings.max_length)
-        self.renderer = ReplyRenderer(template_dir=template_dir)
+        self.renderer = ReplyRenderer(template_dir=template_dir, scrubber=Scrubber.for_registry(spec))
         self.has_macros = bool(template_dir) and os.path.exists(os.path.join(template_dir, MACROS_FILE))
 
     def report(self, code: str, message: str, pos: Position | None, file: str | None = None, *,
