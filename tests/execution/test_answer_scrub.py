@@ -10,6 +10,7 @@ webhook answers).
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 
 import trio
@@ -103,3 +104,11 @@ async def test_a_success_echoing_the_card_shows_it_masked() -> None:
     result, text = await run_refund(201, {"message": f"Refund R-1 booked to card {SECRET_CARD}", "refund_id": "R-1"})
     assert result.status == "completed" and result.error is None
     assert SECRET_CARD not in text and f"card ****{SECRET_CARD[-4:]}" in text
+
+
+async def test_the_operators_log_keeps_what_the_backend_said_with_the_card_masked(caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    await run_refund(500, {"message": f"database exploded at 10.1.2.3 charging {SECRET_CARD}"})
+    text = "\n".join(r.getMessage() + " " + repr(r.__dict__) for r in caplog.records)
+    assert "database exploded at 10.1.2.3" in text and f"****{SECRET_CARD[-4:]}" in text
+    assert SECRET_CARD not in text
