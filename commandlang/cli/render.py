@@ -30,6 +30,7 @@ from ..replies.context import ReplyContext
 from ..replies.limits import LIMITS, enforce_limits
 from ..replies.model import ReplyShapeError
 from ..replies.render import ReplyRenderer
+from ..replies.scrub import Scrubber
 from .common import ArgumentParser, print_json
 
 
@@ -121,7 +122,7 @@ def main(argv: list[str]) -> int:
         error = {"code": f"http_{status}" if status >= 400 else "backend_error", "message": message}
     context = ReplyContext(args=args, result=result, status=status, error=error,
                            user={"id": "preview", "role": options.role}, conversation_id="preview", confirm_token="preview")
-    renderer = ReplyRenderer(template_dir=registry.spec.template_dir)
+    renderer = ReplyRenderer(template_dir=registry.spec.template_dir, scrubber=Scrubber.for_registry(registry.spec))
     try:
         reply = renderer.render(spec, options.kind, context, strict=True)
     except (TemplateError, ReplyShapeError) as exc:

@@ -25,6 +25,7 @@ from ..execution.request import prepare_request
 from ..registry.model import CommandSpec, Example
 from ..replies.compile_text import compile_text
 from ..replies.render import ReplyRenderer
+from ..replies.scrub import Scrubber
 from ..replies.templates import TemplateEngine
 from .common import ArgumentParser, load_or_report
 
@@ -123,7 +124,7 @@ def main(argv: list[str]) -> int:
         if registry is None:
             return 2
         engine = TemplateEngine(registry.spec.template_dir)
-        renderer = ReplyRenderer(engine, registry.spec.template_dir)
+        renderer = ReplyRenderer(engine, registry.spec.template_dir, scrubber=Scrubber.for_registry(registry.spec))
         for spec in registry.spec.commands.values():
             for index, example in enumerate(spec.examples):
                 if example.backend is None and example.expect is None:

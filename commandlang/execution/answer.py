@@ -1,5 +1,10 @@
 """From a backend outcome to the user's answer: the reply, the final status and the error.
 
+The error is what the runtime stores as `record.error`, so what sync frames
+and webhook answers carry: its message goes through the renderer's
+`Scrubber` (no URL, address, stack trace or raw sensitive value), exactly
+like the reply's.
+
 One mapping, used by the runtime for real calls and by `commandlang test`
 for canned backend answers, so an example passes exactly when the service
 would answer the same way.
@@ -21,6 +26,8 @@ __all__ = ["Answer", "answer"]
 
 @dataclass(frozen=True, slots=True)
 class Answer:
+    """The reply to send, the command's final status, and its scrubbed `{code, message}` error (None on success)."""
+
     reply: Reply
     status: str  # completed | failed | timed_out
     error: Mapping[str, str] | None
@@ -34,7 +41,8 @@ def answer(renderer: ReplyRenderer, call: Call, outcome: Outcome | None, *, user
         context = ReplyContext(args=call.args, result=details.get("json"), status=details.get("status"),
                                user=user, conversation_id=conversation_id)
         return Answer(renderer.render(call.spec, "success", context), "completed", None)
-    error = {"code": outcome.code, "message": outcome.user_message}
+    scrubber = renderer.scrubber.for_call(call.spec, call.args)
+    error = {"code": outcome.code, "message": scrubber.message(outcome.user_message)}
     context = ReplyContext(args=call.args, result=details.get("json"), status=details.get("status"), error=error,
                            user=user, conversation_id=conversation_id)
     return Answer(renderer.render(call.spec, "error", context), "timed_out" if outcome.code == "timeout" else "failed", error)

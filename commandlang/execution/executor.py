@@ -40,6 +40,7 @@ import trio
 
 from ..binding.call import Call
 from ..registry.model import BackendSpec, RegistrySpec
+from ..replies.scrub import Scrubber
 from ..replies.templates import TemplateEngine
 from .outcome import BackendError, BadResponse, Outcome, Timeout, Unreachable, classify_response
 from .client import SharedClient
@@ -157,10 +158,17 @@ class Executor:
             deadline = trio.current_time() + call.spec.timeout
         prepared = prepare_request(call, self.registry, self.engine, idempotency_key=command_id)
         route = call.spec.request.path if call.spec.request and call.spec.request.path else "/commands/{name}"
-        return await self.send(prepared, deadline=deadline, log_context={"command": call.command, "command_id": command_id, "route": route})
+        return await self.send(prepared, deadline=deadline, log_context={"command": call.command, "command_id": command_id, "route": route},
+                               log_scrubber=Scrubber().for_call(call.spec, call.args))
 
-    async def send(self, prepared: PreparedRequest, *, deadline: float | None = None, log_context: Mapping[str, Any] | None = None) -> Outcome:
-        """Send a prepared request with the backend's retry policy under `deadline` (absolute Trio time)."""
+    async def send(self, prepared: PreparedRequest, *, deadline: float | None = None, log_context: Mapping[str, Any] | None = None,
+                   log_scrubber: Scrubber | None = None) -> Outcome:
+        """Send a prepared request with the backend's retry policy under `deadline` (absolute Trio time).
+
+        With `log_scrubber` (one that knows the call's sensitive values), the failure log line
+        also carries the backend's own error message, masked: the operator's one place to read
+        what a failing backend said, since users never see a 5xx message.
+        """
         backend = self.registry.backends[prepared.backend]
         transport = self._transports.get(prepared.backend)
         if transport is None:
@@ -205,9 +213,9 @@ class Executor:
                     extra={**context, "stage": "retry", "attempt": attempts + 1},
                 )
                 await trio.sleep(decision.delay)
-            return self._finish(outcome, context, started)
+            return self._finish(outcome, context, started, log_scrubber)
         # the command's deadline passed (during an attempt or a backoff sleep)
-        return self._finish(Timeout(attempts=attempts), context, started)
+        return self._finish(Timeout(attempts=attempts), context, started, log_scrubber)
 
     # -- one attempt ------------------------------------------------------
     async def _attempt(self, transport: httpx.AsyncBaseTransport, backend: BackendSpec, wire: _Wire, number: int) -> _Attempt:
@@ -252,20 +260,23 @@ class Executor:
         return _Attempt(classify_response(status, response.header(b"content-type") or "", body, prepared, number),
                         retryable=retry_status, retry_after=retry_after)
 
-    def _finish(self, outcome: Outcome, context: Mapping[str, Any], started: float) -> Outcome:
+    def _finish(self, outcome: Outcome, context: Mapping[str, Any], started: float, scrubber: Scrubber | None) -> Outcome:
         elapsed = trio.current_time() - started
         extra = {**context, "stage": "backend", "attempts": outcome.attempts, "code": outcome.code, "status": outcome.status}
         if outcome.ok:
             logger.debug("%s %s ok (%s) in %.3fs after %d attempt(s)", context["backend"], context["method"],
                          outcome.status, elapsed, outcome.attempts, extra=extra)
         else:
-            logger.warning("%s %s failed: %s in %.3fs after %d attempt(s)", context["backend"], context["method"],
-                           _describe(outcome), elapsed, outcome.attempts, extra=extra)
+            said = ""
+            if scrubber is not None and isinstance(outcome, BackendError) and outcome.message:
+                said = f" ({scrubber.mask(outcome.message)!r})"  # repr: one line, quotes show where it ends
+            logger.warning("%s %s failed: %s%s in %.3fs after %d attempt(s)", context["backend"], context["method"],
+                           _describe(outcome), said, elapsed, outcome.attempts, extra=extra)
         return outcome
 
 
 def _describe(outcome: Outcome) -> str:
-    """A log-safe summary: codes, statuses and exception class names only."""
+    """A log-safe summary: codes, statuses and exception class names only (the backend's message is added, masked, by `_finish`)."""
     if isinstance(outcome, (Unreachable,)):
         return f"unreachable ({outcome.reason})"
     if isinstance(outcome, BadResponse):

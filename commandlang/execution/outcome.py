@@ -1,9 +1,9 @@
 """What a backend call came to: typed, frozen outcomes (pure: no I/O).
 
-Every outcome has an error `code` (None for success) and a `user_message`
-that reply templates may show as is: it never carries a stack trace, a
-secret or an internal URL. Internal details for operators go to the logs,
-not here. `to_context()` is the shape reply templates read.
+Every outcome has an error `code` (None for success) and a `user_message`:
+our own words, or a 4xx backend's own message, which `execution.answer`
+scrubs (`replies.scrub`) before a user or the state store sees it. Internal
+details for operators go to the logs, not here. `to_context()` is the shape reply templates read.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ __all__ = [
 #: The error codes an outcome can carry, as the reply templates and the state store see them.
 ERROR_CODES = ("backend_error", "timeout", "unreachable", "bad_response")
 
-#: A backend's own message is shown to the user; this bounds how much of it.
+#: A backend's own message (shown to the user after a 4xx, scrubbed); this bounds how much of it.
 MAX_BACKEND_MESSAGE = 500
 
 
@@ -66,7 +66,10 @@ class BackendError:
     """The backend answered but refused or failed: an HTTP error status, or the
     default contract's `{"status": "error", "message": ...}` (then `status` is the HTTP status, often 200).
 
-    `message` is the backend's own `message` (shown to the user), or None.
+    `message` is the backend's own `message`, or None. After a 4xx (or a
+    default-contract refusal) it is shown to the user, once scrubbed
+    (`replies.scrub`); after a 5xx it never is: what a failing server says
+    ("database exploded at 10.1.2.3") is for the operator's log only.
     """
 
     status: int
@@ -78,7 +81,7 @@ class BackendError:
 
     @property
     def user_message(self) -> str:
-        if self.message:
+        if self.message and self.status < 500:
             return self.message
         if self.status == 429:
             return "The service is busy right now. Please try again in a minute."

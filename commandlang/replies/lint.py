@@ -11,6 +11,9 @@ YAML string that holds the template (or the command when that is unknown):
 - `template_raw_in_error`: `raw_args` in an error reply (never allowed);
 - `reply_shape`: a key a reply cannot have, found statically or by rendering
   an example's canned backend answer;
+- `reply_url`: a literal `url` or `image` that the URL rule refuses
+  (`scrub.is_allowed_link`: https, or http to a loopback host), which the
+  reply would drop at run time;
 - `example_reply`: an example with a canned answer whose reply fails to render;
 - `reply_limit` (warning): an example's reply that a channel would truncate;
 - `reply_payload` (warning): an example's reply offers a choice that sends an unknown command.
@@ -34,11 +37,14 @@ from .context import KNOWN_VARIABLES, ReplyContext, context_for_answer
 from .limits import GENESYS_LIMITS, TEXT_LIMITS, enforce_limits
 from .model import REPLY_KEYS, ReplyShapeError
 from .render import MACROS_FILE, ReplyRenderer, is_template_file
+from .scrub import Scrubber, is_allowed_link
 from .templates import _FOR, _SINGLE_EXPRESSION
 
 __all__ = ["check_templates", "check_registry_templates"]
 
 _KINDS = ("success", "error", "confirm", "ack")
+#: The keys whose literal value is a URL a reply sends (link buttons and actions, images, attachments).
+_URL_KEYS = frozenset({"url", "image"})
 _ITEM_KEYS = {
     "quick_replies": ("label", "payload", "image"),
     "buttons": ("kind", "label", "payload", "url"),
@@ -80,7 +86,7 @@ class _Checker:
         self.binder = Binder(spec)
         self.parser = default_parser()
         self.options = SyntaxOptions(percent_decode=spec.settings.percent_decode, max_length=spec.settings.max_length)
-        self.renderer = ReplyRenderer(template_dir=template_dir)
+        self.renderer = ReplyRenderer(template_dir=template_dir, scrubber=Scrubber.for_registry(spec))
         self.has_macros = bool(template_dir) and os.path.exists(os.path.join(template_dir, MACROS_FILE))
 
     def report(self, code: str, message: str, pos: Position | None, file: str | None = None, *,
@@ -167,6 +173,9 @@ class _Checker:
             for key, value in node.items():
                 if key in ("$when", "$for", "$layout"):
                     continue
+                if key in _URL_KEYS and isinstance(value, str) and "{" not in value and not is_allowed_link(value.strip()):
+                    self.report("reply_url", f"{key} {value!r} would be dropped: a reply sends only https links "
+                                "(http only to a loopback host)", _value_pos(node, key, pos), file)
                 self.walk(value, _value_pos(node, key, pos), file, inner, is_error, list_key=key if isinstance(value, list) else None)
             return
         if isinstance(node, list):

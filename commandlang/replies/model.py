@@ -21,14 +21,23 @@ channel and the local demo page receive, so the two round-trip::
 
 Compilers (`compile_genesys`, `compile_text`) turn a `Reply` into what a
 channel sends.
+
+Links are checked here, the one place every rendered reply passes before any
+channel's compiler sees it: a link button, a card's image or default action,
+a quick reply's image, an attachment, and a markdown `[label](url)` whose URL
+breaks the rule of `scrub.is_allowed_link` (https; http only to a loopback
+host) is dropped (the markdown link keeps its label), and the rest of the
+reply stays. A `javascript:` or `data:` URL from backend data never goes out.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping
 
 from ..registry.types import to_json
+from .scrub import is_allowed_link
 
 __all__ = [
     "Attachment",
@@ -204,6 +213,8 @@ def reply_from_structure(rendered: Any) -> Reply:
     fmt = _text(rendered.get("format"), "format", required=False) or "plain"
     if fmt not in ("plain", "markdown"):
         raise ReplyShapeError("format", f"must be plain or markdown, not {fmt!r}")
+    if fmt == "markdown":
+        text = _MARKDOWN_LINK.sub(_markdown_link_or_label, text)
     carousel = None
     if rendered.get("carousel") is not None:
         raw = rendered["carousel"]
@@ -215,14 +226,30 @@ def reply_from_structure(rendered: Any) -> Reply:
         text=text,
         format=fmt,  # type: ignore[arg-type]
         quick_replies=tuple(_quick_reply(q, f"quick_replies[{i}]") for i, q in enumerate(_list(rendered.get("quick_replies"), "quick_replies"))),
-        buttons=tuple(_button(b, f"buttons[{i}]") for i, b in enumerate(_list(rendered.get("buttons"), "buttons"))),
+        buttons=_kept(_button(b, f"buttons[{i}]") for i, b in enumerate(_list(rendered.get("buttons"), "buttons"))),
         cards=tuple(_card(c, f"cards[{i}]") for i, c in enumerate(_list(rendered.get("cards"), "cards"))),
         carousel=carousel,
-        attachments=tuple(_attachment(a, f"attachments[{i}]") for i, a in enumerate(_list(rendered.get("attachments"), "attachments"))),
+        attachments=_kept(_attachment(a, f"attachments[{i}]") for i, a in enumerate(_list(rendered.get("attachments"), "attachments"))),
     )
     if not (reply.text or reply.quick_replies or reply.buttons or reply.all_cards() or reply.attachments):
         raise ReplyShapeError("", "the reply is empty: give it a text, quick replies, buttons, cards or attachments")
     return reply
+
+
+_MARKDOWN_LINK = re.compile(r"\[([^\]\n]*)\]\(((?:[^()\n]|\([^()\n]*\))*)\)")  # one level of (...) inside the URL
+
+
+def _markdown_link_or_label(match: re.Match[str]) -> str:
+    return match.group(0) if is_allowed_link(match.group(2).strip()) else match.group(1)
+
+
+def _link(url: str | None) -> str | None:
+    """`url` when a reply may send it (`scrub.is_allowed_link`), else None: the caller drops what held it."""
+    return url if url is not None and is_allowed_link(url.strip()) else None
+
+
+def _kept(items: Any) -> tuple[Any, ...]:
+    return tuple(item for item in items if item is not None)
 
 
 def _kind(value: Any) -> str:
@@ -275,18 +302,19 @@ def _quick_reply(value: Any, path: str) -> QuickReply:
     item = _mapping(value, path, ("label", "payload", "image"))
     label = _text(item.get("label"), f"{path}.label", required=True)
     payload = _text(item.get("payload"), f"{path}.payload", required=False) or label
-    return QuickReply(label=label, payload=payload, image=_text(item.get("image"), f"{path}.image", required=False))  # type: ignore[arg-type]
+    return QuickReply(label=label, payload=payload, image=_link(_text(item.get("image"), f"{path}.image", required=False)))  # type: ignore[arg-type]
 
 
-def _button(value: Any, path: str) -> Button:
+def _button(value: Any, path: str) -> Button | None:
+    """The button, or None for a link button whose URL a reply may not send."""
     item = _mapping(value, path, ("kind", "label", "payload", "url"))
     kind = _text(item.get("kind"), f"{path}.kind", required=False) or ("link" if item.get("url") is not None else "postback")
     if kind not in ("postback", "link"):
         raise ReplyShapeError(f"{path}.kind", f"must be postback or link, not {kind!r}")
     label = _text(item.get("label"), f"{path}.label", required=True)
     if kind == "link":
-        url = _text(item.get("url"), f"{path}.url", required=True)
-        return Button("link", label, url=url)  # type: ignore[arg-type]
+        url = _link(_text(item.get("url"), f"{path}.url", required=True))
+        return Button("link", label, url=url) if url is not None else None  # type: ignore[arg-type]
     payload = _text(item.get("payload"), f"{path}.payload", required=False) or label
     return Button("postback", label, payload=payload)  # type: ignore[arg-type]
 
@@ -305,20 +333,24 @@ def _card(value: Any, path: str) -> Card:
     return Card(
         title=_text(item.get("title"), f"{path}.title", required=True),  # type: ignore[arg-type]
         description=_text(item.get("description"), f"{path}.description", required=False),
-        image=_text(item.get("image"), f"{path}.image", required=False),
+        image=_link(_text(item.get("image"), f"{path}.image", required=False)),
         default_action=_default_action(item.get("default_action"), f"{path}.default_action"),
-        actions=tuple(_button(a, f"{path}.actions[{i}]") for i, a in enumerate(_list(item.get("actions"), f"{path}.actions"))),
+        actions=_kept(_button(a, f"{path}.actions[{i}]") for i, a in enumerate(_list(item.get("actions"), f"{path}.actions"))),
     )
 
 
-def _attachment(value: Any, path: str) -> Attachment:
+def _attachment(value: Any, path: str) -> Attachment | None:
+    """The attachment, or None when its URL is one a reply may not send."""
     item = _mapping(value, path, ("url", "media_type", "filename", "mime"))
     media_type = _text(item.get("media_type"), f"{path}.media_type", required=False) or "Image"
     folded = {m.lower(): m for m in MEDIA_TYPES}
     if media_type.lower() not in folded:
         raise ReplyShapeError(f"{path}.media_type", f"must be one of {', '.join(MEDIA_TYPES)}, not {media_type!r}")
+    url = _link(_text(item.get("url"), f"{path}.url", required=True))
+    if url is None:
+        return None
     return Attachment(
-        url=_text(item.get("url"), f"{path}.url", required=True),  # type: ignore[arg-type]
+        url=url,
         media_type=folded[media_type.lower()],
         filename=_text(item.get("filename"), f"{path}.filename", required=False),
         mime=_text(item.get("mime"), f"{path}.mime", required=False),

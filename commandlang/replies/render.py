@@ -19,6 +19,14 @@ structure that is not a reply) never reaches the user: the default reply of
 the same kind is sent and the problem logged. `strict=True` raises instead
 (lint, `commandlang render`).
 
+What a backend sent is scrubbed before any template sees it (`scrub.Scrubber`,
+with the registry's backend hosts when the renderer was given them): a
+success `result` has raw sensitive values masked; an error's message and
+`result` lose URLs, addresses, stack traces and sensitive values, and after a
+5xx answer `result` is withheld. An error reply is masked once more as a whole.
+Links, images and attachments outside the URL rule (`scrub.is_allowed_link`)
+are dropped when the `Reply` is built (`model.reply_from_structure`).
+
 Payloads of the confirmation quick replies: `/confirm <token>` and
 `/cancel <token>` (`CONFIRM_PAYLOAD`, `CANCEL_PAYLOAD`, `parse_confirmation`).
 """
@@ -36,8 +44,9 @@ from ..registry.types import to_json
 from ..diagnostics import Diagnostic, TemplateError
 from ..registry.model import CommandSpec
 from ..registry.yamlsource import read_yaml
-from .context import ReplyContext, ReplyKind, safe_message, scrub, sensitive_values, template_variables
+from .context import ReplyContext, ReplyKind, template_variables
 from .model import QuickReply, Reply, ReplyShapeError, reply_from_structure
+from .scrub import Scrubber
 from .templates import DROP, TemplateEngine
 
 __all__ = ["ReplyRenderer", "CONFIRM_PAYLOAD", "CANCEL_PAYLOAD", "parse_confirmation", "default_reply"]
@@ -68,7 +77,9 @@ def is_template_file(value: Any) -> bool:
 class ReplyRenderer:
     """Renders the replies of one registry's commands; holds the file cache."""
 
-    def __init__(self, engine: TemplateEngine | None = None, template_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, engine: TemplateEngine | None = None, template_dir: str | os.PathLike[str] | None = None,
+                 *, scrubber: Scrubber | None = None) -> None:
+        self.scrubber = scrubber or Scrubber()  # `Scrubber.for_registry(spec)` also removes the backends' host names
         self.template_dir = os.fspath(template_dir) if template_dir is not None else None
         self.engine = engine or TemplateEngine(self.template_dir)
         self._files: dict[str, tuple[int, Any]] = {}
@@ -132,7 +143,8 @@ class ReplyRenderer:
         """The `kind` reply of `spec` for one run. Falls back to the default unless `strict`."""
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
-        ctx = ReplyContext.coerce(context)
+        scrubber = self.scrubber.for_call(spec, ReplyContext.coerce(context).args)
+        ctx = scrubbed_context(ReplyContext.coerce(context), kind, scrubber)
         try:
             reply = self._render_declared(spec, kind, ctx)
         except (TemplateError, ReplyShapeError) as exc:
@@ -144,12 +156,15 @@ class ReplyRenderer:
             reply = default_reply(spec, kind, ctx)
         if kind == "confirm":
             reply = _with_confirmation(reply, ctx.confirm_token)
-        if kind == "error":
-            reply = _scrub_reply(reply, sensitive_values(spec, ctx.args))
+        if kind == "error" and scrubber.secrets:  # a template may have put a raw value anywhere
+            reply = reply_from_structure(scrubber.mask(reply.to_json()))
         return reply
 
     def render_structure(self, spec: CommandSpec, kind: ReplyKind, template: Any, context: ReplyContext) -> Reply:
-        """Render one template structure (file content or inline) for `spec` into a `Reply`; raises on failure."""
+        """Render one template structure (file content or inline) for `spec` into a `Reply`; raises on failure.
+
+        `context` is used as given: `render` passes it through `scrubbed_context` first.
+        """
         variables = template_variables(spec, context, kind, self.macros())
         rendered = self.engine.render(template, variables)
         if rendered is DROP:
@@ -169,6 +184,19 @@ class ReplyRenderer:
             if exc.diagnostic.file is None and is_template_file(declared):
                 raise TemplateError(replace(exc.diagnostic, file=f"templates/{declared.strip()}")) from None
             raise
+
+
+def scrubbed_context(context: ReplyContext, kind: ReplyKind, scrubber: Scrubber) -> ReplyContext:
+    """`context` as a `kind` reply may show it: what the backend sent scrubbed (see the module docstring)."""
+    if kind == "error":
+        error = dict(context.error or {})
+        error["message"] = scrubber.message(error.get("message"))
+        failed_server = context.status is not None and context.status >= 500
+        result = None if failed_server else scrubber.details(context.result)
+        return replace(context, error=error, result=result)
+    if context.result is None:
+        return context
+    return replace(context, result=scrubber.mask(context.result))
 
 
 def apply_layout(layout: Any, child: Mapping[str, Any]) -> Any:
@@ -196,7 +224,7 @@ def default_reply(spec: CommandSpec, kind: ReplyKind, context: ReplyContext) -> 
         return Reply(text=f"Done: /{spec.name}")
     if kind == "error":
         error = context.error or {}
-        message = safe_message(error.get("message"), sensitive_values(spec, context.args))
+        message = Scrubber().for_call(spec, context.args).message(error.get("message"))  # again: callers may pass raw contexts
         text = f"Sorry, /{spec.name} failed" + (f": {message}" if message else ".")
         if error.get("code") in ("timeout", "timed_out"):
             text += "\nIt took too long; please try again in a moment."
@@ -226,9 +254,3 @@ def _with_confirmation(reply: Reply, token: str | None) -> Reply:
     return Reply(text=reply.text, format=reply.format, quick_replies=(confirm, cancel) + others, buttons=reply.buttons,
                  cards=reply.cards, carousel=reply.carousel, attachments=reply.attachments)
 
-
-def _scrub_reply(reply: Reply, secrets: list[str]) -> Reply:
-    """An error reply with every raw sensitive value masked, wherever a template put it."""
-    if not secrets:
-        return reply
-    return reply_from_structure(scrub(reply.to_json(), secrets))

@@ -20,6 +20,7 @@ from ..api import Registry, load_registry
 from ..execution.executor import Executor
 from ..replies.lint import check_registry_templates
 from ..replies.render import ReplyRenderer
+from ..replies.scrub import Scrubber
 from ..replies.templates import TemplateEngine
 
 __all__ = ["Generation", "GenerationHolder", "build_generation", "registry_files", "registry_version"]
@@ -66,7 +67,7 @@ async def build_generation(path: str, *, env: Mapping[str, str] | None = None, t
     engine = TemplateEngine(registry.spec.template_dir)
     executor = Executor(registry.spec, engine, token_provider=token_provider)
     await executor.__aenter__()
-    renderer = ReplyRenderer(engine, registry.spec.template_dir)
+    renderer = ReplyRenderer(engine, registry.spec.template_dir, scrubber=Scrubber.for_registry(registry.spec))
     return Generation(registry, executor, renderer, version)
 
 

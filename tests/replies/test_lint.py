@@ -110,3 +110,27 @@ def test_commandlang_lint_checks_templates_but_parse_does_not_need_them(tmp_path
     (tmp_path / "commands.yaml").write_text("version: 1\ncommands:\n  x:\n    reply: {success: gone.yaml}\n", encoding="utf-8")
     assert lint_main([str(tmp_path / "commands.yaml")]) == 1  # the missing reply file is a finding
     assert commandlang.load_registry(tmp_path / "commands.yaml").parse("/x") is not None  # parsing still works
+
+
+def test_a_literal_url_the_reply_would_drop_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "commands.yaml").write_text("""\
+version: 1
+commands:
+  links:
+    reply:
+      success:
+        text: Links
+        buttons:
+          - {kind: link, label: Bad, url: "javascript:alert(1)"}
+          - {kind: link, label: Plain, url: "http://example.com/x"}
+          - {kind: link, label: Good, url: "https://example.com/x"}
+          - {kind: link, label: Local, url: "http://127.0.0.1:8700/x"}
+          - {kind: link, label: Data, url: "{{ result.url }}"}
+        cards:
+          - {title: T, image: "data:image/png;base64,AAAA"}
+""", encoding="utf-8")
+    spec, found = lint_file(str(tmp_path / "commands.yaml"), extra=(check_registry_templates,))
+    lines = [d.format_line().replace(str(tmp_path) + "/", "") for d in found if d.code == "reply_url"]
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("commands.yaml:8:43: reply_url url 'javascript:alert(1)' would be dropped")
+    assert "'http://example.com/x'" in lines[1] and "'data:image/png;base64,AAAA'" in lines[2]
