@@ -27,6 +27,8 @@ def build_parser() -> ArgumentParser:
                              "open the printed URL to chat")
     for setting in SETTINGS:
         default = "(unset)" if setting.kind == "secret" or setting.default == "" else setting.default
+        if setting.kind == "switch":
+            default = "on" if setting.default else "off"
         parser.add_argument(setting.flag, dest=setting.name, default=None, metavar=setting.kind.split(":")[0].upper(),
                             help=f"{setting.help} [env {setting.env}; default {default}]")
     return parser
