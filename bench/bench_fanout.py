@@ -234,7 +234,7 @@ async def start_hub(nursery, directory: str, sessions: int, rounds: int) -> Cont
 
     store = SqliteStore(os.path.join(directory, "bench.db"))
     await nursery.start(store.run)
-    hub = SyncHub(store, SECRET, ping_interval=3600, max_sessions_per_token=sessions, hello_timeout=60)
+    hub = SyncHub(store, SECRET, ping_interval=3600, max_sessions_per_agent=sessions, hello_timeout=60)
     port = await nursery.start(hub.serve, "127.0.0.1", 0)
     token = issue_token(SECRET, "bench", ["queue:queue-billing"], 3600)
     hello = json.dumps({"type": "hello", "token": token, "subscribe": ["queue:queue-billing"],

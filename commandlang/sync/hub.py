@@ -54,7 +54,8 @@ class SyncHub:
     - `ping_interval`, `missed_pongs`: heartbeat; that many pings in a row unanswered close with 1011.
     - `queue_size`: frames a session may have waiting for its socket; one more closes it with 4408.
     - `max_frame`: the largest message a client may send (the hello), in bytes; larger closes with 1009.
-    - `max_sessions_per_token` (4429 beyond it), `max_sessions` (connections refused beyond it).
+    - `max_sessions_per_agent` (4429 beyond it; counted per agent id, so fresh tokens for the same agent share it),
+      `max_sessions` (connections refused beyond it).
     - `hello_timeout`: the hello must arrive this soon after connecting (else 4401).
     - `send_timeout`: a session whose socket takes nothing for this long is dropped.
     - `close_timeout`: how long a closing session waits for the peer's close frame; also bounds `aclose`.
@@ -66,7 +67,7 @@ class SyncHub:
     path = "/sync"
 
     def __init__(self, store: Store, secret: str | bytes, *, ping_interval: float = 30.0, missed_pongs: int = 3,
-                 queue_size: int = 256, max_frame: int = 64 * 1024, max_sessions_per_token: int = 16,
+                 queue_size: int = 256, max_frame: int = 64 * 1024, max_sessions_per_agent: int = 16,
                  max_sessions: int = 10_000, hello_timeout: float = 10.0, send_timeout: float = 30.0,
                  close_timeout: float = 5.0, store_timeout: float = 10.0, snapshot_limit: int = 500,
                  replay_page: int = 1000, gap_timeout: float = 0.5, clock: Callable[[], float] = time.time) -> None:
@@ -78,7 +79,7 @@ class SyncHub:
         self.missed_pongs = missed_pongs
         self.queue_size = queue_size
         self.max_frame = max_frame
-        self.max_sessions_per_token = max_sessions_per_token
+        self.max_sessions_per_agent = max_sessions_per_agent
         self.max_sessions = max_sessions
         self.hello_timeout = hello_timeout
         self.send_timeout = send_timeout
@@ -93,7 +94,9 @@ class SyncHub:
         # scope -> its sessions; a dict, not a set, so a broadcast walks them in the order they
         # connected (a set's hash order costs measurably more in the kernel's send path)
         self._by_scope: dict[str, dict[Session, None]] = {}
-        self._per_token: dict[str, int] = {}
+        # Open sessions per agent id, not per token: an agent can mint tokens at will (POST /sync/token),
+        # so a per-token count would cap nothing.
+        self._per_agent: dict[str, int] = {}
         self._frames: OrderedDict[int, bytes] = OrderedDict()  # recent frames: resumes after a restart share them
         self._forwarded: int | None = None  # the last seq sent to live sessions; None until serve() read the store
         self._held: dict[int, StateEvent] = {}  # published ahead of a gap
@@ -195,9 +198,10 @@ class SyncHub:
         """Check the limits and register an authenticated session in its scopes (before its catch-up)."""
         if self._closing:
             raise SessionRefused(CLOSE_GOING_AWAY, "server shutting down")
-        if self._per_token.get(session.token, 0) >= self.max_sessions_per_token:
-            raise SessionRefused(CLOSE_TOO_MANY, f"at most {self.max_sessions_per_token} sessions per token")
-        self._per_token[session.token] = self._per_token.get(session.token, 0) + 1
+        agent = session.agent
+        if self._per_agent.get(agent, 0) >= self.max_sessions_per_agent:
+            raise SessionRefused(CLOSE_TOO_MANY, f"at most {self.max_sessions_per_agent} sessions per agent")
+        self._per_agent[agent] = self._per_agent.get(agent, 0) + 1
         session.admitted = True
         for scope in session.scopes:
             self._by_scope.setdefault(scope, {})[session] = None
@@ -213,9 +217,9 @@ class SyncHub:
                 del bucket[session]
                 if not bucket:
                     del self._by_scope[scope]
-        self._per_token[session.token] -= 1
-        if self._per_token[session.token] <= 0:
-            del self._per_token[session.token]
+        self._per_agent[session.agent] -= 1
+        if self._per_agent[session.agent] <= 0:
+            del self._per_agent[session.agent]
         self._check_idle()
 
     def _check_idle(self) -> None:

@@ -41,7 +41,7 @@ CLOSE_BAD_HELLO = 4400  # the first frame is not a well-formed hello
 CLOSE_UNAUTHORIZED = 4401  # no, bad or expired token
 CLOSE_FORBIDDEN = 4403  # subscribe asks for a scope the token does not grant
 CLOSE_TOO_SLOW = 4408  # the session's bounded queue overflowed: reconnect and resume
-CLOSE_TOO_MANY = 4429  # too many sessions for this token (or on this hub)
+CLOSE_TOO_MANY = 4429  # too many sessions for this agent
 
 
 class SessionRefused(Exception):
@@ -55,7 +55,7 @@ class SessionRefused(Exception):
 class Session:
     """One WebSocket connection from an agent desktop or tool."""
 
-    __slots__ = ("last_sent", "live", "peer", "hub", "agent", "token", "admitted", "scopes", "held", "held_overflow",
+    __slots__ = ("last_sent", "live", "peer", "hub", "agent", "admitted", "scopes", "held", "held_overflow",
                  "_ws", "_events", "_text", "_text_size", "_scope", "_close_request", "_remote_closed", "_eof",
                  "_ping_outstanding", "_missed_pongs")
 
@@ -63,8 +63,7 @@ class Session:
         self.hub = hub
         self.peer = peer
         self.agent = ""
-        self.token = ""
-        self.admitted = False  # counted against the token's limit and registered in the hub's scopes
+        self.admitted = False  # counted against the agent's limit and registered in the hub's scopes
         self.scopes: frozenset[str] = frozenset()
         self.last_sent = -1  # the seq of the last event this session was sent or skipped past
         self.live = False  # False while catching up: live events go to `held` instead
@@ -192,7 +191,7 @@ class Session:
             token = verify_token(self.hub.secret, hello.get("token"), now=self.hub.clock)
         except TokenError as exc:
             raise SessionRefused(CLOSE_UNAUTHORIZED, str(exc)) from None
-        self.agent, self.token = token.agent, hello["token"]
+        self.agent = token.agent
         subscribe = hello.get("subscribe")
         if not isinstance(subscribe, list) or not subscribe:
             raise SessionRefused(CLOSE_BAD_HELLO, "subscribe must be a non-empty list of scopes")

@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 _SCOPE = re.compile(r"^(?:\*|conversation:[^\s]+|queue:[^\s]+)$")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -93,12 +94,22 @@ def _b64encode(data: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
-    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
+    """Decode unpadded base64url, accepting only the one spelling `_b64encode` gives.
+
+    Base64 leaves 2 or 4 bits of the last character unused; a decoder that
+    ignores them reads up to 16 spellings as one token. Each spelling is a
+    distinct string to anything keyed on the token text, so we refuse all but
+    the canonical one (and padding, whitespace and `+/`, which the pattern excludes).
+    """
+    if not _BASE64URL.fullmatch(text):
         raise TokenMalformed("token is not base64url")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise TokenMalformed("token is not base64url") from exc
+    if _b64encode(data) != text:
+        raise TokenMalformed("token is not canonical base64url")
+    return data
 
 
 def _key(secret: str | bytes) -> bytes:

@@ -36,7 +36,7 @@ async def test_many_sessions_see_exactly_their_scopes_in_order(tmp_path: Path) -
             ready = trio.Semaphore(0)
 
             async def watch(index: int, scopes: list[str], cancel: trio.CancelScope) -> None:
-                async with SyncClient(url, token(*scopes), scopes) as client:
+                async with SyncClient(url, token(*scopes, agent=f"agent-{index}"), scopes) as client:
                     async for event in client:
                         if isinstance(event, Snapshot):
                             snapshots.append(event)
@@ -153,20 +153,25 @@ async def test_malformed_hello_no_hello_and_oversized_frames_are_closed(tmp_path
                     assert closed.reason.code == 4401 and "no hello" in closed.reason.reason
 
 
-async def test_sessions_per_token_are_limited(tmp_path: Path) -> None:
-    async with running_hub(tmp_path / "s.db", max_sessions_per_token=2) as (store, hub, url):
-        shared = token("*")
-        hello = json.dumps({"type": "hello", "token": shared, "subscribe": ["*"], "resume_after": None})
+async def test_sessions_per_agent_are_limited_however_many_tokens_it_holds(tmp_path: Path) -> None:
+    async with running_hub(tmp_path / "s.db", max_sessions_per_agent=2) as (store, hub, url):
+
+        def hello(agent: str = "agent-1", ttl: float = 3600) -> str:  # a fresh token each time
+            return json.dumps({"type": "hello", "token": token("*", agent=agent, ttl=ttl), "subscribe": ["*"],
+                               "resume_after": None})
+
         async with open_websocket_url(url) as first, open_websocket_url(url) as second:
-            for ws in (first, second):
-                await ws.send_message(hello)
+            for ws, ttl in ((first, 3600), (second, 7200)):
+                await ws.send_message(hello(ttl=ttl))
                 assert json.loads(await ws.get_message())["type"] == "snapshot"
-            for _ in range(3):  # refusals must not free a slot
-                code, reason, _ = await refused_with(url, json.loads(hello))
-                assert code == 4429 and "2 sessions" in reason
-        with trio.fail_after(2):  # once they are gone the token may connect again
+            for ttl in (60, 600, 3600):  # new tokens for the same agent share its cap; refusals free no slot
+                code, reason, _ = await refused_with(url, json.loads(hello(ttl=ttl)))
+                assert code == 4429 and reason == "at most 2 sessions per agent"
+            code, _, frames = await _hello_then_first_frame(url, hello(agent="agent-2"))  # another agent: its own cap
+            assert json.loads(frames[0])["type"] == "snapshot"
+        with trio.fail_after(2):  # once they are gone the agent may connect again
             while True:
-                code, _, frames = await _hello_then_first_frame(url, hello)
+                code, _, frames = await _hello_then_first_frame(url, hello())
                 if frames:
                     break
                 await trio.sleep(0.05)
@@ -266,7 +271,7 @@ async def test_sessions_joining_mid_stream_get_no_gap_or_duplicate(tmp_path: Pat
             frames: list[dict] = []
             sessions.append((scopes, resume_after, frames))
             async with open_websocket_url(url) as ws:
-                await ws.send_message(json.dumps({"type": "hello", "token": token(*scopes), "subscribe": scopes,
+                await ws.send_message(json.dumps({"type": "hello", "token": token(*scopes, agent=f"agent-{index}"), "subscribe": scopes,
                                                   "resume_after": resume_after}))
                 while not (writing_done.is_set() and frames and frames[-1]["seq"] >= final_seq[0]):
                     with trio.move_on_after(0.3) as idle:

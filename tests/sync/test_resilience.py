@@ -76,8 +76,8 @@ async def test_hub_killed_mid_stream_and_restarted_on_the_same_file(tmp_path: Pa
             task_status.started((store, hub))
 
     async def watch(index: int, scopes: list[str], ready: trio.Semaphore) -> None:
-        async with SyncClient(f"ws://127.0.0.1:{port}/sync", token(*scopes), scopes, min_backoff=0.02,
-                              max_backoff=0.2) as client:
+        async with SyncClient(f"ws://127.0.0.1:{port}/sync", token(*scopes, agent=f"agent-{index}"), scopes,
+                              min_backoff=0.02, max_backoff=0.2) as client:
             async for event in client:
                 if isinstance(event, Snapshot):
                     assert event.seq == 0 and not received[index], "only the first connection needs a snapshot"

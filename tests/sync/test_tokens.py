@@ -66,3 +66,40 @@ def test_cli_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], monkeypatch
     with pytest.raises(SystemExit) as exit_:
         cli_main(["token", "--scope", "*", "--secret", "s"])
     assert exit_.value.code == 2
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _same_bytes_spellings(part: str) -> list[str]:
+    """Every other last character that a lenient base64 decoder reads as the same bytes (the unused low bits)."""
+    decode = lambda text: base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))  # noqa: E731
+    original = decode(part)
+    return [part[:-1] + char for char in _ALPHABET
+            if char != part[-1] and decode(part[:-1] + char) == original]
+
+
+@pytest.mark.parametrize("agent", ["a", "ag", "age", "agent-7"])  # payload lengths with 0, 2 and 4 unused bits
+def test_a_token_has_exactly_one_accepted_spelling(agent: str) -> None:
+    token = issue_token("s3cret", agent, ["conversation:c1"], 60, now=lambda: 1000.0)
+    assert verify_token("s3cret", token, now=lambda: 1000.0).agent == agent  # the genuine spelling still works
+    payload, signature = token.split(".")
+    alternatives = [f"{p}.{signature}" for p in _same_bytes_spellings(payload)]
+    alternatives += [f"{payload}.{s}" for s in _same_bytes_spellings(signature)]
+    assert len(_same_bytes_spellings(signature)) == 3  # a 32-byte HMAC leaves 2 bits unused: 4 spellings in all
+    padded = [f"{payload}{'=' * (-len(payload) % 4)}.{signature}=", f"{payload}.{signature}="]
+    spaced = [f" {token}", f"{token}\n", f"{payload} .{signature}", f"{payload}.{signature[:5]} {signature[5:]}"]
+    standard = [token.replace("-", "+").replace("_", "/")] if ("-" in token or "_" in token) else []
+    for spelling in alternatives + padded + spaced + standard:
+        assert spelling != token
+        with pytest.raises(TokenMalformed):
+            verify_token("s3cret", spelling, now=lambda: 1000.0)
+
+
+def test_flipping_the_unused_low_bits_of_either_part_is_refused() -> None:
+    token = issue_token("s3cret", "ag", ["*"], 60, now=lambda: 1000.0)  # payload length % 3 == 1: 4 unused bits
+    payload, signature = token.split(".")
+    flip = lambda part: part[:-1] + _ALPHABET[_ALPHABET.index(part[-1]) ^ 1]  # noqa: E731 - lowest bit only
+    for spelling in (f"{flip(payload)}.{signature}", f"{payload}.{flip(signature)}"):
+        with pytest.raises(TokenMalformed, match="canonical"):
+            verify_token("s3cret", spelling, now=lambda: 1000.0)
