@@ -12,12 +12,12 @@ after it is durable.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal, Mapping, Protocol
 
 import trio
 
+from ..jsonsafe import UnsafeJson, loads_bounded
 from .store import CommandRecord, StateEvent
 
 __all__ = ["EventSink", "InboundMessage", "InboundShapeError", "Job", "ReplySink", "OutboundReply", "inbound_from_json"]
@@ -49,8 +49,10 @@ def inbound_from_json(body: bytes, channel: str, timestamp: float) -> InboundMes
     """`{"conversation_id", "message_id", "participant_id", "role", "text", "queue_id"?}` as the webhook
     and the demo page send it; `InboundShapeError` says what is wrong."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = loads_bounded(body)
+    except UnsafeJson as exc:  # too deep, a lone surrogate, bad UTF-8: a 400 with the reason, never a 500
+        raise InboundShapeError(f"the body is not acceptable JSON: {exc}") from None
+    except ValueError:
         raise InboundShapeError("the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise InboundShapeError("the body must be a JSON object with " + ", ".join(_FIELDS))

@@ -11,13 +11,13 @@ Every attempt runs under a deadline. Tokens and credentials are never logged.
 from __future__ import annotations
 
 import logging
-from json import loads
 from typing import Any, Mapping, Protocol
 
 import httpx
 import trio
 
 from ...execution.request import json_body
+from ...jsonsafe import loads_bounded
 from ...execution.target import Target
 from .models import ErrorBody, ModelError
 from .retry import full_jitter, retry_after_seconds
@@ -74,7 +74,7 @@ class _Answer:
         self.status_code, self.headers, self.content = status_code, headers, content
 
     def json(self) -> Any:
-        return loads(self.content)
+        return loads_bounded(self.content)  # a lone surrogate in a message text must not reach the pipeline
 
 
 def _error_body(response: httpx.Response | _Answer) -> ErrorBody | None:

@@ -27,6 +27,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, Sequence, Union
 
+from ...jsonsafe import UnsafeJson, loads_bounded
 from ...runtime.messages import InboundMessage, Job
 from .models import BotConnectorRequest, BotConnectorResponse, ErrorInfo, ModelError, ReplyMessage
 
@@ -83,7 +84,9 @@ def parse_bot_request(body: bytes | str | Mapping[str, Any]) -> BotConnectorRequ
     """The validated request; raises `ModelError` on malformed JSON or a missing field."""
     if isinstance(body, (bytes, str)):
         try:
-            body = json.loads(body)
+            body = loads_bounded(body)
+        except UnsafeJson as exc:
+            raise ModelError(f"request body is not acceptable JSON: {exc}") from None
         except ValueError as exc:
             raise ModelError(f"request body is not JSON: {exc}") from None
     return BotConnectorRequest.from_json(body)

@@ -28,6 +28,7 @@ from typing import Iterable
 import trio
 import trio_websocket
 
+from ...jsonsafe import loads_bounded
 from ...runtime.messages import InboundMessage
 from .api import GenesysApiClient, GenesysApiError
 from .conversations import ConversationsClient
@@ -204,7 +205,7 @@ class NotificationIngest:
                     continue
                 pinged = False
                 try:
-                    event = NotificationEvent.from_json(json.loads(raw))
+                    event = NotificationEvent.from_json(loads_bounded(raw))
                 except (ValueError, ModelError):
                     continue  # pong, subscribe acks and other frames without a topic
                 if event.topic_name == HEARTBEAT_TOPIC:
