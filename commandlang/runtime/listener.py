@@ -10,8 +10,11 @@ our app has no use for) and hands each accepted stream to hypercorn's own
 - past that, `health_reserve` more may be open for a moment: each has
   `peek_timeout` seconds to show its request line, and only `GET /healthz`
   and `GET /readyz` are served (an orchestrator can still see the service
-  alive and ready under a flood); every other one is told 503 and closed;
-- past the reserve too, a connection is closed as soon as it is accepted.
+  alive and ready under a flood); every other one is told 503 and closed.
+  When the reserve is full, the connection that has waited longest without
+  showing a request line is dropped for the newcomer: a flood of idle
+  connections cycles through the reserve in milliseconds, while a probe
+  (which sends its request as it connects) is read at once.
 `raise_fd_limit` lifts the soft descriptor limit to the hard one at start;
 the service sizes `max_connections` from what it got.
 """
@@ -50,8 +53,13 @@ class ConnectionGate:
     def __init__(self, limits: ConnectionLimits) -> None:
         self.limits = limits
         self.open = 0
-        self.reserve_open = 0
+        self.peeking: dict[object, trio.CancelScope] = {}  # reserve connections not yet read, oldest first
+        self.health_serving = 0
         self.refused = 0
+
+    @property
+    def reserve_open(self) -> int:
+        return len(self.peeking) + self.health_serving
 
 
 def raise_fd_limit() -> int:
@@ -158,27 +166,33 @@ async def _connection(stream: trio.SocketStream, gate: ConnectionGate, serve: An
             gate.open -= 1
         return
     gate.refused += 1
-    if gate.reserve_open >= limits.health_reserve:
-        await stream.aclose()
-        return
-    gate.reserve_open += 1
+    if len(gate.peeking) >= limits.health_reserve:  # make room: the one that has kept quiet longest goes
+        gate.peeking.pop(next(iter(gate.peeking))).cancel()
+    key = object()
     try:
         head = b""
-        with trio.move_on_after(limits.peek_timeout):
+        with trio.move_on_after(limits.peek_timeout) as peek:
+            gate.peeking[key] = peek
             while b"\n" not in head and len(head) < 64:
                 data = await stream.receive_some(64)
                 if not data:
                     break
                 head += data
-        if head.startswith(_HEALTH):
+        gate.peeking.pop(key, None)
+        if head.startswith(_HEALTH) and gate.health_serving < limits.health_reserve:
             gate.refused -= 1  # served after all
-            await serve(_Replayed(stream, head))
+            gate.health_serving += 1
+            try:
+                await serve(_Replayed(stream, head))
+            finally:
+                gate.health_serving -= 1
             return
-        with trio.move_on_after(1):
-            await stream.send_all(_BUSY)
+        if not peek.cancelled_caught:
+            with trio.move_on_after(1):
+                await stream.send_all(_BUSY)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass
     finally:
-        gate.reserve_open -= 1
+        gate.peeking.pop(key, None)
         with trio.CancelScope(shield=True):
             await stream.aclose()
