@@ -53,7 +53,7 @@ def test_a_100000_deep_document_is_refused_fast(document: str) -> None:
         started = time.perf_counter()
         with pytest.raises(UnsafeJson, match="nested deeper than 64 levels"):
             loads_bounded(data)
-        assert time.perf_counter() - started < 0.02  # the scan stops at the 65th bracket
+        assert time.perf_counter() - started < 0.05  # the scan stops at the 65th bracket (measured: ~0.1 ms)
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:

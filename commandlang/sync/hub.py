@@ -229,6 +229,8 @@ class SyncHub:
     async def _run_session(self, session: Session) -> None:
         try:
             await session.run()
+        except Exception:  # a bug in one session must not take down the hub and every other session with it
+            log.exception("sync session failed", extra={"agent": session.agent})
         finally:
             self._forget(session)
 

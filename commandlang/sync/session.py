@@ -21,6 +21,7 @@ from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Pin
                             TextMessage)
 from wsproto.utilities import RemoteProtocolError
 
+from ..jsonsafe import UnsafeJson, loads_bounded
 from ..runtime.store import CommandRecord, StateEvent
 from .tokens import TokenError, check_scope, verify_token
 from .wire import Peer, text_frame
@@ -29,11 +30,14 @@ if TYPE_CHECKING:
     from .hub import SyncHub
 
 __all__ = ["Session", "CLOSE_BAD_HELLO", "CLOSE_UNAUTHORIZED", "CLOSE_FORBIDDEN", "CLOSE_TOO_SLOW",
-           "CLOSE_TOO_MANY", "CLOSE_GOING_AWAY", "CLOSE_NO_PONG", "CLOSE_UNAVAILABLE", "CLOSE_TOO_BIG"]
+           "CLOSE_TOO_MANY", "CLOSE_GOING_AWAY", "CLOSE_NO_PONG", "CLOSE_UNAVAILABLE", "CLOSE_TOO_BIG",
+           "CLOSE_PROTOCOL_ERROR", "CLOSE_BAD_DATA"]
 
 log = logging.getLogger("commandlang.sync")
 
 CLOSE_GOING_AWAY = 1001  # the hub is shutting down: reconnect (to another replica) and resume
+CLOSE_PROTOCOL_ERROR = 1002  # a frame that breaks RFC 6455 (unmasked, bad opcode, ...)
+CLOSE_BAD_DATA = 1007  # a text frame that is not UTF-8
 CLOSE_TOO_BIG = 1009  # a client frame over `max_frame`
 CLOSE_NO_PONG = 1011  # heartbeat: `missed_pongs` pings in a row unanswered
 CLOSE_UNAVAILABLE = 1013  # the store did not answer: try again later
@@ -42,6 +46,10 @@ CLOSE_UNAUTHORIZED = 4401  # no, bad or expired token
 CLOSE_FORBIDDEN = 4403  # subscribe asks for a scope the token does not grant
 CLOSE_TOO_SLOW = 4408  # the session's bounded queue overflowed: reconnect and resume
 CLOSE_TOO_MANY = 4429  # too many sessions for this agent
+
+# Closes that do not wait for the peer's close frame: a peer that stopped answering pings will not send one,
+# and after a frame wsproto could not parse it cannot read one.
+_NO_CLOSE_ANSWER = frozenset({CLOSE_NO_PONG, CLOSE_PROTOCOL_ERROR, CLOSE_BAD_DATA})
 
 
 class SessionRefused(Exception):
@@ -98,7 +106,8 @@ class Session:
     def close_soon(self, code: int, reason: str) -> None:
         """Stop the session and close it with `code` (first request wins). Never blocks."""
         if self._close_request is None:
-            self._close_request = (code, reason)
+            # The reason may quote what the client sent; it must still encode as UTF-8 (wsproto truncates it).
+            self._close_request = (code, reason.encode("utf-8", "backslashreplace").decode("utf-8"))
             self.live = False  # nothing more is sent after the decision to close
             if self._scope is not None:
                 self._scope.cancel()
@@ -155,8 +164,8 @@ class Session:
             await self.peer.wait_flushed()  # e.g. a 404 for a wrong path; nothing else to say
             return
         await self.peer.wait_flushed()
-        if self._close_request is not None and self._close_request[0] == CLOSE_NO_PONG:
-            return  # it stopped answering: waiting for its close frame would only hold the socket
+        if self._close_request is not None and self._close_request[0] in _NO_CLOSE_ANSWER:
+            return  # waiting for its close frame would only hold the socket (see _NO_CLOSE_ANSWER)
         # Wait (bounded by close_timeout) for the peer's close frame so it has read ours, then hang up:
         # RFC 6455 has the server close the TCP connection first.
         while not self._remote_closed and not self.peer.broken:
@@ -182,9 +191,11 @@ class Session:
 
     def _authenticate(self, text: str) -> int | None:
         try:
-            hello = json.loads(text)
-        except ValueError:
-            raise SessionRefused(CLOSE_BAD_HELLO, "the first frame must be a JSON hello") from None
+            # Not json.loads: a deep `[[[...` would raise RecursionError and a "\ud800" escape would give a
+            # scope whose refusal reason cannot be encoded; both must be a 4400 like any other bad hello.
+            hello = loads_bounded(text)
+        except UnsafeJson as exc:
+            raise SessionRefused(CLOSE_BAD_HELLO, f"bad hello: {exc}") from None
         if not isinstance(hello, dict) or hello.get("type") != "hello":
             raise SessionRefused(CLOSE_BAD_HELLO, 'the first frame must be {"type": "hello", ...}')
         try:
@@ -320,6 +331,11 @@ class Session:
                 self._ping_outstanding = False
                 self._missed_pongs = 0
             elif isinstance(event, CloseConnection):
+                if self._ws.state is ConnectionState.OPEN:
+                    # Not the peer's close: wsproto reports a frame it could not parse (1007 for invalid UTF-8,
+                    # 1002 for a protocol error) as a close event and leaves the closing to us.
+                    self.close_soon(event.code, event.reason or "")
+                    return None
                 self._remote_closed = True
                 if self._ws.state is ConnectionState.REMOTE_CLOSING:
                     self.peer.send_last(self._ws.send(event.response()))
@@ -335,7 +351,7 @@ class Session:
                 self._ws.receive_data(data or None)
                 self._events.extend(self._ws.events())
             except RemoteProtocolError as exc:
-                self.close_soon(1002, f"protocol error: {exc}"[:120])
+                self.close_soon(CLOSE_PROTOCOL_ERROR, f"protocol error: {exc}"[:120])
                 return None
             if not data and not self._events:
                 return None

@@ -1,8 +1,15 @@
-"""Decode a value token: quotes removed, escapes applied, optional percent decoding."""
+"""Decode a value token: quotes removed, escapes applied, optional percent decoding.
+
+A bidirectional control written as `\\u202e` or `%E2%80%AE` is dropped, as
+normalisation drops one typed as itself: however it is spelled, it never
+reaches an argument.
+"""
 
 from __future__ import annotations
 
 import re
+
+from .normalise import BIDI_CONTROLS
 
 __all__ = ["decode_word"]
 
@@ -19,7 +26,10 @@ def _unescape_match(match: re.Match[str]) -> str:
     if single is not None:
         code = int(single, 16)
         # A lone surrogate cannot be encoded; keep what the user wrote.
-        return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+        if 0xD800 <= code <= 0xDFFF:
+            return match.group(0)
+        char = chr(code)
+        return "" if char in BIDI_CONTROLS else char
     return _SIMPLE_ESCAPES[simple]
 
 
@@ -28,7 +38,8 @@ def _percent_decode(text: str) -> str:
         raw = bytes.fromhex(match.group(0).replace("%", ""))
         decoded = raw.decode("utf-8", errors="surrogateescape")
         # Bytes that are not well-formed UTF-8 come back as they were written.
-        return "".join(f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in decoded)
+        return "".join(f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in decoded
+                       if c not in BIDI_CONTROLS)
 
     return _PERCENT_RUN.sub(decode_run, text)
 

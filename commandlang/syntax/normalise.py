@@ -4,6 +4,11 @@ Chat clients rewrite what people type: phones insert typographic quotes,
 copy-paste brings no-break spaces and zero-width joiners. Each rewrite here is
 one character for one character, or a removal, so an offset map is enough to
 report every column against the text the user actually sent.
+
+Bidirectional controls are removed too: they are invisible, and they make a
+value display as something other than what it is (after U+202E the rest of
+the line reads right to left), in the agent's panel and wherever the value
+is shown again. `decode.py` drops the ones written as escapes.
 """
 
 from __future__ import annotations
@@ -11,9 +16,12 @@ from __future__ import annotations
 import unicodedata
 from typing import NamedTuple
 
-__all__ = ["Normalised", "normalise"]
+__all__ = ["BIDI_CONTROLS", "Normalised", "normalise"]
 
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\ufeff")
+# Embeddings and overrides (U+202A-U+202E), isolates (U+2066-U+2069) and the marks LRM, RLM and ALM.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_REMOVED = _ZERO_WIDTH | BIDI_CONTROLS
 _DOUBLE_QUOTES = frozenset("\u201c\u201d\u201e\u00ab\u00bb")
 _SINGLE_QUOTES = frozenset("\u2018\u2019")
 _FULLWIDTH_SOLIDUS = "\uff0f"
@@ -53,7 +61,7 @@ def normalise(original: str) -> Normalised:
     origin: list[int] = []
     in_double = in_single = seen_visible = False
     for index, char in enumerate(original):
-        if char in _ZERO_WIDTH:
+        if char in _REMOVED:
             continue
         if _is_space(char):
             char = " "
@@ -85,7 +93,7 @@ def normalise(original: str) -> Normalised:
 
 def _next_visible(text: str, index: int) -> str:
     """The next character that normalisation keeps, as normalised (" " at the end)."""
-    while index < len(text) and text[index] in _ZERO_WIDTH:
+    while index < len(text) and text[index] in _REMOVED:
         index += 1
     if index >= len(text):
         return " "

@@ -45,8 +45,8 @@ def server_frames(data: bytes) -> list[tuple[int, bytes]]:
     return frames
 
 
-async def raw_session(port: int, hello: dict) -> trio.SocketStream:
-    """Handshake and hello by hand; then the test decides what (not) to read."""
+async def raw_session(port: int, hello: dict | None) -> trio.SocketStream:
+    """Handshake and hello (unless None) by hand; then the test decides what (not) to send and read."""
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     await stream.send_all(f"GET /sync HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
                           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -55,7 +55,8 @@ async def raw_session(port: int, hello: dict) -> trio.SocketStream:
     while b"\r\n\r\n" not in response:
         response += await stream.receive_some(4096)
     assert response.startswith(b"HTTP/1.1 101")
-    await stream.send_all(masked_frame(json.dumps(hello).encode()))
+    if hello is not None:
+        await stream.send_all(masked_frame(json.dumps(hello).encode()))
     return stream
 
 
