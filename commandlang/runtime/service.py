@@ -98,6 +98,7 @@ class Service:
         self._closers: list[Callable[[], Any]] = []  # run after the drain, in start order
         self._genesys_http: httpx.AsyncClient | None = None
         self.connections: ConnectionGate | None = None
+        self._room = 1000  # descriptors each listener may hold; set at start (`_descriptor_room`)
         self.body_budget = BodyBudget(config.body_budget)
 
     def say(self, line: str) -> None:
@@ -172,6 +173,7 @@ class Service:
 
     async def _start(self, nursery: trio.Nursery, store: SqliteStore | RedisStore) -> Ports:
         config = self.config
+        self._room = self._descriptor_room()
         env = dict(self.env)
         registry_path = config.registry
         demo_port = None
@@ -254,7 +256,7 @@ class Service:
         return Ports(http_port, sync_port, demo_port)
 
     async def _serve_http(self, app: HttpApp, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        gate = self.connections = ConnectionGate(self._connection_limits())
+        gate = self.connections = ConnectionGate(self._connection_limits(self._room))
         self.metrics.gauge("commandlang_http_connections", "Open HTTP connections", lambda: gate.open + gate.reserve_open)
         self.metrics.gauge("commandlang_http_connections_refused", "HTTP connections refused over the cap (since start)",
                            lambda: gate.refused)
@@ -266,14 +268,18 @@ class Service:
         finally:
             self._http_done.set()
 
-    def _connection_limits(self) -> ConnectionLimits:
-        """`max_connections`, lowered so that HTTP connections, sync sessions and the rest fit the descriptor limit."""
+    def _descriptor_room(self) -> int:
+        """Raise the soft descriptor limit to the hard one; returns how many each listener may hold: 256 stay
+        for the store, backend pools and logs, and the rest is shared by HTTP connections and sync sessions."""
         soft = raise_fd_limit()
-        room = max(64, (soft - 256) // 2)  # the other half: sync sessions, the store, backend pools, logs
+        return max(64, (soft - 256) // 2)
+
+    def _connection_limits(self, room: int) -> ConnectionLimits:
+        """`max_connections`, lowered to fit the descriptor limit."""
         wanted = max(1, self.config.max_connections)
         if wanted > room:
-            log.warning("COMMANDLANG_MAX_CONNECTIONS=%d does not fit the descriptor limit (%d): serving at most %d "
-                        "HTTP connections", wanted, soft, room, extra={"stage": "start"})
+            log.warning("COMMANDLANG_MAX_CONNECTIONS=%d does not fit the descriptor limit: serving at most %d "
+                        "HTTP connections", wanted, room, extra={"stage": "start"})
         return ConnectionLimits(max_connections=min(wanted, room))
 
     def _announce_registry(self, local: LocalChannel | None, version: str) -> None:
@@ -292,7 +298,8 @@ class Service:
             secret = secrets.token_urlsafe(32)
             log.warning("COMMANDLANG_SYNC_SECRET is not set: using a random one for this run, so tokens from "
                         "`commandlang token` will be refused", extra={"stage": "start"})
-        hub = self._hub = SyncHub(store, secret, ping_interval=config.sync_ping_interval)
+        hub = self._hub = SyncHub(store, secret, ping_interval=config.sync_ping_interval,
+                                  max_sessions=min(10_000, self._room))
         sync_port = await nursery.start(hub.serve, config.host, config.sync_port)
         events.sinks.append(hub)
         self._closers.append(hub.aclose)  # after the drain: sessions see the final states, then 1001

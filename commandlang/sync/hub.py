@@ -55,7 +55,8 @@ class SyncHub:
     - `queue_size`: frames a session may have waiting for its socket; one more closes it with 4408.
     - `max_frame`: the largest message a client may send (the hello), in bytes; larger closes with 1009.
     - `max_sessions_per_agent` (4429 beyond it; counted per agent id, so fresh tokens for the same agent share it),
-      `max_sessions` (connections refused beyond it).
+      `max_sessions` (connections refused beyond it), `max_unauthenticated` (connections that have not
+      sent a valid hello yet; refused beyond it, so a flood of silent sockets cannot keep agents out).
     - `hello_timeout`: the hello must arrive this soon after connecting (else 4401).
     - `send_timeout`: a session whose socket takes nothing for this long is dropped.
     - `close_timeout`: how long a closing session waits for the peer's close frame; also bounds `aclose`.
@@ -68,7 +69,7 @@ class SyncHub:
 
     def __init__(self, store: Store, secret: str | bytes, *, ping_interval: float = 30.0, missed_pongs: int = 3,
                  queue_size: int = 256, max_frame: int = 64 * 1024, max_sessions_per_agent: int = 16,
-                 max_sessions: int = 10_000, hello_timeout: float = 10.0, send_timeout: float = 30.0,
+                 max_sessions: int = 10_000, max_unauthenticated: int | None = None, hello_timeout: float = 10.0, send_timeout: float = 30.0,
                  close_timeout: float = 5.0, store_timeout: float = 10.0, snapshot_limit: int = 500,
                  replay_page: int = 1000, gap_timeout: float = 0.5, clock: Callable[[], float] = time.time) -> None:
         if not secret:
@@ -81,6 +82,10 @@ class SyncHub:
         self.max_frame = max_frame
         self.max_sessions_per_agent = max_sessions_per_agent
         self.max_sessions = max_sessions
+        # default: a quarter of the sessions may be mid-handshake at once (a thousand agents reconnecting after
+        # a restart fit; a flood of silent sockets cannot take the rest)
+        self.max_unauthenticated = max_unauthenticated if max_unauthenticated is not None else max(16, max_sessions // 4)
+        self._unauthenticated = 0
         self.hello_timeout = hello_timeout
         self.send_timeout = send_timeout
         self.close_timeout = close_timeout
@@ -203,12 +208,16 @@ class SyncHub:
             raise SessionRefused(CLOSE_TOO_MANY, f"at most {self.max_sessions_per_agent} sessions per agent")
         self._per_agent[agent] = self._per_agent.get(agent, 0) + 1
         session.admitted = True
+        self._unauthenticated -= 1
         for scope in session.scopes:
             self._by_scope.setdefault(scope, {})[session] = None
 
     def _forget(self, session: Session) -> None:
+        if session not in self._sessions:
+            return self._check_idle()
         self._sessions.discard(session)
         if not session.admitted:
+            self._unauthenticated -= 1
             return self._check_idle()
         session.admitted = False
         for scope in session.scopes:
@@ -273,11 +282,12 @@ class SyncHub:
                     await trio.sleep(0.1)
                     continue
                 raise
-            if len(self._sessions) >= self.max_sessions:
+            if len(self._sessions) >= self.max_sessions or self._unauthenticated >= self.max_unauthenticated:
                 sock.close()  # over capacity: refuse before spending anything on it
             else:
                 session = Session(self, Peer(sock, queue_size=self.queue_size, send_timeout=self.send_timeout))
                 self._sessions.add(session)
+                self._unauthenticated += 1
                 nursery.start_soon(self._run_session, session)
             await trio.lowlevel.checkpoint()
 
