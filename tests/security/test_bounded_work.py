@@ -210,7 +210,7 @@ def _gauge(served: Served, name: str) -> float | None:
 @pytest.mark.deadline(60)
 @pytest.mark.xfail(strict=True, reason="finding: idle connections past the cap fill the 32-slot health reserve (each "
                    "holds its slot for peek_timeout=2 s without sending a byte), so a flood that re-opens its "
-                   "connections keeps /healthz and /readyz from ever being served; see the report")
+                   "connections leaves /healthz and /readyz unanswered (19-20 of 20 probes closed); see the report")
 async def test_health_answers_under_a_sustained_connection_flood(capped: Served) -> None:
     holding: list = []
     stop = trio.Event()
@@ -221,14 +221,15 @@ async def test_health_answers_under_a_sustained_connection_flood(capped: Served)
             while len(holding) < flood:
                 await trio.sleep(0.05)
         await trio.sleep(0.5)
-        try:
-            healthz = await trio.to_thread.run_sync(_health, capped, "/healthz")
-            readyz = await trio.to_thread.run_sync(_health, capped, "/readyz")
+        try:  # an orchestrator probes every few seconds and restarts the service after a few failures
+            probes = await trio.to_thread.run_sync(
+                lambda: [(http_get(capped.port, path).status, time.sleep(0.2))[0] for _ in range(10)
+                         for path in ("/healthz", "/readyz")])
         finally:
             stop.set()
-    print(f"\nsustained flood of {flood} idle connections (cap {MAX_CONNECTIONS}): /healthz {healthz[0]} after "
-          f"{healthz[1]} tries, /readyz {readyz[0]} after {readyz[1]} tries (None: closed unanswered)")
-    assert healthz[0] == 200 and readyz[0] == 200
+    print(f"\nsustained flood of {flood} idle connections (cap {MAX_CONNECTIONS}): 20 health probes answered "
+          f"{probes} (None: closed unanswered)")
+    assert probes == [200] * 20
 
 
 @pytest.mark.deadline(60)
