@@ -114,6 +114,7 @@ class Executor:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.registry = registry
+        self._scrubber = Scrubber.for_registry(registry)  # logs are scrubbed like replies: they leave the process too
         self.engine = engine
         self._token_provider = token_provider
         self._transport_factory = transport_factory
@@ -159,14 +160,15 @@ class Executor:
         prepared = prepare_request(call, self.registry, self.engine, idempotency_key=command_id)
         route = call.spec.request.path if call.spec.request and call.spec.request.path else "/commands/{name}"
         return await self.send(prepared, deadline=deadline, log_context={"command": call.command, "command_id": command_id, "route": route},
-                               log_scrubber=Scrubber().for_call(call.spec, call.args))
+                               log_scrubber=self._scrubber.for_call(call.spec, call.args))
 
     async def send(self, prepared: PreparedRequest, *, deadline: float | None = None, log_context: Mapping[str, Any] | None = None,
                    log_scrubber: Scrubber | None = None) -> Outcome:
         """Send a prepared request with the backend's retry policy under `deadline` (absolute Trio time).
 
         With `log_scrubber` (one that knows the call's sensitive values), the failure log line
-        also carries the backend's own error message, masked: the operator's one place to read
+        also carries the backend's own error message, scrubbed as replies are (no sensitive value,
+        URL, address or stack trace: logs leave the process too): the operator's one place to read
         what a failing backend said, since users never see a 5xx message.
         """
         backend = self.registry.backends[prepared.backend]
@@ -269,7 +271,7 @@ class Executor:
         else:
             said = ""
             if scrubber is not None and isinstance(outcome, BackendError) and outcome.message:
-                said = f" ({scrubber.mask(outcome.message)!r})"  # repr: one line, quotes show where it ends
+                said = f" ({scrubber.message(outcome.message)!r})"  # repr: one line, quotes show where it ends
             logger.warning("%s %s failed: %s%s in %.3fs after %d attempt(s)", context["backend"], context["method"],
                            _describe(outcome), said, elapsed, outcome.attempts, extra=extra)
         return outcome

@@ -106,9 +106,9 @@ async def test_a_success_echoing_the_card_shows_it_masked() -> None:
     assert SECRET_CARD not in text and f"card ****{SECRET_CARD[-4:]}" in text
 
 
-async def test_the_operators_log_keeps_what_the_backend_said_with_the_card_masked(caplog) -> None:
+async def test_the_operators_log_keeps_what_the_backend_said_scrubbed(caplog) -> None:
     caplog.set_level(logging.DEBUG)
     await run_refund(500, {"message": f"database exploded at 10.1.2.3 charging {SECRET_CARD}"})
     text = "\n".join(r.getMessage() + " " + repr(r.__dict__) for r in caplog.records)
-    assert "database exploded at 10.1.2.3" in text and f"****{SECRET_CARD[-4:]}" in text
-    assert SECRET_CARD not in text
+    assert "database exploded at" in text and f"****{SECRET_CARD[-4:]}" in text  # what it said, for the operator
+    assert SECRET_CARD not in text and "10.1.2.3" not in text
