@@ -89,7 +89,7 @@ class Running:
 
 @asynccontextmanager
 async def running_service(tmp_path: Path, registry: str = REGISTRY, *, templates: Path | None = None,
-                          **settings: Any) -> AsyncIterator[Running]:
+                          clock: Any = None, **settings: Any) -> AsyncIterator[Running]:
     """The service on free ports with `registry` (and a copy of `templates`), its backends on a demo backend."""
     backend = DemoBackend()
     async with trio.open_nursery() as nursery:
@@ -103,7 +103,8 @@ async def running_service(tmp_path: Path, registry: str = REGISTRY, *, templates
         config = replace(config, **settings)
         out = io.StringIO()
         api = f"http://127.0.0.1:{backend_port}/v1"
-        service = Service(config, env={"DEMO_API": api, "ORDERS_API": api}, out=out, handle_signals=False)
+        service = Service(config, env={"DEMO_API": api, "ORDERS_API": api}, out=out, handle_signals=False,
+                          **({"clock": clock} if clock is not None else {}))
         ports = await nursery.start(service.serve)
         async with httpx.AsyncClient(timeout=10.0) as client:
             try:
