@@ -29,7 +29,7 @@ from typing import Any
 
 import trio
 
-__all__ = ["ConnectionGate", "ConnectionLimits", "raise_fd_limit", "serve_app"]
+__all__ = ["ConnectionGate", "ConnectionLimits", "connection_limits", "descriptor_room", "raise_fd_limit", "serve_app"]
 
 log = logging.getLogger("commandlang.http")
 
@@ -73,6 +73,21 @@ def raise_fd_limit() -> int:
         except (ValueError, OSError):  # some sandboxes refuse: keep what we have
             pass
     return soft
+
+
+def descriptor_room() -> int:
+    """Raise the soft descriptor limit to the hard one; returns how many descriptors each listener (HTTP
+    connections, sync sessions) may hold: 256 stay for the store, backend pools and logs."""
+    return max(64, (raise_fd_limit() - 256) // 2)
+
+
+def connection_limits(max_connections: int, room: int) -> ConnectionLimits:
+    """`max_connections` (COMMANDLANG_MAX_CONNECTIONS), lowered to `room` with a warning when it does not fit."""
+    wanted = max(1, max_connections)
+    if wanted > room:
+        log.warning("COMMANDLANG_MAX_CONNECTIONS=%d does not fit the descriptor limit: serving at most %d HTTP "
+                    "connections", wanted, room, extra={"stage": "start"})
+    return ConnectionLimits(max_connections=min(wanted, room))
 
 
 class _Replayed(trio.abc.HalfCloseableStream):

@@ -12,7 +12,6 @@ anyone else sees it.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -30,6 +29,7 @@ from ..replies.help import help_reply
 from ..replies.model import Reply
 from ..replies.render import parse_confirmation
 from ..syntax.tree import Invocation, Value
+from .confirmations import ConfirmationBook
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job, ReplySink
 from .metrics import Metrics
@@ -54,14 +54,6 @@ class PipelineConfig:
     max_confirmations: int = 10_000  # questions waiting for an answer; past it the oldest is forgotten
 
 
-@dataclass(frozen=True, slots=True)
-class _PendingConfirmation:
-    token: str
-    text: str  # the command as typed: bound again when confirmed, on the registry then current
-    command: str
-    expires_at: float
-
-
 class _Conversation:
     def __init__(self, size: int) -> None:
         self.send, self.receive = trio.open_memory_channel[Job](size)
@@ -82,9 +74,7 @@ class Pipeline:
         self._today = today
         self._limiter = trio.CapacityLimiter(config.max_concurrency)
         self._conversations: dict[str, _Conversation] = {}
-        # (channel, conversation, participant) -> the question; insertion order is age order (the sweep
-        # and the bound drop the oldest first)
-        self._confirmations: dict[tuple[str, str, str], _PendingConfirmation] = {}
+        self.confirmations = ConfirmationBook(ttl=config.confirm_ttl, limit=config.max_confirmations, clock=clock)
         self._nursery: trio.Nursery | None = None
         self._accepting = False
         self._in_flight = 0
@@ -105,7 +95,7 @@ class Pipeline:
                 task_status.started()
                 while True:  # unanswered confirmation questions expire; nothing else here needs a clock
                     await trio.sleep(min(30.0, self.config.confirm_ttl))
-                    self.sweep_confirmations()
+                    self.confirmations.sweep()
         finally:
             self._accepting = False
             self._nursery = None
@@ -313,26 +303,14 @@ class Pipeline:
         # Labels only from the registry: every name a customer can type must not become a series.
         self.metrics.commands.inc(spec.name if spec else "unknown", "failed")
 
-    def sweep_confirmations(self) -> int:
-        """Forget the questions whose time ran out; returns how many."""
-        now = self._clock()
-        expired = [key for key, pending in self._confirmations.items() if pending.expires_at < now]
-        for key in expired:
-            del self._confirmations[key]
-        return len(expired)
-
     async def _ask_confirmation(self, job: Job, generation: Generation, call: Call) -> None:
         message = job.message
-        token = uuid.uuid4().hex[:10]
-        key = (message.channel, message.conversation_id, message.participant_id)
-        self._confirmations.pop(key, None)  # a new question replaces this participant's last one (and its age)
-        while len(self._confirmations) >= self.config.max_confirmations:
-            self._confirmations.pop(next(iter(self._confirmations)))
-            self.metrics.refused.inc("confirmation_evicted")
-        self._confirmations[key] = _PendingConfirmation(token, message.text, call.command,
-                                                        self._clock() + self.config.confirm_ttl)
+        pending, evicted = self.confirmations.ask((message.channel, message.conversation_id, message.participant_id),
+                                                  message.text, call.command)
+        if evicted:
+            self.metrics.refused.inc("confirmation_evicted", amount=evicted)
         context = ReplyContext(args=call.args, user={"id": message.participant_id, "role": message.role},
-                               conversation_id=message.conversation_id, confirm_token=token)
+                               conversation_id=message.conversation_id, confirm_token=pending.token)
         await job.deliver(generation.renderer.render(call.spec, "confirm", context))
 
     async def _answer_confirmation(self, job: Job, generation: Generation, action: str, token: str | None) -> None:
@@ -340,16 +318,14 @@ class Pipeline:
         the conversation it was asked in, within `confirm_ttl`. The token is required: it is what ties
         the answer to the question the participant saw."""
         message = job.message
-        key = (message.channel, message.conversation_id, message.participant_id)
-        pending = self._confirmations.get(key)
-        if pending is None or pending.expires_at < self._clock():
+        pending = self.confirmations.answer((message.channel, message.conversation_id, message.participant_id), token)
+        if pending == "none":
             await job.deliver(Reply(text="There is nothing waiting for your confirmation (it may have expired)."))
             return
-        if token is None or not secrets.compare_digest(token.encode("utf-8", "surrogatepass"), pending.token.encode()):
+        if pending == "no_token":
             await job.deliver(Reply(text=f"To answer, use the buttons, or type /{action} followed by the code "
                                          "shown with the question."))
             return
-        del self._confirmations[key]
         if action == "cancel":
             await job.deliver(Reply(text=f"Cancelled: /{pending.command} was not run."))
             return

@@ -39,13 +39,14 @@ from ..sync import SyncHub
 from .config import ServiceConfig
 from .generation import GenerationHolder, build_generation
 from .http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
-from .listener import ConnectionGate, ConnectionLimits, raise_fd_limit
+from .listener import ConnectionGate, connection_limits, descriptor_room
 from .messages import InboundMessage, Job, ReplySink
 from .metrics import Metrics
 from .pipeline import Pipeline, PipelineConfig
 from .reload import Reloader
 from .sqlite import SqliteStore
 from .store import StoreUnavailable
+from .upkeep import prune_loop, sweep_loop
 
 if TYPE_CHECKING:
     from .redis_store import RedisStore
@@ -173,7 +174,7 @@ class Service:
 
     async def _start(self, nursery: trio.Nursery, store: SqliteStore | RedisStore) -> Ports:
         config = self.config
-        self._room = self._descriptor_room()
+        self._room = descriptor_room()
         env = dict(self.env)
         registry_path = config.registry
         demo_port = None
@@ -215,9 +216,9 @@ class Service:
         interrupted = await pipeline.recover()
         if interrupted:
             self.say(f"recovered: {interrupted} command(s) interrupted by the last stop marked failed")
-        nursery.start_soon(self._prune_loop, store)
+        nursery.start_soon(prune_loop, store, config.retention, self.clock)
         if not isinstance(store, SqliteStore):
-            nursery.start_soon(self._sweep_loop, store, pipeline)
+            nursery.start_soon(sweep_loop, store, pipeline, self.clock)
 
         local = None
         if config.demo or config.local_channel:  # a demo's door: never there unless asked for
@@ -256,7 +257,7 @@ class Service:
         return Ports(http_port, sync_port, demo_port)
 
     async def _serve_http(self, app: HttpApp, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        gate = self.connections = ConnectionGate(self._connection_limits(self._room))
+        gate = self.connections = ConnectionGate(connection_limits(self.config.max_connections, self._room))
         self.metrics.gauge("commandlang_http_connections", "Open HTTP connections", lambda: gate.open + gate.reserve_open)
         self.metrics.gauge("commandlang_http_connections_refused", "HTTP connections refused over the cap (since start)",
                            lambda: gate.refused)
@@ -267,20 +268,6 @@ class Service:
                              task_status=task_status)
         finally:
             self._http_done.set()
-
-    def _descriptor_room(self) -> int:
-        """Raise the soft descriptor limit to the hard one; returns how many each listener may hold: 256 stay
-        for the store, backend pools and logs, and the rest is shared by HTTP connections and sync sessions."""
-        soft = raise_fd_limit()
-        return max(64, (soft - 256) // 2)
-
-    def _connection_limits(self, room: int) -> ConnectionLimits:
-        """`max_connections`, lowered to fit the descriptor limit."""
-        wanted = max(1, self.config.max_connections)
-        if wanted > room:
-            log.warning("COMMANDLANG_MAX_CONNECTIONS=%d does not fit the descriptor limit: serving at most %d "
-                        "HTTP connections", wanted, room, extra={"stage": "start"})
-        return ConnectionLimits(max_connections=min(wanted, room))
 
     def _announce_registry(self, local: LocalChannel | None, version: str) -> None:
         """Tell watching agents (sync sessions, demo pages) which registry version now serves."""
@@ -380,38 +367,6 @@ class Service:
                 else:
                     log.info("received %s", signal.Signals(signum).name, extra={"stage": "shutdown"})
                     self.stop()
-
-    async def _prune_loop(self, store: SqliteStore | RedisStore) -> None:
-        while True:
-            await trio.sleep(600)
-            try:
-                removed = await store.prune(self.clock() - self.config.retention)
-            except StoreUnavailable as exc:  # the next round tries again; the service goes on
-                log.warning("could not prune old state: %s", exc, extra={"stage": "retention"})
-                continue
-            if removed:
-                log.info("pruned %d old rows", removed, extra={"stage": "retention"})
-
-    async def _sweep_loop(self, store: RedisStore, pipeline: Pipeline) -> None:
-        """Several replicas: mark `interrupted` what nobody is running any more.
-
-        That is what a replica that stopped for good left running (one that comes back under its
-        id does this itself at start; this covers a pod replaced under a new name; every replica
-        sweeps, the first one wins), and this replica's own commands whose final state could not be
-        written while Redis was away (not running here, untouched for a lease)."""
-        while True:
-            await trio.sleep(store.lease)
-            try:
-                records = list(await store.orphaned())
-                running, quiet_since = pipeline.running_ids(), self.clock() - store.lease
-                records += [r for r in await store.own_unfinished() if r.id not in running and r.updated_at < quiet_since]
-                count = await pipeline.interrupt(records)
-            except StoreUnavailable as exc:
-                log.warning("could not look for a stopped replica's commands: %s", exc, extra={"stage": "recover"})
-                continue
-            if count:
-                log.warning("%d command(s) nobody runs any more marked interrupted", count, extra={"stage": "recover"})
-
 
 async def _cancel_when(event: trio.Event, scope: trio.CancelScope) -> None:
     await event.wait()

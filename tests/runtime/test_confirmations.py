@@ -4,7 +4,6 @@ and there is a bound on how many wait."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from tests.runtime.support import REGISTRY, running_service
 
@@ -55,9 +54,9 @@ async def test_an_unanswered_question_expires_and_is_swept(tmp_path) -> None:
     async with running_service(tmp_path, CONFIRMED, clock=lambda: now[0]) as run:
         token = token_of((await run.webhook("/wipe 5", conversation="q4")).json())
         pipeline = run.service.pipeline
-        assert pipeline.sweep_confirmations() == 0  # still in time
+        assert pipeline.confirmations.sweep() == 0  # still in time
         now[0] += 301  # five minutes and a second
-        assert pipeline.sweep_confirmations() == 1
+        assert pipeline.confirmations.sweep() == 1
         late = (await run.webhook(f"/confirm {token}", conversation="q4")).json()
         assert late["command"] is None and wiped(run) == 0
 
@@ -65,7 +64,7 @@ async def test_an_unanswered_question_expires_and_is_swept(tmp_path) -> None:
 async def test_past_the_bound_the_oldest_question_is_forgotten(tmp_path) -> None:
     async with running_service(tmp_path, CONFIRMED) as run:
         pipeline = run.service.pipeline
-        pipeline.config = replace(pipeline.config, max_confirmations=3)
+        pipeline.confirmations.limit = 3
         tokens = [token_of((await run.webhook("/wipe 5", conversation=f"b{i}")).json()) for i in range(4)]
         oldest = (await run.webhook(f"/confirm {tokens[0]}", conversation="b0")).json()
         assert oldest["command"] is None and wiped(run) == 0
