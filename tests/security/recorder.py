@@ -19,6 +19,8 @@ from typing import Any
 
 import trio
 
+from commandlang.runtime.http import answer_lifespan
+
 SEEN: list[dict[str, Any]] = []
 LEAK_MESSAGE = "database exploded at 10.1.2.3"
 LINKS = {"js": "javascript:alert(document.cookie)", "data": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
@@ -27,13 +29,8 @@ LINKS = {"js": "javascript:alert(document.cookie)", "data": "data:text/html;base
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await answer_lifespan(receive, send)
+        return
     if scope["type"] != "http":
         return
     body = b""
