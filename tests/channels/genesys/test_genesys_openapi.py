@@ -20,9 +20,10 @@ from commandlang.channels.genesys import content as content_models
 from commandlang.channels.genesys import models
 from commandlang.runtime.messages import InboundMessage, OutboundReply
 from genesys_helpers import TestReply, compile_text, genesys_env
+from tests.shared_data import OPENAPI_SUBSET
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-OPENAPI_PATH = REPO_ROOT / ".." / "shared" / "genesys" / "openapi-subset.json"
+OPENAPI_PATH = OPENAPI_SUBSET
 pytestmark = pytest.mark.skipif(not OPENAPI_PATH.exists(), reason="shared/genesys/openapi-subset.json not present")
 
 

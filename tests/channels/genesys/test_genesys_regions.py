@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from commandlang.channels.genesys.regions import REGION_DOMAINS, RegionError, resolve_region
+from tests.shared_data import OPENAPI_SUBSET
 
-OPENAPI = Path(__file__).resolve().parents[3] / ".." / "shared" / "genesys" / "openapi-subset.json"
+OPENAPI = OPENAPI_SUBSET
 
 
 @pytest.mark.parametrize("value", ["mypurecloud.ie", "eu_west_1", "eu-west-1", "EU_WEST_1", "api.mypurecloud.ie",
