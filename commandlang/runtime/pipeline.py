@@ -1,5 +1,6 @@
 """The pipeline: inbound message -> dedupe -> parse -> bind -> [confirm] -> pending -> [ack]
--> executing -> backend call -> reply -> completed | failed | timed_out | cancelled.
+-> executing -> backend call -> reply -> completed | failed | timed_out | cancelled; a message that never
+became a runnable command ends `rejected`.
 
 Ordering and load: commands of one conversation run one at a time, in
 arrival order, on that conversation's worker; different conversations run
@@ -291,17 +292,17 @@ class Pipeline:
 
     async def _fail_early(self, job: Job, generation: Generation, exc: CommandError, text: str,
                           invocation: Invocation | None) -> None:
-        """A parse or bind error: a friendly reply and a `failed` record; no backend call.
+        """A parse or bind error: a friendly reply and a `rejected` record (never a failure); no backend call.
 
         `invocation` is None when the text did not even parse (a syntax error)."""
         name = invocation.name if invocation is not None else None
         spec = generation.registry.spec.resolve(name) if name else None
         await job.deliver(command_error_reply(exc.diagnostic, text, spec))
-        record = self._new_record(job.message, spec.name if spec else (name or "?"), {}, "failed", generation, self._clock())
+        record = self._new_record(job.message, spec.name if spec else (name or "?"), {}, "rejected", generation, self._clock())
         record = replace(record, error={"code": exc.diagnostic.code, "message": exc.diagnostic.message})
         await self._save(job, record)
         # Labels only from the registry: every name a customer can type must not become a series.
-        self.metrics.commands.inc(spec.name if spec else "unknown", "failed")
+        self.metrics.commands.inc(spec.name if spec else "unknown", "rejected")
 
     async def _ask_confirmation(self, job: Job, generation: Generation, call: Call) -> None:
         message = job.message

@@ -119,7 +119,7 @@ return out
 
 PRUNE = """
 local removed = 0
-local final = {completed = true, failed = true, timed_out = true, cancelled = true}
+local final = {completed = true, failed = true, timed_out = true, cancelled = true, rejected = true}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2], 'LIMIT', 0, ARGV[3])) do
   local key = ARGV[1] .. 'cmd:' .. id
   local fields = redis.call('HMGET', key, 'status', 'conv', 'queue')

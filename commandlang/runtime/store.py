@@ -28,10 +28,12 @@ __all__ = [
     "record_from_body",
 ]
 
-Status = Literal["pending", "executing", "completed", "failed", "timed_out", "cancelled"]
-STATUSES: tuple[Status, ...] = ("pending", "executing", "completed", "failed", "timed_out", "cancelled")
-TERMINAL = frozenset({"completed", "failed", "timed_out", "cancelled"})
-_RANK = {"pending": 0, "executing": 1, "completed": 2, "failed": 2, "timed_out": 2, "cancelled": 2}
+# `rejected`: a message that never became a runnable command (a parse, bind or permission error), so
+# typos are never counted as failures (runtime.md section 3).
+Status = Literal["pending", "executing", "completed", "failed", "timed_out", "cancelled", "rejected"]
+STATUSES: tuple[Status, ...] = ("pending", "executing", "completed", "failed", "timed_out", "cancelled", "rejected")
+TERMINAL = frozenset({"completed", "failed", "timed_out", "cancelled", "rejected"})
+_RANK = {"pending": 0, "executing": 1, "completed": 2, "failed": 2, "timed_out": 2, "cancelled": 2, "rejected": 2}
 
 
 def can_move(old: str, new: str) -> bool:

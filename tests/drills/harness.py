@@ -42,7 +42,7 @@ BACKEND_TOKEN = "tok-DRILL-b9a3f1d277"
 CARD = "4111222233334444"  # a sensitive argument: only ****4444 may appear
 SECRETS = (WEBHOOK_SECRET, SYNC_SECRET, BACKEND_TOKEN, CARD)
 
-FINAL = {"completed", "failed", "timed_out", "cancelled"}
+FINAL = {"completed", "failed", "timed_out", "cancelled", "rejected"}
 
 REGISTRY = """
 version: 1

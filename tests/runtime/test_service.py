@@ -64,7 +64,7 @@ async def test_chat_that_is_not_a_command_gets_nothing(tmp_path) -> None:
 async def test_a_bind_error_is_a_friendly_reply_and_a_failed_record(tmp_path) -> None:
     async with running_service(tmp_path) as run:
         data = (await run.webhook("/status abc")).json()
-        assert data["command"]["status"] == "failed"
+        assert data["command"]["status"] == "rejected"  # a typo, not a failure
         assert data["command"]["error"]["code"] == "invalid_value"
         text = data["replies"][0]["text"]
         assert "order" in text and "Traceback" not in text
@@ -182,7 +182,7 @@ async def test_metrics_count_commands_by_name_and_status(tmp_path) -> None:
         await run.webhook("/status nope")
         metrics = (await run.client.get(f"{run.base}/metrics")).text
         assert 'commandlang_commands_total{command="status",status="completed"} 1' in metrics
-        assert 'commandlang_commands_total{command="status",status="failed"} 1' in metrics
+        assert 'commandlang_commands_total{command="status",status="rejected"} 1' in metrics  # a bad value is no failure
         assert 'commandlang_stage_seconds_count{stage="backend"} 1' in metrics
 
 

@@ -73,8 +73,8 @@ async def test_unknown_command_names_do_not_become_metric_series(served: Served)
     assert [status for status, _ in results] == [200] * UNKNOWN
     assert all("don't know that command" in text for _, text in results)
     assert not any(name in after for name in names)
-    assert re.search(r'commandlang_commands_total\{command="unknown",status="failed"\} (\d+)', after)
-    assert float(re.search(r'commandlang_commands_total\{command="unknown",status="failed"\} (\d+)', after).group(1)) >= UNKNOWN
+    assert re.search(r'commandlang_commands_total\{command="unknown",status="rejected"\} (\d+)', after)
+    assert float(re.search(r'commandlang_commands_total\{command="unknown",status="rejected"\} (\d+)', after).group(1)) >= UNKNOWN
     assert largest < len(before.encode()) + 4096  # a few new fixed series at most, nothing per name
 
 
