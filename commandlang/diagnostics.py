@@ -44,6 +44,9 @@ class Diagnostic:
     hint: str | None = None
     severity: Severity = "error"
     argument: str | None = None
+    # What the author or user probably meant, in full (e.g. command names for `unknown_command`): a
+    # reply offers each as a quick reply. Left out of `to_json` when empty.
+    suggestions: tuple[str, ...] = ()
 
     def location(self) -> str:
         """`path:line:col` as compilers and linters print it (missing parts left out)."""
@@ -62,8 +65,13 @@ class Diagnostic:
         return text
 
     def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict of every field."""
-        return asdict(self)
+        """A JSON-ready dict of every field (`suggestions` only when there are some)."""
+        data = asdict(self)
+        if not self.suggestions:
+            del data["suggestions"]
+        else:
+            data["suggestions"] = list(self.suggestions)
+        return data
 
 
 class CommandlangError(Exception):

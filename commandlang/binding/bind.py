@@ -95,7 +95,8 @@ class Binder:
         message = f"/{name} is not a command."
         if suggestions:
             message += " Did you mean " + " or ".join(f"/{s}" for s in suggestions) + "?"
-        return _error("unknown_command", invocation.name_span.column, message, None, "Type /help to list the commands.")
+        return CommandError(Diagnostic(code="unknown_command", message=message, line=1, column=invocation.name_span.column,
+                                       hint="Type /help to list the commands.", suggestions=tuple(suggestions)))
 
     # -- the arguments ---------------------------------------------------
     def bind(self, invocation: Invocation, *, role: str | None = None, today: Today | None = None) -> Call:

@@ -1,10 +1,13 @@
 """Friendly replies for chat messages that cannot run (parse and bind errors).
 
-Each reply says what was wrong (a short lead per error code and the
-diagnostic's own message), where (the text with a `^` under the column),
-how it is used (the usage line) and where to read more (`/help NAME`).
-It never shows a sensitive value: those are starred out in the quoted text,
-and when that cannot be done safely the quoted text is left out.
+Each reply says what was wrong (a short lead per error code, in plain words
+that say what to do, and the diagnostic's own message), where (the word the
+column falls on, quoted: chat windows use proportional fonts, where a `^`
+under a column points at the wrong character; the CLI, in a terminal, draws
+the caret), how it is used (the usage line) and where to read more (`/help
+NAME`); an unknown command's did-you-mean comes as quick replies that run
+the corrected command. It never shows a sensitive value: those are starred
+out in the quoted text, and when that cannot be done safely nothing is quoted.
 """
 
 from __future__ import annotations
@@ -12,44 +15,48 @@ from __future__ import annotations
 import re
 
 from ..diagnostics import CommandError, Diagnostic
-from ..registry.model import CommandSpec
+from ..registry.model import CommandSpec, RegistrySpec
 from ..syntax import Option, Positional, parse_invocation
 from .model import QuickReply, Reply
 
-__all__ = ["LEADS", "command_error_reply", "caret_context", "star_sensitive"]
+__all__ = ["LEADS", "command_error_reply", "quoted_context", "star_sensitive"]
 
 #: The first words of the reply for each error code (the diagnostic's message follows).
 LEADS: dict[str, str] = {
-    "unclosed_quote": "A quote is not closed.",
-    "unclosed_list": "A list is not closed.",
-    "unexpected_character": "Something in the command is out of place.",
-    "empty_key": "An option is missing its name.",
-    "duplicate_option": "An option is given twice.",
+    "unclosed_quote": "A quote is not closed: add the closing quote.",
+    "unclosed_list": "A list is not closed: add the closing ].",
+    "unexpected_character": "Part of that command could not be read.",
+    "empty_key": "An option has no name: write it as name=value.",
+    "duplicate_option": "The same option is given twice: give it once.",
     "too_long": "That message is too long to be a command.",
     "too_many_items": "That command has too many parts.",
-    "missing_argument": "Something is missing.",
-    "unknown_option": "That option does not exist.",
-    "too_many_positionals": "There is one value too many.",
-    "not_a_flag": "That option needs a value.",
-    "invalid_value": "A value is not right.",
-    "constraint": "A value is outside what this command accepts.",
-    "unknown_command": "I don't know that command.",
-    "not_allowed": "You can't use that command.",
+    "missing_argument": "That command needs one more value.",
+    "unknown_option": "That command has no such option.",
+    "too_many_positionals": "That command got more values than it takes.",
+    "not_a_flag": "That option needs a value, like name=value.",
+    "invalid_value": "One of the values is not what the command expects.",
+    "constraint": "One of the values is outside what the command accepts.",
+    "unknown_command": "There is no command by that name.",
+    "not_allowed": "That command is not available to you.",
 }
 _GENERIC_LEAD = "I couldn't run that command."
 _WINDOW = 60  # characters of the message shown around the caret
 
 
-def command_error_reply(diagnostic: Diagnostic, text: str, spec: CommandSpec | None = None) -> Reply:
+def command_error_reply(diagnostic: Diagnostic, text: str, spec: CommandSpec | None = None, *,
+                        registry: RegistrySpec | None = None) -> Reply:
     """The reply to a chat message that failed to parse or bind.
 
     `text` is the message as the user sent it; `spec` the command it named,
-    when known (for the usage line and to star out sensitive values).
+    when known (for the usage line and to star out sensitive values);
+    `registry` lets a did-you-mean offer the corrected command as a quick reply.
     """
     lines = [LEADS.get(diagnostic.code, _GENERIC_LEAD)]
     if diagnostic.message:
         lines.append(diagnostic.message)
-    context = caret_context(text, diagnostic.column, spec)
+    # the message already names the command (unknown, not allowed) or there is no one word to point at
+    quote = diagnostic.code not in ("unknown_command", "not_allowed", "too_many_items")
+    context = quoted_context(text, diagnostic.column, spec) if quote else None
     if context:
         lines.append(context)
     if diagnostic.code == "not_allowed" or spec is None:
@@ -57,7 +64,8 @@ def command_error_reply(diagnostic: Diagnostic, text: str, spec: CommandSpec | N
             lines.append(diagnostic.hint)
         else:
             lines.append("Type /help to see the commands you can use.")
-        return Reply(text="\n".join(lines), quick_replies=(QuickReply("Help", "/help"),))
+        quick = _corrections(diagnostic, text, registry) + (QuickReply("/help: list the commands", "/help"),)
+        return Reply(text="\n".join(lines), quick_replies=quick)
     if diagnostic.hint and not diagnostic.hint.startswith("Usage:"):
         hint = diagnostic.hint.strip()
         if diagnostic.code == "constraint" and diagnostic.argument:
@@ -65,33 +73,52 @@ def command_error_reply(diagnostic: Diagnostic, text: str, spec: CommandSpec | N
         lines.append(hint)
     lines.append(f"Usage: {spec.usage()}")
     lines.append(f"Type /help {spec.name} for details.")
-    return Reply(text="\n".join(lines), quick_replies=(QuickReply(f"Help on /{spec.name}", f"/help {spec.name}"),))
+    return Reply(text="\n".join(lines), quick_replies=(QuickReply(f"/help {spec.name}", f"/help {spec.name}"),))
 
 
-def caret_context(text: str, column: int | None, spec: CommandSpec | None = None) -> str | None:
-    """Two lines: the part of `text` around `column` (1-based) and a `^` under it; None without a column."""
+def _corrections(diagnostic: Diagnostic, text: str, registry: RegistrySpec | None) -> tuple[QuickReply, ...]:
+    """For an unknown command: each suggested name put in place of the one typed, as a quick reply whose
+    label is what it sends. A suggestion with sensitive arguments offers its help instead (its payload
+    would carry what the user typed back through the channel)."""
+    if diagnostic.code != "unknown_command" or not diagnostic.suggestions or diagnostic.column is None:
+        return ()
+    start = max(diagnostic.column - 1, 0)
+    end = start
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    offered = []
+    for name in diagnostic.suggestions[:3]:
+        suggested = registry.resolve(name) if registry is not None else None
+        if suggested is None or any(arg.sensitive for arg in suggested.args):
+            offered.append(QuickReply(f"/help {name}", f"/help {name}"))
+            continue
+        corrected = text[:start] + name.replace(".", " ") + text[end:]
+        corrected = "/" + corrected.lstrip().lstrip("/\uff0f")
+        offered.append(QuickReply(corrected, corrected))
+    return tuple(offered)
+
+
+def quoted_context(text: str, column: int | None, spec: CommandSpec | None = None) -> str | None:
+    """`Here: “amount=abc”`: the word of `text` that `column` (1-based) falls on, sensitive values starred;
+    None without a column, past the end of the text (the message says what is missing), or when unsure."""
     if column is None or not text:
         return None
     shown = star_sensitive(text, spec)
     if shown is None:
         return None
-    offset = min(max(column - 1, 0), len(shown))
-    start_of_line = shown.rfind("\n", 0, offset) + 1
-    end_of_line = shown.find("\n", offset)
-    line = shown[start_of_line : end_of_line if end_of_line != -1 else len(shown)]
-    caret_at = offset - start_of_line
-    line = "".join(" " if ch in "\t\r" else ch for ch in line)  # one cell per character keeps the caret aligned
-    left = max(caret_at - _WINDOW // 2, 0)
-    right = min(left + _WINDOW, len(line))
-    if right - left < _WINDOW:
-        left = max(right - _WINDOW, 0)
-    window = line[left:right]
-    caret = caret_at - left
-    if left > 0:
-        window, caret = "…" + window, caret + 1
-    if right < len(line):
-        window += "…"
-    return window + "\n" + " " * caret + "^"
+    offset = column - 1
+    if offset < 0 or offset >= len(shown) or shown[offset].isspace():
+        return None
+    start, end = offset, offset
+    while start > 0 and not shown[start - 1].isspace():
+        start -= 1
+    while end < len(shown) and not shown[end].isspace():
+        end += 1
+    word = shown[start:end]
+    if len(word) > _WINDOW:  # a long word: the part around the column
+        left = max(0, min(offset - start - _WINDOW // 2, len(word) - _WINDOW))
+        word = ("…" if left else "") + word[left:left + _WINDOW] + ("…" if left + _WINDOW < len(word) else "")
+    return f"Here: “{word}”"
 
 
 def star_sensitive(text: str, spec: CommandSpec | None) -> str | None:

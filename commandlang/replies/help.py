@@ -13,11 +13,15 @@ from datetime import timedelta
 from ..registry.types import describe, to_json
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
 from .errors import star_sensitive
-from .model import QuickReply, Reply
+from .model import Button, Card, Carousel, QuickReply, Reply
 
 __all__ = ["help_reply", "help_index", "help_command", "visible_commands"]
 
-MAX_HELP_QUICK_REPLIES = 5
+# Every channel shows this many quick replies (Genesys's is the smallest limit, replies/limits.py); with
+# more commands than that, /help lists them on cards instead: 3 buttons a card, 10 cards a carousel.
+MAX_HELP_QUICK_REPLIES = 10
+_PER_CARD = 3
+_MAX_CARDS = 10
 
 
 def visible_commands(registry: RegistrySpec, role: str | None) -> list[CommandSpec]:
@@ -42,8 +46,20 @@ def help_index(registry: RegistrySpec, role: str | None) -> Reply:
     for spec in commands:
         lines.append(f"/{spec.name}" + (f" - {spec.summary}" if spec.summary else ""))
     lines.append("Type /help NAME for details on one of them.")
-    quick = tuple(QuickReply(f"/help {spec.name}", f"/help {spec.name}") for spec in commands[:MAX_HELP_QUICK_REPLIES])
-    return Reply(text="\n".join(lines), quick_replies=quick)
+    return Reply(text="\n".join(lines), **_help_choices(commands))
+
+
+def _help_choices(commands: list[CommandSpec]) -> dict[str, object]:
+    """A way to ask for help on every command: quick replies while they fit, else cards of buttons (in a
+    carousel); each label is what it sends. Past what cards hold too, the text above still lists them all."""
+    if len(commands) <= MAX_HELP_QUICK_REPLIES:
+        return {"quick_replies": tuple(QuickReply(f"/help {s.name}", f"/help {s.name}") for s in commands)}
+    groups = [commands[i:i + _PER_CARD] for i in range(0, len(commands), _PER_CARD)][:_MAX_CARDS]
+    cards = tuple(Card(title=f"/{group[0].name} - /{group[-1].name}" if len(group) > 1 else f"/{group[0].name}",
+                       description="; ".join(f"/{s.name}: {s.summary}" for s in group if s.summary) or None,
+                       actions=tuple(Button("postback", f"/help {s.name}", payload=f"/help {s.name}") for s in group))
+                  for group in groups)
+    return {"carousel": Carousel(cards)}
 
 
 def help_command(registry: RegistrySpec, role: str | None, name: str) -> Reply:

@@ -297,7 +297,7 @@ class Pipeline:
         `invocation` is None when the text did not even parse (a syntax error)."""
         name = invocation.name if invocation is not None else None
         spec = generation.registry.spec.resolve(name) if name else None
-        await job.deliver(command_error_reply(exc.diagnostic, text, spec))
+        await job.deliver(command_error_reply(exc.diagnostic, text, spec, registry=generation.registry.spec))
         record = self._new_record(job.message, spec.name if spec else (name or "?"), {}, "rejected", generation, self._clock())
         record = replace(record, error={"code": exc.diagnostic.code, "message": exc.diagnostic.message})
         await self._save(job, record)

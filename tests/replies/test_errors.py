@@ -1,4 +1,4 @@
-"""Friendly replies for every parse and bind error code: what, where (caret), usage, /help NAME."""
+"""Friendly replies for every parse and bind error code: what, where (the word quoted), usage, /help NAME."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import commandlang
 from commandlang.binding.bind import Binder
 from commandlang.diagnostics import CommandError, Diagnostic
-from commandlang.replies.errors import LEADS, caret_context, command_error_reply
+from commandlang.replies.errors import LEADS, command_error_reply, quoted_context
 from commandlang.syntax import parse_invocation
 
 from .helpers import pay_command, small_registry
@@ -51,13 +51,18 @@ def test_friendly_reply_for_each_error_code(registry: commandlang.Registry, code
     assert diagnostic.code == code
     name = text.split()[0][1:]
     spec = registry.spec.resolve(name) or registry.spec.resolve(f"{name}.{text.split()[1]}")
-    reply = command_error_reply(diagnostic, text, spec)
+    reply = command_error_reply(diagnostic, text, spec, registry=registry.spec)
     lines = reply.text.splitlines()
     assert lines[0] == LEADS[code]
     assert diagnostic.message in reply.text
-    caret_line = next(i for i, line in enumerate(lines) if line.strip() == "^")
-    assert len(lines[caret_line]) <= 62  # a window, even for a 4000-character message
-    if code in ("unknown_command", "not_allowed"):
+    assert "^" not in reply.text  # chat fonts are proportional: the word is quoted instead
+    quoted = [line for line in lines if line.startswith("Here: ")]
+    assert all(len(line) <= 72 for line in quoted)  # a window, even for a 4000-character message
+    if code == "unknown_command":  # the did-you-mean runs the corrected command
+        assert "Usage:" not in reply.text
+        assert [(q.label, q.payload) for q in reply.quick_replies] == [("/refund 12", "/refund 12"),
+                                                                       ("/help: list the commands", "/help")]
+    elif code == "not_allowed":
         assert "Usage:" not in reply.text and reply.quick_replies[0].payload == "/help"
     else:
         assert f"Usage: {spec.usage()}" in reply.text
@@ -67,16 +72,27 @@ def test_friendly_reply_for_each_error_code(registry: commandlang.Registry, code
     assert reply.text == snapshot
 
 
-def test_the_caret_sits_under_the_column() -> None:
-    assert caret_context("/refund 12 amount=abc", 19) == "/refund 12 amount=abc\n                  ^"
-    assert caret_context('/x a="one\ntwo', 14) == "two\n   ^"  # the line the column falls on
-    long = "/refund " + "y" * 100 + " amount=abc"
-    window, caret = caret_context(long, len(long) - 2).split("\n")
-    assert window.startswith("…") and window[len(caret) - 1] == "a"
-    assert caret_context("/x", None) is None
+def test_the_word_under_the_column_is_quoted() -> None:
+    assert quoted_context("/refund 12 amount=abc", 19) == "Here: “amount=abc”"
+    assert quoted_context('/x a="one\ntwo', 12) == "Here: “two”"  # the word the column falls on
+    long = "/refund " + "y" * 100 + "amount=abc"
+    shown = quoted_context(long, len(long) - 2)
+    assert shown.startswith("Here: “…") and shown.endswith("amount=abc”")
+    assert quoted_context("/x", None) is None
+    assert quoted_context("/refund 12", 11) is None  # past the end: the message says what is missing
 
 
-def test_sensitive_values_are_starred_in_the_caret_context() -> None:
+def test_labels_say_what_they_send(registry: commandlang.Registry) -> None:
+    for text, role in CASES.values():
+        try:
+            registry.parse(text, role=role)
+        except CommandError as caught:
+            name = text.split()[0][1:]
+            reply = command_error_reply(caught.diagnostic, text, registry.spec.resolve(name), registry=registry.spec)
+            assert all(q.label.split(":")[0] == q.payload for q in reply.quick_replies), reply.quick_replies
+
+
+def test_sensitive_values_are_starred_in_the_quoted_word() -> None:
     spec = pay_command()
     binder = Binder(small_registry(spec))
     text = "/pay 7 card=4111111111111111 note=ok bogus=1"
@@ -84,15 +100,14 @@ def test_sensitive_values_are_starred_in_the_caret_context() -> None:
         binder.bind(parse_invocation(text))
     reply = command_error_reply(caught.value.diagnostic, text, spec)
     assert "4111111111111111" not in reply.text
-    assert "/pay 7 card=************1111 note=ok bogus=1" in reply.text  # columns kept: the caret still points right
-    assert reply.text.splitlines()[3] == " " * text.index("bogus") + "^"
+    assert "Here: “bogus=1”" in reply.text
 
 
 def test_sensitive_values_are_starred_even_when_the_line_does_not_parse() -> None:
     spec = pay_command()
     text = '/pay 7 card=4111111111111111 note="open'
     reply = command_error_reply(Diagnostic("unclosed_quote", "The quote \" at column 35 is never closed.", column=35), text, spec)
-    assert "4111111111111111" not in reply.text and "card=************1111" in reply.text
+    assert "4111111111111111" not in reply.text and "Here: “note=\"open”" in reply.text
 
 
 def test_a_secret_positional_in_a_broken_line_hides_the_quoted_text() -> None:
@@ -100,4 +115,4 @@ def test_a_secret_positional_in_a_broken_line_hides_the_quoted_text() -> None:
 
     spec = pay_command(args=(ArgSpec("card", TypeSpec("str"), positional=True, sensitive=True),))
     reply = command_error_reply(Diagnostic("unclosed_quote", "The quote is never closed.", column=20), '/pay 4111111111111111 "x', spec)
-    assert "4111" not in reply.text and "^" not in reply.text
+    assert "4111" not in reply.text and "Here:" not in reply.text

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import commandlang
 from commandlang.replies.help import help_reply
+
+if TYPE_CHECKING:
+    from commandlang.registry.model import RegistrySpec
 
 
 def test_help_lists_only_what_the_role_may_run_sorted(registry: commandlang.Registry) -> None:
@@ -65,3 +68,27 @@ def test_help_examples_star_out_sensitive_values() -> None:
     spec = pay_command(examples=(Example("/pay 7 card=4111111111111111 note=hi"),))
     text = help_reply(small_registry(spec), None, "pay").text
     assert "4111111111111111" not in text and "/pay 7 card=************1111 note=hi" in text
+
+
+def _commands(count: int) -> "RegistrySpec":
+    from commandlang.registry.model import CommandSpec
+
+    from .helpers import small_registry
+
+    return small_registry(*(CommandSpec(name=f"cmd{index:02d}", summary=f"Command {index}") for index in range(count)))
+
+
+def test_help_offers_every_command_as_a_quick_reply_while_they_fit() -> None:
+    reply = help_reply(_commands(10), None)
+    assert [(q.label, q.payload) for q in reply.quick_replies] == [(f"/help cmd{i:02d}", f"/help cmd{i:02d}") for i in range(10)]
+    assert reply.carousel is None
+
+
+def test_help_puts_more_commands_than_fit_on_cards_and_leaves_none_out() -> None:
+    reply = help_reply(_commands(23), None)
+    assert reply.quick_replies == ()
+    buttons = [button for card in reply.carousel.cards for button in card.actions]
+    assert [b.payload for b in buttons] == [f"/help cmd{i:02d}" for i in range(23)]  # every one, in order
+    assert all(b.label == b.payload for b in buttons)  # a label says what it sends
+    assert all(len(card.actions) <= 3 for card in reply.carousel.cards) and len(reply.carousel.cards) <= 10
+    assert all(f"/cmd{i:02d} - Command {i}" in reply.text for i in range(23))

@@ -235,3 +235,15 @@ async def test_a_second_stop_skips_the_drain_and_cancels_durably(tmp_path) -> No
                 await run.service.stopped.wait()
             nursery.cancel_scope.cancel()
         assert [(r["status"], r["error"]["code"]) for r in run.rows()] == [("cancelled", "cancelled")]
+
+
+async def test_a_typo_is_rejected_not_failed_and_offers_the_corrected_command(tmp_path) -> None:
+    async with running_service(tmp_path) as run:
+        data = (await run.webhook("/stauts 5", conversation="typo")).json()
+        assert data["command"]["status"] == "rejected" and data["command"]["error"]["code"] == "unknown_command"
+        offered = [q["payload"] for q in data["replies"][0]["quick_replies"]]
+        assert offered[0] == "/status 5"
+        fixed = (await run.webhook(offered[0], conversation="typo")).json()  # one tap runs it
+        assert fixed["command"]["status"] == "completed"
+        metrics = (await run.client.get(f"{run.base}/metrics")).text
+        assert 'commandlang_commands_total{command="unknown",status="rejected"} 1' in metrics
