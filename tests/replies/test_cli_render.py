@@ -41,7 +41,7 @@ def test_json_preview_of_an_error(answer: str, capsys: pytest.CaptureFixture[str
     assert code == 0
     reply = json.loads(capsys.readouterr().out)
     assert reply["text"] == "Sorry, /refund did not work: see [link removed]"
-    assert reply["quick_replies"] == [{"label": "Help", "payload": "/help refund"}]
+    assert reply["quick_replies"] == [{"label": "/help refund", "payload": "/help refund"}]
 
 
 def test_a_template_that_fails_exits_1_and_says_where(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
