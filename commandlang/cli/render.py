@@ -55,6 +55,10 @@ def args_from_json(spec: CommandSpec, data: Any) -> dict[str, Any]:
             out[arg.name] = [_one(arg, item) for item in (value if isinstance(value, list) else [value])]
         else:
             out[arg.name] = _one(arg, value)
+    missing = [a.name for a in spec.args if a.required and data.get(a.name) is None]
+    if missing:  # a preview with a required value left out would show something no user can ever see
+        raise _BadArgs(f"/{spec.name} needs {', '.join(missing)}: give {'them' if len(missing) > 1 else 'it'} in --args "
+                       f"(usage: {spec.usage()})")
     return out
 
 
@@ -129,6 +133,9 @@ def main(argv: list[str]) -> int:
         message = (f"{exc.diagnostic.file}: " if isinstance(exc, TemplateError) and exc.diagnostic.file else "") + (
             exc.diagnostic.message if isinstance(exc, TemplateError) else f"not a valid reply: {exc}")
         print(f"commandlang render: the {options.kind} reply of /{spec.name} fails: {message}", file=sys.stderr)
+        if result is None and options.kind in ("success", "error"):
+            print("  hint: the reply reads the backend's answer (result); give one with --result FILE "
+                  "(a JSON file, or - for stdin)", file=sys.stderr)
         return 1
 
     for warning in enforce_limits(reply, LIMITS[options.channel])[1]:

@@ -11,6 +11,7 @@ import sys
 import trio
 
 from ..diagnostics import RegistryError
+from ..registry.types import format_duration
 from ..runtime.config import SETTINGS, ConfigError, ServiceConfig
 from ..runtime.logs import configure_logging
 from .common import ArgumentParser
@@ -29,6 +30,8 @@ def build_parser() -> ArgumentParser:
         default = "(unset)" if setting.kind == "secret" or setting.default == "" else setting.default
         if setting.kind == "switch":
             default = "on" if setting.default else "off"
+        elif setting.kind == "duration":
+            default = format_duration(setting.default)  # as it is written: 7d, not 604800.0
         parser.add_argument(setting.flag, dest=setting.name, default=None, metavar=setting.kind.split(":")[0].upper(),
                             help=f"{setting.help} [env {setting.env}; default {default}]")
     return parser

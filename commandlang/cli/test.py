@@ -119,6 +119,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     results: list[ExampleResult] = []
+    skipped = 0  # examples that say nothing about what should happen (only documentation): counted, not run
     for path in args.files:
         registry = load_or_report(path, "commandlang test")
         if registry is None:
@@ -128,6 +129,7 @@ def main(argv: list[str]) -> int:
         for spec in registry.spec.commands.values():
             for index, example in enumerate(spec.examples):
                 if example.backend is None and example.expect is None:
+                    skipped += 1
                     continue
                 name = f"{path}::{spec.name}[{index}]"
                 problems = run_example(registry, spec, example, renderer, engine)
@@ -140,5 +142,7 @@ def main(argv: list[str]) -> int:
                         print(f"    {problem}")
     passed = sum(r.passed for r in results)
     failed = len(results) - passed
-    print(f"{passed} passed, {failed} failed")
+    if skipped and not args.quiet:
+        print(f"skipped {skipped} example(s) without a canned backend answer or an expect (nothing to check)")
+    print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
     return 1 if failed else 0

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-__all__ = ["CONVERTERS", "ConversionError", "Today", "convert", "describe", "to_json", "EXPECTED"]
+__all__ = ["CONVERTERS", "ConversionError", "Today", "convert", "describe", "to_json", "EXPECTED", "format_duration"]
 
 
 class ConversionError(ValueError):
@@ -200,3 +200,15 @@ def to_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}
     return str(value)
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds written as the duration syntax people type: 5400 -> 1h30m, 604800 -> 7d, 0.5 -> 0.5s."""
+    if seconds != int(seconds):
+        return f"{seconds:g}s"
+    rest, parts = int(seconds), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(parts) or "0s"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from datetime import timedelta
 
-from ..registry.types import describe, to_json
+from ..registry.types import describe, format_duration, to_json
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
 from .errors import star_sensitive
 from .model import Button, Card, Carousel, QuickReply, Reply
@@ -140,17 +140,5 @@ def _shown(arg: ArgSpec, value: object) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_shown(arg, v) for v in value) + "]"
     if arg.type.name == "duration" and isinstance(value, timedelta):
-        return _duration(value.total_seconds())
+        return format_duration(value.total_seconds())
     return str(to_json(value))
-
-
-def _duration(seconds: float) -> str:
-    """Seconds as the duration syntax: 5400 -> 1h30m."""
-    if seconds != int(seconds):
-        return f"{seconds:g}s"
-    rest, parts = int(seconds), []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if rest >= size:
-            parts.append(f"{rest // size}{unit}")
-            rest %= size
-    return "".join(parts) or "0s"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.helpers import ROOT, run_cli
 
 REGISTRY = """
@@ -53,7 +55,14 @@ def test_passing_and_failing_examples_are_reported_with_exit_1(tmp_path) -> None
 def test_the_sample_registry_examples_pass() -> None:
     result = run_cli("test", str(ROOT / "commands.yaml"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines()[-1].endswith("passed, 0 failed")
+    assert re.fullmatch(r"\d+ passed, 0 failed(, \d+ skipped)?", result.stdout.splitlines()[-1])
+
+
+def test_examples_that_check_nothing_are_counted_as_skipped(tmp_path) -> None:
+    (tmp_path / "commands.yaml").write_text(REGISTRY.replace("    examples:\n", "    examples:\n      - /refund 1 amount=2\n", 1))
+    lines = run_cli("test", cwd=tmp_path).stdout.splitlines()
+    assert lines[-2].startswith("skipped 1 example(s) without a canned backend answer")
+    assert lines[-1] == "3 passed, 2 failed, 1 skipped"
 
 
 def test_an_unusable_registry_exits_2(tmp_path) -> None:

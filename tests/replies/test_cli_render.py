@@ -57,7 +57,13 @@ def test_a_template_that_fails_exits_1_and_says_where(tmp_path: Path, capsys: py
     (["refund", "--args", '{"colour": 1}'], "has no argument colour"),
     (["refund", "--args", "{not json"], "Expecting property name"),
     (["refund", "--input", "/status 7"], "does not run /refund"),
+    (["refund", "--args", '{"order": 7}'], "/refund needs amount: give it in --args"),  # never previewed as 0.00
 ])
 def test_bad_usage_exits_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*argv, "--registry", REGISTRY]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_reply_that_reads_the_answer_without_result_says_to_give_one(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["refund", "--registry", REGISTRY, "--args", '{"order": 7, "amount": "5"}']) == 1
+    assert "give one with --result FILE" in capsys.readouterr().err
