@@ -85,11 +85,16 @@ class _Connection:
             # TLS: readable bytes may be a TLS 1.3 session ticket, not a close; rely on the
             # expiry and on the one safe retry in `_send` instead
             return True
+        # poll, not select: select refuses descriptor numbers past 1023, which a busy service (its soft
+        # descriptor limit raised at start, a thousand sync sessions) reaches, and then no idle
+        # connection would ever look alive again
+        poller = select.poll()
         try:
-            readable, _, _ = select.select([sock.fileno()], [], [], 0)
+            poller.register(sock.fileno(), select.POLLIN)
+            readable = poller.poll(0)
         except (OSError, ValueError):
             return False
-        return not readable  # EOF or unexpected bytes: either way it cannot carry a new request
+        return not readable  # EOF, unexpected bytes or an error: either way it cannot carry a new request
 
     async def receive_event(self) -> h11.Event:
         while True:

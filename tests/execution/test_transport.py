@@ -216,3 +216,31 @@ async def test_request_door_closes_a_connection_whose_body_was_not_read() -> Non
         nursery.cancel_scope.cancel()
     assert server.connections == 2
     assert heads[0].startswith(b"GET /big HTTP/1.1\r\nHost: 127.0.0.1:")
+
+
+async def test_keep_alive_works_with_descriptor_numbers_past_1023() -> None:
+    """The service raises its descriptor limit; a pooled socket numbered past select()'s 1023 is still reused."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip("the hard descriptor limit is below 1200 here")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    pipes = [os.pipe() for _ in range(520)]  # the next sockets get numbers past 1023
+    try:
+        async def answer(i: int, head: bytes) -> bytes:
+            return ok()
+        server = RawServer(answer)
+        async with trio.open_nursery() as nursery:
+            url = await start(nursery, server)
+            async with httpx.AsyncClient(transport=H11Transport()) as client:
+                for _ in range(3):
+                    assert (await client.get(url + "/x")).json() == {"ok": True}
+            nursery.cancel_scope.cancel()
+        assert (server.requests, server.connections) == (3, 1)
+    finally:
+        for read_end, write_end in pipes:
+            os.close(read_end)
+            os.close(write_end)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
