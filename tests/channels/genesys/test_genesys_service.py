@@ -55,7 +55,7 @@ async def test_bot_connector_and_notification_paths(tmp_path: Path) -> None:
 
         # the text reply numbered its choices; the customer answers with a number
         answer = next(m.text for m in fake.transcript(conversation_id) if m.sender == "agent")
-        help_line = next(line for line in answer.splitlines() if line.endswith("(/help status)"))
+        help_line = next(line for line in answer.splitlines() if line.endswith("/help status"))
         fake.inject_customer_message(help_line.split(".")[0], conversation_id=conversation_id)
         with trio.fail_after(10):
             while not any(m.sender == "agent" and "/status" in m.text and "Usage" in m.text
