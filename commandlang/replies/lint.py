@@ -326,6 +326,10 @@ class _Checker:
         except ReplyShapeError as exc:
             self.report("reply_shape", f"{command.name}: the {kind} reply to example {text!r} is not a valid reply: {exc}", pos)
             return
+        except Exception as exc:  # noqa: BLE001 - a broken _macros.j2 and the like: a finding, never a traceback
+            message = getattr(exc, "message", None) or str(exc)
+            self.report("example_reply", f"{command.name}: the {kind} reply to example {text!r} fails: {message}", pos)
+            return
         for limits in (GENESYS_LIMITS, TEXT_LIMITS):
             for warning in enforce_limits(reply, limits)[1]:
                 self.report("reply_limit", f"{command.name}: the {kind} reply to example {text!r} on {limits.channel}: {warning}",
