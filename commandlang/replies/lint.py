@@ -8,6 +8,11 @@ YAML string that holds the template (or the command when that is unknown):
 - `template_syntax`: a Jinja syntax error (line inside the string added);
 - `template_unknown_variable`: a top-level name that is not in the context
   (`args`, `result`, ... see `replies.context`), nor a `$for` variable;
+- `template_unknown_name`: `args.X` the command does not declare, `result.X`
+  against its `result:` (unchecked without one), a macro `_macros.j2` lacks;
+- `template_unknown_filter`, `template_unknown_test` (`template_check`);
+- `payload_incomplete` / `payload_invalid` / `reply_payload` (warnings): a
+  choice whose payload would not bind, or names no command (`payload_check`);
 - `template_raw_in_error`: `raw_args` in an error reply (never allowed);
 - `reply_shape`: a key a reply cannot have, found statically or by rendering
   an example's canned backend answer;
@@ -15,16 +20,14 @@ YAML string that holds the template (or the command when that is unknown):
   (`scrub.is_allowed_link`: https, or http to a loopback host), which the
   reply would drop at run time;
 - `example_reply`: an example with a canned answer whose reply fails to render;
-- `reply_limit` (warning): an example's reply that a channel would truncate;
-- `reply_payload` (warning): an example's reply offers a choice that sends an unknown command.
+- `reply_limit` (warning): an example's reply that a channel would truncate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, Mapping
-
-import dataclasses
 
 from ..binding.bind import Binder
 from ..diagnostics import CommandError, Diagnostic, TemplateError
