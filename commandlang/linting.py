@@ -39,7 +39,7 @@ def lint_spec(spec: RegistrySpec) -> list[Diagnostic]:
         if request is not None:
             if request.backend not in spec.backends:
                 known = ", ".join(sorted(spec.backends)) or "none are declared"
-                found.append(_at(spec, request.position, "unknown_backend",
+                found.append(_at(spec, request.backend_position or request.position, "unknown_backend",
                                  f"{command.name}: request.backend {request.backend!r} is not declared under backends",
                                  hint=f"backends: {known}"))
             for placeholder in _PLACEHOLDER.findall(request.path or ""):

@@ -15,9 +15,10 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ..diagnostics import Diagnostic
-from .args import build_args
+from .args import build_args, parse_type
 from .env import interpolate
 from .model import (
+    ARG_TYPES,
     ROLES,
     AuthSpec,
     BackendSpec,
@@ -29,6 +30,7 @@ from .model import (
     RequestSpec,
     RetryPolicy,
     Settings,
+    TypeSpec,
 )
 from .schema import known_keys
 from .yamlsource import LList, LMap, parse_yaml, read_yaml
@@ -283,7 +285,26 @@ class _Loader:
             timeout=self.duration(body, "timeout", f"{where}.timeout"),
             examples=self.examples(body, where),
             position=pos,
+            result=self.result(body, where),
         )
+
+    def result(self, body: LMap, where: str) -> Mapping[str, TypeSpec] | None:
+        """`result: {refund_id: str, items: list[object]}`: the backend's fields, for lint's `result.X` check."""
+        node = self.mapping(body, "result", f"{where}.result")
+        if node is None:
+            return None
+        fields: dict[str, TypeSpec] = {}
+        for name, value in node.items():
+            text = str(value if value is not None else "str")
+            type_spec = TypeSpec("object") if text == "object" else TypeSpec("object", True) if text == "list[object]" else parse_type(text)
+            if type_spec is None:
+                close = difflib.get_close_matches(text, list(ARG_TYPES) + ["object"], n=1, cutoff=0.6)
+                self.report("unknown_type", f"{where}.result.{name}: unknown type {text!r}", node.value_pos[name],
+                            hint=f"did you mean {close[0]}?" if close else "use an argument type (str, int, decimal, date, ...), "
+                            "list[T], or object / list[object] for structured values")
+                type_spec = TypeSpec("object")  # still declared: result.{name} is known
+            fields[str(name)] = type_spec
+        return MappingProxyType(fields)
 
     def request(self, body: LMap, where: str) -> RequestSpec | None:
         node = self.mapping(body, "request", f"{where}.request")
@@ -308,6 +329,7 @@ class _Loader:
             headers=MappingProxyType(headers),
             default_contract=set(node) == {"backend"},
             position=node.pos,
+            backend_position=node.value_pos.get("backend", node.pos),
         )
 
     def examples(self, body: LMap, where: str) -> tuple[Example, ...]:

@@ -129,6 +129,7 @@ class RequestSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     default_contract: bool = False
     position: Position | None = None
+    backend_position: Position | None = None  # the `backend:` value, where unknown_backend points
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,9 @@ class CommandSpec:
     timeout: float | None = None
     examples: tuple[Example, ...] = ()
     position: Position | None = None
+    #: `result:`, the fields the backend answers with (name -> type), so lint can check `result.X`;
+    #: None when undeclared: then `result.X` is not checked at all (no guessing, no false alarms).
+    result: Mapping[str, TypeSpec] | None = None
 
     def arg(self, name: str) -> ArgSpec | None:
         for spec in self.args:

@@ -18,6 +18,8 @@ _DURATION = {
     "anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\s*[0-9.]+\s*(ms|s|m|h|d)?\s*$"}],
 }
 _TYPE_NAMES = list(ARG_TYPES) + [f"list[{t}]" for t in ARG_TYPES]
+#: A `result:` field has an argument's type, or `object` / `list[object]` for structured values (not checked inside).
+_RESULT_TYPES = _TYPE_NAMES + ["object", "list[object]"]
 _TEMPLATE = {"description": "A Jinja template string, or a YAML structure whose strings are templates"}
 _REPLY = {
     "description": "A template file in templates/, or an inline reply mapping",
@@ -154,6 +156,11 @@ _DEFINITIONS: dict[str, Any] = {
             "confirm": _REPLY,
             "ack": _REPLY,
             "timeout": _DURATION,
+            "result": {
+                "type": "object",
+                "description": "The fields the backend answers with (name: type), so lint can check result.X in templates",
+                "additionalProperties": {"enum": _RESULT_TYPES},
+            },
             "examples": {"type": "array", "items": {"$ref": "#/definitions/example"}},
         },
     },

@@ -138,6 +138,10 @@ def parse_yaml(text: str, path: str | None = None) -> tuple[Any, list[Diagnostic
         return None, [Diagnostic("too_deep", f"the YAML is nested more than {MAX_DEPTH} levels deep", file=path,
                                  line=exc.mark.line + 1, column=exc.mark.column + 1)]
     except yaml.MarkedYAMLError as exc:
+        unclosed = _unclosed_flow(exc, text)
+        if unclosed is not None:
+            message, line, column, hint = unclosed
+            return None, [Diagnostic("yaml_syntax", message, file=path, line=line, column=column, hint=hint)]
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
         return None, [Diagnostic("yaml_syntax", f"YAML syntax error: {problem}", file=path,
@@ -235,3 +239,27 @@ class _Builder:
         out.value_pos[key] = self.pos(value_node)
         if isinstance(value_node, yaml.ScalarNode):
             out.raw[key] = value_node.value
+
+
+def _unclosed_flow(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, int, int, str] | None:
+    """(message, line, column, hint) for a `{` or `[` never closed on its line; None for other errors.
+
+    PyYAML only notices the missing `}` when it meets the next line's `key:`,
+    so it reports that line. The mistake is at the end of the line where the
+    bracket opened (when that line holds no closing bracket), so point there.
+    """
+    problem = exc.problem or ""
+    context, start = exc.context_mark, exc.problem_mark
+    closer = "}" if "'}'" in problem else "]" if "']'" in problem else None
+    if closer is None or context is None or start is None or start.line <= context.line:
+        return None
+    lines = text.splitlines()
+    if context.line >= len(lines):
+        return None
+    opened = lines[context.line]
+    opener = "{" if closer == "}" else "["
+    if opened[context.column : context.column + 1] != opener or closer in opened[context.column :]:
+        return None
+    end = len(opened.rstrip())
+    return (f"YAML syntax error: the {opener} at column {context.column + 1} is never closed",
+            context.line + 1, end + 1, f"Add {closer} at the end of the line (quote a value that holds : , {{ }} [ or ]).")

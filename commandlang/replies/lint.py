@@ -8,6 +8,11 @@ YAML string that holds the template (or the command when that is unknown):
 - `template_syntax`: a Jinja syntax error (line inside the string added);
 - `template_unknown_variable`: a top-level name that is not in the context
   (`args`, `result`, ... see `replies.context`), nor a `$for` variable;
+- `template_unknown_name`: `args.X` the command does not declare, `result.X`
+  against its `result:` (unchecked without one), a macro `_macros.j2` lacks;
+- `template_unknown_filter`, `template_unknown_test` (`template_check`);
+- `payload_incomplete` / `payload_invalid` / `reply_payload` (warnings): a
+  choice whose payload would not bind, or names no command (`payload_check`);
 - `template_raw_in_error`: `raw_args` in an error reply (never allowed);
 - `reply_shape`: a key a reply cannot have, found statically or by rendering
   an example's canned backend answer;
@@ -15,18 +20,14 @@ YAML string that holds the template (or the command when that is unknown):
   (`scrub.is_allowed_link`: https, or http to a loopback host), which the
   reply would drop at run time;
 - `example_reply`: an example with a canned answer whose reply fails to render;
-- `reply_limit` (warning): an example's reply that a channel would truncate;
-- `reply_payload` (warning): an example's reply offers a choice that sends an unknown command.
+- `reply_limit` (warning): an example's reply that a channel would truncate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import re
 from typing import Any, Mapping
-
-import jinja2
-from jinja2 import meta
 
 from ..binding.bind import Binder
 from ..diagnostics import CommandError, Diagnostic, TemplateError
@@ -37,7 +38,9 @@ from .context import KNOWN_VARIABLES, ReplyContext, context_for_answer
 from .limits import GENESYS_LIMITS, TEXT_LIMITS, enforce_limits
 from .model import REPLY_KEYS, ReplyShapeError
 from .render import MACROS_FILE, ReplyRenderer, is_template_file
+from .payload_check import PayloadChecker
 from .scrub import Scrubber, is_allowed_link
+from .template_check import Scope, check_source, file_position, macro_names
 from .templates import _FOR, _SINGLE_EXPRESSION
 
 __all__ = ["check_templates", "check_registry_templates"]
@@ -63,21 +66,22 @@ def check_templates(spec: RegistrySpec, template_dir: str | None = None) -> list
     """Every template problem of a registry's replies; see the module docstring for the codes."""
     template_dir = template_dir if template_dir is not None else spec.template_dir
     checker = _Checker(spec, template_dir)
+    checker.macros_file()
     for command in sorted(spec.commands.values(), key=lambda c: c.name):
         for kind in _KINDS:
             if checker.declared(command, kind):
                 checker.broken.add((command.name, kind))  # already reported: not again per example
         checker.examples(command)
-    return checker.found
+    return list(dict.fromkeys(checker.found))  # a shared file's structural findings once, not per command
 
 
 class _Checker:
     def __init__(self, spec: RegistrySpec, template_dir: str | None) -> None:
         self.spec = spec
         self.template_dir = template_dir
-        self.env = jinja2.Environment()  # parsing only; rendering stays in the sandbox
         self.found: list[Diagnostic] = []
-        self.seen: set[tuple[str, bool]] = set()  # (file, is_error) already checked
+        self.seen: set[tuple[str, bool, str]] = set()  # (file, is_error, command) already checked
+        self.command: CommandSpec | None = None  # the command whose reply is being checked
         self.failed_files: set[str] = set()  # files with errors, so every reply using them is broken
         self.broken: set[tuple[str, str]] = set()  # (command, kind) whose template has static errors
         self._lines: dict[str, list[str]] = {}
@@ -88,6 +92,25 @@ class _Checker:
         self.options = SyntaxOptions(percent_decode=spec.settings.percent_decode, max_length=spec.settings.max_length)
         self.renderer = ReplyRenderer(template_dir=template_dir, scrubber=Scrubber.for_registry(spec))
         self.has_macros = bool(template_dir) and os.path.exists(os.path.join(template_dir, MACROS_FILE))
+        self.templates, self.file_macros = _template_files(template_dir)
+        self.payloads = PayloadChecker(spec, self.renderer.engine, self._macros_module())
+
+    def _macros_module(self) -> Any:
+        """_macros.j2 as templates see it, for rendering payloads; None when absent or broken (reported elsewhere)."""
+        try:
+            return self.renderer.macros()
+        except Exception:  # noqa: BLE001 - a broken macros file must not stop lint; its own check reports it
+            return None
+
+    def macros_file(self) -> None:
+        """_macros.j2 itself: its filters, tests and names (a broken one fails every reply that uses macros)."""
+        if not self.has_macros:
+            return
+        path = os.path.join(self.template_dir, MACROS_FILE)  # type: ignore[arg-type]
+        self.current, self.command = MACROS_FILE, None
+        with open(path, encoding="utf-8") as handle:
+            source = handle.read()
+        self.string(source, Position(path, 1, 1), path, frozenset(), False)
 
     def report(self, code: str, message: str, pos: Position | None, file: str | None = None, *,
                severity: str = "error", hint: str | None = None) -> None:
@@ -102,7 +125,7 @@ class _Checker:
         if value is None:
             return False
         where = f"{command.name}: {'reply.' + kind if kind in ('success', 'error') else kind}"
-        self.current = where
+        self.current, self.command = where, command
         if is_template_file(value):
             return self.file(value.strip(), kind == "error", where, self.declared_at(command, kind))
         pos = getattr(value, "pos", None) or self.declared_at(command, kind)
@@ -130,9 +153,11 @@ class _Checker:
             self.report("template_missing", f"{where} names templates/{name}, which does not exist", pos,
                         hint=f"Create it in {self.template_dir or 'templates/ next to the registry'}.")
             return True
-        if (path, is_error) in self.seen:
+        # A file shared by commands is checked once per command: `args.X` resolves against each one's arguments.
+        seen = (path, is_error, self.command.name if self.command else "")
+        if seen in self.seen:
             return path in self.failed_files
-        self.seen.add((path, is_error))
+        self.seen.add(seen)
         before = len(self.found)
         structure, problems = read_yaml(path)
         self.found.extend(problems)
@@ -149,6 +174,7 @@ class _Checker:
 
     def walk(self, node: Any, pos: Position | None, file: str | None, scope: frozenset[str], is_error: bool, *,
              top: bool = False, where: str = "", list_key: str | None = None) -> None:
+        """Check a reply structure: its keys, every string, every payload; not what a `$when` always drops."""
         if isinstance(node, str):
             self.string(node, pos, file, scope, is_error)
             return
@@ -164,19 +190,26 @@ class _Checker:
                 if loop is None:
                     self.report("template_syntax", f"$for must read `name in expression`, got {node['$for']!r}", where_for, file)
                 else:
-                    self.expression(loop.group("expr"), where_for, file, scope, is_error)
+                    self.expression(loop.group("expr"), where_for, file, scope, is_error, offset=loop.start("expr"))
                     inner = scope | {loop.group("name")}
             if "$when" in node and isinstance(node["$when"], str):
-                condition = node["$when"].strip()
-                single = _SINGLE_EXPRESSION.match(condition)
-                self.expression(single.group("expr") if single else condition, _value_pos(node, "$when", pos), file, inner, is_error)
+                condition = node["$when"]
+                if _SINGLE_EXPRESSION.match(condition.strip()):
+                    self.string(condition, _value_pos(node, "$when", pos), file, inner, is_error)
+                else:
+                    self.expression(condition, _value_pos(node, "$when", pos), file, inner, is_error)
+                if self.command is not None and self.payloads.never((condition,), self.command, inner):
+                    return  # dropped for this command whatever the run holds (`command.name == 'status'`): nothing to check
+            if "payload" in node:
+                self.payload(node, pos, file, inner)
             for key, value in node.items():
                 if key in ("$when", "$for", "$layout"):
                     continue
                 if key in _URL_KEYS and isinstance(value, str) and "{" not in value and not is_allowed_link(value.strip()):
                     self.report("reply_url", f"{key} {value!r} would be dropped: a reply sends only https links "
                                 "(http only to a loopback host)", _value_pos(node, key, pos), file)
-                self.walk(value, _value_pos(node, key, pos), file, inner, is_error, list_key=key if isinstance(value, list) else None)
+                self.walk(value, _value_pos(node, key, pos), file, inner, is_error,
+                          list_key=key if isinstance(value, list) else None)
             return
         if isinstance(node, list):
             for index, item in enumerate(node):
@@ -190,58 +223,76 @@ class _Checker:
                 self.report("reply_shape", f"{where}: unknown key {key!r}", key_pos, file,
                             hint="Allowed: " + ", ".join(k for k in allowed if not k.startswith("$")))
 
-    def expression(self, source: str, pos: Position | None, file: str | None, scope: frozenset[str], is_error: bool) -> None:
-        self.string("{{ " + source + " }}", pos, file, scope, is_error)
+    def expression(self, source: str, pos: Position | None, file: str | None, scope: frozenset[str], is_error: bool,
+                   offset: int = 0) -> None:
+        """A bare expression (`$for`'s, `$when`'s) that starts `offset` characters into its YAML string."""
+        self.string("{{ " + source + " }}", pos, file, scope, is_error, offset=offset - 3)
 
-    def string(self, source: str, pos: Position | None, file: str | None, scope: frozenset[str], is_error: bool) -> None:
+    def string(self, source: str, pos: Position | None, file: str | None, scope: frozenset[str], is_error: bool,
+               offset: int = 0) -> None:
+        """Check one template string statically (`template_check`), each finding at its place in the file."""
         if "{" not in source:
             return
-        try:
-            ast = self.env.parse(source)
-        except jinja2.TemplateSyntaxError as exc:
-            line = (pos.line + (exc.lineno or 1) - 1 + self.block_scalar(pos)) if pos else exc.lineno
-            column = pos.column if pos and (exc.lineno or 1) == 1 else 1
-            self.found.append(Diagnostic("template_syntax", f"template syntax error: {exc.message}",
-                                         file=(pos.file if pos and pos.file else file) or self.spec.path, line=line, column=column))
+        lines = self.file_lines(pos.file if pos and pos.file else file)
+        for finding in check_source(source, self.scope(scope, is_error)):
+            at = file_position(pos, lines, finding.line, finding.column + (offset if finding.line == 1 else 0))
+            code, message = finding.code, f"{self.current}: {finding.message}"
+            if code == "template_unknown_variable" and finding.message == "unknown variable 'raw_args'" and is_error:
+                code, message = "template_raw_in_error", f"{self.current}: raw_args is not available in error replies (secrets stay masked)"
+                finding = dataclasses.replace(finding, hint="Use args, which holds the masked values.")
+            elif code == "template_unknown_variable" and finding.message == "unknown variable 'macros'":
+                code, message = "template_missing", f"macros is used but templates/{MACROS_FILE} does not exist"
+            self.report(code, message, at, file, hint=finding.hint)
+
+    def scope(self, loop_names: frozenset[str], is_error: bool) -> Scope:
+        """What a string of the current command's `kind` reply may read."""
+        command = self.command
+        variables = set(KNOWN_VARIABLES) | loop_names
+        if is_error:
+            variables.discard("raw_args")
+        if not self.has_macros:
+            variables.discard("macros")
+        fields: dict[str, frozenset[str]] = {"command": frozenset({"name", "summary", "usage"}),
+                                             "user": frozenset({"id", "role"})}
+        if is_error:
+            fields["error"] = frozenset({"code", "message"})
+        if command is not None:
+            names = frozenset(a.name for a in command.args)
+            fields["args"] = names
+            if not is_error:
+                fields["raw_args"] = names
+            if command.result is not None:
+                fields["result"] = frozenset(command.result)
+        if self.has_macros:
+            fields["macros"] = self.file_macros.get(MACROS_FILE, frozenset())
+        return Scope(variables=frozenset(variables - loop_names) | loop_names, fields=fields,
+                     filters=frozenset(self.renderer.engine.env.filters), tests=frozenset(self.renderer.engine.env.tests),
+                     templates=self.templates, file_macros=self.file_macros)
+
+    def payload(self, node: Mapping[str, Any], pos: Position | None, file: str | None, loop_names: frozenset[str]) -> None:
+        """A choice's payload: does what it sends bind? (`payload_check`)"""
+        payload = node.get("payload")
+        if self.command is None or not isinstance(payload, str):
             return
-        for name in sorted(meta.find_undeclared_variables(ast) - scope):
-            at = self.line_of(source, name, pos)
-            if name == "raw_args" and is_error:
-                self.report("template_raw_in_error", f"{self.current}: raw_args is not available in error replies (secrets stay masked)", at, file,
-                            hint="Use args, which holds the masked values.")
-            elif name == "macros" and not self.has_macros:
-                self.report("template_missing", f"macros is used but templates/{MACROS_FILE} does not exist", at, file)
-            elif name not in KNOWN_VARIABLES:
-                self.report("template_unknown_variable", f"{self.current}: unknown variable {name!r} in template", at, file,
-                            hint="Known: " + ", ".join(sorted(KNOWN_VARIABLES - {"loop_index"})) + ", or a $for name")
-        for target in meta.find_referenced_templates(ast):
-            if target and self.template_dir and not os.path.isfile(os.path.join(self.template_dir, target)):
-                self.report("template_missing", f"the template imports {target}, which does not exist in templates/", pos, file)
+        finding = self.payloads.check(payload, self.command, loop_names)
+        if finding is not None:
+            label = node.get("label")
+            what = f"{label!r}" if isinstance(label, str) else "a choice"
+            self.report(finding.code, f"{self.current}: {what} {finding.message}", _value_pos(node, "payload", pos), file,
+                        severity="warning", hint="A button cannot ask for more: send a command that runs as it is, "
+                        "or /help NAME to show how to run it.")
 
-    def line_of(self, source: str, name: str, pos: Position | None) -> Position | None:
-        """The position of the line of a multi-line string where `name` first appears."""
-        if pos is None or "\n" not in source:
-            return pos
-        for index, line in enumerate(source.splitlines()):
-            if re.search(rf"\b{re.escape(name)}\b", line):
-                offset = index + self.block_scalar(pos)
-                return Position(pos.file, pos.line + offset, pos.column if offset == 0 else 1)
-        return pos
-
-    def block_scalar(self, pos: Position) -> int:
-        """1 when the string at `pos` is a `|` or `>` block (its text starts on the next line), else 0."""
-        if not pos.file:
-            return 0
-        if pos.file not in self._lines:
+    def file_lines(self, path: str | None) -> list[str]:
+        """The lines of a registry or template file, for positions inside its strings."""
+        if not path:
+            return []
+        if path not in self._lines:
             try:
-                with open(pos.file, encoding="utf-8") as handle:
-                    self._lines[pos.file] = handle.read().splitlines()
+                with open(path, encoding="utf-8") as handle:
+                    self._lines[path] = handle.read().splitlines()
             except OSError:
-                self._lines[pos.file] = []
-        lines = self._lines[pos.file]
-        if 0 < pos.line <= len(lines) and lines[pos.line - 1][pos.column - 1 : pos.column] in ("|", ">"):
-            return 1
-        return 0
+                self._lines[path] = []
+        return self._lines[path]
 
     # -- examples with canned answers --------------------------------------
     def examples(self, command: CommandSpec) -> None:
@@ -269,15 +320,6 @@ class _Checker:
                     continue
                 self.example_reply(command, kind, context, example.position, example.input)
 
-    def unknown_command_in(self, payload: str) -> str | None:
-        """The name a `/...` payload sends when the registry has no such command (nor a group of it)."""
-        name = _command_name(payload)
-        if name is None or name in _BUILT_IN or self.spec.resolve(name) is not None:
-            return None
-        if any(existing.startswith(name + ".") for existing in self.spec.commands):
-            return None
-        return name
-
     def example_reply(self, command: CommandSpec, kind: str, context: ReplyContext, pos: Position | None, text: str) -> None:
         try:
             reply = self.renderer.render(command, kind, context, strict=True)  # type: ignore[arg-type]
@@ -287,26 +329,33 @@ class _Checker:
         except ReplyShapeError as exc:
             self.report("reply_shape", f"{command.name}: the {kind} reply to example {text!r} is not a valid reply: {exc}", pos)
             return
-        reported: set[str] = set()
-        for label, payload in reply.choices():
-            unknown = self.unknown_command_in(payload)
-            if unknown and unknown not in reported:
-                reported.add(unknown)
-                self.report("reply_payload", f"{command.name}: the {kind} reply to example {text!r} offers {label!r}, "
-                            f"which sends /{unknown}, not a command of this registry", pos, severity="warning")
+        except Exception as exc:  # noqa: BLE001 - a broken _macros.j2 and the like: a finding, never a traceback
+            message = getattr(exc, "message", None) or str(exc)
+            self.report("example_reply", f"{command.name}: the {kind} reply to example {text!r} fails: {message}", pos)
+            return
         for limits in (GENESYS_LIMITS, TEXT_LIMITS):
             for warning in enforce_limits(reply, limits)[1]:
                 self.report("reply_limit", f"{command.name}: the {kind} reply to example {text!r} on {limits.channel}: {warning}",
                             pos, severity="warning")
 
 
-_BUILT_IN = frozenset({"help", "confirm", "cancel"})
-
-
-def _command_name(payload: str) -> str | None:
-    """The command a payload like `/status 7` sends, lower-case; None when it is not a command."""
-    match = re.match(r"\s*/([A-Za-z][\w.-]*)", payload)
-    return match.group(1).lower() if match else None
+def _template_files(template_dir: str | None) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """The files under templates/ (as an import names them) and the macros each `.j2` file defines."""
+    names: set[str] = set()
+    macros: dict[str, frozenset[str]] = {}
+    if not template_dir or not os.path.isdir(template_dir):
+        return frozenset(), macros
+    for root, _dirs, files in os.walk(template_dir):
+        for name in files:
+            relative = os.path.relpath(os.path.join(root, name), template_dir).replace(os.sep, "/")
+            names.add(relative)
+            if name.endswith(".j2"):
+                try:
+                    with open(os.path.join(root, name), encoding="utf-8") as handle:
+                        macros[relative] = macro_names(handle.read())
+                except (OSError, UnicodeDecodeError):
+                    macros[relative] = frozenset()
+    return frozenset(names), macros
 
 
 def _find_command(commands: Any, name: str) -> Any:

@@ -112,3 +112,15 @@ def test_warnings_do_not_stop_loading(write_registry) -> None:
                           "      b: {type: int, positional: true, required: true}\n")
     registry = commandlang.load_registry(path, env={})
     assert [d.code for d in registry.warnings] == ["positional_order"]
+
+
+def test_a_missing_closing_brace_is_reported_where_it_is_missing(tmp_path) -> None:
+    """PyYAML notices a missing `}` on the next line; the finding points at the end of the line that lacks it."""
+    from commandlang.linting import lint_file
+
+    path = tmp_path / "commands.yaml"
+    path.write_text("version: 1\ncommands:\n  x:\n    request: {backend: orders, path: /x\n    summary: hi\n", encoding="utf-8")
+    spec, found = lint_file(str(path), env={})
+    assert spec is None
+    assert [(d.code, d.line, d.column) for d in found] == [("yaml_syntax", 4, 40)]
+    assert "never closed" in found[0].message and "Add }" in (found[0].hint or "")

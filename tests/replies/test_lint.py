@@ -71,18 +71,18 @@ def lint(tmp_path: Path) -> list[str]:
 
 def test_template_findings_with_positions(tmp_path: Path) -> None:
     lines = lint(tmp_path)
-    expected = [
+    expected = [  # each at the name, filter or tag itself, not at the start of its string
         "commands.yaml:8:16: template_missing pay: reply.success names templates/missing.yaml, which does not exist",
-        "commands.yaml:10:14: template_unknown_variable pay: confirm: unknown variable 'nope' in template",
-        "commands.yaml:17:15: template_syntax template syntax error: unexpected '}'",
+        "commands.yaml:10:27: template_unknown_variable pay: confirm: unknown variable 'nope'",
+        "commands.yaml:17:19: template_syntax inline: reply.success: template syntax error: unexpected '}'",
         "commands.yaml:18:9: reply_shape inline: reply.success: unknown key 'cardz'",
+        "commands.yaml:26:22: reply_payload many: reply.success: '{{ item }}' sends /pick, which is not a command",
         "commands.yaml:28:16: reply_limit many: the success reply to example '/many' on genesys: 2 of 12 quick replies dropped",
-        "commands.yaml:28:16: reply_payload many: the success reply to example '/many' offers 'a', which sends /pick, not a command",
         "commands.yaml:34:16: reply_shape shape: the success reply to example '/shape' is not a valid reply: text: must be a text, not a mapping",
-        "templates/bad.yaml:3:1: template_raw_in_error pay: reply.error: raw_args is not available in error replies",
-        "templates/bad.yaml:3:1: template_unknown_variable pay: reply.error: unknown variable 'usr' in template",
+        "templates/bad.yaml:3:6: template_raw_in_error pay: reply.error: raw_args is not available in error replies",
+        "templates/bad.yaml:3:30: template_unknown_variable pay: reply.error: unknown variable 'usr' (hint: did you mean user?)",
         "templates/bad.yaml:7:5: reply_shape an item of quick_replies: unknown key 'paylod'",
-        "templates/bad.yaml:8:12: template_syntax template syntax error: Unexpected end of template.",
+        "templates/bad.yaml:8:13: template_syntax pay: reply.error: template syntax error: Unexpected end of template.",
     ]
     for want in expected:
         assert any(line.startswith(want) for line in lines), f"missing: {want}\n" + "\n".join(lines)
