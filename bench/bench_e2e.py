@@ -24,6 +24,21 @@ each process used per command (the machine is shared: CPU per command says where
 when the wall-clock rate is capped by the other processes). Ratios are against the baseline at the
 same concurrency, measured in the same run. Goals: >= 1,000/s at K = 10, >= 500/s at K = 100,
 p50 <= 5 ms at one conversation.
+
+On each Genesys path the fake counts the Genesys API calls the service makes (token requests
+excluded: they are not API calls), reported per command (goal on the Notification path: <= 2
+once the agent's communication id is cached). The throughput rows run with `GENESYS_API_RATE=0`:
+the fake enforces no limit there, and the real 300 a minute would cap every row at 5 commands/s.
+
+The burst test (`--burst`, on by default with a Genesys path) is the rate budget's: the fake
+enforces a limit of L requests per W seconds (Genesys's "300 within 60", scaled down to
+L=30 per W=1 s so it runs in seconds: the same 10x ratio in a sixtieth of the time), and the
+service's own Genesys API client (TokenProvider + GenesysApiClient over the service's HTTP
+client) sends 10 x L message-text reads at once, first without the client-side limiter, then
+with it (SlidingWindowLimiter(L, W)), each against a fresh window. Reported: 429s the fake
+answered, requests that failed (a 429 retried up to the client's six attempts), wall time.
+It is the API client under a burst, not `commandlang serve` end to end (`GENESYS_API_RATE` is
+per minute; the scaled window exists only in the limiter's constructor).
 """
 
 from __future__ import annotations
@@ -139,7 +154,10 @@ def genesys_env(fake_url: str) -> dict[str, str]:
     """What `commandlang serve` needs to run its Genesys channel against the fake (both paths)."""
     return {"GENESYS_CLIENT_ID": GENESYS_CLIENT_ID, "GENESYS_CLIENT_SECRET": GENESYS_CLIENT_SECRET,
             "GENESYS_API_BASE": fake_url, "GENESYS_LOGIN_BASE": fake_url, "GENESYS_BOT_SECRET": GENESYS_BOT_SECRET,
-            "GENESYS_QUEUE_IDS": GENESYS_QUEUE}
+            "GENESYS_QUEUE_IDS": GENESYS_QUEUE,
+            # the fake enforces no rate limit in the throughput rows (the burst test is where it does), and the
+            # real 300 a minute would cap every row at 5 commands/s: measure the service, not the budget
+            "GENESYS_API_RATE": "0"}
 
 
 def start_fake_genesys() -> tuple[subprocess.Popen, str]:
@@ -151,6 +169,13 @@ def start_fake_genesys() -> tuple[subprocess.Popen, str]:
         process.kill()
         raise RuntimeError(f"the fake Genesys did not start: {line!r}")
     return process, line.split()[-1]
+
+
+def fake_request_count(fake: subprocess.Popen) -> int:
+    """How many API requests the fake has answered so far (`/oauth/token` not counted)."""
+    fake.stdin.write("count\n")  # type: ignore[union-attr]
+    fake.stdin.flush()  # type: ignore[union-attr]
+    return json.loads(fake.stdout.readline())["api_requests"]  # type: ignore[union-attr]
 
 
 def run_notification_load(fake: subprocess.Popen, concurrency: int, seconds: float, warmup: float) -> dict:
@@ -263,6 +288,7 @@ def load_child(base: str, concurrency: int, seconds: float, warmup: float, mode:
     latencies: list[float] = []
     failures = [0]
     sample: list[bytes] = []
+    total_sent = [0]
 
     async def connection(worker: int, start: float, end: float) -> None:
         sock = trio.socket.socket()
@@ -276,6 +302,7 @@ def load_child(base: str, concurrency: int, seconds: float, warmup: float, mode:
             if now >= end:
                 break
             sent += 1
+            total_sent[0] += 1
             text = f"/status {1000 + sent % 97}"
             if mode == "bot":  # what Genesys's bot flow POSTs to a Bot Connector bot
                 body = json.dumps({"botId": "bench-bot", "botVersion": "1.0", "botSessionId": f"{tag}-session-{worker}",
@@ -348,7 +375,8 @@ def load_child(base: str, concurrency: int, seconds: float, warmup: float, mode:
     print(json.dumps({"count": len(latencies), "seconds": seconds, "failures": failures[0],
                       "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
                       "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
-                      "load_cpu": cpu, "sample_failures": [s.decode("latin-1") for s in sample]}), flush=True)
+                      "load_cpu": cpu, "sample_failures": [s.decode("latin-1") for s in sample],
+                      "sent": total_sent[0]}), flush=True)
 
 
 def run_load(base: str, concurrency: int, seconds: float, warmup: float, mode: str, tag: str) -> dict:
@@ -373,6 +401,8 @@ def fake_child() -> None:
     async def load(fake, waiters: dict, concurrency: int, seconds: float, warmup: float) -> dict:  # noqa: ANN001
         latencies: list[float] = []
         failures = [0]
+        typed = [0]
+        requests_before = _api_requests(fake)
 
         async def customer(worker: int, start: float, end: float) -> None:
             conversation = None
@@ -381,6 +411,7 @@ def fake_child() -> None:
                 if sent % 10 == 0:  # a fresh conversation now and then: events carry every message id so far
                     conversation = fake.start_conversation(queue_id=GENESYS_QUEUE)
                 sent += 1
+                typed[0] += 1
                 answered = waiters[conversation.id] = trio.Event()
                 t0 = time.perf_counter()
                 now = trio.current_time()
@@ -403,7 +434,8 @@ def fake_child() -> None:
         return {"count": len(latencies), "seconds": seconds, "failures": failures[0],
                 "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
                 "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
-                "load_cpu": time.process_time() - cpu0}
+                "load_cpu": time.process_time() - cpu0,
+                "api_calls": (_api_requests(fake) - requests_before) / max(1, typed[0])}
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
@@ -429,12 +461,86 @@ def fake_child() -> None:
                 buffer += chunk
                 while b"\n" in buffer:
                     line, buffer = buffer.split(b"\n", 1)
+                    if line.strip() == b"count":
+                        print(json.dumps({"api_requests": _api_requests(fake)}), flush=True)
+                        continue
                     _, concurrency, seconds, warmup = line.decode().split()
                     result = await load(fake, waiters, int(concurrency), float(seconds), float(warmup))
                     print(json.dumps(result), flush=True)
             nursery.cancel_scope.cancel()
 
     trio.run(main)
+
+
+def _api_requests(fake) -> int:  # noqa: ANN001
+    return sum(1 for r in fake.requests if r.path.startswith("/api/v2/"))
+
+
+# -- the burst child: the rate budget against the fake enforcing a limit ------------------------------
+def burst_child(limit: int, window: float) -> None:
+    """10 x `limit` message-text reads at once through the service's Genesys API client, against the fake
+    enforcing `limit` per `window`: without the client-side limiter, then with it. One JSON line out."""
+    import functools
+
+    import trio
+
+    from commandlang.channels.genesys import GenesysApiClient, GenesysApiError, SlidingWindowLimiter, TokenProvider
+    from commandlang.execution.client import SharedClient
+    from commandlang.execution.transport import H11Transport
+    from commandlang.testing.fake_genesys import serve_fake_genesys
+    from commandlang.testing.fake_genesys.ratelimit import FakeRateLimit
+
+    import logging
+
+    logging.getLogger("commandlang").setLevel(logging.CRITICAL)  # a thousand "retrying" warnings say nothing new
+
+    async def one_run(fake, http, limiter) -> dict:  # noqa: ANN001
+        await trio.sleep(window * 1.5)  # a fresh window: nothing of the previous run is still counted
+        fake.rate_limit = FakeRateLimit(limit, window)
+        tokens = TokenProvider(client_id=GENESYS_CLIENT_ID, client_secret=GENESYS_CLIENT_SECRET,
+                               login_base=fake.base_url, http=http)
+        api = GenesysApiClient(api_base=fake.base_url, tokens=tokens, http=http, limiter=limiter)
+        await tokens.token()
+        conversation = fake.start_conversation(queue_id=GENESYS_QUEUE)
+        message = fake.add_message(conversation, "customer", "/status 1")
+        path = f"/api/v2/conversations/messages/{conversation.id}/messages/{message.id}"
+        failed = [0]
+
+        async def read() -> None:
+            try:
+                with trio.fail_after(120):
+                    await api.get_json(path)
+            except (GenesysApiError, trio.TooSlowError):
+                failed[0] += 1
+
+        started = time.perf_counter()
+        async with trio.open_nursery() as nursery:
+            for _ in range(10 * limit):
+                nursery.start_soon(read)
+        return {"requests": 10 * limit, "answered_429": fake.rate_limit.rejected, "failed": failed[0],
+                "http_requests": api.requests_sent, "seconds": time.perf_counter() - started}
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            fake = await nursery.start(functools.partial(serve_fake_genesys, client_id=GENESYS_CLIENT_ID,
+                                                         client_secret=GENESYS_CLIENT_SECRET))
+            async with SharedClient(transport=H11Transport()) as http:
+                without = await one_run(fake, http, None)
+                # slack: 10% of the scaled window for the trip to the fake (the default is 2% of a real minute)
+                with_limiter = await one_run(fake, http, SlidingWindowLimiter(limit, window, slack=window * 0.1))
+            print(json.dumps({"limit": limit, "window": window, "without_limiter": without,
+                              "with_limiter": with_limiter}), flush=True)
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+
+
+def run_burst(limit: int = 30, window: float = 1.0) -> dict:
+    result = subprocess.run([sys.executable, __file__, "--burst-child", str(limit), str(window)], env=env_for(),
+                            capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"the burst test failed: {result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 # -- the baseline child ------------------------------------------------------------------------------
@@ -509,6 +615,7 @@ class Row:
     load_cpu_ms: float
     sessions_ok: bool | None = None  # every session saw every state event
     ratio: float | None = None  # rate / baseline rate at the same concurrency
+    api_calls: float | None = None  # Genesys API calls per command (Genesys paths), counted at the fake
 
 
 PATHS = {"webhook": "commandlang serve (webhook)", "bot": "commandlang serve (Genesys Bot Connector)",
@@ -518,21 +625,26 @@ PATHS = {"webhook": "commandlang serve (webhook)", "bot": "commandlang serve (Ge
 def measure(name: str, mode: str, base: str, server_pid: int, backend_pid: int, concurrency: int, sessions: int,
             seconds: float, warmup: float, tag: str, fake: subprocess.Popen | None = None) -> Row:
     server0, backend0 = cpu_seconds(server_pid), cpu_seconds(backend_pid)
+    api_calls = None
     if mode == "notification":
         assert fake is not None
         result = run_notification_load(fake, concurrency, seconds, warmup)
+        api_calls = result["api_calls"]
     else:
+        before = fake_request_count(fake) if mode == "bot" and fake is not None else 0
         result = run_load(base, concurrency, seconds, warmup, mode, tag)
+        if mode == "bot" and fake is not None:  # a late reply or the outgoing API would show here
+            api_calls = (fake_request_count(fake) - before) / max(1, result["sent"])
     # CPU includes the warm-up: divide by every command answered, measured or not
     total = max(1, result["count"] * (seconds + warmup) / seconds)
     per = lambda used: 1000 * used / total  # noqa: E731
     return Row(name, concurrency, sessions, result["count"] / seconds, result["p50_ms"], result["p99_ms"],
                result["failures"], per(cpu_seconds(server_pid) - server0), per(cpu_seconds(backend_pid) - backend0),
-               1000 * result["load_cpu"] / total)
+               1000 * result["load_cpu"] / total, api_calls=api_calls)
 
 
 def run(seconds: float, warmup: float, levels: list[int], session_counts: list[int],
-        paths: tuple[str, ...] = ("webhook", "bot", "notification"), redis: bool = False) -> dict:
+        paths: tuple[str, ...] = ("webhook", "bot", "notification"), redis: bool = False, burst: bool = True) -> dict:
     """With `redis`, a second `commandlang serve` keeps its state in a redis-server and takes the
     webhook load beside the others (K = 0 rows only: the sessions watch the SQLite service)."""
     backend = service = baseline = fake = redis_server = redis_service = None
@@ -591,8 +703,9 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
         finally:
             for process in (service, redis_service, redis_server, baseline, backend, fake):
                 stop(process)
+    burst_result = run_burst() if burst and ("bot" in paths or "notification" in paths) else None
     return {"seconds": seconds, "elapsed": time.monotonic() - started,
-            "rows": [asdict(r) for r in baseline_rows + rows]}
+            "rows": [asdict(r) for r in baseline_rows + rows], "burst": burst_result}
 
 
 def _last_seq(directory: str) -> int:
@@ -616,11 +729,20 @@ def _wait_until_settled(directory: str, timeout: float = 20.0) -> None:
 
 def print_table(result: dict) -> None:
     print(f"{'':45} {'conc':>4} {'K':>4} {'cmd/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} "
-          f"{'srv CPU ms':>10} {'backend':>8} {'load':>6} {'fail':>5} sessions")
+          f"{'srv CPU ms':>10} {'backend':>8} {'load':>6} {'fail':>5} {'API/cmd':>7} sessions")
     for r in result["rows"]:
         print(f"{r['contender']:45} {r['concurrency']:4} {r['sessions']:4} {r['rate']:8.0f} {r['p50_ms'] or 0:7.2f} "
               f"{r['p99_ms'] or 0:7.2f} {r['ratio'] or 1:6.2f} {r['server_cpu_ms']:10.3f} {r['backend_cpu_ms']:8.3f} "
-              f"{r['load_cpu_ms']:6.3f} {r['failures']:5} {'' if r['sessions_ok'] is None else ('all saw all' if r['sessions_ok'] else 'MISSED')}")
+              f"{r['load_cpu_ms']:6.3f} {r['failures']:5} {'' if r.get('api_calls') is None else format(r['api_calls'], '.2f'):>7} "
+              f"{'' if r['sessions_ok'] is None else ('all saw all' if r['sessions_ok'] else 'MISSED')}")
+    burst = result.get("burst")
+    if burst:
+        print(f"burst: {burst['limit'] * 10} requests at once, the fake enforcing {burst['limit']} per "
+              f"{burst['window']:g} s (Genesys's 300 a minute scaled down, the same 10x burst)")
+        for label, key in (("without the limiter", "without_limiter"), ("with the limiter", "with_limiter")):
+            b = burst[key]
+            print(f"  {label:20} 429s {b['answered_429']:5}  failed {b['failed']:4}  HTTP requests "
+                  f"{b['http_requests']:5}  {b['seconds']:.1f}s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -633,10 +755,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="inbound paths: webhook, bot (Genesys Bot Connector), notification (Genesys Notification API)")
     parser.add_argument("--redis", action="store_true",
                         help="also measure a service keeping its state in a redis-server (webhook path, K = 0)")
+    parser.add_argument("--no-burst", action="store_true", help="skip the rate-budget burst test")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = run(args.seconds, args.warmup, [int(c) for c in args.concurrency.split(",")],
-                 [int(k) for k in args.sessions.split(",")], tuple(args.paths.split(",")), redis=args.redis)
+                 [int(k) for k in args.sessions.split(",")], tuple(args.paths.split(",")), redis=args.redis,
+                 burst=not args.no_burst)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -652,6 +776,8 @@ if __name__ == "__main__":
         load_child(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), sys.argv[6], sys.argv[7])
     elif len(sys.argv) > 1 and sys.argv[1] == "--fake-genesys-child":
         fake_child()
+    elif len(sys.argv) > 1 and sys.argv[1] == "--burst-child":
+        burst_child(int(sys.argv[2]), float(sys.argv[3]))
     elif len(sys.argv) > 1 and sys.argv[1] == "--baseline-child":
         baseline_child(sys.argv[2])
     else:

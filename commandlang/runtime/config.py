@@ -76,6 +76,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("genesys_bot_budget", "GENESYS_BOT_BUDGET", "duration", "how long a Bot Connector answer may wait for the command"),
     Setting("genesys_api_base", "GENESYS_API_BASE", "str", "override the Genesys API origin (tests: the fake)"),
     Setting("genesys_login_base", "GENESYS_LOGIN_BASE", "str", "override the Genesys login origin (tests: the fake)"),
+    Setting("genesys_api_rate", "GENESYS_API_RATE", "int", "Genesys API requests a minute this process sends at most (0: no client-side limit); the org's client-credentials limit is 300"),
+    Setting("genesys_max_retry_after", "GENESYS_MAX_RETRY_AFTER", "duration", "the longest Retry-After of a Genesys 429 waited for (longer: the request fails)"),
 )
 
 
@@ -120,6 +122,8 @@ class ServiceConfig:
     genesys_bot_budget: float = 4.0
     genesys_api_base: str = ""
     genesys_login_base: str = ""
+    genesys_api_rate: int = 300
+    genesys_max_retry_after: float = 120.0
     demo: bool = False
     # The demo page may send the agent role (from a client on this machine): --demo sets it; it has no
     # environment variable or flag of its own, so no deployment turns it on by accident.

@@ -13,6 +13,8 @@ from .oauth import GenesysAuthError, TokenProvider
 from .regions import REGION_DOMAINS, GenesysEndpoints, RegionError, resolve_region
 from .channel import GenesysChannel, fetch_image_attachments
 from .settings import GenesysSettings
+from .api import GenesysRateLimitError
+from .ratelimit import RateBudgetExceeded, SlidingWindowLimiter
 
 __all__ = [
     "GenesysApiClient", "GenesysApiError", "GenesysPermissionError", "BotHttpResponse", "build_bot_response",
@@ -20,4 +22,5 @@ __all__ = [
     "ConversationsReplySink", "MediaFile", "split_text", "NotificationIngest", "message_topics", "GenesysAuthError",
     "TokenProvider", "REGION_DOMAINS", "GenesysEndpoints", "RegionError", "resolve_region", "GenesysChannel",
     "GenesysSettings", "fetch_image_attachments",
+    "GenesysRateLimitError", "RateBudgetExceeded", "SlidingWindowLimiter",
 ]

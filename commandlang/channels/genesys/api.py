@@ -2,10 +2,16 @@
 
 - 401: the token is invalidated and the request retried once with a new one.
 - 403: the ErrorBody names what is missing; it is logged and raised (no retry).
-- 429: waits `Retry-After` (seconds or HTTP date), else backs off with full jitter.
+- 429: waits the whole `Retry-After` (seconds or HTTP date) up to `max_retry_after`
+  (`GENESYS_MAX_RETRY_AFTER`; a longer one fails the request and says so), else backs off
+  with full jitter; either way the shared rate budget pauses for everyone (the org's limit
+  is per OAuth client, so one caller's 429 is every caller's).
+- A client-side budget (`limiter`, `GENESYS_API_RATE`; ratelimit.py) queues a burst instead
+  of letting it meet the org's rate limit; every attempt takes a slot, retries included.
 - 500/502/503/504 and transport errors: retried with backoff for idempotent
   requests only, so a message is never sent twice.
-Every attempt runs under a deadline. Tokens and credentials are never logged.
+Every attempt runs under a deadline, and no wait (for a slot, for a Retry-After) outlasts
+the caller's own: a caller whose deadline would pass first fails at once, clearly. Tokens and credentials are never logged.
 """
 
 from __future__ import annotations
@@ -20,9 +26,15 @@ from ...execution.request import json_body
 from ...jsonsafe import loads_bounded
 from ...execution.target import Target
 from .models import ErrorBody, ModelError
+from .ratelimit import RateBudgetExceeded, SlidingWindowLimiter
 from .retry import full_jitter, retry_after_seconds
 
-__all__ = ["GenesysApiClient", "GenesysApiError", "GenesysPermissionError", "TokenSource"]
+__all__ = ["GenesysApiClient", "GenesysApiError", "GenesysPermissionError", "GenesysRateLimitError", "TokenSource",
+           "DEFAULT_MAX_RETRY_AFTER"]
+
+#: the longest `Retry-After` waited for (seconds; `GENESYS_MAX_RETRY_AFTER`). No source gives an upper
+#: bound for Genesys's value (SOURCES.md 4 shows 42 s in an example); beyond this a request fails.
+DEFAULT_MAX_RETRY_AFTER = 120.0
 
 log = logging.getLogger(__name__)
 _RETRYABLE = frozenset({500, 502, 503, 504})
@@ -61,6 +73,16 @@ class GenesysPermissionError(GenesysApiError):
         return params.get("permissions") or params.get("permission") or self.error.message or self.error.code
 
 
+class GenesysRateLimitError(GenesysApiError):
+    """A request given up for the rate limit: no budget slot before its deadline, a full queue, or a
+    `Retry-After` longer than the ceiling or the caller's deadline. `reason` says which."""
+
+    def __init__(self, method: str, path: str, reason: str, error: ErrorBody | None = None) -> None:
+        super().__init__(method, path, 429, error)
+        self.reason = reason
+        self.args = (f"{method} {path}: {reason}",)
+
+
 #: A Genesys answer larger than this is refused (they are small JSON documents; media goes elsewhere).
 _MAX_ANSWER = 16 * 1024 * 1024
 
@@ -88,13 +110,19 @@ class GenesysApiClient:
     """`request()` against `api_base` with a bearer token from `tokens`."""
 
     def __init__(self, *, api_base: str, tokens: TokenSource, http: httpx.AsyncClient, max_attempts: int = 6,
-                 max_backoff: float = 30.0, request_timeout: float = 15.0) -> None:
+                 max_backoff: float = 30.0, request_timeout: float = 15.0,
+                 limiter: SlidingWindowLimiter | None = None,
+                 max_retry_after: float = DEFAULT_MAX_RETRY_AFTER) -> None:
         self.api_base = api_base.rstrip("/")
         self.tokens = tokens
         self.http = http
+        self.limiter = limiter  # None: no client-side budget (tests that count requests, GENESYS_API_RATE=0)
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
+        self._max_retry_after = max_retry_after
         self._timeout = request_timeout
+        self.requests_sent = 0  # HTTP requests that left (every attempt), for metrics and the bench
+        self.rate_limited = 0  # 429 answers received
 
     async def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
                       idempotent: bool | None = None) -> httpx.Response | _Answer:
@@ -108,12 +136,19 @@ class GenesysApiClient:
             token = await self.tokens.token()
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             wait: float | None = None
+            if self.limiter is not None:
+                try:
+                    await self.limiter.acquire()  # under the caller's deadline, not the attempt's
+                except RateBudgetExceeded as exc:
+                    raise GenesysRateLimitError(method, path, str(exc)) from None
+            self.requests_sent += 1
             try:
                 with trio.fail_after(self._timeout):
                     response = await self._send(method, url, json, params, headers)
             except (httpx.TransportError, trio.TooSlowError) as exc:
+                status, error = 0, ErrorBody(f"{type(exc).__name__}", "transport.error", 0)
                 if not idempotent or attempt + 1 >= self._max_attempts:
-                    raise GenesysApiError(method, path, 0, ErrorBody(f"{type(exc).__name__}", "transport.error", 0)) from None
+                    raise GenesysApiError(method, path, status, error) from None
                 log.warning("genesys %s %s: %s; retrying", method, path, type(exc).__name__)
             else:
                 status = response.status_code
@@ -130,17 +165,36 @@ class GenesysApiClient:
                               method, path, exc403.missing, error.code if error else "no code")
                     raise exc403
                 if status == 429:
+                    self.rate_limited += 1
                     wait = retry_after_seconds(response.headers.get("Retry-After"))
+                    self._check_retry_after(method, path, wait, error)
+                    if self.limiter is not None:  # the org's budget is shared: hold everyone, not just us
+                        self.limiter.pause(wait if wait is not None else full_jitter(attempt, cap=self._max_backoff))
                 elif status not in _RETRYABLE or not idempotent:
                     raise GenesysApiError(method, path, status, error)
                 if attempt + 1 >= self._max_attempts:
                     raise GenesysApiError(method, path, status, error)
                 if status in _RETRYABLE:
                     wait = retry_after_seconds(response.headers.get("Retry-After"))
-                log.warning("genesys %s %s answered %s; retrying", method, path, status)
-            delay = min(wait, self._max_backoff) if wait is not None else full_jitter(attempt, cap=self._max_backoff)
+                    self._check_retry_after(method, path, wait, error)
+                log.warning("genesys %s %s answered %s; retrying%s", method, path, status,
+                            f" after Retry-After {wait:.0f}s" if wait else "")
+            # the server's Retry-After is honoured whole (checked against the ceiling above); our own
+            # backoff, when it named none, stays under max_backoff
+            delay = wait if wait is not None else full_jitter(attempt, cap=self._max_backoff)
             attempt += 1
+            if trio.current_time() + delay > trio.current_effective_deadline():
+                raise GenesysApiError(method, path, status, error) if wait is None else GenesysRateLimitError(
+                    method, path, f"answered {status} with Retry-After {wait:.0f}s, past this request's deadline", error)
             await trio.sleep(delay)
+
+    def _check_retry_after(self, method: str, path: str, wait: float | None, error: ErrorBody | None) -> None:
+        """A `Retry-After` beyond the ceiling is not waited for: the request fails and says why."""
+        if wait is not None and wait > self._max_retry_after:
+            log.error("genesys %s %s: Retry-After %.0fs exceeds GENESYS_MAX_RETRY_AFTER (%.0fs); giving up",
+                      method, path, wait, self._max_retry_after)
+            raise GenesysRateLimitError(method, path, f"Genesys asked to retry after {wait:.0f}s, more than "
+                                        f"GENESYS_MAX_RETRY_AFTER ({self._max_retry_after:.0f}s)", error)
 
     async def _send(self, method: str, url: str, json: Any, params: Mapping[str, Any] | None,
                     headers: dict[str, str]) -> httpx.Response | _Answer:

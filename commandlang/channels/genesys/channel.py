@@ -36,6 +36,7 @@ from .conversations import ConversationsClient, ConversationsReplySink, MediaFil
 from .models import ModelError, OutgoingBotMessage, ReplyMessage
 from .notifications import NotificationIngest
 from .oauth import GenesysAuthError, TokenProvider
+from .ratelimit import SlidingWindowLimiter
 from .settings import GenesysSettings
 
 __all__ = ["GenesysChannel", "fetch_image_attachments"]
@@ -83,7 +84,10 @@ class GenesysChannel:
         self.compile_reply = compile_reply
         self.tokens = TokenProvider(client_id=settings.client_id, client_secret=settings.client_secret,
                                     login_base=settings.endpoints.login_base, http=http)
-        self.api = GenesysApiClient(api_base=settings.endpoints.api_base, tokens=self.tokens, http=http)
+        # one budget for everything this process sends with these credentials (the org counts per client)
+        limiter = SlidingWindowLimiter(settings.api_rate, 60.0) if settings.api_rate > 0 else None
+        self.api = GenesysApiClient(api_base=settings.endpoints.api_base, tokens=self.tokens, http=http,
+                                    limiter=limiter, max_retry_after=settings.max_retry_after)
         self.conversations = ConversationsClient(self.api)
         self.ingest = (NotificationIngest(self.api, self.conversations, queue_ids=settings.queue_ids,
                                           user_ids=settings.user_ids, **ingest_options)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .api import DEFAULT_MAX_RETRY_AFTER
 from .botconnector import BOT_SECRET_HEADER, DEFAULT_BOT_BUDGET
+from .ratelimit import DEFAULT_API_RATE
 from .regions import GenesysEndpoints, resolve_region
 
 __all__ = ["GenesysSettings"]
@@ -27,6 +29,8 @@ class GenesysSettings:
     bot_secret: str = field(default="", repr=False)
     bot_secret_header: str = BOT_SECRET_HEADER
     bot_budget: float = DEFAULT_BOT_BUDGET
+    api_rate: int = DEFAULT_API_RATE  # requests a minute, 0: no client-side limit (ratelimit.py)
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER  # seconds of a 429's Retry-After waited for at most
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> GenesysSettings:
@@ -39,7 +43,8 @@ class GenesysSettings:
         budget = env.get("GENESYS_BOT_BUDGET")
         return cls(endpoints, client_id, secret, _ids(env.get("GENESYS_QUEUE_IDS")), _ids(env.get("GENESYS_USER_IDS")),
                    env.get("GENESYS_BOT_SECRET", ""), env.get("GENESYS_BOT_SECRET_HEADER") or BOT_SECRET_HEADER,
-                   float(budget) if budget else DEFAULT_BOT_BUDGET)
+                   float(budget) if budget else DEFAULT_BOT_BUDGET, _api_rate(env.get("GENESYS_API_RATE")),
+                   _max_retry_after(env.get("GENESYS_MAX_RETRY_AFTER")))
 
     @classmethod
     def from_config(cls, config: Any) -> GenesysSettings:
@@ -47,5 +52,29 @@ class GenesysSettings:
         env = {name.upper(): str(getattr(config, name.lower(), "") or "") for name in (
             "GENESYS_REGION", "GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_QUEUE_IDS", "GENESYS_USER_IDS",
             "GENESYS_BOT_SECRET", "GENESYS_BOT_SECRET_HEADER", "GENESYS_BOT_BUDGET", "GENESYS_API_BASE",
-            "GENESYS_LOGIN_BASE")}
+            "GENESYS_LOGIN_BASE", "GENESYS_MAX_RETRY_AFTER")}
+        env["GENESYS_API_RATE"] = str(getattr(config, "genesys_api_rate", DEFAULT_API_RATE))  # 0 is a value: off
         return cls.from_env(env)
+
+
+def _api_rate(value: str | None) -> int:
+    if not value:
+        return DEFAULT_API_RATE
+    try:
+        rate = int(value)
+    except ValueError:
+        raise ValueError(f"GENESYS_API_RATE must be a whole number of requests a minute, got {value!r}") from None
+    if rate < 0:
+        raise ValueError("GENESYS_API_RATE must not be negative (0: no client-side limit)")
+    return rate
+
+
+def _max_retry_after(value: str | None) -> float:
+    from ...registry.loader import parse_duration
+
+    if not value:
+        return DEFAULT_MAX_RETRY_AFTER
+    seconds = parse_duration(value)
+    if seconds is None or seconds < 0:
+        raise ValueError(f"GENESYS_MAX_RETRY_AFTER must be a duration like 120s or 2m, got {value!r}")
+    return seconds

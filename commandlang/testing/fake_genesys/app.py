@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl, unquote
 from ...runtime.http import answer_lifespan, read_body
 from ...channels.genesys.models import AdditionalMessage, ChannelTopic, ModelError, OutgoingBotMessage, UploadMediaRequest
 from .state import FakeGenesys, FakeMedia, RecordedRequest, known_topic, new_id
+from .checks import forbidden, get_queue
+from .ratelimit import rate_limited
 from .websocket import channel_socket
 
 __all__ = ["FakeGenesysApp", "error_body"]
@@ -226,6 +228,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads",
      _create_upload),
     ("POST", "/api/v2/integrations/botconnectors/outgoing/messages", _bot_outgoing),
+    ("GET", "/api/v2/routing/queues/{queueId}", get_queue),
 ]
 _COMPILED = [(m, re.compile("^" + re.sub(r"\{(\w+)\}", lambda g: _P.format(g.group(1)), t) + "$"), t, h)
              for m, t, h in ROUTES]
@@ -301,6 +304,9 @@ class FakeGenesysApp:
                 return 401, error_body(401, "authentication.required", "No authentication bearer token specified"), {}, operation
             if not fake.token_valid(auth[7:].strip()):
                 return 401, error_body(401, "bad.credentials", "Invalid login credentials."), {}, operation
+        blocked = rate_limited(fake, path) or forbidden(fake, method, path)  # ratelimit.py, checks.py
+        if blocked is not None:
+            return (*blocked, operation)
         if route is None:
             known = any(p.match(path) for _, p, _, _ in _COMPILED)
             status = 405 if known else 404

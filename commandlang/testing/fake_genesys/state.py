@@ -14,6 +14,9 @@ from typing import Any
 
 import trio
 
+from .checks import FakeOrg
+from .ratelimit import FakeRateLimit
+
 __all__ = ["FakeGenesys", "Fault", "RecordedRequest", "FakeMessage", "FakeConversation", "FakeChannel", "FakeMedia"]
 
 _TOPIC_PATTERNS = [re.compile(p) for p in (
@@ -195,6 +198,8 @@ class FakeGenesys:
         self.bot_sessions: dict[str, str] = {}
         self.denied_topics: dict[str, str] = {}  # topic regex -> the permission the OAuth client lacks  # botSessionId -> conversation id (the bot-flow driver's)
         self.nursery: trio.Nursery | None = None
+        self.rate_limit: FakeRateLimit | None = None  # ratelimit.py: 429s once a client sends too much
+        self.org = FakeOrg()  # checks.py: queues, and APIs the OAuth client may not use
 
     # -- faults ---------------------------------------------------------------
     def fail_next(self, status: int, *, method: str | None = None, path: str | None = None, times: int = 1,
