@@ -283,7 +283,21 @@ class _Loader:
             timeout=self.duration(body, "timeout", f"{where}.timeout"),
             examples=self.examples(body, where),
             position=pos,
+            ends_bot_session=self.genesys(body, where),
         )
+
+    def genesys(self, body: LMap, where: str) -> bool:
+        """`genesys: {ends_bot_session: bool}`: whether the command ends a Genesys bot session."""
+        node = self.mapping(body, "genesys", f"{where}.genesys")
+        if node is None:
+            return False
+        self.keys(node, "genesys", f"{where}.genesys")
+        ends = node.get("ends_bot_session", False)
+        if not isinstance(ends, bool):
+            self.report("wrong_type", f"{where}.genesys.ends_bot_session must be true or false",
+                        node.value_pos["ends_bot_session"])
+            return False
+        return ends
 
     def request(self, body: LMap, where: str) -> RequestSpec | None:
         node = self.mapping(body, "request", f"{where}.request")

@@ -163,6 +163,9 @@ class CommandSpec:
     timeout: float | None = None
     examples: tuple[Example, ...] = ()
     position: Position | None = None
+    #: `genesys: {ends_bot_session: true}`: on a Genesys Bot Connector, the command's answer is `Complete`
+    #: with its own intent and its arguments as entities (the bot session ends; the flow goes on).
+    ends_bot_session: bool = False
 
     def arg(self, name: str) -> ArgSpec | None:
         for spec in self.args:
