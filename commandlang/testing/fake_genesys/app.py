@@ -20,6 +20,7 @@ from ...runtime.http import answer_lifespan, read_body
 from ...channels.genesys.models import AdditionalMessage, ChannelTopic, ModelError, OutgoingBotMessage, UploadMediaRequest
 from .state import FakeGenesys, FakeMedia, RecordedRequest, known_topic, new_id
 from .websocket import channel_socket
+from . import bots
 
 __all__ = ["FakeGenesysApp", "error_body"]
 
@@ -226,6 +227,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads",
      _create_upload),
     ("POST", "/api/v2/integrations/botconnectors/outgoing/messages", _bot_outgoing),
+    ("PUT", "/api/v2/integrations/botconnector/{integrationId}/bots", bots.put_bots),
+    ("GET", "/api/v2/integrations/botconnector/{integrationId}/bots", bots.get_bots),
 ]
 _COMPILED = [(m, re.compile("^" + re.sub(r"\{(\w+)\}", lambda g: _P.format(g.group(1)), t) + "$"), t, h)
              for m, t, h in ROUTES]

@@ -195,6 +195,7 @@ class FakeGenesys:
         self.bot_sessions: dict[str, str] = {}
         self.denied_topics: dict[str, str] = {}  # topic regex -> the permission the OAuth client lacks  # botSessionId -> conversation id (the bot-flow driver's)
         self.nursery: trio.Nursery | None = None
+        self.bot_lists: dict[str, dict[str, Any]] = {}  # integration id -> the BotList pushed for it (classic)
 
     # -- faults ---------------------------------------------------------------
     def fail_next(self, status: int, *, method: str | None = None, path: str | None = None, times: int = 1,
