@@ -34,13 +34,13 @@ class QuickReply:
     text: str
     payload: str
     image: str | None = None
-    action: str = "Message"
+    action: str | None = "Message"  # we always send it; Genesys's own examples leave it out (None: absent)
 
     @classmethod
     def from_json(cls, data: Any, where: str = "quickReply") -> QuickReply:
         d = obj(data, where)
         return cls(req_str(d, "text", where, allow_empty=False), req_str(d, "payload", where),
-                   opt_str(d, "image", where), opt_enum(d, "action", where, ("Message",)) or "Message")
+                   opt_str(d, "image", where), opt_enum(d, "action", where, ("Message",)))
 
     def to_json(self) -> dict[str, Any]:
         return {"contentType": "QuickReply", "quickReply": drop_none(
