@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from ..channels.genesys.botlist import findings as genesys_bot_findings
 from ..linting import lint_file
 from ..replies.lint import check_registry_templates
 from .common import ArgumentParser, print_json
@@ -22,7 +23,8 @@ def main(argv: list[str]) -> int:
     findings = []
     unusable = False
     for path in args.files:
-        spec, found = lint_file(path, extra=(check_registry_templates,))  # lint checks the templates too
+        # lint checks the templates too, and Genesys's bot-list limits (warnings: only a Bot Connector needs them)
+        spec, found = lint_file(path, extra=(check_registry_templates, genesys_bot_findings))
         unusable = unusable or spec is None
         findings.extend(found)
 

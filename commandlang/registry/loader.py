@@ -286,6 +286,7 @@ class _Loader:
             examples=self.examples(body, where),
             position=pos,
             result=self.result(body, where),
+            ends_bot_session=self.genesys(body, where),
         )
 
     def result(self, body: LMap, where: str) -> Mapping[str, TypeSpec] | None:
@@ -305,6 +306,19 @@ class _Loader:
                 type_spec = TypeSpec("object")  # still declared: result.{name} is known
             fields[str(name)] = type_spec
         return MappingProxyType(fields)
+
+    def genesys(self, body: LMap, where: str) -> bool:
+        """`genesys: {ends_bot_session: bool}`: whether the command ends a Genesys bot session."""
+        node = self.mapping(body, "genesys", f"{where}.genesys")
+        if node is None:
+            return False
+        self.keys(node, "genesys", f"{where}.genesys")
+        ends = node.get("ends_bot_session", False)
+        if not isinstance(ends, bool):
+            self.report("wrong_type", f"{where}.genesys.ends_bot_session must be true or false",
+                        node.value_pos["ends_bot_session"])
+            return False
+        return ends
 
     def request(self, body: LMap, where: str) -> RequestSpec | None:
         node = self.mapping(body, "request", f"{where}.request")

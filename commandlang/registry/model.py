@@ -167,6 +167,9 @@ class CommandSpec:
     #: `result:`, the fields the backend answers with (name -> type), so lint can check `result.X`;
     #: None when undeclared: then `result.X` is not checked at all (no guessing, no false alarms).
     result: Mapping[str, TypeSpec] | None = None
+    #: `genesys: {ends_bot_session: true}`: on a Genesys Bot Connector, the command's answer is `Complete`
+    #: with its own intent and its arguments as entities (the bot session ends; the flow goes on).
+    ends_bot_session: bool = False
 
     def arg(self, name: str) -> ArgSpec | None:
         for spec in self.args:

@@ -162,6 +162,17 @@ _DEFINITIONS: dict[str, Any] = {
                 "additionalProperties": {"enum": _RESULT_TYPES},
             },
             "examples": {"type": "array", "items": {"$ref": "#/definitions/example"}},
+            "genesys": {"$ref": "#/definitions/genesys"},
+        },
+    },
+    "genesys": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "How the command behaves on a Genesys Bot Connector",
+        "properties": {
+            "ends_bot_session": {"type": "boolean", "default": False,
+                                 "description": "answer Complete with this command's intent and its arguments as "
+                                                "entities, so the flow continues past the bot"},
         },
     },
 }

@@ -10,7 +10,11 @@ Shapes (shared/genesys/EXAMPLES.md, openapi-subset.json `ReplyMessage`,
 - `Card` needs `title` and `actions` (an empty list when there are none);
   an action's `type` is `Link` (with `url`) or `Postback` (with `payload`);
 - `Carousel` holds at most 10 cards;
-- an `Attachment` is the only item of its message.
+- an `Attachment` is the only item of its message, and that message is of
+  type `Text` (the DBC spec: "attachments require the type set as Text
+  instead of Structured"; Genesys refuses the whole answer otherwise), with
+  the text as its caption (required in a Text message) and the attachment's
+  `id`, `url`, `filename` and `mediaType` (all required), `mime` when known.
 
 How the model maps onto that:
 
@@ -24,7 +28,9 @@ How the model maps onto that:
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from .limits import GENESYS_LIMITS, ChannelLimits, enforce_limits
 from .model import Attachment, Button, Card, Reply
@@ -71,7 +77,9 @@ def compile_genesys(reply: Reply, limits: ChannelLimits = GENESYS_LIMITS) -> lis
     elif text:
         messages.append({"type": "Text", "text": text})
     for attachment in fitted.attachments:
-        messages.append({"type": "Structured", "content": [{"contentType": "Attachment", "attachment": _attachment(attachment)}]})
+        item = _attachment(attachment)
+        messages.append({"type": "Text", "text": item["filename"],
+                         "content": [{"contentType": "Attachment", "attachment": item}]})
     return messages
 
 
@@ -104,9 +112,13 @@ def _card(card: Card) -> dict[str, Any]:
 
 
 def _attachment(attachment: Attachment) -> dict[str, Any]:
-    out: dict[str, Any] = {"mediaType": attachment.media_type, "url": attachment.url}
+    # The spec calls `id` "provider specific" (e.g. a LINE sticker id) and requires it; we have none, so
+    # it is derived from the URL: the same file keeps the same id. A missing filename is the URL's last
+    # path segment (the spec requires one too).
+    path = urlsplit(attachment.url).path.rstrip("/")
+    filename = attachment.filename or unquote(path.rsplit("/", 1)[-1]) or "attachment"
+    out: dict[str, Any] = {"id": hashlib.sha256(attachment.url.encode()).hexdigest()[:32],
+                           "mediaType": attachment.media_type, "url": attachment.url, "filename": filename}
     if attachment.mime:
         out["mime"] = attachment.mime
-    if attachment.filename:
-        out["filename"] = attachment.filename
     return out

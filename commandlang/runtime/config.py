@@ -74,6 +74,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("genesys_bot_secret", "GENESYS_BOT_SECRET", "secret", "shared secret of the Bot Connector endpoint"),
     Setting("genesys_bot_secret_header", "GENESYS_BOT_SECRET_HEADER", "str", "header carrying the Bot Connector secret"),
     Setting("genesys_bot_budget", "GENESYS_BOT_BUDGET", "duration", "how long a Bot Connector answer may wait for the command"),
+    Setting("genesys_bot_id", "GENESYS_BOT_ID", "str", "the id of the bot in the Bot Connector bot list"),
     Setting("genesys_api_base", "GENESYS_API_BASE", "str", "override the Genesys API origin (tests: the fake)"),
     Setting("genesys_login_base", "GENESYS_LOGIN_BASE", "str", "override the Genesys login origin (tests: the fake)"),
     Setting("genesys_api_rate", "GENESYS_API_RATE", "int", "Genesys API requests a minute this process sends at most (0: no client-side limit); the org's client-credentials limit is 300"),
@@ -120,6 +121,7 @@ class ServiceConfig:
     genesys_bot_secret: str = ""
     genesys_bot_secret_header: str = "Authorization"
     genesys_bot_budget: float = 4.0
+    genesys_bot_id: str = "commandlang"
     genesys_api_base: str = ""
     genesys_login_base: str = ""
     genesys_api_rate: int = 300

@@ -56,11 +56,13 @@ def registry_version(path: str) -> str:
     return digest.hexdigest()[:12]
 
 
-async def build_generation(path: str, *, env: Mapping[str, str] | None = None, token_provider: Any = None) -> Generation:
-    """Load and lint a registry (RegistryError when it has errors) and open its executor."""
+async def build_generation(path: str, *, env: Mapping[str, str] | None = None, token_provider: Any = None,
+                           extra_checks: tuple[Any, ...] = ()) -> Generation:
+    """Load and lint a registry (RegistryError when it has errors) and open its executor; `extra_checks`
+    are further lint checks whose errors refuse the registry (a channel's limits, say)."""
 
     def load() -> tuple[Registry, str]:
-        registry = load_registry(path, env=env, extra_checks=(check_registry_templates,))
+        registry = load_registry(path, env=env, extra_checks=(check_registry_templates, *extra_checks))
         return registry, registry_version(path)
 
     registry, version = await trio.to_thread.run_sync(load)

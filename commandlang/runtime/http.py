@@ -124,8 +124,10 @@ class HttpApp:
               authenticates: bool = False) -> None:
         self.routes[(method, path)] = Route(handler, None, max_body, admit, authenticates)
 
-    def route_prefix(self, method: str, prefix: str, handler: Handler) -> None:
-        self.prefixes.append((method, prefix, Route(handler, max_body=0)))
+    def route_prefix(self, method: str, prefix: str, handler: Handler, *, max_body: int = 0,
+                     admit: Admit | None = None, authenticates: bool = False) -> None:
+        """Every path under `prefix` (e.g. `/genesys/dbc/bots/{botId}`); `admit` as for `route`."""
+        self.prefixes.append((method, prefix, Route(handler, None, max_body, admit, authenticates)))
 
     def stream(self, method: str, path: str, handler: StreamHandler, *, admit: Admit | None = None) -> None:
         self.routes[(method, path)] = Route(None, handler, 0, admit)

@@ -190,7 +190,9 @@ class Service:
         # The Genesys channel exists before the registry: backends with `auth: {type: genesys}`
         # use its token provider; it reaches the pipeline through `self._submit` once that runs.
         genesys = self._genesys = self._make_genesys()
-        build = functools.partial(build_generation, env=env, token_provider=genesys.tokens if genesys else None)
+        # With Genesys on, a registry that breaks the Bot Connector's bot-list limits is refused (lint warns)
+        build = functools.partial(build_generation, env=env, token_provider=genesys.tokens if genesys else None,
+                                  extra_checks=(genesys.registry_check,) if genesys else ())
         generation = await build(registry_path)
         commands = len(generation.registry.spec.commands)
         self.say(f"registry: {os.path.abspath(registry_path)} ({commands} commands, version {generation.version})")
@@ -200,6 +202,8 @@ class Service:
             log.warning("registry: environment variable %s is not set", name, extra={"stage": "load"})
         holder = GenerationHolder(generation)
         await nursery.start(holder.run)
+        if genesys is not None:
+            genesys.follow_registry(lambda: (holder.current.registry.spec, holder.current.version))
 
         events = FanOut()
         if isinstance(store, SqliteStore):
@@ -240,7 +244,7 @@ class Service:
             await nursery.start(genesys.run)
             self._closers.append(genesys.aclose)  # after the drain: send the replies still queued
             where = genesys.settings.endpoints.api_base
-            self.say(f"genesys: {where} (Bot Connector at POST {genesys.BOT_PATH}"
+            self.say(f"genesys: {where} (Bot Connector: v2 at {genesys.DBC_BASE}, classic at POST {genesys.BOT_PATH}"
                      + (", notification ingest on" if genesys.ingest else "") + ")")
 
         self.reloader = Reloader(registry_path, holder, build, self.metrics, interval=config.reload_interval,
@@ -323,7 +327,10 @@ class Service:
     def _app(self, local: LocalChannel | None, webhook: WebhookChannel, genesys: GenesysChannel | None = None) -> HttpApp:
         app = HttpApp(body_timeout=self.config.body_timeout, body_budget=self.body_budget)
         if genesys is not None:  # the shared secret is a header: checked before the body is read
-            app.route("POST", GenesysChannel.BOT_PATH, genesys.bot_route, admit=genesys.bot_admit, authenticates=True)
+            for method, path, handler, prefix in genesys.bot_routes():
+                add = app.route_prefix if prefix else app.route
+                add(method, path, handler, admit=genesys.bot_admit, authenticates=True,
+                    **({"max_body": 0} if method == "GET" else {}))
         app.route("GET", "/healthz", self._healthz, max_body=0)
         app.route("GET", "/readyz", self._readyz, max_body=0)
         app.route("GET", "/metrics", self._metrics, max_body=0)

@@ -98,7 +98,10 @@ def test_genesys_messages_match_the_documented_schema(samples: dict[str, Reply],
         kinds = [item["contentType"] for item in message.get("content", [])]
         if "Attachment" in kinds:
             assert kinds == ["Attachment"], "an Attachment must be the only item of its message"
-        assert message["type"] == ("Structured" if kinds else "Text")
+            # the DBC spec: "attachments require the type set as Text instead of Structured"
+            assert message["type"] == "Text" and message["text"]
+        else:
+            assert message["type"] == ("Structured" if kinds else "Text")
 
 
 def test_confirm_offers_confirm_and_cancel_with_the_token(samples: dict[str, Reply]) -> None:
@@ -125,11 +128,17 @@ def test_error_reply_hides_internal_urls(samples: dict[str, Reply]) -> None:
     assert "orders.internal" not in text and "http://" not in text
 
 
-def test_each_attachment_travels_alone_after_the_main_message(samples: dict[str, Reply]) -> None:
+def test_each_attachment_travels_alone_in_a_text_message_after_the_main_message(samples: dict[str, Reply]) -> None:
     messages = compile_genesys(samples["rich"])
     assert [m["content"][0]["contentType"] for m in messages] == ["Card", "Attachment", "Attachment"]
-    assert messages[1]["content"] == [{"contentType": "Attachment", "attachment": {
-        "mediaType": "File", "url": "https://files.example.com/r7.pdf", "mime": "application/pdf", "filename": "receipt-7.pdf"}}]
+    assert [m["type"] for m in messages] == ["Structured", "Text", "Text"]
+    attachment = messages[1]["content"][0]["attachment"]
+    assert messages[1]["text"] == "receipt-7.pdf"
+    assert {k: v for k, v in attachment.items() if k != "id"} == {
+        "mediaType": "File", "url": "https://files.example.com/r7.pdf", "mime": "application/pdf", "filename": "receipt-7.pdf"}
+    assert attachment["id"] and attachment["id"] == compile_genesys(samples["rich"])[1]["content"][0]["attachment"]["id"]
+    unnamed = messages[2]["content"][0]["attachment"]  # no filename given: the URL's last segment (required field)
+    assert unnamed["filename"] == "r7.png" and unnamed["id"] != attachment["id"]
 
 
 def test_bot_connector_response_uses_camel_case_and_more_data(samples: dict[str, Reply]) -> None:

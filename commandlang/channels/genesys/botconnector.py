@@ -1,13 +1,18 @@
-"""The Bot Connector endpoint, minus the HTTP server: parse, authenticate, answer.
+"""The Bot Connector endpoints, minus the HTTP server: authenticate, parse, answer.
 
-Genesys's bot flow POSTs each customer message (`BotConnectorRequest`) and
-shows the `replyMessages` of our answer. A command answers `MoreData` (stay in
-the bot) with its replies as Genesys structured content; a message that is not
-a command answers `Complete` with no reply (control goes back to the flow); an
-internal error answers `Failed` with `errorInfo` (never a stack trace). A
-command slower than the budget (default 4 s, under Genesys's bot timeout)
-answers with the replies so far (its `ack`) and detaches, so the rest go
-through the Conversations API sink.
+Both products (SOURCES.md 3b) POST each customer message (`BotConnectorRequest`)
+and show the `replyMessages` of our answer; Digital Bot Connector (v2) also
+reads the bot list (`GET {base}/bots`, `GET {base}/bots/{botId}`). The answer:
+- a command: `MoreData` (stay in the bot) with its replies and its intent;
+- a command declared `genesys: {ends_bot_session: true}`: `Complete` with its
+  intent and its arguments as entities (v2) or `slotValues` (classic);
+- not a command: `Complete` with the `commandlang_not_a_command` intent, so
+  the flow goes on down that intent's path (Complete without an intent is
+  Genesys's "no intent found", the failure path);
+- an internal error: `Failed` with `errorInfo {errorCode, errorMessage}`.
+A command slower than the budget (default 4 s, under Architect's Bot Response
+Timeout) answers `MoreData` with its replies so far (its `ack`) and detaches;
+the rest go through the channel's sink (channel.py says where, per product).
 
 The shared secret: Genesys's Bot Connector integration sends the credential
 values configured on it as request headers; SOURCES.md names no fixed header,
@@ -29,14 +34,18 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence, Union
 
 from ...jsonsafe import UnsafeJson, loads_bounded
 from ...runtime.messages import InboundMessage, Job
-from .models import BotConnectorRequest, BotConnectorResponse, ErrorInfo, ModelError, ReplyMessage
+from .botlist import NOT_A_COMMAND, BotListing, entity_values
+from .models import (BotConnectorRequest, BotConnectorResponse, BotEntityValue, ErrorInfo, ModelError, ReplyMessage,
+                     dbc_bot_list)
 
 __all__ = ["BOT_SECRET_HEADER", "BotHttpResponse", "check_bot_secret", "parse_bot_request", "to_inbound_message",
-           "build_bot_response", "handle_bot_request", "DEFAULT_BOT_BUDGET"]
+           "build_bot_response", "handle_bot_request", "DEFAULT_BOT_BUDGET", "DBC", "CLASSIC", "bots_answer",
+           "bot_answer"]
 
 log = logging.getLogger(__name__)
 BOT_SECRET_HEADER = "Authorization"
 DEFAULT_BOT_BUDGET = 4.0
+DBC, CLASSIC = "dbc", "classic"  # the two products, as the inbound message's metadata names them
 CompileReply = Callable[[Any], Sequence[Mapping[str, Any]]]
 Submit = Callable[[InboundMessage], Union[Job, Awaitable[Job]]]
 
@@ -69,14 +78,14 @@ def check_bot_secret(headers: Mapping[str, str], secret: str, *, header: str = B
 
 def refuse_bot_request(headers: Mapping[str, str], secret: str, secret_header: str = BOT_SECRET_HEADER) -> BotHttpResponse | None:
     """The answer to a request without the connection's secret (None: it has it). Needs only the headers,
-    so the runtime refuses such a request before reading its body."""
+    so the runtime refuses such a request before reading its body. 403, as the DBC spec asks ("If the
+    secret is missing from the headers or not valid, a 403 Forbidden error can be returned")."""
     if not secret:
         return BotHttpResponse(503, {"message": "the Bot Connector endpoint is off: set GENESYS_BOT_SECRET",
                                      "code": "service.unavailable", "status": 503})
     if not check_bot_secret(headers, secret, header=secret_header):
         log.warning("genesys bot request rejected: missing or wrong shared secret in %s", secret_header)
-        return BotHttpResponse(401, {"message": "missing or wrong bot secret", "code": "authentication.required",
-                                     "status": 401})
+        return BotHttpResponse(403, {"message": "missing or wrong bot secret", "code": "forbidden", "status": 403})
     return None
 
 
@@ -92,22 +101,28 @@ def parse_bot_request(body: bytes | str | Mapping[str, Any]) -> BotConnectorRequ
     return BotConnectorRequest.from_json(body)
 
 
-def to_inbound_message(request: BotConnectorRequest, *, channel: str = "genesys",
+def to_inbound_message(request: BotConnectorRequest, *, channel: str = "genesys", product: str = CLASSIC,
                        now: Callable[[], float] = time.time) -> InboundMessage:
-    """The customer's message (a button press's payload is the command text)."""
-    # messageId is the dedupe key; a request without one cannot be deduped, so it gets a fresh id
+    """The customer's message (a button press's payload is the command text).
+
+    The store dedupes on (channel, conversation id, message id): the conversation is Genesys's
+    `genesysConversationId` and the message id the Bot Connector service's `messageId` (DBC spec:
+    "an id generated by the Bot Connector service to identify the message"), so a retried POST of
+    the same message (Genesys retries on 5xx) runs once. A request without one (the classic samples
+    do not show it) cannot be deduped and gets a fresh id."""
     message_id = request.message_id or f"bot-{request.bot_session_id}-{uuid.uuid4().hex}"
     return InboundMessage(
         channel=channel, conversation_id=request.genesys_conversation_id, message_id=message_id,
         participant_id=f"bot-session:{request.bot_session_id}", role="customer",
         text=request.input_message.command_text(), timestamp=now(), queue_id=None,
-        metadata={"path": "botconnector", "genesys_bot_id": request.bot_id, "genesys_bot_version": request.bot_version,
+        metadata={"path": "botconnector", "genesys_bot_product": product, "genesys_bot_id": request.bot_id, "genesys_bot_version": request.bot_version,
                   "genesys_bot_session_id": request.bot_session_id, "language_code": request.language_code,
                   "button_press": request.input_message.type == "Structured"})
 
 
 def build_bot_response(state: str, replies: Sequence[Any] = (), compile_reply: CompileReply | None = None, *,
-                       intent: str | None = None, error: ErrorInfo | None = None) -> BotConnectorResponse:
+                       intent: str | None = None, error: ErrorInfo | None = None,
+                       entities: Sequence[BotEntityValue] = ()) -> BotConnectorResponse:
     """A validated response: each reply compiled to Genesys `replyMessages` and checked by our model."""
     messages: list[ReplyMessage] = []
     for reply in replies:
@@ -115,7 +130,18 @@ def build_bot_response(state: str, replies: Sequence[Any] = (), compile_reply: C
         for item in compiled if isinstance(compiled, (list, tuple)) else [compiled]:
             messages.append(item if isinstance(item, ReplyMessage) else ReplyMessage.from_json(item))
     return BotConnectorResponse(state, tuple(messages), intent=intent, confidence=1.0 if intent else None,
-                                error_info=error)
+                                error_info=error, entities=tuple(entities))
+
+
+def _classic_json(response: BotConnectorResponse) -> dict[str, Any]:
+    """The classic product's answer. Its customer API spec was not read (SOURCES.md 3b); the official
+    sample (Power VA blueprint) answers `slotValues` {name: value} where v2 has `entities`, so the
+    entities go there, as strings in the v2 formats (the sample's value types are its bot's: inferred)."""
+    data = response.to_json()
+    entities = data.pop("entities", None)
+    if entities:
+        data["slotValues"] = {e["name"]: e.get("values", e.get("value")) for e in entities}
+    return data
 
 
 def _intent(job: Job) -> str | None:
@@ -123,14 +149,28 @@ def _intent(job: Job) -> str | None:
     return getattr(record, "command", None) or getattr(record, "name", None) if record is not None else None
 
 
+def bots_answer(listing: BotListing) -> BotHttpResponse:
+    """`GET {base}/bots`: the bot list Architect reads."""
+    return BotHttpResponse(200, dbc_bot_list((listing.bot,)))
+
+
+def bot_answer(listing: BotListing, bot_id: str) -> BotHttpResponse:
+    """`GET {base}/bots/{botId}`: one bot, or 404 (bot ids are case-sensitive)."""
+    if bot_id != listing.bot.id:
+        return BotHttpResponse(404, {"errorCode": "bot.not.found", "errorMessage": f"no bot {bot_id!r} here"})
+    return BotHttpResponse(200, listing.bot.to_json())
+
+
 async def handle_bot_request(body: bytes | str | Mapping[str, Any], headers: Mapping[str, str], submit: Submit, *,
                              secret: str, compile_reply: CompileReply | None = None, budget: float = DEFAULT_BOT_BUDGET,
-                             secret_header: str = BOT_SECRET_HEADER, channel: str = "genesys") -> BotHttpResponse:
-    """Answer one Bot Connector POST.
+                             secret_header: str = BOT_SECRET_HEADER, channel: str = "genesys", product: str = CLASSIC,
+                             listing: BotListing | None = None) -> BotHttpResponse:
+    """Answer one Bot Connector POST (`product` DBC or CLASSIC shapes the answer).
 
     `submit(message)` (the runtime's, sync or async) returns a `Job`; `compile_reply`
-    defaults to `commandlang.replies.compile_genesys.compile_genesys`. Waits up to
-    `budget` seconds; a job still running is detached and answered with its
+    defaults to `commandlang.replies.compile_genesys.compile_genesys`; `listing` (the bot list
+    of the current registry) says which commands end the bot session and types their entities.
+    Waits up to `budget` seconds; a job still running is detached and answered with its
     replies so far and `MoreData`; its later replies go to the job's sink.
     """
     if compile_reply is None:
@@ -141,19 +181,26 @@ async def handle_bot_request(body: bytes | str | Mapping[str, Any], headers: Map
     try:
         request = parse_bot_request(body)
     except ModelError as exc:
-        return BotHttpResponse(400, {"message": str(exc), "code": "bad.request", "status": 400})
+        return BotHttpResponse(400, {"errorCode": "bad.request", "errorMessage": str(exc)})
+    shape = _classic_json if product == CLASSIC else BotConnectorResponse.to_json
     try:
-        job = submit(to_inbound_message(request, channel=channel))
+        job = submit(to_inbound_message(request, channel=channel, product=product))
         if inspect.isawaitable(job):
             job = await job
         done = await job.wait(budget)
         replies = list(job.replies) if done else job.detach()
-        if done and job.record is None and not replies:
-            return BotHttpResponse(200, build_bot_response("Complete").to_json())  # not a command
-        response = build_bot_response("MoreData", replies, compile_reply, intent=_intent(job))
-        return BotHttpResponse(200, response.to_json())
+        intent = _intent(job)
+        if done and job.record is None and not replies:  # not a command: the flow goes on down this intent's path
+            return BotHttpResponse(200, shape(build_bot_response("Complete", intent=NOT_A_COMMAND)))
+        if done and listing is not None and listing.ends_bot_session(intent) and job.record.status == "completed":
+            command = listing.command(intent)
+            assert command is not None
+            entities = entity_values(command, job.record.args)
+            return BotHttpResponse(200, shape(build_bot_response("Complete", replies, compile_reply, intent=intent,
+                                                                 entities=entities)))
+        return BotHttpResponse(200, shape(build_bot_response("MoreData", replies, compile_reply, intent=intent)))
     except Exception as exc:  # trio.Cancelled is a BaseException and passes through
         log.exception("genesys bot request for conversation %s failed", request.genesys_conversation_id)
         failed = build_bot_response("Failed", error=ErrorInfo("internal.error",
                                                               f"the command could not be run ({type(exc).__name__})"))
-        return BotHttpResponse(200, failed.to_json())
+        return BotHttpResponse(200, shape(failed))

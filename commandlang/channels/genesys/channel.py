@@ -1,18 +1,24 @@
-"""The Genesys channel as the runtime service uses it: a Bot Connector route, an ingest loop, a reply sink.
+"""The Genesys channel as the runtime service uses it: Bot Connector routes, an ingest loop, a reply sink.
 
     genesys = GenesysChannel(GenesysSettings.from_config(config), http, pipeline.submit)
+    genesys.bot_listing = lambda: ...                   # the current registry's bot list (botlist.BotListing)
     await nursery.start(genesys.run)                    # outbox workers + Notification API ingest
-    app.route("POST", GenesysChannel.BOT_PATH, genesys.bot_route)
+    for method, path, handler, prefix in genesys.bot_routes():
+        ...                                             # GET/POST under /genesys/dbc, POST /genesys/bot
     closers.append(genesys.aclose)                      # on shutdown, after the drain: send what is queued
 
 Replies that nobody waits for in an HTTP response (every Notification-path
 reply, and a slow Bot Connector command's late replies) go through `send`
 into a bounded outbox; a few workers, sharded by conversation so each
-conversation keeps its order, answer through the agent send endpoint. A
-Bot Connector conversation with no agent participant yet (still in the bot
-flow) cannot be answered there; its late replies go to the bot session
-through `POST /api/v2/integrations/botconnectors/outgoing/messages` (a
-preview API), which keeps their rich content.
+conversation keeps its order, deliver them. Where a slow bot command's late
+replies go:
+- Digital Bot Connector (v2): always into the bot session, through
+  `POST /api/v2/integrations/botconnectors/outgoing/messages` (the DBC spec's
+  way for a bot that answered `MoreData`), rich content kept;
+- classic Bot Connector: through the agent send endpoint (as text) when the
+  conversation has an agent participant, else into the bot session through
+  the same outgoing endpoint (whether a classic session takes it is not in
+  any source we read; it is what the classic path has always done).
 """
 
 from __future__ import annotations
@@ -31,7 +37,9 @@ from ...replies.compile_text import compile_text, resolve_numbered_answer
 from ...runtime.http import json_response
 from ...runtime.messages import InboundMessage, Job, OutboundReply, ReplySink
 from .api import GenesysApiClient, GenesysApiError
-from .botconnector import handle_bot_request, refuse_bot_request
+from .botconnector import CLASSIC, DBC, BotHttpResponse, bot_answer, bots_answer, handle_bot_request, refuse_bot_request
+from .botlist import BotListing, BotListError, build_bot
+from .botlist import findings as botlist_findings
 from .conversations import ConversationsClient, ConversationsReplySink, MediaFile, send_bot_message
 from .models import ModelError, OutgoingBotMessage, ReplyMessage
 from .notifications import NotificationIngest
@@ -72,7 +80,8 @@ async def fetch_image_attachments(http: httpx.AsyncClient, reply: Any) -> list[M
 class GenesysChannel:
     """Token provider, API and Conversations clients, the Bot Connector route, ingest and the reply sink."""
 
-    BOT_PATH = "/genesys/bot"
+    BOT_PATH = "/genesys/bot"  # classic: the Handle Utterance URI
+    DBC_BASE = "/genesys/dbc"  # v2: the Bot Connector URI; Genesys calls {base}/bots, {base}/bots/{id}, {base}/messages
 
     def __init__(self, settings: GenesysSettings, http: httpx.AsyncClient, submit: Submit, *,
                  compile_reply: Callable[[Any], Sequence[dict[str, Any]]] = compile_genesys,
@@ -105,6 +114,8 @@ class GenesysChannel:
         self.delivered = 0
         self.delivered_to_bot_session = 0
         self.failed_deliveries = 0
+        #: The current registry's bot list (set by the runtime; it follows hot reloads). None: no bot list.
+        self.bot_listing: Callable[[], BotListing | None] = lambda: None
 
     # -- the runtime's hooks --------------------------------------------------
     async def run(self, *, startup_wait: float = 10.0,
@@ -146,11 +157,67 @@ class GenesysChannel:
         refusal = refuse_bot_request(request.headers, self.settings.bot_secret, self.settings.bot_secret_header)
         return None if refusal is None else json_response(refusal.status, refusal.body)
 
+    def registry_check(self, spec: Any) -> list[Any]:
+        """Lint check for the runtime: the registry's breaks of Genesys's bot-list limits, as errors
+        (only while the Bot Connector endpoints are on: without GENESYS_BOT_SECRET nobody reads the list)."""
+        return botlist_findings(spec, severity="error") if self.settings.bot_secret else []
+
+    def follow_registry(self, current: Callable[[], tuple[Any, str]]) -> None:
+        """Serve the bot list of `current()` (the registry spec and its version), rebuilt when the version changes."""
+        built: dict[str, BotListing] = {}
+
+        def listing() -> BotListing:
+            spec, version = current()
+            if version not in built:
+                built.clear()  # one entry: the current registry's
+                built[version] = build_bot(spec, version, bot_id=self.settings.bot_id)
+            return built[version]
+
+        self.bot_listing = listing
+
+    def bot_routes(self) -> list[tuple[str, str, Callable[[Any], Awaitable[Any]], bool]]:
+        """(method, path, handler, is_prefix) of every Bot Connector route; each needs `bot_admit` first."""
+        return [("POST", self.BOT_PATH, self.bot_route, False),
+                ("GET", f"{self.DBC_BASE}/bots", self.dbc_bots, False),
+                ("GET", f"{self.DBC_BASE}/bots/", self.dbc_bot, True),
+                ("POST", f"{self.DBC_BASE}/messages", self.dbc_messages, False)]
+
     async def bot_route(self, request: Any) -> Any:
-        """`POST /genesys/bot` for the runtime's `HttpApp` (a `runtime.http.Request` in, `Response` out)."""
+        """`POST /genesys/bot` (classic Handle Utterance) for the runtime's `HttpApp`."""
+        return await self._bot_message(request, CLASSIC)
+
+    async def dbc_messages(self, request: Any) -> Any:
+        """`POST /genesys/dbc/messages` (Digital Bot Connector v2)."""
+        return await self._bot_message(request, DBC)
+
+    async def dbc_bots(self, request: Any) -> Any:
+        """`GET /genesys/dbc/bots`: the bot list Architect reads."""
+        return self._with_listing(bots_answer)
+
+    async def dbc_bot(self, request: Any) -> Any:
+        """`GET /genesys/dbc/bots/{botId}`."""
+        bot_id = request.path[len(f"{self.DBC_BASE}/bots/"):]
+        return self._with_listing(lambda listing: bot_answer(listing, bot_id))
+
+    def _listing(self) -> BotListing | None:
+        try:
+            return self.bot_listing()
+        except BotListError as exc:  # the runtime refuses such a registry; say so rather than serve half a list
+            log.error("genesys bot list: %s", exc)
+            return None
+
+    def _with_listing(self, answer: Callable[[BotListing], BotHttpResponse]) -> Any:
+        listing = self._listing()
+        if listing is None:
+            return json_response(503, {"errorCode": "bot.list.unavailable", "errorMessage": "no bot list loaded"})
+        result = answer(listing)
+        return json_response(result.status, result.body)
+
+    async def _bot_message(self, request: Any, product: str) -> Any:
         answer = await handle_bot_request(request.body, request.headers, self._submit_bot,
                                           secret=self.settings.bot_secret, compile_reply=self.compile_reply,
-                                          budget=self.settings.bot_budget, secret_header=self.settings.bot_secret_header)
+                                          budget=self.settings.bot_budget, secret_header=self.settings.bot_secret_header,
+                                          product=product, listing=self._listing())
         return json_response(answer.status, answer.body)
 
     async def send(self, outbound: OutboundReply) -> None:
@@ -197,6 +264,9 @@ class GenesysChannel:
 
     async def _deliver_one(self, outbound: OutboundReply) -> None:
         metadata = outbound.in_reply_to.metadata or {}
+        if metadata.get("genesys_bot_product") == DBC:  # v2: the open bot session takes every late reply
+            await self._send_to_bot_session(outbound, metadata)
+            return
         try:
             await self.sender.communication_id(outbound.conversation_id, metadata)
         except LookupError:

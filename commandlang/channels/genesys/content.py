@@ -4,7 +4,8 @@ Shapes from `shared/genesys/EXAMPLES.md` and the openapi subset
 (`ConversationMessageContent`, `ConversationContentQuickReply`,
 `ConversationContentCard`, `ConversationContentCarousel`,
 `ConversationContentAttachment`, `ConversationContentButtonResponse`,
-`ReplyMessage`, `OutgoingMessageRequest`, `ErrorInfo`). `from_json` rejects what
+`ReplyMessage`). The Bot Connector request, answer and bot list are in
+`botmodels.py`. `from_json` rejects what
 Genesys would reject; `to_json` writes the camel-case field names Genesys uses.
 """
 
@@ -18,8 +19,7 @@ from ._validate import (ModelError, drop_none, obj, opt_enum, opt_int, opt_list,
 
 __all__ = [
     "QuickReply", "CardAction", "Card", "Carousel", "Attachment", "ButtonResponse", "ContentItem",
-    "content_from_json", "ReplyMessage", "InputMessage", "BotConnectorRequest", "BotConnectorResponse",
-    "ErrorInfo", "BOT_STATES", "MAX_CAROUSEL_CARDS", "OutgoingBotMessage",
+    "content_from_json", "ReplyMessage", "InputMessage", "BOT_STATES", "MAX_CAROUSEL_CARDS",
 ]
 
 MAX_CAROUSEL_CARDS = 10
@@ -34,13 +34,13 @@ class QuickReply:
     text: str
     payload: str
     image: str | None = None
-    action: str = "Message"
+    action: str | None = "Message"  # we always send it; Genesys's own examples leave it out (None: absent)
 
     @classmethod
     def from_json(cls, data: Any, where: str = "quickReply") -> QuickReply:
         d = obj(data, where)
         return cls(req_str(d, "text", where, allow_empty=False), req_str(d, "payload", where),
-                   opt_str(d, "image", where), opt_enum(d, "action", where, ("Message",)) or "Message")
+                   opt_str(d, "image", where), opt_enum(d, "action", where, ("Message",)))
 
     def to_json(self) -> dict[str, Any]:
         return {"contentType": "QuickReply", "quickReply": drop_none(
@@ -205,10 +205,19 @@ class ReplyMessage:
         if kind not in MESSAGE_TYPES:
             raise ModelError(f"{where}.type: {raw_type!r} is not one of {', '.join(MESSAGE_TYPES)}")
         message = cls(kind, opt_str(d, "text", where), _content_list(d, where))
-        if kind == "Text" and not message.text:
+        if kind == "Text" and not message.text:  # "Yes if using 'Text' type" (DBC spec), captions included
             raise ModelError(f"{where}.text is required for a Text message")
-        if any(isinstance(c, Attachment) for c in message.content) and len(message.content) > 1:
+        attachments = [c for c in message.content if isinstance(c, Attachment)]
+        if attachments and len(message.content) > 1:
             raise ModelError(f"{where}.content: an Attachment must be the only item of its message")
+        # The DBC spec: "attachments require the type set as Text instead of Structured" (an answer that
+        # breaks this is refused whole), and an attachment's id, url and filename are required.
+        if attachments and kind != "Text":
+            raise ModelError(f"{where}: an Attachment travels in a message of type Text, not {kind}")
+        for attachment in attachments:
+            missing = [name for name in ("id", "url", "filename") if not getattr(attachment, name)]
+            if missing:
+                raise ModelError(f"{where}.content[0].attachment: {', '.join(missing)} required in a bot message")
         if kind == "Structured" and not message.content and not message.text:
             raise ModelError(f"{where}: a Structured message needs text or content")
         return message
@@ -245,122 +254,3 @@ class InputMessage:
             if isinstance(item, ButtonResponse):
                 return item.payload
         return self.text or ""
-
-
-@dataclass(frozen=True, slots=True)
-class BotConnectorRequest:
-    """What Genesys's bot flow POSTs to the bot for each customer message."""
-
-    bot_id: str
-    bot_session_id: str
-    input_message: InputMessage
-    genesys_conversation_id: str
-    message_id: str | None = None
-    bot_version: str | None = None
-    language_code: str | None = None
-    bot_session_timeout: int | None = None
-    parameters: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: Any) -> BotConnectorRequest:
-        where = "BotConnectorRequest"
-        d = obj(data, where)
-        params = d.get("parameters") or {}
-        if not isinstance(params, Mapping):
-            raise ModelError(f"{where}.parameters: expected a JSON object")
-        if "inputMessage" not in d:
-            raise ModelError(f"{where}.inputMessage is required")
-        return cls(req_str(d, "botId", where, allow_empty=False), req_str(d, "botSessionId", where, allow_empty=False),
-                   InputMessage.from_json(d["inputMessage"]),
-                   req_str(d, "genesysConversationId", where, allow_empty=False), opt_str(d, "messageId", where),
-                   opt_str(d, "botVersion", where), opt_str(d, "languageCode", where),
-                   opt_int(d, "botSessionTimeout", where), dict(params))
-
-    def to_json(self) -> dict[str, Any]:
-        return drop_none({"botId": self.bot_id, "botVersion": self.bot_version, "botSessionId": self.bot_session_id,
-                          "messageId": self.message_id, "inputMessage": self.input_message.to_json(),
-                          "languageCode": self.language_code, "botSessionTimeout": self.bot_session_timeout,
-                          "genesysConversationId": self.genesys_conversation_id, "parameters": dict(self.parameters)})
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorInfo:
-    """Why a bot answered `Failed`."""
-
-    code: str
-    message: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
-
-
-@dataclass(frozen=True, slots=True)
-class BotConnectorResponse:
-    """The bot's answer: `botState` and the messages to show the customer."""
-
-    bot_state: str
-    reply_messages: tuple[ReplyMessage, ...] = ()
-    intent: str | None = None
-    confidence: float | None = None
-    parameters: Mapping[str, str] = field(default_factory=dict)
-    error_info: ErrorInfo | None = None
-
-    @classmethod
-    def from_json(cls, data: Any) -> BotConnectorResponse:
-        """Accepts the casings seen in samples (`replymessages`, `MOREDATA`); we send camel case."""
-        where = "BotConnectorResponse"
-        d = obj(data, where)
-        raw_state = req_str(d, "botState", where)
-        state = {s.lower(): s for s in BOT_STATES}.get(raw_state.lower())
-        if state is None:
-            raise ModelError(f"{where}.botState: {raw_state!r} is not one of {', '.join(BOT_STATES)}")
-        key = "replyMessages" if "replyMessages" in d else "replymessages"
-        replies = tuple(ReplyMessage.from_json(m, f"{where}.{key}[{i}]") for i, m in enumerate(opt_list(d, key, where)))
-        confidence = d.get("confidence")
-        if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))):
-            raise ModelError(f"{where}.confidence: expected a number")
-        err = d.get("errorInfo")
-        error = None
-        if err is not None:
-            e = obj(err, f"{where}.errorInfo")
-            error = ErrorInfo(str(e.get("code", e.get("errorCode", ""))), str(e.get("message", e.get("errorMessage", ""))))
-        return cls(state, replies, opt_str(d, "intent", where), confidence, opt_str_map(d, "parameters", where), error)
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"botState": self.bot_state, "replyMessages": [m.to_json() for m in self.reply_messages]}
-        if self.intent is not None:
-            data["intent"] = self.intent
-        if self.confidence is not None:
-            data["confidence"] = self.confidence
-        data["parameters"] = dict(self.parameters)
-        if self.error_info is not None:
-            data["errorInfo"] = self.error_info.to_json()
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingBotMessage:
-    """`OutgoingMessageRequest` (preview API): a bot's message sent later into its bot session."""
-
-    bot_id: str
-    bot_version: str
-    bot_session_id: str
-    language_code: str
-    reply_messages: tuple[ReplyMessage, ...]
-    bot_state: str = "MoreData"
-
-    @classmethod
-    def from_json(cls, data: Any) -> OutgoingBotMessage:
-        where = "OutgoingMessageRequest"
-        d = obj(data, where)
-        replies = tuple(ReplyMessage.from_json(m, f"{where}.replyMessages[{i}]")
-                        for i, m in enumerate(opt_list(d, "replyMessages", where)))
-        return cls(req_str(d, "botId", where, allow_empty=False), req_str(d, "botVersion", where, allow_empty=False),
-                   req_str(d, "botSessionId", where, allow_empty=False),
-                   req_str(d, "languageCode", where, allow_empty=False), replies,
-                   req_enum(d, "botState", where, BOT_STATES))
-
-    def to_json(self) -> dict[str, Any]:
-        return {"botId": self.bot_id, "botVersion": self.bot_version, "botSessionId": self.bot_session_id,
-                "botState": self.bot_state, "languageCode": self.language_code,
-                "replyMessages": [m.to_json() for m in self.reply_messages]}

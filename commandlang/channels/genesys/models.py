@@ -20,12 +20,14 @@ from .content import *  # noqa: F401,F403 - one import point for every model
 from .events import Channel, ChannelTopic, ChannelTopicListing, ConversationMessageEvent, EventMessage, EventParticipant, NotificationEvent
 from .content import ContentItem, _content_list
 from .content import __all__ as _content_all
+from .botmodels import *  # noqa: F401,F403 - the Bot Connector payloads and the bot list
+from .botmodels import __all__ as _bot_all
 
 __all__ = [
     "ModelError", "TokenResponse", "ErrorBody", "AdditionalMessage", "NormalizedMessage", "MessageData",
     "MessageListing", "UploadMediaRequest", "MediaUploadData", "Channel", "ChannelTopic", "ChannelTopicListing",
     "NotificationEvent", "EventMessage", "EventParticipant", "ConversationMessageEvent", "ConversationParticipant",
-    "MessageConversation", "MAX_TEXT_BODY", "parse_time", *_content_all,
+    "MessageConversation", "MAX_TEXT_BODY", "parse_time", *_content_all, *_bot_all,
 ]
 
 MAX_TEXT_BODY = 2000  # AdditionalMessage.textBody on non-SMS channels

@@ -8,6 +8,8 @@ from typing import Any, Mapping
 from .api import DEFAULT_MAX_RETRY_AFTER
 from .botconnector import BOT_SECRET_HEADER, DEFAULT_BOT_BUDGET
 from .ratelimit import DEFAULT_API_RATE
+from .botlist import DEFAULT_BOT_ID
+from .botmodels import MAX_NAME
 from .regions import GenesysEndpoints, resolve_region
 
 __all__ = ["GenesysSettings"]
@@ -31,6 +33,14 @@ class GenesysSettings:
     bot_budget: float = DEFAULT_BOT_BUDGET
     api_rate: int = DEFAULT_API_RATE  # requests a minute, 0: no client-side limit (ratelimit.py)
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER  # seconds of a 429's Retry-After waited for at most
+    bot_id: str = DEFAULT_BOT_ID  # the id of the one bot in the bot list (case-sensitive for Genesys)
+
+    def __post_init__(self) -> None:
+        # the DBC spec: a bot id is up to 100 displayable characters without leading or trailing whitespace
+        if not self.bot_id or len(self.bot_id) > MAX_NAME or self.bot_id != self.bot_id.strip() \
+                or not self.bot_id.isprintable():
+            raise ValueError(f"GENESYS_BOT_ID {self.bot_id!r}: 1 to {MAX_NAME} displayable characters, "
+                             "no leading or trailing whitespace")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> GenesysSettings:
@@ -44,14 +54,14 @@ class GenesysSettings:
         return cls(endpoints, client_id, secret, _ids(env.get("GENESYS_QUEUE_IDS")), _ids(env.get("GENESYS_USER_IDS")),
                    env.get("GENESYS_BOT_SECRET", ""), env.get("GENESYS_BOT_SECRET_HEADER") or BOT_SECRET_HEADER,
                    float(budget) if budget else DEFAULT_BOT_BUDGET, _api_rate(env.get("GENESYS_API_RATE")),
-                   _max_retry_after(env.get("GENESYS_MAX_RETRY_AFTER")))
+                   _max_retry_after(env.get("GENESYS_MAX_RETRY_AFTER")), env.get("GENESYS_BOT_ID") or DEFAULT_BOT_ID)
 
     @classmethod
     def from_config(cls, config: Any) -> GenesysSettings:
         """From the runtime's `ServiceConfig` (its `genesys_*` fields)."""
         env = {name.upper(): str(getattr(config, name.lower(), "") or "") for name in (
             "GENESYS_REGION", "GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_QUEUE_IDS", "GENESYS_USER_IDS",
-            "GENESYS_BOT_SECRET", "GENESYS_BOT_SECRET_HEADER", "GENESYS_BOT_BUDGET", "GENESYS_API_BASE",
+            "GENESYS_BOT_SECRET", "GENESYS_BOT_SECRET_HEADER", "GENESYS_BOT_BUDGET", "GENESYS_BOT_ID", "GENESYS_API_BASE",
             "GENESYS_LOGIN_BASE", "GENESYS_MAX_RETRY_AFTER")}
         env["GENESYS_API_RATE"] = str(getattr(config, "genesys_api_rate", DEFAULT_API_RATE))  # 0 is a value: off
         return cls.from_env(env)

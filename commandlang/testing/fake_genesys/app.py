@@ -22,6 +22,7 @@ from .state import FakeGenesys, FakeMedia, RecordedRequest, known_topic, new_id
 from .checks import forbidden, get_queue
 from .ratelimit import rate_limited
 from .websocket import channel_socket
+from . import bots
 
 __all__ = ["FakeGenesysApp", "error_body"]
 
@@ -229,6 +230,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
      _create_upload),
     ("POST", "/api/v2/integrations/botconnectors/outgoing/messages", _bot_outgoing),
     ("GET", "/api/v2/routing/queues/{queueId}", get_queue),
+    ("PUT", "/api/v2/integrations/botconnector/{integrationId}/bots", bots.put_bots),
+    ("GET", "/api/v2/integrations/botconnector/{integrationId}/bots", bots.get_bots),
 ]
 _COMPILED = [(m, re.compile("^" + re.sub(r"\{(\w+)\}", lambda g: _P.format(g.group(1)), t) + "$"), t, h)
              for m, t, h in ROUTES]

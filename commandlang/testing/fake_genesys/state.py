@@ -200,6 +200,7 @@ class FakeGenesys:
         self.nursery: trio.Nursery | None = None
         self.rate_limit: FakeRateLimit | None = None  # ratelimit.py: 429s once a client sends too much
         self.org = FakeOrg()  # checks.py: queues, and APIs the OAuth client may not use
+        self.bot_lists: dict[str, dict[str, Any]] = {}  # integration id -> the BotList pushed for it (classic)
 
     # -- faults ---------------------------------------------------------------
     def fail_next(self, status: int, *, method: str | None = None, path: str | None = None, times: int = 1,

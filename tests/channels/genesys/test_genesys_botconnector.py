@@ -54,17 +54,17 @@ async def test_handler_answers_each_case() -> None:
         assert command.body["replyMessages"][0]["content"][0]["quickReply"]["payload"] == "/status 123"
         assert command.body["intent"] == "refund"
         chat = await ask("hello, I need help")
-        assert chat.body == {"botState": "Complete", "replyMessages": [], "parameters": {}}
+        assert chat.body == {"botState": "Complete", "intent": "commandlang_not_a_command", "confidence": 1.0}
         press = await ask(content=[{"contentType": "ButtonResponse", "buttonResponse": {
             "type": "QuickReply", "text": "Order status", "payload": "/status 123"}}])
         assert press.body["botState"] == "MoreData" and runtime.submitted[-1].text == "/status 123"
-        assert (await ask("/refund 1", headers={"Authorization": "wrong"})).status == 401
-        assert (await ask("/refund 1", headers={})).status == 401
+        assert (await ask("/refund 1", headers={"Authorization": "wrong"})).status == 403
+        assert (await ask("/refund 1", headers={})).status == 403
         bad = await handle_bot_request(b'{"botId": "b1"}', HEADERS, runtime.submit, secret=SECRET,
                                        compile_reply=compile_genesys)
-        assert bad.status == 400 and "is required" in bad.body["message"]
+        assert bad.status == 400 and "is required" in bad.body["errorMessage"]
         boom = await ask("/hang", budget=0.1)  # pipeline never finishes nor replies: ack-less MoreData
-        assert boom.body["botState"] == "MoreData" and boom.body["replyMessages"] == []
+        assert boom.body["botState"] == "MoreData" and "replyMessages" not in boom.body
 
         def exploding_submit(message: InboundMessage) -> Job:
             raise RuntimeError("store is down at /var/secret/path")
@@ -72,7 +72,7 @@ async def test_handler_answers_each_case() -> None:
         failed = await handle_bot_request(json.dumps(REQUEST).encode(), HEADERS, exploding_submit, secret=SECRET,
                                           compile_reply=compile_genesys)
         assert failed.status == 200 and failed.body["botState"] == "Failed"
-        assert failed.body["errorInfo"]["code"] == "internal.error" and "/var/secret" not in json.dumps(failed.body)
+        assert failed.body["errorInfo"]["errorCode"] == "internal.error" and "/var/secret" not in json.dumps(failed.body)
         nursery.cancel_scope.cancel()
 
 
@@ -114,7 +114,7 @@ async def test_end_to_end_bot_flow_rich_reply_then_slow_command_finishes_through
             "text": "Order status", "payload": "/status 123", "action": "Message"}}
 
         wrong = BotFlowDriver(env.fake, url, secret="guess", http=env.http)
-        assert (await wrong.send_text("/refund 1")).status == 401
+        assert (await wrong.send_text("/refund 1")).status == 403
 
 
 async def test_unset_secret_turns_the_endpoint_off_and_bad_compiled_content_fails_cleanly() -> None:
@@ -127,7 +127,7 @@ async def test_unset_secret_turns_the_endpoint_off_and_bad_compiled_content_fail
             json.dumps(REQUEST).encode(), HEADERS, runtime.submit, secret=SECRET,
             compile_reply=lambda reply: [{"type": "Structured", "content": [{"contentType": "QuickReply",
                                                                              "quickReply": {"text": "no payload"}}]}])
-        assert broken.body["botState"] == "Failed" and broken.body["errorInfo"]["code"] == "internal.error"
+        assert broken.body["botState"] == "Failed" and broken.body["errorInfo"]["errorCode"] == "internal.error"
         nursery.cancel_scope.cancel()
 
 
