@@ -261,6 +261,8 @@ class FakeGenesys:
             body["reason"] = reason
         if self.oracle is not None:
             self.violations += self.oracle.event(topic, body)
+        if kind == "token_revoked":
+            self.expire_tokens()  # revoked: the next API call with it gets a 401
         self.broadcast({"topicName": topic, "eventBody": body})
 
     def warn_socket_closing(self) -> None:
