@@ -4,7 +4,8 @@ The agent send endpoint takes text and media only (`AdditionalMessage`), so
 rich replies reach it already compiled to text; `textBody` holds at most 2000
 characters, longer text is split into several messages (or truncated with a
 marker). Images go as media: create an upload, PUT the bytes to its URL, send
-the media id.
+the media id, one id a message and never with text (one body field per request).
+The agent's communication id comes from the generic conversation endpoint.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from urllib.parse import quote
 import trio
 
 from .api import GenesysApiClient, GenesysApiError
-from .models import (MAX_TEXT_BODY, AdditionalMessage, MediaUploadData, MessageConversation, MessageData, MessageListing,
-                     OutgoingBotMessage, UploadMediaRequest)
+from .models import (MAX_TEXT_BODY, AdditionalMessage, AgentCommunication, MediaUploadData, MessageData, MessageListing,
+                     OutgoingBotMessage, UploadMediaRequest, last_connected_agent)
 
 __all__ = ["ConversationsClient", "ConversationsReplySink", "MediaFile", "split_text", "TRUNCATION_MARKER",
            "BULK_FETCH_LIMIT"]
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 TRUNCATION_MARKER = "… [truncated]"
 CONTINUED_MARKER = " …"
 BULK_FETCH_LIMIT = 100  # ids per bulk request; more are fetched in several requests
+MAX_CACHED_COMMUNICATIONS = 10_000
 
 
 def _seg(value: str) -> str:
@@ -95,15 +97,19 @@ class ConversationsClient:
             found.extend(MessageListing.from_json(data).entities)
         return found
 
+    async def find_agent(self, conversation_id: str) -> AgentCommunication:
+        """The last connected agent participant and its communication id, from the generic
+        `GET /api/v2/conversations/{conversationId}` (`participants[agent].messages[].id`, SOURCES.md 2):
+        never the messaging endpoint or the topics, whose `messages[]` entries are messages."""
+        data = await self.api.get_json(f"/api/v2/conversations/{_seg(conversation_id)}")
+        agent = last_connected_agent(data)
+        if agent is None:
+            raise LookupError(f"conversation {conversation_id} has no connected agent participant to send as")
+        return agent
+
     async def find_agent_communication_id(self, conversation_id: str) -> str:
-        """The agent participant's communication id (`messages[0]` of the agent), to send as the agent."""
-        data = await self.api.get_json(f"/api/v2/conversations/messages/{_seg(conversation_id)}")
-        conversation = MessageConversation.from_json(data)
-        agents = [p for p in conversation.participants if p.purpose == "agent" and p.message_ids]
-        connected = [p for p in agents if p.state in (None, "connected")] or agents
-        if not connected:
-            raise LookupError(f"conversation {conversation_id} has no agent participant to send as")
-        return connected[-1].message_ids[0]
+        """The connected agent's communication id (to send as the agent)."""
+        return (await self.find_agent(conversation_id)).communication_id
 
     async def send_text(self, conversation_id: str, communication_id: str, text: str, *,
                         overflow: str = "split") -> list[MessageData]:
@@ -128,11 +134,15 @@ class ConversationsClient:
         return upload.id
 
     async def send_media(self, conversation_id: str, communication_id: str, media: Iterable[MediaFile], *,
-                         caption: str = "") -> MessageData:
-        """Upload each file and send them in one message (with an optional caption)."""
-        ids = [await self.upload_media(conversation_id, communication_id, m) for m in media]
-        # textBody is required by the schema (SDK docs); an empty caption goes alongside the media ids
-        return await self.send_message(conversation_id, communication_id, AdditionalMessage(caption[:MAX_TEXT_BODY], tuple(ids)))
+                         caption: str = "") -> list[MessageData]:
+        """The caption (when any) as a text message, then each file in its own message: the send endpoint
+        takes one body field per request (1 textBody or 1 mediaId, SDK 269), so never text with media."""
+        sent = [await self.send_message(conversation_id, communication_id, AdditionalMessage(caption[:MAX_TEXT_BODY]))
+                ] if caption else []
+        for file in media:
+            media_id = await self.upload_media(conversation_id, communication_id, file)
+            sent.append(await self.send_message(conversation_id, communication_id, AdditionalMessage(media_ids=(media_id,))))
+        return sent
 
     async def send_message(self, conversation_id: str, communication_id: str, body: AdditionalMessage) -> MessageData:
         """One agent send (`AdditionalMessage`: text and media ids only)."""
@@ -165,32 +175,45 @@ class ConversationsReplySink:
         self.compile_text = compile_text
         self.compile_media = compile_media
         self.on_sent = on_sent
-        self._communications: dict[str, str] = {}
+        self._communications: dict[str, str] = {}  # conversation -> communication id, oldest first
 
-    async def communication_id(self, conversation_id: str, metadata: Any = None) -> str:
-        """The agent communication to send as: from the message metadata, the cache, or the API."""
-        known = (metadata or {}).get("genesys_communication_id") or self._communications.get(conversation_id)
+    async def communication_id(self, conversation_id: str, metadata: Any = None, *, refresh: bool = False) -> str:
+        """The agent communication to send as: from the message metadata (the ingest's, current as of the
+        event), the cache, or the generic conversation endpoint (`refresh` skips the first two)."""
+        known = None if refresh else ((metadata or {}).get("genesys_communication_id")
+                                      or self._communications.get(conversation_id))
         if not known:
             known = await self.conversations.find_agent_communication_id(conversation_id)
-        if len(self._communications) > 10_000:  # bounded: forget the oldest half
-            for key in list(self._communications)[:5_000]:
-                del self._communications[key]
+        self._communications.pop(conversation_id, None)
         self._communications[conversation_id] = known
+        while len(self._communications) > MAX_CACHED_COMMUNICATIONS:  # bounded: the oldest conversations go first
+            self._communications.pop(next(iter(self._communications)))
         return known
 
     async def send(self, outbound: Any, *, media: Sequence[MediaFile] | None = None) -> None:
         """Send one `OutboundReply` (runtime.messages) into its conversation; `media` overrides `compile_media`."""
         conversation_id = outbound.conversation_id
-        communication = await self.communication_id(conversation_id, outbound.in_reply_to.metadata)
         text = self.compile_text(outbound.reply)
         if media is None:
             media = list(self.compile_media(outbound.reply)) if self.compile_media else []
-        # each id is remembered as soon as its send returns: its event may arrive before the next send ends
-        if text:
-            for part in split_text(text):
-                self._sent(await self.conversations.send_message(conversation_id, communication, AdditionalMessage(part)))
-        if media:
-            self._sent(await self.conversations.send_media(conversation_id, communication, media))
+        communication = await self.communication_id(conversation_id, outbound.in_reply_to.metadata)
+        parts = [p for p in split_text(text) if p] if text else []
+        for index, part in enumerate(parts):
+            try:
+                message = await self.conversations.send_message(conversation_id, communication, AdditionalMessage(part))
+            except GenesysApiError as exc:
+                # 404: the agent participant changed (transfer, reconnect) since we learnt its communication;
+                # ask the generic conversation again and send this part once more (nothing was sent on a 404)
+                if exc.status != 404:
+                    raise
+                communication = await self.communication_id(conversation_id, refresh=True)
+                message = await self.conversations.send_message(conversation_id, communication, AdditionalMessage(part))
+            # each id is remembered as soon as its send returns: its event may arrive before the next send ends
+            self._sent(message)
+        for file in media:
+            media_id = await self.conversations.upload_media(conversation_id, communication, file)
+            self._sent(await self.conversations.send_message(conversation_id, communication,
+                                                             AdditionalMessage(media_ids=(media_id,))))
 
     def _sent(self, message: MessageData) -> None:
         if self.on_sent is not None:

@@ -126,6 +126,7 @@ class EventParticipant:
     state: str | None = None
     queue_id: str | None = None
     user_id: str | None = None
+    connected_time: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,5 +156,6 @@ class ConversationMessageEvent:
             queue = pd.get("queue") if isinstance(pd.get("queue"), Mapping) else {}
             user = pd.get("user") if isinstance(pd.get("user"), Mapping) else {}
             parts.append(EventParticipant(req_str(pd, "id", pw), opt_str(pd, "purpose", pw) or "", tuple(msgs),
-                                          opt_str(pd, "state", pw), queue.get("id"), user.get("id")))
+                                          opt_str(pd, "state", pw), queue.get("id"), user.get("id"),
+                                          opt_str(pd, "connectedTime", pw)))
         return cls(req_str(d, "id", where), tuple(parts))

@@ -10,6 +10,7 @@ would reject.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,16 +27,27 @@ from .botmodels import __all__ as _bot_all
 __all__ = [
     "ModelError", "TokenResponse", "ErrorBody", "AdditionalMessage", "NormalizedMessage", "MessageData",
     "MessageListing", "UploadMediaRequest", "MediaUploadData", "Channel", "ChannelTopic", "ChannelTopicListing",
-    "NotificationEvent", "EventMessage", "EventParticipant", "ConversationMessageEvent", "ConversationParticipant",
-    "MessageConversation", "MAX_TEXT_BODY", "parse_time", *_content_all, *_bot_all,
+    "NotificationEvent", "EventMessage", "EventParticipant", "ConversationMessageEvent", "AgentCommunication",
+    "last_connected_agent", "lenient_enum", "MAX_TEXT_BODY", "parse_time", *_content_all, *_bot_all,
 ]
 
+log = logging.getLogger(__name__)
 MAX_TEXT_BODY = 2000  # AdditionalMessage.textBody on non-SMS channels
 _BAD_FILENAME = re.compile(r"[\s\\{^}%`\]\">\[~<#|]")
 DIRECTIONS = ("inbound", "outbound")
 MESSAGE_STATUSES = ("queued", "sent", "failed", "received", "delivery-success", "delivery-failed", "read",
                     "removed", "published")
-MESSENGER_TYPES = ("sms", "facebook", "twitter", "whatsapp", "webmessaging", "instagram", "open", "apple")
+MESSENGER_TYPES = ("sms", "facebook", "twitter", "whatsapp", "webmessaging", "instagram", "open", "apple", "linkedin")
+CONTENT_TYPES = ("QuickReply", "Card", "Carousel", "Attachment", "ButtonResponse")  # the ones content.py reads
+
+
+def lenient_enum(data: Mapping[str, Any], key: str, where: str, allowed: tuple[str, ...]) -> str | None:
+    """The value when we know it; a value we do not know (Genesys adds them) is skipped and logged."""
+    value = opt_str(data, key, where)
+    if value is not None and value not in allowed:
+        log.info("genesys %s.%s: value %r not known here; read as absent", where, key, value)
+        return None
+    return value
 
 
 def parse_time(value: str | None) -> float | None:
@@ -97,11 +109,25 @@ class ErrorBody:
 
 @dataclass(frozen=True, slots=True)
 class AdditionalMessage:
-    """Body of the agent send endpoint: text and media only (no quick replies or cards)."""
+    """Body of the agent send endpoint: text and media only (no quick replies or cards).
 
-    text_body: str
+    One body field per request ("Example: 1 textBody, 1 mediaId, or 1 messageTemplate", SDK 269
+    `post_conversations_message_communication_messages`): text alone, or one media id alone."""
+
+    text_body: str = ""
     media_ids: tuple[str, ...] = ()
     messaging_template: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        present = [name for name, value in (("textBody", self.text_body), ("mediaIds", self.media_ids),
+                                            ("messagingTemplate", self.messaging_template)) if value]
+        if len(present) != 1:
+            raise ModelError(f"AdditionalMessage: exactly one of textBody, mediaIds or messagingTemplate per "
+                             f"request, got {', '.join(present) or 'none'}")
+        if len(self.media_ids) > 1:
+            raise ModelError("AdditionalMessage.mediaIds: one media id per request")
+        if len(self.text_body) > MAX_TEXT_BODY:
+            raise ModelError(f"AdditionalMessage.textBody: {len(self.text_body)} characters, at most {MAX_TEXT_BODY}")
 
     @classmethod
     def from_json(cls, data: Any) -> AdditionalMessage:
@@ -110,26 +136,19 @@ class AdditionalMessage:
         unknown = set(d) - {"textBody", "mediaIds", "messagingTemplate"}
         if unknown:  # e.g. someone trying `content` for quick replies: the real endpoint has no such field
             raise ModelError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; only textBody, mediaIds, messagingTemplate")
-        text = req_str(d, "textBody", where)
-        if len(text) > MAX_TEXT_BODY:
-            raise ModelError(f"{where}.textBody: {len(text)} characters, at most {MAX_TEXT_BODY}")
+        text = opt_str(d, "textBody", where) or ""
         media = opt_list(d, "mediaIds", where)
         if not all(isinstance(m, str) and m for m in media):
             raise ModelError(f"{where}.mediaIds: expected an array of media id strings")
         template = d.get("messagingTemplate")
-        if template is not None and (media or text):
-            raise ModelError(f"{where}: messagingTemplate cannot be combined with textBody or mediaIds")
-        if not text and not media and template is None:
-            raise ModelError(f"{where}: textBody is empty and there are no mediaIds")
         return cls(text, tuple(media), template)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"textBody": self.text_body}
         if self.media_ids:
-            data["mediaIds"] = list(self.media_ids)
+            return {"mediaIds": list(self.media_ids)}
         if self.messaging_template is not None:
-            data["messagingTemplate"] = dict(self.messaging_template)
-        return data
+            return {"messagingTemplate": dict(self.messaging_template)}
+        return {"textBody": self.text_body}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +166,15 @@ class NormalizedMessage:
         d = obj(data, where)
         from .content import MESSAGE_TYPES
 
-        kind = opt_enum(d, "type", where, MESSAGE_TYPES)
-        if kind is None:
-            raise ModelError(f"{where}.type is required")
-        return cls(kind, opt_str(d, "text", where), _content_list(d, where),
-                   opt_enum(d, "direction", where, ("Inbound", "Outbound")),
-                   opt_enum(d, "originatingEntity", where, ("Human", "Bot")))
+        kind = lenient_enum(d, "type", where, MESSAGE_TYPES) or "Unknown"
+        items = opt_list(d, "content", where)
+        known = [c for c in items if isinstance(c, Mapping) and c.get("contentType") in CONTENT_TYPES]
+        if len(known) < len(items):  # Reactions, Location, ListPicker, QuickReplyV2, ...: not ours to read
+            log.info("genesys %s: skipped content of types we do not read: %s", where, ", ".join(sorted(
+                {str(c.get("contentType")) for c in items if c not in known})))
+        return cls(kind, opt_str(d, "text", where), _content_list({"content": known}, where),
+                   lenient_enum(d, "direction", where, ("Inbound", "Outbound")),
+                   lenient_enum(d, "originatingEntity", where, ("Human", "Bot")))
 
     def to_json(self) -> dict[str, Any]:
         data = drop_none({"type": self.type, "text": self.text, "direction": self.direction,
@@ -181,15 +203,17 @@ class MessageData:
         norm = d.get("normalizedMessage")
         timestamp = req_str(d, "timestamp", where)
         parse_time(timestamp)
+        # lenient: a value our tables do not know (a new messengerType such as `line`) is skipped and logged
         return cls(req_str(d, "id", where, allow_empty=False), timestamp,
-                   opt_enum(d, "status", where, MESSAGE_STATUSES) or "", opt_str(d, "textBody", where) or "",
-                   opt_enum(d, "direction", where, DIRECTIONS), opt_enum(d, "messengerType", where, MESSENGER_TYPES),
+                   lenient_enum(d, "status", where, MESSAGE_STATUSES) or "", opt_str(d, "textBody", where) or "",
+                   lenient_enum(d, "direction", where, DIRECTIONS),
+                   lenient_enum(d, "messengerType", where, MESSENGER_TYPES),
                    opt_str(d, "conversationId", where),
                    NormalizedMessage.from_json(norm, f"{where}.normalizedMessage") if norm is not None else None)
 
     @property
     def text(self) -> str:
-        """The message text: normalized text, else the deprecated `textBody`."""
+        """The message text: `normalizedMessage.text` (SDK 269 has no `textBody`), else the older `textBody`."""
         if self.normalized_message is not None and self.normalized_message.text:
             return self.normalized_message.text
         return self.text_body
@@ -212,8 +236,13 @@ class MessageListing:
     @classmethod
     def from_json(cls, data: Any) -> MessageListing:
         d = obj(data, "TextMessageListing")
-        return cls(tuple(MessageData.from_json(m, f"TextMessageListing.entities[{i}]")
-                         for i, m in enumerate(opt_list(d, "entities", "TextMessageListing"))))
+        found = []
+        for i, m in enumerate(opt_list(d, "entities", "TextMessageListing")):
+            try:
+                found.append(MessageData.from_json(m, f"TextMessageListing.entities[{i}]"))
+            except ModelError as exc:  # one unreadable message must not hide the others
+                log.warning("genesys bulk read: message skipped (%s)", exc)
+        return cls(tuple(found))
 
     def to_json(self) -> dict[str, Any]:
         return {"entities": [m.to_json() for m in self.entities]}
@@ -263,30 +292,32 @@ class MediaUploadData:
 
 
 @dataclass(frozen=True, slots=True)
-class ConversationParticipant:
-    """A participant of `GET /api/v2/conversations/messages/{id}` (`MessageMediaParticipant`)."""
+class AgentCommunication:
+    """The agent participant to send as: from the generic `Conversation` (`GET /api/v2/conversations/{id}`),
+    where `Participant.messages` are communications and `Message.id` is the communication id (SOURCES.md 2)."""
 
-    id: str
-    purpose: str
-    message_ids: tuple[str, ...]
-    state: str | None = None
+    participant_id: str
+    communication_id: str
+    connected_at: float | None  # epoch seconds; the communication's (else the participant's) connectedTime
 
 
-@dataclass(frozen=True, slots=True)
-class MessageConversation:
-    """`MessageConversation`: used to find the agent's communication id."""
-
-    id: str
-    participants: tuple[ConversationParticipant, ...]
-
-    @classmethod
-    def from_json(cls, data: Any) -> MessageConversation:
-        d = obj(data, "MessageConversation")
-        parts = []
-        for i, p in enumerate(opt_list(d, "participants", "MessageConversation")):
-            pd = obj(p, f"MessageConversation.participants[{i}]")
-            ids = tuple(m["messageId"] for m in opt_list(pd, "messages", "participant")
-                        if isinstance(m, Mapping) and isinstance(m.get("messageId"), str))
-            parts.append(ConversationParticipant(req_str(pd, "id", "participant"), opt_str(pd, "purpose", "participant") or "",
-                                                 ids, opt_str(pd, "state", "participant")))
-        return cls(req_str(d, "id", "MessageConversation"), tuple(parts))
+def last_connected_agent(data: Any) -> AgentCommunication | None:
+    """The last connected agent participant of a `Conversation` JSON, read leniently (None when there is none)."""
+    d = obj(data, "Conversation")
+    found = None
+    for i, p in enumerate(opt_list(d, "participants", "Conversation")):
+        where = f"Conversation.participants[{i}]"
+        pd = obj(p, where)
+        if pd.get("purpose") != "agent":
+            continue
+        for j, m in enumerate(opt_list(pd, "messages", where)):
+            md = obj(m, f"{where}.messages[{j}]")
+            if md.get("state") != "connected" or not isinstance(md.get("id"), str):
+                continue
+            when = opt_str(md, "connectedTime", where) or opt_str(pd, "connectedTime", where)
+            try:
+                connected = parse_time(when)
+            except ModelError:
+                connected = None
+            found = AgentCommunication(req_str(pd, "id", where), md["id"], connected)
+    return found

@@ -53,7 +53,14 @@ class TokenProvider:
         self._refresh_at = 0.0
         self._fetched_at = float("-inf")
         self._fresh_grace = fresh_grace
+        self._expires_at: float | None = None
         self.fetch_count = 0  # how many tokens were fetched (tests and metrics)
+
+    @property
+    def expires_at(self) -> float | None:
+        """When the cached token expires (this provider's clock), None before the first one: the
+        notification ingest re-creates its channels before then."""
+        return self._expires_at if self._token is not None else None
 
     def __repr__(self) -> str:  # never show the secret or the token
         return f"TokenProvider(url={self._url!r}, cached={self._token is not None})"
@@ -126,6 +133,7 @@ class TokenProvider:
         self._token = answer.access_token
         self._fetched_at = self._clock()
         self._refresh_at = self._fetched_at + answer.expires_in - margin
+        self._expires_at = self._fetched_at + answer.expires_in
         self.fetch_count += 1
         log.info("genesys access token fetched, valid for %ss", answer.expires_in)
         return answer.access_token

@@ -1,9 +1,14 @@
 """The fake's HTTP side: an ASGI app with the real paths, shapes and error bodies.
 
-Every JSON body is validated with commandlang's own typed models
-(`commandlang.channels.genesys.models`); what they reject gets a 400 with the
-ErrorBody shape, as the real API would answer. Faults injected with
-`FakeGenesys.fail_next` are answered before anything else.
+The authority on shapes is Genesys's own SDK (`oracle.py`): in `_dispatch`,
+the one door every request passes, each JSON request body is checked against
+its operation's SDK model (a violation answers 400 `bad.request` naming the
+field path, as the real API would) and each JSON answer against its model
+(a violation is a bug in the fake); both are kept in `fake.violations`, which
+`serve_fake_genesys` asserts empty when the fake stops. Our own typed models
+still check what the SDK models cannot say (one body field per send, at most
+2000 characters, uploaded media). Faults injected with `FakeGenesys.fail_next`
+are answered before anything else.
 """
 
 from __future__ import annotations
@@ -70,13 +75,16 @@ def _conversation(fake: FakeGenesys, req: Request):
 
 def _agent_conversation(fake: FakeGenesys, req: Request):
     conversation = _conversation(fake, req)
+    # the connected agent's communication (GET /api/v2/conversations/{id}: participants[agent].messages[].id);
+    # a disconnected agent's communication, a message id or the customer's communication are not found
     if not conversation.has_agent or req.params["communicationId"] != conversation.communication_id:
-        raise ApiError(404, "not.found", "Communication not found (use the agent participant's messages[0].id)")
+        raise ApiError(404, "not.found", "Communication not found (the connected agent participant's "
+                                         "communication id, from GET /api/v2/conversations/{conversationId})")
     return conversation
 
 
 async def _create_channel(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
-    channel = fake.new_channel(fake.base_url)
+    channel = fake.new_channel(fake.base_url, req.headers.get("authorization", "")[7:].strip())
     ws_base = fake.base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
     return 200, {"connectUri": f"{ws_base}/channels/{channel.id}", "id": channel.id, "expires": channel.expires_iso}
 
@@ -129,6 +137,10 @@ async def _get_conversation(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     return 200, _conversation(fake, req).conversation_json()
 
 
+async def _get_message_conversation(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
+    return 200, _conversation(fake, req).message_conversation_json()
+
+
 async def _get_message(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     conversation = _conversation(fake, req)
     message = conversation.find(req.params["messageId"])
@@ -152,6 +164,12 @@ async def _send_message(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
         body = AdditionalMessage.from_json(req.json())
     except ModelError as exc:
         raise ApiError(400, "bad.request", str(exc)) from None
+    fields = [k for k in ("textBody", "mediaIds", "messagingTemplate") if (req.json() or {}).get(k) not in (None, "", [])]
+    if len(fields) != 1 or len(body.media_ids) > 1:
+        # "one body field per request. Example: 1 textBody, 1 mediaId, or 1 messageTemplate"
+        # (SDK 269 post_conversations_message_communication_messages docstring)
+        raise ApiError(400, "bad.request", f"AdditionalMessage: exactly one of textBody, mediaIds (one id) or "
+                                           f"messagingTemplate per request; got {', '.join(fields) or 'none'}")
     for media_id in body.media_ids:
         media = fake.media.get(media_id)
         if media is None or media.data is None:
@@ -222,7 +240,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("PUT", "/api/v2/notifications/channels/{channelId}/subscriptions", _subscriptions),
     ("POST", "/api/v2/notifications/channels/{channelId}/subscriptions", _subscriptions),
     ("DELETE", "/api/v2/notifications/channels/{channelId}/subscriptions", _subscriptions),
-    ("GET", "/api/v2/conversations/messages/{conversationId}", _get_conversation),
+    ("GET", "/api/v2/conversations/{conversationId}", _get_conversation),
+    ("GET", "/api/v2/conversations/messages/{conversationId}", _get_message_conversation),
     ("GET", "/api/v2/conversations/messages/{conversationId}/messages/{messageId}", _get_message),
     ("POST", "/api/v2/conversations/messages/{conversationId}/messages/bulk", _bulk_messages),
     ("POST", "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages", _send_message),
@@ -320,8 +339,30 @@ class FakeGenesysApp:
             if flag in query and query[flag] not in ("true", "false"):
                 return 400, error_body(400, "invalid.value", f"Value [{query[flag]}] is not valid for field type "
                                        f"[boolean]. Allowable values are: true, false"), {}, operation
+        refusal = self._check_request(method, operation, headers, raw)
+        if refusal is not None:
+            return 400, refusal, {}, operation
         try:
             status, body = await handler(fake, Request(method, path, query, headers, raw, params))
         except ApiError as exc:
-            return exc.status, error_body(exc.status, exc.code, exc.message), {}, operation
+            status, body = exc.status, error_body(exc.status, exc.code, exc.message)
+        if fake.oracle is not None and operation is not None:
+            fake.violations += fake.oracle.response(method, operation, status, body)
         return status, body, {}, operation
+
+    def _check_request(self, method: str, operation: str | None, headers: dict[str, str],
+                       raw: bytes) -> dict[str, Any] | None:
+        """The ErrorBody of a 400 when the JSON body breaks its SDK model (recorded in `fake.violations`)."""
+        oracle = self.fake.oracle
+        if oracle is None or operation is None or not raw or not headers.get("content-type", "").startswith(
+                "application/json"):
+            return None
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return None  # the handler answers "not valid JSON"
+        found = oracle.request(method, operation, body)
+        if not found:
+            return None
+        self.fake.violations += found
+        return error_body(400, "bad.request", "; ".join(f"{v.path}: {v.problem}" for v in found))

@@ -7,6 +7,7 @@ no locks); tests read it to assert on the conversation as a customer sees it.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,9 +16,11 @@ from typing import Any
 import trio
 
 from .checks import FakeOrg
+from .conversation import FakeAgent, FakeConversation, FakeMessage, iso, new_id
+from .oracle import Violation, load_oracle
 from .ratelimit import FakeRateLimit
 
-__all__ = ["FakeGenesys", "Fault", "RecordedRequest", "FakeMessage", "FakeConversation", "FakeChannel", "FakeMedia"]
+__all__ = ["FakeGenesys", "Fault", "RecordedRequest", "FakeMessage", "FakeAgent", "FakeConversation", "FakeChannel", "FakeMedia"]
 
 _TOPIC_PATTERNS = [re.compile(p) for p in (
     r"v2\.users\.[^.]+\.conversations(\.messages)?", r"v2\.routing\.queues\.[^.]+\.conversations(\.messages)?",
@@ -26,16 +29,6 @@ _TOPIC_PATTERNS = [re.compile(p) for p in (
 )]
 MAX_TOPICS_PER_CHANNEL = 1000
 MAX_CHANNELS = 20
-
-
-def iso(ts: float) -> str:
-    """Epoch seconds as the ISO-8601 UTC form Genesys writes."""
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def new_id() -> str:
-    """A fresh id in the UUID form Genesys uses."""
-    return str(uuid.uuid4())
 
 
 def known_topic(topic: str) -> bool:
@@ -75,82 +68,6 @@ class RecordedRequest:
 
 
 @dataclass
-class FakeMessage:
-    """A message in a fake conversation, as the customer or agent would see it."""
-
-    id: str
-    sender: str  # customer | agent | bot
-    text: str
-    timestamp: float
-    content: list[dict[str, Any]] = field(default_factory=list)
-    media_ids: list[str] = field(default_factory=list)
-
-    @property
-    def direction(self) -> str:
-        """inbound for the customer, outbound for the agent and the bot."""
-        return "inbound" if self.sender == "customer" else "outbound"
-
-    def message_data(self, conversation_id: str) -> dict[str, Any]:
-        """This message as `MessageData` JSON."""
-        norm: dict[str, Any] = {"id": self.id, "type": "Structured" if self.content else "Text", "text": self.text,
-                                "direction": self.direction.capitalize(),
-                                "originatingEntity": "Bot" if self.sender == "bot" else "Human"}
-        if self.content:
-            norm["content"] = self.content
-        return {"id": self.id, "conversationId": conversation_id, "timestamp": iso(self.timestamp),
-                "direction": self.direction, "messengerType": "webmessaging",
-                "status": "received" if self.sender == "customer" else "sent", "textBody": self.text,
-                "normalizedMessage": norm}
-
-
-@dataclass
-class FakeConversation:
-    """A web-messaging conversation with a customer and an agent participant."""
-
-    id: str
-    queue_id: str | None
-    user_id: str | None
-    customer_participant_id: str = field(default_factory=new_id)
-    agent_participant_id: str = field(default_factory=new_id)
-    communication_id: str = field(default_factory=new_id)  # the agent's messages[0].id
-    messages: list[FakeMessage] = field(default_factory=list)
-    has_agent: bool = True  # False while the customer is still in a bot flow
-
-    def find(self, message_id: str) -> FakeMessage | None:
-        """The message with this id, if any."""
-        return next((m for m in self.messages if m.id == message_id), None)
-
-    def event_body(self) -> dict[str, Any]:
-        """The `.conversations.messages` eventBody: ids and status only, no text."""
-        def ref(m: FakeMessage) -> dict[str, Any]:
-            return {"message": {"id": m.id}, "messageTime": iso(m.timestamp),
-                    "messageStatus": "received" if m.sender == "customer" else "sent",
-                    "messageMetadata": {"type": "Structured" if m.content else "Text"}}
-        queue = {"id": self.queue_id} if self.queue_id else None
-        customer = {"id": self.customer_participant_id, "purpose": "customer", "state": "connected",
-                    "type": "webmessaging", "messages": [ref(m) for m in self.messages if m.sender == "customer"]}
-        agent = {"id": self.agent_participant_id, "purpose": "agent", "state": "connected", "type": "webmessaging",
-                 "messages": [{"message": {"id": self.communication_id}}]
-                 + [ref(m) for m in self.messages if m.sender == "agent"]}
-        if queue:
-            customer["queue"] = agent["queue"] = queue
-        if self.user_id:
-            agent["user"] = {"id": self.user_id}
-        return {"id": self.id, "participants": [customer, agent] if self.has_agent else [customer]}
-
-    def conversation_json(self) -> dict[str, Any]:
-        """`MessageConversation` JSON (GET /api/v2/conversations/messages/{id})."""
-        participants = [
-            {"id": self.customer_participant_id, "purpose": "customer", "state": "connected",
-             "messages": [{"messageId": m.id} for m in self.messages if m.sender == "customer"]},
-            {"id": self.agent_participant_id, "purpose": "agent", "state": "connected",
-             "messages": [{"messageId": self.communication_id}]
-             + [{"messageId": m.id} for m in self.messages if m.sender == "agent"]},
-        ]
-        return {"id": self.id, "participants": participants if self.has_agent else participants[:1]}
-
-
-@dataclass
 class FakeChannel:
     """A notification channel: its topics, its expiry and the queues of its open sockets."""
 
@@ -160,6 +77,10 @@ class FakeChannel:
     expires_iso: str
     topics: set[str] = field(default_factory=set)
     sockets: list[trio.MemorySendChannel] = field(default_factory=list)
+    # Assumption (no source read; runtime.md 2 asks for renewal "before their token expires"): a channel's
+    # socket is closed when the token that created it expires. Taken at creation, so `expire_tokens()`
+    # (a 401 test) does not end channels.
+    token_expires_at: float = float("inf")
 
 
 @dataclass
@@ -178,7 +99,7 @@ class FakeGenesys:
 
     def __init__(self, *, client_id: str, client_secret: str, token_ttl: float = 300.0,
                  heartbeat_interval: float = 30.0, channel_ttl: float = 24 * 3600.0,
-                 closing_warning: float = 60.0) -> None:
+                 closing_warning: float = 60.0, check_payloads: bool = True) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_ttl = token_ttl
@@ -196,11 +117,14 @@ class FakeGenesys:
         self.events_published: list[dict[str, Any]] = []
         self.bot_exchanges: list[tuple[dict[str, Any], int, Any]] = []  # (request, status, response json)
         self.bot_sessions: dict[str, str] = {}
-        self.denied_topics: dict[str, str] = {}  # topic regex -> the permission the OAuth client lacks  # botSessionId -> conversation id (the bot-flow driver's)
+        self.denied_topics: dict[str, str] = {}  # topic regex -> the permission the OAuth client lacks
         self.nursery: trio.Nursery | None = None
         self.rate_limit: FakeRateLimit | None = None  # ratelimit.py: 429s once a client sends too much
         self.org = FakeOrg()  # checks.py: queues, and APIs the OAuth client may not use
         self.bot_lists: dict[str, dict[str, Any]] = {}  # integration id -> the BotList pushed for it (classic)
+        # the SDK oracle (None without the SDK): every payload in and out is checked against Genesys's models
+        self.oracle = load_oracle() if check_payloads else None
+        self.violations: list[Violation] = []  # what the oracle found; a test with any left over fails
 
     # -- faults ---------------------------------------------------------------
     def fail_next(self, status: int, *, method: str | None = None, path: str | None = None, times: int = 1,
@@ -250,18 +174,31 @@ class FakeGenesys:
     def start_conversation(self, *, queue_id: str | None = None, user_id: str | None = None,
                            conversation_id: str | None = None, with_agent: bool = True) -> FakeConversation:
         """A new conversation; `with_agent=False` while the customer is only talking to a bot."""
-        conversation = FakeConversation(conversation_id or new_id(), queue_id, user_id, has_agent=with_agent)
+        conversation = FakeConversation(conversation_id or new_id(), queue_id, user_id)
+        if with_agent:
+            conversation.agents.append(FakeAgent(new_id(), new_id(), conversation.started_at, user_id))
         self.conversations[conversation.id] = conversation
         return conversation
+
+    def connect_agent(self, conversation_id: str, *, user_id: str | None = None, publish: bool = True) -> FakeAgent:
+        """An agent (new participant, new communication) connects; a connected one before it is disconnected
+        (a transfer, or the same agent reconnecting). From a bot flow, this is the transfer to an agent."""
+        conversation = self.conversations[conversation_id]
+        for agent in conversation.agents:
+            agent.state = "disconnected"
+        agent = FakeAgent(new_id(), new_id(), time.time(), user_id or conversation.user_id)
+        conversation.agents.append(agent)
+        if publish:
+            self.publish_conversation(conversation)
+        return agent
 
     def add_message(self, conversation: FakeConversation, sender: str, text: str, *,
                     content: list[dict[str, Any]] | None = None, media_ids: list[str] | None = None,
                     message_id: str | None = None, timestamp: float | None = None) -> FakeMessage:
         """Store a message (no event; `inject_*` and `publish_conversation` send those)."""
-        import time
-
+        agent = conversation.agent if sender == "agent" else None
         message = FakeMessage(message_id or new_id(), sender, text, time.time() if timestamp is None else timestamp,
-                              content or [], media_ids or [])
+                              content or [], media_ids or [], agent.participant_id if agent else None)
         conversation.messages.append(message)
         return message
 
@@ -300,6 +237,8 @@ class FakeGenesys:
     def publish(self, topic: str, body: dict[str, Any]) -> None:
         """Send an event to every socket of every channel subscribed to `topic`."""
         event = {"topicName": topic, "version": "2", "eventBody": body, "metadata": {"CorrelationId": new_id()}}
+        if self.oracle is not None:
+            self.violations += self.oracle.event(topic, body)
         self.events_published.append(event)
         for channel in self.channels.values():
             if topic in channel.topics:
@@ -318,6 +257,19 @@ class FakeGenesys:
                 except (trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
                     pass
 
+    def send_system_event(self, topic: str, *, reason: str | None = None) -> None:
+        """A system event on every open socket: `v2.system.no_longer_subscribed` or `v2.system.token_revoked`
+        (the client should re-create its channel, as on `v2.system.socket_closing`)."""
+        kind = topic.rsplit(".", 1)[-1]
+        body: dict[str, Any] = {"systemTopicType": kind, "message": f"System event {kind}"}
+        if reason is not None:
+            body["reason"] = reason
+        if self.oracle is not None:
+            self.violations += self.oracle.event(topic, body)
+        if kind == "token_revoked":
+            self.expire_tokens()  # revoked: the next API call with it gets a 401
+        self.broadcast({"topicName": topic, "eventBody": body})
+
     def warn_socket_closing(self) -> None:
         """Send `v2.system.socket_closing` on every open socket (Genesys does this before closing)."""
         self.broadcast({"topicName": "v2.system.socket_closing",
@@ -327,13 +279,12 @@ class FakeGenesys:
         """Close every channel socket abruptly (no warning), as a lost connection."""
         self.broadcast({"__drop__": True})
 
-    def new_channel(self, base_ws: str) -> FakeChannel:
-        """Create a channel (a 21st evicts the oldest, as on the real service)."""
-        import time
-
+    def new_channel(self, base_ws: str, token: str | None = None) -> FakeChannel:
+        """Create a channel (a 21st evicts the oldest, as on the real service); it ends with its token too."""
         now = trio.current_time()
         channel_id = f"streaming-{uuid.uuid4().hex[:12]}"
-        channel = FakeChannel(channel_id, now, now + self.channel_ttl, iso(time.time() + self.channel_ttl))
+        channel = FakeChannel(channel_id, now, now + self.channel_ttl, iso(time.time() + self.channel_ttl),
+                              token_expires_at=self.tokens.get(token or "", float("inf")))
         if len(self.channels) >= MAX_CHANNELS:  # a 21st channel evicts the oldest
             oldest = min(self.channels.values(), key=lambda c: c.created)
             self.close_channel(oldest.id)

@@ -45,12 +45,19 @@ async def test_send_text_as_the_agent_and_long_text_in_parts(plain_httpx: bool) 
 async def test_media_is_uploaded_then_sent_by_id() -> None:
     async with genesys_env() as env:
         conversation = env.fake.start_conversation(queue_id="q1")
-        message = await env.conversations.send_media(conversation.id, conversation.communication_id,
-                                                     [MediaFile("receipt.png", PNG, "image/png")], caption="Your receipt")
-        [media] = env.fake.media.values()
-        assert media.data == PNG and media.file_name == "receipt.png"
-        stored = env.fake.transcript(conversation.id)[-1]
-        assert stored.media_ids == [media.id] and stored.text == "Your receipt" and message.id == stored.id
+        sent = await env.conversations.send_media(conversation.id, conversation.communication_id,
+                                                  [MediaFile("receipt.png", PNG, "image/png"),
+                                                   MediaFile("label.png", PNG, "image/png")], caption="Your receipt")
+        media = list(env.fake.media.values())
+        assert [m.data for m in media] == [PNG, PNG] and media[0].file_name == "receipt.png"
+        caption, first, second = env.fake.transcript(conversation.id)
+        # one body field per request: the caption alone, then each media id in its own message
+        assert (caption.text, caption.media_ids) == ("Your receipt", [])
+        assert (first.media_ids, second.media_ids) == ([media[0].id], [media[1].id])
+        assert [m.id for m in sent] == [caption.id, first.id, second.id]
+        bodies = [r.body for r in env.fake.requests_to(
+            "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages")]
+        assert bodies == [{"textBody": "Your receipt"}, {"mediaIds": [media[0].id]}, {"mediaIds": [media[1].id]}]
 
 
 async def test_the_reply_sink_finds_the_communication_and_sends_text_and_images() -> None:
@@ -65,7 +72,8 @@ async def test_the_reply_sink_finds_the_communication_and_sends_text_and_images(
         transcript = env.fake.transcript(conversation.id)
         assert [m.text for m in transcript] == ["Here you go\n1. More (/chart more)", ""]
         assert transcript[1].media_ids and sent_ids == [m.id for m in transcript]
-        assert env.fake.requests_to("/api/v2/conversations/messages/{conversationId}")  # looked the agent up once
+        # the agent's communication came from the generic conversation, looked up once
+        assert len(env.fake.requests_to("/api/v2/conversations/{conversationId}")) == 1
 
 
 async def test_the_fake_rejects_what_genesys_would_with_an_error_body() -> None:
@@ -74,15 +82,18 @@ async def test_the_fake_rejects_what_genesys_would_with_an_error_body() -> None:
         path = (f"/api/v2/conversations/messages/{conversation.id}/communications/"
                 f"{conversation.communication_id}/messages")
         for body, reason in [
-            ({"textBody": "pick", "content": [{"contentType": "QuickReply"}]}, "unknown field"),
+            ({"textBody": "pick", "content": [{"contentType": "QuickReply"}]}, "$.content: unknown field"),
             ({"textBody": "x" * 2001}, "at most 2000"),
-            ({"mediaIds": ["nope"]}, "textBody is required"),
-            ({"textBody": "", "mediaIds": ["never-uploaded"]}, "was not uploaded"),
+            ({"mediaIds": ["nope"]}, "was not uploaded"),
+            ({"textBody": "caption", "mediaIds": ["never-uploaded"]}, "exactly one of textBody, mediaIds"),
         ]:
             with pytest.raises(GenesysApiError) as caught:
                 await env.api.request("POST", path, json=body)
             assert caught.value.status == 400 and reason in caught.value.error.message
             assert caught.value.error.code == "bad.request" and caught.value.error.status == 400
+        # the SDK oracle caught the unknown field (a request violation); it was provoked here on purpose
+        assert [(v.kind, v.path) for v in env.fake.violations] == [("request", "$.content")]
+        env.fake.violations.clear()
         with pytest.raises(GenesysApiError) as caught:
             await env.conversations.send_text(conversation.id, "not-the-agent", "hi")
         assert caught.value.status == 404

@@ -33,7 +33,9 @@ async def test_channels_limits_topics_and_head() -> None:
         with pytest.raises(GenesysApiError) as caught:
             await env.api.request("PUT", f"/api/v2/notifications/channels/{ids[-1]}/subscriptions",
                                   json=[{"topic": "v2.routing.queues.q1.conversations.messages"}])
-        assert caught.value.status == 400 and "body[0].id is required" in caught.value.error.message
+        assert caught.value.status == 400 and "$[0].topic: unknown field" in caught.value.error.message
+        assert [v.path for v in env.fake.violations] == ["$[0].topic"]  # provoked on purpose
+        env.fake.violations.clear()
 
 
 async def test_api_calls_without_a_valid_bearer_token_are_refused() -> None:

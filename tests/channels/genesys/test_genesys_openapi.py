@@ -148,7 +148,12 @@ async def test_every_request_our_client_sent_and_every_answer_agree_with_the_ope
             if bodies[0].get("required"):
                 assert request.body is not None, f"{request.operation}: body required"
             if request.body is not None:
-                assert check(bodies[0]["schema"], request.body, spec) == [], request.operation
+                problems = check(bodies[0]["schema"], request.body, spec)
+                if request.operation.endswith("/communications/{communicationId}/messages"):
+                    # the subset (SDK 257 docs) marks textBody required, but SDK 269 says one body field per
+                    # request ("1 textBody, 1 mediaId"): a media send is {"mediaIds": [id]} alone
+                    problems = [p for p in problems if p != "$.textBody: required"]
+                assert problems == [], request.operation
         else:
             assert request.body is None, f"{request.operation} takes no body"
         if request.status >= 400:
@@ -158,12 +163,16 @@ async def test_every_request_our_client_sent_and_every_answer_agree_with_the_ope
         "/api/v2/notifications/channels", "/api/v2/notifications/channels/{channelId}/subscriptions",
         "/api/v2/conversations/messages/{conversationId}/messages/{messageId}",
         "/api/v2/conversations/messages/{conversationId}/messages/bulk",
-        "/api/v2/conversations/messages/{conversationId}",
+        "/api/v2/conversations/messages/{conversationId}", "/api/v2/conversations/{conversationId}",
         "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages",
         "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads",
         "/api/v2/integrations/botconnectors/outgoing/messages"}
     for definition, answer in answers:  # the fake answers in the real shapes
-        assert check({"$ref": f"#/definitions/{definition}"}, answer, spec) == [], definition
+        problems = check({"$ref": f"#/definitions/{definition}"}, answer, spec)
+        # the subset is SDK 257, whose MessageData still required textBody; SDK 269 (the oracle, SOURCES.md 2)
+        # has no textBody: the text is normalizedMessage.text
+        problems = [p for p in problems if not p.endswith(".textBody: required")]
+        assert problems == [], definition
 
 
 def _enum(spec: dict[str, Any], definition: str, field: str) -> set[str]:
@@ -174,7 +183,8 @@ def test_our_enums_are_the_apis() -> None:
     spec = _spec()
     assert set(models.MESSAGE_STATUSES) == _enum(spec, "MessageData", "status")
     assert set(models.DIRECTIONS) == _enum(spec, "MessageData", "direction")
-    assert set(models.MESSENGER_TYPES) == _enum(spec, "MessageData", "messengerType")
+    # the subset is SDK 257; SDK 269 (the oracle) adds linkedin
+    assert set(models.MESSENGER_TYPES) - {"linkedin"} == _enum(spec, "MessageData", "messengerType")
     assert set(content_models.BOT_STATES) == _enum(spec, "OutgoingMessageRequest", "botState")
     assert set(content_models.MESSAGE_TYPES) == _enum(spec, "ReplyMessage", "type")
     assert {"QuickReply", "Card", "Carousel", "Attachment", "ButtonResponse"} <= _enum(
@@ -187,7 +197,7 @@ def test_our_enums_are_the_apis() -> None:
 
 
 SAMPLES: list[tuple[str, Any, dict[str, Any]]] = [
-    ("AdditionalMessage", models.AdditionalMessage, {"textBody": "hi", "mediaIds": ["m1"]}),
+    ("AdditionalMessage", models.AdditionalMessage, {"textBody": "hi"}),
     ("UploadMediaRequest", models.UploadMediaRequest, {"fileName": "a.png", "contentLengthBytes": 3, "contentMd5": "x"}),
     ("ConversationContentQuickReply", content_models.QuickReply, {"text": "Yes", "payload": "/yes", "action": "Message"}),
     ("ConversationContentCard", content_models.Card, {"title": "T", "description": "D", "actions": [
