@@ -164,14 +164,17 @@ def bot_answer(listing: BotListing, bot_id: str) -> BotHttpResponse:
 async def handle_bot_request(body: bytes | str | Mapping[str, Any], headers: Mapping[str, str], submit: Submit, *,
                              secret: str, compile_reply: CompileReply | None = None, budget: float = DEFAULT_BOT_BUDGET,
                              secret_header: str = BOT_SECRET_HEADER, channel: str = "genesys", product: str = CLASSIC,
-                             listing: BotListing | None = None) -> BotHttpResponse:
+                             listing: BotListing | None = None,
+                             on_late_end: Callable[[Job, str], None] | None = None) -> BotHttpResponse:
     """Answer one Bot Connector POST (`product` DBC or CLASSIC shapes the answer).
 
     `submit(message)` (the runtime's, sync or async) returns a `Job`; `compile_reply`
     defaults to `commandlang.replies.compile_genesys.compile_genesys`; `listing` (the bot list
     of the current registry) says which commands end the bot session and types their entities.
     Waits up to `budget` seconds; a job still running is detached and answered with its
-    replies so far and `MoreData`; its later replies go to the job's sink.
+    replies so far and `MoreData`; its later replies go to the job's sink. When that late command
+    ends the bot session (Digital Bot Connector only), `on_late_end(job, intent)` is told, so the
+    channel can send the `Complete` once the command has finished.
     """
     if compile_reply is None:
         from ...replies.compile_genesys import compile_genesys as compile_reply
@@ -198,6 +201,9 @@ async def handle_bot_request(body: bytes | str | Mapping[str, Any], headers: Map
             entities = entity_values(command, job.record.args)
             return BotHttpResponse(200, shape(build_bot_response("Complete", replies, compile_reply, intent=intent,
                                                                  entities=entities)))
+        if (not done and product == DBC and on_late_end is not None and listing is not None and intent is not None
+                and listing.ends_bot_session(intent)):
+            on_late_end(job, intent)
         return BotHttpResponse(200, shape(build_bot_response("MoreData", replies, compile_reply, intent=intent)))
     except Exception as exc:  # trio.Cancelled is a BaseException and passes through
         log.exception("genesys bot request for conversation %s failed", request.genesys_conversation_id)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections import OrderedDict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Sequence
 
 import httpx
@@ -38,7 +38,7 @@ from ...runtime.http import json_response
 from ...runtime.messages import InboundMessage, Job, OutboundReply, ReplySink
 from .api import GenesysApiClient, GenesysApiError
 from .botconnector import CLASSIC, DBC, BotHttpResponse, bot_answer, bots_answer, handle_bot_request, refuse_bot_request
-from .botlist import BotListing, BotListError, build_bot
+from .botlist import BotListing, BotListError, build_bot, entity_values
 from .botlist import findings as botlist_findings
 from .conversations import ConversationsClient, ConversationsReplySink, MediaFile, send_bot_message
 from .models import ModelError, OutgoingBotMessage, ReplyMessage
@@ -47,12 +47,23 @@ from .oauth import GenesysAuthError, TokenProvider
 from .ratelimit import SlidingWindowLimiter
 from .settings import GenesysSettings
 
-__all__ = ["GenesysChannel", "fetch_image_attachments"]
+__all__ = ["EndBotSession", "GenesysChannel", "fetch_image_attachments"]
 
 log = logging.getLogger(__name__)
 Submit = Callable[[InboundMessage, ReplySink | None], Awaitable[Job]]
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_REMEMBERED_CHOICES = 10_000
+MAX_LATE_ENDS = 1_000  # slow session-ending commands waited for at once (each is one small task)
+LATE_END_WAIT = 600.0  # at most this long: a command's own deadline is far shorter
+
+
+@dataclass(frozen=True, slots=True)
+class EndBotSession:
+    """Not a reply: the last message into a v2 bot session, `Complete` with the command's intent and
+    entities, queued after the command's late replies so it reaches Genesys after them."""
+
+    intent: str
+    entities: tuple[Any, ...]
 
 
 async def fetch_image_attachments(http: httpx.AsyncClient, reply: Any) -> list[MediaFile]:
@@ -114,6 +125,8 @@ class GenesysChannel:
         self.delivered = 0
         self.delivered_to_bot_session = 0
         self.failed_deliveries = 0
+        self._nursery: trio.Nursery | None = None
+        self._late_ends = 0
         #: The current registry's bot list (set by the runtime; it follows hot reloads). None: no bot list.
         self.bot_listing: Callable[[], BotListing | None] = lambda: None
 
@@ -127,6 +140,7 @@ class GenesysChannel:
         keeps retrying with backoff, and says so in the log).
         """
         async with trio.open_nursery() as nursery:
+            self._nursery = nursery
             for _, receive in self._outboxes:
                 await nursery.start(self._deliver, receive)
             if self.ingest is not None:
@@ -217,8 +231,32 @@ class GenesysChannel:
         answer = await handle_bot_request(request.body, request.headers, self._submit_bot,
                                           secret=self.settings.bot_secret, compile_reply=self.compile_reply,
                                           budget=self.settings.bot_budget, secret_header=self.settings.bot_secret_header,
-                                          product=product, listing=self._listing())
+                                          product=product, listing=self._listing(), on_late_end=self._late_end)
         return json_response(answer.status, answer.body)
+
+    def _late_end(self, job: Job, intent: str) -> None:
+        """A session-ending v2 command missed the budget: end the session once it has completed."""
+        listing = self._listing()
+        if self._nursery is None or listing is None or self._late_ends >= MAX_LATE_ENDS:
+            log.warning("genesys: the bot session of conversation %s stays open after /%s (no room to wait for it)",
+                        job.message.conversation_id, intent)
+            return
+        self._late_ends += 1
+        self._nursery.start_soon(self._end_when_done, job, intent, listing)
+
+    async def _end_when_done(self, job: Job, intent: str, listing: BotListing) -> None:
+        try:
+            with trio.move_on_after(LATE_END_WAIT):
+                await job.done.wait()
+            command = listing.command(intent)
+            if not job.done.is_set() or job.record is None or job.record.status != "completed" or command is None:
+                return  # it failed or never ended: the customer stays in the bot, as with a fast failure
+            # after every late reply of the job: they were queued on this conversation's shard before it ended
+            await self.send(OutboundReply(job.message.conversation_id,
+                                          EndBotSession(intent, entity_values(command, job.record.args)),
+                                          job.record.id, job.message))
+        finally:
+            self._late_ends -= 1
 
     async def send(self, outbound: OutboundReply) -> None:
         """`ReplySink`: queue a reply for the agent send endpoint (waits when the outbox is full)."""
@@ -264,7 +302,8 @@ class GenesysChannel:
 
     async def _deliver_one(self, outbound: OutboundReply) -> None:
         metadata = outbound.in_reply_to.metadata or {}
-        if metadata.get("genesys_bot_product") == DBC:  # v2: the open bot session takes every late reply
+        if isinstance(outbound.reply, EndBotSession) or metadata.get("genesys_bot_product") == DBC:
+            # v2: the open bot session takes every late reply, and the Complete that ends it
             await self._send_to_bot_session(outbound, metadata)
             return
         try:
@@ -288,9 +327,11 @@ class GenesysChannel:
             self._shown.popitem(last=False)
 
     async def _send_to_bot_session(self, outbound: OutboundReply, metadata: Any) -> None:
-        messages = tuple(ReplyMessage.from_json(m) for m in self.compile_reply(outbound.reply))
+        end = outbound.reply if isinstance(outbound.reply, EndBotSession) else None
+        messages = () if end else tuple(ReplyMessage.from_json(m) for m in self.compile_reply(outbound.reply))
         # botVersion is required by the API; a request that did not carry one gets "1.0"
         await send_bot_message(self.api, OutgoingBotMessage(
             metadata["genesys_bot_id"], metadata.get("genesys_bot_version") or "1.0",
-            metadata["genesys_bot_session_id"], metadata.get("language_code") or "en-us", messages))
+            metadata["genesys_bot_session_id"], metadata.get("language_code") or "en-us", messages,
+            **({"bot_state": "Complete", "intent": end.intent, "entities": end.entities} if end else {})))
         self.delivered_to_bot_session += 1

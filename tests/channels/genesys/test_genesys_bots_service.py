@@ -164,3 +164,35 @@ async def test_a_retried_dbc_message_runs_once_deduped_on_conversation_and_messa
         assert other.status_code == 200
         rows = sorted((r["conversation_id"], r["message_id"]) for r in run.rows())
         assert rows == [("conv-1", "m-1"), ("conv-2", "m-1")]
+
+
+SLOW_HANDOFF = REGISTRY_WITH_BOTS + """  slowhand:
+    summary: Hand over after a slow backend call
+    genesys: {ends_bot_session: true}
+    args:
+      n: {type: int, positional: true, required: true}
+    request:
+      backend: demo
+      method: GET
+      path: /echo/{n}
+      headers: {X-Demo-Fault: "latency=1.0"}
+    ack: "Handing over..."
+    reply:
+      success: {text: "Handed over {{ args.n }}"}
+"""
+
+
+async def test_a_slow_session_ending_command_ends_the_session_after_its_late_replies(tmp_path: Path) -> None:
+    async with bots_service(tmp_path, SLOW_HANDOFF) as (run, fake):
+        turn = await dbc(run, fake).send_text("/slowhand 3")
+        assert turn.path == "bot" and turn.texts == ["Handing over..."]  # MoreData in time, with the ack
+        outgoing = "/api/v2/integrations/botconnectors/outgoing/messages"
+        with trio.fail_after(10):
+            while len(fake.requests_to(outgoing)) < 2:
+                await trio.sleep(0.05)
+        late, end = (r.body for r in fake.requests_to(outgoing)[:2])
+        assert late["botState"] == "MoreData" and late["replyMessages"][0]["text"] == "Handed over 3"
+        assert (end["botState"], end["intent"]) == ("Complete", "slowhand")  # after the reply, not before
+        assert end["entities"] == [{"name": "n", "type": "Integer", "value": "3"}]
+        assert end["botSessionId"] == late["botSessionId"]
+        assert sdk_problems("OutgoingMessageRequest", end) == []
