@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 __all__ = ["PendingConfirmation", "ConfirmationBook", "QuestionKey"]
 
@@ -26,6 +26,7 @@ class PendingConfirmation:
     text: str  # the command as typed: bound again when confirmed, on the registry then current
     command: str
     expires_at: float
+    message: Any = None  # the InboundMessage that asked: a question that ends unanswered is recorded for it
 
 
 class ConfirmationBook:
@@ -40,16 +41,15 @@ class ConfirmationBook:
     def __len__(self) -> int:
         return len(self._waiting)
 
-    def ask(self, key: QuestionKey, text: str, command: str) -> tuple[PendingConfirmation, int]:
-        """Record a new question; returns it and how many old ones the bound made room by forgetting."""
-        self._waiting.pop(key, None)  # the participant's last question goes (and with it its age)
-        evicted = 0
+    def ask(self, key: QuestionKey, text: str, command: str,
+            message: Any = None) -> tuple[PendingConfirmation, list[PendingConfirmation]]:
+        """Record a new question; returns it and the old ones forgotten for it (replaced, or past the bound)."""
+        dropped = [old for old in [self._waiting.pop(key, None)] if old is not None]  # one question a participant
         while len(self._waiting) >= self.limit:
-            self._waiting.pop(next(iter(self._waiting)))
-            evicted += 1
-        pending = PendingConfirmation(secrets.token_hex(5), text, command, self._clock() + self.ttl)
+            dropped.append(self._waiting.pop(next(iter(self._waiting))))
+        pending = PendingConfirmation(secrets.token_hex(5), text, command, self._clock() + self.ttl, message)
         self._waiting[key] = pending
-        return pending, evicted
+        return pending, dropped
 
     def answer(self, key: QuestionKey, token: str | None) -> PendingConfirmation | Literal["none", "no_token"]:
         """The question answered with `token` (then forgotten), or why not: "none" (nothing waits, or it
@@ -62,10 +62,8 @@ class ConfirmationBook:
         del self._waiting[key]
         return pending
 
-    def sweep(self) -> int:
-        """Forget the questions whose time ran out; returns how many."""
+    def sweep(self) -> list[PendingConfirmation]:
+        """Forget the questions whose time ran out; returns them."""
         now = self._clock()
         expired = [key for key, pending in self._waiting.items() if pending.expires_at < now]
-        for key in expired:
-            del self._waiting[key]
-        return len(expired)
+        return [self._waiting.pop(key) for key in expired]

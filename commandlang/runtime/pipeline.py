@@ -30,7 +30,7 @@ from ..replies.help import help_reply
 from ..replies.model import Reply
 from ..replies.render import parse_confirmation
 from ..syntax.tree import Invocation, Value
-from .confirmations import ConfirmationBook
+from .confirmations import ConfirmationBook, PendingConfirmation
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job, ReplySink
 from .metrics import Metrics
@@ -96,7 +96,7 @@ class Pipeline:
                 task_status.started()
                 while True:  # unanswered confirmation questions expire; nothing else here needs a clock
                     await trio.sleep(min(30.0, self.config.confirm_ttl))
-                    self.confirmations.sweep()
+                    await self.expire_questions()
         finally:
             self._accepting = False
             self._nursery = None
@@ -306,10 +306,16 @@ class Pipeline:
 
     async def _ask_confirmation(self, job: Job, generation: Generation, call: Call) -> None:
         message = job.message
-        pending, evicted = self.confirmations.ask((message.channel, message.conversation_id, message.participant_id),
-                                                  message.text, call.command)
-        if evicted:
-            self.metrics.refused.inc("confirmation_evicted", amount=evicted)
+        key = (message.channel, message.conversation_id, message.participant_id)
+        pending, dropped = self.confirmations.ask(key, message.text, call.command, message)
+        for old in dropped:
+            replaced = old.message is not None and (old.message.channel, old.message.conversation_id,
+                                                    old.message.participant_id) == key
+            if not replaced:
+                self.metrics.refused.inc("confirmation_evicted")
+            await self._unanswered(None, old, "confirmation_replaced" if replaced else "confirmation_expired",
+                                   "A newer question replaced this one." if replaced else
+                                   "Too many questions were waiting: this one was dropped.")
         context = ReplyContext(args=call.args, user={"id": message.participant_id, "role": message.role},
                                conversation_id=message.conversation_id, confirm_token=pending.token)
         await job.deliver(generation.renderer.render(call.spec, "confirm", context))
@@ -329,6 +335,7 @@ class Pipeline:
             return
         if action == "cancel":
             await job.deliver(Reply(text=f"Cancelled: /{pending.command} was not run."))
+            await self._unanswered(job, pending, "declined", "The question was answered no.")
             return
         invocation = None
         try:
@@ -339,6 +346,36 @@ class Pipeline:
             await self._fail_early(job, generation, exc, pending.text, invocation)
             return
         await self._execute(job, generation, call)
+
+    async def expire_questions(self) -> int:
+        """Forget the questions nobody answered in time; each one's command ends `rejected`. Returns how many."""
+        expired = self.confirmations.sweep()
+        for pending in expired:
+            await self._unanswered(None, pending, "confirmation_expired", "Nobody answered the question in time.")
+        return len(expired)
+
+    async def _unanswered(self, job: Job | None, pending: PendingConfirmation, code: str, why: str) -> None:
+        """A question declined, expired or dropped: its command ends `rejected` (it never ran), recorded
+        for the message that asked, with the arguments it would have run with (masked)."""
+        if pending.message is None:
+            return
+        generation = self.generations.current
+        args: dict[str, Any] = {}
+        try:
+            invocation = generation.registry.parse_invocation(pending.text)
+            if invocation is not None:
+                args = generation.registry.bind(invocation, role=pending.message.role).masked_args()
+        except CommandError:
+            pass  # the registry changed under the question: the record keeps no arguments
+        record = self._new_record(pending.message, pending.command, args, "rejected", generation, self._clock())
+        record = replace(record, error={"code": code, "message": why})
+        try:
+            await self._save(job, record)
+        except StoreUnavailable as exc:  # nothing ran; only the record of it is lost
+            log.warning("could not record an unanswered question: %s", exc,
+                        extra={"conversation_id": record.conversation_id})
+            return
+        self.metrics.commands.inc(pending.command, "rejected")
 
     async def _execute(self, job: Job, generation: Generation, call: Call) -> None:
         message = job.message

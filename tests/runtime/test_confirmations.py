@@ -54,11 +54,14 @@ async def test_an_unanswered_question_expires_and_is_swept(tmp_path) -> None:
     async with running_service(tmp_path, CONFIRMED, clock=lambda: now[0]) as run:
         token = token_of((await run.webhook("/wipe 5", conversation="q4")).json())
         pipeline = run.service.pipeline
-        assert pipeline.confirmations.sweep() == 0  # still in time
+        assert await pipeline.expire_questions() == 0  # still in time
         now[0] += 301  # five minutes and a second
-        assert pipeline.confirmations.sweep() == 1
+        assert await pipeline.expire_questions() == 1
         late = (await run.webhook(f"/confirm {token}", conversation="q4")).json()
         assert late["command"] is None and wiped(run) == 0
+        # it never ran: rejected, not failed, with why, for the message that asked
+        assert [(r["command"], r["status"], r["error"]["code"], r["args"]) for r in run.rows()] == [
+            ("wipe", "rejected", "confirmation_expired", {"order": 5})]
 
 
 async def test_past_the_bound_the_oldest_question_is_forgotten(tmp_path) -> None:
@@ -72,3 +75,24 @@ async def test_past_the_bound_the_oldest_question_is_forgotten(tmp_path) -> None
         assert newest["command"]["status"] == "completed" and wiped(run) == 1
         assert 'commandlang_messages_refused_total{reason="confirmation_evicted"} 1' in \
             (await run.client.get(f"{run.base}/metrics")).text
+
+
+async def test_a_declined_question_ends_its_command_rejected(tmp_path) -> None:
+    async with running_service(tmp_path, CONFIRMED) as run:
+        token = token_of((await run.webhook("/wipe 5", conversation="d1")).json())
+        answer = (await run.webhook(f"/cancel {token}", conversation="d1")).json()
+        assert answer["replies"][0]["text"] == "Cancelled: /wipe was not run."
+        assert (answer["command"]["status"], answer["command"]["error"]["code"]) == ("rejected", "declined")
+        assert wiped(run) == 0
+        metrics = (await run.client.get(f"{run.base}/metrics")).text
+        assert 'commandlang_commands_total{command="wipe",status="rejected"} 1' in metrics
+
+
+async def test_a_replaced_question_ends_rejected_and_the_new_one_still_runs(tmp_path) -> None:
+    async with running_service(tmp_path, CONFIRMED) as run:
+        first = token_of((await run.webhook("/wipe 5", conversation="r1")).json())
+        second = token_of((await run.webhook("/wipe 5", conversation="r1")).json())
+        assert (await run.webhook(f"/confirm {first}", conversation="r1")).json()["command"] is None  # gone
+        assert (await run.webhook(f"/confirm {second}", conversation="r1")).json()["command"]["status"] == "completed"
+        assert sorted((r["status"], (r["error"] or {}).get("code")) for r in run.rows()) == [
+            ("completed", None), ("rejected", "confirmation_replaced")]
