@@ -170,10 +170,21 @@ class TemplateEngine:
         return out
 
 
+# Jinja's words for a missing value name Python types ("'None' has no attribute 'refund_id'",
+# "'commandlang...LMap object' has no attribute 'x'"): say what the author wrote instead.
+_NO_ATTRIBUTE = re.compile(r"^'(?P<owner>[^']*)' has no attribute '(?P<name>[^']*)'$")
+
+
 def _template_error(exc: jinja2.TemplateError, source: str) -> TemplateError:
     line = getattr(exc, "lineno", None)
     message = exc.message or exc.__class__.__name__
-    return TemplateError(Diagnostic("template_error", f"{message} in template {source[:80]!r}", line=line))
+    missing = _NO_ATTRIBUTE.match(message)
+    if missing:
+        owner, name = missing.group("owner"), missing.group("name")
+        message = (f"it reads .{name} of a value that is empty (no backend answer, or a field the answer "
+                   f"does not have)" if owner == "None" else f"it reads .{name}, which is not there")
+    shown = source if len(source) <= 80 else source[:79] + "…"
+    return TemplateError(Diagnostic("template_error", f"{message}, in {shown!r}", line=line))
 
 
 def _runtime_error(exc: Exception, source: str) -> TemplateError:
