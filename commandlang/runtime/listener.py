@@ -176,7 +176,7 @@ async def _connection(stream: trio.SocketStream, gate: ConnectionGate, serve: An
     if gate.open < limits.max_connections:
         gate.open += 1
         try:
-            await serve(stream)
+            await _serve_one(serve, stream)
         finally:
             gate.open -= 1
         return
@@ -198,7 +198,7 @@ async def _connection(stream: trio.SocketStream, gate: ConnectionGate, serve: An
             gate.refused -= 1  # served after all
             gate.health_serving += 1
             try:
-                await serve(_Replayed(stream, head))
+                await _serve_one(serve, _Replayed(stream, head))
             finally:
                 gate.health_serving -= 1
             return
@@ -209,5 +209,16 @@ async def _connection(stream: trio.SocketStream, gate: ConnectionGate, serve: An
         pass
     finally:
         gate.peeking.pop(key, None)
+        with trio.CancelScope(shield=True):
+            await stream.aclose()
+
+
+async def _serve_one(serve: Any, stream: trio.abc.Stream) -> None:
+    """One connection through hypercorn; a failure of one (a bug, a peer that breaks the protocol in a way
+    hypercorn does not expect) is logged and costs that connection only, never the listener."""
+    try:
+        await serve(stream)
+    except Exception:  # trio.Cancelled is a BaseException: shutdown still passes through
+        log.exception("an HTTP connection failed", extra={"stage": "http"})
         with trio.CancelScope(shield=True):
             await stream.aclose()
