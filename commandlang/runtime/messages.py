@@ -107,10 +107,6 @@ class Job:
         self._detached = False
         self.done = trio.Event()
 
-    @property
-    def detached(self) -> bool:
-        return self._detached
-
     def detach(self) -> list[Any]:
         """Stop waiting: returns the replies so far (or the `ack`, when nothing else came yet);
         later replies go to the sink."""
