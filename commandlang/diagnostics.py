@@ -1,15 +1,11 @@
-"""Diagnostics and the exception tree.
+"""Diagnostics and the exceptions that carry them.
 
 One `Diagnostic` value describes every problem commandlang finds, whether in a
 chat message (the parser and the binder) or in a registry (the loader and
 lint). Errors are values first; exceptions only carry them.
 
-Exception tree::
-
-    CommandlangError                 root of everything commandlang raises
-    +-- CommandError                 a chat message that cannot run (.diagnostic)
-    +-- RegistryError                a registry that cannot be used (.diagnostics)
-    +-- TemplateError                a reply or request template that cannot render (.diagnostic)
+`CommandError`, `RegistryError` and `TemplateError` carry diagnostics; they
+hang under `CommandlangError`, whose whole tree is drawn in `commandlang.errors`.
 
 Lines and columns are 1-based. For chat text, `line` is always 1 and `column`
 counts characters of the text the user sent (before normalisation).
@@ -19,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Literal
+
+from .errors import CommandlangError
 
 __all__ = [
     "Diagnostic",
@@ -72,10 +70,6 @@ class Diagnostic:
         else:
             data["suggestions"] = list(self.suggestions)
         return data
-
-
-class CommandlangError(Exception):
-    """The root of every exception commandlang raises on purpose."""
 
 
 class CommandError(CommandlangError):

@@ -17,6 +17,8 @@ import re
 from itertools import accumulate, repeat
 from typing import Any, NoReturn
 
+from .errors import CommandlangError
+
 __all__ = ["UnsafeJson", "loads_bounded", "DEFAULT_MAX_DEPTH"]
 
 DEFAULT_MAX_DEPTH = 64
@@ -31,7 +33,7 @@ _ESCAPE = re.compile(r"\\(?:u(?P<unit>[dD][89a-fA-F][0-9a-fA-F]{2})(?P<low>\\u[d
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class UnsafeJson(ValueError):
+class UnsafeJson(CommandlangError, ValueError):
     """Input `loads_bounded` refuses; the message says why and is safe to show to the sender."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ..registry.model import ArgSpec, CommandSpec
+from ..registry.model import CommandSpec
 from ..syntax.tree import Invocation
 from ..registry.types import to_json
 
@@ -41,6 +41,3 @@ class Call:
         return {
             name: mask(value) if name in sensitive else to_json(value) for name, value in self.args.items()
         }
-
-    def arg_spec(self, name: str) -> ArgSpec | None:
-        return self.spec.arg(name)

@@ -11,6 +11,7 @@ import sys
 import trio
 
 from ..diagnostics import RegistryError
+from ..errors import ChannelError
 from ..registry.types import format_duration
 from ..runtime.config import SETTINGS, ConfigError, ServiceConfig
 from ..runtime.logs import configure_logging
@@ -61,7 +62,8 @@ def main(argv: list[str]) -> int:
         if isinstance(exc, OSError):
             print(f"commandlang serve: {exc.strerror or exc} ({getattr(exc, 'filename', None) or 'listen'})", file=sys.stderr)
             return 2
-        if isinstance(exc, RuntimeError):
+        # what we raise on purpose for the operator to fix; any other exception is a bug: its traceback shows
+        if isinstance(exc, (ConfigError, ChannelError)):
             print(f"commandlang serve: {exc}", file=sys.stderr)
             return 2
         if isinstance(exc, StoreUnavailable):  # the state store cannot be opened: nothing may run unrecorded

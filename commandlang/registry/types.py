@@ -15,10 +15,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from ..errors import CommandlangError
+
 __all__ = ["CONVERTERS", "ConversionError", "Today", "convert", "describe", "to_json", "EXPECTED", "format_duration"]
 
 
-class ConversionError(ValueError):
+class ConversionError(CommandlangError, ValueError):
     """The text does not spell a value of the type; `.expected` says what would."""
 
     def __init__(self, expected: str) -> None:

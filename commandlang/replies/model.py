@@ -38,6 +38,7 @@ from typing import Any, Literal, Mapping
 
 from ..registry.types import to_json
 from .scrub import is_allowed_link
+from ..errors import CommandlangError
 
 __all__ = [
     "Attachment",
@@ -59,7 +60,7 @@ MEDIA_TYPES = ("Image", "Video", "Audio", "File", "Link")  # Genesys WebMessagin
 REPLY_KEYS = ("text", "format", "quick_replies", "buttons", "cards", "carousel", "attachments")
 
 
-class ReplyShapeError(ValueError):
+class ReplyShapeError(CommandlangError, ValueError):
     """A rendered structure that is not a reply; the message names the path (`cards[0].title`)."""
 
     def __init__(self, path: str, problem: str) -> None:

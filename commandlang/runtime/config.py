@@ -10,13 +10,10 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
+from ..errors import ConfigError
 from ..registry.loader import parse_duration
 
 __all__ = ["SETTINGS", "Setting", "ServiceConfig", "ConfigError"]
-
-
-class ConfigError(ValueError):
-    """A setting with a value that cannot be used; the message names the setting."""
 
 
 @dataclass(frozen=True, slots=True)

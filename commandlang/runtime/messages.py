@@ -19,6 +19,7 @@ import trio
 
 from ..jsonsafe import UnsafeJson, loads_bounded
 from .store import CommandRecord, StateEvent
+from ..errors import ServiceError
 
 __all__ = ["EventSink", "InboundMessage", "InboundShapeError", "Job", "ReplySink", "OutboundReply", "inbound_from_json"]
 
@@ -41,7 +42,7 @@ class InboundMessage:
     queue_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)  # channel-specific (e.g. Genesys ids)
 
-class InboundShapeError(ValueError):
+class InboundShapeError(ServiceError, ValueError):
     """A JSON inbound message that is not one; the message says what to fix (a 400's reason)."""
 
 
@@ -105,10 +106,6 @@ class Job:
         self._ack: Any = None  # held back while someone waits: sent only if the answer is late
         self._detached = False
         self.done = trio.Event()
-
-    @property
-    def detached(self) -> bool:
-        return self._detached
 
     def detach(self) -> list[Any]:
         """Stop waiting: returns the replies so far (or the `ack`, when nothing else came yet);

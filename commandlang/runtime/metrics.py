@@ -1,108 +1,68 @@
-"""Prometheus text-format metrics, kept in memory by one service instance (no global registry).
+"""The service's metrics, on prometheus_client with a registry per service (never the global one).
 
-Small on purpose: counters, gauges and histograms with labels, rendered as
-the text exposition format `GET /metrics` serves.
+A registry per `Metrics` keeps two services in one process (the tests start
+many) from sharing or colliding on series, and keeps whatever else registers
+on prometheus_client's global registry out of our `/metrics`. The facade keeps
+the call sites short: `metrics.commands.inc(name, status)`,
+`metrics.stage_seconds.observe(seconds, stage)`, `metrics.gauge(name, help, read)`.
 """
 
 from __future__ import annotations
 
-import bisect
-from typing import Callable, Iterable
+from typing import Callable
 
-__all__ = ["Counter", "Gauge", "Histogram", "Metrics"]
+import prometheus_client
+from prometheus_client import CollectorRegistry
+
+__all__ = ["Counter", "Histogram", "Metrics"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
-def _labels(names: tuple[str, ...], values: tuple[str, ...], extra: str = "") -> str:
-    pairs = [f'{n}="{_escape(v)}"' for n, v in zip(names, values)]
-    if extra:
-        pairs.append(extra)
-    return "{" + ",".join(pairs) + "}" if pairs else ""
-
-
-def _escape(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
 class Counter:
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> None:
-        self.name, self.help, self.label_names = name, help_text, labels
-        self.values: dict[tuple[str, ...], float] = {}
+    """A counter with labels, incremented as `inc(*label_values, amount=1)`."""
+
+    def __init__(self, registry: CollectorRegistry, name: str, help_text: str, labels: tuple[str, ...]) -> None:
+        # prometheus_client takes the name without `_total` and adds it back when it renders
+        self._metric = prometheus_client.Counter(name.removesuffix("_total"), help_text, labels, registry=registry)
 
     def inc(self, *labels: str, amount: float = 1.0) -> None:
-        self.values[labels] = self.values.get(labels, 0.0) + amount
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} counter"
-        for labels, value in sorted(self.values.items()):
-            yield f"{self.name}{_labels(self.label_names, labels)} {value:g}"
-
-
-class Gauge:
-    """A value read when scraped (`read`), or set by the owner (`set`)."""
-
-    def __init__(self, name: str, help_text: str, read: Callable[[], float] | None = None) -> None:
-        self.name, self.help, self.read = name, help_text, read
-        self.value = 0.0
-
-    def set(self, value: float) -> None:
-        self.value = value
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} gauge"
-        yield f"{self.name} {(self.read() if self.read else self.value):g}"
+        """Add `amount` (at least 0) to the series with these label values."""
+        self._metric.labels(*labels).inc(amount)
 
 
 class Histogram:
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...] = (), buckets: tuple[float, ...] = _LATENCY_BUCKETS) -> None:
-        self.name, self.help, self.label_names, self.buckets = name, help_text, labels, buckets
-        self.series: dict[tuple[str, ...], list[float]] = {}  # bucket counts..., +Inf count, sum
+    """A histogram with labels, fed as `observe(value, *label_values)`."""
+
+    def __init__(self, registry: CollectorRegistry, name: str, help_text: str, labels: tuple[str, ...],
+                 buckets: tuple[float, ...] = _LATENCY_BUCKETS) -> None:
+        self._metric = prometheus_client.Histogram(name, help_text, labels, buckets=buckets, registry=registry)
 
     def observe(self, value: float, *labels: str) -> None:
-        series = self.series.get(labels)
-        if series is None:
-            series = self.series[labels] = [0.0] * (len(self.buckets) + 2)
-        series[bisect.bisect_left(self.buckets, value)] += 1
-        series[-1] += value
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} histogram"
-        for labels, series in sorted(self.series.items()):
-            running = 0.0
-            for bound, count in zip(self.buckets, series):
-                running += count
-                le = 'le="%g"' % bound
-                yield f"{self.name}_bucket{_labels(self.label_names, labels, le)} {running:g}"
-            running += series[len(self.buckets)]
-            le = 'le="+Inf"'
-            yield f"{self.name}_bucket{_labels(self.label_names, labels, le)} {running:g}"
-            yield f"{self.name}_sum{_labels(self.label_names, labels)} {series[-1]:g}"
-            yield f"{self.name}_count{_labels(self.label_names, labels)} {running:g}"
+        """Count one observation of `value` in the series with these label values."""
+        self._metric.labels(*labels).observe(value)
 
 
 class Metrics:
-    """The service's metrics; gauges that read live values are added by their owners."""
+    """The service's metrics; gauges that read live values are added by their owners (`gauge`)."""
 
     def __init__(self) -> None:
-        self.commands = Counter("commandlang_commands_total", "Commands by name and final status", ("command", "status"))
-        self.stage_seconds = Histogram("commandlang_stage_seconds", "Latency per pipeline stage", ("stage",))
-        self.retries = Counter("commandlang_backend_retries_total", "Backend call retries", ("backend",))
-        self.refused = Counter("commandlang_messages_refused_total", "Messages refused because a queue was full", ("reason",))
-        self.messages = Counter("commandlang_messages_total", "Inbound messages by channel and kind", ("channel", "kind"))
-        self.reloads = Counter("commandlang_registry_reloads_total", "Registry reloads by result", ("result",))
-        self.gauges: list[Gauge] = []
+        self.registry = CollectorRegistry()
+        registry = self.registry
+        self.commands = Counter(registry, "commandlang_commands_total", "Commands by name and final status",
+                                ("command", "status"))
+        self.stage_seconds = Histogram(registry, "commandlang_stage_seconds", "Latency per pipeline stage", ("stage",))
+        self.retries = Counter(registry, "commandlang_backend_retries_total", "Backend call retries", ("backend",))
+        self.refused = Counter(registry, "commandlang_messages_refused_total",
+                               "Messages refused because a queue was full", ("reason",))
+        self.messages = Counter(registry, "commandlang_messages_total", "Inbound messages by channel and kind",
+                                ("channel", "kind"))
+        self.reloads = Counter(registry, "commandlang_registry_reloads_total", "Registry reloads by result", ("result",))
 
-    def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> Gauge:
-        gauge = Gauge(name, help_text, read)
-        self.gauges.append(gauge)
-        return gauge
+    def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
+        """A gauge whose value is `read()` at each scrape (queue depths, open connections)."""
+        prometheus_client.Gauge(name, help_text, registry=self.registry).set_function(read)
 
     def render(self) -> str:
-        lines: list[str] = []
-        for metric in (self.commands, self.stage_seconds, self.retries, self.refused, self.messages, self.reloads, *self.gauges):
-            lines.extend(metric.render())
-        return "\n".join(lines) + "\n"
+        """The text exposition format (0.0.4) that `GET /metrics` serves."""
+        return prometheus_client.generate_latest(self.registry).decode("utf-8")

@@ -36,7 +36,7 @@ from ..execution.transport import H11Transport
 from ..resources import sample_registry_path
 from ..runtime.store import StateEvent
 from ..sync import SyncHub
-from .config import ServiceConfig
+from .config import ConfigError, ServiceConfig
 from .generation import GenerationHolder, build_generation
 from .http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
 from .listener import ConnectionGate, connection_limits, descriptor_room
@@ -167,7 +167,7 @@ class Service:
         try:
             from .redis_store import RedisStore
         except ImportError:  # coredis is an extra: most deployments are one process with SQLite
-            raise RuntimeError("COMMANDLANG_REDIS_URL is set but the Redis client is not installed: "
+            raise ConfigError("COMMANDLANG_REDIS_URL is set but the Redis client is not installed: "
                                "pip install 'commandlang[redis]'") from None
         return RedisStore(config.redis_url, replica_id=config.replica_id or socket.gethostname(),
                           lease=config.replica_lease, clock=self.clock)
@@ -316,7 +316,7 @@ class Service:
         try:
             settings = GenesysSettings.from_config(self.config)
         except ValueError as exc:  # a bad region or missing secret: say which setting, do not start
-            raise RuntimeError(f"Genesys settings: {exc}") from None
+            raise ConfigError(f"Genesys settings: {exc}") from None
         # Over our pooled h11 transport, not httpcore's pool: that pool rescans every connection for
         # every queued request under Trio (see execution/transport.py), and each customer message on
         # the Notification path makes two API calls. No cookie jar: one client serves every conversation.

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Mapping, Protocol, Sequence
 
+from ..errors import ServiceError
+
 __all__ = [
     "STATUSES",
     "TERMINAL",
@@ -41,16 +43,16 @@ def can_move(old: str, new: str) -> bool:
     return old not in TERMINAL and _RANK[new] > _RANK[old]
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(ServiceError):
     """The store did not answer in time, could not write, or is closed: the runtime answers "try again"."""
 
 
-class ClaimedElsewhere(Exception):
+class ClaimedElsewhere(ServiceError):
     """The message is claimed by another replica that has not started it yet: neither ours to run nor a
     finished duplicate. The runtime answers "busy, try again"; by then it has run there, or its claim was released."""
 
 
-class StaleTransition(Exception):
+class StaleTransition(ServiceError):
     """A state change that would move a command backwards (or out of a final status)."""
 
 

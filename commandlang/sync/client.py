@@ -25,6 +25,8 @@ from typing import Any, Callable, Mapping, Sequence
 import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
+from ..errors import SyncError
+
 __all__ = ["SyncClient", "Snapshot", "StateChange", "SyncAuthError", "FATAL_CLOSE_CODES", "backoff_delay"]
 
 log = logging.getLogger("commandlang.sync.client")
@@ -62,7 +64,7 @@ def backoff_delay(attempt: int, min_backoff: float, max_backoff: float, random: 
     return random() * min(max_backoff, min_backoff * 2 ** min(attempt, 60))
 
 
-class SyncAuthError(Exception):
+class SyncAuthError(SyncError):
     """The hub refused the hello (4400 bad hello, 4401 bad/expired token, 4403 scope not allowed)."""
 
     def __init__(self, code: int, reason: str) -> None:

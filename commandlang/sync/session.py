@@ -25,6 +25,7 @@ from ..jsonsafe import UnsafeJson, loads_bounded
 from ..runtime.store import CommandRecord, StateEvent
 from .tokens import TokenError, check_scope, verify_token
 from .wire import Peer, text_frame
+from ..errors import SyncError
 
 if TYPE_CHECKING:
     from .hub import SyncHub
@@ -52,7 +53,7 @@ CLOSE_TOO_MANY = 4429  # too many sessions for this agent
 _NO_CLOSE_ANSWER = frozenset({CLOSE_NO_PONG, CLOSE_PROTOCOL_ERROR, CLOSE_BAD_DATA})
 
 
-class SessionRefused(Exception):
+class SessionRefused(SyncError):
     """A hello the hub will not serve: closed with `code` and `reason`, nothing sent before."""
 
     def __init__(self, code: int, reason: str) -> None:

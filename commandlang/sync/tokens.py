@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from ..errors import SyncError
+
 __all__ = [
     "SyncToken",
     "TokenError",
@@ -39,7 +41,7 @@ _TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class TokenError(Exception):
+class TokenError(SyncError):
     """A token that must be refused (the hub closes with 4401 and this message as the reason)."""
 
 

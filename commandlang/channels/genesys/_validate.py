@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from ...errors import ChannelError
+
 __all__ = ["ModelError", "obj", "opt_str", "req_str", "opt_int", "opt_enum", "req_enum", "opt_list", "opt_str_map", "drop_none"]
 
 
-class ModelError(ValueError):
+class ModelError(ChannelError, ValueError):
     """A payload that the real Genesys Cloud API would reject (or that it would never send)."""
 
 

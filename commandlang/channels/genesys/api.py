@@ -28,6 +28,7 @@ from ...execution.target import Target
 from .models import ErrorBody, ModelError
 from .ratelimit import RateBudgetExceeded, SlidingWindowLimiter
 from .retry import full_jitter, retry_after_seconds
+from ...errors import ChannelError
 
 __all__ = ["GenesysApiClient", "GenesysApiError", "GenesysPermissionError", "GenesysRateLimitError", "TokenSource",
            "DEFAULT_MAX_RETRY_AFTER"]
@@ -52,7 +53,7 @@ class TokenSource(Protocol):
         ...
 
 
-class GenesysApiError(RuntimeError):
+class GenesysApiError(ChannelError):
     """A Genesys API call failed; `error` is the ErrorBody when the answer had one."""
 
     def __init__(self, method: str, path: str, status: int, error: ErrorBody | None) -> None:

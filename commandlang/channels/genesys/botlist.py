@@ -26,6 +26,7 @@ from typing import Any, Iterable, Mapping
 from ...diagnostics import Diagnostic
 from ...registry.model import ArgSpec, CommandSpec, RegistrySpec, TypeSpec
 from .botmodels import MAX_ITEMS, MAX_NAME, Bot, BotEntity, BotEntityValue, BotIntent, BotVersion
+from ...errors import ChannelError
 
 __all__ = ["NOT_A_COMMAND", "DEFAULT_BOT_ID", "DEFAULT_LANGUAGES", "BotListing", "BotListError", "build_bot",
            "findings", "entity_type", "entity_values", "LINT_CODES"]
@@ -46,7 +47,7 @@ _SCALAR = {"int": "Integer", "decimal": "Decimal", "float": "Decimal", "bool": "
            "date": "Datetime", "datetime": "Datetime"}
 
 
-class BotListError(ValueError):
+class BotListError(ChannelError, ValueError):
     """The registry does not fit in a Genesys bot list; `.findings` says where and why."""
 
     def __init__(self, found: list[Diagnostic]) -> None:

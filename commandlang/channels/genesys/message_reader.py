@@ -60,7 +60,6 @@ class MessageReader:
         self._attempts: dict[str, int] = {}  # conversation -> failed reads in a row
         self._in_flight: set[str] = set()  # message ids being read right now (a retry and a new event overlap)
         self.pending_retries = 0
-        self.agent_lookups = 0  # generic conversation requests (tests and the bench count them)
 
     async def run(self, events: trio.MemoryReceiveChannel, out: trio.MemorySendChannel[InboundMessage]) -> None:
         """One event at a time, in order; a failed read is retried in the background."""
@@ -150,7 +149,6 @@ class MessageReader:
         cached = self._agents.get(conversation)
         if cached is not None and cached.participant_id == connected[-1].id:
             return cached
-        self.agent_lookups += 1
         try:
             agent = await self.conversations.find_agent(conversation)
         except LookupError:

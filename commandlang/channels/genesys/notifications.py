@@ -99,7 +99,6 @@ class NotificationIngest:
         self.channels_created = 0
         self.connections = 0  # sockets opened (the first, renewals and reconnects)
         self.reconnects = 0  # sockets lost without warning
-        self.current_channel: Channel | None = None  # the last channel connected
         self._live: dict[int, _Connection] = {}  # topic group -> the socket its events come in on now
 
     @property
@@ -196,7 +195,6 @@ class NotificationIngest:
         conn = _Connection(channel, ws, token_expires_at)
         self._live[group] = conn
         self.connections += 1
-        self.current_channel = channel
         nursery.start_soon(self._read, conn, events)
         log.info("genesys notification channel %s connected, %d topics", channel.id, len(topics))
         return conn

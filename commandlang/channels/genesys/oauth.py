@@ -21,13 +21,14 @@ import trio
 
 from .models import ErrorBody, ModelError, TokenResponse
 from .retry import retry_after_seconds
+from ...errors import ChannelError
 
 __all__ = ["TokenProvider", "GenesysAuthError"]
 
 log = logging.getLogger(__name__)
 
 
-class GenesysAuthError(RuntimeError):
+class GenesysAuthError(ChannelError):
     """The token endpoint refused the client credentials (or kept failing)."""
 
 

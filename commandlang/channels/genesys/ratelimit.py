@@ -33,6 +33,8 @@ from typing import Callable
 
 import trio
 
+from ...errors import ChannelError
+
 __all__ = ["SlidingWindowLimiter", "RateBudgetExceeded", "DEFAULT_API_RATE", "DEFAULT_MAX_QUEUE"]
 
 #: requests a minute: the documented client-credentials default (SOURCES.md 4, Secondary)
@@ -41,7 +43,7 @@ DEFAULT_API_RATE = 300
 DEFAULT_MAX_QUEUE = 1000
 
 
-class RateBudgetExceeded(RuntimeError):
+class RateBudgetExceeded(ChannelError):
     """A request cannot get a slot in time (its deadline would pass while queued) or the queue is full."""
 
 

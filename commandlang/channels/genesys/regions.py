@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ...errors import ChannelError
+
 __all__ = ["REGION_DOMAINS", "RegionError", "GenesysEndpoints", "resolve_region"]
 
 #: SDK region name -> domain (the full table from SOURCES.md)
@@ -37,7 +39,7 @@ REGION_DOMAINS: dict[str, str] = {
 _KNOWN_DOMAINS = frozenset(REGION_DOMAINS.values())
 
 
-class RegionError(ValueError):
+class RegionError(ChannelError, ValueError):
     """The region setting names no known Genesys Cloud region and no override was given."""
 
 

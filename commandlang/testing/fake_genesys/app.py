@@ -28,6 +28,7 @@ from .checks import forbidden, get_queue
 from .ratelimit import rate_limited
 from .websocket import channel_socket
 from . import bots
+from ...errors import FakeGenesysError
 
 __all__ = ["FakeGenesysApp", "error_body"]
 
@@ -40,7 +41,7 @@ def error_body(status: int, code: str, message: str, **extra: Any) -> dict[str, 
             **extra}
 
 
-class ApiError(Exception):
+class ApiError(FakeGenesysError):
     """Answer with this status and ErrorBody (raised by the route handlers)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:

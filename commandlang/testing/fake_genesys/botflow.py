@@ -28,11 +28,12 @@ import trio
 
 from ...channels.genesys.models import Bot, BotConnectorResponse, BotVersion, ModelError
 from .state import FakeGenesys
+from ...errors import FakeGenesysError
 
 __all__ = ["BotFlowDriver", "BotTurn", "BotFlowError"]
 
 
-class BotFlowError(AssertionError):
+class BotFlowError(FakeGenesysError, AssertionError):
     """The bot answered something Genesys would reject (or not in time)."""
 
 

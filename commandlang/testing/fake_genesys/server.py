@@ -11,11 +11,12 @@ from hypercorn.trio import serve
 from .app import FakeGenesysApp
 from .oracle import iter_violations
 from .state import FakeGenesys
+from ...errors import FakeGenesysError
 
 __all__ = ["serve_fake_genesys", "PayloadViolations"]
 
 
-class PayloadViolations(AssertionError):
+class PayloadViolations(FakeGenesysError, AssertionError):
     """The fake saw payloads that break Genesys's SDK models (each listed)."""
 
     def __init__(self, violations: list) -> None:

@@ -1,0 +1,74 @@
+"""The exception tree: everything commandlang raises on purpose is a `CommandlangError`.
+
+One `except CommandlangError` catches every error we raise by design; anything
+else reaching the top (a bare RuntimeError, a KeyError) is a bug and shows its
+traceback. Classes that parsed or checked a value keep `ValueError` as a
+second base, so code that catches ValueError today still catches them.
+Private control-flow signals (`_TooBig`, `_Unreadable`, ...) are not in the
+tree on purpose: they never leave their module, and one that did is a bug.
+
+Exception tree::
+
+    CommandlangError                 root of everything commandlang raises on purpose
+    +-- CommandError                 a chat message that cannot run (.diagnostic)
+    +-- RegistryError                a registry that cannot be used (.diagnostics)
+    +-- TemplateError                a reply or request template that cannot render (.diagnostic)
+    +-- ConversionError              a value that is not of its argument's type (ValueError)
+    +-- ReplyShapeError              a reply that breaks the reply model's limits (ValueError)
+    +-- UnsafeJson                   JSON too deep, too big or with a too-long number (ValueError)
+    +-- ConfigError                  a setting or start-up requirement that cannot be met (ValueError)
+    +-- ServiceError                 the running service and its state store
+    |   +-- InboundShapeError        an inbound message of the wrong shape (ValueError)
+    |   +-- StoreUnavailable         the store did not answer, could not write, or is closed
+    |   +-- ClaimedElsewhere         a message another replica has claimed
+    |   +-- StaleTransition          a state change that would move a command backwards
+    +-- ChannelError                 a chat platform and talking to it
+    |   +-- GenesysApiError          Genesys answered an API call with an error
+    |   |   +-- GenesysPermissionError
+    |   |   +-- GenesysRateLimitError
+    |   +-- GenesysAuthError         no OAuth token for the configured client
+    |   +-- RateBudgetExceeded       our own Genesys request budget is spent
+    |   +-- RegionError              an unknown Genesys region (ValueError)
+    |   +-- BotListError             a registry Genesys cannot list as bot intents (ValueError)
+    |   +-- ModelError               a Genesys payload that does not fit its model (ValueError)
+    +-- SyncError                    agent-side state sync
+    |   +-- TokenError               a sync token that cannot be used
+    |   |   +-- TokenMalformed
+    |   |   +-- TokenBadSignature
+    |   |   +-- TokenExpired
+    |   +-- SyncAuthError            the service refused a SyncClient's token
+    |   +-- SessionRefused           a sync session closed for a protocol reason
+    +-- FakeGenesysError             commandlang.testing's fake Genesys
+        +-- ApiError                 an error answer from the fake's routes
+        +-- BotFlowError             a bot flow that broke the contract (AssertionError)
+        +-- PayloadViolations        requests the SDK's models reject (AssertionError)
+"""
+
+from __future__ import annotations
+
+__all__ = ["CommandlangError", "ConfigError", "ServiceError", "ChannelError", "SyncError", "FakeGenesysError"]
+
+
+class CommandlangError(Exception):
+    """The root of every exception commandlang raises on purpose."""
+
+
+class ConfigError(CommandlangError, ValueError):
+    """A setting with a value that cannot be used, or a start-up requirement that is not met; the message
+    names the setting and what to do. `commandlang serve` prints it as one line and exits 2."""
+
+
+class ServiceError(CommandlangError):
+    """A problem of the running service: its inbound messages and its state store."""
+
+
+class ChannelError(CommandlangError):
+    """A problem talking to a chat platform (Genesys Cloud today)."""
+
+
+class SyncError(CommandlangError):
+    """A problem of agent-side state sync (tokens, sessions, the client)."""
+
+
+class FakeGenesysError(CommandlangError):
+    """Raised by `commandlang.testing`'s fake Genesys (never by the service)."""
