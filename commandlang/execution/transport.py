@@ -292,7 +292,7 @@ class H11Transport(httpx.AsyncBaseTransport):
             with _timeout(timeout, httpx.ConnectTimeout):
                 stream: trio.abc.Stream = await trio.open_tcp_stream(host.decode("ascii"), port)
                 if scheme == b"https":
-                    context = self._ssl_context or ssl.create_default_context()
+                    context = self._tls_context()
                     stream = trio.SSLStream(stream, context, server_hostname=host.decode("ascii"), https_compatible=True)
                     await stream.do_handshake()
         except (OSError, OverflowError) as exc:  # OverflowError: a port over 65535 in a base_url
@@ -306,6 +306,13 @@ class H11Transport(httpx.AsyncBaseTransport):
             except OSError:
                 pass
         return _Connection(stream)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """The given context, else the system default built on first use and kept: building one loads
+        and parses the whole CA bundle (milliseconds of CPU), too much to repeat for every connection."""
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
 
     def _recycle(self, origin: _Origin, conn: _Connection) -> bool:
         """Put a connection whose exchange ended cleanly back in the pool; False when it cannot be."""
