@@ -26,7 +26,7 @@ class BodyTooLarge(httpx.RemoteProtocolError):
 async def read_capped(chunks: AsyncIterable[bytes], limit: int, declared: str | None = None) -> bytes:
     """The whole body of a streamed response, or `BodyTooLarge` once it passes `limit` bytes
     (at once when the declared Content-Length says it will)."""
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(f"the answer declares {declared} bytes, over the limit of {limit}")
     parts: list[bytes] = []
     size = 0
