@@ -1,4 +1,4 @@
-"""One door for HTTP: `Transport.request(method, target, headers, body)` gives back an `Answer`.
+"""One door for HTTP: `Transport.request(method, target, headers, body)` gives back a `StreamingResponse`.
 
 `H11Transport` (transport.py) is a `Transport` itself: the fast path, with no httpx
 models built per call. Any other httpx transport (httpcore's pool, a test's
@@ -9,21 +9,18 @@ the two are told apart; the Executor sees only the door.
 
 from __future__ import annotations
 
-from typing import AsyncIterable, AsyncIterator, Mapping, Protocol, Sequence
+from typing import AsyncIterator, Mapping, Protocol, Sequence
 
 import httpx
 
 from .response import HttpxAnswer
 from .target import Target
-from .transport import H11Transport
+from .transport import _NO_TIMEOUTS, Body, H11Transport
 
-__all__ = ["Answer", "HttpxDoor", "Transport", "as_transport"]
-
-Body = bytes | AsyncIterable[bytes] | None
-_NO_TIMEOUTS: Mapping[str, float | None] = {}
+__all__ = ["HttpxDoor", "StreamingResponse", "Transport", "as_transport"]
 
 
-class Answer(Protocol):
+class StreamingResponse(Protocol):
     """A response with its body still streaming (`RawResponse`, `HttpxAnswer`); `release()` it."""
 
     status_code: int
@@ -39,7 +36,7 @@ class Transport(Protocol):
     (Content-Length for a `bytes` body). Raises httpx's `TransportError`s, timeouts included."""
 
     async def request(self, method: bytes, target: Target, headers: Sequence[tuple[bytes, bytes]], body: Body = None,
-                      *, timeouts: Mapping[str, float | None] = _NO_TIMEOUTS) -> Answer: ...
+                      *, timeouts: Mapping[str, float | None] = _NO_TIMEOUTS) -> StreamingResponse: ...
 
     async def aclose(self) -> None: ...
 

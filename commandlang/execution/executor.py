@@ -45,7 +45,7 @@ from ..replies.templates import TemplateEngine
 from .outcome import BackendError, BadResponse, Outcome, Timeout, Unreachable, classify_response
 from .client import SharedClient
 from .request import PreparedRequest, TokenProvider, json_body, prepare_request
-from .door import Answer, Transport, as_transport
+from .door import StreamingResponse, Transport, as_transport
 from .response import BodyTooLarge
 from .retry import may_retry, parse_retry_after, retry_delay
 from .target import Target
@@ -247,7 +247,7 @@ class Executor:
         assert attempt_scope.cancelled_caught
         return _Attempt(Timeout(attempts=number), retryable=True)
 
-    async def _read(self, response: Answer, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
+    async def _read(self, response: StreamingResponse, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
         status = response.status_code
         retry_status = status in backend.retry.on
         retry_after = parse_retry_after(response.header(b"retry-after"), self._wall_clock()) if retry_status else None

@@ -1,15 +1,11 @@
 """`H11Transport`: HTTP/1.1 over h11 and Trio streams, with a small connection pool.
 
-Two doors onto one pool:
-- `handle_async_request`: an `httpx.AsyncBaseTransport`, so any `httpx.AsyncClient`
-  can use it (the executor's `client(backend)` does);
-- `request`: the executor's hot path, taking a method, a `Target`, header bytes
-  and a body and giving back a `RawResponse`. It skips building an
-  `httpx.Request` (URL parsing and normalising, a `Headers` object, body
-  encoding) and an `httpx.Response` for every call: the Executor spends ~20%
-  less CPU per request this way (bench/bench_executor.py, "Executor (H11 via
-  httpx models)" beside "Executor (H11Transport)"). Both doors send the same
-  bytes; tests/execution/test_wire.py compares what a server receives.
+Two doors onto one pool: `request`, the `Transport` of door.py and the Executor's
+hot path (a method, a `Target`, header bytes and a body in, a `RawResponse` out; no
+`httpx.Request`/`httpx.Response` built per call, ~20% less Executor CPU per request:
+bench/bench_executor.py, "Executor (H11 via httpx models)" beside "Executor
+(H11Transport)"), and `handle_async_request`, so any `httpx.AsyncClient` can use it.
+Both send the same bytes; tests/execution/test_wire.py compares what a server receives.
 
 Why not httpx's default transport: under Trio, httpcore 1.0.9's pool rescans
 every connection for every queued request (encode/httpcore#1035, still open),
