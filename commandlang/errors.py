@@ -17,6 +17,7 @@ Exception tree::
     +-- ReplyShapeError              a reply that breaks the reply model's limits (ValueError)
     +-- UnsafeJson                   JSON too deep, too big or with a too-long number (ValueError)
     +-- ConfigError                  a setting or start-up requirement that cannot be met (ValueError)
+    +-- BodyTooLarge                 a backend's answer over its size limit (httpx.RemoteProtocolError)
     +-- ServiceError                 the running service and its state store
     |   +-- InboundShapeError        an inbound message of the wrong shape (ValueError)
     |   +-- StoreUnavailable         the store did not answer, could not write, or is closed

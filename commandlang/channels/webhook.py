@@ -23,7 +23,9 @@ import hashlib
 import hmac
 import json
 import logging
+import random as _random
 import re
+import sys
 import time
 import zlib
 from typing import Awaitable, Callable
@@ -31,6 +33,8 @@ from typing import Awaitable, Callable
 import httpx
 import trio
 
+from ..execution.retry import parse_retry_after, retry_delay
+from ..registry.model import RetryPolicy
 from ..runtime.http import Request, Response, json_response
 from ..runtime.messages import InboundMessage, InboundShapeError, Job, OutboundReply, ReplySink, inbound_from_json
 
@@ -68,7 +72,8 @@ class WebhookChannel:
 
     def __init__(self, submit: Submit, secret: str | None, *, callback_url: str | None = None, wait: float = 10.0,
                  tolerance: float = 300.0, legacy_signature: bool = False, outbox_size: int = 1000,
-                 delivery_tasks: int = 4, delivery_deadline: float = 30.0, clock: Callable[[], float] = time.time) -> None:
+                 delivery_tasks: int = 4, delivery_deadline: float = 30.0, clock: Callable[[], float] = time.time,
+                 random: Callable[[], float] = _random.random) -> None:
         self._submit = submit
         self._secret = secret
         self.callback_url = callback_url
@@ -76,6 +81,7 @@ class WebhookChannel:
         self.tolerance = tolerance
         self.legacy_signature = legacy_signature
         self._clock = clock
+        self._random = random  # the jitter source: tests pin it
         # One queue per delivery task; a conversation is always on the same one (its order is kept).
         self._outboxes = [trio.open_memory_channel[OutboundReply](max(1, outbox_size // delivery_tasks))
                           for _ in range(delivery_tasks)]
@@ -148,20 +154,34 @@ class WebhookChannel:
 
     async def _post(self, client: httpx.AsyncClient, body: bytes) -> None:
         assert self.callback_url and self._secret
-        delay = 0.5
-        with trio.move_on_after(self._delivery_deadline):
+        attempt = 0
+        with trio.move_on_after(self._delivery_deadline) as scope:
             while True:
+                attempt += 1
                 # Signed anew for each attempt: a retry minutes later must still be within the tolerance.
                 headers = {"content-type": "application/json",
                            **signature_headers(self._secret, body, int(self._clock()))}
+                status: int | None = None
+                retry_after: float | None = None
                 try:
                     response = await client.post(self.callback_url, content=body, headers=headers)
-                    if response.status_code < 500 and response.status_code != 429:
-                        if response.status_code >= 400:
-                            log.warning("callback refused a reply", extra={"status": response.status_code})
-                        return
                 except httpx.HTTPError as exc:
                     log.warning("callback delivery failed, retrying", extra={"error": type(exc).__name__})
-                await trio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                else:
+                    status = response.status_code
+                    if status not in _CALLBACK_RETRY.on:
+                        if status >= 400:
+                            log.warning("callback refused a reply", extra={"status": status})
+                        return
+                    retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
+                decision = retry_delay(_CALLBACK_RETRY, attempt=attempt, status=status, retry_after=retry_after,
+                                       remaining=scope.deadline - trio.current_time(), random=self._random)
+                if not decision.retry:
+                    break  # the next wait would outlast the delivery deadline
+                await trio.sleep(decision.delay)
         log.error("gave up delivering a reply to the callback URL", extra={"stage": "callback"})
+
+
+# Callbacks are retried on 429 and any 5xx until the delivery deadline (not an attempt count) runs out;
+# a Retry-After on 429/503 is honoured up to the 5 s cap, so a busy receiver sets the pace.
+_CALLBACK_RETRY = RetryPolicy(attempts=sys.maxsize, on=frozenset({429, *range(500, 600)}), backoff=0.5, max_backoff=5.0)

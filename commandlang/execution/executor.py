@@ -45,10 +45,11 @@ from ..replies.templates import TemplateEngine
 from .outcome import BackendError, BadResponse, Outcome, Timeout, Unreachable, classify_response
 from .client import SharedClient
 from .request import PreparedRequest, TokenProvider, json_body, prepare_request
-from .response import BodyTooLarge, HttpxAnswer
+from .door import StreamingResponse, Transport, as_transport
+from .response import BodyTooLarge
 from .retry import may_retry, parse_retry_after, retry_delay
 from .target import Target
-from .transport import H11Transport, PoolLimits, RawResponse
+from .transport import H11Transport, PoolLimits
 
 __all__ = ["Executor", "TransportFactory"]
 
@@ -121,14 +122,15 @@ class Executor:
         self._random = random  # the jitter source: tests pin it
         self._wall_clock = wall_clock  # only for HTTP-date Retry-After values
         self._clients: dict[str, httpx.AsyncClient] = {}
-        self._transports: dict[str, httpx.AsyncBaseTransport] = {}
+        self._doors: dict[str, Transport] = {}  # each backend's transport through the one door (door.py)
 
     async def __aenter__(self) -> Executor:
         for backend in self.registry.backends.values():
             if backend.auth.type == "genesys" and self._token_provider is None:
                 raise ValueError(f"backend {backend.name!r} uses genesys auth but no token provider was given")
         for name, backend in self.registry.backends.items():
-            self._transports[name] = transport = self._transport_factory(backend)
+            transport = self._transport_factory(backend)
+            self._doors[name] = as_transport(transport)
             self._clients[name] = SharedClient(
                 transport=transport,
                 timeout=httpx.Timeout(None),  # Trio scopes own every timeout (see module docstring)
@@ -143,7 +145,7 @@ class Executor:
     async def aclose(self) -> None:
         """Close every backend client (shielded: closing must finish even while cancelled)."""
         clients, self._clients = self._clients, {}
-        self._transports = {}
+        self._doors = {}
         with trio.CancelScope(shield=True):
             for client in clients.values():
                 await client.aclose()
@@ -172,17 +174,16 @@ class Executor:
         what a failing backend said, since users never see a 5xx message.
         """
         backend = self.registry.backends[prepared.backend]
-        transport = self._transports.get(prepared.backend)
-        if transport is None:
+        door = self._doors.get(prepared.backend)
+        if door is None:
             raise RuntimeError("Executor is not open: use `async with Executor(...)`")
         context = {"backend": backend.name, "method": prepared.method, **(log_context or {})}
         retryable_request = may_retry(prepared.method, prepared.idempotency_key)
         wire = _Wire(prepared)
-        if isinstance(transport, H11Transport):
-            try:
-                wire.target()
-            except httpx.InvalidURL as exc:  # only a registry author's base URL or path can do this
-                raise ValueError(f"backend {backend.name}: cannot send to this URL ({exc})") from None
+        try:
+            wire.target()
+        except httpx.InvalidURL as exc:  # only a registry author's base URL or path can do this
+            raise ValueError(f"backend {backend.name}: cannot send to this URL ({exc})") from None
         started = trio.current_time()
         attempts = 0
         token_refreshed = False
@@ -190,7 +191,7 @@ class Executor:
         with trio.move_on_at(deadline if deadline is not None else math.inf):
             while True:
                 attempts += 1
-                result = await self._attempt(transport, backend, wire, attempts)
+                result = await self._attempt(door, backend, wire, attempts)
                 outcome = result.outcome
                 if (
                     isinstance(outcome, BackendError) and outcome.status == 401 and prepared.needs_genesys_token
@@ -220,7 +221,7 @@ class Executor:
         return self._finish(Timeout(attempts=attempts), context, started, log_scrubber)
 
     # -- one attempt ------------------------------------------------------
-    async def _attempt(self, transport: httpx.AsyncBaseTransport, backend: BackendSpec, wire: _Wire, number: int) -> _Attempt:
+    async def _attempt(self, door: Transport, backend: BackendSpec, wire: _Wire, number: int) -> _Attempt:
         # Straight to the backend's transport rather than `client.send`: httpx's client logs every
         # full URL at INFO (a path may hold a sensitive argument), and the redirect, auth and cookie
         # machinery we do not use was ~10% of the CPU per request.
@@ -230,12 +231,7 @@ class Executor:
                 if wire.prepared.needs_genesys_token and self._token_provider is not None:
                     token = await self._token_provider.token()
                     headers = [*headers, (b"Authorization", b"Bearer " + token.encode("utf-8"))]
-                if isinstance(transport, H11Transport):
-                    response: RawResponse | HttpxAnswer = await transport.request(wire.method, wire.target(), headers, wire.body)
-                else:  # any other httpx transport (a test's, a proxy's): the same request through httpx's models
-                    request = httpx.Request(wire.prepared.method, wire.prepared.url, params=list(wire.prepared.query) or None,
-                                            headers=headers, content=wire.body)
-                    response = HttpxAnswer(await transport.handle_async_request(request))
+                response = await door.request(wire.method, wire.target(), headers, wire.body)
             except httpx.TimeoutException:
                 return _Attempt(Timeout(attempts=number), retryable=True)
             except httpx.TransportError as exc:  # refused, reset, closed mid-answer, broken HTTP
@@ -251,7 +247,7 @@ class Executor:
         assert attempt_scope.cancelled_caught
         return _Attempt(Timeout(attempts=number), retryable=True)
 
-    async def _read(self, response: RawResponse | HttpxAnswer, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
+    async def _read(self, response: StreamingResponse, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
         status = response.status_code
         retry_status = status in backend.retry.on
         retry_after = parse_retry_after(response.header(b"retry-after"), self._wall_clock()) if retry_status else None

@@ -13,20 +13,22 @@ from typing import TYPE_CHECKING, AsyncIterable, AsyncIterator
 import httpx
 import trio
 
+from ..errors import CommandlangError
+
 if TYPE_CHECKING:
     from .transport import RawResponse
 
 __all__ = ["BodyTooLarge", "HttpxAnswer", "HttpxStream", "read_capped"]
 
 
-class BodyTooLarge(httpx.RemoteProtocolError):
+class BodyTooLarge(httpx.RemoteProtocolError, CommandlangError):
     """A response body over the caller's limit (declared or while streaming): refused, never held whole."""
 
 
 async def read_capped(chunks: AsyncIterable[bytes], limit: int, declared: str | None = None) -> bytes:
     """The whole body of a streamed response, or `BodyTooLarge` once it passes `limit` bytes
     (at once when the declared Content-Length says it will)."""
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(f"the answer declares {declared} bytes, over the limit of {limit}")
     parts: list[bytes] = []
     size = 0

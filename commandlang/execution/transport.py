@@ -1,15 +1,11 @@
 """`H11Transport`: HTTP/1.1 over h11 and Trio streams, with a small connection pool.
 
-Two doors onto one pool:
-- `handle_async_request`: an `httpx.AsyncBaseTransport`, so any `httpx.AsyncClient`
-  can use it (the executor's `client(backend)` does);
-- `request`: the executor's hot path, taking a method, a `Target`, header bytes
-  and a body and giving back a `RawResponse`. It skips building an
-  `httpx.Request` (URL parsing and normalising, a `Headers` object, body
-  encoding) and an `httpx.Response` for every call: the Executor spends ~20%
-  less CPU per request this way (bench/bench_executor.py, "Executor (H11 via
-  httpx models)" beside "Executor (H11Transport)"). Both doors send the same
-  bytes; tests/execution/test_wire.py compares what a server receives.
+Two doors onto one pool: `request`, the `Transport` of door.py and the Executor's
+hot path (a method, a `Target`, header bytes and a body in, a `RawResponse` out; no
+`httpx.Request`/`httpx.Response` built per call, ~20% less Executor CPU per request:
+bench/bench_executor.py, "Executor (H11 via httpx models)" beside "Executor
+(H11Transport)"), and `handle_async_request`, so any `httpx.AsyncClient` can use it.
+Both send the same bytes; tests/execution/test_wire.py compares what a server receives.
 
 Why not httpx's default transport: under Trio, httpcore 1.0.9's pool rescans
 every connection for every queued request (encode/httpcore#1035, still open),
@@ -292,7 +288,7 @@ class H11Transport(httpx.AsyncBaseTransport):
             with _timeout(timeout, httpx.ConnectTimeout):
                 stream: trio.abc.Stream = await trio.open_tcp_stream(host.decode("ascii"), port)
                 if scheme == b"https":
-                    context = self._ssl_context or ssl.create_default_context()
+                    context = self._tls_context()
                     stream = trio.SSLStream(stream, context, server_hostname=host.decode("ascii"), https_compatible=True)
                     await stream.do_handshake()
         except (OSError, OverflowError) as exc:  # OverflowError: a port over 65535 in a base_url
@@ -306,6 +302,13 @@ class H11Transport(httpx.AsyncBaseTransport):
             except OSError:
                 pass
         return _Connection(stream)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        """The given context, else the system default built on first use and kept: building one loads
+        and parses the whole CA bundle (milliseconds of CPU), too much to repeat for every connection."""
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
 
     def _recycle(self, origin: _Origin, conn: _Connection) -> bool:
         """Put a connection whose exchange ended cleanly back in the pool; False when it cannot be."""

@@ -40,6 +40,7 @@ import coredis.exceptions
 import coredis.retry
 import trio
 
+from ..execution.retry import full_jitter
 from . import redis_scripts as scripts
 from .store import (TERMINAL, ClaimedElsewhere, CommandRecord, StaleTransition, StateEvent, StoreUnavailable, claim_key,
                     record_body, record_from_body)
@@ -315,14 +316,14 @@ class RedisStore:
         last = after if after is not None else await self.latest_seq()
         self._followed = last
         task_status.started()
-        delay = 0.1
+        failures = 0
         while True:
             client = self._connect(block + self._timeout)
             try:
                 async with client:
                     while True:
                         reply = await client.xread({self._k("events"): f"{last}-1"}, count=512, block=int(block * 1000))
-                        delay = 0.1
+                        failures = 0
                         for entry in (reply or {}).get(self._k("events").encode(), ()):
                             seq = _seq(entry.identifier)
                             last = self._followed = seq
@@ -330,7 +331,8 @@ class RedisStore:
             except BaseException as exc:
                 if not _redis_failure(exc):
                     raise
+                delay = full_jitter(failures, base=0.1, cap=5.0, random=random.random)
+                failures += 1
                 log.warning("redis: event feed lost (%s); reconnecting in %.1fs", exc.__class__.__name__, delay,
                             extra={"stage": "sync"})
-            await trio.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 5.0)
+            await trio.sleep(delay)

@@ -26,8 +26,9 @@ import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
 from ..errors import SyncError
+from ..execution.retry import full_jitter
 
-__all__ = ["SyncClient", "Snapshot", "StateChange", "SyncAuthError", "FATAL_CLOSE_CODES", "backoff_delay"]
+__all__ = ["SyncClient", "Snapshot", "StateChange", "SyncAuthError", "FATAL_CLOSE_CODES"]
 
 log = logging.getLogger("commandlang.sync.client")
 
@@ -57,11 +58,6 @@ class StateChange:
     @property
     def command_id(self) -> str:
         return str(self.command["id"])
-
-
-def backoff_delay(attempt: int, min_backoff: float, max_backoff: float, random: Callable[[], float]) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(max_backoff, min_backoff * 2**attempt))."""
-    return random() * min(max_backoff, min_backoff * 2 ** min(attempt, 60))
 
 
 class SyncAuthError(SyncError):
@@ -132,7 +128,7 @@ class SyncClient:
                     return
                 if outcome in ("answered", "too slow"):
                     attempt = 0  # a hub answered (4408: we fell behind): resume soon, still jittered
-                delay = backoff_delay(attempt, self.min_backoff, self.max_backoff, self.random)
+                delay = full_jitter(attempt, base=self.min_backoff, cap=self.max_backoff, random=self.random)
                 attempt += 1
                 log.info("sync: reconnecting in %.2fs (%s)", delay, outcome)
                 await trio.sleep(delay)

@@ -176,6 +176,39 @@ async def test_https_with_keep_alive() -> None:
     assert (server.requests, server.connections) == (3, 2)  # 3 answers on one connection; the refused handshake
 
 
+async def test_the_default_tls_context_is_built_once_per_transport(tmp_path, monkeypatch) -> None:
+    """The system trust store is read for the first TLS connection only, not for every new connection."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_context)
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # the "system" trust store: our CA
+
+    async def answer(i: int, head: bytes) -> bytes:
+        return ok(b"{}", extra=b"Connection: close\r\n")  # every request needs a new TLS connection
+    server = RawServer(answer)
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(functools.partial(
+            trio.serve_ssl_over_tcp, server.handle, 0, server_context, host="127.0.0.1"))
+        port = listeners[0].transport_listener.socket.getsockname()[1]
+        transport = H11Transport()
+        async with httpx.AsyncClient(transport=transport) as client:
+            assert (await client.get(f"https://localhost:{port}/x")).status_code == 200
+            monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "absent.pem"))  # a store read again would trust nothing
+            for _ in range(2):
+                assert (await client.get(f"https://localhost:{port}/x")).status_code == 200
+        async with httpx.AsyncClient(transport=H11Transport()) as fresh:
+            with pytest.raises(httpx.ConnectError):  # a new transport does read the store again
+                await fresh.get(f"https://localhost:{port}/x")
+        nursery.cancel_scope.cancel()
+    assert server.connections == 4
+
+
 # -- the transport's own door (what the Executor uses) ---------------------------
 
 async def test_request_door_keeps_connections_alive_and_reads_the_body() -> None:

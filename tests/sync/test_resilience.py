@@ -14,7 +14,6 @@ import trio
 
 from commandlang.runtime.sqlite import SqliteStore
 from commandlang.sync import Snapshot, StateChange, SyncClient
-from commandlang.sync.client import backoff_delay
 from commandlang.sync.hub import SyncHub
 
 from .support import SECRET, FakeRuntime, running_hub, token
@@ -231,12 +230,6 @@ async def test_client_detects_a_dead_hub_and_backs_off_with_jitter() -> None:
             assert client.connections == 0  # the mute hub never sent a frame
         nursery.cancel_scope.cancel()
     assert len(draws) >= 4  # one jittered delay per reconnect, no cap on attempts
-
-
-def test_backoff_is_exponential_capped_and_fully_jittered() -> None:
-    assert [backoff_delay(n, 0.1, 1.0, lambda: 1.0) for n in range(6)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
-    assert backoff_delay(3, 0.1, 1.0, lambda: 0.25) == 0.2
-    assert backoff_delay(10_000, 0.1, 30.0, lambda: 0.0) == 0.0  # full jitter: may retry at once
 
 
 async def test_a_client_away_longer_than_the_log_gets_a_fresh_snapshot_not_a_gap(tmp_path: Path) -> None:

@@ -17,17 +17,19 @@ the caller's own: a caller whose deadline would pass first fails at once, clearl
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Protocol
+import random as _random
+import time
+from typing import Any, Callable, Mapping, Protocol
 
 import httpx
 import trio
 
 from ...execution.request import json_body
+from ...execution.retry import full_jitter, parse_retry_after
 from ...jsonsafe import loads_bounded
 from ...execution.target import Target
 from .models import ErrorBody, ModelError
 from .ratelimit import RateBudgetExceeded, SlidingWindowLimiter
-from .retry import full_jitter, retry_after_seconds
 from ...errors import ChannelError
 
 __all__ = ["GenesysApiClient", "GenesysApiError", "GenesysPermissionError", "GenesysRateLimitError", "TokenSource",
@@ -113,7 +115,8 @@ class GenesysApiClient:
     def __init__(self, *, api_base: str, tokens: TokenSource, http: httpx.AsyncClient, max_attempts: int = 6,
                  max_backoff: float = 30.0, request_timeout: float = 15.0,
                  limiter: SlidingWindowLimiter | None = None,
-                 max_retry_after: float = DEFAULT_MAX_RETRY_AFTER) -> None:
+                 max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
+                 random: Callable[[], float] = _random.random) -> None:
         self.api_base = api_base.rstrip("/")
         self.tokens = tokens
         self.http = http
@@ -121,6 +124,7 @@ class GenesysApiClient:
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
         self._max_retry_after = max_retry_after
+        self._random = random  # the jitter source: tests pin it
         self._timeout = request_timeout
         self.requests_sent = 0  # HTTP requests that left (every attempt), for metrics and the bench
         self.rate_limited = 0  # 429 answers received
@@ -167,27 +171,31 @@ class GenesysApiClient:
                     raise exc403
                 if status == 429:
                     self.rate_limited += 1
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                    wait = parse_retry_after(response.headers.get("Retry-After"), time.time())
                     self._check_retry_after(method, path, wait, error)
                     if self.limiter is not None:  # the org's budget is shared: hold everyone, not just us
-                        self.limiter.pause(wait if wait is not None else full_jitter(attempt, cap=self._max_backoff))
+                        self.limiter.pause(wait if wait is not None else self._backoff(attempt))
                 elif status not in _RETRYABLE or not idempotent:
                     raise GenesysApiError(method, path, status, error)
                 if attempt + 1 >= self._max_attempts:
                     raise GenesysApiError(method, path, status, error)
                 if status in _RETRYABLE:
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                    wait = parse_retry_after(response.headers.get("Retry-After"), time.time())
                     self._check_retry_after(method, path, wait, error)
                 log.warning("genesys %s %s answered %s; retrying%s", method, path, status,
                             f" after Retry-After {wait:.0f}s" if wait else "")
             # the server's Retry-After is honoured whole (checked against the ceiling above); our own
             # backoff, when it named none, stays under max_backoff
-            delay = wait if wait is not None else full_jitter(attempt, cap=self._max_backoff)
+            delay = wait if wait is not None else self._backoff(attempt)
             attempt += 1
             if trio.current_time() + delay > trio.current_effective_deadline():
                 raise GenesysApiError(method, path, status, error) if wait is None else GenesysRateLimitError(
                     method, path, f"answered {status} with Retry-After {wait:.0f}s, past this request's deadline", error)
             await trio.sleep(delay)
+
+    def _backoff(self, attempt: int) -> float:
+        """Our own wait when the server named none: full jitter from 0.5 s, capped at `max_backoff`."""
+        return full_jitter(attempt, base=0.5, cap=self._max_backoff, random=self._random)
 
     def _check_retry_after(self, method: str, path: str, wait: float | None, error: ErrorBody | None) -> None:
         """A `Retry-After` beyond the ceiling is not waited for: the request fails and says why."""

@@ -32,6 +32,7 @@ from typing import Any, Awaitable, Callable, Sequence
 import httpx
 import trio
 
+from ...execution.response import BodyTooLarge, read_capped
 from ...replies.compile_genesys import compile_genesys
 from ...replies.compile_text import compile_text, resolve_numbered_answer
 from ...runtime.http import json_response
@@ -74,17 +75,24 @@ async def fetch_image_attachments(http: httpx.AsyncClient, reply: Any) -> list[M
             continue
         try:
             with trio.fail_after(15):
-                response = await http.get(attachment.url)
+                async with http.stream("GET", attachment.url) as response:
+                    if response.status_code != 200:
+                        log.warning("genesys: image attachment not usable (status %s); it stays a link",
+                                    response.status_code)
+                        continue
+                    # streamed under the cap: an oversized image is refused after MAX_IMAGE_BYTES (or at
+                    # once, by its Content-Length), and leaving the block closes the rest unread
+                    content = await read_capped(response.aiter_bytes(), MAX_IMAGE_BYTES,
+                                                response.headers.get("content-length"))
+        except BodyTooLarge:
+            log.warning("genesys: image attachment over %d bytes; it stays a link", MAX_IMAGE_BYTES)
+            continue
         except (httpx.HTTPError, trio.TooSlowError) as exc:
             log.warning("genesys: image attachment not fetched (%s); it stays a link", type(exc).__name__)
             continue
-        if response.status_code != 200 or len(response.content) > MAX_IMAGE_BYTES:
-            log.warning("genesys: image attachment not usable (status %s, %d bytes)", response.status_code,
-                        len(response.content))
-            continue
         name = attachment.filename or f"image-{index + 1}.{(attachment.mime or 'image/png').split('/')[-1]}"
         files.append(MediaFile("".join(c if c.isalnum() or c in "._-" else "_" for c in name),
-                               response.content, attachment.mime or response.headers.get("content-type", "image/png")))
+                               content, attachment.mime or response.headers.get("content-type", "image/png")))
     return files
 
 

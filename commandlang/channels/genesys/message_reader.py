@@ -18,17 +18,18 @@ The rules (runtime.md 2, SOURCES.md 2):
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections import OrderedDict
 
 import trio
 
+from ...execution.retry import full_jitter
 from ...runtime.messages import InboundMessage
 from .api import GenesysApiError
 from .conversations import ConversationsClient
 from .models import AgentCommunication, ConversationMessageEvent, MessageData, ModelError, parse_time
 from .oauth import GenesysAuthError
-from .retry import full_jitter
 from .seen import SeenIds
 
 __all__ = ["MessageReader"]
@@ -99,7 +100,7 @@ class MessageReader:
         try:
             # a floor of `backoff_base`: full jitter alone may retry at once, into the same failure
             await trio.sleep(max(self._backoff_base, full_jitter(failures, base=self._backoff_base,
-                                                                 cap=self._backoff_max)))
+                                                                 cap=self._backoff_max, random=random.random)))
         finally:
             self.pending_retries -= 1
         await self._attempt(topic, body, out, nursery)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -26,6 +27,7 @@ from typing import Iterable
 import trio
 import trio_websocket
 
+from ...execution.retry import full_jitter
 from ...jsonsafe import loads_bounded
 from ...runtime.messages import InboundMessage
 from .api import GenesysApiClient, GenesysApiError
@@ -33,7 +35,6 @@ from .conversations import ConversationsClient
 from .message_reader import MessageReader
 from .oauth import GenesysAuthError
 from .models import Channel, ChannelTopic, ChannelTopicListing, ModelError, NotificationEvent, parse_time
-from .retry import full_jitter
 from .seen import SeenIds
 
 __all__ = ["NotificationIngest", "message_topics", "SeenIds", "MAX_TOPICS_PER_CHANNEL", "RENEW_TOPICS"]
@@ -131,7 +132,7 @@ class NotificationIngest:
                 conn = await self._open(group, nursery, events_in)
             except (GenesysApiError, GenesysAuthError, OSError, trio_websocket.HandshakeError,
                     trio_websocket.ConnectionClosed, trio.TooSlowError, ModelError) as exc:
-                delay = full_jitter(failures, base=self._backoff_base, cap=self._backoff_max)
+                delay = full_jitter(failures, base=self._backoff_base, cap=self._backoff_max, random=random.random)
                 failures += 1
                 log.warning("genesys notification channel could not be opened (%s); retrying in %.1fs", exc, delay)
                 await trio.sleep(delay)
@@ -147,7 +148,7 @@ class NotificationIngest:
             if conn.lost and not conn.closing_warned:
                 self.reconnects += 1
                 failures = 0 if trio.current_time() - conn.opened_at > 60 else failures + 1
-                delay = full_jitter(failures, base=self._backoff_base, cap=self._backoff_max)
+                delay = full_jitter(failures, base=self._backoff_base, cap=self._backoff_max, random=random.random)
                 log.warning("genesys notification socket lost; reconnecting in %.1fs", delay)
                 await trio.sleep(delay)
                 previous = None

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from typing import Callable
 
 import httpx
 import trio
 
+from ...execution.retry import full_jitter, parse_retry_after
 from .models import ErrorBody, ModelError, TokenResponse
-from .retry import retry_after_seconds
 from ...errors import ChannelError
 
 __all__ = ["TokenProvider", "GenesysAuthError"]
@@ -116,9 +117,9 @@ class TokenProvider:
                 if response.status_code not in (429, 500, 502, 503, 504):
                     raise GenesysAuthError(f"token endpoint answered {response.status_code} {_oauth_error(response)}")
                 last_error = f"token endpoint answered {response.status_code}"
-                delay = retry_after_seconds(response.headers.get("Retry-After"))
+                delay = parse_retry_after(response.headers.get("Retry-After"), time.time())
             if attempt + 1 < self._max_attempts:
-                backoff = random.uniform(0, min(self._max_backoff, 0.5 * 2 ** attempt))
+                backoff = full_jitter(attempt, base=0.5, cap=self._max_backoff, random=random.random)
                 wait = min(delay, self._max_backoff) if delay is not None else backoff
                 log.warning("genesys token fetch failed (%s); retrying in %.1fs", last_error, wait)
                 await trio.sleep(wait)
