@@ -37,6 +37,7 @@ in worker threads on their own connection. Every caller waits under
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -83,6 +84,9 @@ class SqliteStore:
         self._restart_possible = True  # the next commit may (re)start the WAL file, which syncs its header
         self._closed = False
         self._stopped = trio.Event()
+
+    def describe(self) -> str:
+        return f"{os.path.abspath(self.path)} (SQLite, WAL)"
 
     # -- lifecycle -------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
