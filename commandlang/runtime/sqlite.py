@@ -250,10 +250,13 @@ class SqliteStore:
     def _do_append(self, connection: sqlite3.Connection, record: CommandRecord) -> StateEvent:
         body = record_body(record)
         if record.version == 1:
-            connection.execute(
-                "INSERT INTO commands (id, conversation_id, queue_id, status, version, updated_at, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.id, record.conversation_id, record.queue_id, record.status, record.version, record.updated_at, body))
+            try:
+                connection.execute(
+                    "INSERT INTO commands (id, conversation_id, queue_id, status, version, updated_at, body) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (record.id, record.conversation_id, record.queue_id, record.status, record.version, record.updated_at, body))
+            except sqlite3.IntegrityError:  # as every store says it: a record created twice is not its next version
+                raise StaleTransition(f"{record.id}: already stored") from None
         else:
             # The previous version must still be the stored one: statuses only move forward.
             cursor = connection.execute(
@@ -293,7 +296,11 @@ class SqliteStore:
         marks = ",".join("?" * len(final))
         removed = connection.execute(f"DELETE FROM commands WHERE updated_at < ? AND status IN ({marks})",
                                      (older_than, *final)).rowcount
-        removed += connection.execute("DELETE FROM events WHERE created_at < ?", (older_than,)).rowcount
+        # A prefix of the log, up to the first event young enough to keep: an older event after it (a clock
+        # stepped back, another writer's) stays, so resuming never skips a kept seq.
+        removed += connection.execute(
+            "DELETE FROM events WHERE seq < COALESCE((SELECT MIN(seq) FROM events WHERE created_at >= ?), "
+            "(SELECT MAX(seq) + 1 FROM events))", (older_than,)).rowcount
         removed += connection.execute("DELETE FROM dedupe WHERE expires_at < ?", (self._clock(),)).rowcount
         return removed
 
@@ -313,9 +320,9 @@ class SqliteStore:
 
     async def events_after(self, seq: int, limit: int) -> Sequence[StateEvent] | None:
         def query(connection: sqlite3.Connection) -> Sequence[StateEvent] | None:
-            low, high = connection.execute("SELECT MIN(seq), MAX(seq) FROM events").fetchone()
-            if high is None:
-                return [] if seq == 0 else None
+            high = _latest_seq(connection)
+            (low,) = connection.execute("SELECT MIN(seq) FROM events").fetchone()
+            low = high + 1 if low is None else low  # every event pruned: resuming from the latest one still works
             if seq < low - 1 or seq > high:
                 return None  # pruned past it, or from another store: the client needs a snapshot
             rows = connection.execute("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -328,7 +335,7 @@ class SqliteStore:
         def query(connection: sqlite3.Connection) -> tuple[int, Sequence[CommandRecord]]:
             connection.execute("BEGIN")  # one read transaction: seq and rows agree
             try:
-                (high,) = connection.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+                high = _latest_seq(connection)
                 rows = connection.execute(
                     "SELECT body FROM commands WHERE status IN ('pending', 'executing') "
                     "UNION SELECT body FROM (SELECT body FROM commands ORDER BY updated_at DESC LIMIT ?)",
@@ -357,7 +364,7 @@ class SqliteStore:
         def query(connection: sqlite3.Connection) -> tuple[int, Sequence[CommandRecord]]:
             connection.execute("BEGIN")  # one read transaction: seq and rows agree
             try:
-                (high,) = connection.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+                high = _latest_seq(connection)
                 rows = connection.execute(
                     f"SELECT body FROM commands WHERE ({where}) AND status IN ('pending', 'executing') "
                     f"UNION SELECT body FROM (SELECT body FROM commands WHERE {where} "
@@ -381,3 +388,9 @@ class SqliteStore:
                     for table in ("commands", "events", "dedupe")}
 
         return await self._read(query)
+
+
+def _latest_seq(connection: sqlite3.Connection) -> int:
+    """The seq of the last event appended, also once pruning has removed it (AUTOINCREMENT never reuses one)."""
+    row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    return int(row[0]) if row else 0

@@ -18,7 +18,7 @@ import trio
 from commandlang.channels.webhook import signature_headers
 from commandlang.runtime.config import ServiceConfig
 from commandlang.runtime.service import Ports, Service
-from commandlang.runtime.store import CommandRecord
+from commandlang.runtime.store import CommandRecord, Store
 from commandlang.testing.demo_backend import DemoBackend, serve_demo_backend
 
 WEBHOOK_SECRET = "whsec-test-1f9a8c"
@@ -121,3 +121,8 @@ def sample_record(command_id: str, conversation: str = "c1", status: str = "pend
     return CommandRecord(id=command_id, conversation_id=conversation, command="refund",
                          args={"order": 1, "card": "****1111"}, status=status, actor="p1", role="agent",
                          channel="webhook", message_id=f"m-{command_id}", created_at=now, updated_at=now)
+
+
+async def all_records(store: Store) -> list[CommandRecord]:
+    """Every record a store holds, oldest change first, read through the `Store` API (any store)."""
+    return list((await store.snapshot(limit=2**31 - 1))[1])
