@@ -6,7 +6,7 @@ import functools
 import io
 import json
 import shutil
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -18,7 +18,7 @@ from commandlang.channels.webhook import signature_headers
 from commandlang.runtime.http import answer_lifespan, read_body
 from commandlang.runtime.config import ServiceConfig
 from commandlang.runtime.service import Ports, Service
-from commandlang.runtime.stores import open_store
+from commandlang.runtime.stores import open_store, store_url
 from commandlang.runtime.store import CommandRecord, Store, record_body
 from commandlang.testing.demo_backend import DemoBackend, serve_demo_backend
 
@@ -91,21 +91,13 @@ class Running:
         assert events is not None, "the event log was pruned"
         return [{"seq": e.seq, **json.loads(record_body(e.record))} for e in events]
 
-    @asynccontextmanager
-    async def _store(self) -> AsyncIterator[Store]:
+    def _store(self) -> AbstractAsyncContextManager[Store]:
         """The service's store while it runs; once it has stopped, the same store opened again by its
         URL, as an operator would look at what a stopped service left."""
-        if not self.service.stopped.is_set():
-            assert self.service.store is not None
-            yield self.service.store
-            return
-        store = open_store(self.service.config)
-        async with trio.open_nursery() as nursery:
-            await nursery.start(store.run)
-            try:
-                yield store
-            finally:
-                await store.aclose()
+        if self.service.stopped.is_set():
+            return opened_store(store_url(self.service.config)[0])
+        assert self.service.store is not None
+        return nullcontext(self.service.store)
 
 
 class CallbackReceiver:
@@ -168,3 +160,30 @@ def sample_record(command_id: str, conversation: str = "c1", status: str = "pend
 async def all_records(store: Store) -> list[CommandRecord]:
     """Every record a store holds, oldest change first, read through the `Store` API (any store)."""
     return list((await store.snapshot(limit=2**31 - 1))[1])
+
+
+@asynccontextmanager
+async def opened_store(url: str, replica_id: str = "test-reader") -> AsyncIterator[Store]:
+    """The store at `url` opened beside the service that uses it (or once it stopped), by the URL as
+    `serve` would; a shared store takes a lease for `replica_id` meanwhile, and owns no work."""
+    store = open_store(replace(ServiceConfig(), store=url, replica_id=replica_id))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run)
+        try:
+            yield store
+        finally:
+            await store.aclose()
+
+
+async def stored_rows(url: str) -> list[dict[str, Any]]:
+    """Every record in the store at `url` (`Running.rows` for a service in another process)."""
+    async with opened_store(url) as store:
+        return [json.loads(record_body(r)) for r in await all_records(store)]
+
+
+async def stored_events(url: str) -> list[dict[str, Any]]:
+    """Every stored change in the store at `url`, in seq order: its seq and the record as it was then."""
+    async with opened_store(url) as store:
+        events = await store.events_after(0, 2**31 - 1)
+    assert events is not None, "the event log was pruned"
+    return [{"seq": e.seq, **json.loads(record_body(e.record))} for e in events]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -14,9 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trio
 
 from commandlang.channels.webhook import signature_headers
-from tests.runtime.support import REGISTRY, WEBHOOK_SECRET
+from tests.runtime.support import REGISTRY, WEBHOOK_SECRET, stored_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,8 +62,8 @@ def _post(base: str, text: str, message_id: str, timeout: float = 15) -> httpx.R
 
 
 def _statuses(db: Path) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(db) as connection:
-        rows = [json.loads(r[0]) for r in connection.execute("SELECT body FROM commands ORDER BY rowid")]
+    """(status, error code) of every record, read through the store as the service opens it (its URL)."""
+    rows = trio.run(stored_rows, f"sqlite://{db}")
     return [(row["status"], (row["error"] or {}).get("code")) for row in rows]
 
 
