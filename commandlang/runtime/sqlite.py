@@ -29,13 +29,14 @@ stalls it stalls the loop. Bigger batches (a busy service) go to a worker
 thread, where the hand-off is shared and SQLite, which releases the GIL, runs
 on the other core. When the writer task would commit an operation alone and
 at once on the Trio thread anyway (see `_idle_writer`), the caller commits it
-in its own task: two wake-ups spared, ~25 us of CPU per round trip. Reads run
-in worker threads on their own connection. Every caller waits under
+in its own task: two wake-ups spared, ~25 us of CPU per round trip. Reads
+(`sqlite_reads.py`) run in worker threads on their own connection. Every caller waits under
 `timeout` (then StoreUnavailable).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
@@ -45,9 +46,9 @@ from typing import Any, Callable, Sequence
 
 import trio
 
+from . import sqlite_reads as reads
 from .sqlite_schema import SCHEMA, upgrade
-from .store import (TERMINAL, CommandRecord, StaleTransition, StateEvent, StoreUnavailable, claim_key, record_body,
-                    record_from_body)
+from .store import TERMINAL, CommandRecord, StaleTransition, StateEvent, StoreUnavailable, claim_key, record_body
 
 __all__ = ["SqliteStore", "StoreUnavailable"]
 
@@ -315,37 +316,13 @@ class SqliteStore:
             raise StoreUnavailable(f"the store did not answer within {self._timeout:g}s")
 
     async def get(self, command_id: str) -> CommandRecord | None:
-        row = await self._read(lambda c: c.execute("SELECT body FROM commands WHERE id = ?", (command_id,)).fetchone())
-        return record_from_body(row[0]) if row else None
+        return await self._read(functools.partial(reads.get, command_id=command_id))
 
     async def events_after(self, seq: int, limit: int) -> Sequence[StateEvent] | None:
-        def query(connection: sqlite3.Connection) -> Sequence[StateEvent] | None:
-            high = _latest_seq(connection)
-            (low,) = connection.execute("SELECT MIN(seq) FROM events").fetchone()
-            low = high + 1 if low is None else low  # every event pruned: resuming from the latest one still works
-            if seq < low - 1 or seq > high:
-                return None  # pruned past it, or from another store: the client needs a snapshot
-            rows = connection.execute("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                                      (seq, limit)).fetchall()
-            return [StateEvent(row[0], record_from_body(row[1])) for row in rows]
-
-        return await self._read(query)
+        return await self._read(functools.partial(reads.events_after, seq=seq, limit=limit))
 
     async def snapshot(self, limit: int) -> tuple[int, Sequence[CommandRecord]]:
-        def query(connection: sqlite3.Connection) -> tuple[int, Sequence[CommandRecord]]:
-            connection.execute("BEGIN")  # one read transaction: seq and rows agree
-            try:
-                high = _latest_seq(connection)
-                rows = connection.execute(
-                    "SELECT body FROM commands WHERE status IN ('pending', 'executing') "
-                    "UNION SELECT body FROM (SELECT body FROM commands ORDER BY updated_at DESC LIMIT ?)",
-                    (limit,)).fetchall()
-            finally:
-                connection.execute("COMMIT")
-            records = sorted((record_from_body(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))
-            return int(high), records
-
-        return await self._read(query)
+        return await self._read(functools.partial(reads.snapshot, limit=limit))
 
     async def snapshot_for(self, conversations: Sequence[str], limit: int,
                            queues: Sequence[str] = ()) -> tuple[int, Sequence[CommandRecord]]:
@@ -355,42 +332,11 @@ class SqliteStore:
         wallboard), whose commands would otherwise fall out of a store-wide "most recent" window on
         a busy service.
         """
-        conversations, queues = list(conversations), list(queues)
-        where = " OR ".join(filter(None, (
-            f"conversation_id IN ({','.join('?' * len(conversations))})" if conversations else "",
-            f"queue_id IN ({','.join('?' * len(queues))})" if queues else ""))) or "0"
-        scope = (*conversations, *queues)
-
-        def query(connection: sqlite3.Connection) -> tuple[int, Sequence[CommandRecord]]:
-            connection.execute("BEGIN")  # one read transaction: seq and rows agree
-            try:
-                high = _latest_seq(connection)
-                rows = connection.execute(
-                    f"SELECT body FROM commands WHERE ({where}) AND status IN ('pending', 'executing') "
-                    f"UNION SELECT body FROM (SELECT body FROM commands WHERE {where} "
-                    "ORDER BY updated_at DESC LIMIT ?)", (*scope, *scope, limit)).fetchall()
-            finally:
-                connection.execute("COMMIT")
-            records = sorted((record_from_body(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))
-            return int(high), records
-
-        return await self._read(query)
+        return await self._read(functools.partial(reads.snapshot, limit=limit, scope=(list(conversations), list(queues))))
 
     async def unfinished(self) -> Sequence[CommandRecord]:
-        rows = await self._read(lambda c: c.execute(
-            "SELECT body FROM commands WHERE status IN ('pending', 'executing') ORDER BY updated_at").fetchall())
-        return [record_from_body(row[0]) for row in rows]
+        return await self._read(reads.unfinished)
 
     async def counts(self) -> dict[str, int]:
         """Rows per table, for metrics and tests."""
-        def query(connection: sqlite3.Connection) -> dict[str, int]:
-            return {table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                    for table in ("commands", "events", "dedupe")}
-
-        return await self._read(query)
-
-
-def _latest_seq(connection: sqlite3.Connection) -> int:
-    """The seq of the last event appended, also once pruning has removed it (AUTOINCREMENT never reuses one)."""
-    row = connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
-    return int(row[0]) if row else 0
+        return await self._read(reads.counts)
