@@ -154,6 +154,7 @@ class EventSink(Protocol):
     def publish(self, event: StateEvent) -> None: ...
 
 
+@runtime_checkable
 class Store(Protocol):
     """What the runtime and the sync hub need from storage; all methods are Trio-async.
 

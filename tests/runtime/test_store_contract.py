@@ -16,7 +16,7 @@ import pytest
 import trio
 
 from commandlang.runtime.config import ServiceConfig
-from commandlang.runtime.store import CommandRecord, StaleTransition, Store
+from commandlang.runtime.store import CommandRecord, SharedStore, StaleTransition, Store
 from commandlang.runtime.stores import STORES, open_store
 
 from tests.runtime.support import all_records
@@ -49,6 +49,15 @@ def opened(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Asyn
 def test_every_registered_scheme_is_covered() -> None:
     served = {"sqlite": "sqlite", "redis": "redis", "rediss": "redis", "unix": "redis"}
     assert set(STORES) == set(served) and set(served.values()) == set(STORE_URLS)
+
+
+async def test_the_store_has_every_method_of_the_protocol(opened) -> None:
+    async with opened() as store:
+        assert isinstance(store, Store)
+        if isinstance(store, SharedStore):  # and a shared one answers what the service asks of it
+            assert store.replica_id == "r1" and store.lease > 0
+            assert await store.caught_up(timeout=1) is True  # nothing appended, nothing to wait for
+            assert await store.orphaned() == [] and await store.own_unfinished() == []
 
 
 async def test_a_record_round_trips_and_survives_a_restart(opened) -> None:
