@@ -15,6 +15,7 @@ from ..errors import ChannelError
 from ..registry.types import format_duration
 from ..runtime.config import SETTINGS, ConfigError, ServiceConfig
 from ..runtime.logs import configure_logging
+from ..runtime.stores import store_url
 from .common import ArgumentParser
 
 
@@ -42,6 +43,7 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = ServiceConfig.from_sources(vars(args))
+        _, store_setting = store_url(config)  # a URL no store serves is refused before anything starts
     except ConfigError as exc:
         print(f"commandlang serve: {exc}", file=sys.stderr)
         return 2
@@ -67,7 +69,7 @@ def main(argv: list[str]) -> int:
             print(f"commandlang serve: {exc}", file=sys.stderr)
             return 2
         if isinstance(exc, StoreUnavailable):  # the state store cannot be opened: nothing may run unrecorded
-            where = "COMMANDLANG_REDIS_URL" if config.redis_url else f"the state file {config.db}"
+            where = f"the state file {config.db}" if store_setting == "COMMANDLANG_DB" else store_setting
             print(f"commandlang serve: {exc} (check {where})", file=sys.stderr)
             return 2
         if isinstance(exc, KeyboardInterrupt):

@@ -38,7 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", "COMMANDLANG_PORT", "int", "HTTP port (0: a free one)"),
     Setting("sync_port", "COMMANDLANG_SYNC_PORT", "int", "WebSocket sync port (0: a free one)"),
     Setting("registry", "COMMANDLANG_REGISTRY", "str", "the registry file"),
-    Setting("db", "COMMANDLANG_DB", "str", "SQLite state file"),
+    Setting("db", "COMMANDLANG_DB", "str", "SQLite state file (an alias: --store sqlite:PATH wins)"),
     Setting("max_concurrency", "COMMANDLANG_MAX_CONCURRENCY", "int", "commands running at once, across conversations"),
     Setting("conversation_queue", "COMMANDLANG_CONVERSATION_QUEUE", "int", "commands waiting per conversation before 'busy'"),
     Setting("command_timeout", "COMMANDLANG_COMMAND_TIMEOUT", "duration", "deadline of a command without its own timeout"),
@@ -59,7 +59,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sync_ping_interval", "COMMANDLANG_SYNC_PING_INTERVAL", "duration", "WebSocket ping interval of sync sessions"),
     Setting("log_format", "COMMANDLANG_LOG_FORMAT", "choice:json,text", "log lines as JSON or text"),
     Setting("log_level", "COMMANDLANG_LOG_LEVEL", "choice:debug,info,warning,error", "log level"),
-    Setting("redis_url", "COMMANDLANG_REDIS_URL", "secret", "Redis shared by several replicas, instead of the SQLite file (redis://, rediss://, unix://)"),
+    Setting("redis_url", "COMMANDLANG_REDIS_URL", "secret", "Redis shared by several replicas, instead of the SQLite file (redis://, rediss://, unix://; an alias: --store wins)"),
     Setting("replica_id", "COMMANDLANG_REPLICA_ID", "str", "with Redis: this replica's name, stable across its restarts (unset: the host name)"),
     Setting("replica_lease", "COMMANDLANG_REPLICA_LEASE", "duration", "with Redis: how long a stopped replica's unfinished work waits before another replica marks it interrupted"),
     Setting("demo_backend_port", "COMMANDLANG_DEMO_BACKEND_PORT", "int", "--demo: port of the in-process demo backend"),
@@ -76,6 +76,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("genesys_login_base", "GENESYS_LOGIN_BASE", "str", "override the Genesys login origin (tests: the fake)"),
     Setting("genesys_api_rate", "GENESYS_API_RATE", "int", "Genesys API requests a minute this process sends at most (0: no client-side limit); the org's client-credentials limit is 300"),
     Setting("genesys_max_retry_after", "GENESYS_MAX_RETRY_AFTER", "duration", "the longest Retry-After of a Genesys 429 waited for (longer: the request fails)"),
+    Setting("store", "COMMANDLANG_STORE", "secret", "the state store by URL: sqlite:///abs/path.db, sqlite:rel/path.db, redis://, rediss://, unix:// (unset: COMMANDLANG_REDIS_URL, else COMMANDLANG_DB)"),
 )
 
 
@@ -127,6 +128,7 @@ class ServiceConfig:
     # The demo page may send the agent role (from a client on this machine): --demo sets it; it has no
     # environment variable or flag of its own, so no deployment turns it on by accident.
     local_agent_role: bool = False
+    store: str = ""
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
         shown = {f.name: ("****" if _secret(f.name) and getattr(self, f.name) else getattr(self, f.name)) for f in fields(self)}

@@ -1,6 +1,6 @@
-"""The shared store for several replicas: Redis, selected by `COMMANDLANG_REDIS_URL`.
+"""The shared store for several replicas: Redis, selected by a `redis://`, `rediss://` or `unix://` store URL.
 
-Same `Store` interface as `SqliteStore`, plus `follow`, which feeds every
+Same `Store` interface as `SqliteStore`, plus `SharedStore`: `follow`, which feeds every
 replica's sync hub and demo pages with the events *all* replicas append, so an
 agent connected to any replica sees every command live.
 
@@ -42,8 +42,8 @@ import trio
 
 from ..execution.retry import full_jitter
 from . import redis_scripts as scripts
-from .store import (TERMINAL, ClaimedElsewhere, CommandRecord, StaleTransition, StateEvent, StoreUnavailable, claim_key,
-                    record_body, record_from_body)
+from .store import (TERMINAL, ClaimedElsewhere, CommandRecord, EventSink, StaleTransition, StateEvent, StoreUnavailable,
+                    claim_key, record_body, record_from_body)
 
 __all__ = ["RedisStore"]
 
@@ -101,6 +101,9 @@ class RedisStore:
 
     def _k(self, name: str) -> str:
         return self.prefix + name
+
+    def describe(self) -> str:
+        return f"Redis, shared (replica {self.replica_id})"  # not the URL: it may carry a password
 
     # -- lifecycle -------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -305,7 +308,7 @@ class RedisStore:
         return False
 
     # -- live fan-out across replicas ------------------------------------
-    async def follow(self, sink: Any, *, after: int | None = None, block: float = 5.0,
+    async def follow(self, sink: EventSink, *, after: int | None = None, block: float = 5.0,
                      task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Publish every event any replica appends (after seq `after`, default: from now) to `sink`, in order.
 

@@ -17,12 +17,11 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import sys
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Mapping, TextIO
+from typing import Any, Callable, Mapping, TextIO
 
 import httpx
 import trio
@@ -44,12 +43,9 @@ from .messages import InboundMessage, Job, ReplySink
 from .metrics import Metrics
 from .pipeline import Pipeline, PipelineConfig
 from .reload import Reloader
-from .sqlite import SqliteStore
-from .store import StoreUnavailable
+from .store import SharedStore, Store, StoreUnavailable
+from .stores import open_store
 from .upkeep import prune_loop, sweep_loop
-
-if TYPE_CHECKING:
-    from .redis_store import RedisStore
 
 __all__ = ["Service", "Ports", "FanOut"]
 
@@ -92,7 +88,7 @@ class Service:
         self._http_done = trio.Event()
         self.ready = False
         self.pipeline: Pipeline | None = None
-        self.store: SqliteStore | RedisStore | None = None
+        self.store: Store | None = None
         self.reloader: Reloader | None = None
         self._genesys: GenesysChannel | None = None
         self._hub: SyncHub | None = None
@@ -114,13 +110,10 @@ class Service:
 
     async def serve(self, *, task_status: trio.TaskStatus[Ports] = trio.TASK_STATUS_IGNORED) -> None:
         config = self.config
-        store = self.store = self._make_store()
+        store = self.store = open_store(config, clock=self.clock)
         async with trio.open_nursery() as outer:
             await outer.start(store.run)
-            if isinstance(store, SqliteStore):
-                self.say(f"state store: {os.path.abspath(config.db)} (SQLite, WAL)")
-            else:
-                self.say(f"state store: Redis, shared (replica {store.replica_id})")
+            self.say(f"state store: {store.describe()}")
             try:
                 async with trio.open_nursery() as inner:
                     ports = await self._start(inner, store)
@@ -143,7 +136,7 @@ class Service:
                     self._http_shutdown.set()
                     with trio.move_on_after(5):
                         await self._http_done.wait()
-                    if not isinstance(store, SqliteStore):  # the final states come back through the shared feed
+                    if isinstance(store, SharedStore):  # the final states come back through the shared feed
                         try:
                             await store.caught_up(timeout=2)
                         except StoreUnavailable:
@@ -160,19 +153,7 @@ class Service:
         self.stopped.set()
         self.say("stopped")
 
-    def _make_store(self) -> SqliteStore | RedisStore:
-        config = self.config
-        if not config.redis_url:
-            return SqliteStore(config.db, clock=self.clock)
-        try:
-            from .redis_store import RedisStore
-        except ImportError:  # coredis is an extra: most deployments are one process with SQLite
-            raise ConfigError("COMMANDLANG_REDIS_URL is set but the Redis client is not installed: "
-                               "pip install 'commandlang[redis]'") from None
-        return RedisStore(config.redis_url, replica_id=config.replica_id or socket.gethostname(),
-                          lease=config.replica_lease, clock=self.clock)
-
-    async def _start(self, nursery: trio.Nursery, store: SqliteStore | RedisStore) -> Ports:
+    async def _start(self, nursery: trio.Nursery, store: Store) -> Ports:
         config = self.config
         self._room = descriptor_room()
         env = dict(self.env)
@@ -206,7 +187,7 @@ class Service:
             genesys.follow_registry(lambda: (holder.current.registry.spec, holder.current.version))
 
         events = FanOut()
-        if isinstance(store, SqliteStore):
+        if not isinstance(store, SharedStore):
             changes = events  # one process: the pipeline publishes what it has stored
         else:
             # Several replicas: every replica's changes reach this one's hub and pages through the
@@ -221,7 +202,7 @@ class Service:
         if interrupted:
             self.say(f"recovered: {interrupted} command(s) interrupted by the last stop marked failed")
         nursery.start_soon(prune_loop, store, config.retention, self.clock)
-        if not isinstance(store, SqliteStore):
+        if isinstance(store, SharedStore):
             nursery.start_soon(sweep_loop, store, pipeline, self.clock)
 
         local = None
@@ -281,7 +262,7 @@ class Service:
         if local is not None:
             local.notice(notice)
 
-    async def _start_sync(self, nursery: trio.Nursery, store: SqliteStore | RedisStore, events: FanOut) -> int | None:
+    async def _start_sync(self, nursery: trio.Nursery, store: Store, events: FanOut) -> int | None:
         """The sync hub (commandlang.sync): agent sessions see every durable state change live."""
         config = self.config
         secret = config.sync_secret

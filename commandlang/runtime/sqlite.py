@@ -29,14 +29,16 @@ stalls it stalls the loop. Bigger batches (a busy service) go to a worker
 thread, where the hand-off is shared and SQLite, which releases the GIL, runs
 on the other core. When the writer task would commit an operation alone and
 at once on the Trio thread anyway (see `_idle_writer`), the caller commits it
-in its own task: two wake-ups spared, ~25 us of CPU per round trip. Reads run
-in worker threads on their own connection. Every caller waits under
+in its own task: two wake-ups spared, ~25 us of CPU per round trip. Reads
+(`sqlite_reads.py`) run in worker threads on their own connection. Every caller waits under
 `timeout` (then StoreUnavailable).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -44,9 +46,9 @@ from typing import Any, Callable, Sequence
 
 import trio
 
+from . import sqlite_reads as reads
 from .sqlite_schema import SCHEMA, upgrade
-from .store import (TERMINAL, CommandRecord, StaleTransition, StateEvent, StoreUnavailable, claim_key, record_body,
-                    record_from_body)
+from .store import TERMINAL, CommandRecord, StaleTransition, StateEvent, StoreUnavailable, claim_key, record_body
 
 __all__ = ["SqliteStore", "StoreUnavailable"]
 
@@ -83,6 +85,9 @@ class SqliteStore:
         self._restart_possible = True  # the next commit may (re)start the WAL file, which syncs its header
         self._closed = False
         self._stopped = trio.Event()
+
+    def describe(self) -> str:
+        return f"{os.path.abspath(self.path)} (SQLite, WAL)"
 
     # -- lifecycle -------------------------------------------------------
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -246,10 +251,13 @@ class SqliteStore:
     def _do_append(self, connection: sqlite3.Connection, record: CommandRecord) -> StateEvent:
         body = record_body(record)
         if record.version == 1:
-            connection.execute(
-                "INSERT INTO commands (id, conversation_id, queue_id, status, version, updated_at, body) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (record.id, record.conversation_id, record.queue_id, record.status, record.version, record.updated_at, body))
+            try:
+                connection.execute(
+                    "INSERT INTO commands (id, conversation_id, queue_id, status, version, updated_at, body) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (record.id, record.conversation_id, record.queue_id, record.status, record.version, record.updated_at, body))
+            except sqlite3.IntegrityError:  # as every store says it: a record created twice is not its next version
+                raise StaleTransition(f"{record.id}: already stored") from None
         else:
             # The previous version must still be the stored one: statuses only move forward.
             cursor = connection.execute(
@@ -289,7 +297,13 @@ class SqliteStore:
         marks = ",".join("?" * len(final))
         removed = connection.execute(f"DELETE FROM commands WHERE updated_at < ? AND status IN ({marks})",
                                      (older_than, *final)).rowcount
-        removed += connection.execute("DELETE FROM events WHERE created_at < ?", (older_than,)).rowcount
+        # A prefix of the log, up to the first event young enough to keep: an older event after it (a clock
+        # stepped back, another writer's) stays, so resuming never skips a kept seq. `+created_at` keeps
+        # SQLite walking seq order from the oldest, stopping at the first young event (as many steps as
+        # events it deletes), instead of reading every young one through the created_at index.
+        removed += connection.execute(
+            "DELETE FROM events WHERE seq < COALESCE((SELECT seq FROM events WHERE +created_at >= ? ORDER BY seq "
+            "LIMIT 1), (SELECT MAX(seq) + 1 FROM events))", (older_than,)).rowcount
         removed += connection.execute("DELETE FROM dedupe WHERE expires_at < ?", (self._clock(),)).rowcount
         return removed
 
@@ -304,37 +318,13 @@ class SqliteStore:
             raise StoreUnavailable(f"the store did not answer within {self._timeout:g}s")
 
     async def get(self, command_id: str) -> CommandRecord | None:
-        row = await self._read(lambda c: c.execute("SELECT body FROM commands WHERE id = ?", (command_id,)).fetchone())
-        return record_from_body(row[0]) if row else None
+        return await self._read(functools.partial(reads.get, command_id=command_id))
 
     async def events_after(self, seq: int, limit: int) -> Sequence[StateEvent] | None:
-        def query(connection: sqlite3.Connection) -> Sequence[StateEvent] | None:
-            low, high = connection.execute("SELECT MIN(seq), MAX(seq) FROM events").fetchone()
-            if high is None:
-                return [] if seq == 0 else None
-            if seq < low - 1 or seq > high:
-                return None  # pruned past it, or from another store: the client needs a snapshot
-            rows = connection.execute("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                                      (seq, limit)).fetchall()
-            return [StateEvent(row[0], record_from_body(row[1])) for row in rows]
-
-        return await self._read(query)
+        return await self._read(functools.partial(reads.events_after, seq=seq, limit=limit))
 
     async def snapshot(self, limit: int) -> tuple[int, Sequence[CommandRecord]]:
-        def query(connection: sqlite3.Connection) -> tuple[int, Sequence[CommandRecord]]:
-            connection.execute("BEGIN")  # one read transaction: seq and rows agree
-            try:
-                (high,) = connection.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-                rows = connection.execute(
-                    "SELECT body FROM commands WHERE status IN ('pending', 'executing') "
-                    "UNION SELECT body FROM (SELECT body FROM commands ORDER BY updated_at DESC LIMIT ?)",
-                    (limit,)).fetchall()
-            finally:
-                connection.execute("COMMIT")
-            records = sorted((record_from_body(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))
-            return int(high), records
-
-        return await self._read(query)
+        return await self._read(functools.partial(reads.snapshot, limit=limit))
 
     async def snapshot_for(self, conversations: Sequence[str], limit: int,
                            queues: Sequence[str] = ()) -> tuple[int, Sequence[CommandRecord]]:
@@ -344,36 +334,11 @@ class SqliteStore:
         wallboard), whose commands would otherwise fall out of a store-wide "most recent" window on
         a busy service.
         """
-        conversations, queues = list(conversations), list(queues)
-        where = " OR ".join(filter(None, (
-            f"conversation_id IN ({','.join('?' * len(conversations))})" if conversations else "",
-            f"queue_id IN ({','.join('?' * len(queues))})" if queues else ""))) or "0"
-        scope = (*conversations, *queues)
-
-        def query(connection: sqlite3.Connection) -> tuple[int, Sequence[CommandRecord]]:
-            connection.execute("BEGIN")  # one read transaction: seq and rows agree
-            try:
-                (high,) = connection.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
-                rows = connection.execute(
-                    f"SELECT body FROM commands WHERE ({where}) AND status IN ('pending', 'executing') "
-                    f"UNION SELECT body FROM (SELECT body FROM commands WHERE {where} "
-                    "ORDER BY updated_at DESC LIMIT ?)", (*scope, *scope, limit)).fetchall()
-            finally:
-                connection.execute("COMMIT")
-            records = sorted((record_from_body(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))
-            return int(high), records
-
-        return await self._read(query)
+        return await self._read(functools.partial(reads.snapshot, limit=limit, scope=(list(conversations), list(queues))))
 
     async def unfinished(self) -> Sequence[CommandRecord]:
-        rows = await self._read(lambda c: c.execute(
-            "SELECT body FROM commands WHERE status IN ('pending', 'executing') ORDER BY updated_at").fetchall())
-        return [record_from_body(row[0]) for row in rows]
+        return await self._read(reads.unfinished)
 
     async def counts(self) -> dict[str, int]:
         """Rows per table, for metrics and tests."""
-        def query(connection: sqlite3.Connection) -> dict[str, int]:
-            return {table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                    for table in ("commands", "events", "dedupe")}
-
-        return await self._read(query)
+        return await self._read(reads.counts)

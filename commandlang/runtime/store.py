@@ -1,17 +1,24 @@
 """The state store interface: command records, the event log for resume, dedupe keys.
 
 Kept narrow on purpose: the embedded default is SQLite (`sqlite.py`); a Redis
-store for several replicas implements the same methods. Every state change
-goes through `append`, which writes the record and its event together and
-returns the event with its global sequence number; only then may the runtime
-broadcast it.
+store for several replicas (`redis_store.py`) implements the same methods and
+`SharedStore` besides. Every state change goes through `append`, which writes
+the record and its event together and returns the event with its global
+sequence number; only then may the runtime broadcast it.
+
+A new store is its module (a class with the `Store` methods, `SharedStore` too
+if several replicas may share it), one line in `stores.STORES` naming its URL
+scheme, and a line in `tests/runtime/test_store_contract.py`'s list of stores
+so the contract suite runs against it.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Mapping, Protocol, Sequence
+from typing import Any, Literal, Mapping, Protocol, Sequence, runtime_checkable
+
+import trio
 
 from ..errors import ServiceError
 
@@ -20,6 +27,8 @@ __all__ = [
     "TERMINAL",
     "ClaimedElsewhere",
     "CommandRecord",
+    "EventSink",
+    "SharedStore",
     "StateEvent",
     "Store",
     "StaleTransition",
@@ -141,8 +150,38 @@ def record_from_body(body: str | bytes) -> CommandRecord:
     return CommandRecord.from_json(data, data.get("message_id", ""), data.get("registry_version"))
 
 
+class EventSink(Protocol):
+    """Where a shared store's feed publishes events (the service's fan-out to the hub and the pages)."""
+
+    def publish(self, event: StateEvent) -> None: ...
+
+
+@runtime_checkable
 class Store(Protocol):
-    """What the runtime and the sync hub need from storage; all methods are Trio-async."""
+    """What the runtime and the sync hub need from storage; all methods are Trio-async.
+
+    Lifecycle: the service starts `run` with `nursery.start` (it reports started once the store
+    answers, or raises `StoreUnavailable`), calls the methods below while it runs, and ends with
+    `aclose`, which commits what is queued and makes `run` return. Errors: `StoreUnavailable` for
+    anything the store cannot do now (the runtime answers "try again"), `StaleTransition` for a
+    change that is not the next version of the stored record, `ClaimedElsewhere` (shared stores).
+
+    Sequence numbers: every `append` gives its event the next `seq` of the whole store, dense (no
+    gaps: 1, 2, 3, ...) and in commit order (an event with a higher seq was committed after every
+    lower one, and is visible to `events_after` once its append has returned). The sync hub relies
+    on both: it forwards events in seq order and, seeing seq N+2 published before N+1, waits for
+    N+1 or reads it from `events_after` instead of skipping it. A refused change takes no seq.
+    """
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Open the store, report started, serve calls until `aclose`."""
+
+    async def aclose(self) -> None:
+        """Stop taking calls, finish what was accepted, make `run` return (waits a bounded time)."""
+
+    def describe(self) -> str:
+        """The one line `serve` prints after "state store: ", e.g. "/srv/state.db (SQLite, WAL)"; no secrets."""
+
 
     async def claim_message(self, channel: str, conversation_id: str, message_id: str, ttl: float) -> bool:
         """True the first time a (channel, conversation, message id) is seen within `ttl` seconds: dedupe.
@@ -190,4 +229,29 @@ class Store(Protocol):
     async def prune(self, older_than: float) -> int:
         """Drop final records, events and dedupe keys older than a timestamp; returns rows removed."""
 
-    async def aclose(self) -> None: ...
+
+@runtime_checkable
+class SharedStore(Store, Protocol):
+    """A store several replicas share: what the service adds when the store is one (`isinstance` tells).
+
+    Each replica appends its own changes, but every replica's sync hub must see all of them, in seq
+    order: the service feeds them from `follow`, not from its own pipeline. Work belongs to the
+    replica that claimed or started it while that replica's lease (`lease` seconds, renewed by
+    `run`) holds; the sweep marks `interrupted` what a replica left behind."""
+
+    replica_id: str
+    lease: float
+
+    async def follow(self, sink: EventSink, *, after: int | None = None,
+                     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Publish to `sink`, in seq order and without gaps, every event any replica appends after seq
+        `after` (default: the latest at start); reconnects by itself; runs until cancelled."""
+
+    async def caught_up(self, timeout: float) -> bool:
+        """Wait up to `timeout` until `follow` has published every event appended so far; True if it has."""
+
+    async def orphaned(self) -> Sequence[CommandRecord]:
+        """Pending or executing records of replicas whose lease has run out (none of this replica's)."""
+
+    async def own_unfinished(self) -> Sequence[CommandRecord]:
+        """This replica's pending or executing records (running, or left so by a store outage)."""

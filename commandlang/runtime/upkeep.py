@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Callable
 
 import trio
 
-from .store import Store, StoreUnavailable
+from .store import SharedStore, Store, StoreUnavailable
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline
-    from .redis_store import RedisStore
 
 __all__ = ["prune_loop", "sweep_loop"]
 
@@ -32,7 +31,7 @@ async def prune_loop(store: Store, retention: float, clock: Callable[[], float],
             log.info("pruned %d old rows", removed, extra={"stage": "retention"})
 
 
-async def sweep_loop(store: RedisStore, pipeline: Pipeline, clock: Callable[[], float]) -> None:
+async def sweep_loop(store: SharedStore, pipeline: Pipeline, clock: Callable[[], float]) -> None:
     """Several replicas: mark `interrupted` what nobody is running any more.
 
     That is what a replica that stopped for good left running (one that comes back under its

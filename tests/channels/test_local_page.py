@@ -43,4 +43,4 @@ async def test_type_a_command_confirm_with_a_quick_reply_and_see_it_complete(tmp
             process.kill()
         refunds = [r for r in run.backend.requests if r.path.endswith("/orders/12345/refunds")]
         assert len(refunds) == 1 and refunds[0].method == "POST"
-        assert [row["status"] for row in run.rows()] == ["completed"]
+        assert [row["status"] for row in await run.rows()] == ["completed"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import time
 
 import trio
@@ -14,7 +13,7 @@ from commandlang.channels.webhook import WebhookChannel, sign
 from commandlang.replies.model import Reply
 from commandlang.runtime.http import answer_lifespan, read_body
 from commandlang.runtime.messages import InboundMessage, OutboundReply
-from tests.runtime.support import WEBHOOK_SECRET, running_service
+from tests.runtime.support import WEBHOOK_SECRET, CallbackReceiver, running_service
 
 
 async def test_a_slow_command_answers_with_its_ack_then_finishes(tmp_path) -> None:
@@ -23,7 +22,7 @@ async def test_a_slow_command_answers_with_its_ack_then_finishes(tmp_path) -> No
         assert [r["text"] for r in data["replies"]] == ["Working on 4..."]
         assert data["command"]["status"] == "executing"
         with trio.fail_after(5):
-            while [r["status"] for r in run.rows()] != ["completed"]:
+            while [r["status"] for r in await run.rows()] != ["completed"]:
                 await trio.sleep(0.05)
 
 
@@ -31,27 +30,6 @@ async def test_a_fast_command_never_shows_its_ack(tmp_path) -> None:
     async with running_service(tmp_path) as run:
         data = (await run.webhook("/slow 5 delay=0.01")).json()
         assert [r["text"] for r in data["replies"]] == ["Slow 5 done"]
-
-
-class CallbackReceiver:
-    """A real HTTP endpoint standing in for the team's callback URL; it records what it is sent."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict, str, bytes]] = []  # (payload, signature header, raw body)
-        self.timestamps: list[str] = []
-        self.changed = trio.Event()
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "lifespan":
-            await answer_lifespan(receive, send)
-            return
-        body = await read_body(receive) or b""
-        headers = dict(scope["headers"])
-        self.received.append((json.loads(body), headers.get(b"x-commandlang-signature", b"").decode(), body))
-        self.timestamps.append(headers.get(b"x-commandlang-timestamp", b"").decode())
-        self.changed.set()
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
 
 
 async def test_callback_mode_answers_202_and_posts_signed_replies(tmp_path) -> None:

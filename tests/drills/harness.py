@@ -16,8 +16,6 @@ import os
 import random
 import signal
 import socket
-import sqlite3
-import subprocess
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from commandlang.sync import SyncClient
 from commandlang.sync.client import Snapshot, StateChange
 from commandlang.sync.tokens import issue_token
 from commandlang.testing.demo_backend import DemoBackend, Fault, serve_demo_backend
+from tests.runtime.support import stored_events, stored_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -185,18 +184,17 @@ class ServiceProcess:
         text = self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
         return text + (self.stdout_path.read_text(errors="replace") if self.stdout_path.exists() else "")
 
-    def rows(self) -> list[dict[str, Any]]:
-        if self.redis_socket is not None:
-            return [json.loads(line) for line in _redis_cli(self.redis_socket, "EVAL", _ALL_RECORDS, "0", "{commandlang}:cmd:*")]
-        with sqlite3.connect(self.db) as connection:
-            return [json.loads(row[0]) for row in connection.execute("SELECT body FROM commands")]
+    @property
+    def store_url(self) -> str:
+        """The state store's URL, as `serve --store` takes it."""
+        return f"unix://{self.redis_socket}" if self.redis_socket is not None else f"sqlite://{self.db}"
 
-    def events(self) -> list[tuple[int, dict[str, Any]]]:
-        if self.redis_socket is not None:  # XRANGE prints id, "b", body, "t", time per entry
-            lines = _redis_cli(self.redis_socket, "XRANGE", "{commandlang}:events", "-", "+")
-            return [(int(lines[i].split("-")[0]), json.loads(lines[i + 2])) for i in range(0, len(lines), 5)]
-        with sqlite3.connect(self.db) as connection:
-            return [(seq, json.loads(body)) for seq, body in connection.execute("SELECT seq, body FROM events ORDER BY seq")]
+    async def rows(self) -> list[dict[str, Any]]:
+        """Every record, read through the store opened by its URL beside the running service (any store)."""
+        return await stored_rows(self.store_url)
+
+    async def events(self) -> list[tuple[int, dict[str, Any]]]:
+        return [(event.pop("seq"), event) for event in await stored_events(self.store_url)]
 
     async def retries(self, client: httpx.AsyncClient) -> int:
         """commandlang_backend_retries_total as /metrics reports it now (per process run)."""
@@ -206,16 +204,6 @@ class ServiceProcess:
             return 0
         return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                        if line.startswith("commandlang_backend_retries_total")))
-
-
-_ALL_RECORDS = ("local out = {} for _, key in ipairs(redis.call('KEYS', ARGV[1])) do "
-                "table.insert(out, redis.call('HGET', key, 'body')) end return out")
-
-
-def _redis_cli(socket_path: Path, *command: str) -> list[str]:
-    """A command's answer from redis-cli, one line per element (stored JSON has no raw line breaks)."""
-    done = subprocess.run(["redis-cli", "-s", str(socket_path), *command], capture_output=True, text=True, check=True, timeout=30)
-    return [line for line in done.stdout.splitlines() if line]
 
 
 class Proxy:
@@ -401,9 +389,9 @@ class Load:
                     await trio.sleep(0.2)
 
 
-def check_store(load: Load, service: ServiceProcess) -> tuple[list[str], dict[str, int]]:
+async def check_store(load: Load, service: ServiceProcess) -> tuple[list[str], dict[str, int]]:
     """Every command message has exactly one record, in a final state; none ran twice."""
-    rows = service.rows()
+    rows = await service.rows()
     problems: list[str] = []
     by_message = Counter(row["message_id"] for row in rows if "message_id" in row)
     commands = [m for m in load.sent]  # every text the drill sends is a command
@@ -423,10 +411,10 @@ def check_store(load: Load, service: ServiceProcess) -> tuple[list[str], dict[st
                       **{f"status_{k}": v for k, v in sorted(statuses.items())}}
 
 
-def check_backend(backend: DemoBackend, service: ServiceProcess) -> list[str]:
+async def check_backend(backend: DemoBackend, service: ServiceProcess) -> list[str]:
     """No message ran twice against the backend: every Idempotency-Key is one command's id, and every
     command reached the backend with at most one key; the bearer token went to the backend only."""
-    rows = {row["id"]: row for row in service.rows()}
+    rows = {row["id"]: row for row in await service.rows()}
     problems = []
     keys_by_message: dict[str, set[str]] = {}
     for request in backend.requests:

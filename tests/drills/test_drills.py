@@ -30,7 +30,7 @@ async def _caught_up(watchers: list[Watcher], service: ServiceProcess, timeout: 
     """Wait (under a deadline) until every session has the store's last event in its scope."""
     with trio.move_on_after(timeout):
         while True:
-            events = service.events()
+            events = await service.events()
             if all(_last(w) >= max((seq for seq, body in events if w.in_scope(body)), default=0) for w in watchers):
                 return
             await trio.sleep(0.05)
@@ -43,12 +43,12 @@ def _last(watcher: Watcher) -> int:
 
 async def _all_final(service: ServiceProcess, timeout: float = 20.0) -> None:
     with trio.move_on_after(timeout):
-        while any(row["status"] in ("pending", "executing") for row in service.rows()):
+        while any(row["status"] in ("pending", "executing") for row in await service.rows()):
             await trio.sleep(0.05)
 
 
-def _session_problems(watchers: list[Watcher], service: ServiceProcess) -> list[str]:
-    events, rows = service.events(), service.rows()
+async def _session_problems(watchers: list[Watcher], service: ServiceProcess) -> list[str]:
+    events, rows = await service.events(), await service.rows()
     return [problem for watcher in watchers for problem in watcher.problems(events, rows)]
 
 
@@ -91,8 +91,8 @@ async def test_mixed_load_while_the_backend_misbehaves_and_sessions_drop(tmp_pat
                 await _caught_up(watchers, service)
                 ready_after = await service.wait_ready(client)
 
-            problems, figures = check_store(load, service)
-            problems += check_backend(backend, service) + check_logs(service) + _session_problems(watchers, service)
+            problems, figures = await check_store(load, service)
+            problems += await check_backend(backend, service) + check_logs(service) + await _session_problems(watchers, service)
             report("backend faults + session drops", {
                 **figures, "faults_injected": faults.injected(), **{f"fault_{k}": v for k, v in sorted(faults.planned.items())},
                 "backend_requests": len(backend.requests), "retries": retries, "duplicate_deliveries": load.duplicates_sent,
@@ -148,9 +148,9 @@ async def test_the_service_is_stopped_mid_load_and_restarted(tmp_path: Path, how
                 await _all_final(service)
                 await _caught_up(watchers, service)
 
-            problems, figures = check_store(load, service)
-            problems += check_backend(backend, service) + check_logs(service) + _session_problems(watchers, service)
-            interrupted = sum(1 for row in service.rows() if (row.get("error") or {}).get("code") == "interrupted")
+            problems, figures = await check_store(load, service)
+            problems += await check_backend(backend, service) + check_logs(service) + await _session_problems(watchers, service)
+            interrupted = sum(1 for row in await service.rows() if (row.get("error") or {}).get("code") == "interrupted")
             report(f"{how} + restart", {
                 **figures, "interrupted": interrupted, "faults_injected": faults.injected(), "retries": retries[0],
                 "delivery_errors_while_down": load.transport_errors, "refused_then_redelivered": load.refused,

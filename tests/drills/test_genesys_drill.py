@@ -153,7 +153,7 @@ async def test_genesys_faults_tokens_429_socket_closes_and_dropped_bot_connectio
                 ready_after = await service.wait_ready(client)
                 ready = (await client.get(f"{service.base}/readyz")).json()
 
-            rows = service.rows()
+            rows = await service.rows()
             by_message = Counter(row["message_id"] for row in rows)
             expected = list(injected) + list(bot_sent)
             problems = []
@@ -178,8 +178,8 @@ async def test_genesys_faults_tokens_429_socket_closes_and_dropped_bot_connectio
             if extra_replies:
                 problems.append(f"more agent replies than commands (a command answered twice): {extra_replies}")
             tokens = tuple(fake.tokens)
-            problems += check_backend(backend, service) + check_logs(service, (CLIENT_SECRET, BOT_SECRET) + tokens)
-            problems += _session_problems(watchers, service)
+            problems += await check_backend(backend, service) + check_logs(service, (CLIENT_SECRET, BOT_SECRET) + tokens)
+            problems += await _session_problems(watchers, service)
             if ready.get("checks", {}).get("genesys") is not True:
                 problems.append(f"/readyz does not show Genesys connected: {ready}")
             statuses = Counter(row["status"] for row in rows)

@@ -67,9 +67,9 @@ async def test_a_replica_is_killed_mid_load_and_the_other_carries_on(tmp_path: P
                 await _all_final(b)
                 await _caught_up(watchers, b)
 
-            problems, figures = check_store(load, b)
-            problems += check_backend(backend, b) + check_logs(a) + check_logs(b) + _session_problems(watchers, b)
-            rows = b.rows()
+            problems, figures = await check_store(load, b)
+            problems += await check_backend(backend, b) + check_logs(a) + check_logs(b) + await _session_problems(watchers, b)
+            rows = await b.rows()
             interrupted = sum(1 for row in rows if (row.get("error") or {}).get("code") == "interrupted")
             report("replica SIGKILL + restart (Redis)", {
                 **figures, "interrupted": interrupted, "faults_injected": faults.injected(),

@@ -6,8 +6,7 @@ import functools
 import io
 import json
 import shutil
-import sqlite3
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -16,9 +15,11 @@ import httpx
 import trio
 
 from commandlang.channels.webhook import signature_headers
+from commandlang.runtime.http import answer_lifespan, read_body
 from commandlang.runtime.config import ServiceConfig
 from commandlang.runtime.service import Ports, Service
-from commandlang.runtime.store import CommandRecord
+from commandlang.runtime.stores import open_store, store_url
+from commandlang.runtime.store import CommandRecord, Store, record_body
 from commandlang.testing.demo_backend import DemoBackend, serve_demo_backend
 
 WEBHOOK_SECRET = "whsec-test-1f9a8c"
@@ -77,14 +78,47 @@ class Running:
         return await self.client.post(f"{self.base}/v1/messages", content=body,
                                       headers={**signature_headers(secret, body), "content-type": "application/json"})
 
-    def rows(self) -> list[dict[str, Any]]:
-        """Every command record in the state file, read as an operator would (sqlite3)."""
-        with sqlite3.connect(self.db) as connection:
-            return [json.loads(row[0]) for row in connection.execute("SELECT body FROM commands ORDER BY updated_at")]
+    async def rows(self) -> list[dict[str, Any]]:
+        """Every command record, oldest change first, as the store keeps it (the sync `command` object, the
+        message id and the registry version), read through the `Store` API: the same for every store."""
+        async with self._store() as store:
+            return [json.loads(record_body(r)) for r in await all_records(store)]
 
-    def events(self) -> list[dict[str, Any]]:
-        with sqlite3.connect(self.db) as connection:
-            return [{"seq": seq, **json.loads(body)} for seq, body in connection.execute("SELECT seq, body FROM events ORDER BY seq")]
+    async def events(self) -> list[dict[str, Any]]:
+        """Every stored state change in seq order: its seq and the record as it was then."""
+        async with self._store() as store:
+            events = await store.events_after(0, 2**31 - 1)
+        assert events is not None, "the event log was pruned"
+        return [{"seq": e.seq, **json.loads(record_body(e.record))} for e in events]
+
+    def _store(self) -> AbstractAsyncContextManager[Store]:
+        """The service's store while it runs; once it has stopped, the same store opened again by its
+        URL, as an operator would look at what a stopped service left."""
+        if self.service.stopped.is_set():
+            return opened_store(store_url(self.service.config)[0])
+        assert self.service.store is not None
+        return nullcontext(self.service.store)
+
+
+class CallbackReceiver:
+    """A real HTTP endpoint standing in for the team's callback URL; it records what it is sent."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict, str, bytes]] = []  # (payload, signature header, raw body)
+        self.timestamps: list[str] = []
+        self.changed = trio.Event()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await answer_lifespan(receive, send)
+            return
+        body = await read_body(receive) or b""
+        headers = dict(scope["headers"])
+        self.received.append((json.loads(body), headers.get(b"x-commandlang-signature", b"").decode(), body))
+        self.timestamps.append(headers.get(b"x-commandlang-timestamp", b"").decode())
+        self.changed.set()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
 
 
 @asynccontextmanager
@@ -121,3 +155,35 @@ def sample_record(command_id: str, conversation: str = "c1", status: str = "pend
     return CommandRecord(id=command_id, conversation_id=conversation, command="refund",
                          args={"order": 1, "card": "****1111"}, status=status, actor="p1", role="agent",
                          channel="webhook", message_id=f"m-{command_id}", created_at=now, updated_at=now)
+
+
+async def all_records(store: Store) -> list[CommandRecord]:
+    """Every record a store holds, oldest change first, read through the `Store` API (any store)."""
+    return list((await store.snapshot(limit=2**31 - 1))[1])
+
+
+@asynccontextmanager
+async def opened_store(url: str, replica_id: str = "test-reader") -> AsyncIterator[Store]:
+    """The store at `url` opened beside the service that uses it (or once it stopped), by the URL as
+    `serve` would; a shared store takes a lease for `replica_id` meanwhile, and owns no work."""
+    store = open_store(replace(ServiceConfig(), store=url, replica_id=replica_id))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run)
+        try:
+            yield store
+        finally:
+            await store.aclose()
+
+
+async def stored_rows(url: str) -> list[dict[str, Any]]:
+    """Every record in the store at `url` (`Running.rows` for a service in another process)."""
+    async with opened_store(url) as store:
+        return [json.loads(record_body(r)) for r in await all_records(store)]
+
+
+async def stored_events(url: str) -> list[dict[str, Any]]:
+    """Every stored change in the store at `url`, in seq order: its seq and the record as it was then."""
+    async with opened_store(url) as store:
+        events = await store.events_after(0, 2**31 - 1)
+    assert events is not None, "the event log was pruned"
+    return [{"seq": e.seq, **json.loads(record_body(e.record))} for e in events]

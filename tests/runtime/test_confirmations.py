@@ -60,7 +60,7 @@ async def test_an_unanswered_question_expires_and_is_swept(tmp_path) -> None:
         late = (await run.webhook(f"/confirm {token}", conversation="q4")).json()
         assert late["command"] is None and wiped(run) == 0
         # it never ran: rejected, not failed, with why, for the message that asked
-        assert [(r["command"], r["status"], r["error"]["code"], r["args"]) for r in run.rows()] == [
+        assert [(r["command"], r["status"], r["error"]["code"], r["args"]) for r in await run.rows()] == [
             ("wipe", "rejected", "confirmation_expired", {"order": 5})]
 
 
@@ -94,5 +94,5 @@ async def test_a_replaced_question_ends_rejected_and_the_new_one_still_runs(tmp_
         second = token_of((await run.webhook("/wipe 5", conversation="r1")).json())
         assert (await run.webhook(f"/confirm {first}", conversation="r1")).json()["command"] is None  # gone
         assert (await run.webhook(f"/confirm {second}", conversation="r1")).json()["command"]["status"] == "completed"
-        assert sorted((r["status"], (r["error"] or {}).get("code")) for r in run.rows()) == [
+        assert sorted((r["status"], (r["error"] or {}).get("code")) for r in await run.rows()) == [
             ("completed", None), ("rejected", "confirmation_replaced")]

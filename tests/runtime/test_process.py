@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -14,9 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+import trio
 
 from commandlang.channels.webhook import signature_headers
-from tests.runtime.support import REGISTRY, WEBHOOK_SECRET
+from tests.runtime.support import REGISTRY, WEBHOOK_SECRET, stored_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,11 +46,12 @@ def backend():
     process.wait(10)
 
 
-def _serve(tmp_path: Path, backend_url: str) -> tuple[subprocess.Popen, str]:
+def _serve(tmp_path: Path, backend_url: str, store: list[str] | None = None) -> tuple[subprocess.Popen, str]:
+    """`serve` on `tmp_path`/state.db, named by `store` flags (default: the older `--db PATH`)."""
     (tmp_path / "commands.yaml").write_text(REGISTRY)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DEMO_API": f"{backend_url}/v1", "CWD": str(tmp_path),
            "COMMANDLANG_WEBHOOK_SECRET": WEBHOOK_SECRET, "COMMANDLANG_LOG_FORMAT": "json"}
-    process, lines = _start(["serve", "--port", "0", "--sync-port", "0", "--db", str(tmp_path / "state.db")], env)
+    process, lines = _start(["serve", "--port", "0", "--sync-port", "0", *(store or ["--db", str(tmp_path / "state.db")])], env)
     return process, lines[-1].split()[-1]
 
 
@@ -62,8 +63,8 @@ def _post(base: str, text: str, message_id: str, timeout: float = 15) -> httpx.R
 
 
 def _statuses(db: Path) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(db) as connection:
-        rows = [json.loads(r[0]) for r in connection.execute("SELECT body FROM commands ORDER BY rowid")]
+    """(status, error code) of every record, read through the store as the service opens it (its URL)."""
+    rows = trio.run(stored_rows, f"sqlite://{db}")
     return [(row["status"], (row["error"] or {}).get("code")) for row in rows]
 
 
@@ -101,7 +102,7 @@ def test_kill_9_then_restart_marks_the_command_interrupted(tmp_path: Path, backe
     sender.join(20)
     assert _statuses(tmp_path / "state.db") == [("executing", None)]
 
-    process, base = _serve(tmp_path, backend)
+    process, base = _serve(tmp_path, backend, ["--store", "sqlite:state.db"])  # the same file, by its URL (relative)
     try:
         assert _statuses(tmp_path / "state.db") == [("failed", "interrupted")]
         assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200

@@ -1,4 +1,7 @@
-"""The Redis store against a real redis-server: the `Store` contract, replicas sharing it, the live feed."""
+"""The Redis store against a real redis-server, what only it does: replicas sharing it, leases, the live feed.
+
+What every store does (versions, seq, resume, snapshots, claims, prune) is in test_store_contract.py.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import trio
 
 from commandlang.runtime.redis_store import RedisStore
 from commandlang.runtime.sqlite import StoreUnavailable
-from commandlang.runtime.store import ClaimedElsewhere, StaleTransition, StateEvent
+from commandlang.runtime.store import ClaimedElsewhere, StateEvent
 
 from tests.redis_server import RedisServer
 from tests.runtime.support import sample_record as record
@@ -40,20 +43,6 @@ async def test_records_events_and_seq(redis: RedisServer) -> None:
         await store.aclose()
 
 
-async def test_statuses_only_move_forward(redis: RedisServer) -> None:
-    async with trio.open_nursery() as nursery:
-        store = await open_store(nursery, redis)
-        created = await store.append(record("a"))
-        with pytest.raises(StaleTransition):
-            await store.append(record("a"))  # created twice
-        finished = created.record.moved("executing", 101).moved("failed", 102)
-        with pytest.raises(StaleTransition):
-            await store.append(finished)  # skipped a version: a lost update
-        assert (await store.get("a")).status == "pending"
-        assert [e.seq for e in await store.events_after(0, 10)] == [1]  # a refused change leaves no event
-        await store.aclose()
-
-
 async def test_concurrent_appends_from_two_replicas_get_gapless_seqs(redis: RedisServer) -> None:
     async with trio.open_nursery() as nursery:
         stores = [await open_store(nursery, redis, replica=name) for name in ("r1", "r2")]
@@ -69,27 +58,6 @@ async def test_concurrent_appends_from_two_replicas_get_gapless_seqs(redis: Redi
         assert await stores[0].counts() == {"commands": 200, "events": 200}
         for store in stores:
             await store.aclose()
-
-
-async def test_resume_prune_and_snapshots(redis: RedisServer) -> None:
-    async with trio.open_nursery() as nursery:
-        store = await open_store(nursery, redis)
-        for index in range(5):
-            await store.append(record(f"r{index}", conversation=f"c{index % 2}", now=float(index)))
-        assert [e.seq for e in await store.events_after(3, 100)] == [4, 5]
-        assert [e.seq for e in await store.events_after(0, 2)] == [1, 2]
-        assert await store.events_after(5, 100) == []
-        assert await store.events_after(99, 100) is None  # from another store: needs a snapshot
-        done = await store.append((await store.get("r0")).moved("completed", 1.5))  # seq 6
-        assert await store.prune(older_than=2.5) == 1 + 3  # r0 (final) and events 1..3; pending r1, r2 stay
-        assert await store.get("r0") is None and await store.get("r1") is not None
-        assert await store.events_after(0, 100) is None  # pruned past it
-        assert [e.seq for e in await store.events_after(3, 100)] == [4, 5, 6]
-        high, records = await store.snapshot(limit=10)
-        assert high == done.seq and [r.id for r in records] == ["r1", "r2", "r3", "r4"]
-        high, records = await store.snapshot_for(["c1"], limit=1)
-        assert high == 6 and [r.id for r in records] == ["r1", "r3"]  # both live, in order
-        await store.aclose()
 
 
 async def test_a_message_is_claimed_once_until_its_key_expires(redis: RedisServer) -> None:
@@ -204,21 +172,6 @@ async def test_an_unreachable_redis_fails_the_start_clearly(tmp_path) -> None:
         async with trio.open_nursery() as nursery:
             with pytest.raises(StoreUnavailable, match="cannot reach Redis"):
                 await nursery.start(store.run)
-
-
-async def test_several_changes_in_one_call_in_order(redis: RedisServer) -> None:
-    async with trio.open_nursery() as nursery:
-        store = await open_store(nursery, redis)
-        pending = record("a")
-        executing = pending.moved("executing", 101)
-        events = await store.append_all([pending, executing])
-        assert [(e.seq, e.record.status) for e in events] == [(1, "pending"), (2, "executing")]
-        assert (await store.get("a")).status == "executing"
-        with pytest.raises(StaleTransition):  # the second is stale: the first still lands, as the order says
-            await store.append_all([record("b"), executing])
-        assert (await store.get("b")).status == "pending"
-        assert [e.seq for e in await store.events_after(0, 10)] == [1, 2, 3]
-        await store.aclose()
 
 
 async def test_queue_snapshots_and_their_pruning(redis: RedisServer) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 
 import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
 
-from tests.runtime.support import REGISTRY, running_service
+from tests.runtime.support import REGISTRY, CallbackReceiver, running_service
 
 
 async def test_listening_lines_health_and_readiness(tmp_path) -> None:
@@ -29,7 +30,7 @@ async def test_webhook_runs_a_command_and_answers_with_state_and_reply(tmp_path)
         assert data["command"]["status"] == "completed"
         assert data["command"]["args"] == {"order": 12345}
         assert data["replies"] and data["replies"][0]["text"]
-        statuses = [event["status"] for event in run.events() if event["id"] == data["command"]["id"]]
+        statuses = [event["status"] for event in await run.events() if event["id"] == data["command"]["id"]]
         assert statuses == ["pending", "executing", "completed"]
 
 
@@ -50,7 +51,7 @@ async def test_pending_and_executing_share_a_commit_unless_an_ack_comes_between(
         events_per_commit.clear()
         assert (await run.webhook("/slow 1 delay=0.01")).json()["command"]["status"] == "completed"
         assert [n for n in events_per_commit if n] == [1, 1, 1]  # the ack is sent between pending and executing
-        statuses = [event["status"] for event in run.events()]
+        statuses = [event["status"] for event in await run.events()]
         assert statuses == ["pending", "executing", "completed"] * 2
 
 
@@ -58,7 +59,7 @@ async def test_chat_that_is_not_a_command_gets_nothing(tmp_path) -> None:
     async with running_service(tmp_path) as run:
         response = await run.webhook("hello, is anyone there? /etc/hosts is broken")
         assert response.json() == {"command": None, "replies": []}
-        assert run.rows() == []
+        assert await run.rows() == []
 
 
 async def test_a_bind_error_is_a_friendly_reply_and_a_failed_record(tmp_path) -> None:
@@ -93,34 +94,40 @@ async def test_redelivered_message_runs_once(tmp_path) -> None:
         assert first.json()["command"]["status"] == "completed"
         assert second.json() == {"command": None, "replies": []}
         assert len([r for r in run.backend.requests if r.path.endswith("/orders/7")]) == 1
-        assert len(run.rows()) == 1
+        assert len(await run.rows()) == 1
 
 
 async def test_one_conversation_runs_in_arrival_order(tmp_path) -> None:
-    async with running_service(tmp_path) as run:
-        async def send(index: int) -> None:
-            # later commands are faster: only the per-conversation queue keeps them in order
-            await run.webhook(f"/slow {index} delay={0.25 - index * 0.05:.2f}", conversation="ordered",
-                              message_id=f"order-{index}")
-
-        async with trio.open_nursery() as nursery:
+    # Callback mode answers 202 once the message is accepted (claimed and queued): sending each after the
+    # previous one's 202 makes the arrival order known, without reading the store's dedupe keys.
+    receiver = CallbackReceiver()
+    async with trio.open_nursery() as nursery:
+        config = Config()
+        config.bind = ["127.0.0.1:0"]
+        config.accesslog = config.errorlog = None
+        binds = await nursery.start(functools.partial(serve, receiver, config))
+        async with running_service(tmp_path, webhook_callback=f"{binds[0]}/hook") as run:
             for index in range(5):
-                nursery.start_soon(send, index)
-                await trio.sleep(0.02)
-        # the order the service received them in: its dedupe keys, in insertion order
-        with sqlite3.connect(run.db) as connection:
-            arrived = [key.split("\x1f")[-1] for (key,) in connection.execute("SELECT key FROM dedupe ORDER BY rowid")]
-        arrival = [int(message_id.split("-")[1]) for message_id in arrived]
-        assert sorted(arrival) == [0, 1, 2, 3, 4]
-        served = [int(r.path.rsplit("/", 1)[1]) for r in run.backend.requests if "/echo/" in r.path]
-        assert served == arrival
-        # one at a time: each command started executing after the previous one finished
-        spans = {}
-        for event in run.events():
-            spans.setdefault(event["args"]["n"], {})[event["status"]] = event["updated_at"]
-        ordered = [spans[n] for n in arrival]
-        for before, after in zip(ordered, ordered[1:]):
-            assert before["completed"] <= after["executing"]
+                # later commands are faster: only the per-conversation queue keeps them in order
+                response = await run.webhook(f"/slow {index} delay={0.25 - index * 0.05:.2f}", conversation="ordered",
+                                             message_id=f"order-{index}")
+                assert response.status_code == 202
+            with trio.fail_after(10):
+                while len([p for p, _, _ in receiver.received if p["reply"]["text"].endswith(" done")]) < 5:
+                    await receiver.changed.wait()
+                    receiver.changed = trio.Event()
+            served = [int(r.path.rsplit("/", 1)[1]) for r in run.backend.requests if "/echo/" in r.path]
+            assert served == [0, 1, 2, 3, 4]
+            done = [p["reply"]["text"] for p, _, _ in receiver.received if p["reply"]["text"].endswith(" done")]
+            assert done == [f"Slow {n} done" for n in range(5)]  # answered in that order too
+            # one at a time: each command started executing after the previous one finished
+            spans: dict[int, dict[str, float]] = {}
+            for event in await run.events():
+                spans.setdefault(event["args"]["n"], {})[event["status"]] = event["updated_at"]
+            ordered = [spans[n] for n in range(5)]
+            for before, after in zip(ordered, ordered[1:]):
+                assert before["completed"] <= after["executing"]
+        nursery.cancel_scope.cancel()
 
 
 async def test_different_conversations_run_concurrently(tmp_path) -> None:
@@ -128,7 +135,7 @@ async def test_different_conversations_run_concurrently(tmp_path) -> None:
         async with trio.open_nursery() as nursery:
             for index in range(8):
                 nursery.start_soon(functools.partial(run.webhook, f"/slow {index} delay=0.8", conversation=f"conv-{index}"))
-        events = run.events()
+        events = await run.events()
         started = [e["updated_at"] for e in events if e["status"] == "executing"]
         finished = [e["updated_at"] for e in events if e["status"] == "completed"]
         assert len(started) == len(finished) == 8
@@ -196,13 +203,13 @@ async def test_shutdown_drains_a_running_command(tmp_path) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(send)
             with trio.fail_after(3):
-                while not any(r["status"] == "executing" for r in run.rows()):
+                while not any(r["status"] == "executing" for r in await run.rows()):
                     await trio.sleep(0.02)
             run.service.stop()
         assert response[0].json()["command"]["status"] == "completed"
         with trio.fail_after(10):
             await run.service.stopped.wait()
-        assert [r["status"] for r in run.rows()] == ["completed"]
+        assert [r["status"] for r in await run.rows()] == ["completed"]
 
 
 async def test_a_reload_is_announced_to_sync_sessions(tmp_path) -> None:
@@ -226,7 +233,7 @@ async def test_a_second_stop_skips_the_drain_and_cancels_durably(tmp_path) -> No
         async with trio.open_nursery() as nursery:
             nursery.start_soon(functools.partial(run.webhook, "/slow 1 delay=20", conversation="forced"))
             with trio.fail_after(5):
-                while not any(r["status"] == "executing" for r in run.rows()):
+                while not any(r["status"] == "executing" for r in await run.rows()):
                     await trio.sleep(0.02)
             run.service.stop()
             await trio.sleep(0.1)
@@ -234,7 +241,7 @@ async def test_a_second_stop_skips_the_drain_and_cancels_durably(tmp_path) -> No
             with trio.fail_after(10):
                 await run.service.stopped.wait()
             nursery.cancel_scope.cancel()
-        assert [(r["status"], r["error"]["code"]) for r in run.rows()] == [("cancelled", "cancelled")]
+        assert [(r["status"], r["error"]["code"]) for r in await run.rows()] == [("cancelled", "cancelled")]
 
 
 async def test_a_typo_is_rejected_not_failed_and_offers_the_corrected_command(tmp_path) -> None:

@@ -1,4 +1,7 @@
-"""The SQLite store on a real file: durability, forward-only statuses, resume, dedupe, prune."""
+"""The SQLite store on a real file, what only it does: WAL, group commit, where commits run, locks, upgrades.
+
+What every store does (versions, seq, resume, snapshots, claims, prune) is in test_store_contract.py.
+"""
 
 from __future__ import annotations
 
@@ -50,20 +53,6 @@ async def test_changes_survive_a_reopen_and_seq_increases(tmp_path: Path) -> Non
     assert mode == "wal"
 
 
-async def test_statuses_only_move_forward(tmp_path: Path) -> None:
-    async with trio.open_nursery() as nursery:
-        store = await open_store(nursery, tmp_path / "s.db")
-        created = await store.append(record("a"))
-        finished = created.record.moved("executing", 101).moved("failed", 102)
-        with pytest.raises(StaleTransition):
-            finished.moved("executing", 103)
-        # a writer that skipped a version (a lost update) is refused by the store itself
-        with pytest.raises(StaleTransition):
-            await store.append(finished)
-        assert (await store.get("a")).status == "pending"
-        await store.aclose()
-
-
 async def test_concurrent_appends_are_batched_and_all_durable(tmp_path: Path) -> None:
     async with trio.open_nursery() as nursery:
         store = await open_store(nursery, tmp_path / "s.db", queue_size=16)
@@ -80,23 +69,6 @@ async def test_concurrent_appends_are_batched_and_all_durable(tmp_path: Path) ->
         await store.aclose()
 
 
-async def test_resume_after_a_seq_and_too_old_a_seq(tmp_path: Path) -> None:
-    async with trio.open_nursery() as nursery:
-        store = await open_store(nursery, tmp_path / "s.db")
-        for index in range(5):
-            await store.append(record(f"r{index}", now=float(index)))
-        later = await store.events_after(3, 100)
-        assert [e.seq for e in later] == [4, 5]
-        assert await store.events_after(5, 100) == []
-        assert await store.events_after(99, 100) is None  # from another store: needs a snapshot
-        await store.prune(older_than=2.5)  # drops events 1..3
-        assert await store.events_after(0, 100) is None
-        assert [e.seq for e in await store.events_after(3, 100)] == [4, 5]
-        high, records = await store.snapshot(limit=10)
-        assert high == 5 and {r.id for r in records} == {f"r{i}" for i in range(5)}  # pending ones are kept
-        await store.aclose()
-
-
 async def test_a_message_is_claimed_once_until_its_key_expires(tmp_path: Path) -> None:
     now = [1000.0]
     async with trio.open_nursery() as nursery:
@@ -106,40 +78,6 @@ async def test_a_message_is_claimed_once_until_its_key_expires(tmp_path: Path) -
         assert await store.claim_message("genesys", "c1", "m1", ttl=60) is True
         now[0] += 61
         assert await store.claim_message("webhook", "c1", "m1", ttl=60) is True
-        await store.aclose()
-
-
-async def test_claims_without_a_record_are_released_at_the_next_start(tmp_path: Path) -> None:
-    """A message claimed but only queued when the process died must run when delivered again."""
-    path = tmp_path / "s.db"
-    async with trio.open_nursery() as nursery:
-        store = await open_store(nursery, path)
-        for message_id in ("m-a", "m-queued", "m-help", "m-busy"):
-            assert await store.claim_message("webhook", "c1", message_id, ttl=60)
-        await store.append(record("a"))  # m-a got its record
-        await store.settle_message("webhook", "c1", "m-help")  # answered without a record
-        await store.release_message("webhook", "c1", "m-busy")  # refused: may come again at once
-        assert await store.claim_message("webhook", "c1", "m-busy", ttl=60) is True
-        await store.release_message("webhook", "c1", "m-busy")
-        await store.aclose()
-    async with trio.open_nursery() as nursery:  # the restart
-        store = await open_store(nursery, path)
-        assert await store.release_unsettled() == 1  # m-queued only
-        assert await store.claim_message("webhook", "c1", "m-queued", ttl=60) is True
-        for message_id in ("m-a", "m-help"):
-            assert await store.claim_message("webhook", "c1", message_id, ttl=60) is False
-        await store.aclose()
-
-
-async def test_unfinished_lists_pending_and_executing_only(tmp_path: Path) -> None:
-    async with trio.open_nursery() as nursery:
-        store = await open_store(nursery, tmp_path / "s.db")
-        a = await store.append(record("a"))
-        await store.append(a.record.moved("executing", 101))
-        b = await store.append(record("b"))
-        await store.append(b.record.moved("completed", 101))
-        await store.append(record("c"))
-        assert sorted(r.id for r in await store.unfinished()) == ["a", "c"]
         await store.aclose()
 
 

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,8 +21,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import httpx
+import trio
 
 from commandlang.channels.webhook import sign, signature_headers
+from tests.runtime.support import stored_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec-attack-7c1e55d0a9"
@@ -182,8 +183,7 @@ class Served:
     recorder: Recorder | None
 
     def rows(self) -> list[dict[str, Any]]:
-        with sqlite3.connect(self.db) as connection:
-            return [json.loads(r[0]) for r in connection.execute("SELECT body FROM commands ORDER BY updated_at")]
+        return trio.run(stored_rows, f"sqlite://{self.db}")  # through the store, as the service opens it
 
     def rows_where(self, needle: str) -> list[dict[str, Any]]:
         return [row for row in self.rows() if needle in json.dumps(row, ensure_ascii=False)]

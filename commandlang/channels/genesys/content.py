@@ -11,11 +11,10 @@ Genesys would reject; `to_json` writes the camel-case field names Genesys uses.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
-from ._validate import (ModelError, drop_none, obj, opt_enum, opt_int, opt_list, opt_str, opt_str_map, req_enum,
-                        req_str)
+from ._validate import ModelError, drop_none, obj, opt_enum, opt_list, opt_str, req_enum, req_str
 
 __all__ = [
     "QuickReply", "CardAction", "Card", "Carousel", "Attachment", "ButtonResponse", "ContentItem",

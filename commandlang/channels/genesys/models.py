@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from ._validate import ModelError, drop_none, obj, opt_enum, opt_int, opt_list, opt_str, opt_str_map, req_str
+from ._validate import ModelError, drop_none, obj, opt_int, opt_list, opt_str, opt_str_map, req_str
 from .content import *  # noqa: F401,F403 - one import point for every model
 from .events import Channel, ChannelTopic, ChannelTopicListing, ConversationMessageEvent, EventMessage, EventParticipant, NotificationEvent
 from .content import ContentItem, _content_list

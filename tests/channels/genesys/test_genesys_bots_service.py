@@ -65,7 +65,7 @@ async def test_dbc_bot_list_is_served_behind_the_secret_and_404_for_another_bot(
         assert [i["name"] for i in bot["versions"][0]["intents"]] == ["slow", "status", "note", "receipt", "handoff",
                                                                       NOT_A_COMMAND]
         assert (await run.client.get(f"{base}/bots/CMD-BOT", headers=auth)).status_code == 404  # ids are case-sensitive
-        assert run.rows() == []  # nothing ran
+        assert await run.rows() == []  # nothing ran
 
 
 async def test_dbc_chat_ends_with_the_declared_not_a_command_intent_and_commands_stay_in_the_bot(tmp_path: Path) -> None:
@@ -162,7 +162,7 @@ async def test_a_retried_dbc_message_runs_once_deduped_on_conversation_and_messa
         assert first.status_code == again.status_code == 200
         other = await run.client.post(url, json={**body, "genesysConversationId": "conv-2"}, headers=auth)
         assert other.status_code == 200
-        rows = sorted((r["conversation_id"], r["message_id"]) for r in run.rows())
+        rows = sorted((r["conversation_id"], r["message_id"]) for r in await run.rows())
         assert rows == [("conv-1", "m-1"), ("conv-2", "m-1")]
 
 

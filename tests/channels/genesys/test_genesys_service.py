@@ -50,7 +50,7 @@ async def test_bot_connector_and_notification_paths(tmp_path: Path) -> None:
         with trio.fail_after(10):
             while not any(m.sender == "agent" and "Order 7" in m.text for m in fake.transcript(conversation_id)):
                 await trio.sleep(0.05)
-        statuses = sorted((row["channel"], row["command"], row["status"]) for row in run.rows())
+        statuses = sorted((row["channel"], row["command"], row["status"]) for row in await run.rows())
         assert statuses == [("genesys", "status", "completed"), ("genesys", "status", "completed")]
 
         # the text reply numbered its choices; the customer answers with a number
