@@ -86,3 +86,28 @@ def redis(tmp_path: Path):
         pytest.skip(needs_redis.kwargs["reason"])
     with redis_server(tmp_path) as server:
         yield server
+
+
+# What a fresh machine lacks and the one command that brings it in: the README's test command runs
+# every test it can, and says at the end which it could not and how to run them too.
+_BRINGS_IN = {
+    "chromium": "apt-get install -y chromium   (Debian; or run `bash .ci/run` as root, which installs it)",
+    "redis-server": "apt-get install -y redis-server   (Debian; or `bash .ci/run` as root)",
+    "shared/genesys": "clone the project beside its ../shared folder (CI does)",
+}
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reasons[reason.removeprefix("Skipped: ")] = reasons.get(reason.removeprefix("Skipped: "), 0) + 1
+    terminalreporter.section("tests this machine could not run")
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{count:4d} skipped: {reason}")
+        for what, command in _BRINGS_IN.items():
+            if what in reason:
+                terminalreporter.write_line(f"       to run them: {command}")
