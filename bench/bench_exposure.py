@@ -102,7 +102,7 @@ def healthz_ms(port: int, timeout: float = 3.0) -> float | None:
 
 def raw_head(port: int, headers: dict[str, str], length: int) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    lines = [f"POST /v1/messages HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", f"Content-Length: {length}",
+    lines = ["POST /v1/messages HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", f"Content-Length: {length}",
              *(f"{k}: {v}" for k, v in headers.items())]
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
     return sock

@@ -68,7 +68,7 @@ def test_cli_exits_2_on_unusable_input(tmp_path, case: str) -> None:
     result = run_cli("lint", "commands.yaml", cwd=tmp_path)
     assert result.returncode == 2
     code = next(c[2] for c in UNUSABLE if c[0] == case)
-    assert result.stdout.startswith(f"commands.yaml:") and f": {code} " in result.stdout
+    assert result.stdout.startswith("commands.yaml:") and f": {code} " in result.stdout
     assert "Traceback" not in result.stderr
 
 

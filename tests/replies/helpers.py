@@ -32,7 +32,6 @@ def small_registry(*commands: CommandSpec) -> RegistrySpec:
 
 # -- checking compiled Genesys messages against the documented schema ------
 
-from tests.shared_data import OPENAPI_SUBSET  # noqa: E402 - found beside the checkout, as the other tests do
 
 
 def schema_problems(value: object, schema: dict, definitions: dict, path: str = "$") -> list[str]:
