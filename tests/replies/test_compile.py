@@ -20,7 +20,9 @@ from commandlang.replies.help import help_reply
 from commandlang.replies.model import Reply, reply_from_structure
 from commandlang.replies.render import ReplyRenderer
 
-from .helpers import OPENAPI_SUBSET, schema_problems
+from tests.shared_data import OPENAPI_SUBSET
+
+from .helpers import schema_problems
 
 STATUS_ANSWER = {
     "order": 12345, "status": "shipped", "eta": "2026-12-01", "tracking_url": "https://track.example.com/12345",
