@@ -213,3 +213,24 @@ async def test_a_cancelled_command_ends_cancelled_durably_and_cancellation_propa
             await h.lifecycle.process(job)
         assert scope.cancelled_caught  # trio.Cancelled was re-raised, not swallowed
         assert job.record.status == "cancelled" and (await h.store.get(job.record.id)).status == "cancelled"
+
+
+async def test_through_the_pipeline_a_full_conversation_queue_answers_busy_and_releases_the_claim(tmp_path) -> None:
+    from commandlang.runtime.pipeline import BUSY_TEXT, Pipeline, PipelineConfig
+
+    async with harness(tmp_path) as h, trio.open_nursery() as nursery:
+        lifecycle = h.lifecycle
+        pipeline = Pipeline(lifecycle.generations, h.store, h.events, Metrics(),
+                            PipelineConfig(conversation_queue=1), clock=trio.current_time)
+        await nursery.start(pipeline.run)
+        running, queued, second = (h.job("/slow 1").message for _ in range(3))
+        await pipeline.submit(running)
+        await pipeline.submit(queued)
+        refused = await pipeline.submit(second)  # one runs, c1's queue holds one more: the newest is refused
+        assert refused.done.is_set() and refused.refused
+        assert texts(refused.replies) == [BUSY_TEXT]
+        assert await h.store.claim_message("webhook", "c1", second.message_id, ttl=60)  # released: "try again" works
+        assert await pipeline.drain(10) is True
+        pipeline.cancel_running()
+        with trio.fail_after(1):
+            await pipeline.stopped.wait()
