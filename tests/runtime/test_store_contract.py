@@ -19,6 +19,7 @@ from commandlang.runtime.config import ServiceConfig
 from commandlang.runtime.store import CommandRecord, SharedStore, StaleTransition, Store
 from commandlang.runtime.stores import STORES, open_store
 
+from tests.runtime.memory_store import MemoryState, MemoryStore
 from tests.runtime.support import all_records
 from tests.runtime.support import sample_record as record
 
@@ -28,14 +29,17 @@ STORE_URLS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
     "redis": lambda request, tmp_path: request.getfixturevalue("redis").url,
 }
 
-@pytest.fixture(params=sorted(STORE_URLS))
+# and the tests' own in-memory store (tests/runtime/memory_store.py), which no URL serves
+@pytest.fixture(params=[*sorted(STORE_URLS), "memory"])
 def opened(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., AsyncIterator[Store]]:
     """`async with opened() as store`: the store running; opened again, the same state (a restart)."""
-    url = STORE_URLS[request.param](request, tmp_path)
+    url = STORE_URLS[request.param](request, tmp_path) if request.param != "memory" else None
+    memory = MemoryState()
 
     @asynccontextmanager
     async def opener(replica: str = "r1") -> AsyncIterator[Store]:
-        store = open_store(ServiceConfig(store=url, replica_id=replica), clock=time.time)
+        store = (open_store(ServiceConfig(store=url, replica_id=replica), clock=time.time) if url is not None
+                 else MemoryStore(memory, clock=time.time))
         async with trio.open_nursery() as nursery:
             await nursery.start(store.run)
             try:

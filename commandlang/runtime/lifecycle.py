@@ -1,0 +1,320 @@
+"""One message's way from text to a final state: parse -> bind -> [confirm] -> pending -> [ack]
+-> executing -> backend call -> reply -> completed | failed | timed_out | cancelled; a message that
+never became a runnable command ends `rejected`.
+
+It knows nothing of queues: the scheduler calls `process(job)` once per message, in order within a
+conversation. Every state change is durable in the store before the job, the sync hub or anyone
+else sees it (`_save`: the store, then the job, then the event sink). `process` never raises but
+`trio.Cancelled`: a bug of ours or a store outage is answered "something went wrong" and recorded
+when the store allows, so the conversation's worker keeps going.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date
+from typing import Any
+
+import trio
+
+from ..binding.call import Call
+from ..diagnostics import CommandError
+from ..execution.answer import answer
+from ..replies.context import ReplyContext
+from ..replies.errors import command_error_reply
+from ..replies.help import help_reply
+from ..replies.model import Reply
+from ..replies.render import parse_confirmation
+from ..syntax.tree import Invocation, Value
+from .confirmations import ConfirmationBook, PendingConfirmation
+from .generation import Generation, GenerationHolder
+from .messages import EventSink, InboundMessage, Job
+from .metrics import Metrics
+from .store import (
+    TERMINAL,
+    CommandRecord,
+    StaleTransition,
+    StateEvent,
+    Store,
+    StoreUnavailable,
+)
+
+__all__ = ["SOMETHING_WENT_WRONG", "CommandLifecycle"]
+
+log = logging.getLogger("commandlang.runtime")
+
+SOMETHING_WENT_WRONG = "Sorry, something went wrong on our side. Please try again."
+
+
+class CommandLifecycle:
+    """Takes one message (a `Job`) from its text to its final state; see the module docstring."""
+
+    def __init__(self, generations: GenerationHolder, store: Store, events: EventSink, metrics: Metrics,
+                 confirmations: ConfirmationBook, *, default_timeout: float, clock: Callable[[], float],
+                 today: Callable[[], date] | None = None) -> None:
+        self.generations = generations
+        self.store = store
+        self.events = events
+        self.metrics = metrics
+        self.confirmations = confirmations
+        self._default_timeout = default_timeout
+        self._clock = clock
+        self._today = today
+        self._processing: set[Job] = set()  # the jobs between the start and the end of `process`
+
+    def is_command(self, text: str) -> bool:
+        """True when the text is meant as a command (one with a syntax error too: it gets an answer)."""
+        try:
+            return self.generations.current.registry.parse_invocation(text) is not None
+        except CommandError:
+            return True
+
+    def running_ids(self) -> set[str]:
+        """The ids of the commands this process is running now (their records may be pending or executing)."""
+        return {job.record.id for job in self._processing if job.record is not None}
+
+    async def process(self, job: Job) -> None:
+        """Run one message to its final state; raises nothing but `trio.Cancelled` (then it ends `cancelled`)."""
+        generation = self.generations.acquire()
+        started = trio.current_time()
+        self._processing.add(job)
+        try:
+            await self._run(job, generation)
+            if job.record is None:  # answered without a record (help, a question): the claim is settled
+                await self._settle(job)
+        except trio.Cancelled:
+            # Shutdown past the drain deadline: the command ends `cancelled`, durably.
+            if job.record is not None and job.record.status not in TERMINAL:
+                with trio.CancelScope(shield=True), trio.move_on_after(5):
+                    await self._save_final(job, job.record.moved("cancelled", self._clock(), {
+                        "code": "cancelled", "message": "The service stopped before this command finished."}))
+            raise
+        except Exception as exc:  # a bug of ours, or the store gone: never kill the worker or leave the user unanswered
+            if isinstance(exc, StoreUnavailable):
+                log.error("state store unavailable mid-command: %s", exc, extra={"conversation_id": job.message.conversation_id})
+            else:
+                log.exception("command failed unexpectedly", extra={"conversation_id": job.message.conversation_id})
+            await job.deliver(Reply(text=SOMETHING_WENT_WRONG))
+            if job.record is not None and job.record.status not in TERMINAL:
+                await self._save_final(job, job.record.moved("failed", self._clock(), {
+                    "code": "internal_error", "message": "Something went wrong on our side."}))
+        finally:
+            self._processing.discard(job)
+            self.generations.release(generation)
+            self.metrics.stage_seconds.observe(trio.current_time() - started, "total")
+            job.finish()
+
+    async def _settle(self, job: Job) -> None:
+        try:
+            await self.store.settle_message(job.message.channel, job.message.conversation_id, job.message.message_id)
+        except Exception:  # noqa: BLE001 - at worst the claim is released at the next start
+            log.warning("could not settle a message's claim", extra={"conversation_id": job.message.conversation_id})
+
+    async def _run(self, job: Job, generation: Generation) -> None:
+        message = job.message
+        confirmation = parse_confirmation(message.text)
+        if confirmation is not None and not generation.registry.spec.resolve("confirm"):
+            await self._answer_confirmation(job, generation, *confirmation)
+            return
+        registry = generation.registry
+        started = trio.current_time()
+        invocation = None
+        try:
+            invocation = registry.parse_invocation(message.text)
+            if invocation is None:
+                return
+            if invocation.name == "help" and registry.spec.resolve("help") is None:
+                first = invocation.positionals[0].value if invocation.positionals else None
+                await job.deliver(help_reply(registry.spec, message.role, first.text if isinstance(first, Value) else None))
+                return
+            call = registry.bind(invocation, role=message.role, today=self._today() if self._today else None)
+        except CommandError as exc:
+            if exc.diagnostic.code == "unknown_command" and registry.spec.settings.unknown_command == "ignore":
+                return  # this registry treats unknown commands as ordinary chat
+            await self._fail_early(job, generation, exc, message.text, invocation)
+            return
+        finally:
+            self.metrics.stage_seconds.observe(trio.current_time() - started, "parse_bind")
+        if call.spec.confirm is not None:
+            await self._ask_confirmation(job, generation, call)
+            return
+        await self._execute(job, generation, call)
+
+    async def _fail_early(self, job: Job, generation: Generation, exc: CommandError, text: str,
+                          invocation: Invocation | None) -> None:
+        """A parse or bind error: a friendly reply and a `rejected` record (never a failure); no backend call.
+
+        `invocation` is None when the text did not even parse (a syntax error)."""
+        name = invocation.name if invocation is not None else None
+        spec = generation.registry.spec.resolve(name) if name else None
+        await job.deliver(command_error_reply(exc.diagnostic, text, spec, registry=generation.registry.spec))
+        record = self._new_record(job.message, spec.name if spec else (name or "?"), {}, "rejected", generation, self._clock())
+        record = replace(record, error={"code": exc.diagnostic.code, "message": exc.diagnostic.message})
+        await self._save(job, record)
+        # Labels only from the registry: every name a customer can type must not become a series.
+        self.metrics.commands.inc(spec.name if spec else "unknown", "rejected")
+
+    async def _ask_confirmation(self, job: Job, generation: Generation, call: Call) -> None:
+        message = job.message
+        key = (message.channel, message.conversation_id, message.participant_id)
+        pending, dropped = self.confirmations.ask(key, message.text, call.command, message)
+        for old in dropped:
+            replaced = old.message is not None and (old.message.channel, old.message.conversation_id,
+                                                    old.message.participant_id) == key
+            if not replaced:
+                self.metrics.refused.inc("confirmation_evicted")
+            await self._unanswered(None, old, "confirmation_replaced" if replaced else "confirmation_expired",
+                                   "A newer question replaced this one." if replaced else
+                                   "Too many questions were waiting: this one was dropped.")
+        context = ReplyContext(args=call.args, user={"id": message.participant_id, "role": message.role},
+                               conversation_id=message.conversation_id, confirm_token=pending.token)
+        await job.deliver(generation.renderer.render(call.spec, "confirm", context))
+
+    async def _answer_confirmation(self, job: Job, generation: Generation, action: str, token: str | None) -> None:
+        """`/confirm TOKEN` or `/cancel TOKEN` from the participant who was asked, on the channel and in
+        the conversation it was asked in, within `confirm_ttl`. The token is required: it is what ties
+        the answer to the question the participant saw."""
+        message = job.message
+        pending = self.confirmations.answer((message.channel, message.conversation_id, message.participant_id), token)
+        if pending == "none":
+            await job.deliver(Reply(text="There is nothing waiting for your confirmation (it may have expired)."))
+            return
+        if pending == "no_token":
+            await job.deliver(Reply(text=f"To answer, use the buttons, or type /{action} followed by the code "
+                                         "shown with the question."))
+            return
+        if action == "cancel":
+            await job.deliver(Reply(text=f"Cancelled: /{pending.command} was not run."))
+            await self._unanswered(job, pending, "declined", "The question was answered no.")
+            return
+        invocation = None
+        try:
+            invocation = generation.registry.parse_invocation(pending.text)
+            assert invocation is not None
+            call = generation.registry.bind(invocation, role=message.role, today=self._today() if self._today else None)
+        except CommandError as exc:  # the registry changed under the question
+            await self._fail_early(job, generation, exc, pending.text, invocation)
+            return
+        await self._execute(job, generation, call)
+
+    async def expire_questions(self) -> int:
+        """Forget the questions nobody answered in time; each one's command ends `rejected`. Returns how many."""
+        expired = self.confirmations.sweep()
+        for pending in expired:
+            await self._unanswered(None, pending, "confirmation_expired", "Nobody answered the question in time.")
+        return len(expired)
+
+    async def _unanswered(self, job: Job | None, pending: PendingConfirmation, code: str, why: str) -> None:
+        """A question declined, expired or dropped: its command ends `rejected` (it never ran), recorded
+        for the message that asked, with the arguments it would have run with (masked)."""
+        if pending.message is None:
+            return
+        generation = self.generations.current
+        args: dict[str, Any] = {}
+        try:
+            invocation = generation.registry.parse_invocation(pending.text)
+            if invocation is not None:
+                args = generation.registry.bind(invocation, role=pending.message.role).masked_args()
+        except CommandError:
+            pass  # the registry changed under the question: the record keeps no arguments
+        record = self._new_record(pending.message, pending.command, args, "rejected", generation, self._clock())
+        record = replace(record, error={"code": code, "message": why})
+        try:
+            await self._save(job, record)
+        except StoreUnavailable as exc:  # nothing ran; only the record of it is lost
+            log.warning("could not record an unanswered question: %s", exc,
+                        extra={"conversation_id": record.conversation_id})
+            return
+        self.metrics.commands.inc(pending.command, "rejected")
+
+    async def _execute(self, job: Job, generation: Generation, call: Call) -> None:
+        message = job.message
+        spec = call.spec
+        record = self._new_record(message, call.command, call.masked_args(), "pending", generation, self._clock())
+        context = ReplyContext(args=call.args, user={"id": message.participant_id, "role": message.role},
+                               conversation_id=message.conversation_id)
+        if spec.ack is not None:
+            await self._save(job, record)
+            await job.send_ack(generation.renderer.render(spec, "ack", context))
+            record = await self._save(job, record.moved("executing", self._clock()))
+        else:  # nothing happens between the two: one commit
+            record = (await self._save_all(job, [record, record.moved("executing", self._clock())]))[-1]
+        deadline = trio.current_time() + (spec.timeout or self._default_timeout)
+        started = trio.current_time()
+        outcome = None
+        if spec.request is not None:
+            outcome = await generation.executor.execute(call, deadline=deadline, command_id=record.id)
+            self.metrics.stage_seconds.observe(trio.current_time() - started, "backend")
+            if getattr(outcome, "attempts", 1) > 1:
+                self.metrics.retries.inc(spec.request.backend, amount=outcome.attempts - 1)
+        started = trio.current_time()
+        result = answer(generation.renderer, call, outcome, user=context.user, conversation_id=message.conversation_id)
+        self.metrics.stage_seconds.observe(trio.current_time() - started, "render")
+        await job.deliver(result.reply)
+        await self._save(job, record.moved(result.status, self._clock(), result.error))  # type: ignore[arg-type]
+        self.metrics.commands.inc(call.command, result.status)
+
+    async def recover(self) -> int:
+        """Mark commands a crash left pending or executing as failed (`interrupted`); returns how many."""
+        released = await self.store.release_unsettled()
+        if released:
+            # claimed, then still queued when the process died: not run, so not a duplicate when delivered again
+            log.warning("%d message(s) were queued but not started when the service stopped: they run if delivered "
+                        "again", released, extra={"stage": "recover"})
+        return await self.interrupt(await self.store.unfinished())
+
+    async def interrupt(self, records: Sequence[CommandRecord]) -> int:
+        """Mark records left pending or executing by a stopped process as failed (`interrupted`); returns how many.
+
+        Another replica may get to one first: that one is skipped."""
+        count = 0
+        for record in records:
+            moved = record.moved("failed", self._clock(), {"code": "interrupted",
+                                                            "message": "The service restarted before this command finished."})
+            try:
+                await self._save(None, moved)
+            except StaleTransition:
+                continue
+            count += 1
+        return count
+
+    # -- state -----------------------------------------------------------
+    def _new_record(self, message: InboundMessage, command: str, args: dict[str, Any], status: str,
+                    generation: Generation, now: float) -> CommandRecord:
+        return CommandRecord(id=str(uuid.uuid4()), conversation_id=message.conversation_id, command=command,
+                             args=args, status=status, actor=message.participant_id, role=message.role,  # type: ignore[arg-type]
+                             channel=message.channel, message_id=message.message_id, created_at=now, updated_at=now,
+                             queue_id=message.queue_id, registry_version=generation.version)
+
+    async def _save_final(self, job: Job, record: CommandRecord) -> None:
+        """`_save` on the way out of a failure: if the store is gone too, the record stays unfinished
+        (a restart, or another replica's sweep, marks it interrupted) and the worker goes on."""
+        try:
+            await self._save(job, record)
+        except StoreUnavailable as exc:
+            log.error("could not record /%s as %s: %s", record.command, record.status, exc,
+                      extra={"conversation_id": record.conversation_id, "command_id": record.id})
+
+    async def _save_all(self, job: Job | None, records: list[CommandRecord]) -> list[CommandRecord]:
+        """Like `_save` for changes that may be committed together."""
+        for event in await self.store.append_all(records):
+            self._publish(job, event)
+        return records
+
+    async def _save(self, job: Job | None, record: CommandRecord) -> CommandRecord:
+        """Durable first, then visible: the store, then the job, then the sync hub."""
+        self._publish(job, await self.store.append(record))
+        return record
+
+    def _publish(self, job: Job | None, event: StateEvent) -> None:
+        record = event.record
+        if job is not None:
+            job.update(record)
+        self.events.publish(event)
+        log.log(logging.INFO if record.status in TERMINAL else logging.DEBUG, "/%s %s", record.command, record.status,
+                extra={"conversation_id": record.conversation_id, "command_id": record.id, "command": record.command,
+                       "stage": "state", "status": record.status, "channel": record.channel,
+                       **({"error": record.error["code"]} if record.error else {})})
