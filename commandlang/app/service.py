@@ -29,20 +29,19 @@ import trio
 
 from ..channels import CHANNELS
 from ..resources import sample_registry_path
-from ..runtime.store import StateEvent
 from ..sync import SyncHub
-from .config import ServiceConfig
-from .generation import GenerationHolder, build_generation
-from .http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
-from .listener import ConnectionGate, connection_limits, descriptor_room
-from .messages import (Channel, ChannelContext, EventSink, InboundMessage, Job, NoticeSink, RegistryFollower, ReplySink,
-                       TokenSource)
-from .metrics import Metrics
-from .pipeline import Pipeline, PipelineConfig
-from .reload import Reloader
-from .store import SharedStore, Store, StoreUnavailable
-from .stores import open_store
-from .upkeep import prune_loop, sweep_loop
+from ..runtime.config import ServiceConfig
+from ..runtime.generation import GenerationHolder, build_generation
+from ..runtime.http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
+from ..runtime.listener import ConnectionGate, connection_limits, descriptor_room
+from ..runtime.messages import (Channel, ChannelContext, EventSink, InboundMessage, Job, NoticeSink, RegistryFollower,
+                                ReplySink, TokenSource)
+from ..runtime.metrics import Metrics
+from ..runtime.pipeline import Pipeline, PipelineConfig
+from ..runtime.reload import Reloader
+from ..runtime.store import SharedStore, StateEvent, Store, StoreUnavailable
+from ..runtime.stores import open_store
+from ..runtime.upkeep import prune_loop, sweep_loop
 
 __all__ = ["Service", "Ports", "FanOut"]
 
