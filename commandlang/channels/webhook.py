@@ -28,15 +28,15 @@ import re
 import sys
 import time
 import zlib
-from typing import Awaitable, Callable
+from typing import Any, Callable, Mapping
 
 import httpx
 import trio
 
 from ..execution.retry import parse_retry_after, retry_delay
 from ..registry.model import RetryPolicy
-from ..runtime.http import Request, Response, json_response
-from ..runtime.messages import InboundMessage, InboundShapeError, Job, OutboundReply, ReplySink, inbound_from_json
+from ..runtime.http import Request, Response, RouteSpec, json_response
+from ..runtime.messages import ChannelContext, InboundShapeError, OutboundReply, Submit, inbound_from_json
 
 __all__ = ["WebhookChannel", "sign", "signature_headers"]
 
@@ -48,7 +48,6 @@ MAX_BODY = 64 * 1024  # a message is at most 4,000 characters of text and a few 
 _SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
-Submit = Callable[[InboundMessage, ReplySink | None], Awaitable[Job]]
 _UNAUTHORISED = ("missing, stale or bad signature: send X-Commandlang-Timestamp (unix seconds) and "
                  "X-Commandlang-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.' + body>")
 
@@ -68,7 +67,19 @@ def signature_headers(secret: str, body: bytes, timestamp: int | None = None) ->
 class WebhookChannel:
     """Turns signed webhook requests into inbound messages; a `ReplySink` for callback mode."""
 
+    name = "webhook"
     MAX_BODY = MAX_BODY
+
+    @classmethod
+    def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> WebhookChannel:
+        """Always there: without COMMANDLANG_WEBHOOK_SECRET its route answers 503 (the channel is off)."""
+        if config.webhook_legacy_signature:
+            log.warning("COMMANDLANG_WEBHOOK_LEGACY_SIGNATURE is on: body-only webhook signatures are accepted, and "
+                        "such requests can be replayed; turn it off once every sender signs the timestamp",
+                        extra={"stage": "start"})
+        return cls(context.submit, config.webhook_secret or None, callback_url=config.webhook_callback or None,
+                   wait=config.webhook_wait, tolerance=config.webhook_tolerance,
+                   legacy_signature=config.webhook_legacy_signature)
 
     def __init__(self, submit: Submit, secret: str | None, *, callback_url: str | None = None, wait: float = 10.0,
                  tolerance: float = 300.0, legacy_signature: bool = False, outbox_size: int = 1000,
@@ -86,6 +97,20 @@ class WebhookChannel:
         self._outboxes = [trio.open_memory_channel[OutboundReply](max(1, outbox_size // delivery_tasks))
                           for _ in range(delivery_tasks)]
         self._delivery_deadline = delivery_deadline
+
+    def routes(self) -> list[RouteSpec]:
+        """`POST /v1/messages`: the HMAC covers the body, so its bytes count against the budget until checked."""
+        return [RouteSpec("POST", "/v1/messages", self.handle, admit=self.admit, max_body=self.MAX_BODY)]
+
+    def health(self) -> dict[str, bool]:
+        """Nothing to check: a request is answered or refused on its own."""
+        return {}
+
+    def describe(self) -> str | None:
+        return None
+
+    async def aclose(self) -> None:
+        """Nothing to flush: callbacks still queued at shutdown are dropped (as they always were)."""
 
     # -- inbound ---------------------------------------------------------
     def admit(self, request: Request) -> Response | None:
@@ -136,7 +161,10 @@ class WebhookChannel:
         await self._outboxes[shard][0].send(outbound)  # waits when full: backpressure, not loss
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Deliver callback replies until cancelled."""
+        """Deliver callback replies until cancelled (without a callback URL there are none: it returns)."""
+        if not self.callback_url:
+            task_status.started()
+            return
         async with httpx.AsyncClient(timeout=10.0, trust_env=False) as client, trio.open_nursery() as nursery:
             for _, receive in self._outboxes:
                 nursery.start_soon(self._deliver_loop, client, receive)

@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
         print(f"commandlang serve: {exc}", file=sys.stderr)
         return 2
     configure_logging(config.log_format, config.log_level, secrets=config.secrets())
-    from ..runtime.service import Service
+    from ..app.service import Service
     from ..runtime.store import StoreUnavailable
 
     service = Service(config)

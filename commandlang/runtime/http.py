@@ -32,8 +32,8 @@ import trio
 
 from .listener import ConnectionGate, ConnectionLimits, serve_app
 
-__all__ = ["Request", "Response", "HttpApp", "BodyBudget", "Route", "answer_lifespan", "json_response", "read_body",
-           "serve_http"]
+__all__ = ["Request", "Response", "HttpApp", "BodyBudget", "Route", "RouteSpec", "answer_lifespan", "json_response",
+           "read_body", "serve_http"]
 
 log = logging.getLogger("commandlang.http")
 
@@ -71,6 +71,25 @@ Admit = Callable[[Request], "Response | None"]  # sees the request with an empty
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 StreamHandler = Callable[[Request, Receive, Send], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """A route as a channel declares it; `HttpApp.mount` adds it.
+
+    `prefix`: every path under `path`; `stream`: `handler` is a `StreamHandler` (server-sent events).
+    `admit` and `authenticates` as for `HttpApp.route`; `max_body` None keeps `route`'s (or
+    `route_prefix`'s) default limit.
+    """
+
+    method: str
+    path: str
+    handler: Any  # a Handler, or a StreamHandler when `stream`
+    admit: Admit | None = None
+    authenticates: bool = False
+    max_body: int | None = None
+    prefix: bool = False
+    stream: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +150,15 @@ class HttpApp:
 
     def stream(self, method: str, path: str, handler: StreamHandler, *, admit: Admit | None = None) -> None:
         self.routes[(method, path)] = Route(None, handler, 0, admit)
+
+    def mount(self, spec: RouteSpec) -> None:
+        """Add a channel's declared route (`route`, `route_prefix` or `stream`, as `spec` says)."""
+        if spec.stream:
+            self.stream(spec.method, spec.path, spec.handler, admit=spec.admit)
+            return
+        add = self.route_prefix if spec.prefix else self.route
+        limit = {} if spec.max_body is None else {"max_body": spec.max_body}
+        add(spec.method, spec.path, spec.handler, admit=spec.admit, authenticates=spec.authenticates, **limit)
 
     def _find(self, method: str, path: str) -> Route | None:
         found = self.routes.get((method, path))

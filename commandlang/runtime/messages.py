@@ -8,20 +8,29 @@ far; when it stops waiting (`Job.detach`) later replies go to the channel's
 `ReplySink` instead (the webhook callback URL, the Genesys Conversations
 API). Every stored state change is handed to the `EventSink` (the sync hub)
 after it is durable.
+
+A channel is a `Channel` (below): the service builds every channel of the
+registry (`commandlang.channels.CHANNELS`) with `from_config`, mounts its
+`routes`, starts its `run`, asks its `health` for `/readyz` and calls its
+`aclose` after the drain. Optional faces, found with `isinstance`: an
+`EventSink` gets every durable state change, a `NoticeSink` the registry
+reloads, a `TokenSource` lends its token provider to `auth: {type: genesys}`
+backends, and a `RegistryFollower` checks and follows the loaded registry.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping, Protocol
+from typing import Any, Awaitable, Callable, Literal, Mapping, Protocol, runtime_checkable
 
 import trio
 
 from ..jsonsafe import UnsafeJson, loads_bounded
+from .http import RouteSpec
 from .store import CommandRecord, StateEvent
 from ..errors import ServiceError
 
-__all__ = ["EventSink", "InboundMessage", "InboundShapeError", "Job", "ReplySink", "OutboundReply", "inbound_from_json"]
+__all__ = ["Channel", "ChannelContext", "NoticeSink", "RegistryFollower", "Submit", "TokenSource", "EventSink", "InboundMessage", "InboundShapeError", "Job", "ReplySink", "OutboundReply", "inbound_from_json"]
 
 _FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
 
@@ -88,6 +97,7 @@ class ReplySink(Protocol):
     async def send(self, outbound: OutboundReply) -> None: ...
 
 
+@runtime_checkable
 class EventSink(Protocol):
     """Receives every durable state change (the sync hub); must not block."""
 
@@ -142,3 +152,77 @@ class Job:
         with trio.move_on_after(timeout if timeout >= 0 else 0):
             await self.done.wait()
         return self.done.is_set()
+
+
+
+#: How a channel hands a message to the runtime: the job, and where its late replies go (None: nowhere).
+Submit = Callable[[InboundMessage, ReplySink | None], Awaitable[Job]]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContext:
+    """What the service gives a channel it builds.
+
+    `submit` works once the pipeline runs (a channel may be built before it: Genesys lends its token
+    provider to the registry's backends). `close_at_exit` registers what must be closed last, after the
+    store (e.g. an HTTP client the channel's closer still sends through).
+    """
+
+    submit: Submit
+    close_at_exit: Callable[[Callable[[], Awaitable[None]]], None]
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """One way into the service (webhook, demo page, Genesys Cloud, ...); registered in `commandlang.channels`."""
+
+    name: str
+
+    @classmethod
+    def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> Channel | None:
+        """The channel from the `ServiceConfig` and environment, parsed by the channel itself; None when
+        it is off. A setting that cannot work raises `runtime.config.ConfigError`."""
+        ...
+
+    def routes(self) -> list[RouteSpec]:
+        """The HTTP routes to mount, each with its admission and body limit."""
+        ...
+
+    async def run(self, *, task_status: Any = ...) -> None:
+        """Its background work (outboxes, ingest) until cancelled; `started` once it can take messages."""
+        ...
+
+    async def aclose(self) -> None:
+        """After the drain: send what is still queued, end open streams."""
+        ...
+
+    def health(self) -> dict[str, bool]:
+        """Its checks for `/readyz` (name -> ok); empty when it has none."""
+        ...
+
+    def describe(self) -> str | None:
+        """The start-up line printed once it runs (None: nothing to say)."""
+        ...
+
+
+@runtime_checkable
+class NoticeSink(Protocol):
+    """A channel told of registry reloads (`{"type": "registry", "version": ...}`); must not block."""
+
+    def notice(self, data: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class TokenSource(Protocol):
+    """A channel whose token provider serves backends with `auth: {type: genesys}`."""
+
+    tokens: Any
+
+
+@runtime_checkable
+class RegistryFollower(Protocol):
+    """A channel with its own checks of a registry (errors refuse it) that follows the one loaded."""
+
+    def registry_check(self, spec: Any) -> list[Any]: ...
+
+    def follow_registry(self, current: Callable[[], tuple[Any, str]]) -> None: ...

@@ -17,7 +17,7 @@ import trio
 from commandlang.channels.webhook import signature_headers
 from commandlang.runtime.http import answer_lifespan, read_body
 from commandlang.runtime.config import ServiceConfig
-from commandlang.runtime.service import Ports, Service
+from commandlang.app.service import Ports, Service
 from commandlang.runtime.stores import open_store, store_url
 from commandlang.runtime.store import CommandRecord, Store, record_body
 from commandlang.testing.demo_backend import DemoBackend, serve_demo_backend

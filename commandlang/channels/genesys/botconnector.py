@@ -47,7 +47,8 @@ BOT_SECRET_HEADER = "Authorization"
 DEFAULT_BOT_BUDGET = 4.0
 DBC, CLASSIC = "dbc", "classic"  # the two products, as the inbound message's metadata names them
 CompileReply = Callable[[Any], Sequence[Mapping[str, Any]]]
-Submit = Callable[[InboundMessage], Union[Job, Awaitable[Job]]]
+# Not `runtime.messages.Submit`: the channel binds the reply sink (itself), and tests may answer at once.
+BotSubmit = Callable[[InboundMessage], Union[Job, Awaitable[Job]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,7 @@ def bot_answer(listing: BotListing, bot_id: str) -> BotHttpResponse:
     return BotHttpResponse(200, listing.bot.to_json())
 
 
-async def handle_bot_request(body: bytes | str | Mapping[str, Any], headers: Mapping[str, str], submit: Submit, *,
+async def handle_bot_request(body: bytes | str | Mapping[str, Any], headers: Mapping[str, str], submit: BotSubmit, *,
                              secret: str, compile_reply: CompileReply | None = None, budget: float = DEFAULT_BOT_BUDGET,
                              secret_header: str = BOT_SECRET_HEADER, channel: str = "genesys", product: str = CLASSIC,
                              listing: BotListing | None = None,

@@ -27,16 +27,19 @@ import logging
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 import httpx
 import trio
 
+from ...execution.client import SharedClient
 from ...execution.response import BodyTooLarge, read_capped
+from ...execution.transport import H11Transport
 from ...replies.compile_genesys import compile_genesys
 from ...replies.compile_text import compile_text, resolve_numbered_answer
-from ...runtime.http import json_response
-from ...runtime.messages import InboundMessage, Job, OutboundReply, ReplySink
+from ...runtime.config import ConfigError
+from ...runtime.http import RouteSpec, json_response
+from ...runtime.messages import ChannelContext, InboundMessage, Job, OutboundReply, Submit
 from .api import GenesysApiClient, GenesysApiError
 from .botconnector import CLASSIC, DBC, BotHttpResponse, bot_answer, bots_answer, handle_bot_request, refuse_bot_request
 from .botlist import BotListing, BotListError, build_bot, entity_values
@@ -51,7 +54,6 @@ from .settings import GenesysSettings
 __all__ = ["EndBotSession", "GenesysChannel", "fetch_image_attachments"]
 
 log = logging.getLogger(__name__)
-Submit = Callable[[InboundMessage, ReplySink | None], Awaitable[Job]]
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MAX_REMEMBERED_CHOICES = 10_000
 MAX_LATE_ENDS = 1_000  # slow session-ending commands waited for at once (each is one small task)
@@ -101,6 +103,25 @@ class GenesysChannel:
 
     BOT_PATH = "/genesys/bot"  # classic: the Handle Utterance URI
     DBC_BASE = "/genesys/dbc"  # v2: the Bot Connector URI; Genesys calls {base}/bots, {base}/bots/{id}, {base}/messages
+
+    name = "genesys"
+
+    @classmethod
+    def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> GenesysChannel | None:
+        """On when GENESYS_CLIENT_ID and a region (or API base) are set; its HTTP client lives as long as
+        the service (closed after the store, so the closer's last replies still go out)."""
+        if not config.genesys_enabled:
+            return None
+        try:
+            settings = GenesysSettings.from_config(config)
+        except ValueError as exc:  # a bad region or missing secret: say which setting, do not start
+            raise ConfigError(f"Genesys settings: {exc}") from None
+        # Over our pooled h11 transport, not httpcore's pool: that pool rescans every connection for
+        # every queued request under Trio (see execution/transport.py), and each customer message on
+        # the Notification path makes two API calls. No cookie jar: one client serves every conversation.
+        http = SharedClient(timeout=30.0, trust_env=False, transport=H11Transport())
+        context.close_at_exit(http.aclose)
+        return cls(settings, http, context.submit)
 
     def __init__(self, settings: GenesysSettings, http: httpx.AsyncClient, submit: Submit, *,
                  compile_reply: Callable[[Any], Sequence[dict[str, Any]]] = compile_genesys,
@@ -196,6 +217,20 @@ class GenesysChannel:
             return built[version]
 
         self.bot_listing = listing
+
+    def routes(self) -> list[RouteSpec]:
+        """The Bot Connector routes: the shared secret is a header, checked before the body is read."""
+        return [RouteSpec(method, path, handler, admit=self.bot_admit, authenticates=True, prefix=prefix,
+                          max_body=0 if method == "GET" else None)
+                for method, path, handler, prefix in self.bot_routes()]
+
+    def health(self) -> dict[str, bool]:
+        """Connected now, not once: while the notification socket is re-opened, messages are missed."""
+        return {} if self.ingest is None else {"genesys": self.ingest.connected}
+
+    def describe(self) -> str | None:
+        return (f"genesys: {self.settings.endpoints.api_base} (Bot Connector: v2 at {self.DBC_BASE}, classic at POST "
+                f"{self.BOT_PATH}" + (", notification ingest on" if self.ingest else "") + ")")
 
     def bot_routes(self) -> list[tuple[str, str, Callable[[Any], Awaitable[Any]], bool]]:
         """(method, path, handler, is_prefix) of every Bot Connector route; each needs `bot_admit` first."""

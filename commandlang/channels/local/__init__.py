@@ -28,20 +28,17 @@ import json
 import logging
 import time
 from importlib import resources
-from typing import Any, Awaitable, Callable
+from typing import Any, Mapping
 
 import trio
 
-from ...runtime.http import Receive, Request, Response, Send, json_response
-from ...runtime.messages import InboundMessage, InboundShapeError, Job, OutboundReply, ReplySink, inbound_from_json
+from ...runtime.http import Receive, Request, Response, RouteSpec, Send, json_response
+from ...runtime.messages import ChannelContext, InboundShapeError, OutboundReply, Submit, inbound_from_json
 from ...runtime.store import StateEvent
 
 __all__ = ["LocalChannel", "MAX_BODY", "is_loopback_host"]
 
 log = logging.getLogger("commandlang.channels.local")
-
-Submit = Callable[[InboundMessage, ReplySink | None], Awaitable[Job]]
-
 
 MAX_BODY = 16 * 1024  # one typed message from the page
 
@@ -64,6 +61,15 @@ def is_loopback_host(host: str) -> bool:
 class LocalChannel:
     """The demo page's channel: an `EventSink` (live states) and a `ReplySink` (late replies)."""
 
+    name = "local"
+
+    @classmethod
+    def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> LocalChannel | None:
+        """Only with `--demo` or COMMANDLANG_LOCAL_CHANNEL=on: a demo's door is never there unless asked for."""
+        if not (config.demo or config.local_channel):
+            return None
+        return cls(context.submit, public_host=config.public_host, trust_agent_role=config.local_agent_role)
+
     def __init__(self, submit: Submit, *, wait: float = 10.0, subscriber_queue: int = 256, heartbeat: float = 15.0,
                  public_host: str = "", trust_agent_role: bool = False, max_streams: int = 256) -> None:
         self._submit = submit
@@ -76,6 +82,22 @@ class LocalChannel:
         self._heartbeat = heartbeat
         self._subscribers: dict[str, set[trio.MemorySendChannel[tuple[str, Any]]]] = {}
         self._page = resources.files(__package__).joinpath("page.html").read_bytes()
+
+    def routes(self) -> list[RouteSpec]:
+        """The page, its messages and its event stream; each admitted on its head first."""
+        return [RouteSpec("GET", "/", self.page, admit=self.admit_page, max_body=0),
+                RouteSpec("POST", "/local/messages", self.messages, admit=self.admit_message, max_body=MAX_BODY),
+                RouteSpec("GET", "/local/events", self.events, admit=self.admit_events, stream=True)]
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """No background work: requests and published events drive it."""
+        task_status.started()
+
+    def health(self) -> dict[str, bool]:
+        return {}
+
+    def describe(self) -> str | None:
+        return None
 
     # -- admission (on the request's head) ------------------------------
     def _host_allowed(self, host: str) -> bool:

@@ -1,9 +1,11 @@
 """`commandlang serve`: one Trio process, one root nursery, every task under it.
 
-Start-up order: the store, the registry (linted; a broken one stops the
-start with its findings), the pipeline (which first marks commands a crash
-left running as `interrupted`), the channels, the sync hub, then the HTTP
-listener; each prints what it loaded or where it listens. Shutdown (SIGTERM,
+Start-up order: the store, the channels built (`commandlang.channels.CHANNELS`,
+each from its own settings; Genesys's token provider must exist before the
+registry's backends do), the registry (linted; a broken one stops the start
+with its findings), the pipeline (which first marks commands a crash left
+running as `interrupted`), the sync hub, the channels started, then the
+HTTP listener with every channel's routes; each prints what it loaded or where it listens. Shutdown (SIGTERM,
 SIGINT, or `Service.stop`): stop taking messages, let running commands
 finish up to the drain deadline, cancel the rest (`cancelled`, durably),
 close sync sessions, flush and close the store. A second signal skips the
@@ -23,29 +25,23 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, TextIO
 
-import httpx
 import trio
 
-from ..channels.genesys import GenesysChannel, GenesysSettings
-from ..channels.local import MAX_BODY as LOCAL_MAX_BODY
-from ..channels.local import LocalChannel
-from ..channels.webhook import WebhookChannel
-from ..execution.client import SharedClient
-from ..execution.transport import H11Transport
+from ..channels import CHANNELS
 from ..resources import sample_registry_path
-from ..runtime.store import StateEvent
 from ..sync import SyncHub
-from .config import ConfigError, ServiceConfig
-from .generation import GenerationHolder, build_generation
-from .http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
-from .listener import ConnectionGate, connection_limits, descriptor_room
-from .messages import InboundMessage, Job, ReplySink
-from .metrics import Metrics
-from .pipeline import Pipeline, PipelineConfig
-from .reload import Reloader
-from .store import SharedStore, Store, StoreUnavailable
-from .stores import open_store
-from .upkeep import prune_loop, sweep_loop
+from ..runtime.config import ServiceConfig
+from ..runtime.generation import GenerationHolder, build_generation
+from ..runtime.http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
+from ..runtime.listener import ConnectionGate, connection_limits, descriptor_room
+from ..runtime.messages import (Channel, ChannelContext, EventSink, InboundMessage, Job, NoticeSink, RegistryFollower,
+                                ReplySink, TokenSource)
+from ..runtime.metrics import Metrics
+from ..runtime.pipeline import Pipeline, PipelineConfig
+from ..runtime.reload import Reloader
+from ..runtime.store import SharedStore, StateEvent, Store, StoreUnavailable
+from ..runtime.stores import open_store
+from ..runtime.upkeep import prune_loop, sweep_loop
 
 __all__ = ["Service", "Ports", "FanOut"]
 
@@ -90,10 +86,10 @@ class Service:
         self.pipeline: Pipeline | None = None
         self.store: Store | None = None
         self.reloader: Reloader | None = None
-        self._genesys: GenesysChannel | None = None
+        self.channels: list[Channel] = []  # the enabled ones, in registry order
         self._hub: SyncHub | None = None
         self._closers: list[Callable[[], Any]] = []  # run after the drain, in start order
-        self._genesys_http: httpx.AsyncClient | None = None
+        self._at_exit: list[Callable[[], Any]] = []  # after the store: what the channels' closers still used
         self.connections: ConnectionGate | None = None
         self._room = 1000  # descriptors each listener may hold; set at start (`_descriptor_room`)
         self.body_budget = BodyBudget(config.body_budget)
@@ -147,8 +143,8 @@ class Service:
             finally:
                 with trio.CancelScope(shield=True):
                     await store.aclose()
-                    if self._genesys_http is not None:
-                        await self._genesys_http.aclose()
+                    for close in self._at_exit:
+                        await close()
                 outer.cancel_scope.cancel()
         self.stopped.set()
         self.say("stopped")
@@ -168,12 +164,14 @@ class Service:
             env["ORDERS_API"] = f"http://127.0.0.1:{demo_port}/v1"  # the sample registry's backend
             self.say(f"demo backend: listening http://127.0.0.1:{demo_port}/v1")
 
-        # The Genesys channel exists before the registry: backends with `auth: {type: genesys}`
-        # use its token provider; it reaches the pipeline through `self._submit` once that runs.
-        genesys = self._genesys = self._make_genesys()
-        # With Genesys on, a registry that breaks the Bot Connector's bot-list limits is refused (lint warns)
-        build = functools.partial(build_generation, env=env, token_provider=genesys.tokens if genesys else None,
-                                  extra_checks=(genesys.registry_check,) if genesys else ())
+        # Every channel exists before the registry: backends with `auth: {type: genesys}` use the
+        # Genesys channel's token provider; channels reach the pipeline through `self._submit` once it runs.
+        channels = self.channels = self._make_channels()
+        tokens = next((channel.tokens for channel in channels if isinstance(channel, TokenSource)), None)
+        followers = [channel for channel in channels if isinstance(channel, RegistryFollower)]
+        # e.g. with Genesys on, a registry that breaks the Bot Connector's bot-list limits is refused (lint warns)
+        build = functools.partial(build_generation, env=env, token_provider=tokens,
+                                  extra_checks=tuple(follower.registry_check for follower in followers))
         generation = await build(registry_path)
         commands = len(generation.registry.spec.commands)
         self.say(f"registry: {os.path.abspath(registry_path)} ({commands} commands, version {generation.version})")
@@ -183,8 +181,8 @@ class Service:
             log.warning("registry: environment variable %s is not set", name, extra={"stage": "load"})
         holder = GenerationHolder(generation)
         await nursery.start(holder.run)
-        if genesys is not None:
-            genesys.follow_registry(lambda: (holder.current.registry.spec, holder.current.version))
+        for follower in followers:
+            follower.follow_registry(lambda: (holder.current.registry.spec, holder.current.version))
 
         events = FanOut()
         if not isinstance(store, SharedStore):
@@ -205,36 +203,23 @@ class Service:
         if isinstance(store, SharedStore):
             nursery.start_soon(sweep_loop, store, pipeline, self.clock)
 
-        local = None
-        if config.demo or config.local_channel:  # a demo's door: never there unless asked for
-            local = LocalChannel(pipeline.submit, public_host=config.public_host, trust_agent_role=config.local_agent_role)
-            events.sinks.append(local)
-            self._closers.append(local.aclose)
-        webhook = WebhookChannel(pipeline.submit, config.webhook_secret or None,
-                                 callback_url=config.webhook_callback or None, wait=config.webhook_wait,
-                                 tolerance=config.webhook_tolerance, legacy_signature=config.webhook_legacy_signature)
-        if config.webhook_legacy_signature:
-            log.warning("COMMANDLANG_WEBHOOK_LEGACY_SIGNATURE is on: body-only webhook signatures are accepted, and "
-                        "such requests can be replayed; turn it off once every sender signs the timestamp",
-                        extra={"stage": "start"})
-        if config.webhook_callback:
-            await nursery.start(webhook.run)
-
         sync_port = await self._start_sync(nursery, store, events)
-        if genesys is not None:
-            await nursery.start(genesys.run)
-            self._closers.append(genesys.aclose)  # after the drain: send the replies still queued
-            where = genesys.settings.endpoints.api_base
-            self.say(f"genesys: {where} (Bot Connector: v2 at {genesys.DBC_BASE}, classic at POST {genesys.BOT_PATH}"
-                     + (", notification ingest on" if genesys.ingest else "") + ")")
+        for channel in channels:
+            if isinstance(channel, EventSink):  # e.g. the demo page's live states
+                events.sinks.append(channel)
+            await nursery.start(channel.run)
+            self._closers.append(channel.aclose)  # after the drain: send the replies still queued
+            line = channel.describe()
+            if line:
+                self.say(line)
 
         self.reloader = Reloader(registry_path, holder, build, self.metrics, interval=config.reload_interval,
-                                 announce=functools.partial(self._announce_registry, local))
+                                 announce=self._announce_registry)
         await nursery.start(self.reloader.run)
         if self.handle_signals:
             nursery.start_soon(self._signals)
 
-        app = self._app(local, webhook, genesys)
+        app = self._app(channels)
         http_port = await nursery.start(self._serve_http, app)
         self.say(f"listening http://{config.host}:{http_port}")
         if config.demo:
@@ -254,13 +239,14 @@ class Service:
         finally:
             self._http_done.set()
 
-    def _announce_registry(self, local: LocalChannel | None, version: str) -> None:
+    def _announce_registry(self, version: str) -> None:
         """Tell watching agents (sync sessions, demo pages) which registry version now serves."""
         notice = {"type": "registry", "version": version}
         if self._hub is not None:
             self._hub.notice(notice)
-        if local is not None:
-            local.notice(notice)
+        for channel in self.channels:
+            if isinstance(channel, NoticeSink):
+                channel.notice(notice)
 
     async def _start_sync(self, nursery: trio.Nursery, store: Store, events: FanOut) -> int | None:
         """The sync hub (commandlang.sync): agent sessions see every durable state change live."""
@@ -289,38 +275,20 @@ class Service:
         assert self.pipeline is not None, "a channel submitted before the pipeline started"
         return await self.pipeline.submit(message, sink)
 
-    def _make_genesys(self) -> GenesysChannel | None:
-        """The Genesys channel when GENESYS_CLIENT_ID and a region (or API base) are set; its HTTP client
-        lives as long as the service."""
-        if not self.config.genesys_enabled:
-            return None
-        try:
-            settings = GenesysSettings.from_config(self.config)
-        except ValueError as exc:  # a bad region or missing secret: say which setting, do not start
-            raise ConfigError(f"Genesys settings: {exc}") from None
-        # Over our pooled h11 transport, not httpcore's pool: that pool rescans every connection for
-        # every queued request under Trio (see execution/transport.py), and each customer message on
-        # the Notification path makes two API calls. No cookie jar: one client serves every conversation.
-        http = SharedClient(timeout=30.0, trust_env=False, transport=H11Transport())
-        self._genesys_http = http
-        return GenesysChannel(settings, http, self._submit)
+    def _make_channels(self) -> list[Channel]:
+        """Every channel of the registry that its settings turn on, in registry order."""
+        context = ChannelContext(submit=self._submit, close_at_exit=self._at_exit.append)
+        built = (factory.from_config(self.config, self.env, context) for factory in CHANNELS.values())
+        return [channel for channel in built if channel is not None]
 
-    def _app(self, local: LocalChannel | None, webhook: WebhookChannel, genesys: GenesysChannel | None = None) -> HttpApp:
+    def _app(self, channels: list[Channel]) -> HttpApp:
         app = HttpApp(body_timeout=self.config.body_timeout, body_budget=self.body_budget)
-        if genesys is not None:  # the shared secret is a header: checked before the body is read
-            for method, path, handler, prefix in genesys.bot_routes():
-                add = app.route_prefix if prefix else app.route
-                add(method, path, handler, admit=genesys.bot_admit, authenticates=True,
-                    **({"max_body": 0} if method == "GET" else {}))
         app.route("GET", "/healthz", self._healthz, max_body=0)
         app.route("GET", "/readyz", self._readyz, max_body=0)
         app.route("GET", "/metrics", self._metrics, max_body=0)
-        # The HMAC covers the body, so its bytes count against the budget until it is checked.
-        app.route("POST", "/v1/messages", webhook.handle, admit=webhook.admit, max_body=webhook.MAX_BODY)
-        if local is not None:
-            app.route("GET", "/", local.page, admit=local.admit_page, max_body=0)
-            app.route("POST", "/local/messages", local.messages, admit=local.admit_message, max_body=LOCAL_MAX_BODY)
-            app.stream("GET", "/local/events", local.events, admit=local.admit_events)
+        for channel in channels:
+            for spec in channel.routes():
+                app.mount(spec)
         app.route_prefix("GET", "/panel", self._panel)
         return app
 
@@ -329,9 +297,8 @@ class Service:
 
     async def _readyz(self, request: Request) -> Response:
         checks = {"registry": self.pipeline is not None, "store": False, "accepting": self.ready}
-        if self._genesys is not None and self._genesys.ingest is not None:
-            # connected now, not once: while the notification socket is being re-opened, messages are missed
-            checks["genesys"] = self._genesys.ingest.connected
+        for channel in self.channels:
+            checks.update(channel.health())
         if self.store is not None:
             with trio.move_on_after(2):
                 try:  # a real write: a read-only or full disk must show here
