@@ -225,6 +225,9 @@ async def test_through_the_pipeline_a_full_conversation_queue_answers_busy_and_r
         await nursery.start(pipeline.run)
         running, queued, second = (h.job("/slow 1").message for _ in range(3))
         await pipeline.submit(running)
+        with trio.fail_after(5):  # the worker has taken it: the queue holds only what comes next
+            while pipeline.queue_depth():
+                await trio.sleep(0.001)
         await pipeline.submit(queued)
         refused = await pipeline.submit(second)  # one runs, c1's queue holds one more: the newest is refused
         assert refused.done.is_set() and refused.refused
