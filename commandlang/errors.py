@@ -32,6 +32,7 @@ Exception tree::
     |   +-- RegionError              an unknown Genesys region (ValueError)
     |   +-- BotListError             a registry Genesys cannot list as bot intents (ValueError)
     |   +-- ModelError               a Genesys payload that does not fit its model (ValueError)
+    |   +-- CallbackFailed           the webhook's callback URL refused a reply or kept failing
     +-- SyncError                    agent-side state sync
     |   +-- TokenError               a sync token that cannot be used
     |   |   +-- TokenMalformed

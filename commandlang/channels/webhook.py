@@ -12,9 +12,11 @@ body-only signature is accepted only with `legacy_signature` (logged).
 Without a callback URL the response waits for the command (at most `wait`
 seconds, then the `ack`) and carries `{"command": <state record or null>,
 "replies": [...]}`. With one, the request is answered 202 at once and each
-reply is POSTed, signed the same way, to the callback URL: through one
-bounded queue per delivery task, a conversation always on the same task, so
-a conversation's callbacks arrive in order.
+reply is POSTed, signed the same way, to the callback URL: through the
+runtime's outbox (`runtime/outbox.py`), sharded by conversation, so a
+conversation's callbacks arrive in order; each is retried on 429 and 5xx
+until its delivery deadline, and what is queued at shutdown is still sent
+(within the drain's deadline).
 """
 
 from __future__ import annotations
@@ -27,18 +29,19 @@ import random as _random
 import re
 import sys
 import time
-import zlib
 from typing import Any, Callable, Mapping
 
 import httpx
 import trio
 
+from ..errors import ChannelError
 from ..execution.retry import parse_retry_after, retry_delay
 from ..registry.model import RetryPolicy
 from ..runtime.http import Request, Response, RouteSpec, json_response
 from ..runtime.messages import ChannelContext, InboundShapeError, OutboundReply, Submit, inbound_from_json
+from ..runtime.outbox import Outbox
 
-__all__ = ["WebhookChannel", "sign", "signature_headers"]
+__all__ = ["CallbackFailed", "WebhookChannel", "sign", "signature_headers"]
 
 log = logging.getLogger("commandlang.channels.webhook")
 
@@ -50,6 +53,10 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 _UNAUTHORISED = ("missing, stale or bad signature: send X-Commandlang-Timestamp (unix seconds) and "
                  "X-Commandlang-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.' + body>")
+
+
+class CallbackFailed(ChannelError):
+    """A callback not delivered: refused by the receiver, or still failing when the deadline left no room."""
 
 
 def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
@@ -93,10 +100,11 @@ class WebhookChannel:
         self.legacy_signature = legacy_signature
         self._clock = clock
         self._random = random  # the jitter source: tests pin it
-        # One queue per delivery task; a conversation is always on the same one (its order is kept).
-        self._outboxes = [trio.open_memory_channel[OutboundReply](max(1, outbox_size // delivery_tasks))
-                          for _ in range(delivery_tasks)]
-        self._delivery_deadline = delivery_deadline
+        # The runtime's outbox: a conversation is always on the same shard (its order is kept); each
+        # callback gets `delivery_deadline` seconds, retries included.
+        self.outbox = Outbox(self._deliver, name="webhook", size=outbox_size, shards=delivery_tasks,
+                             deadline=delivery_deadline, expected=(CallbackFailed,))
+        self._client: httpx.AsyncClient | None = None  # while `run` runs (callback mode)
 
     def routes(self) -> list[RouteSpec]:
         """`POST /v1/messages`: the HMAC covers the body, so its bytes count against the budget until checked."""
@@ -109,8 +117,9 @@ class WebhookChannel:
     def describe(self) -> str | None:
         return None
 
-    async def aclose(self) -> None:
-        """Nothing to flush: callbacks still queued at shutdown are dropped (as they always were)."""
+    async def aclose(self, deadline: float = 10.0) -> None:
+        """After the pipeline's drain: send the callbacks still queued, at most `deadline` seconds."""
+        await self.outbox.aclose(deadline)
 
     # -- inbound ---------------------------------------------------------
     def admit(self, request: Request) -> Response | None:
@@ -157,57 +166,56 @@ class WebhookChannel:
 
     # -- outbound (callback mode) ----------------------------------------
     async def send(self, outbound: OutboundReply) -> None:
-        shard = zlib.crc32(outbound.conversation_id.encode("utf-8", "surrogatepass")) % len(self._outboxes)
-        await self._outboxes[shard][0].send(outbound)  # waits when full: backpressure, not loss
+        await self.outbox.send(outbound)  # waits when its shard is full: backpressure, not loss
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Deliver callback replies until cancelled (without a callback URL there are none: it returns)."""
+        """Deliver callback replies until cancelled or drained (without a callback URL there are none: it returns)."""
         if not self.callback_url:
             task_status.started()
             return
+        # the client outlives the outbox's drain: `outbox.run` returns once `aclose` has emptied it
         async with httpx.AsyncClient(timeout=10.0, trust_env=False) as client, trio.open_nursery() as nursery:
-            for _, receive in self._outboxes:
-                nursery.start_soon(self._deliver_loop, client, receive)
+            self._client = client
+            await nursery.start(self.outbox.run)
             task_status.started()
 
-    async def _deliver_loop(self, client: httpx.AsyncClient, outbox: trio.MemoryReceiveChannel[OutboundReply]) -> None:
-        async for outbound in outbox:
-            body = json.dumps({
-                "conversation_id": outbound.conversation_id,
-                "in_reply_to": outbound.in_reply_to.message_id,
-                "command_id": outbound.command_id,
-                "reply": outbound.reply.to_json(),
-            }, ensure_ascii=False).encode()
-            await self._post(client, body)
+    async def _deliver(self, outbound: OutboundReply) -> None:
+        body = json.dumps({
+            "conversation_id": outbound.conversation_id,
+            "in_reply_to": outbound.in_reply_to.message_id,
+            "command_id": outbound.command_id,
+            "reply": outbound.reply.to_json(),
+        }, ensure_ascii=False).encode()
+        await self._post(body)
 
-    async def _post(self, client: httpx.AsyncClient, body: bytes) -> None:
-        assert self.callback_url and self._secret
+    async def _post(self, body: bytes) -> None:
+        """POST with retries until the outbox's per-item deadline (the effective deadline here) leaves no room."""
+        assert self.callback_url and self._secret and self._client is not None
         attempt = 0
-        with trio.move_on_after(self._delivery_deadline) as scope:
-            while True:
-                attempt += 1
-                # Signed anew for each attempt: a retry minutes later must still be within the tolerance.
-                headers = {"content-type": "application/json",
-                           **signature_headers(self._secret, body, int(self._clock()))}
-                status: int | None = None
-                retry_after: float | None = None
-                try:
-                    response = await client.post(self.callback_url, content=body, headers=headers)
-                except httpx.HTTPError as exc:
-                    log.warning("callback delivery failed, retrying", extra={"error": type(exc).__name__})
-                else:
-                    status = response.status_code
-                    if status not in _CALLBACK_RETRY.on:
-                        if status >= 400:
-                            log.warning("callback refused a reply", extra={"status": status})
-                        return
-                    retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
-                decision = retry_delay(_CALLBACK_RETRY, attempt=attempt, status=status, retry_after=retry_after,
-                                       remaining=scope.deadline - trio.current_time(), random=self._random)
-                if not decision.retry:
-                    break  # the next wait would outlast the delivery deadline
-                await trio.sleep(decision.delay)
-        log.error("gave up delivering a reply to the callback URL", extra={"stage": "callback"})
+        while True:
+            attempt += 1
+            # Signed anew for each attempt: a retry minutes later must still be within the tolerance.
+            headers = {"content-type": "application/json",
+                       **signature_headers(self._secret, body, int(self._clock()))}
+            status: int | None = None
+            retry_after: float | None = None
+            try:
+                response = await self._client.post(self.callback_url, content=body, headers=headers)
+            except httpx.HTTPError as exc:
+                log.warning("callback delivery failed, retrying", extra={"error": type(exc).__name__})
+            else:
+                status = response.status_code
+                if status not in _CALLBACK_RETRY.on:
+                    if status >= 400:
+                        raise CallbackFailed(f"the callback URL refused a reply (status {status})")
+                    return
+                retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
+            decision = retry_delay(_CALLBACK_RETRY, attempt=attempt, status=status, retry_after=retry_after,
+                                   remaining=trio.current_effective_deadline() - trio.current_time(),
+                                   random=self._random)
+            if not decision.retry:  # the next wait would outlast the delivery deadline
+                raise CallbackFailed(f"gave up delivering a reply to the callback URL after {attempt} attempt(s)")
+            await trio.sleep(decision.delay)
 
 
 # Callbacks are retried on 429 and any 5xx until the delivery deadline (not an attempt count) runs out;

@@ -9,7 +9,7 @@
 
 Replies that nobody waits for in an HTTP response (every Notification-path
 reply, and a slow Bot Connector command's late replies) go through `send`
-into a bounded outbox; a few workers, sharded by conversation so each
+into the runtime's bounded outbox (`runtime/outbox.py`); its workers, sharded by conversation so each
 conversation keeps its order, deliver them. Where a slow bot command's late
 replies go:
 - Digital Bot Connector (v2): always into the bot session, through
@@ -24,7 +24,6 @@ replies go:
 from __future__ import annotations
 
 import logging
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, Awaitable, Callable, Mapping, Sequence
@@ -40,6 +39,7 @@ from ...replies.compile_text import compile_text, resolve_numbered_answer
 from ...runtime.config import ConfigError
 from ...runtime.http import RouteSpec, json_response
 from ...runtime.messages import ChannelContext, InboundMessage, Job, OutboundReply, Submit
+from ...runtime.outbox import Outbox
 from .api import GenesysApiClient, GenesysApiError
 from .botconnector import CLASSIC, DBC, BotHttpResponse, bot_answer, bots_answer, handle_bot_request, refuse_bot_request
 from .botlist import BotListing, BotListError, build_bot, entity_values
@@ -144,16 +144,13 @@ class GenesysChannel:
         self.sender = ConversationsReplySink(self.conversations, compile_text,
                                              on_sent=self.ingest.mark_sent if self.ingest else None)
         self._media_http = http
-        self._delivery_deadline = delivery_deadline
-        self._outboxes = [trio.open_memory_channel[OutboundReply](max(1, outbox_size // delivery_tasks))
-                          for _ in range(delivery_tasks)]
+        # the runtime's outbox: sharded by conversation (its late replies, then its EndBotSession, in order)
+        self.outbox = Outbox(self._deliver_one, name="genesys", size=outbox_size, shards=delivery_tasks,
+                             deadline=delivery_deadline,
+                             expected=(GenesysApiError, GenesysAuthError, ModelError, LookupError, httpx.HTTPError))
         self.ingest_ready = trio.Event()
         self._shown: OrderedDict[str, Any] = OrderedDict()  # conversation -> last reply with numbered choices
-        self._workers_running = 0
-        self._outbox_drained = trio.Event()
-        self.delivered = 0
         self.delivered_to_bot_session = 0
-        self.failed_deliveries = 0
         self._nursery: trio.Nursery | None = None
         self._late_ends = 0
         #: The current registry's bot list (set by the runtime; it follows hot reloads). None: no bot list.
@@ -170,8 +167,7 @@ class GenesysChannel:
         """
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            for _, receive in self._outboxes:
-                await nursery.start(self._deliver, receive)
+            await nursery.start(self.outbox.run)
             if self.ingest is not None:
                 inbound_send, inbound_receive = trio.open_memory_channel[InboundMessage](256)
                 nursery.start_soon(self._submit_loop, inbound_receive)
@@ -184,10 +180,17 @@ class GenesysChannel:
 
     async def aclose(self, deadline: float = 10.0) -> None:
         """Stop taking replies and send what is queued (at most `deadline` seconds); for graceful shutdown."""
-        for send, _ in self._outboxes:
-            send.close()
-        with trio.move_on_after(deadline):
-            await self._outbox_drained.wait()
+        await self.outbox.aclose(deadline)
+
+    @property
+    def delivered(self) -> int:
+        """Replies (and session ends) delivered since start."""
+        return self.outbox.delivered
+
+    @property
+    def failed_deliveries(self) -> int:
+        """Replies given up on since start (an API error or the delivery deadline)."""
+        return self.outbox.failed
 
     async def _run_ingest(self, inbound: trio.MemorySendChannel[InboundMessage]) -> None:
         assert self.ingest is not None
@@ -303,8 +306,7 @@ class GenesysChannel:
 
     async def send(self, outbound: OutboundReply) -> None:
         """`ReplySink`: queue a reply for the agent send endpoint (waits when the outbox is full)."""
-        shard = zlib.crc32(outbound.conversation_id.encode()) % len(self._outboxes)
-        await self._outboxes[shard][0].send(outbound)
+        await self.outbox.send(outbound)
 
     # -- internals ----------------------------------------------------------------
     async def _submit_bot(self, message: InboundMessage) -> Job:
@@ -320,28 +322,6 @@ class GenesysChannel:
             for reply in job.detach():  # nobody waits in an HTTP response: everything goes out through the sink
                 await self.send(OutboundReply(message.conversation_id, reply,
                                               job.record.id if job.record else None, message))
-
-    async def _deliver(self, outbox: trio.MemoryReceiveChannel[OutboundReply], *,
-                       task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        self._workers_running += 1
-        task_status.started()
-        try:
-            await self._deliver_all(outbox)
-        finally:
-            self._workers_running -= 1
-            if self._workers_running == 0:
-                self._outbox_drained.set()
-
-    async def _deliver_all(self, outbox: trio.MemoryReceiveChannel[OutboundReply]) -> None:
-        async for outbound in outbox:
-            try:
-                with trio.fail_after(self._delivery_deadline):
-                    await self._deliver_one(outbound)
-                self.delivered += 1
-            except (GenesysApiError, GenesysAuthError, ModelError, LookupError, trio.TooSlowError,
-                    httpx.HTTPError) as exc:
-                self.failed_deliveries += 1
-                log.error("genesys reply to conversation %s not delivered: %s", outbound.conversation_id, exc)
 
     async def _deliver_one(self, outbound: OutboundReply) -> None:
         metadata = outbound.in_reply_to.metadata or {}
