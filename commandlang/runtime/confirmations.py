@@ -1,69 +1,49 @@
 """Confirmation questions waiting for their answer: who was asked, where, with which token, until when.
 
-Pure bookkeeping (no Trio, no I/O): the pipeline asks and answers, and calls
-`sweep` on a timer. A question is keyed by channel, conversation and
-participant (one question per participant and place; a new one replaces the
-last), answered once and only with its token, and forgotten when it expires.
-At most `limit` wait at once; past it the oldest is forgotten, so a flood of
-unanswered questions holds bounded memory and cannot push out none but the
-oldest.
+A thin layer over the store, which keeps the questions (so one survives a restart and is answered on
+any replica; `Store.put_question` and the next two say how): this adds the token, the expiry from the
+clock and the bound. A question is keyed by channel, conversation and participant (one question per
+participant and place; a new one replaces the last), answered once and only with its token, and
+forgotten when it expires. At most `limit` wait at once; past it the oldest is forgotten, so a flood
+of unanswered questions holds bounded storage and cannot push out none but the oldest.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Callable, Literal, Sequence
+
+from .messages import InboundMessage
+from .questions import Question, QuestionKey
+from .store import Store
 
 __all__ = ["PendingConfirmation", "ConfirmationBook", "QuestionKey"]
 
-QuestionKey = tuple[str, str, str]  # (channel, conversation id, participant id)
-
-
-@dataclass(frozen=True, slots=True)
-class PendingConfirmation:
-    token: str
-    text: str  # the command as typed: bound again when confirmed, on the registry then current
-    command: str
-    expires_at: float
-    message: Any = None  # the InboundMessage that asked: a question that ends unanswered is recorded for it
+PendingConfirmation = Question  # the name the runtime knew it by
 
 
 class ConfirmationBook:
-    """The questions waiting for an answer, oldest first."""
+    """The questions waiting for an answer, in `store`. `limit` is read at each question (tests lower it)."""
 
-    def __init__(self, *, ttl: float, limit: int, clock: Callable[[], float]) -> None:
+    def __init__(self, store: Store, *, ttl: float, limit: int, clock: Callable[[], float]) -> None:
+        self.store = store
         self.ttl = ttl
         self.limit = limit
         self._clock = clock
-        self._waiting: dict[QuestionKey, PendingConfirmation] = {}  # insertion order is age order
 
-    def __len__(self) -> int:
-        return len(self._waiting)
+    async def ask(self, message: InboundMessage, text: str, command: str) -> tuple[Question, Sequence[Question]]:
+        """Record a new question for `message`; returns it and the old ones forgotten for it (replaced, or past the bound)."""
+        question = Question(token=secrets.token_hex(5), text=text, command=command, expires_at=self._clock() + self.ttl,
+                            channel=message.channel, conversation_id=message.conversation_id,
+                            participant_id=message.participant_id, role=message.role, message_id=message.message_id,
+                            queue_id=message.queue_id)
+        return question, await self.store.put_question(question, self.limit)
 
-    def ask(self, key: QuestionKey, text: str, command: str,
-            message: Any = None) -> tuple[PendingConfirmation, list[PendingConfirmation]]:
-        """Record a new question; returns it and the old ones forgotten for it (replaced, or past the bound)."""
-        dropped = [old for old in [self._waiting.pop(key, None)] if old is not None]  # one question a participant
-        while len(self._waiting) >= self.limit:
-            dropped.append(self._waiting.pop(next(iter(self._waiting))))
-        pending = PendingConfirmation(secrets.token_hex(5), text, command, self._clock() + self.ttl, message)
-        self._waiting[key] = pending
-        return pending, dropped
-
-    def answer(self, key: QuestionKey, token: str | None) -> PendingConfirmation | Literal["none", "no_token"]:
+    async def answer(self, key: QuestionKey, token: str | None) -> Question | Literal["none", "no_token"]:
         """The question answered with `token` (then forgotten), or why not: "none" (nothing waits, or it
         expired) or "no_token" (a missing or wrong token: the question keeps waiting)."""
-        pending = self._waiting.get(key)
-        if pending is None or pending.expires_at < self._clock():
-            return "none"
-        if token is None or not secrets.compare_digest(token.encode("utf-8", "surrogatepass"), pending.token.encode()):
-            return "no_token"
-        del self._waiting[key]
-        return pending
+        return await self.store.take_question(key, token, self._clock())
 
-    def sweep(self) -> list[PendingConfirmation]:
-        """Forget the questions whose time ran out; returns them."""
-        now = self._clock()
-        expired = [key for key, pending in self._waiting.items() if pending.expires_at < now]
-        return [self._waiting.pop(key) for key in expired]
+    async def sweep(self) -> Sequence[Question]:
+        """Forget the questions whose time ran out; returns them (on several replicas, each to one of them)."""
+        return await self.store.expired_questions(self._clock())

@@ -29,10 +29,11 @@ from ..replies.help import help_reply
 from ..replies.model import Reply
 from ..replies.render import parse_confirmation
 from ..syntax.tree import Invocation, Value
-from .confirmations import ConfirmationBook, PendingConfirmation
+from .confirmations import ConfirmationBook
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job
 from .metrics import Metrics
+from .questions import Question
 from .store import (
     TERMINAL,
     CommandRecord,
@@ -160,10 +161,9 @@ class CommandLifecycle:
     async def _ask_confirmation(self, job: Job, generation: Generation, call: Call) -> None:
         message = job.message
         key = (message.channel, message.conversation_id, message.participant_id)
-        pending, dropped = self.confirmations.ask(key, message.text, call.command, message)
+        pending, dropped = await self.confirmations.ask(message, message.text, call.command)
         for old in dropped:
-            replaced = old.message is not None and (old.message.channel, old.message.conversation_id,
-                                                    old.message.participant_id) == key
+            replaced = old.key == key
             if not replaced:
                 self.metrics.refused.inc("confirmation_evicted")
             await self._unanswered(None, old, "confirmation_replaced" if replaced else "confirmation_expired",
@@ -178,7 +178,7 @@ class CommandLifecycle:
         the conversation it was asked in, within `confirm_ttl`. The token is required: it is what ties
         the answer to the question the participant saw."""
         message = job.message
-        pending = self.confirmations.answer((message.channel, message.conversation_id, message.participant_id), token)
+        pending = await self.confirmations.answer((message.channel, message.conversation_id, message.participant_id), token)
         if pending == "none":
             await job.deliver(Reply(text="There is nothing waiting for your confirmation (it may have expired)."))
             return
@@ -202,25 +202,28 @@ class CommandLifecycle:
 
     async def expire_questions(self) -> int:
         """Forget the questions nobody answered in time; each one's command ends `rejected`. Returns how many."""
-        expired = self.confirmations.sweep()
+        try:
+            expired = await self.confirmations.sweep()
+        except StoreUnavailable as exc:  # the next sweep tries again; meanwhile an expired question is refused anyway
+            log.warning("could not sweep expired questions: %s", exc, extra={"stage": "confirm"})
+            return 0
         for pending in expired:
             await self._unanswered(None, pending, "confirmation_expired", "Nobody answered the question in time.")
         return len(expired)
 
-    async def _unanswered(self, job: Job | None, pending: PendingConfirmation, code: str, why: str) -> None:
+    async def _unanswered(self, job: Job | None, pending: Question, code: str, why: str) -> None:
         """A question declined, expired or dropped: its command ends `rejected` (it never ran), recorded
-        for the message that asked, with the arguments it would have run with (masked)."""
-        if pending.message is None:
-            return
+        for the message that asked (the question keeps its place and identity), with the arguments it
+        would have run with (masked)."""
         generation = self.generations.current
         args: dict[str, Any] = {}
         try:
             invocation = generation.registry.parse_invocation(pending.text)
             if invocation is not None:
-                args = generation.registry.bind(invocation, role=pending.message.role).masked_args()
+                args = generation.registry.bind(invocation, role=pending.role).masked_args()
         except CommandError:
             pass  # the registry changed under the question: the record keeps no arguments
-        record = self._new_record(pending.message, pending.command, args, "rejected", generation, self._clock())
+        record = self._new_record(pending, pending.command, args, "rejected", generation, self._clock())
         record = replace(record, error={"code": code, "message": why})
         try:
             await self._save(job, record)
@@ -282,7 +285,7 @@ class CommandLifecycle:
         return count
 
     # -- state -----------------------------------------------------------
-    def _new_record(self, message: InboundMessage, command: str, args: dict[str, Any], status: str,
+    def _new_record(self, message: InboundMessage | Question, command: str, args: dict[str, Any], status: str,
                     generation: Generation, now: float) -> CommandRecord:
         return CommandRecord(id=str(uuid.uuid4()), conversation_id=message.conversation_id, command=command,
                              args=args, status=status, actor=message.participant_id, role=message.role,  # type: ignore[arg-type]

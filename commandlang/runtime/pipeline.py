@@ -63,7 +63,7 @@ class Pipeline:
         self.events = events
         self.metrics = metrics
         self.config = config
-        self.confirmations = ConfirmationBook(ttl=config.confirm_ttl, limit=config.max_confirmations, clock=clock)
+        self.confirmations = ConfirmationBook(store, ttl=config.confirm_ttl, limit=config.max_confirmations, clock=clock)
         self.lifecycle = CommandLifecycle(generations, store, events, metrics, self.confirmations,
                                           default_timeout=config.default_timeout, clock=clock, today=today)
         self.scheduler: ConversationScheduler[Job] = ConversationScheduler(

@@ -6,7 +6,8 @@ layout in redis_store.py.
 
 from __future__ import annotations
 
-__all__ = ["APPEND", "CLAIM", "EVENTS_AFTER", "PRUNE", "RELEASE_UNSETTLED", "SNAPSHOT", "UNFINISHED"]
+__all__ = ["APPEND", "CLAIM", "EVENTS_AFTER", "EXPIRED_QUESTIONS", "PRUNE", "PUT_QUESTION", "RELEASE_UNSETTLED",
+           "SNAPSHOT", "TAKE_QUESTION", "UNFINISHED"]
 
 # Several changes in order, each 9 KEYS and 10 ARGV: all or up to the first refused one (its error).
 APPEND = """
@@ -145,4 +146,56 @@ while keep == nil do
 end
 if keep then redis.call('XTRIM', KEYS[2], 'MINID', keep) else redis.call('XTRIM', KEYS[2], 'MAXLEN', 0) end
 return removed + before - redis.call('XLEN', KEYS[2])
+"""
+
+# Confirmation questions. KEYS: the `questions` hash (key -> body), `questions:age` (key by asking order),
+# `questions:expiry` (key by expires_at), and for PUT_QUESTION the `questions:n` counter.
+_FORGET_QUESTION = """
+local function forget(key)
+  redis.call('HDEL', KEYS[1], key); redis.call('ZREM', KEYS[2], key); redis.call('ZREM', KEYS[3], key)
+end
+"""
+
+# ARGV: key, body, expires_at, limit. Returns the bodies forgotten: the replaced one, then the oldest past the bound.
+PUT_QUESTION = _FORGET_QUESTION + """
+local dropped = {}
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old then table.insert(dropped, old); forget(ARGV[1]) end
+local over = redis.call('HLEN', KEYS[1]) - tonumber(ARGV[4]) + 1
+if over > 0 then
+  for _, key in ipairs(redis.call('ZRANGE', KEYS[2], 0, over - 1)) do
+    local body = redis.call('HGET', KEYS[1], key)
+    if body then table.insert(dropped, body) end
+    forget(key)
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+return dropped
+"""
+
+# ARGV: key, token ('' when none was given), now. Returns {'taken', body}, {'none'} or {'no_token'}; an
+# expired question stays for EXPIRED_QUESTIONS, which hands it to one replica to record unanswered.
+TAKE_QUESTION = _FORGET_QUESTION + """
+local body = redis.call('HGET', KEYS[1], ARGV[1])
+if (not body) or tonumber(redis.call('ZSCORE', KEYS[3], ARGV[1]) or 0) < tonumber(ARGV[3]) then return {'none'} end
+if ARGV[2] == '' or cjson.decode(body)['token'] ~= ARGV[2] then return {'no_token'} end
+forget(ARGV[1])
+return {'taken', body}
+"""
+
+# ARGV: now, at most how many. Returns the bodies of the questions expired before `now`, oldest asked first.
+EXPIRED_QUESTIONS = _FORGET_QUESTION + """
+local keys = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local found = {}
+for _, key in ipairs(keys) do
+  local body = redis.call('HGET', KEYS[1], key)
+  if body then table.insert(found, {tonumber(redis.call('ZSCORE', KEYS[2], key) or 0), body}) end
+  forget(key)
+end
+table.sort(found, function(a, b) return a[1] < b[1] end)
+local out = {}
+for _, item in ipairs(found) do table.insert(out, item[2]) end
+return out
 """

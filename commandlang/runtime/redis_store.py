@@ -13,6 +13,10 @@ Redis Cluster keeps them in one slot and the Lua scripts stay atomic):
 - `live` (pending/executing ids), `recent` (every id by `updated_at`) and
   `conv:<id>` (a conversation's ids): sorted sets for snapshots and pruning;
 - `dedupe:<channel>\\x1f<message id>`: `SET NX PX ttl`, so Redis expires claims itself;
+- `questions` (confirmation question key -> body), with `questions:age` and
+  `questions:expiry` (sorted sets: the bound's oldest, the sweep's expired) and
+  `questions:n` (the asking order). Not Redis's own expiry: an expired question
+  must still reach one replica's sweep, which records its command `rejected`;
 - `unsettled` (claim -> replica) and `owners` (unfinished command -> replica):
   whose work a restart may recover; `replica:<id>`: a lease each replica renews.
 
@@ -42,6 +46,7 @@ import trio
 
 from ..execution.retry import full_jitter
 from . import redis_scripts as scripts
+from .questions import Answer, Question, QuestionKey, question_key_text
 from .store import (TERMINAL, ClaimedElsewhere, CommandRecord, EventSink, StaleTransition, StateEvent, StoreUnavailable,
                     claim_key, record_body, record_from_body)
 
@@ -239,6 +244,29 @@ class RedisStore:
         return int(await self._script("prune", [self._k("recent"), self._k("events")], [self.prefix, repr(older_than), batch]))
 
     # -- reads -----------------------------------------------------------
+    # -- questions -------------------------------------------------------
+    def _question_keys(self) -> list[str]:
+        return [self._k("questions"), self._k("questions:age"), self._k("questions:expiry")]
+
+    async def put_question(self, question: Question, limit: int) -> list[Question]:
+        dropped = await self._script("put_question", [*self._question_keys(), self._k("questions:n")],
+                                     [question_key_text(question.key), question.to_json(), repr(question.expires_at), int(limit)])
+        return [Question.from_json(body) for body in dropped]
+
+    async def take_question(self, key: QuestionKey, token: str | None, now: float) -> Question | Answer:
+        # bytes: a token typed with a lone surrogate is a wrong token, not an encoding error
+        typed = (token or "").encode("utf-8", "surrogatepass")
+        reply = await self._script("take_question", self._question_keys(), [question_key_text(key), typed, repr(now)])
+        outcome = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+        if outcome == "taken":
+            return Question.from_json(reply[1])
+        return "no_token" if outcome == "no_token" else "none"
+
+    async def expired_questions(self, now: float, *, batch: int = 1000) -> list[Question]:
+        # bounded per call, so one script never blocks Redis for long; the next sweep takes the rest
+        bodies = await self._script("expired_questions", self._question_keys(), [repr(now), int(batch)])
+        return [Question.from_json(body) for body in bodies]
+
     async def get(self, command_id: str) -> CommandRecord | None:
         body = await self._call(lambda c: c.hget(self._k(f"cmd:{command_id}"), "body"))
         return record_from_body(body) if body else None

@@ -46,7 +46,9 @@ from typing import Any, Callable, Sequence
 
 import trio
 
+from . import sqlite_questions as questions
 from . import sqlite_reads as reads
+from .questions import Answer, Question, QuestionKey
 from .sqlite_schema import SCHEMA, upgrade
 from .store import TERMINAL, CommandRecord, StaleTransition, StateEvent, StoreUnavailable, claim_key, record_body
 
@@ -212,6 +214,20 @@ class SqliteStore:
 
     async def prune(self, older_than: float) -> int:
         return int(await self._submit("prune", older_than))
+
+    async def put_question(self, question: Question, limit: int) -> list[Question]:
+        return await self._submit("put_question", (question, limit))
+
+    async def take_question(self, key: QuestionKey, token: str | None, now: float) -> Question | Answer:
+        return await self._submit("take_question", (key, token, now))
+
+    async def expired_questions(self, now: float) -> list[Question]:
+        return await self._submit("expired_questions", now)
+
+    # the writer runs `_do_<kind>` in its transaction; the questions' are in sqlite_questions.py
+    _do_put_question = staticmethod(questions.put)
+    _do_take_question = staticmethod(questions.take)
+    _do_expired_questions = staticmethod(questions.expired)
 
     def _write_batch(self, batch: list[_Operation], wait_for_lock: bool) -> bool:
         """Commit `batch` in one transaction; without `wait_for_lock`, False if the lock is taken."""

@@ -19,13 +19,17 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_created ON events(created_at);
 CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS unsettled (key TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS questions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, expires_at REAL NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS questions_expiry ON questions(expires_at);
 """
 
 
 def upgrade(connection: sqlite3.Connection) -> None:
     """Bring a state file written by an earlier release up to date (the writer connection, at open).
 
-    Files from before queue-scoped snapshots have no queue_id column: it is added, filled from the records.
+    Files from before stored confirmation questions get the `questions` table from `SCHEMA` itself
+    (CREATE IF NOT EXISTS, on every connection). Files from before queue-scoped snapshots have no queue_id column: it is added, filled from the records.
     """
     columns = {row[1] for row in connection.execute("PRAGMA table_info(commands)")}
     if "queue_id" not in columns:

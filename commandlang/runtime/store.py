@@ -21,6 +21,7 @@ from typing import Any, Literal, Mapping, Protocol, Sequence, runtime_checkable
 import trio
 
 from ..errors import ServiceError
+from .questions import Answer, Question, QuestionKey
 
 __all__ = [
     "STATUSES",
@@ -228,6 +229,19 @@ class Store(Protocol):
 
     async def prune(self, older_than: float) -> int:
         """Drop final records, events and dedupe keys older than a timestamp; returns rows removed."""
+
+    # Confirmation questions: stored so that one survives a restart and is answered on any replica.
+    async def put_question(self, question: Question, limit: int) -> Sequence[Question]:
+        """Keep `question` under its key; returns the questions forgotten for it, oldest first: the one it
+        replaces (one question per key) and, past `limit` waiting, the oldest asked."""
+
+    async def take_question(self, key: QuestionKey, token: str | None, now: float) -> Question | Answer:
+        """The question under `key` when `token` is its token, forgotten atomically (an answer is accepted
+        once, on any replica); "none" when nothing waits or it expired before `now` (kept for
+        `expired_questions`), "no_token" for a missing or wrong token (it keeps waiting)."""
+
+    async def expired_questions(self, now: float) -> Sequence[Question]:
+        """Forget the questions that expired before `now` and return them (each to one caller only)."""
 
 
 @runtime_checkable

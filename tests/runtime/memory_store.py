@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 import trio
 
+from commandlang.runtime.questions import Answer, Question, QuestionKey, token_matches
 from commandlang.runtime.store import TERMINAL, CommandRecord, StaleTransition, StateEvent, StoreUnavailable, claim_key
 
 __all__ = ["MemoryState", "MemoryStore"]
@@ -29,6 +30,7 @@ class MemoryState:
     latest_seq: int = 0  # kept when pruning empties the log, like SQLite's AUTOINCREMENT
     claims: dict[str, float] = field(default_factory=dict)
     unsettled: set[str] = field(default_factory=set)
+    questions: dict[QuestionKey, Question] = field(default_factory=dict)  # insertion order is age order
 
 
 class MemoryStore:
@@ -173,3 +175,30 @@ class MemoryStore:
         for key in expired:
             del self.state.claims[key]
         return len(old) + keep + len(expired)
+
+    # -- questions ------------------------------------------------------
+    async def put_question(self, question: Question, limit: int) -> Sequence[Question]:
+        """Keep it; returns the one it replaces and, past `limit`, the oldest."""
+        await self._call()
+        waiting = self.state.questions
+        dropped = [old for old in [waiting.pop(question.key, None)] if old is not None]
+        while waiting and len(waiting) >= limit:
+            dropped.append(waiting.pop(next(iter(waiting))))
+        waiting[question.key] = question
+        return dropped
+
+    async def take_question(self, key: QuestionKey, token: str | None, now: float) -> Question | Answer:
+        """The question if `token` is its token (then forgotten), else why not."""
+        await self._call()
+        question = self.state.questions.get(key)
+        if question is None or question.expires_at < now:
+            return "none"
+        if not token_matches(token, question):
+            return "no_token"
+        return self.state.questions.pop(key)
+
+    async def expired_questions(self, now: float) -> Sequence[Question]:
+        """Forget and return the questions that expired before `now`."""
+        await self._call()
+        expired = [key for key, question in self.state.questions.items() if question.expires_at < now]
+        return [self.state.questions.pop(key) for key in expired]

@@ -129,7 +129,7 @@ async def harness(tmp_path: Path, store: MemoryStore | None = None) -> AsyncIter
     events = Events(store)
     async with Executor(registry.spec, engine, transport_factory=lambda _: httpx.MockTransport(backend)) as executor:
         holder = GenerationHolder(Generation(registry, executor, renderer, "v1"))
-        lifecycle = CommandLifecycle(holder, store, events, Metrics(), ConfirmationBook(ttl=300, limit=10, clock=trio.current_time),
+        lifecycle = CommandLifecycle(holder, store, events, Metrics(), ConfirmationBook(store, ttl=300, limit=10, clock=trio.current_time),
                                      default_timeout=30.0, clock=trio.current_time)
         yield Harness(lifecycle, store, events)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from commandlang.runtime.questions import Question
 from commandlang.runtime.sqlite import SqliteStore
 from commandlang.runtime.store import CommandRecord, StaleTransition, record_body
 
@@ -203,4 +204,22 @@ async def test_a_state_file_from_before_queue_snapshots_is_upgraded_in_place(tmp
         await store.append(replace(record("other"), queue_id="q-other"))
         _, records = await store.snapshot_for([], limit=10, queues=["q-billing"])
         assert [r.id for r in records] == ["q1", "new"]
+        await store.aclose()
+
+
+async def test_a_state_file_from_before_stored_questions_gets_their_table_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    async with trio.open_nursery() as nursery:  # a file of the release before: everything but `questions`
+        store = await open_store(nursery, path)
+        await store.append(record("kept"))
+        await store.aclose()
+    with sqlite3.connect(path) as connection:
+        connection.execute("DROP TABLE questions")
+    asked = Question(token="t0k3n00000", text="/wipe 5", command="wipe", expires_at=time.time() + 300,
+                     channel="webhook", conversation_id="c1", participant_id="p1", role="agent", message_id="m1")
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, path)
+        assert await store.put_question(asked, 10) == []
+        assert await store.take_question(asked.key, asked.token, time.time()) == asked
+        assert (await store.get("kept")) is not None
         await store.aclose()

@@ -16,6 +16,7 @@ import pytest
 import trio
 
 from commandlang.runtime.config import ServiceConfig
+from commandlang.runtime.questions import Question
 from commandlang.runtime.store import CommandRecord, SharedStore, StaleTransition, Store
 from commandlang.runtime.stores import STORES, open_store
 
@@ -221,3 +222,51 @@ async def test_every_record_is_readable_for_tests_and_operators(opened) -> None:
         assert [(r.id, r.status) for r in await all_records(store)] == [("r1", "pending"), ("r2", "pending"),
                                                                          ("r0", "completed")]
         assert store.describe() and "\n" not in store.describe()
+
+
+# -- confirmation questions ----------------------------------------------
+def question(participant: str, token: str = "t0k3n00000", expires_at: float = 1000.0, conversation: str = "c1") -> Question:
+    return Question(token=token, text="/refund 7", command="refund", expires_at=expires_at, channel="webhook",
+                    conversation_id=conversation, participant_id=participant, role="agent", message_id=f"m-{participant}",
+                    queue_id="q-1")
+
+
+async def test_a_question_is_taken_once_with_its_token_and_survives_a_restart(opened) -> None:
+    asked = question("p1")
+    async with opened() as store:
+        assert await store.put_question(asked, 10) == []
+        assert await store.take_question(asked.key, None, 500.0) == "no_token"
+        assert await store.take_question(asked.key, "t0k3n0000", 500.0) == "no_token"  # a prefix is wrong
+        assert await store.take_question(asked.key, "t0k3n0000\udc80", 500.0) == "no_token"  # and never an error
+        assert await store.take_question(("webhook", "c1", "p2"), asked.token, 500.0) == "none"  # another participant
+    async with opened() as store:  # the wrong answers left it waiting, and it outlived the restart
+        taken = await store.take_question(asked.key, asked.token, 500.0)
+        assert taken == asked and Question.from_json(taken.to_json()) == asked
+        assert await store.take_question(asked.key, asked.token, 500.0) == "none"  # answered once
+
+
+async def test_a_new_question_replaces_the_last_and_past_the_bound_the_oldest_goes(opened) -> None:
+    async with opened() as store:
+        first, second, third = question("p1"), question("p2"), question("p3")
+        for asked in (first, second, third):
+            assert await store.put_question(asked, 3) == []
+        again = replace(second, token="n3wt0k3n00")
+        assert await store.put_question(again, 3) == [second]  # one question per participant and place
+        fourth = question("p4")
+        assert await store.put_question(fourth, 3) == [first]  # the oldest asked
+        fifth = question("p5")
+        assert await store.put_question(fifth, 2) == [third, again]  # a lower bound: oldest first
+        assert await store.take_question(fifth.key, fifth.token, 0.0) == fifth
+
+
+async def test_expired_questions_are_refused_then_swept_once(opened) -> None:
+    async with opened() as store:
+        early, late = question("p1", expires_at=100.0), question("p2", expires_at=200.0)
+        await store.put_question(early, 10)
+        await store.put_question(late, 10)
+        assert await store.take_question(early.key, early.token, 150.0) == "none"  # expired: refused
+        assert await store.expired_questions(50.0) == []
+        assert await store.expired_questions(150.0) == [early]
+        assert await store.expired_questions(150.0) == []  # each to one caller only
+        assert await store.expired_questions(250.0) == [late]
+        assert await store.take_question(late.key, late.token, 0.0) == "none"
