@@ -108,11 +108,10 @@ class Binder:
         slots = table.positionals
         index = -skip
         for item in invocation.items:
-            kind = type(item)
-            if kind is Flag:
+            if isinstance(item, Flag):
                 self._flag(given, table, item, spec)
                 continue
-            if kind is Option:
+            if isinstance(item, Option):
                 arg = table.by_key.get(item.key) or self._arg(table, item.key, item.column, spec)
                 if arg.name in given and not arg.type.is_list:
                     raise _duplicate(arg, item.column)  # where the repeated option starts, as in --raw

@@ -84,7 +84,9 @@ def _build_arg(name: str, value: Any, pos: Position, report: Report) -> ArgSpec 
     if type_spec is None:
         _unknown_type(str(type_text), value.value_pos.get("type", pos), report)
         return None
-    here = lambda key: value.value_pos.get(key, pos)  # noqa: E731
+
+    def here(key: str) -> Position:
+        return value.value_pos.get(key, pos)
 
     choices = None
     if "choices" in value:
@@ -128,13 +130,13 @@ def _build_arg(name: str, value: Any, pos: Position, report: Report) -> ArgSpec 
     for key in ("min", "max"):
         if key not in value:
             continue
-        text = _raw_text(value, key)
-        if text is None:
+        bound_text = _raw_text(value, key)
+        if bound_text is None:
             report("wrong_type", f"{name}: {key} must be a single value", here(key))
         elif type_spec.is_list:
-            bounds[key] = _convert("int", text, None, here(key), report, f"{name}: {key} (a list length)")
+            bounds[key] = _convert("int", bound_text, None, here(key), report, f"{name}: {key} (a list length)")
         elif type_spec.name in _BOUNDED:
-            bounds[key] = _convert(type_spec.name, text, None, here(key), report, f"{name}: {key}")
+            bounds[key] = _convert(type_spec.name, bound_text, None, here(key), report, f"{name}: {key}")
         else:
             report("invalid_constraint", f"{name}: {key} applies to numbers, dates, durations and list lengths, not {type_spec}",
                    here(key), hint="Use min_length / max_length for text.")

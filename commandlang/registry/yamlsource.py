@@ -23,7 +23,7 @@ MAX_NODES = 200_000
 MAX_DEPTH = 64
 
 
-class LMap(dict):
+class LMap(dict[str, Any]):
     """A mapping that knows where it, its keys and its values stand."""
 
     pos: Position
@@ -32,7 +32,7 @@ class LMap(dict):
     raw: dict[str, str]  # the scalar text as written, for values YAML would otherwise retype
 
 
-class LList(list):
+class LList(list[Any]):
     """A sequence that knows where it and its items stand."""
 
     pos: Position
@@ -64,7 +64,8 @@ class _DepthLimitedLoader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH + 1:
-                raise _TooDeep(self.peek_event().start_mark)
+                # types-PyYAML leaves Parser.peek_event unannotated (it returns an Event)
+                raise _TooDeep(self.peek_event().start_mark)  # type: ignore[no-untyped-call]
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -194,6 +195,7 @@ class _Builder:
                 out.item_pos.append(self.pos(child))
                 out.raw.append(child.value if isinstance(child, yaml.ScalarNode) else None)
             return out
+        assert isinstance(node, yaml.ScalarNode)  # the composer makes only mapping, sequence and scalar nodes
         return self._scalar(node)
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:

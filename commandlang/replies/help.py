@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from datetime import timedelta
+from typing import TypedDict
 
 from ..registry.types import describe, format_duration, to_json
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
@@ -49,7 +50,14 @@ def help_index(registry: RegistrySpec, role: str | None) -> Reply:
     return Reply(text="\n".join(lines), **_help_choices(commands))
 
 
-def _help_choices(commands: list[CommandSpec]) -> dict[str, object]:
+class _HelpChoices(TypedDict, total=False):
+    """The `Reply` fields `_help_choices` fills: one or the other."""
+
+    quick_replies: tuple[QuickReply, ...]
+    carousel: Carousel
+
+
+def _help_choices(commands: list[CommandSpec]) -> _HelpChoices:
     """A way to ask for help on every command: quick replies while they fit, else cards of buttons (in a
     carousel); each label is what it sends. Past what cards hold too, the text above still lists them all."""
     if len(commands) <= MAX_HELP_QUICK_REPLIES:

@@ -53,7 +53,7 @@ class SourceFinding:
     hint: str | None = None
 
 
-class _AnyFilter(dict):  # type: ignore[type-arg]
+class _AnyFilter(dict[str, Any]):
     """Every name is a filter (or test), so Jinja's scope tracker never stops at an unknown one: we report those."""
 
     def get(self, key: Any, default: Any = None) -> Any:
@@ -69,8 +69,8 @@ def _anything(*args: Any, **kwargs: Any) -> Any:
 
 def _parse_env() -> jinja2.Environment:
     env = jinja2.Environment()
-    env.filters = _AnyFilter(env.filters)  # type: ignore[assignment]
-    env.tests = _AnyFilter(env.tests)  # type: ignore[assignment]
+    env.filters = _AnyFilter(env.filters)
+    env.tests = _AnyFilter(env.tests)
     return env
 
 
@@ -111,6 +111,7 @@ class _Walker:
         self.local = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
         self.aliases: dict[str, str] = {}  # `{% import "x.j2" as m %}`: m -> x.j2
         for node in tree.find_all((nodes.Import, nodes.FromImport)):
+            assert isinstance(node, (nodes.Import, nodes.FromImport))  # what find_all was asked for
             target = node.template.value if isinstance(node.template, nodes.Const) else None
             if isinstance(node, nodes.Import):
                 self.local.add(node.target)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -62,6 +62,9 @@ class _BoundedSandbox(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
+_T = TypeVar("_T")
+
+
 class TemplateEngine:
     """A sandboxed Jinja environment plus a bounded cache of compiled strings."""
 
@@ -75,7 +78,7 @@ class TemplateEngine:
         self._cache_size = cache_size
 
     # -- compiling -------------------------------------------------------
-    def _cached(self, cache: OrderedDict[str, Any], key: str, build: Any) -> Any:
+    def _cached(self, cache: OrderedDict[str, _T], key: str, build: Callable[[str], _T]) -> _T:
         found = cache.get(key)
         if found is None:
             found = build(key)

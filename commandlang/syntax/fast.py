@@ -12,9 +12,13 @@ fuzz test (tests/syntax/test_fast_path.py) checks both paths agree.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from .decode import decode_word
-from .tree import Flag, Option, Positional, Value
+from .tree import Flag, Item, Option, Positional, Value
+
+if TYPE_CHECKING:
+    from .parser import RawItem, RawList, RawToken
 
 __all__ = ["FastScanner"]
 
@@ -33,10 +37,10 @@ class FastScanner:
         self._item = re.compile(r"\s+(?:(?P<key>%s)(?P<value>%s)?|(?P<flag>%s)|(?P<word>%s))" % (
             patterns["KEY_EQUALS"], patterns["WORD"], patterns["FLAG"], patterns["WORD"])).match
 
-    def _list(self, text: str, pos: int) -> tuple[int, int, list[tuple[str, int]]] | None:
+    def _list(self, text: str, pos: int) -> RawList | None:
         """`[a, "b c",]` starting at `pos` (the `[`), as the grammar's `list` rule reads it."""
         start, pos, length = pos, pos + 1, len(text)
-        words: list[tuple[str, int]] = []
+        words: list[RawToken] = []
         space, list_word = self._space, self._list_word
         while True:
             gap = space(text, pos)
@@ -59,7 +63,7 @@ class FastScanner:
             else:
                 return None
 
-    def _value(self, text: str, pos: int) -> tuple[tuple, int] | None:
+    def _value(self, text: str, pos: int) -> tuple[RawToken | RawList, int] | None:
         """A word or a list at `pos`: (raw value, end) or None."""
         if pos < len(text) and text[pos] == "[":
             found_list = self._list(text, pos)
@@ -67,9 +71,9 @@ class FastScanner:
         found = self._word(text, pos)
         return None if found is None else ((found.group(), pos), found.end())
 
-    def scan(self, text: str, pos: int) -> list[tuple] | None:
+    def scan(self, text: str, pos: int) -> list[RawItem] | None:
         """Raw items (the shape `parser._lark_items` returns), or None to let Lark decide."""
-        items: list[tuple] = []
+        items: list[RawItem] = []
         length = len(text)
         space, key, flag, value_at = self._space, self._key, self._flag, self._value
         while pos < length:
@@ -97,14 +101,14 @@ class FastScanner:
             pos = value[1]
         return items
 
-    def items(self, text: str, pos: int, shift: int, percent_decode: bool, max_items: int) -> tuple | None:
+    def items(self, text: str, pos: int, shift: int, percent_decode: bool, max_items: int) -> tuple[Item, ...] | None:
         """The finished items of plain ASCII text (spans are offsets + `shift`), or None for Lark.
 
         The same walk as `scan`, fused with building the tree and with one
         regex per item (the terminals as alternatives in priority order): this
         is the hot path, and it costs half of scan-then-build.
         """
-        items: list = []
+        items: list[Item] = []
         length = len(text)
         item_at = self._item
         while pos < length:
@@ -112,6 +116,7 @@ class FastScanner:
             if found is None or len(items) == max_items:
                 return None  # touching items, a list, a stray `=`, a bad quote: Lark decides
             kind = found.lastgroup
+            assert kind is not None  # every alternative is a named group
             start, end = found.start(kind if kind != "value" else "key"), found.end()
             if kind == "value":
                 key = found.group("key")

@@ -91,28 +91,47 @@ class SyntaxParser:
             raise _classify(exc, norm) from None
         items: list[RawItem] = []
         for node in tree.children[2:]:
+            assert isinstance(node, lark.Tree)  # `start: SLASH NAME item*`: every item is a rule
             kind = node.data
             children = node.children
             if kind == "flag":
-                tok = children[0]
-                items.append(("flag", str(tok), None, tok.start_pos, tok.end_pos))
+                tok = _token(children[0])
+                items.append(("flag", str(tok), None, _start_pos(tok), _end_pos(tok)))
                 continue
             value_node = children[-1]
             if isinstance(value_node, lark.Tree):  # a list
-                words = [(str(t), t.start_pos) for t in value_node.children if t.type == "LIST_WORD"]
-                first, last = value_node.children[0], value_node.children[-1]
-                value: RawToken | RawList = (first.start_pos, last.end_pos, words)
-                end = last.end_pos
+                tokens = [_token(t) for t in value_node.children]
+                words = [(str(t), _start_pos(t)) for t in tokens if t.type == "LIST_WORD"]
+                value: RawToken | RawList = (_start_pos(tokens[0]), _end_pos(tokens[-1]), words)
+                end = _end_pos(tokens[-1])
             else:
-                value = (str(value_node), value_node.start_pos)
-                end = value_node.end_pos
+                value = (str(value_node), _start_pos(value_node))
+                end = _end_pos(value_node)
             key = str(children[0]) if kind == "option" else None
-            items.append((kind, key, value, children[0].start_pos if len(children) > 1 else _start(value), end))
+            start = _start_pos(_token(children[0])) if len(children) > 1 else _start(value)
+            items.append((kind, key, value, start, end))
         return items
 
 
+def _token(node: lark.Tree[lark.Token] | lark.Token) -> lark.Token:
+    """A child the grammar makes a terminal (a list holds only terminals)."""
+    assert isinstance(node, lark.Token)
+    return node
+
+
+def _start_pos(tok: lark.Token) -> int:
+    """Where a lexed token starts (Lark's lexer always sets it; only hand-built tokens lack it)."""
+    assert tok.start_pos is not None
+    return tok.start_pos
+
+
+def _end_pos(tok: lark.Token) -> int:
+    assert tok.end_pos is not None
+    return tok.end_pos
+
+
 def _start(value: RawToken | RawList) -> int:
-    return value[1] if len(value) == 2 else value[0]  # type: ignore[return-value]
+    return value[1] if len(value) == 2 else value[0]
 
 
 def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: SyntaxOptions) -> Invocation:
@@ -129,13 +148,16 @@ def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: Synta
 
     percent_decode = options.percent_decode
 
+    def token_value(raw: RawToken) -> Value:
+        token, start = raw
+        text, quoted = decode_word(token, percent_decode)
+        return Value(text, *span(start, start + len(token)), quoted)
+
     def value_of(raw: RawToken | RawList) -> Value | ListValue:
         if len(raw) == 2:
-            token, start = raw  # type: ignore[misc]
-            text, quoted = decode_word(token, percent_decode)
-            return Value(text, *span(start, start + len(token)), quoted)
-        start, end, words = raw  # type: ignore[misc]
-        return ListValue(tuple(value_of(word) for word in words), *span(start, end))
+            return token_value(raw)
+        start, end, words = raw
+        return ListValue(tuple(token_value(word) for word in words), *span(start, end))
 
     items: list[Item] = []
     previous_end = len(name) + 1
@@ -196,11 +218,13 @@ def _open_bracket_before(text: str, pos: int) -> int | None:
 def _classify(exc: lark.UnexpectedInput, norm: Normalised) -> CommandError:
     """Turn Lark's exception into one of the spec's syntax error codes."""
     body = norm.text
+    pos: int | None = None
     if isinstance(exc, lark.UnexpectedCharacters):
         pos = exc.pos_in_stream
-    else:
-        token = exc.token  # type: ignore[attr-defined]
-        pos = len(body) if token.type == "$END" else token.start_pos
+    elif isinstance(exc, lark.UnexpectedToken) and exc.token.type != "$END":
+        pos = exc.token.start_pos
+    if pos is None:  # the end of the input (Lark's `$END` token, or an `UnexpectedEOF` with no position)
+        pos = len(body)
     column = norm.to_original(min(pos, len(body) - 1)) + 1
     char = body[pos] if pos < len(body) else ""
     bracket = _open_bracket_before(body, pos)

@@ -1,4 +1,4 @@
-"""The untyped syntax tree of one invocation: frozen dataclasses with source spans.
+"""The untyped syntax tree of one invocation: immutable nodes with source spans.
 
 Spans are 0-based, end-exclusive offsets into the text the user sent (before
 normalisation), so `span.column` is what a caret under that text points at.
@@ -6,6 +6,8 @@ normalisation), so `span.column` is what a caret under that text points at.
 The nodes are typed NamedTuples rather than frozen dataclasses: just as
 immutable, and about three times cheaper to build (1.4 us against 0.5 us for
 four fields, measured here), which matters on the per-message hot path.
+Nodes keep plain int offsets (cheaper to build than a Span each) and each
+spells out `span` and `column` itself: NamedTuples take no mixins.
 """
 
 from __future__ import annotations
@@ -35,6 +37,16 @@ class Value(NamedTuple):
     end: int
     quoted: bool = False
 
+    @property
+    def span(self) -> Span:
+        """Where the node stands in the original text."""
+        return Span(self.start, self.end)
+
+    @property
+    def column(self) -> int:
+        """The 1-based column of the node's first character."""
+        return self.start + 1
+
 
 class ListValue(NamedTuple):
     """A bracketed list `[a, "b c", d]`; lists do not nest."""
@@ -47,6 +59,16 @@ class ListValue(NamedTuple):
     def texts(self) -> list[str]:
         return [item.text for item in self.items]
 
+    @property
+    def span(self) -> Span:
+        """Where the node stands in the original text."""
+        return Span(self.start, self.end)
+
+    @property
+    def column(self) -> int:
+        """The 1-based column of the node's first character."""
+        return self.start + 1
+
 
 AnyValue = Union[Value, ListValue]
 
@@ -58,6 +80,16 @@ class Positional(NamedTuple):
     start: int
     end: int
 
+    @property
+    def span(self) -> Span:
+        """Where the node stands in the original text."""
+        return Span(self.start, self.end)
+
+    @property
+    def column(self) -> int:
+        """The 1-based column of the node's first character."""
+        return self.start + 1
+
 
 class Option(NamedTuple):
     """`key=value` or `--key=value`; the key is reported lower-case."""
@@ -66,6 +98,16 @@ class Option(NamedTuple):
     value: AnyValue
     start: int
     end: int
+
+    @property
+    def span(self) -> Span:
+        """Where the node stands in the original text."""
+        return Span(self.start, self.end)
+
+    @property
+    def column(self) -> int:
+        """The 1-based column of the node's first character."""
+        return self.start + 1
 
 
 class Flag(NamedTuple):
@@ -76,23 +118,15 @@ class Flag(NamedTuple):
     start: int
     end: int
 
+    @property
+    def span(self) -> Span:
+        """Where the node stands in the original text."""
+        return Span(self.start, self.end)
 
-def _span(node: "Value | ListValue | Positional | Option | Flag") -> Span:
-    """Where the node stands in the original text."""
-    return Span(node.start, node.end)
-
-
-def _column(node: "Value | ListValue | Positional | Option | Flag") -> int:
-    """The 1-based column of the node's first character."""
-    return node.start + 1
-
-
-# Nodes keep plain int offsets (cheaper to build than a Span each) and offer
-# `span` and `column` like the rest of the tree. NamedTuples take no mixins,
-# hence the assignment.
-for _node in (Value, ListValue, Positional, Option, Flag):
-    _node.span = property(_span)  # type: ignore[attr-defined]
-    _node.column = property(_column)  # type: ignore[attr-defined]
+    @property
+    def column(self) -> int:
+        """The 1-based column of the node's first character."""
+        return self.start + 1
 
 
 Item = Union[Positional, Option, Flag]
