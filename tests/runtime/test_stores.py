@@ -45,13 +45,14 @@ def test_redis_urls_open_the_shared_store(url: str) -> None:
     assert store.describe() == "Redis, shared (replica web-1)"  # never the URL: it may carry a password
 
 
-def test_the_older_settings_are_aliases_and_the_store_url_wins() -> None:
+def test_the_older_settings_are_aliases_and_the_store_url_wins(tmp_path) -> None:
     assert store_url(config()) == ("sqlite:./commandlang.db", "COMMANDLANG_DB")
-    assert open_store(config(COMMANDLANG_DB="/tmp/x/odd?#%name.db")).path == "/tmp/x/odd?#%name.db"  # a path, not a URL
+    odd = str(tmp_path / "odd?#%name.db")
+    assert open_store(config(COMMANDLANG_DB=odd)).path == odd  # a path, not a URL
     assert open_store(config(COMMANDLANG_DB="rel.db")).path == "rel.db"
-    both = config(COMMANDLANG_DB="/tmp/old.db", COMMANDLANG_REDIS_URL="redis://r:6379")
+    both = config(COMMANDLANG_DB=str(tmp_path / "old.db"), COMMANDLANG_REDIS_URL="redis://r:6379")
     assert store_url(both) == ("redis://r:6379", "COMMANDLANG_REDIS_URL")
-    every = config(COMMANDLANG_DB="/tmp/old.db", COMMANDLANG_REDIS_URL="redis://r:6379", COMMANDLANG_STORE="sqlite:new.db")
+    every = config(COMMANDLANG_DB=str(tmp_path / "old.db"), COMMANDLANG_REDIS_URL="redis://r:6379", COMMANDLANG_STORE="sqlite:new.db")
     assert store_url(every) == ("sqlite:new.db", "COMMANDLANG_STORE")
     flag = ServiceConfig.from_sources({"store": "sqlite:flag.db"}, env={"COMMANDLANG_STORE": "sqlite:env.db"})
     assert open_store(flag).path == "flag.db"
