@@ -30,7 +30,7 @@ from ..binding.call import mask
 from ..registry.model import CommandSpec, RegistrySpec
 from ..registry.types import to_json
 
-__all__ = ["Scrubber", "sensitive_values", "is_allowed_link", "LINK_REMOVED", "ADDRESS_REMOVED", "MAX_MESSAGE"]
+__all__ = ["Scrubber", "sensitive_values", "is_allowed_link", "LINK_REMOVED", "ADDRESS_REMOVED", "MAX_MESSAGE", "is_loopback_host"]
 
 LINK_REMOVED = "[link removed]"
 ADDRESS_REMOVED = "[address removed]"
@@ -158,14 +158,21 @@ def is_allowed_link(url: str | None) -> bool:
     scheme = parts.scheme.lower()
     if scheme == "https":
         return True
-    return scheme == "http" and _is_loopback(host)
+    return scheme == "http" and is_loopback_host(host)
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
+def is_loopback_host(host: str) -> bool:
+    """Whether a host (a URL's, or a `Host` header with or without a port; `[::1]` bracketed or not)
+    names this machine: 127.0.0.0/8, ::1, `localhost` and its subdomains (RFC 6761)."""
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1:name.find("]")] if "]" in name else name[1:]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
 

@@ -1,6 +1,6 @@
 """The sync hub: a WebSocket endpoint that streams command states to agent sessions.
 
-Protocol (docs in `/work/shared/spec/runtime.md` section 3): the client's
+Protocol (docs in `../shared/spec/runtime.md` section 3, beside the checkout): the client's
 first frame is `{"type": "hello", "token", "subscribe", "resume_after"}`; the
 hub answers with a `snapshot` (or the stored events after `resume_after`) and
 then live `state` events with strictly increasing `seq`. Close codes are in

@@ -23,7 +23,6 @@ and every request is checked on its head (`admit`) before anything else:
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import time
@@ -32,30 +31,16 @@ from typing import Any, Mapping
 
 import trio
 
+from ...replies.scrub import is_loopback_host
 from ...runtime.http import Receive, Request, Response, RouteSpec, Send, json_response
 from ...runtime.messages import ChannelContext, InboundShapeError, OutboundReply, Submit, inbound_from_json
 from ...runtime.store import StateEvent
 
-__all__ = ["LocalChannel", "MAX_BODY", "is_loopback_host"]
+__all__ = ["LocalChannel", "MAX_BODY"]
 
 log = logging.getLogger("commandlang.channels.local")
 
 MAX_BODY = 16 * 1024  # one typed message from the page
-
-
-def is_loopback_host(host: str) -> bool:
-    """Whether a `Host` header (or a URL's host, with or without a port) names this machine."""
-    name = host.strip().lower()
-    if name.startswith("["):
-        name = name[1:name.find("]")] if "]" in name else name[1:]
-    elif name.count(":") == 1:
-        name = name.split(":", 1)[0]
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 class LocalChannel:
