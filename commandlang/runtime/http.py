@@ -32,7 +32,7 @@ import trio
 
 from .listener import ConnectionGate, ConnectionLimits, serve_app
 
-__all__ = ["Request", "Response", "HttpApp", "BodyBudget", "Route", "RouteSpec", "answer_lifespan", "json_response",
+__all__ = ["Request", "Response", "send_response", "HttpApp", "BodyBudget", "Route", "RouteSpec", "answer_lifespan", "json_response",
            "read_body", "serve_http"]
 
 log = logging.getLogger("commandlang.http")
@@ -181,7 +181,7 @@ class HttpApp:
                 response = json_response(405, {"error": f"use {', '.join(allowed)} on {path}"}, {"allow": ", ".join(allowed)})
             else:
                 response = json_response(404, {"error": f"no such path: {path}"})
-            await _send(send, response)
+            await send_response(send, response)
             return
         head = Request(
             method=method,
@@ -194,11 +194,11 @@ class HttpApp:
         if route.admit is not None:
             refusal = route.admit(head)
             if refusal is not None:  # refused on its head: the body is never read
-                await _send(send, replace(refusal, headers={**refusal.headers, **_CLOSE}))
+                await send_response(send, replace(refusal, headers={**refusal.headers, **_CLOSE}))
                 return
         body = await self._read_body(receive, route)
         if isinstance(body, Response):
-            await _send(send, body)
+            await send_response(send, body)
             return
         request = replace(head, body=body)
         if route.stream is not None:
@@ -212,7 +212,7 @@ class HttpApp:
         except Exception:
             log.exception("handler failed", extra={"stage": "http", "route": path})
             response = json_response(500, {"error": "internal error"})
-        await _send(send, response)
+        await send_response(send, response)
 
     async def _read_body(self, receive: Receive, route: Route) -> bytes | Response:
         """The request's body, or the refusal to send instead (413, 408, 503 over the budget)."""
@@ -271,7 +271,8 @@ async def read_body(receive: Receive, limit: int = MAX_BODY) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _send(send: Callable[[dict[str, Any]], Awaitable[None]], response: Response) -> None:
+async def send_response(send: Callable[[dict[str, Any]], Awaitable[None]], response: Response) -> None:
+    """Write a whole `Response` through ASGI `send` (for stream handlers that refuse before streaming)."""
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
     headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})

@@ -32,7 +32,7 @@ from typing import Any, Mapping
 import trio
 
 from ...replies.scrub import is_loopback_host
-from ...runtime.http import Receive, Request, Response, RouteSpec, Send, json_response
+from ...runtime.http import Receive, Request, Response, RouteSpec, Send, json_response, send_response
 from ...runtime.messages import ChannelContext, InboundShapeError, OutboundReply, Submit, inbound_from_json
 from ...runtime.store import StateEvent
 
@@ -160,16 +160,10 @@ class LocalChannel:
     async def events(self, request: Request, receive: Receive, send: Send) -> None:
         conversation_id = request.query.get("conversation", "")
         if not conversation_id:
-            body = b'{"error": "give ?conversation=ID"}'
-            await send({"type": "http.response.start", "status": 400,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await send_response(send, json_response(400, {"error": "give ?conversation=ID"}))
             return
         if self._streams >= self.max_streams:  # each open stream holds a connection and a queue
-            body = b'{"error": "too many open event streams"}'
-            await send({"type": "http.response.start", "status": 503,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await send_response(send, json_response(503, {"error": "too many open event streams"}))
             return
         sender, receiver = trio.open_memory_channel[tuple[str, Any]](self._queue)
         self._subscribers.setdefault(conversation_id, set()).add(sender)
