@@ -161,7 +161,7 @@ class CommandLifecycle:
     async def _ask_confirmation(self, job: Job, generation: Generation, call: Call) -> None:
         message = job.message
         key = (message.channel, message.conversation_id, message.participant_id)
-        pending, dropped = await self.confirmations.ask(message, message.text, call.command)
+        pending, dropped = await self.confirmations.ask(message, message.text, call.command, call.masked_args())
         for old in dropped:
             replaced = old.key == key
             if not replaced:
@@ -216,14 +216,7 @@ class CommandLifecycle:
         for the message that asked (the question keeps its place and identity), with the arguments it
         would have run with (masked)."""
         generation = self.generations.current
-        args: dict[str, Any] = {}
-        try:
-            invocation = generation.registry.parse_invocation(pending.text)
-            if invocation is not None:
-                args = generation.registry.bind(invocation, role=pending.role).masked_args()
-        except CommandError:
-            pass  # the registry changed under the question: the record keeps no arguments
-        record = self._new_record(pending, pending.command, args, "rejected", generation, self._clock())
+        record = self._new_record(pending, pending.command, dict(pending.args), "rejected", generation, self._clock())
         record = replace(record, error={"code": code, "message": why})
         try:
             await self._save(job, record)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Mapping
 
 __all__ = ["Question", "QuestionKey", "Answer", "question_key_text", "token_matches"]
@@ -41,6 +41,9 @@ class Question:
     role: str
     message_id: str
     queue_id: str | None = None
+    # the arguments it would run with (JSON form, sensitive ones masked), kept from the asking so an
+    # unanswered question's `rejected` record needs no second parse and bind
+    args: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> QuestionKey:
@@ -55,4 +58,5 @@ class Question:
         return Question(token=data["token"], text=data["text"], command=data["command"],
                         expires_at=float(data["expires_at"]), channel=data["channel"],
                         conversation_id=data["conversation_id"], participant_id=data["participant_id"],
-                        role=data["role"], message_id=data["message_id"], queue_id=data.get("queue_id"))
+                        role=data["role"], message_id=data["message_id"], queue_id=data.get("queue_id"),
+                        args=dict(data.get("args") or {}))
