@@ -90,8 +90,15 @@ def env_for(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **extra}
 
 
-def spawn(args: list[str], env: dict[str, str], until: str, *, cwd: str | None = None,
-          stderr=subprocess.DEVNULL, timeout: float = 30) -> tuple[subprocess.Popen, list[str]]:  # noqa: ANN001
+def spawn(
+    args: list[str],
+    env: dict[str, str],
+    until: str,
+    *,
+    cwd: str | None = None,
+    stderr=subprocess.DEVNULL,
+    timeout: float = 30,
+) -> tuple[subprocess.Popen, list[str]]:  # noqa: ANN001
     """Start `args` and read stdout until a line starting with `until`; returns the process and the lines."""
     process = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, text=True)
     lines: list[str] = []
@@ -132,38 +139,75 @@ def rss_kib(pid: int) -> int:
 
 
 def start_backend() -> tuple[subprocess.Popen, str]:
-    process, lines = spawn([sys.executable, "-m", "commandlang", "demo-backend", "--port", "0"], env_for(), "listening http://")
+    process, lines = spawn(
+        [sys.executable, "-m", "commandlang", "demo-backend", "--port", "0"], env_for(), "listening http://"
+    )
     return process, lines[-1].split()[-1]
 
 
-def start_service(directory: str, backend_url: str, *, log_level: str = "warning",
-                  extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str, int]:
+def start_service(
+    directory: str, backend_url: str, *, log_level: str = "warning", extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str, int]:
     """`commandlang serve` on free ports; returns the process, the HTTP base URL and the sync port."""
     registry = Path(directory) / "commands.yaml"
     registry.write_text(REGISTRY)
-    env = env_for(DEMO_API=f"{backend_url}/v1", COMMANDLANG_WEBHOOK_SECRET=WEBHOOK_SECRET,
-                  COMMANDLANG_SYNC_SECRET=SYNC_SECRET, COMMANDLANG_LOG_LEVEL=log_level, **(extra_env or {}))
-    process, lines = spawn([sys.executable, "-m", "commandlang", "serve", "--port", "0", "--sync-port", "0",
-                            "--registry", str(registry), "--db", str(Path(directory) / "state.db"),
-                            "--reload-interval", "0"], env, "listening http://", cwd=directory)
+    env = env_for(
+        DEMO_API=f"{backend_url}/v1",
+        COMMANDLANG_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        COMMANDLANG_SYNC_SECRET=SYNC_SECRET,
+        COMMANDLANG_LOG_LEVEL=log_level,
+        **(extra_env or {}),
+    )
+    process, lines = spawn(
+        [
+            sys.executable,
+            "-m",
+            "commandlang",
+            "serve",
+            "--port",
+            "0",
+            "--sync-port",
+            "0",
+            "--registry",
+            str(registry),
+            "--db",
+            str(Path(directory) / "state.db"),
+            "--reload-interval",
+            "0",
+        ],
+        env,
+        "listening http://",
+        cwd=directory,
+    )
     sync_port = next(int(line.rsplit(":", 1)[1].split("/")[0]) for line in lines if line.startswith("listening sync"))
     return process, lines[-1].split()[-1], sync_port
 
 
 def genesys_env(fake_url: str) -> dict[str, str]:
     """What `commandlang serve` needs to run its Genesys channel against the fake (both paths)."""
-    return {"GENESYS_CLIENT_ID": GENESYS_CLIENT_ID, "GENESYS_CLIENT_SECRET": GENESYS_CLIENT_SECRET,
-            "GENESYS_API_BASE": fake_url, "GENESYS_LOGIN_BASE": fake_url, "GENESYS_BOT_SECRET": GENESYS_BOT_SECRET,
-            "GENESYS_QUEUE_IDS": GENESYS_QUEUE,
-            # the fake enforces no rate limit in the throughput rows (the burst test is where it does), and the
-            # real 300 a minute would cap every row at 5 commands/s: measure the service, not the budget
-            "GENESYS_API_RATE": "0"}
+    return {
+        "GENESYS_CLIENT_ID": GENESYS_CLIENT_ID,
+        "GENESYS_CLIENT_SECRET": GENESYS_CLIENT_SECRET,
+        "GENESYS_API_BASE": fake_url,
+        "GENESYS_LOGIN_BASE": fake_url,
+        "GENESYS_BOT_SECRET": GENESYS_BOT_SECRET,
+        "GENESYS_QUEUE_IDS": GENESYS_QUEUE,
+        # the fake enforces no rate limit in the throughput rows (the burst test is where it does), and the
+        # real 300 a minute would cap every row at 5 commands/s: measure the service, not the budget
+        "GENESYS_API_RATE": "0",
+    }
 
 
 def start_fake_genesys() -> tuple[subprocess.Popen, str]:
     """The fake Genesys Cloud in its own process; it also drives the Notification-path load (see fake_child)."""
-    process = subprocess.Popen([sys.executable, __file__, "--fake-genesys-child"], env=env_for(), stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--fake-genesys-child"],
+        env=env_for(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     line = process.stdout.readline()  # type: ignore[union-attr]
     if not line.startswith("listening http://"):
         process.kill()
@@ -204,8 +248,9 @@ def start_baseline(backend_url: str) -> tuple[subprocess.Popen, str]:
 
 
 def start_sessions(sync_port: int, count: int) -> subprocess.Popen:
-    process, _ = spawn([sys.executable, __file__, "--sessions-child", str(sync_port), str(count)], env_for(), "ready",
-                       timeout=60)
+    process, _ = spawn(
+        [sys.executable, __file__, "--sessions-child", str(sync_port), str(count)], env_for(), "ready", timeout=60
+    )
     return process
 
 
@@ -231,14 +276,18 @@ def sessions_child(port: int, count: int) -> None:
         token = issue_token(SYNC_SECRET, f"bench-agent-{index}", ["*"], 3600)
         hello = json.dumps({"type": "hello", "token": token, "subscribe": ["*"], "resume_after": None}).encode()
         sock = socket.create_connection(("127.0.0.1", port))
-        sock.sendall((f"GET /sync HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                      f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
-                      f"Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        sock.sendall(
+            (
+                f"GET /sync HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                f"Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
         data = b""
         while b"\r\n\r\n" not in data:
             data += sock.recv(4096)
         assert data.startswith(b"HTTP/1.1 101"), data[:80]
-        buffer = bytearray(data[data.index(b"\r\n\r\n") + 4:])
+        buffer = bytearray(data[data.index(b"\r\n\r\n") + 4 :])
         sock.sendall(_masked(hello))
         while _frames(buffer) < 1:  # the snapshot: the session is live after it
             buffer += sock.recv(65536)
@@ -272,8 +321,17 @@ def sessions_child(port: int, count: int) -> None:
                 continue
             buffers[index] += data
             received[index] += _frames(buffers[index])
-    print(json.dumps({"sessions": count, "min_events": min(received, default=0), "max_events": max(received, default=0),
-                      "closed": closed}), flush=True)
+    print(
+        json.dumps(
+            {
+                "sessions": count,
+                "min_events": min(received, default=0),
+                "max_events": max(received, default=0),
+                "closed": closed,
+            }
+        ),
+        flush=True,
+    )
 
 
 # -- the load child ----------------------------------------------------------------------------------
@@ -305,28 +363,56 @@ def load_child(base: str, concurrency: int, seconds: float, warmup: float, mode:
             total_sent[0] += 1
             text = f"/status {1000 + sent % 97}"
             if mode == "bot":  # what Genesys's bot flow POSTs to a Bot Connector bot
-                body = json.dumps({"botId": "bench-bot", "botVersion": "1.0", "botSessionId": f"{tag}-session-{worker}",
-                                   "messageId": f"{tag}-{worker}-{sent}", "inputMessage": {"type": "Text", "text": text},
-                                   "languageCode": "en-us", "botSessionTimeout": 4320,
-                                   "genesysConversationId": f"{tag}-conv-{worker}", "parameters": {}},
-                                  separators=(",", ":")).encode()
-                request = (b"POST /genesys/bot HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-                           b"Authorization: Bearer " + GENESYS_BOT_SECRET.encode() + b"\r\nContent-Length: "
-                           + str(len(body)).encode() + b"\r\n\r\n" + body)
+                body = json.dumps(
+                    {
+                        "botId": "bench-bot",
+                        "botVersion": "1.0",
+                        "botSessionId": f"{tag}-session-{worker}",
+                        "messageId": f"{tag}-{worker}-{sent}",
+                        "inputMessage": {"type": "Text", "text": text},
+                        "languageCode": "en-us",
+                        "botSessionTimeout": 4320,
+                        "genesysConversationId": f"{tag}-conv-{worker}",
+                        "parameters": {},
+                    },
+                    separators=(",", ":"),
+                ).encode()
+                request = (
+                    b"POST /genesys/bot HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                    b"Authorization: Bearer "
+                    + GENESYS_BOT_SECRET.encode()
+                    + b"\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
             else:
-                body = json.dumps({"conversation_id": conversation, "message_id": f"{tag}-{worker}-{sent}",
-                                   "participant_id": f"agent-{worker}", "role": "agent", "text": text},
-                                  separators=(",", ":")).encode()
+                body = json.dumps(
+                    {
+                        "conversation_id": conversation,
+                        "message_id": f"{tag}-{worker}-{sent}",
+                        "participant_id": f"agent-{worker}",
+                        "role": "agent",
+                        "text": text,
+                    },
+                    separators=(",", ":"),
+                ).encode()
                 stamp = str(int(time.time())).encode()
                 signature = "sha256=" + hmac.new(key, stamp + b"." + body, hashlib.sha256).hexdigest()
-                request = (b"POST /v1/messages HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-                           b"X-Commandlang-Timestamp: " + stamp + b"\r\n"
-                           b"X-Commandlang-Signature: " + signature.encode() + b"\r\nContent-Length: "
-                           + str(len(body)).encode() + b"\r\n\r\n" + body)
+                request = (
+                    b"POST /v1/messages HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                    b"X-Commandlang-Timestamp: " + stamp + b"\r\n"
+                    b"X-Commandlang-Signature: "
+                    + signature.encode()
+                    + b"\r\nContent-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
             t0 = time.perf_counter()
             view = memoryview(request)
             while view:
-                view = view[await sock.send(view):]
+                view = view[await sock.send(view) :]
             while b"\r\n\r\n" not in buffer:
                 chunk = await sock.recv(65536)
                 if not chunk:
@@ -351,8 +437,9 @@ def load_child(base: str, concurrency: int, seconds: float, warmup: float, mode:
                 await sock.connect((host, int(port)))
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 buffer = b""
-            ok = head.startswith(b"HTTP/1.1 200") and (mode == "baseline" or (b'"MoreData"' in answer if mode == "bot"
-                                                                               else b'"status":"completed"' in answer))
+            ok = head.startswith(b"HTTP/1.1 200") and (
+                mode == "baseline" or (b'"MoreData"' in answer if mode == "bot" else b'"status":"completed"' in answer)
+            )
             if not ok:
                 failures[0] += 1
                 if len(sample) < 3:
@@ -372,16 +459,31 @@ def load_child(base: str, concurrency: int, seconds: float, warmup: float, mode:
 
     cpu = trio.run(main)
     latencies.sort()
-    print(json.dumps({"count": len(latencies), "seconds": seconds, "failures": failures[0],
-                      "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
-                      "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
-                      "load_cpu": cpu, "sample_failures": [s.decode("latin-1") for s in sample],
-                      "sent": total_sent[0]}), flush=True)
+    print(
+        json.dumps(
+            {
+                "count": len(latencies),
+                "seconds": seconds,
+                "failures": failures[0],
+                "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
+                "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
+                "load_cpu": cpu,
+                "sample_failures": [s.decode("latin-1") for s in sample],
+                "sent": total_sent[0],
+            }
+        ),
+        flush=True,
+    )
 
 
 def run_load(base: str, concurrency: int, seconds: float, warmup: float, mode: str, tag: str) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--load-child", base, str(concurrency), str(seconds), str(warmup),
-                             mode, tag], env=env_for(), capture_output=True, text=True, timeout=seconds + warmup + 60)
+    result = subprocess.run(
+        [sys.executable, __file__, "--load-child", base, str(concurrency), str(seconds), str(warmup), mode, tag],
+        env=env_for(),
+        capture_output=True,
+        text=True,
+        timeout=seconds + warmup + 60,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"load generator failed: {result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -431,16 +533,21 @@ def fake_child() -> None:
             for worker in range(concurrency):
                 nursery.start_soon(customer, worker, start, start + seconds)
         latencies.sort()
-        return {"count": len(latencies), "seconds": seconds, "failures": failures[0],
-                "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
-                "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
-                "load_cpu": time.process_time() - cpu0,
-                "api_calls": (_api_requests(fake) - requests_before) / max(1, typed[0])}
+        return {
+            "count": len(latencies),
+            "seconds": seconds,
+            "failures": failures[0],
+            "p50_ms": 1000 * statistics.median(latencies) if latencies else None,
+            "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
+            "load_cpu": time.process_time() - cpu0,
+            "api_calls": (_api_requests(fake) - requests_before) / max(1, typed[0]),
+        }
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            fake = await nursery.start(functools.partial(serve_fake_genesys, client_id=GENESYS_CLIENT_ID,
-                                                         client_secret=GENESYS_CLIENT_SECRET))
+            fake = await nursery.start(
+                functools.partial(serve_fake_genesys, client_id=GENESYS_CLIENT_ID, client_secret=GENESYS_CLIENT_SECRET)
+            )
             waiters: dict[str, trio.Event] = {}
             add_message = fake.add_message
 
@@ -497,8 +604,9 @@ def burst_child(limit: int, window: float) -> None:
     async def one_run(fake, http, limiter) -> dict:  # noqa: ANN001
         await trio.sleep(window * 1.5)  # a fresh window: nothing of the previous run is still counted
         fake.rate_limit = FakeRateLimit(limit, window)
-        tokens = TokenProvider(client_id=GENESYS_CLIENT_ID, client_secret=GENESYS_CLIENT_SECRET,
-                               login_base=fake.base_url, http=http)
+        tokens = TokenProvider(
+            client_id=GENESYS_CLIENT_ID, client_secret=GENESYS_CLIENT_SECRET, login_base=fake.base_url, http=http
+        )
         api = GenesysApiClient(api_base=fake.base_url, tokens=tokens, http=http, limiter=limiter)
         await tokens.token()
         conversation = fake.start_conversation(queue_id=GENESYS_QUEUE)
@@ -517,27 +625,42 @@ def burst_child(limit: int, window: float) -> None:
         async with trio.open_nursery() as nursery:
             for _ in range(10 * limit):
                 nursery.start_soon(read)
-        return {"requests": 10 * limit, "answered_429": fake.rate_limit.rejected, "failed": failed[0],
-                "http_requests": api.requests_sent, "seconds": time.perf_counter() - started}
+        return {
+            "requests": 10 * limit,
+            "answered_429": fake.rate_limit.rejected,
+            "failed": failed[0],
+            "http_requests": api.requests_sent,
+            "seconds": time.perf_counter() - started,
+        }
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            fake = await nursery.start(functools.partial(serve_fake_genesys, client_id=GENESYS_CLIENT_ID,
-                                                         client_secret=GENESYS_CLIENT_SECRET))
+            fake = await nursery.start(
+                functools.partial(serve_fake_genesys, client_id=GENESYS_CLIENT_ID, client_secret=GENESYS_CLIENT_SECRET)
+            )
             async with SharedClient(transport=H11Transport()) as http:
                 without = await one_run(fake, http, None)
                 # slack: 10% of the scaled window for the trip to the fake (the default is 2% of a real minute)
                 with_limiter = await one_run(fake, http, SlidingWindowLimiter(limit, window, slack=window * 0.1))
-            print(json.dumps({"limit": limit, "window": window, "without_limiter": without,
-                              "with_limiter": with_limiter}), flush=True)
+            print(
+                json.dumps(
+                    {"limit": limit, "window": window, "without_limiter": without, "with_limiter": with_limiter}
+                ),
+                flush=True,
+            )
             nursery.cancel_scope.cancel()
 
     trio.run(main)
 
 
 def run_burst(limit: int = 30, window: float = 1.0) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--burst-child", str(limit), str(window)], env=env_for(),
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, __file__, "--burst-child", str(limit), str(window)],
+        env=env_for(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"the burst test failed: {result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -569,8 +692,13 @@ def baseline_child(backend_url: str) -> None:
         order = 1000 + len(body) % 97
         answer = await clients[0].get(f"{backend_url}/v1/orders/{order}")
         payload = json.dumps({"command": {"status": "completed"}, "replies": [answer.json()]}).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
     async def main() -> None:
@@ -589,11 +717,30 @@ def start_redis() -> tuple[subprocess.Popen, str]:
     """A redis-server on a Unix socket (append-only file, fsync every second: a production setting)."""
     folder = tempfile.mkdtemp(prefix="clb-")
     socket_path = os.path.join(folder, "redis.sock")
-    process = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", socket_path, "--dir", folder, "--save", "",
-                                "--appendonly", "yes", "--appendfsync", "everysec"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            "0",
+            "--unixsocket",
+            socket_path,
+            "--dir",
+            folder,
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
-    while subprocess.run(["redis-cli", "-s", socket_path, "ping"], capture_output=True, text=True).stdout.strip() != "PONG":
+    while (
+        subprocess.run(["redis-cli", "-s", socket_path, "ping"], capture_output=True, text=True).stdout.strip()
+        != "PONG"
+    ):
         if process.poll() is not None or time.monotonic() > deadline:  # the socket file comes before it answers
             raise RuntimeError("redis-server did not start (apt-get install redis-server)")
         time.sleep(0.02)
@@ -618,12 +765,26 @@ class Row:
     api_calls: float | None = None  # Genesys API calls per command (Genesys paths), counted at the fake
 
 
-PATHS = {"webhook": "commandlang serve (webhook)", "bot": "commandlang serve (Genesys Bot Connector)",
-         "notification": "commandlang serve (Genesys Notification API)"}
+PATHS = {
+    "webhook": "commandlang serve (webhook)",
+    "bot": "commandlang serve (Genesys Bot Connector)",
+    "notification": "commandlang serve (Genesys Notification API)",
+}
 
 
-def measure(name: str, mode: str, base: str, server_pid: int, backend_pid: int, concurrency: int, sessions: int,
-            seconds: float, warmup: float, tag: str, fake: subprocess.Popen | None = None) -> Row:
+def measure(
+    name: str,
+    mode: str,
+    base: str,
+    server_pid: int,
+    backend_pid: int,
+    concurrency: int,
+    sessions: int,
+    seconds: float,
+    warmup: float,
+    tag: str,
+    fake: subprocess.Popen | None = None,
+) -> Row:
     server0, backend0 = cpu_seconds(server_pid), cpu_seconds(backend_pid)
     api_calls = None
     if mode == "notification":
@@ -638,13 +799,30 @@ def measure(name: str, mode: str, base: str, server_pid: int, backend_pid: int, 
     # CPU includes the warm-up: divide by every command answered, measured or not
     total = max(1, result["count"] * (seconds + warmup) / seconds)
     per = lambda used: 1000 * used / total  # noqa: E731
-    return Row(name, concurrency, sessions, result["count"] / seconds, result["p50_ms"], result["p99_ms"],
-               result["failures"], per(cpu_seconds(server_pid) - server0), per(cpu_seconds(backend_pid) - backend0),
-               1000 * result["load_cpu"] / total, api_calls=api_calls)
+    return Row(
+        name,
+        concurrency,
+        sessions,
+        result["count"] / seconds,
+        result["p50_ms"],
+        result["p99_ms"],
+        result["failures"],
+        per(cpu_seconds(server_pid) - server0),
+        per(cpu_seconds(backend_pid) - backend0),
+        1000 * result["load_cpu"] / total,
+        api_calls=api_calls,
+    )
 
 
-def run(seconds: float, warmup: float, levels: list[int], session_counts: list[int],
-        paths: tuple[str, ...] = ("webhook", "bot", "notification"), redis: bool = False, burst: bool = True) -> dict:
+def run(
+    seconds: float,
+    warmup: float,
+    levels: list[int],
+    session_counts: list[int],
+    paths: tuple[str, ...] = ("webhook", "bot", "notification"),
+    redis: bool = False,
+    burst: bool = True,
+) -> dict:
     """With `redis`, a second `commandlang serve` keeps its state in a redis-server and takes the
     webhook load beside the others (K = 0 rows only: the sessions watch the SQLite service)."""
     backend = service = baseline = fake = redis_server = redis_service = None
@@ -664,8 +842,9 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
                 redis_server, redis_url = start_redis()
                 redis_directory = os.path.join(directory, "redis-replica")
                 os.mkdir(redis_directory)
-                redis_service, redis_base, _ = start_service(redis_directory, backend_url,
-                                                             extra_env={"COMMANDLANG_REDIS_URL": redis_url})
+                redis_service, redis_base, _ = start_service(
+                    redis_directory, backend_url, extra_env={"COMMANDLANG_REDIS_URL": redis_url}
+                )
                 wait_ready(redis_base)
             baselines: dict[int, list[Row]] = {}
             for count in session_counts:
@@ -675,14 +854,50 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
                     for concurrency in levels:
                         # the baseline takes its turn beside every measured row: the load on this machine swings
                         baselines.setdefault(concurrency, []).append(
-                            measure("baseline", "baseline", baseline_base, baseline.pid, backend.pid, concurrency, 0,
-                                    seconds, warmup, f"b{count}-{concurrency}"))
+                            measure(
+                                "baseline",
+                                "baseline",
+                                baseline_base,
+                                baseline.pid,
+                                backend.pid,
+                                concurrency,
+                                0,
+                                seconds,
+                                warmup,
+                                f"b{count}-{concurrency}",
+                            )
+                        )
                         for path in paths:
-                            rows.append(measure(PATHS[path], path, base, service.pid, backend.pid, concurrency, count,
-                                                seconds, warmup, f"{path[0]}{count}-{concurrency}", fake))
+                            rows.append(
+                                measure(
+                                    PATHS[path],
+                                    path,
+                                    base,
+                                    service.pid,
+                                    backend.pid,
+                                    concurrency,
+                                    count,
+                                    seconds,
+                                    warmup,
+                                    f"{path[0]}{count}-{concurrency}",
+                                    fake,
+                                )
+                            )
                         if redis_service is not None and count == 0:
-                            rows.append(measure(PATHS["webhook"] + " on Redis", "webhook", redis_base, redis_service.pid,
-                                                backend.pid, concurrency, 0, seconds, warmup, f"r{count}-{concurrency}"))
+                            rows.append(
+                                measure(
+                                    PATHS["webhook"] + " on Redis",
+                                    "webhook",
+                                    redis_base,
+                                    redis_service.pid,
+                                    backend.pid,
+                                    concurrency,
+                                    0,
+                                    seconds,
+                                    warmup,
+                                    f"r{count}-{concurrency}",
+                                )
+                            )
                 finally:
                     if sessions is not None:
                         _wait_until_settled(directory)  # the phase's last commands finish before we count
@@ -704,8 +919,12 @@ def run(seconds: float, warmup: float, levels: list[int], session_counts: list[i
             for process in (service, redis_service, redis_server, baseline, backend, fake):
                 stop(process)
     burst_result = run_burst() if burst and ("bot" in paths or "notification" in paths) else None
-    return {"seconds": seconds, "elapsed": time.monotonic() - started,
-            "rows": [asdict(r) for r in baseline_rows + rows], "burst": burst_result}
+    return {
+        "seconds": seconds,
+        "elapsed": time.monotonic() - started,
+        "rows": [asdict(r) for r in baseline_rows + rows],
+        "burst": burst_result,
+    }
 
 
 def _last_seq(directory: str) -> int:
@@ -722,27 +941,37 @@ def _wait_until_settled(directory: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with sqlite3.connect(Path(directory) / "state.db") as connection:
-            if not connection.execute("SELECT count(*) FROM commands WHERE status IN ('pending', 'executing')").fetchone()[0]:
+            if not connection.execute(
+                "SELECT count(*) FROM commands WHERE status IN ('pending', 'executing')"
+            ).fetchone()[0]:
                 return
         time.sleep(0.1)
 
 
 def print_table(result: dict) -> None:
-    print(f"{'':45} {'conc':>4} {'K':>4} {'cmd/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} "
-          f"{'srv CPU ms':>10} {'backend':>8} {'load':>6} {'fail':>5} {'API/cmd':>7} sessions")
+    print(
+        f"{'':45} {'conc':>4} {'K':>4} {'cmd/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6} "
+        f"{'srv CPU ms':>10} {'backend':>8} {'load':>6} {'fail':>5} {'API/cmd':>7} sessions"
+    )
     for r in result["rows"]:
-        print(f"{r['contender']:45} {r['concurrency']:4} {r['sessions']:4} {r['rate']:8.0f} {r['p50_ms'] or 0:7.2f} "
-              f"{r['p99_ms'] or 0:7.2f} {r['ratio'] or 1:6.2f} {r['server_cpu_ms']:10.3f} {r['backend_cpu_ms']:8.3f} "
-              f"{r['load_cpu_ms']:6.3f} {r['failures']:5} {'' if r.get('api_calls') is None else format(r['api_calls'], '.2f'):>7} "
-              f"{'' if r['sessions_ok'] is None else ('all saw all' if r['sessions_ok'] else 'MISSED')}")
+        print(
+            f"{r['contender']:45} {r['concurrency']:4} {r['sessions']:4} {r['rate']:8.0f} {r['p50_ms'] or 0:7.2f} "
+            f"{r['p99_ms'] or 0:7.2f} {r['ratio'] or 1:6.2f} {r['server_cpu_ms']:10.3f} {r['backend_cpu_ms']:8.3f} "
+            f"{r['load_cpu_ms']:6.3f} {r['failures']:5} {'' if r.get('api_calls') is None else format(r['api_calls'], '.2f'):>7} "
+            f"{'' if r['sessions_ok'] is None else ('all saw all' if r['sessions_ok'] else 'MISSED')}"
+        )
     burst = result.get("burst")
     if burst:
-        print(f"burst: {burst['limit'] * 10} requests at once, the fake enforcing {burst['limit']} per "
-              f"{burst['window']:g} s (Genesys's 300 a minute scaled down, the same 10x burst)")
+        print(
+            f"burst: {burst['limit'] * 10} requests at once, the fake enforcing {burst['limit']} per "
+            f"{burst['window']:g} s (Genesys's 300 a minute scaled down, the same 10x burst)"
+        )
         for label, key in (("without the limiter", "without_limiter"), ("with the limiter", "with_limiter")):
             b = burst[key]
-            print(f"  {label:20} 429s {b['answered_429']:5}  failed {b['failed']:4}  HTTP requests "
-                  f"{b['http_requests']:5}  {b['seconds']:.1f}s")
+            print(
+                f"  {label:20} 429s {b['answered_429']:5}  failed {b['failed']:4}  HTTP requests "
+                f"{b['http_requests']:5}  {b['seconds']:.1f}s"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -751,16 +980,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--concurrency", default="1,50")
     parser.add_argument("--sessions", default="0,10,100")
-    parser.add_argument("--paths", default="webhook,bot,notification",
-                        help="inbound paths: webhook, bot (Genesys Bot Connector), notification (Genesys Notification API)")
-    parser.add_argument("--redis", action="store_true",
-                        help="also measure a service keeping its state in a redis-server (webhook path, K = 0)")
+    parser.add_argument(
+        "--paths",
+        default="webhook,bot,notification",
+        help="inbound paths: webhook, bot (Genesys Bot Connector), notification (Genesys Notification API)",
+    )
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="also measure a service keeping its state in a redis-server (webhook path, K = 0)",
+    )
     parser.add_argument("--no-burst", action="store_true", help="skip the rate-budget burst test")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    result = run(args.seconds, args.warmup, [int(c) for c in args.concurrency.split(",")],
-                 [int(k) for k in args.sessions.split(",")], tuple(args.paths.split(",")), redis=args.redis,
-                 burst=not args.no_burst)
+    result = run(
+        args.seconds,
+        args.warmup,
+        [int(c) for c in args.concurrency.split(",")],
+        [int(k) for k in args.sessions.split(",")],
+        tuple(args.paths.split(",")),
+        redis=args.redis,
+        burst=not args.no_burst,
+    )
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -84,7 +84,9 @@ def start_backend() -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     process = subprocess.Popen(
         [sys.executable, "-m", "commandlang.cli.demo_backend", "--host", "127.0.0.1", "--port", "0"],
-        stdout=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert process.stdout is not None
     line = process.stdout.readline().strip()
@@ -101,11 +103,14 @@ def registry_for(base: str) -> RegistrySpec:
         args=(ArgSpec(name="order", type=TypeSpec("int"), positional=True, required=True),),
         request=RequestSpec(backend="orders", method="GET", path="/orders/{order}"),
     )
-    return RegistrySpec(version=1, settings=Settings(), backends={"orders": backend},
-                        commands={command.name: command}, aliases={})
+    return RegistrySpec(
+        version=1, settings=Settings(), backends={"orders": backend}, commands={command.name: command}, aliases={}
+    )
 
 
-async def measure(name: str, concurrency: int, seconds: float, one: Callable[[int], Awaitable[bool]], backend_pid: int) -> Row:
+async def measure(
+    name: str, concurrency: int, seconds: float, one: Callable[[int], Awaitable[bool]], backend_pid: int
+) -> Row:
     latencies: list[float] = []
     failures = 0
     counter = 0
@@ -129,16 +134,31 @@ async def measure(name: str, concurrency: int, seconds: float, one: Callable[[in
         async with trio.open_nursery() as nursery:
             for index in range(concurrency):
                 nursery.start_soon(worker, index)
-    return Row(name, concurrency, len(latencies), time.perf_counter() - began, tuple(latencies), failures,
-               time.process_time() - cpu_began, process_cpu_seconds(backend_pid) - backend_cpu_began)
+    return Row(
+        name,
+        concurrency,
+        len(latencies),
+        time.perf_counter() - began,
+        tuple(latencies),
+        failures,
+        time.process_time() - cpu_began,
+        process_cpu_seconds(backend_pid) - backend_cpu_began,
+    )
 
 
 def merge(rows: list[Row]) -> Row:
     """One row from the slices of one client at one concurrency."""
     first = rows[0]
-    return Row(first.name, first.concurrency, sum(r.requests for r in rows), sum(r.seconds for r in rows),
-               tuple(latency for r in rows for latency in r.latencies), sum(r.failures for r in rows),
-               sum(r.cpu_seconds for r in rows), sum(r.backend_cpu_seconds for r in rows))
+    return Row(
+        first.name,
+        first.concurrency,
+        sum(r.requests for r in rows),
+        sum(r.seconds for r in rows),
+        tuple(latency for r in rows for latency in r.latencies),
+        sum(r.failures for r in rows),
+        sum(r.cpu_seconds for r in rows),
+        sum(r.backend_cpu_seconds for r in rows),
+    )
 
 
 async def run(base: str, seconds: float, levels: list[int], backend_pid: int, rounds: int) -> list[Row]:
@@ -155,18 +175,23 @@ async def run(base: str, seconds: float, levels: list[int], backend_pid: int, ro
         stack.push_async_callback(raw_transport.aclose)
         executor = await stack.enter_async_context(Executor(registry, engine))
         httpcore_executor = await stack.enter_async_context(
-            Executor(registry, engine, transport_factory=lambda b: httpx.AsyncHTTPTransport()))
+            Executor(registry, engine, transport_factory=lambda b: httpx.AsyncHTTPTransport())
+        )
         models_executor = await stack.enter_async_context(
-            Executor(registry, engine, transport_factory=lambda b: ThroughHttpxModels(H11Transport())))
+            Executor(registry, engine, transport_factory=lambda b: ThroughHttpxModels(H11Transport()))
+        )
 
         def get_with(client: httpx.AsyncClient) -> Callable[[int], Awaitable[bool]]:
             async def one(n: int) -> bool:
                 response = await client.get(url.format(n % 1000 + 1))
                 return response.status_code == 200
+
             return one
 
         async def raw_one(n: int) -> bool:
-            response = await raw_transport.request(b"GET", Target.from_url(url.format(n % 1000 + 1)), [(b"Accept", b"application/json")])
+            response = await raw_transport.request(
+                b"GET", Target.from_url(url.format(n % 1000 + 1)), [(b"Accept", b"application/json")]
+            )
             try:
                 async for _ in response:
                     pass
@@ -179,6 +204,7 @@ async def run(base: str, seconds: float, levels: list[int], backend_pid: int, ro
                 call = Call(command="order.status", args={"order": n % 1000 + 1}, spec=command)
                 outcome = await chosen.execute(call, deadline=trio.current_time() + 10, command_id=f"c{n}")
                 return isinstance(outcome, Success)
+
             return one
 
         for concurrency in levels:
@@ -241,8 +267,10 @@ class MinimalH11:
         stream, conn = self.free.pop()
         try:
             target = f"/v1/orders/{n % 1000 + 1}"
-            await stream.send_all(conn.send(h11.Request(method="GET", target=target, headers=[("Host", self.host)]))
-                                  + conn.send(h11.EndOfMessage()))
+            await stream.send_all(
+                conn.send(h11.Request(method="GET", target=target, headers=[("Host", self.host)]))
+                + conn.send(h11.EndOfMessage())
+            )
             status = 0
             while True:
                 event = conn.next_event()
@@ -265,13 +293,17 @@ class MinimalH11:
 def print_table(rows: list[Row]) -> None:
     baselines = {r.concurrency: r.rate for r in rows if r.name.startswith("httpx (httpcore")}
     per_core = {r.concurrency: r.per_core for r in rows if r.name.startswith("httpx (httpcore")}
-    print(f"{'client':<31} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'fail':>4} {'vs httpx':>8}"
-          f" {'cpu us/req':>10} {'req/cpu-s':>9} {'vs httpx':>8} {'backend us/req':>14}")
+    print(
+        f"{'client':<31} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'fail':>4} {'vs httpx':>8}"
+        f" {'cpu us/req':>10} {'req/cpu-s':>9} {'vs httpx':>8} {'backend us/req':>14}"
+    )
     for r in rows:
-        print(f"{r.name:<31} {r.concurrency:>4} {r.rate:>7.0f} {r.percentile(50):>7.2f} {r.percentile(99):>7.2f} "
-              f"{r.failures:>4} {r.rate / baselines[r.concurrency]:>7.2f}x"
-              f" {1e6 * r.cpu_seconds / max(1, r.requests):>10.0f} {r.per_core:>9.0f} {r.per_core / per_core[r.concurrency]:>7.2f}x"
-              f" {1e6 * r.backend_cpu_seconds / max(1, r.requests):>14.0f}")
+        print(
+            f"{r.name:<31} {r.concurrency:>4} {r.rate:>7.0f} {r.percentile(50):>7.2f} {r.percentile(99):>7.2f} "
+            f"{r.failures:>4} {r.rate / baselines[r.concurrency]:>7.2f}x"
+            f" {1e6 * r.cpu_seconds / max(1, r.requests):>10.0f} {r.per_core:>9.0f} {r.per_core / per_core[r.concurrency]:>7.2f}x"
+            f" {1e6 * r.backend_cpu_seconds / max(1, r.requests):>14.0f}"
+        )
     print("req/s and latencies are end to end (the backend shares the machine); req/cpu-s is requests per second of")
     print("this process's CPU time, i.e. what one client core sustains when the backend is not the bottleneck;")
     print(f"backend us/req is the demo backend's CPU per request (this machine has {os.cpu_count()} CPUs).")
@@ -286,8 +318,10 @@ def main() -> int:
     levels = [int(x) for x in options.concurrency.split(",")]
     process, base = start_backend()
     try:
-        print(f"demo backend at {base} (separate process); {options.seconds:.0f}s per row in {options.rounds} interleaved slices; python {sys.version.split()[0]}, "
-              f"httpx {httpx.__version__}, trio {trio.__version__}")
+        print(
+            f"demo backend at {base} (separate process); {options.seconds:.0f}s per row in {options.rounds} interleaved slices; python {sys.version.split()[0]}, "
+            f"httpx {httpx.__version__}, trio {trio.__version__}"
+        )
         rows = trio.run(run, base, options.seconds, levels, process.pid, options.rounds)
     finally:
         process.terminate()

@@ -52,13 +52,22 @@ commands:
 """
 
 
-def start(root: Path, args: list[str], env: dict[str, str], cwd: str, nofile: int | None = None) -> tuple[subprocess.Popen, str]:
+def start(
+    root: Path, args: list[str], env: dict[str, str], cwd: str, nofile: int | None = None
+) -> tuple[subprocess.Popen, str]:
     def limit() -> None:
         if nofile:
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-    process = subprocess.Popen([sys.executable, "-m", "commandlang", *args], cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONPATH": str(root), **env},
-                               preexec_fn=limit)
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "commandlang", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root), **env},
+        preexec_fn=limit,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         line = process.stdout.readline()  # type: ignore[union-attr]
@@ -102,8 +111,13 @@ def healthz_ms(port: int, timeout: float = 3.0) -> float | None:
 
 def raw_head(port: int, headers: dict[str, str], length: int) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    lines = ["POST /v1/messages HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", f"Content-Length: {length}",
-             *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        "POST /v1/messages HTTP/1.1",
+        "Host: 127.0.0.1",
+        "Content-Type: application/json",
+        f"Content-Length: {length}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
     return sock
 
@@ -114,8 +128,11 @@ def slow_bodies(pid: int, port: int, clients: int) -> dict:
     chunk = b"x" * 65536
     for _ in range(clients):
         try:
-            sock = raw_head(port, {"X-Commandlang-Timestamp": str(int(time.time())),
-                                   "X-Commandlang-Signature": "sha256=" + "0" * 64}, 1 << 20)
+            sock = raw_head(
+                port,
+                {"X-Commandlang-Timestamp": str(int(time.time())), "X-Commandlang-Signature": "sha256=" + "0" * 64},
+                1 << 20,
+            )
             sock.setblocking(False)
             socks.append([sock, 0])
         except OSError:
@@ -148,8 +165,16 @@ def slow_bodies(pid: int, port: int, clients: int) -> dict:
             pass
         sock.close()
     time.sleep(1)
-    return {"rss_before": before[0], "fds_before": before[1], "rss_during": during[0], "fds_during": during[1],
-            "healthz_ms": health, "answered_or_cut": answered, "rss_after": rss_mib(pid), "fds_after": fds(pid)}
+    return {
+        "rss_before": before[0],
+        "fds_before": before[1],
+        "rss_during": during[0],
+        "fds_during": during[1],
+        "healthz_ms": health,
+        "answered_or_cut": answered,
+        "rss_after": rss_mib(pid),
+        "fds_after": fds(pid),
+    }
 
 
 def descriptors(port: int, connections: int) -> dict:
@@ -175,10 +200,20 @@ def flood(port: int, count: int, timestamped: bool) -> dict:
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
         before = len(client.get("/metrics").content)
         for index in range(count):
-            body = json.dumps({"conversation_id": f"flood-{index % 50}", "message_id": f"flood-{index}",
-                               "participant_id": "p", "role": "customer", "text": f"/zz{index:05d}{'q' * 40} 1"}).encode()
-            client.post("/v1/messages", content=body, headers={"content-type": "application/json",
-                                                              **signed(body, int(time.time()) if timestamped else None)})
+            body = json.dumps(
+                {
+                    "conversation_id": f"flood-{index % 50}",
+                    "message_id": f"flood-{index}",
+                    "participant_id": "p",
+                    "role": "customer",
+                    "text": f"/zz{index:05d}{'q' * 40} 1",
+                }
+            ).encode()
+            client.post(
+                "/v1/messages",
+                content=body,
+                headers={"content-type": "application/json", **signed(body, int(time.time()) if timestamped else None)},
+            )
         return {"scrape_before": before, "scrape_after": len(client.get("/metrics").content)}
 
 
@@ -191,7 +226,10 @@ def stale(port: int) -> dict:
     try:
         data = sock.recv(100)
         elapsed = (time.perf_counter() - started) * 1000
-        return {"refused_ms": elapsed if data else None, "status": data.split(b"\r\n", 1)[0].decode() if data else "closed"}
+        return {
+            "refused_ms": elapsed if data else None,
+            "status": data.split(b"\r\n", 1)[0].decode() if data else "closed",
+        }
     except OSError:
         return {"refused_ms": None, "status": "no answer within 5 s"}
     finally:
@@ -202,8 +240,12 @@ def contender(name: str, root: Path, args: argparse.Namespace) -> dict:
     work = tempfile.mkdtemp(prefix=f"exposure-{name}-")
     (Path(work) / "commands.yaml").write_text(REGISTRY)
     backend, backend_url = start(root, ["demo-backend", "--port", "0"], {}, work)
-    env = {"DEMO_API": f"{backend_url}/v1", "COMMANDLANG_WEBHOOK_SECRET": SECRET, "COMMANDLANG_LOG_LEVEL": "error",
-           "COMMANDLANG_RELOAD_INTERVAL": "0"}
+    env = {
+        "DEMO_API": f"{backend_url}/v1",
+        "COMMANDLANG_WEBHOOK_SECRET": SECRET,
+        "COMMANDLANG_LOG_LEVEL": "error",
+        "COMMANDLANG_RELOAD_INTERVAL": "0",
+    }
     serve = ["serve", "--port", "0", "--sync-port", "0", "--registry", "commands.yaml", "--db", "state.db"]
     results: dict = {"name": name}
     try:
@@ -234,23 +276,36 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=1100)
     args = parser.parse_args()
     baseline_dir = Path(tempfile.mkdtemp(prefix="exposure-baseline-src-"))
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline_dir), args.baseline_rev],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline_dir), args.baseline_rev],
+        check=True,
+        capture_output=True,
+    )
     try:
         rows = [contender("baseline", baseline_dir, args), contender("this checkout", ROOT, args)]
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline_dir)], capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline_dir)], capture_output=True
+        )
     print(json.dumps(rows, indent=1))
-    print(f"\n| measure ({args.clients} slow bodies, {args.connections} unfinished requests under ulimit -n 1024, "
-          f"{args.flood} unknown names) | " + " | ".join(r["name"] for r in rows) + " |")
+    print(
+        f"\n| measure ({args.clients} slow bodies, {args.connections} unfinished requests under ulimit -n 1024, "
+        f"{args.flood} unknown names) | " + " | ".join(r["name"] for r in rows) + " |"
+    )
     print("| --- |" + " ---: |" * len(rows))
     table = [
-        ("RSS idle -> with slow bodies (MiB)", lambda r: f"{r['slow']['rss_before']:.0f} -> {r['slow']['rss_during']:.0f}"),
+        (
+            "RSS idle -> with slow bodies (MiB)",
+            lambda r: f"{r['slow']['rss_before']:.0f} -> {r['slow']['rss_during']:.0f}",
+        ),
         ("descriptors idle -> with slow bodies", lambda r: f"{r['slow']['fds_before']} -> {r['slow']['fds_during']}"),
         ("RSS, descriptors after they left", lambda r: f"{r['slow']['rss_after']:.0f} MiB, {r['slow']['fds_after']}"),
         ("/healthz during slow bodies", lambda r: _ms(r["slow"]["healthz_ms"])),
         ("/healthz with unfinished requests past the limit", lambda r: _ms(r["descriptors"]["healthz_ms_during"])),
-        ("/metrics bytes before -> after the flood", lambda r: f"{r['flood']['scrape_before']:,} -> {r['flood']['scrape_after']:,}"),
+        (
+            "/metrics bytes before -> after the flood",
+            lambda r: f"{r['flood']['scrape_before']:,} -> {r['flood']['scrape_after']:,}",
+        ),
         ("stale signature refused after", lambda r: _ms(r["stale"]["refused_ms"]) + f" ({r['stale']['status']})"),
     ]
     for label, cell in table:

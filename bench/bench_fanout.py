@@ -77,15 +77,17 @@ def _frames(buffer: bytearray) -> int:
         if len(buffer) < at + size:
             break
         count += (buffer[0] & 0x0F) in (0x1, 0x2)
-        del buffer[:at + size]
+        del buffer[: at + size]
     return count
 
 
 def child(port: int, sessions: int, rounds: int, hello: bytes | None) -> None:
     _raise_fd_limit()
     socks, buffers = [], []
-    request = (f"GET /sync HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    request = (
+        f"GET /sync HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
     for _ in range(sessions):
         sock = socket.create_connection(("127.0.0.1", port))
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -94,7 +96,7 @@ def child(port: int, sessions: int, rounds: int, hello: bytes | None) -> None:
         while b"\r\n\r\n" not in data:
             data += sock.recv(4096)
         assert data.startswith(b"HTTP/1.1 101"), data[:80]
-        buffer = bytearray(data[data.index(b"\r\n\r\n") + 4:])
+        buffer = bytearray(data[data.index(b"\r\n\r\n") + 4 :])
         if hello is not None:
             sock.sendall(_masked(hello))
             while _frames(buffer) < 1:  # the snapshot: the session is live after it
@@ -151,11 +153,21 @@ def child(port: int, sessions: int, rounds: int, hello: bytes | None) -> None:
 def _event_record(index: int):  # noqa: ANN202
     from commandlang.runtime.store import CommandRecord
 
-    return CommandRecord(id=f"cmd-{index:06d}", conversation_id="conv-5c1e2a", command="refund",
-                         args={"order": "12345", "amount": "19.99", "card": "****1111", "reason": "damaged item"},
-                         status="executing" if index % 2 else "completed", actor="agent-42", role="agent",
-                         channel="genesys", message_id=f"m-{index}", created_at=1.7e9, updated_at=1.7e9 + index,
-                         version=2, queue_id="queue-billing")
+    return CommandRecord(
+        id=f"cmd-{index:06d}",
+        conversation_id="conv-5c1e2a",
+        command="refund",
+        args={"order": "12345", "amount": "19.99", "card": "****1111", "reason": "damaged item"},
+        status="executing" if index % 2 else "completed",
+        actor="agent-42",
+        role="agent",
+        channel="genesys",
+        message_id=f"m-{index}",
+        created_at=1.7e9,
+        updated_at=1.7e9 + index,
+        version=2,
+        queue_id="queue-billing",
+    )
 
 
 class _Lines:
@@ -182,7 +194,14 @@ class Contender:
     """One server under test: its session process, and how it sends one event to all its sessions."""
 
     def __init__(self, name: str, port: int, rounds: int, broadcast, ready, hello: bytes | None = None) -> None:  # noqa: ANN001
-        self.name, self.port, self.rounds, self.broadcast, self.ready, self.hello = name, port, rounds, broadcast, ready, hello
+        self.name, self.port, self.rounds, self.broadcast, self.ready, self.hello = (
+            name,
+            port,
+            rounds,
+            broadcast,
+            ready,
+            hello,
+        )
         self.latencies: list[float] = []
         self.first: list[float] = []  # until the first session had it
         self.receiving_cpu: list[float] = []  # the session process's CPU from first to last arrival
@@ -193,8 +212,17 @@ class Contender:
 
         self.sessions = sessions
         self.process = await trio.lowlevel.open_process(
-            [sys.executable, __file__, "--child", str(self.port), str(sessions), str(self.rounds + WARMUP),
-             base64.b64encode(self.hello).decode() if self.hello else "-"], stdout=subprocess.PIPE)
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                str(self.port),
+                str(sessions),
+                str(self.rounds + WARMUP),
+                base64.b64encode(self.hello).decode() if self.hello else "-",
+            ],
+            stdout=subprocess.PIPE,
+        )
         self.lines = _Lines(self.process.stdout)
 
     async def wait_ready(self) -> None:
@@ -215,10 +243,15 @@ class Contender:
 
     def result(self) -> dict:
         latencies = sorted(self.latencies)
-        return {"rounds": len(latencies), "p50_ms": statistics.median(latencies),
-                "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], "max_ms": latencies[-1],
-                "cpu_us_per_recipient": statistics.median(self.cpu), "first_p50_ms": statistics.median(self.first),
-                "receiving_cpu_p50_ms": statistics.median(self.receiving_cpu)}
+        return {
+            "rounds": len(latencies),
+            "p50_ms": statistics.median(latencies),
+            "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+            "max_ms": latencies[-1],
+            "cpu_us_per_recipient": statistics.median(self.cpu),
+            "first_p50_ms": statistics.median(self.first),
+            "receiving_cpu_p50_ms": statistics.median(self.receiving_cpu),
+        }
 
 
 WARMUP = 5
@@ -237,8 +270,9 @@ async def start_hub(nursery, directory: str, sessions: int, rounds: int) -> Cont
     hub = SyncHub(store, SECRET, ping_interval=3600, max_sessions_per_agent=sessions, hello_timeout=60)
     port = await nursery.start(hub.serve, "127.0.0.1", 0)
     token = issue_token(SECRET, "bench", ["queue:queue-billing"], 3600)
-    hello = json.dumps({"type": "hello", "token": token, "subscribe": ["queue:queue-billing"],
-                        "resume_after": None}).encode()
+    hello = json.dumps(
+        {"type": "hello", "token": token, "subscribe": ["queue:queue-billing"], "resume_after": None}
+    ).encode()
 
     async def ready() -> None:
         while hub.session_count < sessions:
@@ -356,9 +390,11 @@ async def run_all(sessions: int, rounds: int, baseline_rounds: int, with_streams
 
     with tempfile.TemporaryDirectory() as directory:
         async with trio.open_nursery() as nursery:
-            contenders = [await start_hub(nursery, directory, sessions, rounds),
-                          await start_floor(nursery, sessions, rounds),
-                          await start_trio_websocket(nursery, sessions, baseline_rounds)]
+            contenders = [
+                await start_hub(nursery, directory, sessions, rounds),
+                await start_floor(nursery, sessions, rounds),
+                await start_trio_websocket(nursery, sessions, baseline_rounds),
+            ]
             if with_streams:
                 contenders.append(await start_trio_streams(nursery, sessions, baseline_rounds))
             try:
@@ -384,10 +420,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=100)
-    parser.add_argument("--baseline-rounds", type=int, default=30,
-                        help="rounds for the plain loops (they are ~5x slower; this keeps a run under a minute)")
-    parser.add_argument("--with-streams", action="store_true",
-                        help="also measure a send_all loop over trio streams (frame encoded once)")
+    parser.add_argument(
+        "--baseline-rounds",
+        type=int,
+        default=30,
+        help="rounds for the plain loops (they are ~5x slower; this keeps a run under a minute)",
+    )
+    parser.add_argument(
+        "--with-streams",
+        action="store_true",
+        help="also measure a send_all loop over trio streams (frame encoded once)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     _raise_fd_limit()
@@ -398,19 +441,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"sessions": args.sessions, "results": results}, indent=2))
         return 0
-    print(f"{args.sessions} sessions, rounds interleaved ({args.rounds} for the hub and the floor, "
-          f"{args.baseline_rounds} for the plain loops, plus {WARMUP} warm-up each), {time.monotonic() - started:.1f}s, "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    print(f"{'':22} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU us/recipient':>17} {'first p50 ms':>13} "
-          f"{'receiver CPU ms':>16}")
+    print(
+        f"{args.sessions} sessions, rounds interleaved ({args.rounds} for the hub and the floor, "
+        f"{args.baseline_rounds} for the plain loops, plus {WARMUP} warm-up each), {time.monotonic() - started:.1f}s, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'':22} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU us/recipient':>17} {'first p50 ms':>13} "
+        f"{'receiver CPU ms':>16}"
+    )
     for name, r in results.items():
-        print(f"{name:22} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['max_ms']:8.1f} {r['cpu_us_per_recipient']:17.1f} "
-              f"{r['first_p50_ms']:13.2f} {r['receiving_cpu_p50_ms']:16.1f}")
+        print(
+            f"{name:22} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {r['max_ms']:8.1f} {r['cpu_us_per_recipient']:17.1f} "
+            f"{r['first_p50_ms']:13.2f} {r['receiving_cpu_p50_ms']:16.1f}"
+        )
     hub, plain, floor = results["hub"], results["trio-websocket loop"], results["socket.send floor"]
-    print(f"hub / plain trio-websocket loop: latency p50 {hub['p50_ms'] / plain['p50_ms']:.2f}x, "
-          f"CPU per recipient {hub['cpu_us_per_recipient'] / plain['cpu_us_per_recipient']:.2f}x")
-    print(f"hub / socket.send floor: latency p50 {hub['p50_ms'] / floor['p50_ms']:.2f}x, "
-          f"CPU per recipient {hub['cpu_us_per_recipient'] / floor['cpu_us_per_recipient']:.2f}x")
+    print(
+        f"hub / plain trio-websocket loop: latency p50 {hub['p50_ms'] / plain['p50_ms']:.2f}x, "
+        f"CPU per recipient {hub['cpu_us_per_recipient'] / plain['cpu_us_per_recipient']:.2f}x"
+    )
+    print(
+        f"hub / socket.send floor: latency p50 {hub['p50_ms'] / floor['p50_ms']:.2f}x, "
+        f"CPU per recipient {hub['cpu_us_per_recipient'] / floor['cpu_us_per_recipient']:.2f}x"
+    )
     goal = hub["p50_ms"] <= 35 and hub["p99_ms"] <= 60 and hub["cpu_us_per_recipient"] <= 15
     print(f"goal (p50 <= 35 ms, p99 <= 60 ms, <= 15 us/recipient): {'met' if goal else 'NOT met'}")
     return 0

@@ -31,7 +31,9 @@ sys.path.insert(0, str(HERE.parent))
 
 import commandlang  # noqa: E402
 
-_TOKEN = re.compile(r'\s*(?:(?P<key>[A-Za-z][\w-]*)\s*=\s*)?(?:"(?P<dq>(?:[^"\\]|\\.)*)"|\'(?P<sq>[^\']*)\'|(?P<bare>[^\s"\']+))')
+_TOKEN = re.compile(
+    r'\s*(?:(?P<key>[A-Za-z][\w-]*)\s*=\s*)?(?:"(?P<dq>(?:[^"\\]|\\.)*)"|\'(?P<sq>[^\']*)\'|(?P<bare>[^\s"\']+))'
+)
 _INT = re.compile(r"[+-]?\d+")
 _DEC = re.compile(r"[+-]?\d+(?:\.\d+)?")
 

@@ -48,8 +48,12 @@ class Registry:
         return self._binder.bind(invocation, role=role, today=Today(today) if today else None)
 
 
-def load_registry(path: str | os.PathLike[str] = "commands.yaml", *, env: Mapping[str, str] | None = None,
-                  extra_checks: tuple[ExtraCheck, ...] = ()) -> Registry:
+def load_registry(
+    path: str | os.PathLike[str] = "commands.yaml",
+    *,
+    env: Mapping[str, str] | None = None,
+    extra_checks: tuple[ExtraCheck, ...] = (),
+) -> Registry:
     """Load, lint and build a registry; `RegistryError(.diagnostics)` when it has errors.
 
     `env` is the environment for `${VAR}` (default: `os.environ`). Warnings do
@@ -77,5 +81,13 @@ def parse_raw(text: str, *, percent_decode: bool = False, max_length: int = 4000
         item = exc.args[0]
         key = item.key if isinstance(item, Option) else item.name
         hint = "Give it once, or use a list: key=[a, b]." if isinstance(item, Option) else "Give it once."
-        raise CommandError(Diagnostic("duplicate_option", f"{key} is given more than once.", line=1,
-                                      column=item.span.column, hint=hint, argument=key)) from None
+        raise CommandError(
+            Diagnostic(
+                "duplicate_option",
+                f"{key} is given more than once.",
+                line=1,
+                column=item.span.column,
+                hint=hint,
+                argument=key,
+            )
+        ) from None

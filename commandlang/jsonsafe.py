@@ -28,8 +28,9 @@ _STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 _NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
 # Every backslash escape, so `\\ud800` (an escaped backslash, then text) is never read as `\ud800`; a high
 # surrogate escape directly followed by a low one is a pair (json.loads joins them into one character).
-_ESCAPE = re.compile(r"\\(?:u(?P<unit>[dD][89a-fA-F][0-9a-fA-F]{2})(?P<low>\\u[dD][c-fC-F][0-9a-fA-F]{2})?|.)",
-                     re.DOTALL)
+_ESCAPE = re.compile(
+    r"\\(?:u(?P<unit>[dD][89a-fA-F][0-9a-fA-F]{2})(?P<low>\\u[dD][c-fC-F][0-9a-fA-F]{2})?|.)", re.DOTALL
+)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -22,7 +22,8 @@ CHROMIUM = os.environ.get("COMMANDLANG_TEST_CHROMIUM", "/usr/bin/chromium")  # e
 
 needs_chromium = pytest.mark.skipif(
     not os.path.exists(CHROMIUM),
-    reason=f"needs headless Chromium at {CHROMIUM} (apt: chromium; or set COMMANDLANG_TEST_CHROMIUM)")
+    reason=f"needs headless Chromium at {CHROMIUM} (apt: chromium; or set COMMANDLANG_TEST_CHROMIUM)",
+)
 
 
 class DevTools:
@@ -46,7 +47,9 @@ class DevTools:
 
     async def open(self, url: str) -> None:
         target = await self.call("Target.createTarget", url=url)
-        self.session = (await self.call("Target.attachToTarget", targetId=target["targetId"], flatten=True))["sessionId"]
+        self.session = (await self.call("Target.attachToTarget", targetId=target["targetId"], flatten=True))[
+            "sessionId"
+        ]
 
     async def evaluate(self, expression: str) -> Any:
         result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
@@ -68,14 +71,21 @@ class DevTools:
 
     async def press_enter(self) -> None:
         for kind in ("keyDown", "keyUp"):
-            await self.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13,
-                            text="\r" if kind == "keyDown" else "")
+            await self.call(
+                "Input.dispatchKeyEvent",
+                type=kind,
+                key="Enter",
+                code="Enter",
+                windowsVirtualKeyCode=13,
+                text="\r" if kind == "keyDown" else "",
+            )
 
     async def click(self, selector: str) -> None:
         """A real mouse click at the centre of the first element matching `selector`."""
         box = await self.evaluate(
             f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-            f" return [r.x + r.width / 2, r.y + r.height / 2]; }})()")
+            f" return [r.x + r.width / 2, r.y + r.height / 2]; }})()"
+        )
         for kind in ("mousePressed", "mouseReleased"):
             await self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
 
@@ -89,11 +99,26 @@ class DevTools:
 async def start_chromium(profile: Path) -> tuple[trio.Process, str]:
     """Start headless Chromium; returns the process and its browser DevTools WebSocket URL."""
     process = await trio.lowlevel.open_process(
-        [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-         # this machine's network is closed: no background fetches that would fail loudly
-         "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1200,800", "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            CHROMIUM,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            # this machine's network is closed: no background fetches that would fail loudly
+            "--disable-quic",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1200,800",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     active = profile / "DevToolsActivePort"  # Chromium writes its port and browser path here
     with trio.fail_after(15):
         while not active.exists() or len(active.read_text().splitlines()) < 2:

@@ -4,8 +4,8 @@ The fuzz tests run a fixed, derandomized `ci` profile (a few hundred examples) s
 the suite is fast and stable; `HYPOTHESIS_PROFILE=dev pytest tests/syntax` runs
 many more random examples when hunting bugs.
 
-`async def` tests run under Trio (pytest-trio is not a dependency), each under
-a deadline; `@pytest.mark.mock_clock` runs one with an autojumping
+`async def` tests run under Trio through pytest-trio (`trio_mode`), each under
+a deadline (`@pytest.mark.deadline(S)` for a longer one); `@pytest.mark.mock_clock` runs one with an autojumping
 `trio.testing.MockClock`, so sleeps and backoff take no real time.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -57,24 +58,37 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "deadline(seconds): a longer deadline than TEST_DEADLINE for this async test")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    # a small real-time threshold: loopback I/O between the client and the in-process backend
-    # completes well inside it, so the clock only jumps when everyone is really sleeping
-    clock = trio.testing.MockClock(autojump_threshold=0.02) if pyfuncitem.get_closest_marker("mock_clock") else None
+def _trio_runner(deadline: float, mock_clock: bool) -> Callable[..., object]:
+    """A `trio.run` for pytest-trio that puts the whole test, fixtures included, under a deadline."""
 
-    marker = pyfuncitem.get_closest_marker("deadline")
-    deadline = float(marker.args[0]) if marker else TEST_DEADLINE
+    def run(fn: Callable[[], Awaitable[object]], clock: trio.abc.Clock | None = None, instruments=()) -> object:
+        if mock_clock:
+            # a small real-time threshold: loopback I/O between the client and the in-process backend
+            # completes well inside it, so the clock only jumps when everyone is really sleeping
+            clock = trio.testing.MockClock(autojump_threshold=0.02)
 
-    async def run() -> None:
-        with trio.fail_after(deadline):
-            await pyfuncitem.obj(**kwargs)
+        async def under_deadline() -> object:
+            with trio.fail_after(deadline):
+                return await fn()
 
-    trio.run(run, clock=clock)
-    return True
+        return trio.run(under_deadline, clock=clock, instruments=instruments)
+
+    return run
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # pytest-trio (trio_mode in pyproject.toml) runs every `async def` test; this gives each its
+    # deadline and, when marked, its clock, through the runner the trio marker names
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        test = getattr(getattr(item.obj, "hypothesis", None), "inner_test", item.obj)
+        if not inspect.iscoroutinefunction(test):
+            continue
+        marker = item.get_closest_marker("deadline")
+        deadline = float(marker.args[0]) if marker else TEST_DEADLINE
+        runner = _trio_runner(deadline, item.get_closest_marker("mock_clock") is not None)
+        item.add_marker(pytest.mark.trio(run=runner), append=False)
 
 
 @pytest.fixture

@@ -20,8 +20,10 @@ import pytest
 
 REDIS_SERVER = os.environ.get("COMMANDLANG_TEST_REDIS_SERVER") or shutil.which("redis-server")
 
-needs_redis = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed "
-                                 "(apt-get install redis-server, or set COMMANDLANG_TEST_REDIS_SERVER)")
+needs_redis = pytest.mark.skipif(
+    REDIS_SERVER is None,
+    reason="redis-server is not installed (apt-get install redis-server, or set COMMANDLANG_TEST_REDIS_SERVER)",
+)
 
 
 class RedisServer:
@@ -37,9 +39,26 @@ class RedisServer:
     def start(self) -> None:
         assert REDIS_SERVER is not None
         self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
-             "--dir", str(self.folder), "--save", "", "--appendonly", "yes", "--appendfsync", "always"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                REDIS_SERVER,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.folder),
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while not self._answers():  # the socket file appears before the server accepts on it
             if self.process.poll() is not None or time.monotonic() > deadline:

@@ -18,17 +18,23 @@ NOT_YET: set[str] = set()
 
 
 def _modules() -> list[object]:
-    return [importlib.import_module(info.name)
-            for info in pkgutil.walk_packages(commandlang.__path__, "commandlang.")
-            if not info.name.endswith("__main__")]  # running it is the CLI
+    return [
+        importlib.import_module(info.name)
+        for info in pkgutil.walk_packages(commandlang.__path__, "commandlang.")
+        if not info.name.endswith("__main__")
+    ]  # running it is the CLI
 
 
 def _public_exceptions() -> set[type[BaseException]]:
     found = set()
     for module in _modules():
         for name, value in vars(module).items():
-            if (isinstance(value, type) and issubclass(value, BaseException) and not name.startswith("_")
-                    and value.__module__.startswith("commandlang.")):
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseException)
+                and not name.startswith("_")
+                and value.__module__.startswith("commandlang.")
+            ):
                 found.add(value)
     return found
 
@@ -43,7 +49,7 @@ def _drawn_tree() -> dict[str, str | None]:
         if not line.strip():
             break
         marker = line.find("+-- ")
-        depth, rest = (0, line.strip()) if marker < 0 else (marker // 4, line[marker + 4:])
+        depth, rest = (0, line.strip()) if marker < 0 else (marker // 4, line[marker + 4 :])
         name = rest.split()[0]
         while stack and stack[-1][0] >= depth:
             stack.pop()
@@ -53,8 +59,11 @@ def _drawn_tree() -> dict[str, str | None]:
 
 
 def test_every_public_exception_is_a_commandlang_error() -> None:
-    outside = {f"{cls.__module__}.{cls.__qualname__}" for cls in _public_exceptions()
-               if not issubclass(cls, commandlang.CommandlangError)}
+    outside = {
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in _public_exceptions()
+        if not issubclass(cls, commandlang.CommandlangError)
+    }
     assert outside == NOT_YET
 
 
@@ -80,10 +89,20 @@ def test_checks_that_catch_value_error_still_catch_the_value_errors() -> None:
 
 
 def test_serve_reports_a_start_up_problem_in_one_line(tmp_path) -> None:
-    env = {**os.environ, "GENESYS_CLIENT_ID": "id", "GENESYS_CLIENT_SECRET": "secret",
-           "GENESYS_REGION": "mars-east-1", "COMMANDLANG_DB": str(tmp_path / "state.db")}
-    done = subprocess.run([sys.executable, "-m", "commandlang", "serve", "--port", "0"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "GENESYS_CLIENT_ID": "id",
+        "GENESYS_CLIENT_SECRET": "secret",
+        "GENESYS_REGION": "mars-east-1",
+        "COMMANDLANG_DB": str(tmp_path / "state.db"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "commandlang", "serve", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert "commandlang serve: Genesys settings:" in done.stderr and "mars-east-1" in done.stderr
     assert "Traceback" not in done.stderr

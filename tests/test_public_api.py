@@ -16,8 +16,19 @@ from tests.conftest import SAMPLE
 
 PACKAGE = Path(commandlang.__file__).resolve().parent
 
-PUBLIC = {"Call", "CommandError", "CommandlangError", "Diagnostic", "Invocation", "Registry", "RegistryError",
-          "TemplateError", "lint_file", "load_registry", "parse_raw"}
+PUBLIC = {
+    "Call",
+    "CommandError",
+    "CommandlangError",
+    "Diagnostic",
+    "Invocation",
+    "Registry",
+    "RegistryError",
+    "TemplateError",
+    "lint_file",
+    "load_registry",
+    "parse_raw",
+}
 
 
 def test_all_lists_exactly_the_public_names() -> None:
@@ -42,8 +53,10 @@ def test_load_registry_and_parse() -> None:
     assert isinstance(call, commandlang.Call)
     assert call.command == "refund"
     assert call.args == {"order": 12345, "amount": Decimal("19.99"), "reason": "unspecified", "notify": True}
-    assert call.to_json() == {"command": "refund",
-                              "args": {"order": 12345, "amount": "19.99", "reason": "unspecified", "notify": True}}
+    assert call.to_json() == {
+        "command": "refund",
+        "args": {"order": 12345, "amount": "19.99", "reason": "unspecified", "notify": True},
+    }
     assert registry.parse("hello") is None
 
 
@@ -54,12 +67,24 @@ def test_load_registry_accepts_str_and_path() -> None:
 def test_python_value_types(write_registry) -> None:
     path = write_registry(
         "version: 1\ncommands:\n  t:\n    args: {i: int, f: float, d: decimal, b: bool, day: date, at: datetime,"
-        " dur: duration, id: uuid, s: str, l: 'list[int]'}\n")
+        " dur: duration, id: uuid, s: str, l: 'list[int]'}\n"
+    )
     call = commandlang.load_registry(path, env={}).parse(
         "/t i=1 f=1.5 d=2.50 --b day=today at=2026-01-31T10:00 dur=90s id=123E4567E89B12D3A456426614174000 s=x l=[1,2]",
-        today=date(2026, 1, 31))
-    expected_types = {"i": int, "f": float, "d": Decimal, "b": bool, "day": date, "at": datetime, "dur": timedelta,
-                      "id": UUID, "s": str, "l": list}
+        today=date(2026, 1, 31),
+    )
+    expected_types = {
+        "i": int,
+        "f": float,
+        "d": Decimal,
+        "b": bool,
+        "day": date,
+        "at": datetime,
+        "dur": timedelta,
+        "id": UUID,
+        "s": str,
+        "l": list,
+    }
     assert {name: type(value) for name, value in call.args.items()} == expected_types
     assert call.args["day"] == date(2026, 1, 31)
     assert call.to_json()["args"]["id"] == "123e4567-e89b-12d3-a456-426614174000"
@@ -105,6 +130,7 @@ def test_one_except_catches_everything(write_registry) -> None:
 
 # -- layering ---------------------------------------------------------------------------
 
+
 def _imports(package: str) -> set[str]:
     """Absolute module names imported anywhere in a subpackage of commandlang."""
     found: set[str] = set()
@@ -139,8 +165,11 @@ def test_pure_stages_do_no_io(package: str) -> None:
 
 def test_syntax_imports_only_diagnostics_and_resources_of_ours() -> None:
     ours = {name for name in _imports("syntax") if name.startswith("commandlang.")}
-    outside = {name for name in ours if not name.startswith(("commandlang.syntax", "commandlang.diagnostics",
-                                                             "commandlang.resources"))}
+    outside = {
+        name
+        for name in ours
+        if not name.startswith(("commandlang.syntax", "commandlang.diagnostics", "commandlang.resources"))
+    }
     assert outside == set()
     assert "commandlang.diagnostics" in ours
 
@@ -156,7 +185,7 @@ STAGES = ["syntax", "registry", "binding", "replies", "execution", "runtime", "c
 
 @pytest.mark.parametrize("package", ["syntax", "registry", "binding"])
 def test_imports_never_point_back_up_the_pipeline(package: str) -> None:
-    later = STAGES[STAGES.index(package) + 1:]
+    later = STAGES[STAGES.index(package) + 1 :]
     ours = {name for name in _imports(package) if name.startswith("commandlang.")}
     bad = {name for name in ours if name.split(".")[1] in later or name.split(".")[1] in ("cli", "api", "linting")}
     assert bad == set()

@@ -34,8 +34,17 @@ from ..runtime.config import ServiceConfig
 from ..runtime.generation import GenerationHolder, build_generation
 from ..runtime.http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
 from ..runtime.listener import ConnectionGate, connection_limits, descriptor_room
-from ..runtime.messages import (Channel, ChannelContext, EventSink, InboundMessage, Job, NoticeSink, RegistryFollower,
-                                ReplySink, TokenSource)
+from ..runtime.messages import (
+    Channel,
+    ChannelContext,
+    EventSink,
+    InboundMessage,
+    Job,
+    NoticeSink,
+    RegistryFollower,
+    ReplySink,
+    TokenSource,
+)
 from ..runtime.metrics import Metrics
 from ..runtime.outbox import Outbox
 from ..runtime.pipeline import Pipeline, PipelineConfig
@@ -70,8 +79,15 @@ class FanOut:
 class Service:
     """The runtime service. `await nursery.start(service.serve)` returns the bound `Ports`."""
 
-    def __init__(self, config: ServiceConfig, *, env: Mapping[str, str] | None = None, out: TextIO | None = None,
-                 handle_signals: bool = True, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: ServiceConfig,
+        *,
+        env: Mapping[str, str] | None = None,
+        out: TextIO | None = None,
+        handle_signals: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.env = dict(os.environ if env is None else env)
         self.out = out or sys.stdout
@@ -161,7 +177,9 @@ class Service:
 
             if not os.path.exists(registry_path):
                 registry_path = str(sample_registry_path())
-            demo_port = await nursery.start(functools.partial(serve_demo_backend, "127.0.0.1", _free_or(config.demo_backend_port)))
+            demo_port = await nursery.start(
+                functools.partial(serve_demo_backend, "127.0.0.1", _free_or(config.demo_backend_port))
+            )
             env["ORDERS_API"] = f"http://127.0.0.1:{demo_port}/v1"  # the sample registry's backend
             self.say(f"demo backend: listening http://127.0.0.1:{demo_port}/v1")
 
@@ -171,8 +189,12 @@ class Service:
         tokens = next((channel.tokens for channel in channels if isinstance(channel, TokenSource)), None)
         followers = [channel for channel in channels if isinstance(channel, RegistryFollower)]
         # e.g. with Genesys on, a registry that breaks the Bot Connector's bot-list limits is refused (lint warns)
-        build = functools.partial(build_generation, env=env, token_provider=tokens,
-                                  extra_checks=tuple(follower.registry_check for follower in followers))
+        build = functools.partial(
+            build_generation,
+            env=env,
+            token_provider=tokens,
+            extra_checks=tuple(follower.registry_check for follower in followers),
+        )
         generation = await build(registry_path)
         commands = len(generation.registry.spec.commands)
         self.say(f"registry: {os.path.abspath(registry_path)} ({commands} commands, version {generation.version})")
@@ -193,9 +215,18 @@ class Service:
             # store's feed, in seq order, ours included; the pipeline publishes nothing itself.
             changes = FanOut()
             await nursery.start(store.follow, events)
-        pipeline = self.pipeline = Pipeline(holder, store, changes, self.metrics, PipelineConfig(
-            max_concurrency=config.max_concurrency, conversation_queue=config.conversation_queue,
-            default_timeout=config.command_timeout), clock=self.clock)
+        pipeline = self.pipeline = Pipeline(
+            holder,
+            store,
+            changes,
+            self.metrics,
+            PipelineConfig(
+                max_concurrency=config.max_concurrency,
+                conversation_queue=config.conversation_queue,
+                default_timeout=config.command_timeout,
+            ),
+            clock=self.clock,
+        )
         await nursery.start(pipeline.run)
         interrupted = await pipeline.recover()
         if interrupted:
@@ -215,8 +246,14 @@ class Service:
             if line:
                 self.say(line)
 
-        self.reloader = Reloader(registry_path, holder, build, self.metrics, interval=config.reload_interval,
-                                 announce=self._announce_registry)
+        self.reloader = Reloader(
+            registry_path,
+            holder,
+            build,
+            self.metrics,
+            interval=config.reload_interval,
+            announce=self._announce_registry,
+        )
         await nursery.start(self.reloader.run)
         if self.handle_signals:
             nursery.start_soon(self._signals)
@@ -234,23 +271,44 @@ class Service:
         if not isinstance(outbox, Outbox):
             return
         prefix = f"commandlang_{channel.name}_outbox"
-        self.metrics.gauge(f"{prefix}_delivered", f"Replies the {channel.name} outbox delivered (since start)",
-                           lambda: outbox.counts().delivered)
-        self.metrics.gauge(f"{prefix}_failed", f"Replies the {channel.name} outbox gave up on (since start)",
-                           lambda: outbox.counts().failed)
-        self.metrics.gauge(f"{prefix}_queued", f"Replies waiting in the {channel.name} outbox",
-                           lambda: outbox.counts().queued)
+        self.metrics.gauge(
+            f"{prefix}_delivered",
+            f"Replies the {channel.name} outbox delivered (since start)",
+            lambda: outbox.counts().delivered,
+        )
+        self.metrics.gauge(
+            f"{prefix}_failed",
+            f"Replies the {channel.name} outbox gave up on (since start)",
+            lambda: outbox.counts().failed,
+        )
+        self.metrics.gauge(
+            f"{prefix}_queued", f"Replies waiting in the {channel.name} outbox", lambda: outbox.counts().queued
+        )
 
     async def _serve_http(self, app: HttpApp, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         gate = self.connections = ConnectionGate(connection_limits(self.config.max_connections, self._room))
-        self.metrics.gauge("commandlang_http_connections", "Open HTTP connections", lambda: gate.open + gate.reserve_open)
-        self.metrics.gauge("commandlang_http_connections_refused", "HTTP connections refused over the cap (since start)",
-                           lambda: gate.refused)
-        self.metrics.gauge("commandlang_unauthenticated_body_bytes", "Bytes held by request bodies not yet authenticated",
-                           lambda: self.body_budget.held)
+        self.metrics.gauge(
+            "commandlang_http_connections", "Open HTTP connections", lambda: gate.open + gate.reserve_open
+        )
+        self.metrics.gauge(
+            "commandlang_http_connections_refused",
+            "HTTP connections refused over the cap (since start)",
+            lambda: gate.refused,
+        )
+        self.metrics.gauge(
+            "commandlang_unauthenticated_body_bytes",
+            "Bytes held by request bodies not yet authenticated",
+            lambda: self.body_budget.held,
+        )
         try:
-            await serve_http(app, self.config.host, self.config.port, shutdown=self._http_shutdown, gate=gate,
-                             task_status=task_status)
+            await serve_http(
+                app,
+                self.config.host,
+                self.config.port,
+                shutdown=self._http_shutdown,
+                gate=gate,
+                task_status=task_status,
+            )
         finally:
             self._http_done.set()
 
@@ -269,10 +327,14 @@ class Service:
         secret = config.sync_secret
         if not secret:
             secret = secrets.token_urlsafe(32)
-            log.warning("COMMANDLANG_SYNC_SECRET is not set: using a random one for this run, so tokens from "
-                        "`commandlang token` will be refused", extra={"stage": "start"})
-        hub = self._hub = SyncHub(store, secret, ping_interval=config.sync_ping_interval,
-                                  max_sessions=min(10_000, self._room))
+            log.warning(
+                "COMMANDLANG_SYNC_SECRET is not set: using a random one for this run, so tokens from "
+                "`commandlang token` will be refused",
+                extra={"stage": "start"},
+            )
+        hub = self._hub = SyncHub(
+            store, secret, ping_interval=config.sync_ping_interval, max_sessions=min(10_000, self._room)
+        )
         sync_port = await nursery.start(hub.serve, config.host, config.sync_port)
         events.sinks.append(hub)
         self._closers.append(hub.aclose)  # after the drain: sessions see the final states, then 1001
@@ -337,6 +399,7 @@ class Service:
                 else:
                     log.info("received %s", signal.Signals(signum).name, extra={"stage": "shutdown"})
                     self.stop()
+
 
 async def _cancel_when(event: trio.Event, scope: trio.CancelScope) -> None:
     await event.wait()

@@ -30,8 +30,11 @@ class _CommandTable:
         self.defaults = {arg.name: _default(arg) for arg in spec.args}
         self.required = tuple(arg.name for arg in spec.args if arg.required)
         self.constrained = {arg.name: arg for arg in spec.args if arg.constrained}
-        self.scalar_converters = {arg.name: CONVERTERS[arg.type.name] for arg in spec.args
-                                  if not arg.type.is_list and arg.type.name in CONVERTERS}
+        self.scalar_converters = {
+            arg.name: CONVERTERS[arg.type.name]
+            for arg in spec.args
+            if not arg.type.is_list and arg.type.name in CONVERTERS
+        }
 
 
 def _default(arg: ArgSpec) -> Any:
@@ -75,19 +78,29 @@ class Binder:
     def _allowed(self, spec: CommandSpec, invocation: Invocation, role: str | None) -> CommandSpec:
         if role is not None and role not in spec.roles:
             who = " or ".join(f"an {r}" if r[0] in "aeiou" else f"a {r}" for r in sorted(spec.roles))
-            raise _error("not_allowed", invocation.name_span.column, f"/{spec.name} can only be run by {who}.",
-                         None, "Type /help to see the commands you can use.")
+            raise _error(
+                "not_allowed",
+                invocation.name_span.column,
+                f"/{spec.name} can only be run by {who}.",
+                None,
+                "Type /help to see the commands you can use.",
+            )
         return spec
 
     def _unknown(self, invocation: Invocation, role: str | None) -> CommandError:
         name = invocation.name
         visible = [s for s in self.registry.commands.values() if role is None or role in s.roles]
         prefix = name + "."
-        subs = sorted(s.name[len(prefix):] for s in visible if s.name.startswith(prefix))
+        subs = sorted(s.name[len(prefix) :] for s in visible if s.name.startswith(prefix))
         if subs:
             listed = ", ".join(f"/{name} {sub}" for sub in subs)
-            return _error("unknown_command", invocation.name_span.column,
-                          f"/{name} needs a subcommand: {listed}.", None, f"Type /help {subs[0] and name + '.' + subs[0]} for details.")
+            return _error(
+                "unknown_command",
+                invocation.name_span.column,
+                f"/{name} needs a subcommand: {listed}.",
+                None,
+                f"Type /help {subs[0] and name + '.' + subs[0]} for details.",
+            )
         names = {s.name: s.name for s in visible}
         names.update({alias: canonical for alias, canonical in self.registry.aliases.items() if canonical in names})
         close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
@@ -95,8 +108,16 @@ class Binder:
         message = f"/{name} is not a command."
         if suggestions:
             message += " Did you mean " + " or ".join(f"/{s}" for s in suggestions) + "?"
-        return CommandError(Diagnostic(code="unknown_command", message=message, line=1, column=invocation.name_span.column,
-                                       hint="Type /help to list the commands.", suggestions=tuple(suggestions)))
+        return CommandError(
+            Diagnostic(
+                code="unknown_command",
+                message=message,
+                line=1,
+                column=invocation.name_span.column,
+                hint="Type /help to list the commands.",
+                suggestions=tuple(suggestions),
+            )
+        )
 
     # -- the arguments ---------------------------------------------------
     def bind(self, invocation: Invocation, *, role: str | None = None, today: Today | None = None) -> Call:
@@ -145,17 +166,25 @@ class Binder:
         for name in table.required:
             if name not in given:
                 arg = table.by_name[name]
-                raise _error("missing_argument", len(invocation.text.rstrip()) + 1,
-                             f"/{spec.name} needs {arg.name} ({describe(arg.type.name, arg.choices)}).",
-                             arg.name, f"Usage: {spec.usage()}")
+                raise _error(
+                    "missing_argument",
+                    len(invocation.text.rstrip()) + 1,
+                    f"/{spec.name} needs {arg.name} ({describe(arg.type.name, arg.choices)}).",
+                    arg.name,
+                    f"Usage: {spec.usage()}",
+                )
         return Call(spec.name, args, spec, invocation)
 
     def _flag(self, given: dict[str, tuple[Any, int]], table: _CommandTable, item: Flag, spec: CommandSpec) -> None:
         arg = self._arg(table, item.name, item.column, spec)
         if arg.type.name != "bool" or arg.type.is_list:
-            raise _error("not_a_flag", item.column,
-                         f"{arg.name} is not a yes/no flag; give it a value like {arg.name}=<{arg.type}>.",
-                         arg.name, f"Usage: {spec.usage()}")
+            raise _error(
+                "not_a_flag",
+                item.column,
+                f"{arg.name} is not a yes/no flag; give it a value like {arg.name}=<{arg.type}>.",
+                arg.name,
+                f"Usage: {spec.usage()}",
+            )
         if arg.name in given:
             raise _duplicate(arg, item.column)
         given[arg.name] = (item.value, item.column)
@@ -170,8 +199,14 @@ class Binder:
             raise _error("unknown_option", column, message, key, f"Usage: {spec.usage()}")
         return arg
 
-    def _give(self, given: dict[str, tuple[Any, int]], arg: ArgSpec, value: Value | ListValue, column: int,
-              today: Today | None) -> None:
+    def _give(
+        self,
+        given: dict[str, tuple[Any, int]],
+        arg: ArgSpec,
+        value: Value | ListValue,
+        column: int,
+        today: Today | None,
+    ) -> None:
         if type(value) is Value and not arg.type.is_list:
             converter = CONVERTERS.get(arg.type.name)
             try:
@@ -193,8 +228,13 @@ def _too_many(spec: CommandSpec, slots: tuple[ArgSpec, ...], item: Positional) -
         expected = f"takes {len(slots)} value{'s' if len(slots) != 1 else ''} before its options"
     else:
         expected = "takes no positional values"
-    return _error("too_many_positionals", item.column, f"/{spec.name} {expected}; {_shown(item.value)} is one too many.",
-                  None, f"Usage: {spec.usage()}")
+    return _error(
+        "too_many_positionals",
+        item.column,
+        f"/{spec.name} {expected}; {_shown(item.value)} is one too many.",
+        None,
+        f"Usage: {spec.usage()}",
+    )
 
 
 def _shown(value: Value | ListValue) -> str:
@@ -205,8 +245,13 @@ def _shown(value: Value | ListValue) -> str:
 def _convert(arg: ArgSpec, value: Value | ListValue, today: Today | None) -> Any:
     if isinstance(value, ListValue):
         if not arg.type.is_list:
-            raise _error("invalid_value", value.column, f"{arg.name} takes one value, not a list.", arg.name,
-                         "Drop the brackets, or quote the value.")
+            raise _error(
+                "invalid_value",
+                value.column,
+                f"{arg.name} takes one value, not a list.",
+                arg.name,
+                "Drop the brackets, or quote the value.",
+            )
         return [_convert_one(arg, item, today) for item in value.items]
     converted = _convert_one(arg, value, today)
     return [converted] if arg.type.is_list else converted
@@ -217,8 +262,9 @@ def _convert_one(arg: ArgSpec, value: Value, today: Today | None) -> Any:
         return convert(arg.type.name, value.text, choices=arg.choices, today=today)
     except ConversionError as exc:
         shown = "****" if arg.sensitive else _shown(value)[1:-1]
-        raise _error("invalid_value", value.column, f'{arg.name} must be {exc.expected}, got "{shown}"',
-                     arg.name, None) from None
+        raise _error(
+            "invalid_value", value.column, f'{arg.name} must be {exc.expected}, got "{shown}"', arg.name, None
+        ) from None
 
 
 def _check_constraints(arg: ArgSpec, value: Any, column: int) -> None:
@@ -280,8 +326,13 @@ def _human(value: Any) -> Any:
 
 
 def _duplicate(arg: ArgSpec, column: int) -> CommandError:
-    return _error("duplicate_option", column, f"{arg.name} is given more than once.", arg.name,
-                  "Give it once." if not arg.type.is_list else None)
+    return _error(
+        "duplicate_option",
+        column,
+        f"{arg.name} is given more than once.",
+        arg.name,
+        "Give it once." if not arg.type.is_list else None,
+    )
 
 
 def _error(code: str, column: int, message: str, argument: str | None, hint: str | None) -> CommandError:

@@ -38,6 +38,4 @@ class Call:
     def masked_args(self) -> dict[str, Any]:
         """The args' JSON form with sensitive arguments masked: for logs, state and sync."""
         sensitive = {spec.name for spec in self.spec.args if spec.sensitive}
-        return {
-            name: mask(value) if name in sensitive else to_json(value) for name, value in self.args.items()
-        }
+        return {name: mask(value) if name in sensitive else to_json(value) for name, value in self.args.items()}

@@ -51,8 +51,10 @@ MAX_BODY = 64 * 1024  # a message is at most 4,000 characters of text and a few 
 _SIGNATURE = re.compile(r"sha256=[0-9a-f]{64}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
-_UNAUTHORISED = ("missing, stale or bad signature: send X-Commandlang-Timestamp (unix seconds) and "
-                 "X-Commandlang-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.' + body>")
+_UNAUTHORISED = (
+    "missing, stale or bad signature: send X-Commandlang-Timestamp (unix seconds) and "
+    "X-Commandlang-Signature: sha256=<hex HMAC-SHA256 of '<timestamp>.' + body>"
+)
 
 
 class CallbackFailed(ChannelError):
@@ -81,17 +83,35 @@ class WebhookChannel:
     def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> WebhookChannel:
         """Always there: without COMMANDLANG_WEBHOOK_SECRET its route answers 503 (the channel is off)."""
         if config.webhook_legacy_signature:
-            log.warning("COMMANDLANG_WEBHOOK_LEGACY_SIGNATURE is on: body-only webhook signatures are accepted, and "
-                        "such requests can be replayed; turn it off once every sender signs the timestamp",
-                        extra={"stage": "start"})
-        return cls(context.submit, config.webhook_secret or None, callback_url=config.webhook_callback or None,
-                   wait=config.webhook_wait, tolerance=config.webhook_tolerance,
-                   legacy_signature=config.webhook_legacy_signature)
+            log.warning(
+                "COMMANDLANG_WEBHOOK_LEGACY_SIGNATURE is on: body-only webhook signatures are accepted, and "
+                "such requests can be replayed; turn it off once every sender signs the timestamp",
+                extra={"stage": "start"},
+            )
+        return cls(
+            context.submit,
+            config.webhook_secret or None,
+            callback_url=config.webhook_callback or None,
+            wait=config.webhook_wait,
+            tolerance=config.webhook_tolerance,
+            legacy_signature=config.webhook_legacy_signature,
+        )
 
-    def __init__(self, submit: Submit, secret: str | None, *, callback_url: str | None = None, wait: float = 10.0,
-                 tolerance: float = 300.0, legacy_signature: bool = False, outbox_size: int = 1000,
-                 delivery_tasks: int = 4, delivery_deadline: float = 30.0, clock: Callable[[], float] = time.time,
-                 random: Callable[[], float] = _random.random) -> None:
+    def __init__(
+        self,
+        submit: Submit,
+        secret: str | None,
+        *,
+        callback_url: str | None = None,
+        wait: float = 10.0,
+        tolerance: float = 300.0,
+        legacy_signature: bool = False,
+        outbox_size: int = 1000,
+        delivery_tasks: int = 4,
+        delivery_deadline: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
         self._submit = submit
         self._secret = secret
         self.callback_url = callback_url
@@ -102,8 +122,14 @@ class WebhookChannel:
         self._random = random  # the jitter source: tests pin it
         # The runtime's outbox: a conversation is always on the same shard (its order is kept); each
         # callback gets `delivery_deadline` seconds, retries included.
-        self.outbox = Outbox(self._deliver, name="webhook", size=outbox_size, shards=delivery_tasks,
-                             deadline=delivery_deadline, expected=(CallbackFailed,))
+        self.outbox = Outbox(
+            self._deliver,
+            name="webhook",
+            size=outbox_size,
+            shards=delivery_tasks,
+            deadline=delivery_deadline,
+            expected=(CallbackFailed,),
+        )
         self._client: httpx.AsyncClient | None = None  # while `run` runs (callback mode)
 
     def routes(self) -> list[RouteSpec]:
@@ -133,7 +159,9 @@ class WebhookChannel:
         if stamp is None:
             return None if self.legacy_signature else json_response(401, {"error": _UNAUTHORISED})
         if not _TIMESTAMP.fullmatch(stamp) or abs(self._clock() - int(stamp)) > self.tolerance:
-            return json_response(401, {"error": _UNAUTHORISED + f"; the timestamp must be within {self.tolerance:g} s of now"})
+            return json_response(
+                401, {"error": _UNAUTHORISED + f"; the timestamp must be within {self.tolerance:g} s of now"}
+            )
         return None
 
     async def handle(self, request: Request) -> Response:
@@ -147,22 +175,31 @@ class WebhookChannel:
         if not hmac.compare_digest(given.encode(), expected.encode()):
             return json_response(401, {"error": _UNAUTHORISED})
         if stamp is None:
-            log.warning("a webhook request used the legacy body-only signature (replayable): sign the timestamp too",
-                        extra={"stage": "webhook"})
+            log.warning(
+                "a webhook request used the legacy body-only signature (replayable): sign the timestamp too",
+                extra={"stage": "webhook"},
+            )
         try:
             message = inbound_from_json(request.body, "webhook", time.time())
         except InboundShapeError as exc:
             return json_response(400, {"error": str(exc)})
         job = await self._submit(message, self if self.callback_url else None)
         if job.refused:
-            return json_response(503, {"command": None, "replies": [r.to_json() for r in job.detach()]}, {"retry-after": "5"})
+            return json_response(
+                503, {"command": None, "replies": [r.to_json() for r in job.detach()]}, {"retry-after": "5"}
+            )
         if self.callback_url:
             job.detach()
             return json_response(202, {"accepted": True})
         await job.wait(self.wait)
         replies = job.detach()
-        return json_response(200, {"command": job.record.to_json() if job.record else None,
-                                   "replies": [reply.to_json() for reply in replies]})
+        return json_response(
+            200,
+            {
+                "command": job.record.to_json() if job.record else None,
+                "replies": [reply.to_json() for reply in replies],
+            },
+        )
 
     # -- outbound (callback mode) ----------------------------------------
     async def send(self, outbound: OutboundReply) -> None:
@@ -180,12 +217,15 @@ class WebhookChannel:
             task_status.started()
 
     async def _deliver(self, outbound: OutboundReply) -> None:
-        body = json.dumps({
-            "conversation_id": outbound.conversation_id,
-            "in_reply_to": outbound.in_reply_to.message_id,
-            "command_id": outbound.command_id,
-            "reply": outbound.reply.to_json(),
-        }, ensure_ascii=False).encode()
+        body = json.dumps(
+            {
+                "conversation_id": outbound.conversation_id,
+                "in_reply_to": outbound.in_reply_to.message_id,
+                "command_id": outbound.command_id,
+                "reply": outbound.reply.to_json(),
+            },
+            ensure_ascii=False,
+        ).encode()
         await self._post(body)
 
     async def _post(self, body: bytes) -> None:
@@ -195,8 +235,7 @@ class WebhookChannel:
         while True:
             attempt += 1
             # Signed anew for each attempt: a retry minutes later must still be within the tolerance.
-            headers = {"content-type": "application/json",
-                       **signature_headers(self._secret, body, int(self._clock()))}
+            headers = {"content-type": "application/json", **signature_headers(self._secret, body, int(self._clock()))}
             status: int | None = None
             retry_after: float | None = None
             try:
@@ -210,9 +249,14 @@ class WebhookChannel:
                         raise CallbackFailed(f"the callback URL refused a reply (status {status})")
                     return
                 retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
-            decision = retry_delay(_CALLBACK_RETRY, attempt=attempt, status=status, retry_after=retry_after,
-                                   remaining=trio.current_effective_deadline() - trio.current_time(),
-                                   random=self._random)
+            decision = retry_delay(
+                _CALLBACK_RETRY,
+                attempt=attempt,
+                status=status,
+                retry_after=retry_after,
+                remaining=trio.current_effective_deadline() - trio.current_time(),
+                random=self._random,
+            )
             if not decision.retry:  # the next wait would outlast the delivery deadline
                 raise CallbackFailed(f"gave up delivering a reply to the callback URL after {attempt} attempt(s)")
             await trio.sleep(decision.delay)

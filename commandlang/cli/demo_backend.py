@@ -19,10 +19,17 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve the demo backend for the sample commands under /v1, with fault injection "
         "(request header X-Demo-Fault, e.g. 'status=503;retry_after=1', 'latency=2', 'reset').",
     )
-    parser.add_argument("--host", default=os.environ.get("COMMANDLANG_DEMO_HOST", "127.0.0.1"),
-                        help="address to listen on (env COMMANDLANG_DEMO_HOST, default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("COMMANDLANG_DEMO_PORT", "8700")),
-                        help="port to listen on, 0 for a free one (env COMMANDLANG_DEMO_PORT, default 8700)")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("COMMANDLANG_DEMO_HOST", "127.0.0.1"),
+        help="address to listen on (env COMMANDLANG_DEMO_HOST, default 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("COMMANDLANG_DEMO_PORT", "8700")),
+        help="port to listen on, 0 for a free one (env COMMANDLANG_DEMO_PORT, default 8700)",
+    )
     return parser
 
 
@@ -32,8 +39,11 @@ def main(argv: list[str]) -> int:
 
     async def run() -> None:
         async with trio.open_nursery() as nursery:
-            port = await nursery.start(lambda task_status: serve_demo_backend(
-                options.host, options.port, backend=DemoBackend(), task_status=task_status))
+            port = await nursery.start(
+                lambda task_status: serve_demo_backend(
+                    options.host, options.port, backend=DemoBackend(), task_status=task_status
+                )
+            )
             print(f"listening http://{options.host}:{port}", flush=True)
 
     try:
@@ -44,8 +54,10 @@ def main(argv: list[str]) -> int:
         bind_error = _find_os_error(exc)
         if bind_error is None:
             raise
-        print(f"commandlang demo-backend: cannot listen on {options.host}:{options.port}: {bind_error.strerror}",
-              file=sys.stderr)
+        print(
+            f"commandlang demo-backend: cannot listen on {options.host}:{options.port}: {bind_error.strerror}",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

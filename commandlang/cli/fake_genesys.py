@@ -13,20 +13,37 @@ __all__ = ["main"]
 
 
 def _parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="commandlang fake-genesys",
-                            description="Serve a fake Genesys Cloud (token endpoint and API paths on one origin).")
+    parser = ArgumentParser(
+        prog="commandlang fake-genesys",
+        description="Serve a fake Genesys Cloud (token endpoint and API paths on one origin).",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     parser.add_argument("--client-id", default="fake-client", help="the OAuth client id it accepts")
     parser.add_argument("--client-secret", default="fake-secret", help="the OAuth client secret it accepts")
     parser.add_argument("--token-ttl", type=float, default=300.0, help="access token lifetime in seconds")
     parser.add_argument("--heartbeat", type=float, default=30.0, help="seconds between channel heartbeats")
-    parser.add_argument("--rate-limit", type=int, default=0, metavar="N",
-                        help="answer 429 (with Retry-After) past N API requests a minute, as Genesys does (default: off)")
-    parser.add_argument("--rate-window", type=float, default=60.0, metavar="SECONDS",
-                        help="the rate limit's window (default 60; shorter to scale a test down)")
-    parser.add_argument("--queue", action="append", default=[], metavar="ID[=NAME]",
-                        help="a routing queue GET /api/v2/routing/queues/{id} finds (repeatable)")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="answer 429 (with Retry-After) past N API requests a minute, as Genesys does (default: off)",
+    )
+    parser.add_argument(
+        "--rate-window",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="the rate limit's window (default 60; shorter to scale a test down)",
+    )
+    parser.add_argument(
+        "--queue",
+        action="append",
+        default=[],
+        metavar="ID[=NAME]",
+        help="a routing queue GET /api/v2/routing/queues/{id} finds (repeatable)",
+    )
     return parser
 
 
@@ -34,9 +51,17 @@ async def _run(args) -> None:
     from ..testing.fake_genesys import serve_fake_genesys
 
     async with trio.open_nursery() as nursery:
-        fake = await nursery.start(partial(serve_fake_genesys, args.host, args.port, client_id=args.client_id,
-                                           client_secret=args.client_secret, token_ttl=args.token_ttl,
-                                           heartbeat_interval=args.heartbeat))
+        fake = await nursery.start(
+            partial(
+                serve_fake_genesys,
+                args.host,
+                args.port,
+                client_id=args.client_id,
+                client_secret=args.client_secret,
+                token_ttl=args.token_ttl,
+                heartbeat_interval=args.heartbeat,
+            )
+        )
         if args.rate_limit > 0:
             from ..testing.fake_genesys.ratelimit import FakeRateLimit
 

@@ -26,8 +26,11 @@ __all__ = ["main", "SUBCOMMANDS"]
 
 
 def _registry_arg(parser: ArgumentParser) -> None:
-    parser.add_argument("--registry", default=os.environ.get("COMMANDLANG_REGISTRY") or "commands.yaml",
-                        help="the registry file (default: $COMMANDLANG_REGISTRY or ./commands.yaml)")
+    parser.add_argument(
+        "--registry",
+        default=os.environ.get("COMMANDLANG_REGISTRY") or "commands.yaml",
+        help="the registry file (default: $COMMANDLANG_REGISTRY or ./commands.yaml)",
+    )
 
 
 def _listing(path: str, prog: str):  # -> BotListing | int (the exit code when there is none)
@@ -38,7 +41,9 @@ def _listing(path: str, prog: str):  # -> BotListing | int (the exit code when t
     if registry is None:
         return 2
     try:
-        return build_bot(registry.spec, registry_version(path), bot_id=os.environ.get("GENESYS_BOT_ID") or DEFAULT_BOT_ID)
+        return build_bot(
+            registry.spec, registry_version(path), bot_id=os.environ.get("GENESYS_BOT_ID") or DEFAULT_BOT_ID
+        )
     except BotListError as exc:
         print(f"{prog}: the registry does not fit in a Genesys bot list:", file=sys.stderr)
         for finding in exc.findings:
@@ -55,8 +60,12 @@ def bots(argv: list[str]) -> int:
 
     parser = ArgumentParser(prog="commandlang genesys bots", description="Print the Bot Connector bot list.")
     _registry_arg(parser)
-    parser.add_argument("--format", choices=["dbc", "classic"], default="dbc",
-                        help="dbc: what GET /genesys/dbc/bots serves; classic: the body push-bots uploads")
+    parser.add_argument(
+        "--format",
+        choices=["dbc", "classic"],
+        default="dbc",
+        help="dbc: what GET /genesys/dbc/bots serves; classic: the body push-bots uploads",
+    )
     args = parser.parse_args(argv)
     listing = _listing(args.registry, parser.prog)
     if isinstance(listing, int):
@@ -70,8 +79,10 @@ def push_bots(argv: list[str]) -> int:
     """Upload the classic bot list to an integration through the public API."""
     import trio
 
-    parser = ArgumentParser(prog="commandlang genesys push-bots",
-                            description="Upload the bot list for the classic Genesys Bot Connector integration.")
+    parser = ArgumentParser(
+        prog="commandlang genesys push-bots",
+        description="Upload the bot list for the classic Genesys Bot Connector integration.",
+    )
     parser.add_argument("--integration-id", required=True, help="the Bot Connector integration's id")
     _registry_arg(parser)
     args = parser.parse_args(argv)
@@ -98,8 +109,12 @@ async def _push(settings, integration_id: str, listing, prog: str) -> int:
     from ..channels.genesys.models import classic_bot_list
 
     async with httpx.AsyncClient(timeout=30.0, trust_env=False) as http:
-        tokens = TokenProvider(client_id=settings.client_id, client_secret=settings.client_secret,
-                               login_base=settings.endpoints.login_base, http=http)
+        tokens = TokenProvider(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            login_base=settings.endpoints.login_base,
+            http=http,
+        )
         api = GenesysApiClient(api_base=settings.endpoints.api_base, tokens=tokens, http=http, max_attempts=3)
         path = f"/api/v2/integrations/botconnector/{quote(integration_id, safe='')}/bots"
         try:
@@ -108,8 +123,10 @@ async def _push(settings, integration_id: str, listing, prog: str) -> int:
             print(f"{prog}: {exc}", file=sys.stderr)
             return 1
     version = listing.version
-    print(f"pushed bot {listing.bot.id} version {version.version} ({len(version.intents)} intents) "
-          f"to integration {integration_id}")
+    print(
+        f"pushed bot {listing.bot.id} version {version.version} ({len(version.intents)} intents) "
+        f"to integration {integration_id}"
+    )
     return 0
 
 
@@ -129,7 +146,12 @@ SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: commandlang genesys {" + ",".join(SUBCOMMANDS) + "} [options]\n\n" + (__doc__ or "").split("\n\n")[1])
+        print(
+            "usage: commandlang genesys {"
+            + ",".join(SUBCOMMANDS)
+            + "} [options]\n\n"
+            + (__doc__ or "").split("\n\n")[1]
+        )
         return 0 if argv else 2
     command = SUBCOMMANDS.get(argv[0])
     if command is None:

@@ -56,13 +56,25 @@ def _probes(conversation: str, other: str) -> list[tuple[str, str, str, Any]]:
     """(what it is for, method, path, body): the Conversations API calls the Notification path makes."""
     base = f"/api/v2/conversations/messages/{conversation}"
     return [
-        ("agent's communication id (GET /api/v2/conversations/{id})", "GET", f"/api/v2/conversations/{conversation}", None),
+        (
+            "agent's communication id (GET /api/v2/conversations/{id})",
+            "GET",
+            f"/api/v2/conversations/{conversation}",
+            None,
+        ),
         ("message text (GET .../messages/{id}/messages/{messageId})", "GET", f"{base}/messages/{other}", None),
-        ("agent replies (POST .../communications/{id}/messages)", "POST", f"{base}/communications/{other}/messages",
-         {"textBody": "commandlang genesys check"}),
-        ("image replies (POST .../messages/media/uploads)", "POST",
-         f"{base}/communications/{other}/messages/media/uploads",
-         {"fileName": "check.png", "contentLengthBytes": 1}),
+        (
+            "agent replies (POST .../communications/{id}/messages)",
+            "POST",
+            f"{base}/communications/{other}/messages",
+            {"textBody": "commandlang genesys check"},
+        ),
+        (
+            "image replies (POST .../messages/media/uploads)",
+            "POST",
+            f"{base}/communications/{other}/messages/media/uploads",
+            {"fileName": "check.png", "contentLengthBytes": 1},
+        ),
     ]
 
 
@@ -72,13 +84,21 @@ async def _probe(api: Any, name: str, method: str, path: str, body: Any) -> Chec
     try:
         await api.request(method, path, json=body, idempotent=True)
     except GenesysPermissionError as exc:
-        return CheckLine(name, False, f"403 {exc.error.code if exc.error else ''}".strip(),
-                         f"give the OAuth client's role the permission {exc.missing}")
+        return CheckLine(
+            name,
+            False,
+            f"403 {exc.error.code if exc.error else ''}".strip(),
+            f"give the OAuth client's role the permission {exc.missing}",
+        )
     except GenesysApiError as exc:
         if exc.status in (400, 404):  # the made-up id was looked up: the permission check passed
             return CheckLine(name, True, f"authorised (a made-up id answered {exc.status})")
-        return CheckLine(name, False, f"answered {exc.status or 'nothing'} ({exc})", "try again; if it stays, "
-                         "check the region and Genesys's status page")
+        return CheckLine(
+            name,
+            False,
+            f"answered {exc.status or 'nothing'} ({exc})",
+            "try again; if it stays, check the region and Genesys's status page",
+        )
     return CheckLine(name, True, "authorised")
 
 
@@ -93,10 +113,16 @@ async def _queues(api: Any, queue_ids: tuple[str, ...]) -> list[CheckLine]:
         except GenesysPermissionError as exc:
             lines.append(CheckLine(name, False, "403", f"give the OAuth client's role the permission {exc.missing}"))
         except GenesysApiError as exc:
-            fix = ("fix GENESYS_QUEUE_IDS: it takes queue ids, not names (GET /api/v2/routing/queues lists them)") if exc.status == 404 else "try again"
+            fix = (
+                ("fix GENESYS_QUEUE_IDS: it takes queue ids, not names (GET /api/v2/routing/queues lists them)")
+                if exc.status == 404
+                else "try again"
+            )
             lines.append(CheckLine(name, False, f"answered {exc.status}", fix))
         else:
-            lines.append(CheckLine(name, True, f"found ({queue.get('name', '?')})" if isinstance(queue, dict) else "found"))
+            lines.append(
+                CheckLine(name, True, f"found ({queue.get('name', '?')})" if isinstance(queue, dict) else "found")
+            )
     return lines
 
 
@@ -131,8 +157,14 @@ async def _topics(api: Any, topics: list[str]) -> list[CheckLine]:
             lines.append(CheckLine(f"topic {topic}", True, "Permitted"))
         else:
             missing = ", ".join(entity.get("missingPermissions") or []) or "none named"
-            lines.append(CheckLine(f"topic {topic}", False, f"{entity.get('state')}: {entity.get('rejectionReason', '')}",
-                                   f"give the OAuth client's role the permission(s): {missing}"))
+            lines.append(
+                CheckLine(
+                    f"topic {topic}",
+                    False,
+                    f"{entity.get('state')}: {entity.get('rejectionReason', '')}",
+                    f"give the OAuth client's role the permission(s): {missing}",
+                )
+            )
     return lines
 
 
@@ -144,20 +176,39 @@ async def _bot_uri(http: httpx.AsyncClient, public_url: str, settings: Any) -> l
             answer = await http.get(url, headers={settings.bot_secret_header: settings.bot_secret})
             anonymous = await http.get(url)
     except (httpx.HTTPError, trio.TooSlowError) as exc:
-        return [CheckLine(name, False, f"GET {url}: {type(exc).__name__}",
-                          "check the URL, DNS, the TLS certificate and the proxy in front of commandlang serve")]
+        return [
+            CheckLine(
+                name,
+                False,
+                f"GET {url}: {type(exc).__name__}",
+                "check the URL, DNS, the TLS certificate and the proxy in front of commandlang serve",
+            )
+        ]
     try:
         bots = answer.json().get("entities") if answer.status_code == 200 else None
     except (ValueError, AttributeError):
         bots = None
-    lines = [CheckLine(name, True, f"{len(bots)} bot(s) listed") if isinstance(bots, list) and bots else
-             CheckLine(name, False, f"GET {url} answered {answer.status_code}", "check GENESYS_BOT_SECRET and "
-                       "GENESYS_BOT_SECRET_HEADER match the integration's Credentials, and that the proxy forwards "
-                       "/genesys/dbc/ to commandlang serve")]
+    lines = [
+        CheckLine(name, True, f"{len(bots)} bot(s) listed")
+        if isinstance(bots, list) and bots
+        else CheckLine(
+            name,
+            False,
+            f"GET {url} answered {answer.status_code}",
+            "check GENESYS_BOT_SECRET and "
+            "GENESYS_BOT_SECRET_HEADER match the integration's Credentials, and that the proxy forwards "
+            "/genesys/dbc/ to commandlang serve",
+        )
+    ]
     refused = anonymous.status_code in (401, 403)
-    lines.append(CheckLine("the bot URI refuses a request without the secret", refused,
-                           f"answered {anonymous.status_code}", "" if refused else "the URI must not answer without "
-                           "the secret: is something else serving it?"))
+    lines.append(
+        CheckLine(
+            "the bot URI refuses a request without the secret",
+            refused,
+            f"answered {anonymous.status_code}",
+            "" if refused else "the URI must not answer without the secret: is something else serving it?",
+        )
+    )
     return lines
 
 
@@ -166,17 +217,36 @@ async def run_checks(settings: Any, http: httpx.AsyncClient, *, public_url: str 
     from ..channels.genesys import GenesysApiClient, GenesysAuthError, SlidingWindowLimiter, TokenProvider
     from ..channels.genesys.notifications import message_topics
 
-    tokens = TokenProvider(client_id=settings.client_id, client_secret=settings.client_secret,
-                           login_base=settings.endpoints.login_base, http=http, max_attempts=2, max_backoff=2.0)
+    tokens = TokenProvider(
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        login_base=settings.endpoints.login_base,
+        http=http,
+        max_attempts=2,
+        max_backoff=2.0,
+    )
     limiter = SlidingWindowLimiter(settings.api_rate, 60.0) if settings.api_rate > 0 else None  # the same budget
-    api = GenesysApiClient(api_base=settings.endpoints.api_base, tokens=tokens, http=http, max_attempts=2,
-                           max_backoff=2.0, limiter=limiter, max_retry_after=settings.max_retry_after)
+    api = GenesysApiClient(
+        api_base=settings.endpoints.api_base,
+        tokens=tokens,
+        http=http,
+        max_attempts=2,
+        max_backoff=2.0,
+        limiter=limiter,
+        max_retry_after=settings.max_retry_after,
+    )
     try:
         await tokens.token()
     except GenesysAuthError as exc:
-        return [CheckLine("OAuth token (client credentials)", False, str(exc),
-                          "check GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET, GENESYS_REGION, and that the OAuth client's "
-                          "grant type is Client Credentials")]
+        return [
+            CheckLine(
+                "OAuth token (client credentials)",
+                False,
+                str(exc),
+                "check GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET, GENESYS_REGION, and that the OAuth client's "
+                "grant type is Client Credentials",
+            )
+        ]
     lines = [CheckLine("OAuth token (client credentials)", True, f"from {settings.endpoints.login_base}")]
     if settings.queue_ids or settings.user_ids:
         lines += await _queues(api, settings.queue_ids)
@@ -185,29 +255,53 @@ async def run_checks(settings: Any, http: httpx.AsyncClient, *, public_url: str 
         for name, method, path, body in _probes(made_up, other):
             lines.append(await _probe(api, name, method, path, body))
     else:
-        lines.append(CheckLine("Notification path", True, "not configured (no GENESYS_QUEUE_IDS or GENESYS_USER_IDS): "
-                               "skipped"))
+        lines.append(
+            CheckLine("Notification path", True, "not configured (no GENESYS_QUEUE_IDS or GENESYS_USER_IDS): skipped")
+        )
     if not settings.bot_secret:
-        lines.append(CheckLine("Bot Connector secret", False, "GENESYS_BOT_SECRET is empty: every Bot Connector request "
-                               "is refused", "set GENESYS_BOT_SECRET and the same value in the integration's Credentials"))
+        lines.append(
+            CheckLine(
+                "Bot Connector secret",
+                False,
+                "GENESYS_BOT_SECRET is empty: every Bot Connector request is refused",
+                "set GENESYS_BOT_SECRET and the same value in the integration's Credentials",
+            )
+        )
     else:
         lines.append(CheckLine("Bot Connector secret", True, f"set (header {settings.bot_secret_header})"))
-    session = {"botId": "commandlang-check", "botVersion": "1.0", "botSessionId": str(uuid.uuid4()),
-               "botState": "MoreData", "languageCode": "en-us",
-               "replyMessages": [{"type": "Text", "text": "commandlang genesys check"}]}
-    lines.append(await _probe(api, "late bot replies (POST /api/v2/integrations/botconnectors/outgoing/messages)",
-                              "POST", "/api/v2/integrations/botconnectors/outgoing/messages", session))
+    session = {
+        "botId": "commandlang-check",
+        "botVersion": "1.0",
+        "botSessionId": str(uuid.uuid4()),
+        "botState": "MoreData",
+        "languageCode": "en-us",
+        "replyMessages": [{"type": "Text", "text": "commandlang genesys check"}],
+    }
+    lines.append(
+        await _probe(
+            api,
+            "late bot replies (POST /api/v2/integrations/botconnectors/outgoing/messages)",
+            "POST",
+            "/api/v2/integrations/botconnectors/outgoing/messages",
+            session,
+        )
+    )
     if public_url:
         lines += await _bot_uri(http, public_url, settings)
     return lines
 
 
 def _parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="commandlang genesys check",
-                            description="Check the configured Genesys Cloud org: token, permissions, queues, topics, "
-                                        "the bot URI (reads the GENESYS_* environment).")
-    parser.add_argument("--public-url", metavar="URL",
-                        help="the public HTTPS origin of commandlang serve (checks GET URL/genesys/dbc/bots)")
+    parser = ArgumentParser(
+        prog="commandlang genesys check",
+        description="Check the configured Genesys Cloud org: token, permissions, queues, topics, "
+        "the bot URI (reads the GENESYS_* environment).",
+    )
+    parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the public HTTPS origin of commandlang serve (checks GET URL/genesys/dbc/bots)",
+    )
     parser.add_argument("--json", action="store_true", help="print the checklist as JSON")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds for the whole check (default 60)")
     return parser
@@ -227,8 +321,11 @@ def _public_url(value: str | None) -> str | None:
 
 def _print(lines: list[CheckLine], as_json: bool) -> None:
     if as_json:
-        print(json.dumps({"ok": all(line.ok for line in lines), "checks": [asdict(line) for line in lines]},
-                         ensure_ascii=False))
+        print(
+            json.dumps(
+                {"ok": all(line.ok for line in lines), "checks": [asdict(line) for line in lines]}, ensure_ascii=False
+            )
+        )
         return
     for line in lines:
         print(f"{'✓' if line.ok else '✗'} {line.name}: {line.detail}")
@@ -253,8 +350,14 @@ def main(argv: list[str], env: Mapping[str, str] | None = None) -> int:
             with trio.move_on_after(args.timeout) as scope:
                 return await run_checks(settings, http, public_url=public_url)
             assert scope.cancelled_caught
-            return [CheckLine("the check", False, f"did not finish in {args.timeout:.0f}s",
-                              "check the network path to Genesys (proxy, firewall) and --timeout")]
+            return [
+                CheckLine(
+                    "the check",
+                    False,
+                    f"did not finish in {args.timeout:.0f}s",
+                    "check the network path to Genesys (proxy, firewall) and --timeout",
+                )
+            ]
 
     lines = trio.run(run)
     _print(lines, args.json)

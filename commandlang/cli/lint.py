@@ -15,8 +15,12 @@ from .common import ArgumentParser, print_json
 
 
 def main(argv: list[str]) -> int:
-    parser = ArgumentParser(prog="commandlang lint", description="Check registries (commands.yaml) and their templates.")
-    parser.add_argument("files", nargs="*", default=["commands.yaml"], help="registries to check (default: ./commands.yaml)")
+    parser = ArgumentParser(
+        prog="commandlang lint", description="Check registries (commands.yaml) and their templates."
+    )
+    parser.add_argument(
+        "files", nargs="*", default=["commands.yaml"], help="registries to check (default: ./commands.yaml)"
+    )
     parser.add_argument("--format", choices=["text", "json"], default="text", help="output format (default: text)")
     args = parser.parse_args(argv)
 
@@ -35,9 +39,12 @@ def main(argv: list[str]) -> int:
             print(diagnostic.format_line())
         if findings:
             errors = sum(1 for d in findings if d.severity == "error")
-            print(f"{len(findings)} finding{'s' if len(findings) != 1 else ''} "
-                  f"({errors} error{'s' if errors != 1 else ''}, {len(findings) - errors} warning"
-                  f"{'s' if len(findings) - errors != 1 else ''})", file=sys.stderr)
+            print(
+                f"{len(findings)} finding{'s' if len(findings) != 1 else ''} "
+                f"({errors} error{'s' if errors != 1 else ''}, {len(findings) - errors} warning"
+                f"{'s' if len(findings) - errors != 1 else ''})",
+                file=sys.stderr,
+            )
     if unusable:
         return 2
     return 1 if findings else 0

@@ -12,8 +12,14 @@ from .common import ArgumentParser, caret, load_or_report, print_json
 
 
 def _error_json(diagnostic: Diagnostic) -> dict[str, object]:
-    return {"error": {"code": diagnostic.code, "message": diagnostic.message, "column": diagnostic.column,
-                      "argument": diagnostic.argument}}
+    return {
+        "error": {
+            "code": diagnostic.code,
+            "message": diagnostic.message,
+            "column": diagnostic.column,
+            "argument": diagnostic.argument,
+        }
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -29,8 +35,10 @@ def main(argv: list[str]) -> int:
     if not args.raw:
         path = args.registry or "commands.yaml"
         if args.registry is None and not os.path.exists(path):
-            print("commandlang parse: no ./commands.yaml here; pass --registry FILE, or --raw to parse without one",
-                  file=sys.stderr)
+            print(
+                "commandlang parse: no ./commands.yaml here; pass --registry FILE, or --raw to parse without one",
+                file=sys.stderr,
+            )
             return 2
         registry = load_or_report(path, "commandlang parse")
         if registry is None:

@@ -48,7 +48,11 @@ def args_from_json(spec: CommandSpec, data: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for arg in spec.args:
         if arg.name not in data or data[arg.name] is None:
-            out[arg.name] = arg.default if arg.has_default else (False if arg.type.name == "bool" and not arg.type.is_list else None)
+            out[arg.name] = (
+                arg.default
+                if arg.has_default
+                else (False if arg.type.name == "bool" and not arg.type.is_list else None)
+            )
             continue
         value = data[arg.name]
         if arg.type.is_list:
@@ -57,8 +61,10 @@ def args_from_json(spec: CommandSpec, data: Any) -> dict[str, Any]:
             out[arg.name] = _one(arg, value)
     missing = [a.name for a in spec.args if a.required and data.get(a.name) is None]
     if missing:  # a preview with a required value left out would show something no user can ever see
-        raise _BadArgs(f"/{spec.name} needs {', '.join(missing)}: give {'them' if len(missing) > 1 else 'it'} in --args "
-                       f"(usage: {spec.usage()})")
+        raise _BadArgs(
+            f"/{spec.name} needs {', '.join(missing)}: give {'them' if len(missing) > 1 else 'it'} in --args "
+            f"(usage: {spec.usage()})"
+        )
     return out
 
 
@@ -70,7 +76,9 @@ def _one(arg: ArgSpec, value: Any) -> Any:
     if isinstance(value, (dict, list)):
         raise _BadArgs(f"{arg.name} must be a single {arg.type.name}, not {type(value).__name__}")
     try:
-        return convert(arg.type.name, str(value).lower() if isinstance(value, bool) else str(value), choices=arg.choices)
+        return convert(
+            arg.type.name, str(value).lower() if isinstance(value, bool) else str(value), choices=arg.choices
+        )
     except ConversionError as exc:
         raise _BadArgs(f"{arg.name} must be {exc.expected}, got {value!r}") from None
 
@@ -83,9 +91,16 @@ def main(argv: list[str]) -> int:
     given.add_argument("--input", help="a chat line to parse for the arguments instead, e.g. '/refund 7 amount=5'")
     parser.add_argument("--result", help="a JSON file holding the backend's answer ('-' for stdin)")
     parser.add_argument("--registry", default="commands.yaml", help="the registry (default: ./commands.yaml)")
-    parser.add_argument("--channel", choices=["genesys", "text", "json"], default="json", help="compile for this channel (default: json)")
+    parser.add_argument(
+        "--channel",
+        choices=["genesys", "text", "json"],
+        default="json",
+        help="compile for this channel (default: json)",
+    )
     parser.add_argument("--kind", choices=["success", "error", "confirm", "ack"], default="success")
-    parser.add_argument("--status", type=int, default=None, help="the backend's HTTP status (default: 200, or 500 for --kind error)")
+    parser.add_argument(
+        "--status", type=int, default=None, help="the backend's HTTP status (default: 200, or 500 for --kind error)"
+    )
     parser.add_argument("--role", choices=["agent", "customer"], default=None, help="the user's role")
     options = parser.parse_args(argv)
 
@@ -95,7 +110,9 @@ def main(argv: list[str]) -> int:
     try:
         registry = load_registry(options.registry)
     except RegistryError as exc:
-        print(f"commandlang render: the registry {options.registry} has errors (run `commandlang lint`):", file=sys.stderr)
+        print(
+            f"commandlang render: the registry {options.registry} has errors (run `commandlang lint`):", file=sys.stderr
+        )
         for diagnostic in exc.diagnostics:
             print("  " + diagnostic.format_line(), file=sys.stderr)
         return 2
@@ -124,18 +141,29 @@ def main(argv: list[str]) -> int:
     if options.kind == "error":
         message = result.get("message") if isinstance(result, dict) else None
         error = {"code": f"http_{status}" if status >= 400 else "backend_error", "message": message}
-    context = ReplyContext(args=args, result=result, status=status, error=error,
-                           user={"id": "preview", "role": options.role}, conversation_id="preview", confirm_token="preview")
+    context = ReplyContext(
+        args=args,
+        result=result,
+        status=status,
+        error=error,
+        user={"id": "preview", "role": options.role},
+        conversation_id="preview",
+        confirm_token="preview",
+    )
     renderer = ReplyRenderer(template_dir=registry.spec.template_dir, scrubber=Scrubber.for_registry(registry.spec))
     try:
         reply = renderer.render(spec, options.kind, context, strict=True)
     except (TemplateError, ReplyShapeError) as exc:
         message = (f"{exc.diagnostic.file}: " if isinstance(exc, TemplateError) and exc.diagnostic.file else "") + (
-            exc.diagnostic.message if isinstance(exc, TemplateError) else f"not a valid reply: {exc}")
+            exc.diagnostic.message if isinstance(exc, TemplateError) else f"not a valid reply: {exc}"
+        )
         print(f"commandlang render: the {options.kind} reply of /{spec.name} fails: {message}", file=sys.stderr)
         if result is None and options.kind in ("success", "error"):
-            print("  hint: the reply reads the backend's answer (result); give one with --result FILE "
-                  "(a JSON file, or - for stdin)", file=sys.stderr)
+            print(
+                "  hint: the reply reads the backend's answer (result); give one with --result FILE "
+                "(a JSON file, or - for stdin)",
+                file=sys.stderr,
+            )
         return 1
 
     for warning in enforce_limits(reply, LIMITS[options.channel])[1]:

@@ -25,17 +25,26 @@ def build_parser() -> ArgumentParser:
         description="Run the commandlang runtime: channels in, commands run, replies out, live state for agents.",
         epilog="Each flag may also be set by its environment variable; flags win.",
     )
-    parser.add_argument("--demo", action="store_true", default=None,
-                        help="start the demo backend in-process and the sample registry (when ./commands.yaml is absent); "
-                             "open the printed URL to chat")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=None,
+        help="start the demo backend in-process and the sample registry (when ./commands.yaml is absent); "
+        "open the printed URL to chat",
+    )
     for setting in SETTINGS:
         default = "(unset)" if setting.kind == "secret" or setting.default == "" else setting.default
         if setting.kind == "switch":
             default = "on" if setting.default else "off"
         elif setting.kind == "duration":
             default = format_duration(setting.default)  # as it is written: 7d, not 604800.0
-        parser.add_argument(setting.flag, dest=setting.name, default=None, metavar=setting.kind.split(":")[0].upper(),
-                            help=f"{setting.help} [env {setting.env}; default {default}]")
+        parser.add_argument(
+            setting.flag,
+            dest=setting.name,
+            default=None,
+            metavar=setting.kind.split(":")[0].upper(),
+            help=f"{setting.help} [env {setting.env}; default {default}]",
+        )
     return parser
 
 
@@ -57,12 +66,18 @@ def main(argv: list[str]) -> int:
     except BaseException as raised:  # noqa: BLE001 - sorted below; anything else is re-raised
         exc = _leaf(raised)
         if isinstance(exc, RegistryError):
-            print(f"commandlang serve: the registry {config.registry} has errors; fix them and start again:", file=sys.stderr)
+            print(
+                f"commandlang serve: the registry {config.registry} has errors; fix them and start again:",
+                file=sys.stderr,
+            )
             for diagnostic in exc.diagnostics:
                 print("  " + diagnostic.format_line(), file=sys.stderr)
             return 2
         if isinstance(exc, OSError):
-            print(f"commandlang serve: {exc.strerror or exc} ({getattr(exc, 'filename', None) or 'listen'})", file=sys.stderr)
+            print(
+                f"commandlang serve: {exc.strerror or exc} ({getattr(exc, 'filename', None) or 'listen'})",
+                file=sys.stderr,
+            )
             return 2
         # what we raise on purpose for the operator to fix; any other exception is a bug: its traceback shows
         if isinstance(exc, (ConfigError, ChannelError)):

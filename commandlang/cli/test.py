@@ -54,8 +54,14 @@ def _subset_problems(expected: Any, actual: Any, where: str) -> list[str]:
     return []
 
 
-def run_example(registry: Registry, spec: CommandSpec, example: Example, renderer: ReplyRenderer,
-                engine: TemplateEngine, today: date | None = None) -> list[str]:
+def run_example(
+    registry: Registry,
+    spec: CommandSpec,
+    example: Example,
+    renderer: ReplyRenderer,
+    engine: TemplateEngine,
+    today: date | None = None,
+) -> list[str]:
     """The problems of one example (empty: it passes)."""
     expect = dict(example.expect or {})
     try:
@@ -79,9 +85,13 @@ def run_example(registry: Registry, spec: CommandSpec, example: Example, rendere
             backend = registry.spec.backends[spec.request.backend]
             base_path = urlsplit(backend.base_url).path.rstrip("/")
             url = urlsplit(prepared.url)
-            actual = {"method": prepared.method, "path": url.path[len(base_path):] if url.path.startswith(base_path) else url.path,
-                      "query": dict(prepared.query), "json": prepared.json,
-                      "headers": {k.lower(): v for k, v in prepared.headers}}
+            actual = {
+                "method": prepared.method,
+                "path": url.path[len(base_path) :] if url.path.startswith(base_path) else url.path,
+                "query": dict(prepared.query),
+                "json": prepared.json,
+                "headers": {k.lower(): v for k, v in prepared.headers},
+            }
             wanted = dict(expect["request"])
             if "method" in wanted:
                 wanted["method"] = str(wanted["method"]).upper()
@@ -91,7 +101,11 @@ def run_example(registry: Registry, spec: CommandSpec, example: Example, rendere
             if problems:
                 return problems
         if example.backend is None:
-            return [] if "reply_text" not in expect else ["reply_text needs a canned backend answer (backend: {status, json})"]
+            return (
+                []
+                if "reply_text" not in expect
+                else ["reply_text needs a canned backend answer (backend: {status, json})"]
+            )
         canned = example.backend
         status = int(canned.get("status", 200))
         if "json" in canned:
@@ -101,7 +115,9 @@ def run_example(registry: Registry, spec: CommandSpec, example: Example, rendere
         headers = {str(k).lower(): str(v) for k, v in (canned.get("headers") or {}).items()}
         outcome = classify_response(status, headers.get("content-type", content_type), body, prepared, 1)
     if "reply_text" in expect:
-        result = answer(renderer, call, outcome, user={"id": "example", "role": example.role}, conversation_id="example")
+        result = answer(
+            renderer, call, outcome, user={"id": "example", "role": example.role}, conversation_id="example"
+        )
         shown = compile_text(result.reply)
         if str(expect["reply_text"]) not in shown:
             return [f"reply_text {expect['reply_text']!r} is not in the reply:\n{_indent(shown)}"]
@@ -113,7 +129,9 @@ def _indent(text: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = ArgumentParser(prog="commandlang test", description="Run the registry's examples that have backend/expect.")
+    parser = ArgumentParser(
+        prog="commandlang test", description="Run the registry's examples that have backend/expect."
+    )
     parser.add_argument("files", nargs="*", default=["commands.yaml"], help="registries (default: ./commands.yaml)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only failures and the summary")
     args = parser.parse_args(argv)

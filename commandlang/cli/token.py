@@ -12,15 +12,24 @@ SECRET_ENV = "COMMANDLANG_SYNC_SECRET"
 
 
 def main(argv: list[str]) -> int:
-    parser = ArgumentParser(prog="commandlang token",
-                            description="Issue a signed token an agent desktop uses to watch command states.")
+    parser = ArgumentParser(
+        prog="commandlang token", description="Issue a signed token an agent desktop uses to watch command states."
+    )
     parser.add_argument("--agent", required=True, help="the agent id the token is for")
-    parser.add_argument("--scope", action="append", required=True, dest="scopes", metavar="SCOPE",
-                        help="conversation:<id>, queue:<id> or * (repeatable)")
+    parser.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        dest="scopes",
+        metavar="SCOPE",
+        help="conversation:<id>, queue:<id> or * (repeatable)",
+    )
     parser.add_argument("--ttl", default="8h", help="lifetime: 45s, 30m, 8h, 2d (default 8h)")
-    parser.add_argument("--secret", default=None,
-                        help=f"the signing secret (default: ${SECRET_ENV}); prefer the variable, "
-                             "arguments show up in process lists")
+    parser.add_argument(
+        "--secret",
+        default=None,
+        help=f"the signing secret (default: ${SECRET_ENV}); prefer the variable, arguments show up in process lists",
+    )
     args = parser.parse_args(argv)
 
     secret = args.secret if args.secret is not None else os.environ.get(SECRET_ENV, "")

@@ -33,16 +33,35 @@ class Answer:
     error: Mapping[str, str] | None
 
 
-def answer(renderer: ReplyRenderer, call: Call, outcome: Outcome | None, *, user: Mapping[str, Any],
-           conversation_id: str | None) -> Answer:
+def answer(
+    renderer: ReplyRenderer,
+    call: Call,
+    outcome: Outcome | None,
+    *,
+    user: Mapping[str, Any],
+    conversation_id: str | None,
+) -> Answer:
     """The success or error reply for `outcome` (None: a command without a backend call)."""
     details: dict[str, Any] = outcome.to_context() if outcome is not None else {}
     if outcome is None or outcome.ok:
-        context = ReplyContext(args=call.args, result=details.get("json"), status=details.get("status"),
-                               user=user, conversation_id=conversation_id)
+        context = ReplyContext(
+            args=call.args,
+            result=details.get("json"),
+            status=details.get("status"),
+            user=user,
+            conversation_id=conversation_id,
+        )
         return Answer(renderer.render(call.spec, "success", context), "completed", None)
     scrubber = renderer.scrubber.for_call(call.spec, call.args)
     error = {"code": outcome.code, "message": scrubber.message(outcome.user_message)}
-    context = ReplyContext(args=call.args, result=details.get("json"), status=details.get("status"), error=error,
-                           user=user, conversation_id=conversation_id)
-    return Answer(renderer.render(call.spec, "error", context), "timed_out" if outcome.code == "timeout" else "failed", error)
+    context = ReplyContext(
+        args=call.args,
+        result=details.get("json"),
+        status=details.get("status"),
+        error=error,
+        user=user,
+        conversation_id=conversation_id,
+    )
+    return Answer(
+        renderer.render(call.spec, "error", context), "timed_out" if outcome.code == "timeout" else "failed", error
+    )

@@ -35,8 +35,15 @@ class Transport(Protocol):
     """Sends one request: `headers` after `Host` (the transport adds it), with the caller's framing
     (Content-Length for a `bytes` body). Raises httpx's `TransportError`s, timeouts included."""
 
-    async def request(self, method: bytes, target: Target, headers: Sequence[tuple[bytes, bytes]], body: Body = None,
-                      *, timeouts: Mapping[str, float | None] = _NO_TIMEOUTS) -> StreamingResponse: ...
+    async def request(
+        self,
+        method: bytes,
+        target: Target,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: Body = None,
+        *,
+        timeouts: Mapping[str, float | None] = _NO_TIMEOUTS,
+    ) -> StreamingResponse: ...
 
     async def aclose(self) -> None: ...
 
@@ -49,12 +56,24 @@ class HttpxDoor:
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
 
-    async def request(self, method: bytes, target: Target, headers: Sequence[tuple[bytes, bytes]], body: Body = None,
-                      *, timeouts: Mapping[str, float | None] = _NO_TIMEOUTS) -> HttpxAnswer:
+    async def request(
+        self,
+        method: bytes,
+        target: Target,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: Body = None,
+        *,
+        timeouts: Mapping[str, float | None] = _NO_TIMEOUTS,
+    ) -> HttpxAnswer:
         # the target is already normalised as httpx would (target.py), so parsing it again changes nothing
         url = httpx.URL((target.scheme + b"://" + target.netloc + target.target).decode("ascii"))
-        request = httpx.Request(method.decode("ascii"), url, headers=list(headers), content=body,
-                                extensions={"timeout": dict(timeouts)} if timeouts else None)
+        request = httpx.Request(
+            method.decode("ascii"),
+            url,
+            headers=list(headers),
+            content=body,
+            extensions={"timeout": dict(timeouts)} if timeouts else None,
+        )
         return HttpxAnswer(await self.inner.handle_async_request(request))
 
     async def aclose(self) -> None:

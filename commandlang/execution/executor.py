@@ -69,8 +69,11 @@ class _Attempt:
 
 
 def _default_transport(backend: BackendSpec) -> httpx.AsyncBaseTransport:
-    return H11Transport(PoolLimits(max_connections=backend.max_connections,
-                                   max_idle=min(PoolLimits().max_idle, backend.max_connections)))
+    return H11Transport(
+        PoolLimits(
+            max_connections=backend.max_connections, max_idle=min(PoolLimits().max_idle, backend.max_connections)
+        )
+    )
 
 
 #: Sent on every request. identity: the size cap counts the bytes we hold, so no decompression bombs.
@@ -90,9 +93,14 @@ class _Wire:
         self.prepared = prepared
         self.method = prepared.method.encode("ascii")
         given = {name.lower() for name, _ in prepared.headers}
-        self.body, framing = json_body(prepared.method, prepared.json, has_body=prepared.has_body,
-                                       content_type="content-type" not in given)
-        self.headers = [*_DEFAULT_HEADERS, *((name.encode(), value.encode()) for name, value in prepared.headers), *framing]
+        self.body, framing = json_body(
+            prepared.method, prepared.json, has_body=prepared.has_body, content_type="content-type" not in given
+        )
+        self.headers = [
+            *_DEFAULT_HEADERS,
+            *((name.encode(), value.encode()) for name, value in prepared.headers),
+            *framing,
+        ]
         self._target: Target | None = None
 
     def target(self) -> Target:
@@ -161,11 +169,21 @@ class Executor:
             deadline = trio.current_time() + call.spec.timeout
         prepared = prepare_request(call, self.registry, self.engine, idempotency_key=command_id)
         route = call.spec.request.path if call.spec.request and call.spec.request.path else "/commands/{name}"
-        return await self.send(prepared, deadline=deadline, log_context={"command": call.command, "command_id": command_id, "route": route},
-                               log_scrubber=self._scrubber.for_call(call.spec, call.args))
+        return await self.send(
+            prepared,
+            deadline=deadline,
+            log_context={"command": call.command, "command_id": command_id, "route": route},
+            log_scrubber=self._scrubber.for_call(call.spec, call.args),
+        )
 
-    async def send(self, prepared: PreparedRequest, *, deadline: float | None = None, log_context: Mapping[str, Any] | None = None,
-                   log_scrubber: Scrubber | None = None) -> Outcome:
+    async def send(
+        self,
+        prepared: PreparedRequest,
+        *,
+        deadline: float | None = None,
+        log_context: Mapping[str, Any] | None = None,
+        log_scrubber: Scrubber | None = None,
+    ) -> Outcome:
         """Send a prepared request with the backend's retry policy under `deadline` (absolute Trio time).
 
         With `log_scrubber` (one that knows the call's sensitive values), the failure log line
@@ -194,8 +212,11 @@ class Executor:
                 result = await self._attempt(door, backend, wire, attempts)
                 outcome = result.outcome
                 if (
-                    isinstance(outcome, BackendError) and outcome.status == 401 and prepared.needs_genesys_token
-                    and not token_refreshed and self._token_provider is not None
+                    isinstance(outcome, BackendError)
+                    and outcome.status == 401
+                    and prepared.needs_genesys_token
+                    and not token_refreshed
+                    and self._token_provider is not None
                 ):
                     self._token_provider.invalidate()  # an expired token: one more try with a fresh one
                     token_refreshed = True
@@ -204,14 +225,22 @@ class Executor:
                     break
                 remaining = None if deadline is None else deadline - trio.current_time()
                 decision = retry_delay(
-                    backend.retry, attempt=attempts, status=outcome.status, retry_after=result.retry_after,
-                    remaining=remaining, random=self._random,
+                    backend.retry,
+                    attempt=attempts,
+                    status=outcome.status,
+                    retry_after=result.retry_after,
+                    remaining=remaining,
+                    random=self._random,
                 )
                 if not decision.retry:
                     break
                 logger.info(
                     "retrying %s %s after %s (attempt %d, waiting %.3fs%s)",
-                    backend.name, prepared.method, _describe(outcome), attempts + 1, decision.delay,
+                    backend.name,
+                    prepared.method,
+                    _describe(outcome),
+                    attempts + 1,
+                    decision.delay,
                     ", as Retry-After asked" if decision.honoured_retry_after else "",
                     extra={**context, "stage": "retry", "attempt": attempts + 1},
                 )
@@ -247,7 +276,9 @@ class Executor:
         assert attempt_scope.cancelled_caught
         return _Attempt(Timeout(attempts=number), retryable=True)
 
-    async def _read(self, response: StreamingResponse, backend: BackendSpec, prepared: PreparedRequest, number: int) -> _Attempt:
+    async def _read(
+        self, response: StreamingResponse, backend: BackendSpec, prepared: PreparedRequest, number: int
+    ) -> _Attempt:
         status = response.status_code
         retry_status = status in backend.retry.on
         retry_after = parse_retry_after(response.header(b"retry-after"), self._wall_clock()) if retry_status else None
@@ -255,21 +286,47 @@ class Executor:
             body = await response.read(backend.max_response_bytes)  # never holds more than the limit
         except BodyTooLarge:
             return _Attempt(BadResponse(status, "too_large", attempts=number), retryable=False)
-        return _Attempt(classify_response(status, response.header(b"content-type") or "", body, prepared, number),
-                        retryable=retry_status, retry_after=retry_after)
+        return _Attempt(
+            classify_response(status, response.header(b"content-type") or "", body, prepared, number),
+            retryable=retry_status,
+            retry_after=retry_after,
+        )
 
-    def _finish(self, outcome: Outcome, context: Mapping[str, Any], started: float, scrubber: Scrubber | None) -> Outcome:
+    def _finish(
+        self, outcome: Outcome, context: Mapping[str, Any], started: float, scrubber: Scrubber | None
+    ) -> Outcome:
         elapsed = trio.current_time() - started
-        extra = {**context, "stage": "backend", "attempts": outcome.attempts, "code": outcome.code, "status": outcome.status}
+        extra = {
+            **context,
+            "stage": "backend",
+            "attempts": outcome.attempts,
+            "code": outcome.code,
+            "status": outcome.status,
+        }
         if outcome.ok:
-            logger.debug("%s %s ok (%s) in %.3fs after %d attempt(s)", context["backend"], context["method"],
-                         outcome.status, elapsed, outcome.attempts, extra=extra)
+            logger.debug(
+                "%s %s ok (%s) in %.3fs after %d attempt(s)",
+                context["backend"],
+                context["method"],
+                outcome.status,
+                elapsed,
+                outcome.attempts,
+                extra=extra,
+            )
         else:
             said = ""
             if scrubber is not None and isinstance(outcome, BackendError) and outcome.message:
                 said = f" ({scrubber.message(outcome.message)!r})"  # repr: one line, quotes show where it ends
-            logger.warning("%s %s failed: %s%s in %.3fs after %d attempt(s)", context["backend"], context["method"],
-                           _describe(outcome), said, elapsed, outcome.attempts, extra=extra)
+            logger.warning(
+                "%s %s failed: %s%s in %.3fs after %d attempt(s)",
+                context["backend"],
+                context["method"],
+                _describe(outcome),
+                said,
+                elapsed,
+                outcome.attempts,
+                extra=extra,
+            )
         return outcome
 
 

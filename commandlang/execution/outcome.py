@@ -57,8 +57,16 @@ class Success:
 
     def to_context(self) -> dict[str, Any]:
         data = self.json.get("data") if isinstance(self.json, dict) and "data" in self.json else self.json
-        return {"ok": True, "code": None, "status": self.status, "message": self.message,
-                "json": self.json, "text": self.text, "data": data, "attempts": self.attempts}
+        return {
+            "ok": True,
+            "code": None,
+            "status": self.status,
+            "message": self.message,
+            "json": self.json,
+            "text": self.text,
+            "data": data,
+            "attempts": self.attempts,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +102,14 @@ class BackendError:
         return f"The service refused this request (error {self.status}). Please check the values and try again."
 
     def to_context(self) -> dict[str, Any]:
-        return {"ok": False, "code": self.code, "status": self.status, "message": self.user_message,
-                "json": self.json, "attempts": self.attempts}
+        return {
+            "ok": False,
+            "code": self.code,
+            "status": self.status,
+            "message": self.user_message,
+            "json": self.json,
+            "attempts": self.attempts,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,8 +163,13 @@ class BadResponse:
         return "The service sent an answer that could not be understood. Please try again later."
 
     def to_context(self) -> dict[str, Any]:
-        return {"ok": False, "code": self.code, "status": self.status, "message": self.user_message,
-                "attempts": self.attempts}
+        return {
+            "ok": False,
+            "code": self.code,
+            "status": self.status,
+            "message": self.user_message,
+            "attempts": self.attempts,
+        }
 
 
 Outcome = Success | BackendError | Timeout | Unreachable | BadResponse

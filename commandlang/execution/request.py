@@ -28,8 +28,15 @@ from ..diagnostics import Diagnostic, TemplateError
 from ..registry.model import BackendSpec, RegistrySpec, RequestSpec
 from ..replies.templates import DROP, TemplateEngine
 
-__all__ = ["BODY_METHODS", "PreparedRequest", "TokenProvider", "encode_path_segment", "json_body", "prepare_request",
-           "render_path"]
+__all__ = [
+    "BODY_METHODS",
+    "PreparedRequest",
+    "TokenProvider",
+    "encode_path_segment",
+    "json_body",
+    "prepare_request",
+    "render_path",
+]
 
 #: Methods that carry a body and an `Idempotency-Key`.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -82,13 +89,17 @@ class PreparedRequest:
         return None
 
 
-def json_body(method: str, value: Any, *, has_body: bool, content_type: bool = True) -> tuple[bytes | None, list[tuple[bytes, bytes]]]:
+def json_body(
+    method: str, value: Any, *, has_body: bool, content_type: bool = True
+) -> tuple[bytes | None, list[tuple[bytes, bytes]]]:
     """A JSON body as httpx's `json=` sends it (UTF-8, compact, no NaN), and the headers that frame it.
 
     The headers are Content-Type (unless `content_type` is False: the caller has its own) when there
     is a body, and Content-Length when there is a body or the method carries one (POST/PUT/PATCH: 0).
     """
-    body = dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8") if has_body else None
+    body = (
+        dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8") if has_body else None
+    )
     headers: list[tuple[bytes, bytes]] = []
     if body is not None and content_type:
         headers.append((b"Content-Type", b"application/json"))
@@ -118,12 +129,19 @@ def render_path(template: str, args_json: dict[str, Any], command: str) -> str:
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in args_json:
-            raise TemplateError(Diagnostic("template_error", f"path {template!r} of /{command} names no argument {name!r}"))
+            raise TemplateError(
+                Diagnostic("template_error", f"path {template!r} of /{command} names no argument {name!r}")
+            )
         value = args_json[name]
         if value is None or value == []:
-            raise TemplateError(Diagnostic(
-                "template_error", f"path {template!r} of /{command} needs {name!r}, which was not given",
-                argument=name, hint="make the argument required or give it a default"))
+            raise TemplateError(
+                Diagnostic(
+                    "template_error",
+                    f"path {template!r} of /{command} needs {name!r}, which was not given",
+                    argument=name,
+                    hint="make the argument required or give it a default",
+                )
+            )
         return encode_path_segment(value)
 
     path = _PLACEHOLDER.sub(fill, template)

@@ -16,8 +16,15 @@ from typing import Callable
 
 from ..registry.model import RetryPolicy
 
-__all__ = ["IDEMPOTENT_METHODS", "RETRY_AFTER_STATUSES", "RetryDecision", "full_jitter", "may_retry",
-           "parse_retry_after", "retry_delay"]
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "RETRY_AFTER_STATUSES",
+    "RetryDecision",
+    "full_jitter",
+    "may_retry",
+    "parse_retry_after",
+    "retry_delay",
+]
 
 #: Methods that may be repeated without changing the outcome (RFC 9110 9.2.2).
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
@@ -30,7 +37,7 @@ RETRY_AFTER_STATUSES = frozenset({429, 503})
 _SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # A longer wait than this is no different in practice, and keeps an absurd header finite
 # (RFC 9111 1.2.2 caps delta-seconds the same way).
-_MAX_SECONDS = 2.0 ** 31
+_MAX_SECONDS = 2.0**31
 # 2**64 already exceeds any cap; a larger exponent would only risk OverflowError.
 _MAX_DOUBLINGS = 64
 

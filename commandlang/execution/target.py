@@ -57,9 +57,14 @@ class Target:
         except ValueError:  # not a port number: httpx says what is wrong
             return cls.via_httpx(url, query)
         if (
-            scheme in ("http", "https") and not parts.fragment and "@" not in netloc
-            and not parts.query and "/." not in path  # httpx removes dot segments
-            and _PLAIN_HOST.fullmatch(host) and _PLAIN_PATH.fullmatch(path) and netloc.lower() == netloc
+            scheme in ("http", "https")
+            and not parts.fragment
+            and "@" not in netloc
+            and not parts.query
+            and "/." not in path  # httpx removes dot segments
+            and _PLAIN_HOST.fullmatch(host)
+            and _PLAIN_PATH.fullmatch(path)
+            and netloc.lower() == netloc
         ):
             target = path + ("?" + urlencode(_grouped(query)) if query else "")
             default = 443 if scheme == "https" else 80

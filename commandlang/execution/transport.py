@@ -48,6 +48,7 @@ _RECEIVE_SIZE = 65536
 _REPLAYABLE = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"TRACE"})
 _NO_TIMEOUTS: Mapping[str, float | None] = {}
 
+
 @dataclass(frozen=True, slots=True)
 class PoolLimits:
     """How many connections one origin may hold open, and how long an idle one is kept."""
@@ -122,10 +123,26 @@ class RawResponse:
     to the end); it waits for nothing when the connection goes back to the pool.
     """
 
-    __slots__ = ("status_code", "headers", "http_version", "reason", "_transport", "_origin", "_conn", "_complete", "_read_timeout")
+    __slots__ = (
+        "status_code",
+        "headers",
+        "http_version",
+        "reason",
+        "_transport",
+        "_origin",
+        "_conn",
+        "_complete",
+        "_read_timeout",
+    )
 
-    def __init__(self, event: h11.Response, transport: H11Transport, origin: _Origin, conn: _Connection,
-                 read_timeout: float | None) -> None:
+    def __init__(
+        self,
+        event: h11.Response,
+        transport: H11Transport,
+        origin: _Origin,
+        conn: _Connection,
+        read_timeout: float | None,
+    ) -> None:
         self.status_code: int = event.status_code
         self.headers: list[tuple[bytes, bytes]] = list(event.headers)
         self.http_version: bytes = event.http_version
@@ -231,8 +248,15 @@ class H11Transport(httpx.AsyncBaseTransport):
         self._closed = False
 
     # -- the two doors ------------------------------------------------------
-    async def request(self, method: bytes, target: Target, headers: Sequence[tuple[bytes, bytes]], body: Body = None,
-                      *, timeouts: Mapping[str, float | None] = _NO_TIMEOUTS) -> RawResponse:
+    async def request(
+        self,
+        method: bytes,
+        target: Target,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: Body = None,
+        *,
+        timeouts: Mapping[str, float | None] = _NO_TIMEOUTS,
+    ) -> RawResponse:
         """Send one request; the answer comes back with its body still streaming (close it).
 
         `headers` are sent after `Host` (which this adds) as given; with a `bytes` body the
@@ -251,10 +275,17 @@ class H11Transport(httpx.AsyncBaseTransport):
             body: Body = request.content
         except httpx.RequestNotRead:
             body = request.stream  # type: ignore[assignment]  # a streaming body: sent piece by piece
-        raw = await self._open(request.method.encode("ascii"), Target.from_httpx(request.url), request.headers.raw,
-                               body, request.extensions.get("timeout", _NO_TIMEOUTS))
+        raw = await self._open(
+            request.method.encode("ascii"),
+            Target.from_httpx(request.url),
+            request.headers.raw,
+            body,
+            request.extensions.get("timeout", _NO_TIMEOUTS),
+        )
         return httpx.Response(
-            status_code=raw.status_code, headers=raw.headers, stream=HttpxStream(raw),
+            status_code=raw.status_code,
+            headers=raw.headers,
+            stream=HttpxStream(raw),
             extensions={"http_version": b"HTTP/" + raw.http_version, "reason_phrase": raw.reason},
         )
 
@@ -289,7 +320,9 @@ class H11Transport(httpx.AsyncBaseTransport):
                 stream: trio.abc.Stream = await trio.open_tcp_stream(host.decode("ascii"), port)
                 if scheme == b"https":
                     context = self._tls_context()
-                    stream = trio.SSLStream(stream, context, server_hostname=host.decode("ascii"), https_compatible=True)
+                    stream = trio.SSLStream(
+                        stream, context, server_hostname=host.decode("ascii"), https_compatible=True
+                    )
                     await stream.do_handshake()
         except (OSError, OverflowError) as exc:  # OverflowError: a port over 65535 in a base_url
             raise httpx.ConnectError(f"cannot connect: {exc.__class__.__name__}") from None
@@ -326,8 +359,14 @@ class H11Transport(httpx.AsyncBaseTransport):
         return True
 
     # -- one request --------------------------------------------------------
-    async def _open(self, method: bytes, target: Target, headers: Sequence[tuple[bytes, bytes]], body: Body,
-                    timeouts: Mapping[str, float | None]) -> RawResponse:
+    async def _open(
+        self,
+        method: bytes,
+        target: Target,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: Body,
+        timeouts: Mapping[str, float | None],
+    ) -> RawResponse:
         if self._closed:
             raise httpx.ConnectError("transport is closed")
         key = target.origin
@@ -343,8 +382,15 @@ class H11Transport(httpx.AsyncBaseTransport):
             origin.slots.release()
             raise
 
-    async def _send(self, method: bytes, target: Target, headers: Sequence[tuple[bytes, bytes]], body: Body,
-                    origin: _Origin, timeouts: Mapping[str, float | None]) -> RawResponse:
+    async def _send(
+        self,
+        method: bytes,
+        target: Target,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: Body,
+        origin: _Origin,
+        timeouts: Mapping[str, float | None],
+    ) -> RawResponse:
         replayable = method in _REPLAYABLE or any(name.lower() == b"idempotency-key" for name, _ in headers)
         conn = await self._take_idle(origin)
         if conn is None:
@@ -355,7 +401,9 @@ class H11Transport(httpx.AsyncBaseTransport):
             except _StaleConnection:
                 await conn.aclose()
                 if not replayable or not isinstance(body, (bytes, type(None))):  # a stream cannot be sent twice
-                    raise httpx.RemoteProtocolError("server closed a kept-alive connection; not safe to resend") from None
+                    raise httpx.RemoteProtocolError(
+                        "server closed a kept-alive connection; not safe to resend"
+                    ) from None
             conn = await self._connect(target.origin, timeouts.get("connect"))  # one retry, on a fresh connection
             try:
                 return await self._exchange(method, target.target, headers, body, origin, conn, timeouts)
@@ -365,8 +413,16 @@ class H11Transport(httpx.AsyncBaseTransport):
             await conn.aclose()
             raise
 
-    async def _exchange(self, method: bytes, target: bytes, headers: Sequence[tuple[bytes, bytes]], body: Body,
-                        origin: _Origin, conn: _Connection, timeouts: Mapping[str, float | None]) -> RawResponse:
+    async def _exchange(
+        self,
+        method: bytes,
+        target: bytes,
+        headers: Sequence[tuple[bytes, bytes]],
+        body: Body,
+        origin: _Origin,
+        conn: _Connection,
+        timeouts: Mapping[str, float | None],
+    ) -> RawResponse:
         """Send one request and read the response head; the body streams later."""
         answered = False
         try:

@@ -50,10 +50,18 @@ def build_args(args: Any, pos: Position, report: Report) -> tuple[ArgSpec, ...]:
     for name, value in args.items():
         name_pos = args.key_pos[name]
         if not ARG_NAME.fullmatch(name):
-            report("invalid_name", f"argument name {name!r} must start with a letter and hold only letters, digits, _ or -", name_pos)
+            report(
+                "invalid_name",
+                f"argument name {name!r} must start with a letter and hold only letters, digits, _ or -",
+                name_pos,
+            )
             continue
         if name.lower() in seen:
-            report("duplicate_name", f"argument {name} is declared twice (also as {seen[name.lower()]}); option names ignore case", name_pos)
+            report(
+                "duplicate_name",
+                f"argument {name} is declared twice (also as {seen[name.lower()]}); option names ignore case",
+                name_pos,
+            )
             continue
         seen[name.lower()] = name
         spec = _build_arg(name, value, args.value_pos[name], report)
@@ -98,7 +106,11 @@ def _build_arg(name: str, value: Any, pos: Position, report: Report) -> ArgSpec 
         if type_spec.name == "enum":
             choices = tuple(texts)
             if len({c.casefold() for c in choices}) != len(choices):
-                report("invalid_choice", f"{name}: two choices differ only in case; users type them case-insensitively", here("choices"))
+                report(
+                    "invalid_choice",
+                    f"{name}: two choices differ only in case; users type them case-insensitively",
+                    here("choices"),
+                )
         else:
             converted = []
             for text, item_pos in zip(texts, raw_choices.item_pos):
@@ -138,8 +150,12 @@ def _build_arg(name: str, value: Any, pos: Position, report: Report) -> ArgSpec 
         elif type_spec.name in _BOUNDED:
             bounds[key] = _convert(type_spec.name, bound_text, None, here(key), report, f"{name}: {key}")
         else:
-            report("invalid_constraint", f"{name}: {key} applies to numbers, dates, durations and list lengths, not {type_spec}",
-                   here(key), hint="Use min_length / max_length for text.")
+            report(
+                "invalid_constraint",
+                f"{name}: {key} applies to numbers, dates, durations and list lengths, not {type_spec}",
+                here(key),
+                hint="Use min_length / max_length for text.",
+            )
         if bounds.get(key) is _FAILED:
             bounds.pop(key)
     if "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
@@ -172,8 +188,13 @@ def _build_arg(name: str, value: Any, pos: Position, report: Report) -> ArgSpec 
         default = _default(spec, value, here("default"), report)
         if default is not _FAILED:
             if spec.required:
-                report("required_with_default", f"{name} is required, so its default is never used", here("default"),
-                       severity="warning", hint="Drop required: true or the default.")
+                report(
+                    "required_with_default",
+                    f"{name} is required, so its default is never used",
+                    here("default"),
+                    severity="warning",
+                    hint="Drop required: true or the default.",
+                )
             spec = _replace_default(spec, default)
     return spec
 
@@ -185,8 +206,11 @@ def _convert(type_name: str, text: str, choices: Any, pos: Position, report: Rep
     try:
         return convert(type_name, text, choices=choices)
     except ConversionError as exc:
-        report("invalid_default" if "default" in what else "invalid_constraint",
-               f"{what} must be {exc.expected}, got {text!r}", pos)
+        report(
+            "invalid_default" if "default" in what else "invalid_constraint",
+            f"{what} must be {exc.expected}, got {text!r}",
+            pos,
+        )
         return _FAILED
 
 
@@ -196,8 +220,11 @@ def _default(spec: ArgSpec, value: LMap, pos: Position, report: Report) -> Any:
         return None
     if spec.type.is_list:
         items = raw if isinstance(raw, LList) else None
-        texts = ([r if r is not None else str(i) for i, r in zip(items, items.raw)] if items is not None
-                 else [_raw_text(value, "default") or ""])
+        texts = (
+            [r if r is not None else str(i) for i, r in zip(items, items.raw)]
+            if items is not None
+            else [_raw_text(value, "default") or ""]
+        )
         out = [_convert(spec.type.name, t, spec.choices, pos, report, f"{spec.name}: default") for t in texts]
         return _FAILED if _FAILED in out else out
     text = _raw_text(value, "default")
@@ -205,7 +232,12 @@ def _default(spec: ArgSpec, value: LMap, pos: Position, report: Report) -> Any:
         report("invalid_default", f"{spec.name}: default must be a single {spec.type} value", pos)
         return _FAILED
     converted = _convert(spec.type.name, text, spec.choices, pos, report, f"{spec.name}: default")
-    if converted is not _FAILED and spec.choices is not None and spec.type.name != "enum" and converted not in spec.choices:
+    if (
+        converted is not _FAILED
+        and spec.choices is not None
+        and spec.type.name != "enum"
+        and converted not in spec.choices
+    ):
         report("invalid_default", f"{spec.name}: default {text!r} is not one of its choices", pos)
         return _FAILED
     return converted
@@ -223,8 +255,13 @@ def _check_positional_order(args: list[ArgSpec], report: Report) -> None:
         if not arg.positional:
             continue
         if arg.required and optional_seen is not None and arg.position is not None:
-            report("positional_order", f"required positional {arg.name} follows optional positional {optional_seen.name}",
-                   arg.position, severity="warning", hint="Put required positionals first.")
+            report(
+                "positional_order",
+                f"required positional {arg.name} follows optional positional {optional_seen.name}",
+                arg.position,
+                severity="warning",
+                hint="Put required positionals first.",
+            )
         if not arg.required:
             optional_seen = arg
 
@@ -232,11 +269,19 @@ def _check_positional_order(args: list[ArgSpec], report: Report) -> None:
 def _unknown_type(text: str, pos: Position, report: Report) -> None:
     names = list(ARG_TYPES) + [f"list[{t}]" for t in ARG_TYPES]
     close = difflib.get_close_matches(text, names, n=1, cutoff=0.5)
-    report("unknown_type", f"unknown argument type {text!r}", pos,
-           hint=f"did you mean {close[0]}?" if close else "types: " + ", ".join(ARG_TYPES) + ", list[T]")
+    report(
+        "unknown_type",
+        f"unknown argument type {text!r}",
+        pos,
+        hint=f"did you mean {close[0]}?" if close else "types: " + ", ".join(ARG_TYPES) + ", list[T]",
+    )
 
 
 def _unknown_key(key: str, definition: str, pos: Position, report: Report, where: str) -> None:
     close = difflib.get_close_matches(key, known_keys(definition), n=1, cutoff=0.6)
-    report("unknown_key", f"unknown key {key!r} in {where}", pos,
-           hint=f"did you mean {close[0]}?" if close else "known keys: " + ", ".join(known_keys(definition)))
+    report(
+        "unknown_key",
+        f"unknown key {key!r} in {where}",
+        pos,
+        hint=f"did you mean {close[0]}?" if close else "known keys: " + ", ".join(known_keys(definition)),
+    )

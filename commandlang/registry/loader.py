@@ -60,19 +60,32 @@ class _Loader:
         self.diagnostics: list[Diagnostic] = []
         self.missing_env: list[str] = []
 
-    def report(self, code: str, message: str, pos: Position | None, *, hint: str | None = None,
-               severity: str = "error") -> None:
-        self.diagnostics.append(Diagnostic(code=code, message=message, file=self.path,
-                                           line=pos.line if pos else None, column=pos.column if pos else None,
-                                           hint=hint, severity=severity))  # type: ignore[arg-type]
+    def report(
+        self, code: str, message: str, pos: Position | None, *, hint: str | None = None, severity: str = "error"
+    ) -> None:
+        self.diagnostics.append(
+            Diagnostic(
+                code=code,
+                message=message,
+                file=self.path,
+                line=pos.line if pos else None,
+                column=pos.column if pos else None,
+                hint=hint,
+                severity=severity,
+            )
+        )  # type: ignore[arg-type]
 
     def keys(self, mapping: LMap, definition: str, where: str) -> None:
         allowed = known_keys(definition)
         for key in mapping:
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                self.report("unknown_key", f"unknown key {key!r} in {where}", mapping.key_pos[key],
-                            hint=f"did you mean {close[0]}?" if close else "known keys: " + ", ".join(allowed))
+                self.report(
+                    "unknown_key",
+                    f"unknown key {key!r} in {where}",
+                    mapping.key_pos[key],
+                    hint=f"did you mean {close[0]}?" if close else "known keys: " + ", ".join(allowed),
+                )
 
     def mapping(self, parent: LMap, key: str, where: str) -> LMap | None:
         value = parent.get(key)
@@ -113,14 +126,22 @@ class _Loader:
     # -- the document ----------------------------------------------------
     def load(self, data: Any) -> RegistrySpec | None:
         if not isinstance(data, LMap):
-            self.report("wrong_type", "a registry is a mapping with version and commands", getattr(data, "pos", Position(self.path, 1, 1)),
-                        hint="Start the file with `version: 1` and `commands:`.")
+            self.report(
+                "wrong_type",
+                "a registry is a mapping with version and commands",
+                getattr(data, "pos", Position(self.path, 1, 1)),
+                hint="Start the file with `version: 1` and `commands:`.",
+            )
             return None
         self.keys(data, "top", "the registry")
         version = data.get("version")
         if version != 1:
-            self.report("unsupported_version", f"version must be 1, got {version!r}" if "version" in data else "version: 1 is missing",
-                        data.value_pos.get("version", data.pos), hint="Add `version: 1` at the top.")
+            self.report(
+                "unsupported_version",
+                f"version must be 1, got {version!r}" if "version" in data else "version: 1 is missing",
+                data.value_pos.get("version", data.pos),
+                hint="Add `version: 1` at the top.",
+            )
         settings = self.settings(self.mapping(data, "settings", "settings"))
         backends = self.backends(self.mapping(data, "backends", "backends"))
         commands_node = self.mapping(data, "commands", "commands")
@@ -135,14 +156,18 @@ class _Loader:
             if spec is None:
                 continue
             if spec.name in commands or spec.name in aliases:
-                self.report("duplicate_name", f"command {spec.name} is declared twice (names ignore case)", spec.position)
+                self.report(
+                    "duplicate_name", f"command {spec.name} is declared twice (names ignore case)", spec.position
+                )
                 continue
             commands[spec.name] = spec
         for spec in commands.values():
             for alias in spec.aliases:
                 if alias in commands or alias in aliases:
                     other = f"an alias of {aliases[alias]}" if alias in aliases else f"the command {alias}"
-                    self.report("duplicate_name", f"alias {alias} of {spec.name} is already taken by {other}", spec.position)
+                    self.report(
+                        "duplicate_name", f"alias {alias} of {spec.name} is already taken by {other}", spec.position
+                    )
                     continue
                 aliases[alias] = spec.name
         template_dir = str(Path(self.path).resolve().parent / "templates") if self.path else None
@@ -167,11 +192,17 @@ class _Loader:
             percent = False
         unknown = node.get("unknown_command", "reply")
         if unknown not in ("reply", "ignore"):
-            self.report("wrong_type", "settings.unknown_command must be reply or ignore", node.value_pos["unknown_command"])
+            self.report(
+                "wrong_type", "settings.unknown_command must be reply or ignore", node.value_pos["unknown_command"]
+            )
             unknown = "reply"
         max_length = node.get("max_length", 4000)
         if not isinstance(max_length, int) or isinstance(max_length, bool) or not 1 <= max_length <= 100000:
-            self.report("wrong_type", "settings.max_length must be a whole number from 1 to 100000", node.value_pos["max_length"])
+            self.report(
+                "wrong_type",
+                "settings.max_length must be a whole number from 1 to 100000",
+                node.value_pos["max_length"],
+            )
             max_length = 4000
         return Settings(percent_decode=percent, unknown_command=unknown, max_length=max_length)
 
@@ -183,11 +214,15 @@ class _Loader:
                 self.report("wrong_type", f"backend {name} must be a mapping with base_url", pos)
                 continue
             self.keys(body, "backend", f"backend {name}")
-            base_url = interpolate(self.text(body, "base_url", f"backends.{name}.base_url") or "", self.env, self.missing_env)
+            base_url = interpolate(
+                self.text(body, "base_url", f"backends.{name}.base_url") or "", self.env, self.missing_env
+            )
             if "base_url" not in body:
                 self.report("missing_key", f"backend {name} has no base_url", pos)
             elif base_url and not re.match(r"https?://[^/\s]+", base_url):
-                self.report("invalid_url", f"backend {name}: base_url must be an http(s) URL", body.value_pos["base_url"])
+                self.report(
+                    "invalid_url", f"backend {name}: base_url must be an http(s) URL", body.value_pos["base_url"]
+                )
             headers = {}
             for key, value in (self.mapping(body, "headers", f"backends.{name}.headers") or {}).items():
                 headers[str(key)] = interpolate(str(value), self.env, self.missing_env)
@@ -198,8 +233,9 @@ class _Loader:
                 headers=MappingProxyType(headers),
                 auth=self.auth(self.mapping(body, "auth", f"backends.{name}.auth"), name),
                 retry=self.retry(self.mapping(body, "retry", f"backends.{name}.retry"), name),
-                max_response_bytes=self.whole(body, "max_response_bytes", f"backends.{name}.max_response_bytes",
-                                              1024 * 1024, 1, 2**40),
+                max_response_bytes=self.whole(
+                    body, "max_response_bytes", f"backends.{name}.max_response_bytes", 1024 * 1024, 1, 2**40
+                ),
                 max_connections=self.whole(body, "max_connections", f"backends.{name}.max_connections", 100, 1, 1000),
                 position=pos,
             )
@@ -211,7 +247,11 @@ class _Loader:
         self.keys(node, "auth", f"backends.{backend}.auth")
         kind = node.get("type")
         if kind not in ("none", "bearer", "genesys"):
-            self.report("wrong_type", f"backends.{backend}.auth.type must be none, bearer or genesys", node.value_pos.get("type", node.pos))
+            self.report(
+                "wrong_type",
+                f"backends.{backend}.auth.type must be none, bearer or genesys",
+                node.value_pos.get("type", node.pos),
+            )
             return AuthSpec()
         token = None
         if kind == "bearer":
@@ -227,22 +267,35 @@ class _Loader:
         default = RetryPolicy()
         attempts = node.get("attempts", default.attempts)
         if not isinstance(attempts, int) or isinstance(attempts, bool) or not 1 <= attempts <= 10:
-            self.report("wrong_type", f"backends.{backend}.retry.attempts must be a whole number from 1 to 10", node.value_pos.get("attempts", node.pos))
+            self.report(
+                "wrong_type",
+                f"backends.{backend}.retry.attempts must be a whole number from 1 to 10",
+                node.value_pos.get("attempts", node.pos),
+            )
             attempts = default.attempts
         statuses = node.get("on", list(default.on))
         if not isinstance(statuses, list) or not all(isinstance(s, int) and 400 <= s <= 599 for s in statuses):
-            self.report("wrong_type", f"backends.{backend}.retry.on must be a list of HTTP statuses from 400 to 599", node.value_pos.get("on", node.pos))
+            self.report(
+                "wrong_type",
+                f"backends.{backend}.retry.on must be a list of HTTP statuses from 400 to 599",
+                node.value_pos.get("on", node.pos),
+            )
             statuses = list(default.on)
         return RetryPolicy(
             attempts=attempts,
             on=frozenset(statuses),
             backoff=self.duration(node, "backoff", f"backends.{backend}.retry.backoff") or default.backoff,
-            max_backoff=self.duration(node, "max_backoff", f"backends.{backend}.retry.max_backoff") or default.max_backoff,
+            max_backoff=self.duration(node, "max_backoff", f"backends.{backend}.retry.max_backoff")
+            or default.max_backoff,
         )
 
     def command(self, name: str, body: Any, pos: Position, body_pos: Position) -> CommandSpec | None:
         if not COMMAND_NAME.fullmatch(name):
-            self.report("invalid_name", f"command name {name!r} must start with a letter and hold letters, digits, _, - or dots", pos)
+            self.report(
+                "invalid_name",
+                f"command name {name!r} must start with a letter and hold letters, digits, _, - or dots",
+                pos,
+            )
             return None
         if body is None:
             body = LMap()
@@ -260,13 +313,19 @@ class _Loader:
             alias_list = []
         for index, alias in enumerate(alias_list):
             if not isinstance(alias, str) or not COMMAND_NAME.fullmatch(alias):
-                item_pos = body["aliases"].item_pos[index] if isinstance(body["aliases"], LList) else body.value_pos["aliases"]
+                item_pos = (
+                    body["aliases"].item_pos[index] if isinstance(body["aliases"], LList) else body.value_pos["aliases"]
+                )
                 self.report("invalid_name", f"alias {alias!r} of {name} is not a valid command name", item_pos)
                 continue
             aliases.append(alias.lower())
         roles = body.get("roles", list(ROLES))
         if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
-            self.report("wrong_type", f"{where}.roles must be a non-empty list of agent, customer", body.value_pos.get("roles", pos))
+            self.report(
+                "wrong_type",
+                f"{where}.roles must be a non-empty list of agent, customer",
+                body.value_pos.get("roles", pos),
+            )
             roles = list(ROLES)
         reply = self.mapping(body, "reply", f"{where}.reply")
         if reply is not None:
@@ -279,7 +338,9 @@ class _Loader:
             roles=frozenset(roles),
             args=build_args(body.get("args"), body.value_pos.get("args", pos), self.report),
             request=self.request(body, where),
-            reply=ReplySpec(success=reply.get("success"), error=reply.get("error")) if reply is not None else ReplySpec(),
+            reply=ReplySpec(success=reply.get("success"), error=reply.get("error"))
+            if reply is not None
+            else ReplySpec(),
             confirm=body.get("confirm"),
             ack=body.get("ack"),
             timeout=self.duration(body, "timeout", f"{where}.timeout"),
@@ -297,12 +358,24 @@ class _Loader:
         fields: dict[str, TypeSpec] = {}
         for name, value in node.items():
             text = str(value if value is not None else "str")
-            type_spec = TypeSpec("object") if text == "object" else TypeSpec("object", True) if text == "list[object]" else parse_type(text)
+            type_spec = (
+                TypeSpec("object")
+                if text == "object"
+                else TypeSpec("object", True)
+                if text == "list[object]"
+                else parse_type(text)
+            )
             if type_spec is None:
                 close = difflib.get_close_matches(text, list(ARG_TYPES) + ["object"], n=1, cutoff=0.6)
-                self.report("unknown_type", f"{where}.result.{name}: unknown type {text!r}", node.value_pos[name],
-                            hint=f"did you mean {close[0]}?" if close else "use an argument type (str, int, decimal, date, ...), "
-                            "list[T], or object / list[object] for structured values")
+                self.report(
+                    "unknown_type",
+                    f"{where}.result.{name}: unknown type {text!r}",
+                    node.value_pos[name],
+                    hint=f"did you mean {close[0]}?"
+                    if close
+                    else "use an argument type (str, int, decimal, date, ...), "
+                    "list[T], or object / list[object] for structured values",
+                )
                 type_spec = TypeSpec("object")  # still declared: result.{name} is known
             fields[str(name)] = type_spec
         return MappingProxyType(fields)
@@ -315,8 +388,11 @@ class _Loader:
         self.keys(node, "genesys", f"{where}.genesys")
         ends = node.get("ends_bot_session", False)
         if not isinstance(ends, bool):
-            self.report("wrong_type", f"{where}.genesys.ends_bot_session must be true or false",
-                        node.value_pos["ends_bot_session"])
+            self.report(
+                "wrong_type",
+                f"{where}.genesys.ends_bot_session must be true or false",
+                node.value_pos["ends_bot_session"],
+            )
             return False
         return ends
 
@@ -331,7 +407,9 @@ class _Loader:
             return None
         method = str(node.get("method") or ("POST" if "json" in node or "path" not in node else "GET")).upper()
         if method not in _METHODS:
-            self.report("wrong_type", f"{where}.request.method must be one of {', '.join(_METHODS)}", node.value_pos["method"])
+            self.report(
+                "wrong_type", f"{where}.request.method must be one of {', '.join(_METHODS)}", node.value_pos["method"]
+            )
             method = "POST"
         headers = {str(k): str(v) for k, v in (self.mapping(node, "headers", f"{where}.request.headers") or {}).items()}
         return RequestSpec(
@@ -365,34 +443,63 @@ class _Loader:
                     if parts[part] is not None:
                         self.keys(item[part], f"example.{part}", f"an example's {part}")
                     elif item.get(part) is not None:  # `expect: constraint` would crash lint later
-                        self.report("wrong_type", f"an example's {part} must be a mapping, like "
-                                    + ("{error: constraint}" if part == "expect" else "{status: 200, json: {}}"),
-                                    item.value_pos[part])
+                        self.report(
+                            "wrong_type",
+                            f"an example's {part} must be a mapping, like "
+                            + ("{error: constraint}" if part == "expect" else "{status: 200, json: {}}"),
+                            item.value_pos[part],
+                        )
                 role = item.get("role")
                 if role is not None and role not in ROLES:
-                    self.report("wrong_type", f"an example's role must be agent or customer, got {role!r}",
-                                item.value_pos["role"])
+                    self.report(
+                        "wrong_type",
+                        f"an example's role must be agent or customer, got {role!r}",
+                        item.value_pos["role"],
+                    )
                     role = None
-                out.append(Example(input=item["input"], backend=parts["backend"], expect=parts["expect"],
-                                   role=role, position=item.value_pos["input"]))
+                out.append(
+                    Example(
+                        input=item["input"],
+                        backend=parts["backend"],
+                        expect=parts["expect"],
+                        role=role,
+                        position=item.value_pos["input"],
+                    )
+                )
             else:
-                self.report("wrong_type", "an example is a command line, or a mapping with input (and backend, expect)", item_pos)
+                self.report(
+                    "wrong_type",
+                    "an example is a command line, or a mapping with input (and backend, expect)",
+                    item_pos,
+                )
         return tuple(out)
 
 
-def build_spec(data: Any, path: str | None = None, env: Mapping[str, str] | None = None) -> tuple[RegistrySpec | None, list[Diagnostic]]:
+def build_spec(
+    data: Any, path: str | None = None, env: Mapping[str, str] | None = None
+) -> tuple[RegistrySpec | None, list[Diagnostic]]:
     """Build a spec from parsed YAML; the spec is None only when the document is unusable."""
     loader = _Loader(path, os.environ if env is None else env)
     spec = loader.load(data)
     return spec, loader.diagnostics
 
 
-def load_spec(path: str, env: Mapping[str, str] | None = None, *, text: str | None = None) -> tuple[RegistrySpec | None, list[Diagnostic]]:
+def load_spec(
+    path: str, env: Mapping[str, str] | None = None, *, text: str | None = None
+) -> tuple[RegistrySpec | None, list[Diagnostic]]:
     """Read and build a registry file (or `text` as if it were that file)."""
     data, diagnostics = parse_yaml(text, path) if text is not None else read_yaml(path)
     if data is None and not diagnostics:
-        diagnostics = [Diagnostic("empty_registry", "the registry is empty", file=path, line=1, column=1,
-                                  hint="Start with `version: 1` and a `commands:` mapping.")]
+        diagnostics = [
+            Diagnostic(
+                "empty_registry",
+                "the registry is empty",
+                file=path,
+                line=1,
+                column=1,
+                hint="Start with `version: 1` and a `commands:` mapping.",
+            )
+        ]
     if data is None:
         return None, diagnostics
     spec, more = build_spec(data, path, env)

@@ -112,9 +112,14 @@ class ArgSpec:
     @property
     def constrained(self) -> bool:
         """True when a value needs checks beyond its type (the binder skips the rest)."""
-        return (self.min is not None or self.max is not None or self.min_length is not None
-                or self.max_length is not None or self.pattern is not None
-                or (self.choices is not None and self.type.name != "enum"))
+        return (
+            self.min is not None
+            or self.max is not None
+            or self.min_length is not None
+            or self.max_length is not None
+            or self.pattern is not None
+            or (self.choices is not None and self.type.name != "enum")
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,10 +62,17 @@ _DEFINITIONS: dict[str, Any] = {
             "headers": {"type": "object", "additionalProperties": {"type": "string"}},
             "auth": {"$ref": "#/definitions/auth"},
             "retry": {"$ref": "#/definitions/retry"},
-            "max_response_bytes": {"type": "integer", "minimum": 1,
-                                   "description": "a larger answer is refused, not read (default 1 MiB)"},
-            "max_connections": {"type": "integer", "minimum": 1, "maximum": 1000,
-                                "description": "open connections to this backend at most (default 100)"},
+            "max_response_bytes": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "a larger answer is refused, not read (default 1 MiB)",
+            },
+            "max_connections": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 1000,
+                "description": "open connections to this backend at most (default 100)",
+            },
         },
     },
     "arg": {
@@ -170,9 +177,12 @@ _DEFINITIONS: dict[str, Any] = {
         "additionalProperties": False,
         "description": "How the command behaves on a Genesys Bot Connector",
         "properties": {
-            "ends_bot_session": {"type": "boolean", "default": False,
-                                 "description": "answer Complete with this command's intent and its arguments as "
-                                                "entities, so the flow continues past the bot"},
+            "ends_bot_session": {
+                "type": "boolean",
+                "default": False,
+                "description": "answer Complete with this command's intent and its arguments as "
+                "entities, so the flow continues past the bot",
+            },
         },
     },
 }

@@ -110,7 +110,10 @@ def _date(text: str, today: Today | None) -> date:
 
 
 def _datetime(text: str, _: Any) -> datetime:
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,6})?)?(?:Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?", text):
+    if not re.fullmatch(
+        r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,6})?)?(?:Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?",
+        text,
+    ):
         raise ConversionError(EXPECTED["datetime"])
     try:
         return datetime.fromisoformat(text)

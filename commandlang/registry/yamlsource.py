@@ -113,17 +113,35 @@ def read_yaml(path: str) -> tuple[Any, list[Diagnostic]]:
         with open(path, "rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        return None, [Diagnostic("unreadable", f"cannot read the file: {exc.strerror or exc}", file=path,
-                                 hint="Check the path and its permissions.")]
+        return None, [
+            Diagnostic(
+                "unreadable",
+                f"cannot read the file: {exc.strerror or exc}",
+                file=path,
+                hint="Check the path and its permissions.",
+            )
+        ]
     if len(data) > MAX_BYTES:
-        return None, [Diagnostic("too_large", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB", file=path, line=1, column=1)]
+        return None, [
+            Diagnostic(
+                "too_large", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB", file=path, line=1, column=1
+            )
+        ]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [Diagnostic("invalid_utf8", f"byte 0x{data[exc.start]:02x} is not valid UTF-8", file=path,
-                                 line=line, column=column, hint="Save the file as UTF-8.")]
+        return None, [
+            Diagnostic(
+                "invalid_utf8",
+                f"byte 0x{data[exc.start]:02x} is not valid UTF-8",
+                file=path,
+                line=line,
+                column=column,
+                hint="Save the file as UTF-8.",
+            )
+        ]
     return parse_yaml(text, path)
 
 
@@ -136,8 +154,15 @@ def parse_yaml(text: str, path: str | None = None) -> tuple[Any, list[Diagnostic
         if node is _FALLBACK:
             node = yaml.compose(text, Loader=_DepthLimitedLoader)
     except _TooDeep as exc:
-        return None, [Diagnostic("too_deep", f"the YAML is nested more than {MAX_DEPTH} levels deep", file=path,
-                                 line=exc.mark.line + 1, column=exc.mark.column + 1)]
+        return None, [
+            Diagnostic(
+                "too_deep",
+                f"the YAML is nested more than {MAX_DEPTH} levels deep",
+                file=path,
+                line=exc.mark.line + 1,
+                column=exc.mark.column + 1,
+            )
+        ]
     except yaml.MarkedYAMLError as exc:
         unclosed = _unclosed_flow(exc, text)
         if unclosed is not None:
@@ -145,14 +170,28 @@ def parse_yaml(text: str, path: str | None = None) -> tuple[Any, list[Diagnostic
             return None, [Diagnostic("yaml_syntax", message, file=path, line=line, column=column, hint=hint)]
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        return None, [Diagnostic("yaml_syntax", f"YAML syntax error: {problem}", file=path,
-                                 line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None)]
+        return None, [
+            Diagnostic(
+                "yaml_syntax",
+                f"YAML syntax error: {problem}",
+                file=path,
+                line=mark.line + 1 if mark else None,
+                column=mark.column + 1 if mark else None,
+            )
+        ]
     except yaml.reader.ReaderError as exc:  # a control character: not a MarkedYAMLError, so locate it here
         line = text.count("\n", 0, exc.position) + 1
         column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
-        return None, [Diagnostic("yaml_syntax", f"YAML syntax error: the character U+{exc.character:04X} is not allowed "
-                                 "in YAML", file=path, line=line, column=column,
-                                 hint="Remove it, or write it as an escape in a double-quoted string.")]
+        return None, [
+            Diagnostic(
+                "yaml_syntax",
+                f"YAML syntax error: the character U+{exc.character:04X} is not allowed in YAML",
+                file=path,
+                line=line,
+                column=column,
+                hint="Remove it, or write it as an escape in a double-quoted string.",
+            )
+        ]
     except yaml.YAMLError as exc:
         return None, [Diagnostic("yaml_syntax", f"YAML syntax error: {exc}", file=path)]
     except RecursionError:
@@ -180,11 +219,25 @@ class _Builder:
     def build(self, node: yaml.Node, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise _TooBig(Diagnostic("too_large", f"the YAML expands to more than {MAX_NODES} nodes (an alias bomb?)",
-                                     file=self.path, line=node.start_mark.line + 1, column=node.start_mark.column + 1))
+            raise _TooBig(
+                Diagnostic(
+                    "too_large",
+                    f"the YAML expands to more than {MAX_NODES} nodes (an alias bomb?)",
+                    file=self.path,
+                    line=node.start_mark.line + 1,
+                    column=node.start_mark.column + 1,
+                )
+            )
         if depth > MAX_DEPTH:
-            raise _TooBig(Diagnostic("too_deep", f"the YAML is nested more than {MAX_DEPTH} levels deep",
-                                     file=self.path, line=node.start_mark.line + 1, column=node.start_mark.column + 1))
+            raise _TooBig(
+                Diagnostic(
+                    "too_deep",
+                    f"the YAML is nested more than {MAX_DEPTH} levels deep",
+                    file=self.path,
+                    line=node.start_mark.line + 1,
+                    column=node.start_mark.column + 1,
+                )
+            )
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -219,15 +272,28 @@ class _Builder:
                         merged.extend(source.value)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.diagnostics.append(Diagnostic("invalid_key", "a mapping key must be a plain word", file=self.path,
-                                                   line=key_node.start_mark.line + 1, column=key_node.start_mark.column + 1))
+                self.diagnostics.append(
+                    Diagnostic(
+                        "invalid_key",
+                        "a mapping key must be a plain word",
+                        file=self.path,
+                        line=key_node.start_mark.line + 1,
+                        column=key_node.start_mark.column + 1,
+                    )
+                )
                 continue
             key = str(key_node.value)
             if key in out:
-                self.diagnostics.append(Diagnostic(
-                    "duplicate_key", f"{key} is defined twice in this mapping (first at line {out.key_pos[key].line})",
-                    file=self.path, line=key_node.start_mark.line + 1, column=key_node.start_mark.column + 1,
-                    hint="Keep one; YAML would silently use the last."))
+                self.diagnostics.append(
+                    Diagnostic(
+                        "duplicate_key",
+                        f"{key} is defined twice in this mapping (first at line {out.key_pos[key].line})",
+                        file=self.path,
+                        line=key_node.start_mark.line + 1,
+                        column=key_node.start_mark.column + 1,
+                        hint="Keep one; YAML would silently use the last.",
+                    )
+                )
             self._put(out, key, key_node, value_node, depth)
         for key_node, value_node in merged:
             key = str(key_node.value)
@@ -263,5 +329,9 @@ def _unclosed_flow(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, int, int,
     if opened[context.column : context.column + 1] != opener or closer in opened[context.column :]:
         return None
     end = len(opened.rstrip())
-    return (f"YAML syntax error: the {opener} at column {context.column + 1} is never closed",
-            context.line + 1, end + 1, f"Add {closer} at the end of the line (quote a value that holds : , {{ }} [ or ]).")
+    return (
+        f"YAML syntax error: the {opener} at column {context.column + 1} is never closed",
+        context.line + 1,
+        end + 1,
+        f"Add {closer} at the end of the line (quote a value that holds : , {{ }} [ or ]).",
+    )

@@ -78,15 +78,24 @@ def compile_genesys(reply: Reply, limits: ChannelLimits = GENESYS_LIMITS) -> lis
         messages.append({"type": "Text", "text": text})
     for attachment in fitted.attachments:
         item = _attachment(attachment)
-        messages.append({"type": "Text", "text": item["filename"],
-                         "content": [{"contentType": "Attachment", "attachment": item}]})
+        messages.append(
+            {"type": "Text", "text": item["filename"], "content": [{"contentType": "Attachment", "attachment": item}]}
+        )
     return messages
 
 
-def bot_connector_response(replies: list[Reply], *, state: BotState = "MoreData", intent: str | None = None,
-                           limits: ChannelLimits = GENESYS_LIMITS) -> dict[str, Any]:
+def bot_connector_response(
+    replies: list[Reply],
+    *,
+    state: BotState = "MoreData",
+    intent: str | None = None,
+    limits: ChannelLimits = GENESYS_LIMITS,
+) -> dict[str, Any]:
     """The body a Bot Connector bot answers with: `botState` and `replyMessages` (camel case)."""
-    body: dict[str, Any] = {"botState": state, "replyMessages": [m for r in replies for m in compile_genesys(r, limits)]}
+    body: dict[str, Any] = {
+        "botState": state,
+        "replyMessages": [m for r in replies for m in compile_genesys(r, limits)],
+    }
     if intent is not None:
         body["intent"] = intent
         body["confidence"] = 1.0
@@ -117,8 +126,12 @@ def _attachment(attachment: Attachment) -> dict[str, Any]:
     # path segment (the spec requires one too).
     path = urlsplit(attachment.url).path.rstrip("/")
     filename = attachment.filename or unquote(path.rsplit("/", 1)[-1]) or "attachment"
-    out: dict[str, Any] = {"id": hashlib.sha256(attachment.url.encode()).hexdigest()[:32],
-                           "mediaType": attachment.media_type, "url": attachment.url, "filename": filename}
+    out: dict[str, Any] = {
+        "id": hashlib.sha256(attachment.url.encode()).hexdigest()[:32],
+        "mediaType": attachment.media_type,
+        "url": attachment.url,
+        "filename": filename,
+    }
     if attachment.mime:
         out["mime"] = attachment.mime
     return out

@@ -59,7 +59,11 @@ def compile_text(reply: Reply, limits: ChannelLimits = TEXT_LIMITS) -> str:
         if card.description:
             lines.append(card.description)
         action_urls = {a.url for a in card.actions if a.kind == "link"}
-        if card.default_action is not None and card.default_action.kind == "link" and card.default_action.url not in action_urls:
+        if (
+            card.default_action is not None
+            and card.default_action.kind == "link"
+            and card.default_action.url not in action_urls
+        ):
             lines.append(str(card.default_action.url))
         for action in card.actions:
             line, number = _button_line(action, number)

@@ -36,9 +36,20 @@ ReplyKind = Literal["success", "error", "confirm", "ack"]
 
 #: Every top-level name a reply template may use (lint reports any other).
 KNOWN_VARIABLES = frozenset(
-    {"args", "raw_args", "result", "status", "error", "command", "user", "conversation_id", "confirm_token", "macros", "loop_index"}
+    {
+        "args",
+        "raw_args",
+        "result",
+        "status",
+        "error",
+        "command",
+        "user",
+        "conversation_id",
+        "confirm_token",
+        "macros",
+        "loop_index",
+    }
 )
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +119,12 @@ def template_variables(spec: CommandSpec, context: ReplyContext, kind: ReplyKind
     return variables
 
 
-def context_for_answer(args: Mapping[str, Any], answer: Mapping[str, Any], user: Mapping[str, Any] | None = None,
-                       conversation_id: str | None = None) -> tuple[ReplyKind, ReplyContext]:
+def context_for_answer(
+    args: Mapping[str, Any],
+    answer: Mapping[str, Any],
+    user: Mapping[str, Any] | None = None,
+    conversation_id: str | None = None,
+) -> tuple[ReplyKind, ReplyContext]:
     """The reply kind and context for a backend answer `{status, json | text}` (an example's canned `backend`).
 
     A status of 400 or more, or the default contract's `{"status": "error"}`,
@@ -124,5 +139,11 @@ def context_for_answer(args: Mapping[str, Any], answer: Mapping[str, Any], user:
     # like `BackendError.user_message`: what a failing (5xx) server says never reaches a user
     message = body.get("message") if isinstance(body, Mapping) and status < 500 else None
     code = f"http_{status}" if status >= 400 else "backend_error"
-    return "error", ReplyContext(args=args, result=body, status=status, user=who, conversation_id=conversation_id,
-                                 error={"code": code, "message": message})
+    return "error", ReplyContext(
+        args=args,
+        result=body,
+        status=status,
+        user=who,
+        conversation_id=conversation_id,
+        error={"code": code, "message": message},
+    )

@@ -43,8 +43,9 @@ _GENERIC_LEAD = "I couldn't run that command."
 _WINDOW = 60  # characters of the message shown around the caret
 
 
-def command_error_reply(diagnostic: Diagnostic, text: str, spec: CommandSpec | None = None, *,
-                        registry: RegistrySpec | None = None) -> Reply:
+def command_error_reply(
+    diagnostic: Diagnostic, text: str, spec: CommandSpec | None = None, *, registry: RegistrySpec | None = None
+) -> Reply:
     """The reply to a chat message that failed to parse or bind.
 
     `text` is the message as the user sent it; `spec` the command it named,
@@ -117,7 +118,7 @@ def quoted_context(text: str, column: int | None, spec: CommandSpec | None = Non
     word = shown[start:end]
     if len(word) > _WINDOW:  # a long word: the part around the column
         left = max(0, min(offset - start - _WINDOW // 2, len(word) - _WINDOW))
-        word = ("…" if left else "") + word[left:left + _WINDOW] + ("…" if left + _WINDOW < len(word) else "")
+        word = ("…" if left else "") + word[left : left + _WINDOW] + ("…" if left + _WINDOW < len(word) else "")
     return f"Here: “{word}”"
 
 
@@ -147,7 +148,9 @@ def star_sensitive(text: str, spec: CommandSpec | None) -> str | None:
     if any(arg.sensitive and arg.positional for arg in spec.args):
         return None  # cannot tell which word is the secret: show no text at all
     for name in sensitive:
-        pattern = re.compile(rf"(?<![\w-])(?:--)?{re.escape(name)}\s*=\s*(\"(?:\\.|[^\"])*\"?|'[^']*'?|\S+)", re.IGNORECASE)
+        pattern = re.compile(
+            rf"(?<![\w-])(?:--)?{re.escape(name)}\s*=\s*(\"(?:\\.|[^\"])*\"?|'[^']*'?|\S+)", re.IGNORECASE
+        )
         for match in pattern.finditer(text):
             _star(chars, match.start(1), match.end(1))
     return "".join(chars)

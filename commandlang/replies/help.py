@@ -27,7 +27,9 @@ _MAX_CARDS = 10
 
 def visible_commands(registry: RegistrySpec, role: str | None) -> list[CommandSpec]:
     """The commands `role` may run (all of them when role is None), sorted by name."""
-    return sorted((spec for spec in registry.commands.values() if role is None or role in spec.roles), key=lambda s: s.name)
+    return sorted(
+        (spec for spec in registry.commands.values() if role is None or role in spec.roles), key=lambda s: s.name
+    )
 
 
 def help_reply(registry: RegistrySpec, role: str | None, name: str | None = None) -> Reply:
@@ -62,11 +64,15 @@ def _help_choices(commands: list[CommandSpec]) -> _HelpChoices:
     carousel); each label is what it sends. Past what cards hold too, the text above still lists them all."""
     if len(commands) <= MAX_HELP_QUICK_REPLIES:
         return {"quick_replies": tuple(QuickReply(f"/help {s.name}", f"/help {s.name}") for s in commands)}
-    groups = [commands[i:i + _PER_CARD] for i in range(0, len(commands), _PER_CARD)][:_MAX_CARDS]
-    cards = tuple(Card(title=f"/{group[0].name} - /{group[-1].name}" if len(group) > 1 else f"/{group[0].name}",
-                       description="; ".join(f"/{s.name}: {s.summary}" for s in group if s.summary) or None,
-                       actions=tuple(Button("postback", f"/help {s.name}", payload=f"/help {s.name}") for s in group))
-                  for group in groups)
+    groups = [commands[i : i + _PER_CARD] for i in range(0, len(commands), _PER_CARD)][:_MAX_CARDS]
+    cards = tuple(
+        Card(
+            title=f"/{group[0].name} - /{group[-1].name}" if len(group) > 1 else f"/{group[0].name}",
+            description="; ".join(f"/{s.name}: {s.summary}" for s in group if s.summary) or None,
+            actions=tuple(Button("postback", f"/help {s.name}", payload=f"/help {s.name}") for s in group),
+        )
+        for group in groups
+    )
     return {"carousel": Carousel(cards)}
 
 
@@ -80,7 +86,12 @@ def help_command(registry: RegistrySpec, role: str | None, name: str) -> Reply:
         if subcommands:
             lines = [f"/{name} has these subcommands:"]
             lines += [f"/{s.name.replace('.', ' ')}" + (f" - {s.summary}" if s.summary else "") for s in subcommands]
-            return Reply(text="\n".join(lines), quick_replies=tuple(QuickReply(f"/help {s.name}", f"/help {s.name}") for s in subcommands[:MAX_HELP_QUICK_REPLIES]))
+            return Reply(
+                text="\n".join(lines),
+                quick_replies=tuple(
+                    QuickReply(f"/help {s.name}", f"/help {s.name}") for s in subcommands[:MAX_HELP_QUICK_REPLIES]
+                ),
+            )
         return _unknown(registry, role, name)
     lines = [f"/{spec.name}" + (f" - {spec.summary}" if spec.summary else "")]
     if spec.description:
@@ -91,8 +102,12 @@ def help_command(registry: RegistrySpec, role: str | None, name: str) -> Reply:
     if spec.args:
         lines.append("Arguments:")
         lines += [f"  {_describe_arg(arg)}" for arg in spec.args]
-    examples = [e.input for e in spec.examples if not (e.expect or {}).get("error")]  # failing examples teach the wrong thing
-    examples = [shown for shown in (star_sensitive(text, spec) for text in examples) if shown is not None]  # None: unsure, so hidden
+    examples = [
+        e.input for e in spec.examples if not (e.expect or {}).get("error")
+    ]  # failing examples teach the wrong thing
+    examples = [
+        shown for shown in (star_sensitive(text, spec) for text in examples) if shown is not None
+    ]  # None: unsure, so hidden
     if examples:
         lines.append("Examples:")
         lines += [f"  {text}" for text in examples]
@@ -114,7 +129,11 @@ def _unknown(registry: RegistrySpec, role: str | None, name: str) -> Reply:
 
 def _describe_arg(arg: ArgSpec) -> str:
     """`amount (decimal, required, at least 0.01): Amount to refund. Default: 0.` in one line."""
-    facts = [str(arg.type) if arg.type.name != "enum" else ("list of " if arg.type.is_list else "") + describe("enum", arg.choices)]
+    facts = [
+        str(arg.type)
+        if arg.type.name != "enum"
+        else ("list of " if arg.type.is_list else "") + describe("enum", arg.choices)
+    ]
     if arg.positional:
         facts.append("positional")
     if arg.required:

@@ -10,7 +10,16 @@ from dataclasses import dataclass, replace
 
 from .model import Button, Card, Carousel, QuickReply, Reply
 
-__all__ = ["ChannelLimits", "GENESYS_LIMITS", "TEXT_LIMITS", "JSON_LIMITS", "LIMITS", "MARKER", "enforce_limits", "shorten"]
+__all__ = [
+    "ChannelLimits",
+    "GENESYS_LIMITS",
+    "TEXT_LIMITS",
+    "JSON_LIMITS",
+    "LIMITS",
+    "MARKER",
+    "enforce_limits",
+    "shorten",
+]
 
 #: What a cut text ends with, so a reader sees that something is missing.
 MARKER = "…"
@@ -103,7 +112,9 @@ def enforce_limits(reply: Reply, limits: ChannelLimits) -> tuple[Reply, list[str
     if limits.max_quick_replies is not None and len(quick) > limits.max_quick_replies:
         dropped = len(quick) - limits.max_quick_replies
         quick = quick[: limits.max_quick_replies]
-        warnings.append(f"{dropped} of {len(reply.quick_replies)} quick replies dropped ({limits.channel} shows at most {limits.max_quick_replies})")
+        warnings.append(
+            f"{dropped} of {len(reply.quick_replies)} quick replies dropped ({limits.channel} shows at most {limits.max_quick_replies})"
+        )
         notes.append(f"{MARKER} {dropped} more option{'s' if dropped != 1 else ''} not shown")
     quick = tuple(_quick(q, limits, warnings) for q in quick)
 
@@ -139,7 +150,9 @@ def enforce_limits(reply: Reply, limits: ChannelLimits) -> tuple[Reply, list[str
     if body != text:
         warnings.append(f"text cut to {room} characters ({len(text)} given)")
     text = (body + "\n" + tail if body else tail) if notes else body
-    fitted = replace(reply, text=text, quick_replies=quick, cards=cards, carousel=carousel, buttons=buttons, attachments=attachments)
+    fitted = replace(
+        reply, text=text, quick_replies=quick, cards=cards, carousel=carousel, buttons=buttons, attachments=attachments
+    )
     return fitted, warnings
 
 
@@ -165,8 +178,12 @@ def _card(card: Card, limits: ChannelLimits, warnings: list[str]) -> Card:
     if limits.max_card_actions is not None and len(actions) > limits.max_card_actions:
         dropped = len(actions) - limits.max_card_actions
         actions = actions[: limits.max_card_actions]
-        warnings.append(f"card {card.title[:20]!r}: {dropped} actions dropped ({limits.channel} shows at most {limits.max_card_actions})")
-        description = ((description + "\n") if description else "") + f"{MARKER} {dropped} more action{'s' if dropped != 1 else ''} not shown"
+        warnings.append(
+            f"card {card.title[:20]!r}: {dropped} actions dropped ({limits.channel} shows at most {limits.max_card_actions})"
+        )
+        description = (
+            (description + "\n") if description else ""
+        ) + f"{MARKER} {dropped} more action{'s' if dropped != 1 else ''} not shown"
     actions = tuple(_button(a, limits.max_button_label, warnings) for a in actions)
     title = shorten(card.title, limits.max_card_title)
     if title != card.title:

@@ -112,16 +112,37 @@ class _Checker:
             source = handle.read()
         self.string(source, Position(path, 1, 1), path, frozenset(), False)
 
-    def report(self, code: str, message: str, pos: Position | None, file: str | None = None, *,
-               severity: str = "error", hint: str | None = None) -> None:
-        self.found.append(Diagnostic(code=code, message=message, file=(pos.file if pos and pos.file else file) or self.spec.path,
-                                     line=pos.line if pos else None, column=pos.column if pos else None,
-                                     hint=hint, severity=severity))  # type: ignore[arg-type]
+    def report(
+        self,
+        code: str,
+        message: str,
+        pos: Position | None,
+        file: str | None = None,
+        *,
+        severity: str = "error",
+        hint: str | None = None,
+    ) -> None:
+        self.found.append(
+            Diagnostic(
+                code=code,
+                message=message,
+                file=(pos.file if pos and pos.file else file) or self.spec.path,
+                line=pos.line if pos else None,
+                column=pos.column if pos else None,
+                hint=hint,
+                severity=severity,
+            )
+        )  # type: ignore[arg-type]
 
     # -- declared templates ----------------------------------------------
     def declared(self, command: CommandSpec, kind: str) -> bool:
         """Check one declared reply; True when it has errors (reported now or for a shared file before)."""
-        value = {"success": command.reply.success, "error": command.reply.error, "confirm": command.confirm, "ack": command.ack}[kind]
+        value = {
+            "success": command.reply.success,
+            "error": command.reply.error,
+            "confirm": command.confirm,
+            "ack": command.ack,
+        }[kind]
         if value is None:
             return False
         where = f"{command.name}: {'reply.' + kind if kind in ('success', 'error') else kind}"
@@ -136,7 +157,9 @@ class _Checker:
     def declared_at(self, command: CommandSpec, kind: str) -> Position | None:
         """Where `reply.success` / `confirm` / ... of a command is written (the spec keeps only the command's place)."""
         if self._registry_yaml is None:
-            self._registry_yaml = read_yaml(self.spec.path)[0] if self.spec.path and os.path.isfile(self.spec.path) else {}
+            self._registry_yaml = (
+                read_yaml(self.spec.path)[0] if self.spec.path and os.path.isfile(self.spec.path) else {}
+            )
         commands = self._registry_yaml.get("commands") if isinstance(self._registry_yaml, Mapping) else None
         body = _find_command(commands, command.name)
         if isinstance(body, LMap):
@@ -150,8 +173,12 @@ class _Checker:
     def file(self, name: str, is_error: bool, where: str, pos: Position | None, depth: int = 0) -> bool:
         path = os.path.join(self.template_dir, name) if self.template_dir else None
         if path is None or not os.path.isfile(path):
-            self.report("template_missing", f"{where} names templates/{name}, which does not exist", pos,
-                        hint=f"Create it in {self.template_dir or 'templates/ next to the registry'}.")
+            self.report(
+                "template_missing",
+                f"{where} names templates/{name}, which does not exist",
+                pos,
+                hint=f"Create it in {self.template_dir or 'templates/ next to the registry'}.",
+            )
             return True
         # A file shared by commands is checked once per command: `args.X` resolves against each one's arguments.
         seen = (path, is_error, self.command.name if self.command else "")
@@ -165,15 +192,27 @@ class _Checker:
             self.failed_files.add(path)
             return True
         if isinstance(structure, LMap) and "$layout" in structure:
-            if depth < 3 and self.file(str(structure["$layout"]), is_error, f"{name}: $layout", structure.value_pos["$layout"], depth + 1):
+            if depth < 3 and self.file(
+                str(structure["$layout"]), is_error, f"{name}: $layout", structure.value_pos["$layout"], depth + 1
+            ):
                 self.failed_files.add(path)
         self.walk(structure, getattr(structure, "pos", None), path, frozenset(), is_error, top=True, where=name)
         if any(d.severity == "error" for d in self.found[before:]):
             self.failed_files.add(path)
         return path in self.failed_files
 
-    def walk(self, node: Any, pos: Position | None, file: str | None, scope: frozenset[str], is_error: bool, *,
-             top: bool = False, where: str = "", list_key: str | None = None) -> None:
+    def walk(
+        self,
+        node: Any,
+        pos: Position | None,
+        file: str | None,
+        scope: frozenset[str],
+        is_error: bool,
+        *,
+        top: bool = False,
+        where: str = "",
+        list_key: str | None = None,
+    ) -> None:
         """Check a reply structure: its keys, every string, every payload; not what a `$when` always drops."""
         if isinstance(node, str):
             self.string(node, pos, file, scope, is_error)
@@ -188,7 +227,9 @@ class _Checker:
                 loop = _FOR.match(str(node["$for"]))
                 where_for = _value_pos(node, "$for", pos)
                 if loop is None:
-                    self.report("template_syntax", f"$for must read `name in expression`, got {node['$for']!r}", where_for, file)
+                    self.report(
+                        "template_syntax", f"$for must read `name in expression`, got {node['$for']!r}", where_for, file
+                    )
                 else:
                     self.expression(loop.group("expr"), where_for, file, scope, is_error, offset=loop.start("expr"))
                     inner = scope | {loop.group("name")}
@@ -205,31 +246,68 @@ class _Checker:
             for key, value in node.items():
                 if key in ("$when", "$for", "$layout"):
                     continue
-                if key in _URL_KEYS and isinstance(value, str) and "{" not in value and not is_allowed_link(value.strip()):
-                    self.report("reply_url", f"{key} {value!r} would be dropped: a reply sends only https links "
-                                "(http only to a loopback host)", _value_pos(node, key, pos), file)
-                self.walk(value, _value_pos(node, key, pos), file, inner, is_error,
-                          list_key=key if isinstance(value, list) else None)
+                if (
+                    key in _URL_KEYS
+                    and isinstance(value, str)
+                    and "{" not in value
+                    and not is_allowed_link(value.strip())
+                ):
+                    self.report(
+                        "reply_url",
+                        f"{key} {value!r} would be dropped: a reply sends only https links "
+                        "(http only to a loopback host)",
+                        _value_pos(node, key, pos),
+                        file,
+                    )
+                self.walk(
+                    value,
+                    _value_pos(node, key, pos),
+                    file,
+                    inner,
+                    is_error,
+                    list_key=key if isinstance(value, list) else None,
+                )
             return
         if isinstance(node, list):
             for index, item in enumerate(node):
                 item_pos = node.item_pos[index] if isinstance(node, LList) else pos
                 self.walk(item, item_pos, file, scope, is_error, list_key=list_key)
 
-    def keys(self, node: Mapping[str, Any], allowed: tuple[str, ...], pos: Position | None, file: str | None, where: str) -> None:
+    def keys(
+        self, node: Mapping[str, Any], allowed: tuple[str, ...], pos: Position | None, file: str | None, where: str
+    ) -> None:
         for key in node:
             if key not in allowed:
                 key_pos = node.key_pos.get(key, pos) if isinstance(node, LMap) else pos
-                self.report("reply_shape", f"{where}: unknown key {key!r}", key_pos, file,
-                            hint="Allowed: " + ", ".join(k for k in allowed if not k.startswith("$")))
+                self.report(
+                    "reply_shape",
+                    f"{where}: unknown key {key!r}",
+                    key_pos,
+                    file,
+                    hint="Allowed: " + ", ".join(k for k in allowed if not k.startswith("$")),
+                )
 
-    def expression(self, source: str, pos: Position | None, file: str | None, scope: frozenset[str], is_error: bool,
-                   offset: int = 0) -> None:
+    def expression(
+        self,
+        source: str,
+        pos: Position | None,
+        file: str | None,
+        scope: frozenset[str],
+        is_error: bool,
+        offset: int = 0,
+    ) -> None:
         """A bare expression (`$for`'s, `$when`'s) that starts `offset` characters into its YAML string."""
         self.string("{{ " + source + " }}", pos, file, scope, is_error, offset=offset - 3)
 
-    def string(self, source: str, pos: Position | None, file: str | None, scope: frozenset[str], is_error: bool,
-               offset: int = 0) -> None:
+    def string(
+        self,
+        source: str,
+        pos: Position | None,
+        file: str | None,
+        scope: frozenset[str],
+        is_error: bool,
+        offset: int = 0,
+    ) -> None:
         """Check one template string statically (`template_check`), each finding at its place in the file."""
         if "{" not in source:
             return
@@ -238,7 +316,10 @@ class _Checker:
             at = file_position(pos, lines, finding.line, finding.column + (offset if finding.line == 1 else 0))
             code, message = finding.code, f"{self.current}: {finding.message}"
             if code == "template_unknown_variable" and finding.message == "unknown variable 'raw_args'" and is_error:
-                code, message = "template_raw_in_error", f"{self.current}: raw_args is not available in error replies (secrets stay masked)"
+                code, message = (
+                    "template_raw_in_error",
+                    f"{self.current}: raw_args is not available in error replies (secrets stay masked)",
+                )
                 finding = dataclasses.replace(finding, hint="Use args, which holds the masked values.")
             elif code == "template_unknown_variable" and finding.message == "unknown variable 'macros'":
                 code, message = "template_missing", f"macros is used but templates/{MACROS_FILE} does not exist"
@@ -252,8 +333,10 @@ class _Checker:
             variables.discard("raw_args")
         if not self.has_macros:
             variables.discard("macros")
-        fields: dict[str, frozenset[str]] = {"command": frozenset({"name", "summary", "usage"}),
-                                             "user": frozenset({"id", "role"})}
+        fields: dict[str, frozenset[str]] = {
+            "command": frozenset({"name", "summary", "usage"}),
+            "user": frozenset({"id", "role"}),
+        }
         if is_error:
             fields["error"] = frozenset({"code", "message"})
         if command is not None:
@@ -265,11 +348,18 @@ class _Checker:
                 fields["result"] = frozenset(command.result)
         if self.has_macros:
             fields["macros"] = self.file_macros.get(MACROS_FILE, frozenset())
-        return Scope(variables=frozenset(variables - loop_names) | loop_names, fields=fields,
-                     filters=frozenset(self.renderer.engine.env.filters), tests=frozenset(self.renderer.engine.env.tests),
-                     templates=self.templates, file_macros=self.file_macros)
+        return Scope(
+            variables=frozenset(variables - loop_names) | loop_names,
+            fields=fields,
+            filters=frozenset(self.renderer.engine.env.filters),
+            tests=frozenset(self.renderer.engine.env.tests),
+            templates=self.templates,
+            file_macros=self.file_macros,
+        )
 
-    def payload(self, node: Mapping[str, Any], pos: Position | None, file: str | None, loop_names: frozenset[str]) -> None:
+    def payload(
+        self, node: Mapping[str, Any], pos: Position | None, file: str | None, loop_names: frozenset[str]
+    ) -> None:
         """A choice's payload: does what it sends bind? (`payload_check`)"""
         payload = node.get("payload")
         if self.command is None or not isinstance(payload, str):
@@ -278,9 +368,15 @@ class _Checker:
         if finding is not None:
             label = node.get("label")
             what = f"{label!r}" if isinstance(label, str) else "a choice"
-            self.report(finding.code, f"{self.current}: {what} {finding.message}", _value_pos(node, "payload", pos), file,
-                        severity="warning", hint="A button cannot ask for more: send a command that runs as it is, "
-                        "or /help NAME to show how to run it.")
+            self.report(
+                finding.code,
+                f"{self.current}: {what} {finding.message}",
+                _value_pos(node, "payload", pos),
+                file,
+                severity="warning",
+                hint="A button cannot ask for more: send a command that runs as it is, "
+                "or /help NAME to show how to run it.",
+            )
 
     def file_lines(self, path: str | None) -> list[str]:
         """The lines of a registry or template file, for positions inside its strings."""
@@ -320,14 +416,22 @@ class _Checker:
                     continue
                 self.example_reply(command, kind, context, example.position, example.input)
 
-    def example_reply(self, command: CommandSpec, kind: str, context: ReplyContext, pos: Position | None, text: str) -> None:
+    def example_reply(
+        self, command: CommandSpec, kind: str, context: ReplyContext, pos: Position | None, text: str
+    ) -> None:
         try:
             reply = self.renderer.render(command, kind, context, strict=True)  # type: ignore[arg-type]
         except TemplateError as exc:
-            self.report("example_reply", f"{command.name}: the {kind} reply to example {text!r} fails: {exc.diagnostic.message}", pos)
+            self.report(
+                "example_reply",
+                f"{command.name}: the {kind} reply to example {text!r} fails: {exc.diagnostic.message}",
+                pos,
+            )
             return
         except ReplyShapeError as exc:
-            self.report("reply_shape", f"{command.name}: the {kind} reply to example {text!r} is not a valid reply: {exc}", pos)
+            self.report(
+                "reply_shape", f"{command.name}: the {kind} reply to example {text!r} is not a valid reply: {exc}", pos
+            )
             return
         except Exception as exc:  # noqa: BLE001 - a broken _macros.j2 and the like: a finding, never a traceback
             message = getattr(exc, "message", None) or str(exc)
@@ -335,8 +439,12 @@ class _Checker:
             return
         for limits in (GENESYS_LIMITS, TEXT_LIMITS):
             for warning in enforce_limits(reply, limits)[1]:
-                self.report("reply_limit", f"{command.name}: the {kind} reply to example {text!r} on {limits.channel}: {warning}",
-                            pos, severity="warning")
+                self.report(
+                    "reply_limit",
+                    f"{command.name}: the {kind} reply to example {text!r} on {limits.channel}: {warning}",
+                    pos,
+                    severity="warning",
+                )
 
 
 def _template_files(template_dir: str | None) -> tuple[frozenset[str], dict[str, frozenset[str]]]:

@@ -222,15 +222,22 @@ def reply_from_structure(rendered: Any) -> Reply:
         cards_raw = raw.get("cards") if isinstance(raw, Mapping) else raw
         if isinstance(raw, Mapping):
             _only(raw, ("cards",), "carousel")
-        carousel = Carousel(tuple(_card(c, f"carousel.cards[{i}]") for i, c in enumerate(_list(cards_raw, "carousel.cards"))))
+        carousel = Carousel(
+            tuple(_card(c, f"carousel.cards[{i}]") for i, c in enumerate(_list(cards_raw, "carousel.cards")))
+        )
     reply = Reply(
         text=text,
         format=fmt,  # type: ignore[arg-type]
-        quick_replies=tuple(_quick_reply(q, f"quick_replies[{i}]") for i, q in enumerate(_list(rendered.get("quick_replies"), "quick_replies"))),
+        quick_replies=tuple(
+            _quick_reply(q, f"quick_replies[{i}]")
+            for i, q in enumerate(_list(rendered.get("quick_replies"), "quick_replies"))
+        ),
         buttons=_kept(_button(b, f"buttons[{i}]") for i, b in enumerate(_list(rendered.get("buttons"), "buttons"))),
         cards=tuple(_card(c, f"cards[{i}]") for i, c in enumerate(_list(rendered.get("cards"), "cards"))),
         carousel=carousel,
-        attachments=_kept(_attachment(a, f"attachments[{i}]") for i, a in enumerate(_list(rendered.get("attachments"), "attachments"))),
+        attachments=_kept(
+            _attachment(a, f"attachments[{i}]") for i, a in enumerate(_list(rendered.get("attachments"), "attachments"))
+        ),
     )
     if not (reply.text or reply.quick_replies or reply.buttons or reply.all_cards() or reply.attachments):
         raise ReplyShapeError("", "the reply is empty: give it a text, quick replies, buttons, cards or attachments")
@@ -303,13 +310,17 @@ def _quick_reply(value: Any, path: str) -> QuickReply:
     item = _mapping(value, path, ("label", "payload", "image"))
     label = _text(item.get("label"), f"{path}.label", required=True)
     payload = _text(item.get("payload"), f"{path}.payload", required=False) or label
-    return QuickReply(label=label, payload=payload, image=_link(_text(item.get("image"), f"{path}.image", required=False)))  # type: ignore[arg-type]
+    return QuickReply(
+        label=label, payload=payload, image=_link(_text(item.get("image"), f"{path}.image", required=False))
+    )  # type: ignore[arg-type]
 
 
 def _button(value: Any, path: str) -> Button | None:
     """The button, or None for a link button whose URL a reply may not send."""
     item = _mapping(value, path, ("kind", "label", "payload", "url"))
-    kind = _text(item.get("kind"), f"{path}.kind", required=False) or ("link" if item.get("url") is not None else "postback")
+    kind = _text(item.get("kind"), f"{path}.kind", required=False) or (
+        "link" if item.get("url") is not None else "postback"
+    )
     if kind not in ("postback", "link"):
         raise ReplyShapeError(f"{path}.kind", f"must be postback or link, not {kind!r}")
     label = _text(item.get("label"), f"{path}.label", required=True)
@@ -336,7 +347,9 @@ def _card(value: Any, path: str) -> Card:
         description=_text(item.get("description"), f"{path}.description", required=False),
         image=_link(_text(item.get("image"), f"{path}.image", required=False)),
         default_action=_default_action(item.get("default_action"), f"{path}.default_action"),
-        actions=_kept(_button(a, f"{path}.actions[{i}]") for i, a in enumerate(_list(item.get("actions"), f"{path}.actions"))),
+        actions=_kept(
+            _button(a, f"{path}.actions[{i}]") for i, a in enumerate(_list(item.get("actions"), f"{path}.actions"))
+        ),
     )
 
 

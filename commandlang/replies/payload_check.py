@@ -102,10 +102,21 @@ def _loose(spec: RegistrySpec) -> RegistrySpec:
     commands = {}
     for name, command in spec.commands.items():
         args = tuple(
-            arg if arg.type.name == "bool" else dataclasses.replace(
-                arg, type=TypeSpec("str", arg.type.is_list), min=None, max=None, min_length=None, max_length=None,
-                pattern=None, choices=None, default=None)
-            for arg in command.args)
+            arg
+            if arg.type.name == "bool"
+            else dataclasses.replace(
+                arg,
+                type=TypeSpec("str", arg.type.is_list),
+                min=None,
+                max=None,
+                min_length=None,
+                max_length=None,
+                pattern=None,
+                choices=None,
+                default=None,
+            )
+            for arg in command.args
+        )
         commands[name] = dataclasses.replace(command, args=args)
     return dataclasses.replace(spec, commands=MappingProxyType(commands))
 
@@ -126,10 +137,16 @@ class PayloadChecker:
         """The context a payload is rendered with: the command's own name, probes for the rest."""
         probe = _Probe(strict)
         variables: dict[str, Any] = {
-            "args": {arg.name: probe for arg in command.args}, "raw_args": {arg.name: probe for arg in command.args},
-            "result": probe, "status": probe, "error": {"code": probe, "message": probe},
-            "command": command_info(command), "user": {"id": probe, "role": probe}, "conversation_id": probe,
-            "confirm_token": probe, "loop_index": probe,
+            "args": {arg.name: probe for arg in command.args},
+            "raw_args": {arg.name: probe for arg in command.args},
+            "result": probe,
+            "status": probe,
+            "error": {"code": probe, "message": probe},
+            "command": command_info(command),
+            "user": {"id": probe, "role": probe},
+            "conversation_id": probe,
+            "confirm_token": probe,
+            "loop_index": probe,
         }
         if self.macros is not None:
             variables["macros"] = self.macros
@@ -151,8 +168,11 @@ class PayloadChecker:
     def check(self, payload: str, command: CommandSpec, loop_names: Iterable[str] = ()) -> PayloadFinding | None:
         """What pressing a choice that sends `payload` would fail with; None when it binds (or is not a command)."""
         try:
-            text = self.engine.compile_string(payload).render(self.variables(command, loop_names, strict=False)) \
-                if "{" in payload else payload
+            text = (
+                self.engine.compile_string(payload).render(self.variables(command, loop_names, strict=False))
+                if "{" in payload
+                else payload
+            )
             invocation = self.parser.parse(text, self.options)
         except Exception:  # noqa: BLE001 - a template or syntax problem is reported by the other checks
             return None
@@ -166,19 +186,28 @@ class PayloadChecker:
         except CommandError as exc:
             code = exc.diagnostic.code
             if code == "unknown_command":
-                return PayloadFinding("reply_payload", f"sends /{invocation.name}, which is not a command of this registry")
+                return PayloadFinding(
+                    "reply_payload", f"sends /{invocation.name}, which is not a command of this registry"
+                )
             name = f"/{invocation.name}"
             if code == "missing_argument":
-                return PayloadFinding("payload_incomplete", f"sends {shown!r}, but {name} needs "
-                                      f"{exc.diagnostic.argument}", exc.diagnostic.argument)
-            return PayloadFinding("payload_invalid", f"sends {shown!r}, which fails: {exc.diagnostic.message}",
-                                  exc.diagnostic.argument)
+                return PayloadFinding(
+                    "payload_incomplete",
+                    f"sends {shown!r}, but {name} needs {exc.diagnostic.argument}",
+                    exc.diagnostic.argument,
+                )
+            return PayloadFinding(
+                "payload_invalid", f"sends {shown!r}, which fails: {exc.diagnostic.message}", exc.diagnostic.argument
+            )
         try:
             self.binder.bind(invocation)
         except CommandError as exc:
             if not _from_probe(invocation, exc.diagnostic.column):
-                return PayloadFinding("payload_invalid", f"sends {shown!r}, which fails: {exc.diagnostic.message}",
-                                      exc.diagnostic.argument)
+                return PayloadFinding(
+                    "payload_invalid",
+                    f"sends {shown!r}, which fails: {exc.diagnostic.message}",
+                    exc.diagnostic.argument,
+                )
         return None
 
     def _built_in(self, invocation: Invocation) -> PayloadFinding | None:
@@ -186,8 +215,12 @@ class PayloadChecker:
             return None
         first = invocation.positionals[0].value
         name = " ".join(first.texts) if isinstance(first, ListValue) else first.text
-        if _WORD in name or self.spec.resolve(name.lower()) is not None or "." in name \
-                or any(c.startswith(name.lower() + ".") for c in self.spec.commands):
+        if (
+            _WORD in name
+            or self.spec.resolve(name.lower()) is not None
+            or "." in name
+            or any(c.startswith(name.lower() + ".") for c in self.spec.commands)
+        ):
             return None
         return PayloadFinding("reply_payload", f"sends /help {name}, but {name} is not a command of this registry")
 

@@ -77,8 +77,13 @@ def is_template_file(value: Any) -> bool:
 class ReplyRenderer:
     """Renders the replies of one registry's commands; holds the file cache."""
 
-    def __init__(self, engine: TemplateEngine | None = None, template_dir: str | os.PathLike[str] | None = None,
-                 *, scrubber: Scrubber | None = None) -> None:
+    def __init__(
+        self,
+        engine: TemplateEngine | None = None,
+        template_dir: str | os.PathLike[str] | None = None,
+        *,
+        scrubber: Scrubber | None = None,
+    ) -> None:
         self.scrubber = scrubber or Scrubber()  # `Scrubber.for_registry(spec)` also removes the backends' host names
         self.template_dir = os.fspath(template_dir) if template_dir is not None else None
         self.engine = engine or TemplateEngine(self.template_dir)
@@ -128,7 +133,9 @@ class ReplyRenderer:
 
     def template_for(self, spec: CommandSpec, kind: ReplyKind) -> Any:
         """The template structure declared for `kind`, or None for the default."""
-        declared = {"success": spec.reply.success, "error": spec.reply.error, "confirm": spec.confirm, "ack": spec.ack}[kind]
+        declared = {"success": spec.reply.success, "error": spec.reply.error, "confirm": spec.confirm, "ack": spec.ack}[
+            kind
+        ]
         if declared is None:
             return None
         if is_template_file(declared):
@@ -138,8 +145,14 @@ class ReplyRenderer:
         return declared
 
     # -- rendering -------------------------------------------------------
-    def render(self, spec: CommandSpec, kind: ReplyKind, context: ReplyContext | Mapping[str, Any] | None = None,
-               *, strict: bool = False) -> Reply:
+    def render(
+        self,
+        spec: CommandSpec,
+        kind: ReplyKind,
+        context: ReplyContext | Mapping[str, Any] | None = None,
+        *,
+        strict: bool = False,
+    ) -> Reply:
         """The `kind` reply of `spec` for one run. Falls back to the default unless `strict`."""
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
@@ -180,7 +193,12 @@ class ReplyRenderer:
         try:
             return self.render_structure(spec, kind, template, ctx)
         except TemplateError as exc:
-            declared = {"success": spec.reply.success, "error": spec.reply.error, "confirm": spec.confirm, "ack": spec.ack}[kind]
+            declared = {
+                "success": spec.reply.success,
+                "error": spec.reply.error,
+                "confirm": spec.confirm,
+                "ack": spec.ack,
+            }[kind]
             if exc.diagnostic.file is None and is_template_file(declared):
                 raise TemplateError(replace(exc.diagnostic, file=f"templates/{declared.strip()}")) from None
             raise
@@ -224,7 +242,9 @@ def default_reply(spec: CommandSpec, kind: ReplyKind, context: ReplyContext) -> 
         return Reply(text=f"Done: /{spec.name}")
     if kind == "error":
         error = context.error or {}
-        message = Scrubber().for_call(spec, context.args).message(error.get("message"))  # again: callers may pass raw contexts
+        message = (
+            Scrubber().for_call(spec, context.args).message(error.get("message"))
+        )  # again: callers may pass raw contexts
         text = f"Sorry, /{spec.name} failed" + (f": {message}" if message else ".")
         if error.get("code") in ("timeout", "timed_out"):
             text += "\nIt took too long; please try again in a moment."
@@ -251,6 +271,12 @@ def _with_confirmation(reply: Reply, token: str | None) -> Reply:
     confirm = QuickReply("Confirm", CONFIRM_PAYLOAD.format(token=suffix).strip())
     cancel = QuickReply("Cancel", CANCEL_PAYLOAD.format(token=suffix).strip())
     others = tuple(q for q in reply.quick_replies if q.payload not in (confirm.payload, cancel.payload))
-    return Reply(text=reply.text, format=reply.format, quick_replies=(confirm, cancel) + others, buttons=reply.buttons,
-                 cards=reply.cards, carousel=reply.carousel, attachments=reply.attachments)
-
+    return Reply(
+        text=reply.text,
+        format=reply.format,
+        quick_replies=(confirm, cancel) + others,
+        buttons=reply.buttons,
+        cards=reply.cards,
+        carousel=reply.carousel,
+        attachments=reply.attachments,
+    )

@@ -30,7 +30,15 @@ from ..binding.call import mask
 from ..registry.model import CommandSpec, RegistrySpec
 from ..registry.types import to_json
 
-__all__ = ["Scrubber", "sensitive_values", "is_allowed_link", "LINK_REMOVED", "ADDRESS_REMOVED", "MAX_MESSAGE", "is_loopback_host"]
+__all__ = [
+    "Scrubber",
+    "sensitive_values",
+    "is_allowed_link",
+    "LINK_REMOVED",
+    "ADDRESS_REMOVED",
+    "MAX_MESSAGE",
+    "is_loopback_host",
+]
 
 LINK_REMOVED = "[link removed]"
 ADDRESS_REMOVED = "[address removed]"
@@ -42,13 +50,18 @@ MIN_SECRET_LENGTH = 3
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\):.*", re.DOTALL)
 _PY_FRAME = re.compile(r'File "[^"]*", line \d+[^\n]*')
 _JVM_FRAME = re.compile(r"\bat [\w$.<>/]+\([^)\n]*\)")  # Java, .NET and Node frames: `at a.b.C(C.java:42)`
-_SOURCE_LINE = re.compile(r"[\w./\\~-]*\.(?:py|pyc|java|kt|scala|js|mjs|ts|go|rb|php|cs|c|cc|cpp|h|rs|ex|exs|erl|lua|pl)"
-                          r"(?::\d+)+\b", re.IGNORECASE)
+_SOURCE_LINE = re.compile(
+    r"[\w./\\~-]*\.(?:py|pyc|java|kt|scala|js|mjs|ts|go|rb|php|cs|c|cc|cpp|h|rs|ex|exs|erl|lua|pl)"
+    r"(?::\d+)+\b",
+    re.IGNORECASE,
+)
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]{1,15}://[^\s\"'<>)\]]*", re.IGNORECASE)
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])")
 # Candidates only; `ipaddress` decides (so "12:00:00" stays, "fe80::1%eth0" goes).
-_IPV6 = re.compile(r"\[?(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}(?:%[\w.]+)?(?![\w:])\]?(?::\d{1,5})?",
-                   re.IGNORECASE)
+_IPV6 = re.compile(
+    r"\[?(?<![\w:])[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}(?:%[\w.]+)?(?![\w:])\]?(?::\d{1,5})?",
+    re.IGNORECASE,
+)
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
@@ -96,7 +109,9 @@ class Scrubber:
 
     def _clean(self, text: Any) -> str:
         message = "" if text is None else str(text)
-        message = self._mask_text(message)  # first: a URL or frame may hold a secret that a pattern would only cut in half
+        message = self._mask_text(
+            message
+        )  # first: a URL or frame may hold a secret that a pattern would only cut in half
         message = _TRACEBACK.sub("", message)
         message = _PY_FRAME.sub("", message)
         message = _JVM_FRAME.sub("", message)
@@ -166,7 +181,7 @@ def is_loopback_host(host: str) -> bool:
     names this machine: 127.0.0.0/8, ::1, `localhost` and its subdomains (RFC 6761)."""
     name = host.strip().lower()
     if name.startswith("["):
-        name = name[1:name.find("]")] if "]" in name else name[1:]
+        name = name[1 : name.find("]")] if "]" in name else name[1:]
     elif name.count(":") == 1:
         name = name.split(":", 1)[0]
     if name in _LOOPBACK_NAMES or name.endswith(".localhost"):

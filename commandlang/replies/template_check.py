@@ -93,8 +93,15 @@ def check_source(source: str, scope: Scope) -> list[SourceFinding]:
         line = max(1, min(exc.lineno or 1, source.count("\n") + 1))
         text = source.splitlines()[line - 1] if source.splitlines() else ""
         column = max(text.rfind("{{"), text.rfind("{%")) + 1 or 1
-        return [SourceFinding("template_syntax", f"template syntax error: {exc.message}", line, column,
-                              "Every {{ needs its }}, every {% tag %} its end tag, and strings their closing quote.")]
+        return [
+            SourceFinding(
+                "template_syntax",
+                f"template syntax error: {exc.message}",
+                line,
+                column,
+                "Every {{ needs its }}, every {% tag %} its end tag, and strings their closing quote.",
+            )
+        ]
     walker = _Walker(source, scope, tree)
     walker.names()
     walker.visit(tree, frozenset())
@@ -134,8 +141,13 @@ class _Walker:
         unknown = meta.find_undeclared_variables(self.tree) - self.scope.variables
         for name in sorted(unknown):
             lineno = next((n.lineno for n in self.tree.find_all(nodes.Name) if n.name == name), 1)
-            self.report("template_unknown_variable", f"unknown variable {name!r}", lineno, rf"\b{re.escape(name)}\b",
-                        _did_you_mean(name, self.scope.variables - {"loop_index"}, "Known: "))
+            self.report(
+                "template_unknown_variable",
+                f"unknown variable {name!r}",
+                lineno,
+                rf"\b{re.escape(name)}\b",
+                _did_you_mean(name, self.scope.variables - {"loop_index"}, "Known: "),
+            )
 
     # -- fields, macros, filters, tests, files --------------------------------------
     def visit(self, node: nodes.Node, guarded: frozenset[str]) -> None:
@@ -179,7 +191,13 @@ class _Walker:
         base = node.node
         if not isinstance(base, nodes.Name) or base.name in self.local and base.name not in self.aliases:
             return
-        key = node.attr if isinstance(node, nodes.Getattr) else node.arg.value if isinstance(node.arg, nodes.Const) else None
+        key = (
+            node.attr
+            if isinstance(node, nodes.Getattr)
+            else node.arg.value
+            if isinstance(node.arg, nodes.Const)
+            else None
+        )
         if not isinstance(key, str) or f"{base.name}.{key}" in guarded:
             return
         if base.name in self.aliases:
@@ -187,47 +205,82 @@ class _Walker:
             what = f"a macro of {self.aliases[base.name]}"
         else:
             known = self.scope.fields.get(base.name)
-            what = {"args": "an argument of this command", "result": "a field of this command's result: declaration",
-                    "macros": "a macro of _macros.j2"}.get(base.name, "a field")
-        if known is None or key in known or (key in _DICT_METHODS and base.name != "macros" and base.name not in self.aliases):
+            what = {
+                "args": "an argument of this command",
+                "result": "a field of this command's result: declaration",
+                "macros": "a macro of _macros.j2",
+            }.get(base.name, "a field")
+        if (
+            known is None
+            or key in known
+            or (key in _DICT_METHODS and base.name != "macros" and base.name not in self.aliases)
+        ):
             return
         written = f"{base.name}.{key}"
-        self.report("template_unknown_name", f"{written} is not {what}", node.lineno,
-                    rf"\b{re.escape(base.name)}\s*(\.\s*|\[\s*['\"]){re.escape(key)}\b",
-                    _did_you_mean(key, known, "Known: ", prefix=base.name + "."))
+        self.report(
+            "template_unknown_name",
+            f"{written} is not {what}",
+            node.lineno,
+            rf"\b{re.escape(base.name)}\s*(\.\s*|\[\s*['\"]){re.escape(key)}\b",
+            _did_you_mean(key, known, "Known: ", prefix=base.name + "."),
+        )
 
     def filter_name(self, node: nodes.Filter) -> None:
         if node.name not in self.scope.filters:
-            self.report("template_unknown_filter", f"unknown filter {node.name!r}", node.lineno,
-                        rf"\|\s*{re.escape(node.name)}\b", _did_you_mean(node.name, self.scope.filters, None))
+            self.report(
+                "template_unknown_filter",
+                f"unknown filter {node.name!r}",
+                node.lineno,
+                rf"\|\s*{re.escape(node.name)}\b",
+                _did_you_mean(node.name, self.scope.filters, None),
+            )
 
     def test_name(self, node: nodes.Test) -> None:
         if node.name not in self.scope.tests:
-            self.report("template_unknown_test", f"unknown test {node.name!r} (after `is`)", node.lineno,
-                        rf"\bis\s+(not\s+)?{re.escape(node.name)}\b", _did_you_mean(node.name, self.scope.tests, None))
+            self.report(
+                "template_unknown_test",
+                f"unknown test {node.name!r} (after `is`)",
+                node.lineno,
+                rf"\bis\s+(not\s+)?{re.escape(node.name)}\b",
+                _did_you_mean(node.name, self.scope.tests, None),
+            )
 
     def template_file(self, node: nodes.Include | nodes.Import | nodes.FromImport) -> None:
         target = node.template.value if isinstance(node.template, nodes.Const) else None
         if isinstance(target, str) and target not in self.scope.templates:
             verb = "includes" if isinstance(node, nodes.Include) else "imports"
-            self.report("template_missing", f"the template {verb} {target}, which does not exist in templates/",
-                        node.lineno, re.escape(target), _did_you_mean(target, self.scope.templates, "Files: "))
+            self.report(
+                "template_missing",
+                f"the template {verb} {target}, which does not exist in templates/",
+                node.lineno,
+                re.escape(target),
+                _did_you_mean(target, self.scope.templates, "Files: "),
+            )
             return
         if isinstance(node, nodes.FromImport) and isinstance(target, str):
             known = self.scope.file_macros.get(target, frozenset())
             for item in node.names:
                 name = item[0] if isinstance(item, tuple) else item
                 if name not in known:
-                    self.report("template_unknown_name", f"{target} has no macro {name!r}", node.lineno,
-                                rf"\b{re.escape(name)}\b", _did_you_mean(name, known, "Macros: "))
+                    self.report(
+                        "template_unknown_name",
+                        f"{target} has no macro {name!r}",
+                        node.lineno,
+                        rf"\b{re.escape(name)}\b",
+                        _did_you_mean(name, known, "Macros: "),
+                    )
 
 
 def _defined_paths(test: nodes.Node) -> frozenset[str]:
     """`args.x` for each `args.x is defined` joined by `and` in a condition: guarded where it holds."""
     if isinstance(test, nodes.And):
         return _defined_paths(test.left) | _defined_paths(test.right)
-    if isinstance(test, nodes.Test) and test.name == "defined" and isinstance(test.node, nodes.Getattr) \
-            and isinstance(test.node.node, nodes.Name):
+    if (
+        isinstance(test, nodes.Test)
+        and test.name == "defined"
+        and isinstance(test.node, nodes.Getattr)
+        and isinstance(test.node.node, nodes.Name)
+    ):
         return frozenset({f"{test.node.node.name}.{test.node.attr}"})
     return frozenset()
 
@@ -261,4 +314,3 @@ def file_position(pos: Position | None, lines: list[str], line: int, column: int
     at = pos.line + line - 1
     body = lines[at - 1] if 0 < at <= len(lines) else ""
     return Position(pos.file, at, len(body) - len(body.lstrip()) + column)
-

@@ -91,7 +91,9 @@ class TemplateEngine:
         return self._cached(self._strings, source, self.env.from_string)
 
     def compile_expression(self, source: str) -> Any:
-        return self._cached(self._expressions, source, lambda s: self.env.compile_expression(s, undefined_to_none=False))
+        return self._cached(
+            self._expressions, source, lambda s: self.env.compile_expression(s, undefined_to_none=False)
+        )
 
     # -- rendering -------------------------------------------------------
     def render_string(self, source: str, context: Mapping[str, Any]) -> str:
@@ -155,12 +157,16 @@ class TemplateEngine:
     def _repeat(self, element: Mapping[str, Any], context: Mapping[str, Any]) -> list[Any]:
         loop = _FOR.match(str(element["$for"]))
         if loop is None:
-            raise TemplateError(Diagnostic("template_error", f"$for must read `name in expression`, got {element['$for']!r}"))
+            raise TemplateError(
+                Diagnostic("template_error", f"$for must read `name in expression`, got {element['$for']!r}")
+            )
         values = self.evaluate(loop.group("expr"), context)
         if values is None:
             return []
         if isinstance(values, Mapping) or isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-            raise TemplateError(Diagnostic("template_error", f"$for needs a list, {loop.group('expr').strip()} is not one"))
+            raise TemplateError(
+                Diagnostic("template_error", f"$for needs a list, {loop.group('expr').strip()} is not one")
+            )
         body = {k: v for k, v in element.items() if k != "$for"}
         out = []
         for index, value in enumerate(values):
@@ -184,8 +190,11 @@ def _template_error(exc: jinja2.TemplateError, source: str) -> TemplateError:
     missing = _NO_ATTRIBUTE.match(message)
     if missing:
         owner, name = missing.group("owner"), missing.group("name")
-        message = (f"it reads .{name} of a value that is empty (no backend answer, or a field the answer "
-                   f"does not have)" if owner == "None" else f"it reads .{name}, which is not there")
+        message = (
+            f"it reads .{name} of a value that is empty (no backend answer, or a field the answer does not have)"
+            if owner == "None"
+            else f"it reads .{name}, which is not there"
+        )
     shown = source if len(source) <= 80 else source[:79] + "…"
     return TemplateError(Diagnostic("template_error", f"{message}, in {shown!r}", line=line))
 

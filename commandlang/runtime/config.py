@@ -40,28 +40,103 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("registry", "COMMANDLANG_REGISTRY", "str", "the registry file"),
     Setting("db", "COMMANDLANG_DB", "str", "SQLite state file (an alias: --store sqlite:PATH wins)"),
     Setting("max_concurrency", "COMMANDLANG_MAX_CONCURRENCY", "int", "commands running at once, across conversations"),
-    Setting("conversation_queue", "COMMANDLANG_CONVERSATION_QUEUE", "int", "commands waiting per conversation before 'busy'"),
-    Setting("command_timeout", "COMMANDLANG_COMMAND_TIMEOUT", "duration", "deadline of a command without its own timeout"),
+    Setting(
+        "conversation_queue", "COMMANDLANG_CONVERSATION_QUEUE", "int", "commands waiting per conversation before 'busy'"
+    ),
+    Setting(
+        "command_timeout", "COMMANDLANG_COMMAND_TIMEOUT", "duration", "deadline of a command without its own timeout"
+    ),
     Setting("drain_timeout", "COMMANDLANG_DRAIN_TIMEOUT", "duration", "how long shutdown waits for running commands"),
     Setting("retention", "COMMANDLANG_RETENTION", "duration", "how long finished commands and events are kept"),
-    Setting("reload_interval", "COMMANDLANG_RELOAD_INTERVAL", "duration", "how often to check the registry for changes (0: only on SIGHUP)"),
-    Setting("webhook_secret", "COMMANDLANG_WEBHOOK_SECRET", "secret", "HMAC secret of the webhook channel (unset: webhook off)"),
-    Setting("webhook_callback", "COMMANDLANG_WEBHOOK_CALLBACK", "str", "URL to POST webhook replies to (unset: reply in the response)"),
-    Setting("webhook_wait", "COMMANDLANG_WEBHOOK_WAIT", "duration", "how long a webhook response waits for the command"),
-    Setting("webhook_tolerance", "COMMANDLANG_WEBHOOK_TOLERANCE", "duration", "how far a webhook timestamp may be from this clock (older: refused as a replay)"),
-    Setting("webhook_legacy_signature", "COMMANDLANG_WEBHOOK_LEGACY_SIGNATURE", "switch", "also accept the old body-only webhook signature, without a timestamp (migration only: replayable)"),
-    Setting("local_channel", "COMMANDLANG_LOCAL_CHANNEL", "switch", "serve the demo chat page and its channel (on with --demo; never needed in production)"),
-    Setting("public_host", "COMMANDLANG_PUBLIC_HOST", "str", "host[:port] browsers reach this service at, beside loopback (the demo page's Host and Origin check)"),
-    Setting("max_connections", "COMMANDLANG_MAX_CONNECTIONS", "int", "HTTP connections open at once (lowered to fit the descriptor limit)"),
-    Setting("body_timeout", "COMMANDLANG_BODY_TIMEOUT", "duration", "how long a request body may take to arrive whole (408 after)"),
-    Setting("body_budget", "COMMANDLANG_BODY_BUDGET", "int", "bytes held at once by request bodies not yet authenticated (503 beyond)"),
-    Setting("sync_secret", "COMMANDLANG_SYNC_SECRET", "secret", "HMAC secret of sync tokens (unset: a random one per run)"),
-    Setting("sync_ping_interval", "COMMANDLANG_SYNC_PING_INTERVAL", "duration", "WebSocket ping interval of sync sessions"),
+    Setting(
+        "reload_interval",
+        "COMMANDLANG_RELOAD_INTERVAL",
+        "duration",
+        "how often to check the registry for changes (0: only on SIGHUP)",
+    ),
+    Setting(
+        "webhook_secret",
+        "COMMANDLANG_WEBHOOK_SECRET",
+        "secret",
+        "HMAC secret of the webhook channel (unset: webhook off)",
+    ),
+    Setting(
+        "webhook_callback",
+        "COMMANDLANG_WEBHOOK_CALLBACK",
+        "str",
+        "URL to POST webhook replies to (unset: reply in the response)",
+    ),
+    Setting(
+        "webhook_wait", "COMMANDLANG_WEBHOOK_WAIT", "duration", "how long a webhook response waits for the command"
+    ),
+    Setting(
+        "webhook_tolerance",
+        "COMMANDLANG_WEBHOOK_TOLERANCE",
+        "duration",
+        "how far a webhook timestamp may be from this clock (older: refused as a replay)",
+    ),
+    Setting(
+        "webhook_legacy_signature",
+        "COMMANDLANG_WEBHOOK_LEGACY_SIGNATURE",
+        "switch",
+        "also accept the old body-only webhook signature, without a timestamp (migration only: replayable)",
+    ),
+    Setting(
+        "local_channel",
+        "COMMANDLANG_LOCAL_CHANNEL",
+        "switch",
+        "serve the demo chat page and its channel (on with --demo; never needed in production)",
+    ),
+    Setting(
+        "public_host",
+        "COMMANDLANG_PUBLIC_HOST",
+        "str",
+        "host[:port] browsers reach this service at, beside loopback (the demo page's Host and Origin check)",
+    ),
+    Setting(
+        "max_connections",
+        "COMMANDLANG_MAX_CONNECTIONS",
+        "int",
+        "HTTP connections open at once (lowered to fit the descriptor limit)",
+    ),
+    Setting(
+        "body_timeout",
+        "COMMANDLANG_BODY_TIMEOUT",
+        "duration",
+        "how long a request body may take to arrive whole (408 after)",
+    ),
+    Setting(
+        "body_budget",
+        "COMMANDLANG_BODY_BUDGET",
+        "int",
+        "bytes held at once by request bodies not yet authenticated (503 beyond)",
+    ),
+    Setting(
+        "sync_secret", "COMMANDLANG_SYNC_SECRET", "secret", "HMAC secret of sync tokens (unset: a random one per run)"
+    ),
+    Setting(
+        "sync_ping_interval", "COMMANDLANG_SYNC_PING_INTERVAL", "duration", "WebSocket ping interval of sync sessions"
+    ),
     Setting("log_format", "COMMANDLANG_LOG_FORMAT", "choice:json,text", "log lines as JSON or text"),
     Setting("log_level", "COMMANDLANG_LOG_LEVEL", "choice:debug,info,warning,error", "log level"),
-    Setting("redis_url", "COMMANDLANG_REDIS_URL", "secret", "Redis shared by several replicas, instead of the SQLite file (redis://, rediss://, unix://; an alias: --store wins)"),
-    Setting("replica_id", "COMMANDLANG_REPLICA_ID", "str", "with Redis: this replica's name, stable across its restarts (unset: the host name)"),
-    Setting("replica_lease", "COMMANDLANG_REPLICA_LEASE", "duration", "with Redis: how long a stopped replica's unfinished work waits before another replica marks it interrupted"),
+    Setting(
+        "redis_url",
+        "COMMANDLANG_REDIS_URL",
+        "secret",
+        "Redis shared by several replicas, instead of the SQLite file (redis://, rediss://, unix://; an alias: --store wins)",
+    ),
+    Setting(
+        "replica_id",
+        "COMMANDLANG_REPLICA_ID",
+        "str",
+        "with Redis: this replica's name, stable across its restarts (unset: the host name)",
+    ),
+    Setting(
+        "replica_lease",
+        "COMMANDLANG_REPLICA_LEASE",
+        "duration",
+        "with Redis: how long a stopped replica's unfinished work waits before another replica marks it interrupted",
+    ),
     Setting("demo_backend_port", "COMMANDLANG_DEMO_BACKEND_PORT", "int", "--demo: port of the in-process demo backend"),
     Setting("genesys_region", "GENESYS_REGION", "str", "Genesys Cloud region (mypurecloud.ie, eu_west_1, ...)"),
     Setting("genesys_client_id", "GENESYS_CLIENT_ID", "str", "Genesys OAuth client id"),
@@ -69,14 +144,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("genesys_queue_ids", "GENESYS_QUEUE_IDS", "str", "comma-separated queue ids to watch"),
     Setting("genesys_user_ids", "GENESYS_USER_IDS", "str", "comma-separated user ids to watch"),
     Setting("genesys_bot_secret", "GENESYS_BOT_SECRET", "secret", "shared secret of the Bot Connector endpoint"),
-    Setting("genesys_bot_secret_header", "GENESYS_BOT_SECRET_HEADER", "str", "header carrying the Bot Connector secret"),
-    Setting("genesys_bot_budget", "GENESYS_BOT_BUDGET", "duration", "how long a Bot Connector answer may wait for the command"),
+    Setting(
+        "genesys_bot_secret_header", "GENESYS_BOT_SECRET_HEADER", "str", "header carrying the Bot Connector secret"
+    ),
+    Setting(
+        "genesys_bot_budget",
+        "GENESYS_BOT_BUDGET",
+        "duration",
+        "how long a Bot Connector answer may wait for the command",
+    ),
     Setting("genesys_bot_id", "GENESYS_BOT_ID", "str", "the id of the bot in the Bot Connector bot list"),
     Setting("genesys_api_base", "GENESYS_API_BASE", "str", "override the Genesys API origin (tests: the fake)"),
     Setting("genesys_login_base", "GENESYS_LOGIN_BASE", "str", "override the Genesys login origin (tests: the fake)"),
-    Setting("genesys_api_rate", "GENESYS_API_RATE", "int", "Genesys API requests a minute this process sends at most (0: no client-side limit); the org's client-credentials limit is 300"),
-    Setting("genesys_max_retry_after", "GENESYS_MAX_RETRY_AFTER", "duration", "the longest Retry-After of a Genesys 429 waited for (longer: the request fails)"),
-    Setting("store", "COMMANDLANG_STORE", "secret", "the state store by URL: sqlite:///abs/path.db, sqlite:rel/path.db, redis://, rediss://, unix:// (unset: COMMANDLANG_REDIS_URL, else COMMANDLANG_DB)"),
+    Setting(
+        "genesys_api_rate",
+        "GENESYS_API_RATE",
+        "int",
+        "Genesys API requests a minute this process sends at most (0: no client-side limit); the org's client-credentials limit is 300",
+    ),
+    Setting(
+        "genesys_max_retry_after",
+        "GENESYS_MAX_RETRY_AFTER",
+        "duration",
+        "the longest Retry-After of a Genesys 429 waited for (longer: the request fails)",
+    ),
+    Setting(
+        "store",
+        "COMMANDLANG_STORE",
+        "secret",
+        "the state store by URL: sqlite:///abs/path.db, sqlite:rel/path.db, redis://, rediss://, unix:// (unset: COMMANDLANG_REDIS_URL, else COMMANDLANG_DB)",
+    ),
 )
 
 
@@ -131,7 +228,10 @@ class ServiceConfig:
     store: str = ""
 
     def __repr__(self) -> str:  # secrets stay out of logs and tracebacks
-        shown = {f.name: ("****" if _secret(f.name) and getattr(self, f.name) else getattr(self, f.name)) for f in fields(self)}
+        shown = {
+            f.name: ("****" if _secret(f.name) and getattr(self, f.name) else getattr(self, f.name))
+            for f in fields(self)
+        }
         return "ServiceConfig(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
 
     @property

@@ -31,13 +31,23 @@ class ConfirmationBook:
         self.limit = limit
         self._clock = clock
 
-    async def ask(self, message: InboundMessage, text: str, command: str,
-                  args: Mapping[str, Any] | None = None) -> tuple[Question, Sequence[Question]]:
+    async def ask(
+        self, message: InboundMessage, text: str, command: str, args: Mapping[str, Any] | None = None
+    ) -> tuple[Question, Sequence[Question]]:
         """Record a new question for `message`; returns it and the old ones forgotten for it (replaced, or past the bound)."""
-        question = Question(token=secrets.token_hex(5), text=text, command=command, expires_at=self._clock() + self.ttl,
-                            channel=message.channel, conversation_id=message.conversation_id,
-                            participant_id=message.participant_id, role=message.role, message_id=message.message_id,
-                            queue_id=message.queue_id, args=dict(args or {}))
+        question = Question(
+            token=secrets.token_hex(5),
+            text=text,
+            command=command,
+            expires_at=self._clock() + self.ttl,
+            channel=message.channel,
+            conversation_id=message.conversation_id,
+            participant_id=message.participant_id,
+            role=message.role,
+            message_id=message.message_id,
+            queue_id=message.queue_id,
+            args=dict(args or {}),
+        )
         return question, await self.store.put_question(question, self.limit)
 
     async def answer(self, key: QuestionKey, token: str | None) -> Question | Literal["none", "no_token"]:

@@ -56,8 +56,9 @@ def registry_version(path: str) -> str:
     return digest.hexdigest()[:12]
 
 
-async def build_generation(path: str, *, env: Mapping[str, str] | None = None, token_provider: Any = None,
-                           extra_checks: tuple[Any, ...] = ()) -> Generation:
+async def build_generation(
+    path: str, *, env: Mapping[str, str] | None = None, token_provider: Any = None, extra_checks: tuple[Any, ...] = ()
+) -> Generation:
     """Load and lint a registry (RegistryError when it has errors) and open its executor; `extra_checks`
     are further lint checks whose errors refuse the registry (a channel's limits, say)."""
 

@@ -32,8 +32,19 @@ import trio
 
 from .listener import ConnectionGate, ConnectionLimits, serve_app
 
-__all__ = ["Request", "Response", "send_response", "HttpApp", "BodyBudget", "Route", "RouteSpec", "answer_lifespan", "json_response",
-           "read_body", "serve_http"]
+__all__ = [
+    "Request",
+    "Response",
+    "send_response",
+    "HttpApp",
+    "BodyBudget",
+    "Route",
+    "RouteSpec",
+    "answer_lifespan",
+    "json_response",
+    "read_body",
+    "serve_http",
+]
 
 log = logging.getLogger("commandlang.http")
 
@@ -139,12 +150,28 @@ class HttpApp:
         self.body_timeout = body_timeout
         self.budget = body_budget or BodyBudget(16 * 1024 * 1024)
 
-    def route(self, method: str, path: str, handler: Handler, *, max_body: int = MAX_BODY, admit: Admit | None = None,
-              authenticates: bool = False) -> None:
+    def route(
+        self,
+        method: str,
+        path: str,
+        handler: Handler,
+        *,
+        max_body: int = MAX_BODY,
+        admit: Admit | None = None,
+        authenticates: bool = False,
+    ) -> None:
         self.routes[(method, path)] = Route(handler, None, max_body, admit, authenticates)
 
-    def route_prefix(self, method: str, prefix: str, handler: Handler, *, max_body: int = 0,
-                     admit: Admit | None = None, authenticates: bool = False) -> None:
+    def route_prefix(
+        self,
+        method: str,
+        prefix: str,
+        handler: Handler,
+        *,
+        max_body: int = 0,
+        admit: Admit | None = None,
+        authenticates: bool = False,
+    ) -> None:
         """Every path under `prefix` (e.g. `/genesys/dbc/bots/{botId}`); `admit` as for `route`."""
         self.prefixes.append((method, prefix, Route(handler, None, max_body, admit, authenticates)))
 
@@ -166,8 +193,12 @@ class HttpApp:
             found = next((r for m, prefix, r in self.prefixes if m == method and path.startswith(prefix)), None)
         return found
 
-    async def __call__(self, scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
-                       send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[dict[str, Any]]],
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
         if scope["type"] == "lifespan":
             await answer_lifespan(receive, send)
             return
@@ -178,7 +209,9 @@ class HttpApp:
         if route is None:
             allowed = sorted({m for m, p in self.routes if p == path})
             if allowed:
-                response = json_response(405, {"error": f"use {', '.join(allowed)} on {path}"}, {"allow": ", ".join(allowed)})
+                response = json_response(
+                    405, {"error": f"use {', '.join(allowed)} on {path}"}, {"allow": ", ".join(allowed)}
+                )
             else:
                 response = json_response(404, {"error": f"no such path: {path}"})
             await send_response(send, response)
@@ -229,8 +262,11 @@ class HttpApp:
                     if size + len(chunk) > route.max_body:
                         return json_response(413, {"error": f"the body is larger than {route.max_body} bytes"}, _CLOSE)
                     if counted and chunk and not self.budget.take(len(chunk)):
-                        return json_response(503, {"error": "too many unfinished requests: try again in a moment"},
-                                             {"retry-after": "1", **_CLOSE})
+                        return json_response(
+                            503,
+                            {"error": "too many unfinished requests: try again in a moment"},
+                            {"retry-after": "1", **_CLOSE},
+                        )
                     size += len(chunk)
                     chunks.append(chunk)
                     if not message.get("more_body"):
@@ -279,8 +315,16 @@ async def send_response(send: Callable[[dict[str, Any]], Awaitable[None]], respo
     await send({"type": "http.response.body", "body": response.body})
 
 
-async def serve_http(app: HttpApp, host: str, port: int, *, shutdown: trio.Event, limits: ConnectionLimits | None = None,
-                     gate: ConnectionGate | None = None, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+async def serve_http(
+    app: HttpApp,
+    host: str,
+    port: int,
+    *,
+    shutdown: trio.Event,
+    limits: ConnectionLimits | None = None,
+    gate: ConnectionGate | None = None,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
     """Serve `app` until `shutdown` is set, with at most `limits.max_connections` open connections
     (`runtime/listener.py`); reports the bound port (port 0: a free one)."""
     await serve_app(app, host, port, shutdown=shutdown, limits=limits, gate=gate, task_status=task_status)

@@ -53,9 +53,18 @@ SOMETHING_WENT_WRONG = "Sorry, something went wrong on our side. Please try agai
 class CommandLifecycle:
     """Takes one message (a `Job`) from its text to its final state; see the module docstring."""
 
-    def __init__(self, generations: GenerationHolder, store: Store, events: EventSink, metrics: Metrics,
-                 confirmations: ConfirmationBook, *, default_timeout: float, clock: Callable[[], float],
-                 today: Callable[[], date] | None = None) -> None:
+    def __init__(
+        self,
+        generations: GenerationHolder,
+        store: Store,
+        events: EventSink,
+        metrics: Metrics,
+        confirmations: ConfirmationBook,
+        *,
+        default_timeout: float,
+        clock: Callable[[], float],
+        today: Callable[[], date] | None = None,
+    ) -> None:
         self.generations = generations
         self.store = store
         self.events = events
@@ -90,18 +99,34 @@ class CommandLifecycle:
             # Shutdown past the drain deadline: the command ends `cancelled`, durably.
             if job.record is not None and job.record.status not in TERMINAL:
                 with trio.CancelScope(shield=True), trio.move_on_after(5):
-                    await self._save_final(job, job.record.moved("cancelled", self._clock(), {
-                        "code": "cancelled", "message": "The service stopped before this command finished."}))
+                    await self._save_final(
+                        job,
+                        job.record.moved(
+                            "cancelled",
+                            self._clock(),
+                            {"code": "cancelled", "message": "The service stopped before this command finished."},
+                        ),
+                    )
             raise
         except Exception as exc:  # a bug of ours, or the store gone: never kill the worker or leave the user unanswered
             if isinstance(exc, StoreUnavailable):
-                log.error("state store unavailable mid-command: %s", exc, extra={"conversation_id": job.message.conversation_id})
+                log.error(
+                    "state store unavailable mid-command: %s",
+                    exc,
+                    extra={"conversation_id": job.message.conversation_id},
+                )
             else:
                 log.exception("command failed unexpectedly", extra={"conversation_id": job.message.conversation_id})
             await job.deliver(Reply(text=SOMETHING_WENT_WRONG))
             if job.record is not None and job.record.status not in TERMINAL:
-                await self._save_final(job, job.record.moved("failed", self._clock(), {
-                    "code": "internal_error", "message": "Something went wrong on our side."}))
+                await self._save_final(
+                    job,
+                    job.record.moved(
+                        "failed",
+                        self._clock(),
+                        {"code": "internal_error", "message": "Something went wrong on our side."},
+                    ),
+                )
         finally:
             self._processing.discard(job)
             self.generations.release(generation)
@@ -129,7 +154,9 @@ class CommandLifecycle:
                 return
             if invocation.name == "help" and registry.spec.resolve("help") is None:
                 first = invocation.positionals[0].value if invocation.positionals else None
-                await job.deliver(help_reply(registry.spec, message.role, first.text if isinstance(first, Value) else None))
+                await job.deliver(
+                    help_reply(registry.spec, message.role, first.text if isinstance(first, Value) else None)
+                )
                 return
             call = registry.bind(invocation, role=message.role, today=self._today() if self._today else None)
         except CommandError as exc:
@@ -144,15 +171,18 @@ class CommandLifecycle:
             return
         await self._execute(job, generation, call)
 
-    async def _fail_early(self, job: Job, generation: Generation, exc: CommandError, text: str,
-                          invocation: Invocation | None) -> None:
+    async def _fail_early(
+        self, job: Job, generation: Generation, exc: CommandError, text: str, invocation: Invocation | None
+    ) -> None:
         """A parse or bind error: a friendly reply and a `rejected` record (never a failure); no backend call.
 
         `invocation` is None when the text did not even parse (a syntax error)."""
         name = invocation.name if invocation is not None else None
         spec = generation.registry.spec.resolve(name) if name else None
         await job.deliver(command_error_reply(exc.diagnostic, text, spec, registry=generation.registry.spec))
-        record = self._new_record(job.message, spec.name if spec else (name or "?"), {}, "rejected", generation, self._clock())
+        record = self._new_record(
+            job.message, spec.name if spec else (name or "?"), {}, "rejected", generation, self._clock()
+        )
         record = replace(record, error={"code": exc.diagnostic.code, "message": exc.diagnostic.message})
         await self._save(job, record)
         # Labels only from the registry: every name a customer can type must not become a series.
@@ -166,11 +196,20 @@ class CommandLifecycle:
             replaced = old.key == key
             if not replaced:
                 self.metrics.refused.inc("confirmation_evicted")
-            await self._unanswered(None, old, "confirmation_replaced" if replaced else "confirmation_expired",
-                                   "A newer question replaced this one." if replaced else
-                                   "Too many questions were waiting: this one was dropped.")
-        context = ReplyContext(args=call.args, user={"id": message.participant_id, "role": message.role},
-                               conversation_id=message.conversation_id, confirm_token=pending.token)
+            await self._unanswered(
+                None,
+                old,
+                "confirmation_replaced" if replaced else "confirmation_expired",
+                "A newer question replaced this one."
+                if replaced
+                else "Too many questions were waiting: this one was dropped.",
+            )
+        context = ReplyContext(
+            args=call.args,
+            user={"id": message.participant_id, "role": message.role},
+            conversation_id=message.conversation_id,
+            confirm_token=pending.token,
+        )
         await job.deliver(generation.renderer.render(call.spec, "confirm", context))
 
     async def _answer_confirmation(self, job: Job, generation: Generation, action: str, token: str | None) -> None:
@@ -178,13 +217,18 @@ class CommandLifecycle:
         the conversation it was asked in, within `confirm_ttl`. The token is required: it is what ties
         the answer to the question the participant saw."""
         message = job.message
-        pending = await self.confirmations.answer((message.channel, message.conversation_id, message.participant_id), token)
+        pending = await self.confirmations.answer(
+            (message.channel, message.conversation_id, message.participant_id), token
+        )
         if pending == "none":
             await job.deliver(Reply(text="There is nothing waiting for your confirmation (it may have expired)."))
             return
         if pending == "no_token":
-            await job.deliver(Reply(text=f"To answer, use the buttons, or type /{action} followed by the code "
-                                         "shown with the question."))
+            await job.deliver(
+                Reply(
+                    text=f"To answer, use the buttons, or type /{action} followed by the code shown with the question."
+                )
+            )
             return
         if action == "cancel":
             await job.deliver(Reply(text=f"Cancelled: /{pending.command} was not run."))
@@ -221,8 +265,9 @@ class CommandLifecycle:
         try:
             await self._save(job, record)
         except StoreUnavailable as exc:  # nothing ran; only the record of it is lost
-            log.warning("could not record an unanswered question: %s", exc,
-                        extra={"conversation_id": record.conversation_id})
+            log.warning(
+                "could not record an unanswered question: %s", exc, extra={"conversation_id": record.conversation_id}
+            )
             return
         self.metrics.commands.inc(pending.command, "rejected")
 
@@ -230,8 +275,11 @@ class CommandLifecycle:
         message = job.message
         spec = call.spec
         record = self._new_record(message, call.command, call.masked_args(), "pending", generation, self._clock())
-        context = ReplyContext(args=call.args, user={"id": message.participant_id, "role": message.role},
-                               conversation_id=message.conversation_id)
+        context = ReplyContext(
+            args=call.args,
+            user={"id": message.participant_id, "role": message.role},
+            conversation_id=message.conversation_id,
+        )
         if spec.ack is not None:
             await self._save(job, record)
             await job.send_ack(generation.renderer.render(spec, "ack", context))
@@ -258,8 +306,11 @@ class CommandLifecycle:
         released = await self.store.release_unsettled()
         if released:
             # claimed, then still queued when the process died: not run, so not a duplicate when delivered again
-            log.warning("%d message(s) were queued but not started when the service stopped: they run if delivered "
-                        "again", released, extra={"stage": "recover"})
+            log.warning(
+                "%d message(s) were queued but not started when the service stopped: they run if delivered again",
+                released,
+                extra={"stage": "recover"},
+            )
         return await self.interrupt(await self.store.unfinished())
 
     async def interrupt(self, records: Sequence[CommandRecord]) -> int:
@@ -268,8 +319,11 @@ class CommandLifecycle:
         Another replica may get to one first: that one is skipped."""
         count = 0
         for record in records:
-            moved = record.moved("failed", self._clock(), {"code": "interrupted",
-                                                            "message": "The service restarted before this command finished."})
+            moved = record.moved(
+                "failed",
+                self._clock(),
+                {"code": "interrupted", "message": "The service restarted before this command finished."},
+            )
             try:
                 await self._save(None, moved)
             except StaleTransition:
@@ -278,12 +332,30 @@ class CommandLifecycle:
         return count
 
     # -- state -----------------------------------------------------------
-    def _new_record(self, message: InboundMessage | Question, command: str, args: dict[str, Any], status: str,
-                    generation: Generation, now: float) -> CommandRecord:
-        return CommandRecord(id=str(uuid.uuid4()), conversation_id=message.conversation_id, command=command,
-                             args=args, status=status, actor=message.participant_id, role=message.role,  # type: ignore[arg-type]
-                             channel=message.channel, message_id=message.message_id, created_at=now, updated_at=now,
-                             queue_id=message.queue_id, registry_version=generation.version)
+    def _new_record(
+        self,
+        message: InboundMessage | Question,
+        command: str,
+        args: dict[str, Any],
+        status: str,
+        generation: Generation,
+        now: float,
+    ) -> CommandRecord:
+        return CommandRecord(
+            id=str(uuid.uuid4()),
+            conversation_id=message.conversation_id,
+            command=command,
+            args=args,
+            status=status,
+            actor=message.participant_id,
+            role=message.role,  # type: ignore[arg-type]
+            channel=message.channel,
+            message_id=message.message_id,
+            created_at=now,
+            updated_at=now,
+            queue_id=message.queue_id,
+            registry_version=generation.version,
+        )
 
     async def _save_final(self, job: Job, record: CommandRecord) -> None:
         """`_save` on the way out of a failure: if the store is gone too, the record stays unfinished
@@ -291,8 +363,13 @@ class CommandLifecycle:
         try:
             await self._save(job, record)
         except StoreUnavailable as exc:
-            log.error("could not record /%s as %s: %s", record.command, record.status, exc,
-                      extra={"conversation_id": record.conversation_id, "command_id": record.id})
+            log.error(
+                "could not record /%s as %s: %s",
+                record.command,
+                record.status,
+                exc,
+                extra={"conversation_id": record.conversation_id, "command_id": record.id},
+            )
 
     async def _save_all(self, job: Job | None, records: list[CommandRecord]) -> list[CommandRecord]:
         """Like `_save` for changes that may be committed together."""
@@ -310,7 +387,18 @@ class CommandLifecycle:
         if job is not None:
             job.update(record)
         self.events.publish(event)
-        log.log(logging.INFO if record.status in TERMINAL else logging.DEBUG, "/%s %s", record.command, record.status,
-                extra={"conversation_id": record.conversation_id, "command_id": record.id, "command": record.command,
-                       "stage": "state", "status": record.status, "channel": record.channel,
-                       **({"error": record.error["code"]} if record.error else {})})
+        log.log(
+            logging.INFO if record.status in TERMINAL else logging.DEBUG,
+            "/%s %s",
+            record.command,
+            record.status,
+            extra={
+                "conversation_id": record.conversation_id,
+                "command_id": record.id,
+                "command": record.command,
+                "stage": "state",
+                "status": record.status,
+                "channel": record.channel,
+                **({"error": record.error["code"]} if record.error else {}),
+            },
+        )

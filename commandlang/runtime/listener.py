@@ -36,8 +36,10 @@ log = logging.getLogger("commandlang.http")
 _ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}  # as trio.serve_listeners
 _HEALTH = (b"GET /healthz ", b"GET /healthz?", b"GET /readyz ", b"GET /readyz?")
 _BUSY_BODY = b'{"error":"too many connections: try again in a moment"}'
-_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\n"
-         b"content-length: " + str(len(_BUSY_BODY)).encode() + b"\r\n\r\n" + _BUSY_BODY)
+_BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\n"
+    b"content-length: " + str(len(_BUSY_BODY)).encode() + b"\r\n\r\n" + _BUSY_BODY
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +87,12 @@ def connection_limits(max_connections: int, room: int) -> ConnectionLimits:
     """`max_connections` (COMMANDLANG_MAX_CONNECTIONS), lowered to `room` with a warning when it does not fit."""
     wanted = max(1, max_connections)
     if wanted > room:
-        log.warning("COMMANDLANG_MAX_CONNECTIONS=%d does not fit the descriptor limit: serving at most %d HTTP "
-                    "connections", wanted, room, extra={"stage": "start"})
+        log.warning(
+            "COMMANDLANG_MAX_CONNECTIONS=%d does not fit the descriptor limit: serving at most %d HTTP connections",
+            wanted,
+            room,
+            extra={"stage": "start"},
+        )
     return ConnectionLimits(max_connections=min(wanted, room))
 
 
@@ -120,8 +126,16 @@ class _Replayed(trio.abc.HalfCloseableStream):
         await self._stream.aclose()
 
 
-async def serve_app(app: Any, host: str, port: int, *, shutdown: trio.Event, limits: ConnectionLimits | None = None,
-                    gate: ConnectionGate | None = None, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+async def serve_app(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    shutdown: trio.Event,
+    limits: ConnectionLimits | None = None,
+    gate: ConnectionGate | None = None,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
     """Serve the ASGI `app` until `shutdown` is set; reports the bound port (port 0: a free one).
 
     On shutdown: stop accepting, close idle keep-alive connections, give running requests

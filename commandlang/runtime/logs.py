@@ -24,8 +24,21 @@ from typing import Any, Iterable, TextIO
 
 __all__ = ["configure_logging", "JsonFormatter", "TextFormatter", "escape_controls"]
 
-CONTEXT_FIELDS = ("conversation_id", "command_id", "command", "stage", "status", "channel", "route", "attempt",
-                  "outcome", "error", "version", "backend", "port")
+CONTEXT_FIELDS = (
+    "conversation_id",
+    "command_id",
+    "command",
+    "stage",
+    "status",
+    "channel",
+    "route",
+    "attempt",
+    "outcome",
+    "error",
+    "version",
+    "backend",
+    "port",
+)
 
 # C0, DEL, C1, and the Unicode bidi / line controls (LRM, RLM, ALM, embeddings, overrides, isolates, LS, PS).
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -102,7 +115,9 @@ class TextFormatter(JsonFormatter):
         return line
 
 
-def configure_logging(fmt: str = "json", level: str = "info", *, secrets: Iterable[str] = (), stream: TextIO | None = None) -> None:
+def configure_logging(
+    fmt: str = "json", level: str = "info", *, secrets: Iterable[str] = (), stream: TextIO | None = None
+) -> None:
     """Send commandlang's loggers to stderr in `fmt` (json|text), hiding `secrets`."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(TextFormatter(secrets) if fmt == "text" else JsonFormatter(secrets))

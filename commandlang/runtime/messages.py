@@ -30,7 +30,21 @@ from .http import RouteSpec
 from .store import CommandRecord, StateEvent
 from ..errors import ServiceError
 
-__all__ = ["Channel", "ChannelContext", "NoticeSink", "RegistryFollower", "Submit", "TokenSource", "EventSink", "InboundMessage", "InboundShapeError", "Job", "ReplySink", "OutboundReply", "inbound_from_json"]
+__all__ = [
+    "Channel",
+    "ChannelContext",
+    "NoticeSink",
+    "RegistryFollower",
+    "Submit",
+    "TokenSource",
+    "EventSink",
+    "InboundMessage",
+    "InboundShapeError",
+    "Job",
+    "ReplySink",
+    "OutboundReply",
+    "inbound_from_json",
+]
 
 _FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
 
@@ -50,6 +64,7 @@ class InboundMessage:
     timestamp: float
     queue_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)  # channel-specific (e.g. Genesys ids)
+
 
 class InboundShapeError(ServiceError, ValueError):
     """A JSON inbound message that is not one; the message says what to fix (a 400's reason)."""
@@ -76,9 +91,16 @@ def inbound_from_json(body: bytes, channel: str, timestamp: float) -> InboundMes
         raise InboundShapeError('role must be "agent" or "customer"')
     if data.get("queue_id") is not None and not isinstance(data["queue_id"], str):
         raise InboundShapeError("queue_id must be a string")
-    return InboundMessage(channel=channel, conversation_id=data["conversation_id"], message_id=data["message_id"],
-                          participant_id=data["participant_id"], role=data["role"], text=data["text"],
-                          timestamp=timestamp, queue_id=data.get("queue_id"))
+    return InboundMessage(
+        channel=channel,
+        conversation_id=data["conversation_id"],
+        message_id=data["message_id"],
+        participant_id=data["participant_id"],
+        role=data["role"],
+        text=data["text"],
+        timestamp=timestamp,
+        queue_id=data.get("queue_id"),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +160,11 @@ class Job:
         if not self._detached:
             self.replies.append(reply)
         elif self._sink is not None:
-            await self._sink.send(OutboundReply(self.message.conversation_id, reply,
-                                                self.record.id if self.record else None, self.message))
+            await self._sink.send(
+                OutboundReply(
+                    self.message.conversation_id, reply, self.record.id if self.record else None, self.message
+                )
+            )
 
     def update(self, record: CommandRecord) -> None:
         self.record = record
@@ -152,7 +177,6 @@ class Job:
         with trio.move_on_after(timeout if timeout >= 0 else 0):
             await self.done.wait()
         return self.done.is_set()
-
 
 
 #: How a channel hands a message to the runtime: the job, and where its late replies go (None: nowhere).

@@ -34,8 +34,14 @@ class Counter:
 class Histogram:
     """A histogram with labels, fed as `observe(value, *label_values)`."""
 
-    def __init__(self, registry: CollectorRegistry, name: str, help_text: str, labels: tuple[str, ...],
-                 buckets: tuple[float, ...] = _LATENCY_BUCKETS) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        name: str,
+        help_text: str,
+        labels: tuple[str, ...],
+        buckets: tuple[float, ...] = _LATENCY_BUCKETS,
+    ) -> None:
         self._metric = prometheus_client.Histogram(name, help_text, labels, buckets=buckets, registry=registry)
 
     def observe(self, value: float, *labels: str) -> None:
@@ -49,15 +55,20 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         registry = self.registry
-        self.commands = Counter(registry, "commandlang_commands_total", "Commands by name and final status",
-                                ("command", "status"))
+        self.commands = Counter(
+            registry, "commandlang_commands_total", "Commands by name and final status", ("command", "status")
+        )
         self.stage_seconds = Histogram(registry, "commandlang_stage_seconds", "Latency per pipeline stage", ("stage",))
         self.retries = Counter(registry, "commandlang_backend_retries_total", "Backend call retries", ("backend",))
-        self.refused = Counter(registry, "commandlang_messages_refused_total",
-                               "Messages refused because a queue was full", ("reason",))
-        self.messages = Counter(registry, "commandlang_messages_total", "Inbound messages by channel and kind",
-                                ("channel", "kind"))
-        self.reloads = Counter(registry, "commandlang_registry_reloads_total", "Registry reloads by result", ("result",))
+        self.refused = Counter(
+            registry, "commandlang_messages_refused_total", "Messages refused because a queue was full", ("reason",)
+        )
+        self.messages = Counter(
+            registry, "commandlang_messages_total", "Inbound messages by channel and kind", ("channel", "kind")
+        )
+        self.reloads = Counter(
+            registry, "commandlang_registry_reloads_total", "Registry reloads by result", ("result",)
+        )
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
         """A gauge whose value is `read()` at each scrape (queue depths, open connections)."""

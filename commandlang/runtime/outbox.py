@@ -50,8 +50,16 @@ class OutboxCounts:
 class Outbox:
     """`send` queues an `OutboundReply` on its conversation's shard; `run` delivers them with `deliver`."""
 
-    def __init__(self, deliver: Deliver, *, name: str, size: int = 1000, shards: int = 4, deadline: float = 30.0,
-                 expected: tuple[type[Exception], ...] = ()) -> None:
+    def __init__(
+        self,
+        deliver: Deliver,
+        *,
+        name: str,
+        size: int = 1000,
+        shards: int = 4,
+        deadline: float = 30.0,
+        expected: tuple[type[Exception], ...] = (),
+    ) -> None:
         if shards < 1 or size < 1 or deadline <= 0:
             raise ValueError("an outbox needs at least one shard, room for one item and a positive deadline")
         self.name = name
@@ -99,11 +107,19 @@ class Outbox:
         with trio.move_on_after(deadline):
             await self._drained.wait()
         if not self._drained.is_set():
-            log.warning("outbox %s: %d item(s) still queued after the %.0f s drain; they are dropped",
-                        self.name, self.counts().queued, deadline)
+            log.warning(
+                "outbox %s: %d item(s) still queued after the %.0f s drain; they are dropped",
+                self.name,
+                self.counts().queued,
+                deadline,
+            )
 
-    async def _shard(self, receive: trio.MemoryReceiveChannel[OutboundReply], *,
-                     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def _shard(
+        self,
+        receive: trio.MemoryReceiveChannel[OutboundReply],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         self._running += 1
         task_status.started()
         try:
@@ -121,8 +137,12 @@ class Outbox:
                 await self._deliver(item)
         except trio.TooSlowError:
             self.failed += 1
-            log.error("outbox %s: reply to conversation %s not delivered within %.0f s", self.name,
-                      item.conversation_id, self.deadline)
+            log.error(
+                "outbox %s: reply to conversation %s not delivered within %.0f s",
+                self.name,
+                item.conversation_id,
+                self.deadline,
+            )
         except self._expected as exc:
             self.failed += 1
             log.error("outbox %s: reply to conversation %s not delivered: %s", self.name, item.conversation_id, exc)

@@ -55,20 +55,41 @@ class PipelineConfig:
 class Pipeline:
     """Runs commands for every channel. Start `run` with `nursery.start`; `submit` from channels."""
 
-    def __init__(self, generations: GenerationHolder, store: Store, events: EventSink, metrics: Metrics,
-                 config: PipelineConfig = PipelineConfig(), *, clock: Callable[[], float] = time.time,
-                 today: Callable[[], date] | None = None) -> None:
+    def __init__(
+        self,
+        generations: GenerationHolder,
+        store: Store,
+        events: EventSink,
+        metrics: Metrics,
+        config: PipelineConfig = PipelineConfig(),
+        *,
+        clock: Callable[[], float] = time.time,
+        today: Callable[[], date] | None = None,
+    ) -> None:
         self.generations = generations
         self.store = store
         self.events = events
         self.metrics = metrics
         self.config = config
-        self.confirmations = ConfirmationBook(store, ttl=config.confirm_ttl, limit=config.max_confirmations, clock=clock)
-        self.lifecycle = CommandLifecycle(generations, store, events, metrics, self.confirmations,
-                                          default_timeout=config.default_timeout, clock=clock, today=today)
+        self.confirmations = ConfirmationBook(
+            store, ttl=config.confirm_ttl, limit=config.max_confirmations, clock=clock
+        )
+        self.lifecycle = CommandLifecycle(
+            generations,
+            store,
+            events,
+            metrics,
+            self.confirmations,
+            default_timeout=config.default_timeout,
+            clock=clock,
+            today=today,
+        )
         self.scheduler: ConversationScheduler[Job] = ConversationScheduler(
-            self.lifecycle.process, max_concurrency=config.max_concurrency,
-            conversation_queue=config.conversation_queue, max_conversations=config.max_conversations)
+            self.lifecycle.process,
+            max_concurrency=config.max_concurrency,
+            conversation_queue=config.conversation_queue,
+            max_conversations=config.max_conversations,
+        )
         self._scope: trio.CancelScope | None = None
         self.stopped = trio.Event()  # set once `run` has ended and every worker with it
         metrics.gauge("commandlang_queue_depth", "Commands waiting in conversation queues", self.queue_depth)
@@ -135,13 +156,17 @@ class Pipeline:
             await self._refuse(job, SHUTTING_DOWN_TEXT)
             return job
         try:
-            claimed = await self.store.claim_message(message.channel, message.conversation_id, message.message_id, self.config.dedupe_ttl)
+            claimed = await self.store.claim_message(
+                message.channel, message.conversation_id, message.message_id, self.config.dedupe_ttl
+            )
         except ClaimedElsewhere:  # another replica has it queued: "try again" finds it run there, or released
             self.metrics.refused.inc("claimed_elsewhere")
             await self._refuse(job, BUSY_TEXT)
             return job
         except StoreUnavailable as exc:  # nothing may run unrecorded: the channel delivers it again later
-            log.warning("state store unavailable, message refused: %s", exc, extra={"conversation_id": message.conversation_id})
+            log.warning(
+                "state store unavailable, message refused: %s", exc, extra={"conversation_id": message.conversation_id}
+            )
             self.metrics.refused.inc("store_unavailable")
             await self._refuse(job, BUSY_TEXT)
             return job
@@ -153,7 +178,9 @@ class Pipeline:
         refusal = self.scheduler.offer(message.conversation_id, job)
         if refusal is not None:
             self.metrics.refused.inc(refusal)
-            await self.store.release_message(message.channel, message.conversation_id, message.message_id)  # "try again" must work
+            await self.store.release_message(
+                message.channel, message.conversation_id, message.message_id
+            )  # "try again" must work
             await self._refuse(job, BUSY_TEXT)
         return job
 

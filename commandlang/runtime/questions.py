@@ -55,8 +55,16 @@ class Question:
     @staticmethod
     def from_json(body: str | bytes | Mapping[str, Any]) -> Question:
         data = body if isinstance(body, Mapping) else json.loads(body)
-        return Question(token=data["token"], text=data["text"], command=data["command"],
-                        expires_at=float(data["expires_at"]), channel=data["channel"],
-                        conversation_id=data["conversation_id"], participant_id=data["participant_id"],
-                        role=data["role"], message_id=data["message_id"], queue_id=data.get("queue_id"),
-                        args=dict(data.get("args") or {}))
+        return Question(
+            token=data["token"],
+            text=data["text"],
+            command=data["command"],
+            expires_at=float(data["expires_at"]),
+            channel=data["channel"],
+            conversation_id=data["conversation_id"],
+            participant_id=data["participant_id"],
+            role=data["role"],
+            message_id=data["message_id"],
+            queue_id=data.get("queue_id"),
+            args=dict(data.get("args") or {}),
+        )

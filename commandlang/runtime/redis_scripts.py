@@ -6,8 +6,18 @@ layout in redis_store.py.
 
 from __future__ import annotations
 
-__all__ = ["APPEND", "CLAIM", "EVENTS_AFTER", "EXPIRED_QUESTIONS", "PRUNE", "PUT_QUESTION", "RELEASE_UNSETTLED",
-           "SNAPSHOT", "TAKE_QUESTION", "UNFINISHED"]
+__all__ = [
+    "APPEND",
+    "CLAIM",
+    "EVENTS_AFTER",
+    "EXPIRED_QUESTIONS",
+    "PRUNE",
+    "PUT_QUESTION",
+    "RELEASE_UNSETTLED",
+    "SNAPSHOT",
+    "TAKE_QUESTION",
+    "UNFINISHED",
+]
 
 # Several changes in order, each 9 KEYS and 10 ARGV: all or up to the first refused one (its error).
 APPEND = """
@@ -59,7 +69,9 @@ local function orphaned(owner)
 end
 """
 
-RELEASE_UNSETTLED = _ORPHANED + """
+RELEASE_UNSETTLED = (
+    _ORPHANED
+    + """
 local pairs_ = redis.call('HGETALL', KEYS[1])
 local released = 0
 for i = 1, #pairs_, 2 do
@@ -70,9 +82,12 @@ for i = 1, #pairs_, 2 do
 end
 return released
 """
+)
 
 # ARGV[3]: 'all' (this replica's and dead replicas'), 'dead' (dead replicas' only) or 'own'
-UNFINISHED = _ORPHANED + """
+UNFINISHED = (
+    _ORPHANED
+    + """
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
 local bodies = {}
 for _, id in ipairs(ids) do
@@ -86,6 +101,7 @@ for _, id in ipairs(ids) do
 end
 return bodies
 """
+)
 
 # [latest seq, body, body, ...]: the live records and the `limit` most recent, read atomically.
 SNAPSHOT = """
@@ -157,7 +173,9 @@ end
 """
 
 # ARGV: key, body, expires_at, limit. Returns the bodies forgotten: the replaced one, then the oldest past the bound.
-PUT_QUESTION = _FORGET_QUESTION + """
+PUT_QUESTION = (
+    _FORGET_QUESTION
+    + """
 local dropped = {}
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if old then table.insert(dropped, old); forget(ARGV[1]) end
@@ -174,19 +192,25 @@ redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[4]), ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 return dropped
 """
+)
 
 # ARGV: key, token ('' when none was given), now. Returns {'taken', body}, {'none'} or {'no_token'}; an
 # expired question stays for EXPIRED_QUESTIONS, which hands it to one replica to record unanswered.
-TAKE_QUESTION = _FORGET_QUESTION + """
+TAKE_QUESTION = (
+    _FORGET_QUESTION
+    + """
 local body = redis.call('HGET', KEYS[1], ARGV[1])
 if (not body) or tonumber(redis.call('ZSCORE', KEYS[3], ARGV[1]) or 0) < tonumber(ARGV[3]) then return {'none'} end
 if ARGV[2] == '' or cjson.decode(body)['token'] ~= ARGV[2] then return {'no_token'} end
 forget(ARGV[1])
 return {'taken', body}
 """
+)
 
 # ARGV: now, at most how many. Returns the bodies of the questions expired before `now`, oldest asked first.
-EXPIRED_QUESTIONS = _FORGET_QUESTION + """
+EXPIRED_QUESTIONS = (
+    _FORGET_QUESTION
+    + """
 local keys = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 local found = {}
 for _, key in ipairs(keys) do
@@ -199,3 +223,4 @@ local out = {}
 for _, item in ipairs(found) do table.insert(out, item[2]) end
 return out
 """
+)

@@ -47,17 +47,33 @@ import trio
 from ..execution.retry import full_jitter
 from . import redis_scripts as scripts
 from .questions import Answer, Question, QuestionKey, question_key_text
-from .store import (TERMINAL, ClaimedElsewhere, CommandRecord, EventSink, StaleTransition, StateEvent, StoreUnavailable,
-                    claim_key, record_body, record_from_body)
+from .store import (
+    TERMINAL,
+    ClaimedElsewhere,
+    CommandRecord,
+    EventSink,
+    StaleTransition,
+    StateEvent,
+    StoreUnavailable,
+    claim_key,
+    record_body,
+    record_from_body,
+)
 
 __all__ = ["RedisStore"]
 
 log = logging.getLogger("commandlang.runtime")
 
 #: What a lost or broken Redis connection raises through coredis (anyio's stream errors included).
-_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, anyio.BrokenResourceError, anyio.ClosedResourceError,
-                 anyio.EndOfStream)
+_REDIS_ERRORS = (
+    coredis.exceptions.RedisError,
+    OSError,
+    anyio.BrokenResourceError,
+    anyio.ClosedResourceError,
+    anyio.EndOfStream,
+)
 E = TypeVar("E", bound=BaseException)
+
 
 def _redis_failure(exc: BaseException) -> bool:
     """A lost or broken connection, alone or grouped (coredis runs connections in task groups)."""
@@ -81,8 +97,16 @@ def _seq(entry_id: bytes | str) -> int:
 class RedisStore:
     """`Store` on Redis, shared by replicas. Start `run` with `nursery.start`; `aclose` stops it."""
 
-    def __init__(self, url: str, *, replica_id: str, prefix: str = "{commandlang}:", timeout: float = 10.0,
-                 lease: float = 15.0, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        replica_id: str,
+        prefix: str = "{commandlang}:",
+        timeout: float = 10.0,
+        lease: float = 15.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         """`lease`: how long this replica's work stays its own after it stops renewing (it renews every third)."""
         self.url = url
         self.replica_id = replica_id
@@ -101,8 +125,13 @@ class RedisStore:
     def _connect(self, stream_timeout: float) -> coredis.Redis:
         # No client-side retries: a write script whose answer was lost must not run twice
         # (our callers see StoreUnavailable and answer "try again", which dedupe makes safe).
-        return coredis.Redis.from_url(self.url, decode_responses=False, connect_timeout=self._timeout,
-                                      stream_timeout=stream_timeout, retry_policy=coredis.retry.NoRetryPolicy())
+        return coredis.Redis.from_url(
+            self.url,
+            decode_responses=False,
+            connect_timeout=self._timeout,
+            stream_timeout=stream_timeout,
+            retry_policy=coredis.retry.NoRetryPolicy(),
+        )
 
     def _k(self, name: str) -> str:
         return self.prefix + name
@@ -118,7 +147,9 @@ class RedisStore:
         try:
             async with client:
                 self._client = client
-                self._scripts = {name.lower(): client.register_script(getattr(scripts, name)) for name in scripts.__all__}
+                self._scripts = {
+                    name.lower(): client.register_script(getattr(scripts, name)) for name in scripts.__all__
+                }
                 try:
                     await self._renew_lease()
                 except StoreUnavailable as exc:
@@ -162,8 +193,9 @@ class RedisStore:
                 await self._stopped.wait()
 
     async def _renew_lease(self) -> None:
-        await self._call(lambda c: c.set(self._k(f"replica:{self.replica_id}"), str(self._clock()),
-                                         px=int(self.lease * 1000)))
+        await self._call(
+            lambda c: c.set(self._k(f"replica:{self.replica_id}"), str(self._clock()), px=int(self.lease * 1000))
+        )
 
     async def _call(self, operation: Callable[[coredis.Redis], Any]) -> Any:
         client = self._client
@@ -187,6 +219,7 @@ class RedisStore:
         script = self._scripts.get(name)
         if script is None:
             raise StoreUnavailable("the store is not open")
+
         async def run(client: coredis.Redis) -> Any:
             # EVALSHA directly (~25% less client CPU than the Script wrapper); a Redis that restarted has
             # forgotten its scripts, so NOSCRIPT loads this one again once
@@ -208,20 +241,46 @@ class RedisStore:
         args: list[Any] = []
         for record in records:
             body = record_body(record)
-            settles = claim_key(record.channel, record.conversation_id, record.message_id) if record.version == 1 and record.message_id else ""
-            keys += [self._k(f"cmd:{record.id}"), self._k("seq"), self._k("events"), self._k("live"), self._k("recent"),
-                     self._k(f"conv:{record.conversation_id}"), self._k("unsettled"), self._k("owners"),
-                     self._k(f"queue:{record.queue_id or ''}")]
-            args += [record.id, record.version, body, repr(record.updated_at), record.status,
-                     "1" if record.status in TERMINAL else "0", settles, record.conversation_id, self.replica_id,
-                     record.queue_id or ""]
+            settles = (
+                claim_key(record.channel, record.conversation_id, record.message_id)
+                if record.version == 1 and record.message_id
+                else ""
+            )
+            keys += [
+                self._k(f"cmd:{record.id}"),
+                self._k("seq"),
+                self._k("events"),
+                self._k("live"),
+                self._k("recent"),
+                self._k(f"conv:{record.conversation_id}"),
+                self._k("unsettled"),
+                self._k("owners"),
+                self._k(f"queue:{record.queue_id or ''}"),
+            ]
+            args += [
+                record.id,
+                record.version,
+                body,
+                repr(record.updated_at),
+                record.status,
+                "1" if record.status in TERMINAL else "0",
+                settles,
+                record.conversation_id,
+                self.replica_id,
+                record.queue_id or "",
+            ]
         seqs = await self._script("append", keys, args)
         return [StateEvent(int(seq), record) for seq, record in zip(seqs, records)]
 
     async def claim_message(self, channel: str, conversation_id: str, message_id: str, ttl: float) -> bool:
         key = claim_key(channel, conversation_id, message_id)
-        claimed = int(await self._script("claim", [self._k(f"dedupe:{key}"), self._k("unsettled")],
-                                         [self.replica_id, max(1, int(ttl * 1000)), key, self.prefix]))
+        claimed = int(
+            await self._script(
+                "claim",
+                [self._k(f"dedupe:{key}"), self._k("unsettled")],
+                [self.replica_id, max(1, int(ttl * 1000)), key, self.prefix],
+            )
+        )
         if claimed == 2:
             raise ClaimedElsewhere(f"message {message_id!r} is claimed by another replica that has not started it")
         return bool(claimed)
@@ -241,7 +300,9 @@ class RedisStore:
         """Drop final records and events older than `older_than` (at most `batch` records a call).
 
         Dedupe claims need nothing: Redis expires them at their TTL."""
-        return int(await self._script("prune", [self._k("recent"), self._k("events")], [self.prefix, repr(older_than), batch]))
+        return int(
+            await self._script("prune", [self._k("recent"), self._k("events")], [self.prefix, repr(older_than), batch])
+        )
 
     # -- reads -----------------------------------------------------------
     # -- questions -------------------------------------------------------
@@ -249,8 +310,11 @@ class RedisStore:
         return [self._k("questions"), self._k("questions:age"), self._k("questions:expiry")]
 
     async def put_question(self, question: Question, limit: int) -> list[Question]:
-        dropped = await self._script("put_question", [*self._question_keys(), self._k("questions:n")],
-                                     [question_key_text(question.key), question.to_json(), repr(question.expires_at), int(limit)])
+        dropped = await self._script(
+            "put_question",
+            [*self._question_keys(), self._k("questions:n")],
+            [question_key_text(question.key), question.to_json(), repr(question.expires_at), int(limit)],
+        )
         return [Question.from_json(body) for body in dropped]
 
     async def take_question(self, key: QuestionKey, token: str | None, now: float) -> Question | Answer:
@@ -282,10 +346,13 @@ class RedisStore:
     async def snapshot(self, limit: int) -> tuple[int, Sequence[CommandRecord]]:
         return await self._snapshot(limit, ["recent"])
 
-    async def snapshot_for(self, conversations: Sequence[str], limit: int,
-                           queues: Sequence[str] = ()) -> tuple[int, Sequence[CommandRecord]]:
+    async def snapshot_for(
+        self, conversations: Sequence[str], limit: int, queues: Sequence[str] = ()
+    ) -> tuple[int, Sequence[CommandRecord]]:
         """Like `snapshot`, for a few conversations and queues: their live records and their `limit` most recent."""
-        high, records = await self._snapshot(limit, [f"conv:{c}" for c in conversations] + [f"queue:{q}" for q in queues])
+        high, records = await self._snapshot(
+            limit, [f"conv:{c}" for c in conversations] + [f"queue:{q}" for q in queues]
+        )
         wanted, queued = set(conversations), set(queues)
         # every live record is read: keep those in scope
         mine = [r for r in records if r.conversation_id in wanted or (r.queue_id is not None and r.queue_id in queued)]
@@ -312,13 +379,17 @@ class RedisStore:
         return await self._unfinished("own")
 
     async def _unfinished(self, which: str) -> Sequence[CommandRecord]:
-        bodies = await self._script("unfinished", [self._k("live"), self._k("owners")], [self.prefix, self.replica_id, which])
+        bodies = await self._script(
+            "unfinished", [self._k("live"), self._k("owners")], [self.prefix, self.replica_id, which]
+        )
         return sorted((record_from_body(body) for body in bodies), key=lambda r: r.updated_at)
 
     async def counts(self) -> dict[str, int]:
         """Records and kept events, for metrics and tests."""
-        return {"commands": int(await self._call(lambda c: c.zcard(self._k("recent")))),
-                "events": int(await self._call(lambda c: c.xlen(self._k("events"))))}
+        return {
+            "commands": int(await self._call(lambda c: c.zcard(self._k("recent")))),
+            "events": int(await self._call(lambda c: c.xlen(self._k("events")))),
+        }
 
     async def latest_seq(self) -> int:
         """The seq of the last event any replica appended."""
@@ -336,8 +407,14 @@ class RedisStore:
         return False
 
     # -- live fan-out across replicas ------------------------------------
-    async def follow(self, sink: EventSink, *, after: int | None = None, block: float = 5.0,
-                     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def follow(
+        self,
+        sink: EventSink,
+        *,
+        after: int | None = None,
+        block: float = 5.0,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         """Publish every event any replica appends (after seq `after`, default: from now) to `sink`, in order.
 
         Runs until cancelled. Uses its own connection (a blocking XREAD would hold up other calls);
@@ -364,6 +441,10 @@ class RedisStore:
                     raise
                 delay = full_jitter(failures, base=0.1, cap=5.0, random=random.random)
                 failures += 1
-                log.warning("redis: event feed lost (%s); reconnecting in %.1fs", exc.__class__.__name__, delay,
-                            extra={"stage": "sync"})
+                log.warning(
+                    "redis: event feed lost (%s); reconnecting in %.1fs",
+                    exc.__class__.__name__,
+                    delay,
+                    extra={"stage": "sync"},
+                )
             await trio.sleep(delay)

@@ -37,9 +37,16 @@ def _fingerprint(path: str) -> tuple[tuple[str, float, int], ...]:
 class Reloader:
     """Watches the registry; `reload()` may also be called directly (SIGHUP)."""
 
-    def __init__(self, path: str, holder: GenerationHolder, build: Callable[[str], Awaitable[Generation]],
-                 metrics: Metrics, *, interval: float = 1.0,
-                 announce: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: str,
+        holder: GenerationHolder,
+        build: Callable[[str], Awaitable[Generation]],
+        metrics: Metrics,
+        *,
+        interval: float = 1.0,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = path
         self.holder = holder
         self._build = build
@@ -70,9 +77,13 @@ class Reloader:
             except RegistryError as exc:
                 self.last_findings = [d.format_line() for d in exc.diagnostics]
                 self._metrics.reloads.inc("refused")
-                log.error("registry reload refused (%s): %d finding(s); the previous registry keeps serving: %s",
-                          reason, len(exc.diagnostics), "; ".join(self.last_findings[:5]),
-                          extra={"stage": "reload", "version": self.holder.current.version})
+                log.error(
+                    "registry reload refused (%s): %d finding(s); the previous registry keeps serving: %s",
+                    reason,
+                    len(exc.diagnostics),
+                    "; ".join(self.last_findings[:5]),
+                    extra={"stage": "reload", "version": self.holder.current.version},
+                )
                 return False
             except (OSError, ValueError) as exc:
                 self._metrics.reloads.inc("refused")
@@ -84,8 +95,13 @@ class Reloader:
             old = self.holder.swap(generation)
             self.last_findings = []
             self._metrics.reloads.inc("applied")
-            log.info("registry reloaded (%s): version %s replaces %s", reason, generation.version, old.version,
-                     extra={"stage": "reload", "version": generation.version})
+            log.info(
+                "registry reloaded (%s): version %s replaces %s",
+                reason,
+                generation.version,
+                old.version,
+                extra={"stage": "reload", "version": generation.version},
+            )
             if self._announce is not None:
                 self._announce(generation.version)
             return True

@@ -37,8 +37,14 @@ class ConversationScheduler(Generic[T]):
     `handler(item)` must not raise: an exception would end every worker with it (the
     pipeline's handler answers and records its own failures)."""
 
-    def __init__(self, handler: Callable[[T], Awaitable[None]], *, max_concurrency: int,
-                 conversation_queue: int, max_conversations: int) -> None:
+    def __init__(
+        self,
+        handler: Callable[[T], Awaitable[None]],
+        *,
+        max_concurrency: int,
+        conversation_queue: int,
+        max_conversations: int,
+    ) -> None:
         self._handler = handler
         self._queue_size = conversation_queue
         self._max_conversations = max_conversations

@@ -71,8 +71,17 @@ class _Operation:
 class SqliteStore:
     """`Store` on a SQLite file. Start `run` with `nursery.start`; `aclose` drains and stops it."""
 
-    def __init__(self, path: str, *, queue_size: int = 1024, batch_max: int = 512, timeout: float = 10.0,
-                 clock: Callable[[], float] = time.time, inline_max: int = 8, checkpoint_commits: int = 150) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        queue_size: int = 1024,
+        batch_max: int = 512,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+        inline_max: int = 8,
+        checkpoint_commits: int = 150,
+    ) -> None:
         self.path = path
         self._send, self._receive = trio.open_memory_channel[_Operation](queue_size)
         self._batch_max = batch_max
@@ -190,9 +199,14 @@ class SqliteStore:
         empty queue (all queued before is committed), no other task is runnable (none could join the
         batch), and the commit needs no worker thread and no checkpoint after it."""
         queue = self._receive.statistics()
-        return (queue.tasks_waiting_receive == 1 and queue.current_buffer_used == 0
-                and trio.lowlevel.current_statistics().tasks_runnable == 0 and self._writer is not None
-                and not self._restart_possible and self._commits + 1 < self._checkpoint_commits)
+        return (
+            queue.tasks_waiting_receive == 1
+            and queue.current_buffer_used == 0
+            and trio.lowlevel.current_statistics().tasks_runnable == 0
+            and self._writer is not None
+            and not self._restart_possible
+            and self._commits + 1 < self._checkpoint_commits
+        )
 
     async def append(self, record: CommandRecord) -> StateEvent:
         return await self._submit("append", record)
@@ -271,20 +285,34 @@ class SqliteStore:
                 connection.execute(
                     "INSERT INTO commands (id, conversation_id, queue_id, status, version, updated_at, body) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (record.id, record.conversation_id, record.queue_id, record.status, record.version, record.updated_at, body))
+                    (
+                        record.id,
+                        record.conversation_id,
+                        record.queue_id,
+                        record.status,
+                        record.version,
+                        record.updated_at,
+                        body,
+                    ),
+                )
             except sqlite3.IntegrityError:  # as every store says it: a record created twice is not its next version
                 raise StaleTransition(f"{record.id}: already stored") from None
         else:
             # The previous version must still be the stored one: statuses only move forward.
             cursor = connection.execute(
                 "UPDATE commands SET status = ?, version = ?, updated_at = ?, body = ? WHERE id = ? AND version = ?",
-                (record.status, record.version, record.updated_at, body, record.id, record.version - 1))
+                (record.status, record.version, record.updated_at, body, record.id, record.version - 1),
+            )
             if cursor.rowcount != 1:
                 raise StaleTransition(f"{record.id}: version {record.version - 1} is not the stored one")
         if record.version == 1 and record.message_id:  # the message has its record now: its claim is settled
-            connection.execute("DELETE FROM unsettled WHERE key = ?", (claim_key(record.channel, record.conversation_id, record.message_id),))
-        cursor = connection.execute("INSERT INTO events (command_id, created_at, body) VALUES (?, ?, ?)",
-                                    (record.id, record.updated_at, body))
+            connection.execute(
+                "DELETE FROM unsettled WHERE key = ?",
+                (claim_key(record.channel, record.conversation_id, record.message_id),),
+            )
+        cursor = connection.execute(
+            "INSERT INTO events (command_id, created_at, body) VALUES (?, ?, ?)", (record.id, record.updated_at, body)
+        )
         return StateEvent(int(cursor.lastrowid), record)  # type: ignore[arg-type]
 
     def _do_claim(self, connection: sqlite3.Connection, payload: tuple[str, float]) -> bool:
@@ -311,15 +339,18 @@ class SqliteStore:
     def _do_prune(self, connection: sqlite3.Connection, older_than: float) -> int:
         final = tuple(TERMINAL)
         marks = ",".join("?" * len(final))
-        removed = connection.execute(f"DELETE FROM commands WHERE updated_at < ? AND status IN ({marks})",
-                                     (older_than, *final)).rowcount
+        removed = connection.execute(
+            f"DELETE FROM commands WHERE updated_at < ? AND status IN ({marks})", (older_than, *final)
+        ).rowcount
         # A prefix of the log, up to the first event young enough to keep: an older event after it (a clock
         # stepped back, another writer's) stays, so resuming never skips a kept seq. `+created_at` keeps
         # SQLite walking seq order from the oldest, stopping at the first young event (as many steps as
         # events it deletes), instead of reading every young one through the created_at index.
         removed += connection.execute(
             "DELETE FROM events WHERE seq < COALESCE((SELECT seq FROM events WHERE +created_at >= ? ORDER BY seq "
-            "LIMIT 1), (SELECT MAX(seq) + 1 FROM events))", (older_than,)).rowcount
+            "LIMIT 1), (SELECT MAX(seq) + 1 FROM events))",
+            (older_than,),
+        ).rowcount
         removed += connection.execute("DELETE FROM dedupe WHERE expires_at < ?", (self._clock(),)).rowcount
         return removed
 
@@ -342,15 +373,18 @@ class SqliteStore:
     async def snapshot(self, limit: int) -> tuple[int, Sequence[CommandRecord]]:
         return await self._read(functools.partial(reads.snapshot, limit=limit))
 
-    async def snapshot_for(self, conversations: Sequence[str], limit: int,
-                           queues: Sequence[str] = ()) -> tuple[int, Sequence[CommandRecord]]:
+    async def snapshot_for(
+        self, conversations: Sequence[str], limit: int, queues: Sequence[str] = ()
+    ) -> tuple[int, Sequence[CommandRecord]]:
         """Like `snapshot`, for a few conversations and queues: their live records and their `limit` most recent.
 
         The sync hub uses it for conversation- and queue-scoped sessions (the agent panel, a queue's
         wallboard), whose commands would otherwise fall out of a store-wide "most recent" window on
         a busy service.
         """
-        return await self._read(functools.partial(reads.snapshot, limit=limit, scope=(list(conversations), list(queues))))
+        return await self._read(
+            functools.partial(reads.snapshot, limit=limit, scope=(list(conversations), list(queues)))
+        )
 
     async def unfinished(self) -> Sequence[CommandRecord]:
         return await self._read(reads.unfinished)

@@ -26,9 +26,12 @@ def put(connection: sqlite3.Connection, payload: tuple[Question, int]) -> list[Q
     dropped = _forget(connection, "key = ?", (key,))
     (waiting,) = connection.execute("SELECT COUNT(*) FROM questions").fetchone()
     if waiting >= limit:
-        dropped += _forget(connection, "seq IN (SELECT seq FROM questions ORDER BY seq LIMIT ?)", (waiting - limit + 1,))
-    connection.execute("INSERT INTO questions (key, expires_at, body) VALUES (?, ?, ?)",
-                       (key, question.expires_at, question.to_json()))
+        dropped += _forget(
+            connection, "seq IN (SELECT seq FROM questions ORDER BY seq LIMIT ?)", (waiting - limit + 1,)
+        )
+    connection.execute(
+        "INSERT INTO questions (key, expires_at, body) VALUES (?, ?, ?)", (key, question.expires_at, question.to_json())
+    )
     return dropped
 
 

@@ -31,20 +31,32 @@ def events_after(connection: sqlite3.Connection, seq: int, limit: int) -> Sequen
     low = high + 1 if low is None else low  # every event pruned: resuming from the latest one still works
     if seq < low - 1 or seq > high:
         return None  # pruned past it, or from another store: the client needs a snapshot
-    rows = connection.execute("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)).fetchall()
+    rows = connection.execute(
+        "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+    ).fetchall()
     return [StateEvent(row[0], record_from_body(row[1])) for row in rows]
 
 
-def snapshot(connection: sqlite3.Connection, limit: int,
-             scope: tuple[Sequence[str], Sequence[str]] | None = None) -> tuple[int, Sequence[CommandRecord]]:
+def snapshot(
+    connection: sqlite3.Connection, limit: int, scope: tuple[Sequence[str], Sequence[str]] | None = None
+) -> tuple[int, Sequence[CommandRecord]]:
     """(latest seq, the live records and the `limit` most recent), of the whole store or of a
     (conversations, queues) scope, in (updated_at, id) order."""
     where, params = "1", ()
     if scope is not None:
         conversations, queues = scope
-        where = " OR ".join(filter(None, (
-            f"conversation_id IN ({','.join('?' * len(conversations))})" if conversations else "",
-            f"queue_id IN ({','.join('?' * len(queues))})" if queues else ""))) or "0"
+        where = (
+            " OR ".join(
+                filter(
+                    None,
+                    (
+                        f"conversation_id IN ({','.join('?' * len(conversations))})" if conversations else "",
+                        f"queue_id IN ({','.join('?' * len(queues))})" if queues else "",
+                    ),
+                )
+            )
+            or "0"
+        )
         params = (*conversations, *queues)
     connection.execute("BEGIN")  # one read transaction: seq and rows agree
     try:
@@ -52,7 +64,8 @@ def snapshot(connection: sqlite3.Connection, limit: int,
         rows = connection.execute(
             f"SELECT body FROM commands WHERE ({where}) AND status IN ('pending', 'executing') "
             f"UNION SELECT body FROM (SELECT body FROM commands WHERE {where} ORDER BY updated_at DESC LIMIT ?)",
-            (*params, *params, limit)).fetchall()
+            (*params, *params, limit),
+        ).fetchall()
     finally:
         connection.execute("COMMIT")
     return high, sorted((record_from_body(row[0]) for row in rows), key=lambda r: (r.updated_at, r.id))
@@ -60,11 +73,14 @@ def snapshot(connection: sqlite3.Connection, limit: int,
 
 def unfinished(connection: sqlite3.Connection) -> Sequence[CommandRecord]:
     rows = connection.execute(
-        "SELECT body FROM commands WHERE status IN ('pending', 'executing') ORDER BY updated_at").fetchall()
+        "SELECT body FROM commands WHERE status IN ('pending', 'executing') ORDER BY updated_at"
+    ).fetchall()
     return [record_from_body(row[0]) for row in rows]
 
 
 def counts(connection: sqlite3.Connection) -> dict[str, int]:
     """Rows per table, for metrics and tests."""
-    return {table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("commands", "events", "dedupe")}
+    return {
+        table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        for table in ("commands", "events", "dedupe")
+    }

@@ -112,10 +112,20 @@ class CommandRecord:
     @staticmethod
     def from_json(data: Mapping[str, Any], message_id: str = "", registry_version: str | None = None) -> CommandRecord:
         return CommandRecord(
-            id=data["id"], conversation_id=data["conversation_id"], command=data["command"], args=data["args"],
-            status=data["status"], actor=data["actor"], role=data["role"], channel=data.get("channel", ""),
-            message_id=message_id, created_at=data["created_at"], updated_at=data["updated_at"],
-            version=data["version"], error=data.get("error"), queue_id=data.get("queue_id"),
+            id=data["id"],
+            conversation_id=data["conversation_id"],
+            command=data["command"],
+            args=data["args"],
+            status=data["status"],
+            actor=data["actor"],
+            role=data["role"],
+            channel=data.get("channel", ""),
+            message_id=message_id,
+            created_at=data["created_at"],
+            updated_at=data["updated_at"],
+            version=data["version"],
+            error=data.get("error"),
+            queue_id=data.get("queue_id"),
             registry_version=registry_version,
         )
 
@@ -183,7 +193,6 @@ class Store(Protocol):
     def describe(self) -> str:
         """The one line `serve` prints after "state store: ", e.g. "/srv/state.db (SQLite, WAL)"; no secrets."""
 
-
     async def claim_message(self, channel: str, conversation_id: str, message_id: str, ttl: float) -> bool:
         """True the first time a (channel, conversation, message id) is seen within `ttl` seconds: dedupe.
 
@@ -219,8 +228,9 @@ class Store(Protocol):
     async def snapshot(self, limit: int) -> tuple[int, Sequence[CommandRecord]]:
         """(latest seq, the live and most recent records) for a new sync session."""
 
-    async def snapshot_for(self, conversations: Sequence[str], limit: int,
-                           queues: Sequence[str] = ()) -> tuple[int, Sequence[CommandRecord]]:
+    async def snapshot_for(
+        self, conversations: Sequence[str], limit: int, queues: Sequence[str] = ()
+    ) -> tuple[int, Sequence[CommandRecord]]:
         """Like `snapshot` for a few conversations and queues: their live records and their `limit` most
         recent, so a busy service's other traffic cannot crowd them out."""
 
@@ -256,8 +266,13 @@ class SharedStore(Store, Protocol):
     replica_id: str
     lease: float
 
-    async def follow(self, sink: EventSink, *, after: int | None = None,
-                     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def follow(
+        self,
+        sink: EventSink,
+        *,
+        after: int | None = None,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         """Publish to `sink`, in seq order and without gaps, every event any replica appends after seq
         `after` (default: the latest at start); reconnects by itself; runs until cancelled."""
 

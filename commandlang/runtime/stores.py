@@ -57,8 +57,9 @@ def _redis(url: str, options: StoreOptions) -> Store:
     try:
         from .redis_store import RedisStore
     except ImportError:  # coredis is an extra: most deployments are one process with SQLite
-        raise ConfigError("a Redis store is configured but the Redis client is not installed: "
-                           "pip install 'commandlang[redis]'") from None
+        raise ConfigError(
+            "a Redis store is configured but the Redis client is not installed: pip install 'commandlang[redis]'"
+        ) from None
     return RedisStore(url, replica_id=options.replica_id, lease=options.replica_lease, clock=options.clock)
 
 
@@ -94,8 +95,9 @@ def store_url(config: ServiceConfig) -> tuple[str, str]:
 def open_store(config: ServiceConfig, clock: Callable[[], float] = time.time) -> Store:
     """The store `config` names, not yet running (start its `run`)."""
     url, _ = store_url(config)
-    options = StoreOptions(clock=clock, replica_id=config.replica_id or socket.gethostname(),
-                           replica_lease=config.replica_lease)
+    options = StoreOptions(
+        clock=clock, replica_id=config.replica_id or socket.gethostname(), replica_lease=config.replica_lease
+    )
     return STORES[urlsplit(url).scheme.lower()](url, options)
 
 

@@ -78,10 +78,21 @@ class SyncClient:
     every `ping_interval`; no pong within `pong_timeout` means the hub is gone.
     """
 
-    def __init__(self, url: str, token: str, subscribe: Sequence[str], *, resume_after: int | None = None,
-                 min_backoff: float = 0.1, max_backoff: float = 30.0, ping_interval: float = 20.0,
-                 pong_timeout: float = 10.0, connect_timeout: float = 10.0, buffer: int = 64,
-                 random: Callable[[], float] = _random.random) -> None:
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        subscribe: Sequence[str],
+        *,
+        resume_after: int | None = None,
+        min_backoff: float = 0.1,
+        max_backoff: float = 30.0,
+        ping_interval: float = 20.0,
+        pong_timeout: float = 10.0,
+        connect_timeout: float = 10.0,
+        buffer: int = 64,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
         self.url = url
         self.token = token
         self.subscribe = list(subscribe)
@@ -101,8 +112,9 @@ class SyncClient:
         self._cancel = nursery.cancel_scope
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        tb: TracebackType | None) -> bool | None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
         self._cancel.cancel()
         return await self._nursery_manager.__aexit__(kind, error, tb)
 
@@ -138,10 +150,15 @@ class SyncClient:
         answered = False
         closed: ConnectionClosed | None = None
         try:
-            async with open_websocket_url(self.url, connect_timeout=self.connect_timeout,
-                                          disconnect_timeout=self.pong_timeout) as ws:
-                hello = {"type": "hello", "token": self.token, "subscribe": self.subscribe,
-                         "resume_after": self.last_seq}
+            async with open_websocket_url(
+                self.url, connect_timeout=self.connect_timeout, disconnect_timeout=self.pong_timeout
+            ) as ws:
+                hello = {
+                    "type": "hello",
+                    "token": self.token,
+                    "subscribe": self.subscribe,
+                    "resume_after": self.last_seq,
+                }
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(self._heartbeat, ws, nursery.cancel_scope)
                     # Caught here, inside the nursery, so it is not wrapped in an ExceptionGroup.

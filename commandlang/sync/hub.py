@@ -67,11 +67,27 @@ class SyncHub:
 
     path = "/sync"
 
-    def __init__(self, store: Store, secret: str | bytes, *, ping_interval: float = 30.0, missed_pongs: int = 3,
-                 queue_size: int = 256, max_frame: int = 64 * 1024, max_sessions_per_agent: int = 16,
-                 max_sessions: int = 10_000, max_unauthenticated: int | None = None, hello_timeout: float = 10.0, send_timeout: float = 30.0,
-                 close_timeout: float = 5.0, store_timeout: float = 10.0, snapshot_limit: int = 500,
-                 replay_page: int = 1000, gap_timeout: float = 0.5, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        secret: str | bytes,
+        *,
+        ping_interval: float = 30.0,
+        missed_pongs: int = 3,
+        queue_size: int = 256,
+        max_frame: int = 64 * 1024,
+        max_sessions_per_agent: int = 16,
+        max_sessions: int = 10_000,
+        max_unauthenticated: int | None = None,
+        hello_timeout: float = 10.0,
+        send_timeout: float = 30.0,
+        close_timeout: float = 5.0,
+        store_timeout: float = 10.0,
+        snapshot_limit: int = 500,
+        replay_page: int = 1000,
+        gap_timeout: float = 0.5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if not secret:
             raise ValueError("SyncHub needs a non-empty secret (COMMANDLANG_SYNC_SECRET)")
         self.store = store
@@ -84,7 +100,9 @@ class SyncHub:
         self.max_sessions = max_sessions
         # default: a quarter of the sessions may be mid-handshake at once (a thousand agents reconnecting after
         # a restart fit; a flood of silent sockets cannot take the rest)
-        self.max_unauthenticated = max_unauthenticated if max_unauthenticated is not None else max(16, max_sessions // 4)
+        self.max_unauthenticated = (
+            max_unauthenticated if max_unauthenticated is not None else max(16, max_sessions // 4)
+        )
         self._unauthenticated = 0
         self.hello_timeout = hello_timeout
         self.send_timeout = send_timeout
@@ -244,8 +262,9 @@ class SyncHub:
             self._forget(session)
 
     # -- serving ---------------------------------------------------------------
-    async def serve(self, host: str = "127.0.0.1", port: int = 0, *,
-                    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+    async def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Listen on `host:port` (0 takes a free port) and serve `/sync` until `aclose`; reports the port."""
         with trio.fail_after(self.store_timeout):
             latest, _ = await self.store.snapshot(0)

@@ -17,8 +17,16 @@ from urllib.parse import urlsplit
 import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
-from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Ping, Pong, RejectConnection, Request,
-                            TextMessage)
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    RejectConnection,
+    Request,
+    TextMessage,
+)
 from wsproto.utilities import RemoteProtocolError
 
 from ..jsonsafe import UnsafeJson, loads_bounded
@@ -30,9 +38,20 @@ from ..errors import SyncError
 if TYPE_CHECKING:
     from .hub import SyncHub
 
-__all__ = ["Session", "CLOSE_BAD_HELLO", "CLOSE_UNAUTHORIZED", "CLOSE_FORBIDDEN", "CLOSE_TOO_SLOW",
-           "CLOSE_TOO_MANY", "CLOSE_GOING_AWAY", "CLOSE_NO_PONG", "CLOSE_UNAVAILABLE", "CLOSE_TOO_BIG",
-           "CLOSE_PROTOCOL_ERROR", "CLOSE_BAD_DATA"]
+__all__ = [
+    "Session",
+    "CLOSE_BAD_HELLO",
+    "CLOSE_UNAUTHORIZED",
+    "CLOSE_FORBIDDEN",
+    "CLOSE_TOO_SLOW",
+    "CLOSE_TOO_MANY",
+    "CLOSE_GOING_AWAY",
+    "CLOSE_NO_PONG",
+    "CLOSE_UNAVAILABLE",
+    "CLOSE_TOO_BIG",
+    "CLOSE_PROTOCOL_ERROR",
+    "CLOSE_BAD_DATA",
+]
 
 log = logging.getLogger("commandlang.sync")
 
@@ -64,9 +83,27 @@ class SessionRefused(SyncError):
 class Session:
     """One WebSocket connection from an agent desktop or tool."""
 
-    __slots__ = ("last_sent", "live", "peer", "hub", "agent", "admitted", "scopes", "held", "held_overflow",
-                 "_ws", "_events", "_text", "_text_size", "_scope", "_close_request", "_remote_closed", "_eof",
-                 "_ping_outstanding", "_missed_pongs")
+    __slots__ = (
+        "last_sent",
+        "live",
+        "peer",
+        "hub",
+        "agent",
+        "admitted",
+        "scopes",
+        "held",
+        "held_overflow",
+        "_ws",
+        "_events",
+        "_text",
+        "_text_size",
+        "_scope",
+        "_close_request",
+        "_remote_closed",
+        "_eof",
+        "_ping_outstanding",
+        "_missed_pongs",
+    )
 
     def __init__(self, hub: SyncHub, peer: Peer) -> None:
         self.hub = hub
@@ -93,8 +130,11 @@ class Session:
     def wants(self, record: CommandRecord) -> bool:
         """Whether `record` is in one of this session's subscribed scopes."""
         scopes = self.scopes
-        return ("*" in scopes or f"conversation:{record.conversation_id}" in scopes
-                or (record.queue_id is not None and f"queue:{record.queue_id}" in scopes))
+        return (
+            "*" in scopes
+            or f"conversation:{record.conversation_id}" in scopes
+            or (record.queue_id is not None and f"queue:{record.queue_id}" in scopes)
+        )
 
     def hold(self, event: StateEvent) -> None:
         """A live event that arrived while catching up; bounded, re-read from the store on overflow."""
@@ -244,8 +284,9 @@ class Session:
                     else:
                         seq, records = await hub.store.snapshot(hub.snapshot_limit)
                 commands = [record.to_json() for record in records if self.wants(record)]
-                payload = json.dumps({"type": "snapshot", "seq": seq, "commands": commands},
-                                     separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+                payload = json.dumps(
+                    {"type": "snapshot", "seq": seq, "commands": commands}, separators=(",", ":"), ensure_ascii=False
+                ).encode("utf-8")
                 await self._send_catching_up(text_frame(payload))
                 self.last_sent = position = seq
             else:

@@ -121,16 +121,18 @@ def _key(secret: str | bytes) -> bytes:
     return key
 
 
-def issue_token(secret: str | bytes, agent: str, scopes: Iterable[str], ttl: float,
-                *, now: Callable[[], float] = time.time) -> str:
+def issue_token(
+    secret: str | bytes, agent: str, scopes: Iterable[str], ttl: float, *, now: Callable[[], float] = time.time
+) -> str:
     """A token for `agent` to watch `scopes` for `ttl` seconds."""
     scopes = tuple(check_scope(scope) for scope in scopes)
     if not agent:
         raise ValueError("agent id is empty")
     if not scopes:
         raise ValueError("a token needs at least one scope")
-    payload = json.dumps({"agent": agent, "scopes": list(scopes), "exp": int(now() + ttl)},
-                         separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    payload = json.dumps(
+        {"agent": agent, "scopes": list(scopes), "exp": int(now() + ttl)}, separators=(",", ":"), ensure_ascii=False
+    ).encode("utf-8")
     signature = hmac.new(_key(secret), payload, hashlib.sha256).digest()
     return f"{_b64encode(payload)}.{_b64encode(signature)}"
 

@@ -38,8 +38,9 @@ def _percent_decode(text: str) -> str:
         raw = bytes.fromhex(match.group(0).replace("%", ""))
         decoded = raw.decode("utf-8", errors="surrogateescape")
         # Bytes that are not well-formed UTF-8 come back as they were written.
-        return "".join(f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in decoded
-                       if c not in BIDI_CONTROLS)
+        return "".join(
+            f"%{ord(c) - 0xDC00:02X}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in decoded if c not in BIDI_CONTROLS
+        )
 
     return _PERCENT_RUN.sub(decode_run, text)
 

@@ -34,8 +34,10 @@ class FastScanner:
         self._list_word = re.compile(patterns["LIST_WORD"]).match
         # One item in one match: the terminals as alternatives in the grammar's priority
         # order (KEY_EQUALS, FLAG, WORD), as Lark's lexer tries them.
-        self._item = re.compile(r"\s+(?:(?P<key>%s)(?P<value>%s)?|(?P<flag>%s)|(?P<word>%s))" % (
-            patterns["KEY_EQUALS"], patterns["WORD"], patterns["FLAG"], patterns["WORD"])).match
+        self._item = re.compile(
+            r"\s+(?:(?P<key>%s)(?P<value>%s)?|(?P<flag>%s)|(?P<word>%s))"
+            % (patterns["KEY_EQUALS"], patterns["WORD"], patterns["FLAG"], patterns["WORD"])
+        ).match
 
     def _list(self, text: str, pos: int) -> RawList | None:
         """`[a, "b c",]` starting at `pos` (the `[`), as the grammar's `list` rule reads it."""
@@ -120,12 +122,20 @@ class FastScanner:
             start, end = found.start(kind if kind != "value" else "key"), found.end()
             if kind == "value":
                 key = found.group("key")
-                items.append(Option(key.lstrip("-").rstrip(" \n\r=").lower(),
-                                    _value(found.group("value"), found.start("value"), end, shift, percent_decode),
-                                    start + shift, end + shift))
+                items.append(
+                    Option(
+                        key.lstrip("-").rstrip(" \n\r=").lower(),
+                        _value(found.group("value"), found.start("value"), end, shift, percent_decode),
+                        start + shift,
+                        end + shift,
+                    )
+                )
             elif kind == "word":
-                items.append(Positional(_value(found.group("word"), start, end, shift, percent_decode),
-                                        start + shift, end + shift))
+                items.append(
+                    Positional(
+                        _value(found.group("word"), start, end, shift, percent_decode), start + shift, end + shift
+                    )
+                )
             elif kind == "flag":
                 name = found.group("flag")[2:].lower()
                 negated = name.startswith("no-")

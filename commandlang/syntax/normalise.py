@@ -88,7 +88,12 @@ def normalise(original: str) -> Normalised:
     text = "".join(chars)
     left = len(text) - len(text.lstrip())
     stripped = text.strip()
-    return Normalised(stripped, tuple(origin[left : left + len(stripped)]), origin[left] if origin and left < len(origin) else 0, original)
+    return Normalised(
+        stripped,
+        tuple(origin[left : left + len(stripped)]),
+        origin[left] if origin and left < len(origin) else 0,
+        original,
+    )
 
 
 def _next_visible(text: str, index: int) -> str:

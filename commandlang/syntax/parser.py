@@ -45,6 +45,7 @@ RawToken = tuple[str, int]
 RawList = tuple[int, int, list[RawToken]]
 RawItem = tuple[str, "str | None", "RawToken | RawList | None", int, int]
 
+
 class SyntaxParser:
     """The grammar, compiled once; `parse` is safe to call from many tasks."""
 
@@ -64,8 +65,12 @@ class SyntaxParser:
             head = normalise(text[: options.max_length]).text
             if not head.startswith("/") or self.name_re.match(head) is None:
                 return None  # long ordinary chat (`/etc/hosts ...` too) passes through, as a short one does
-            raise _error("too_long", options.max_length, f"The message is {len(text)} characters long; "
-                         f"a command may be at most {options.max_length}.", "Shorten the command.")
+            raise _error(
+                "too_long",
+                options.max_length,
+                f"The message is {len(text)} characters long; a command may be at most {options.max_length}.",
+                "Shorten the command.",
+            )
         norm = normalise(text)
         body = norm.text
         if not body.startswith("/"):
@@ -163,13 +168,20 @@ def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: Synta
     previous_end = len(name) + 1
     for kind, key, raw_value, start, end in raw_items:
         if start == previous_end:
-            raise _error("unexpected_character", to_original(start) + 1,
-                         f"Put a space before {norm.text[start]!r} at column {to_original(start) + 1}.",
-                         "Separate items with spaces; quote a value that holds brackets.")
+            raise _error(
+                "unexpected_character",
+                to_original(start) + 1,
+                f"Put a space before {norm.text[start]!r} at column {to_original(start) + 1}.",
+                "Separate items with spaces; quote a value that holds brackets.",
+            )
         previous_end = end
         if len(items) == options.max_items:
-            raise _error("too_many_items", to_original(start) + 1,
-                         f"A command may have at most {options.max_items} items.", "Send fewer values.")
+            raise _error(
+                "too_many_items",
+                to_original(start) + 1,
+                f"A command may have at most {options.max_items} items.",
+                "Send fewer values.",
+            )
         if kind == "flag":
             assert key is not None
             flag = key[2:].lower()
@@ -185,8 +197,12 @@ def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: Synta
             items.append(Positional(value, value.start, value.end))  # a positional is exactly its value
         else:  # empty_key
             column = to_original(start) + 1
-            raise _error("empty_key", column, f"The = at column {column} has no option name before it.",
-                         "Write the name before the =, like amount=5.")
+            raise _error(
+                "empty_key",
+                column,
+                f"The = at column {column} has no option name before it.",
+                "Write the name before the =, like amount=5.",
+            )
     return Invocation(name.lower(), Span(*span(1, len(name) + 1)), tuple(items), norm.original)
 
 
@@ -230,27 +246,46 @@ def _classify(exc: lark.UnexpectedInput, norm: Normalised) -> CommandError:
     bracket = _open_bracket_before(body, pos)
 
     if char and char in "\"'":
-        return _error("unclosed_quote", column, f"The quote {char} at column {column} is never closed.",
-                      f"Add a closing {char} after the value, or remove the quote.")
+        return _error(
+            "unclosed_quote",
+            column,
+            f"The quote {char} at column {column} is never closed.",
+            f"Add a closing {char} after the value, or remove the quote.",
+        )
     if char == "" and bracket is not None:
         bcol = norm.to_original(bracket) + 1
-        return _error("unclosed_list", bcol, f"The list opened at column {bcol} is never closed.",
-                      "Add a ] after the last item.")
+        return _error(
+            "unclosed_list", bcol, f"The list opened at column {bcol} is never closed.", "Add a ] after the last item."
+        )
     if char == "":
-        return _error("unexpected_character", column, f"The option at column {column} has no value after =.",
-                      'Write a value after the =, or "" for an empty one.')
+        return _error(
+            "unexpected_character",
+            column,
+            f"The option at column {column} has no value after =.",
+            'Write a value after the =, or "" for an empty one.',
+        )
     if bracket is not None:
         if char == "[":
             message, hint = f"Lists cannot be nested (column {column}).", "Use one flat list like [a, b, c]."
         else:
-            message, hint = (f"Unexpected {char!r} at column {column} inside a list.",
-                             'Separate list items with commas, like [a, b]; quote items holding spaces or "=".')
+            message, hint = (
+                f"Unexpected {char!r} at column {column} inside a list.",
+                'Separate list items with commas, like [a, b]; quote items holding spaces or "=".',
+            )
         return _error("unexpected_character", column, message, hint)
     if char == "]":
-        return _error("unexpected_character", column, f"The ] at column {column} closes no list.",
-                      "Remove it, or quote the value that holds it.")
-    return _error("unexpected_character", column, f"Unexpected {char!r} at column {column}.",
-                  "Quote values that hold spaces, quotes, brackets or a leading =.")
+        return _error(
+            "unexpected_character",
+            column,
+            f"The ] at column {column} closes no list.",
+            "Remove it, or quote the value that holds it.",
+        )
+    return _error(
+        "unexpected_character",
+        column,
+        f"Unexpected {char!r} at column {column}.",
+        "Quote values that hold spaces, quotes, brackets or a leading =.",
+    )
 
 
 @lru_cache(maxsize=1)

@@ -46,7 +46,12 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _MAX_REQUEST_BODY = 1024 * 1024
-_CATALOGUE = (("Wireless earbuds", "39.99"), ("Phone case", "12.50"), ("USB-C cable", "9.99"), ("Smart watch", "149.00"))
+_CATALOGUE = (
+    ("Wireless earbuds", "39.99"),
+    ("Phone case", "12.50"),
+    ("USB-C cable", "9.99"),
+    ("Smart watch", "149.00"),
+)
 _BASE = "/v1"
 
 
@@ -172,13 +177,20 @@ class DemoBackend:
         if fault.reset:
             # an app error before the answer starts makes hypercorn send a 500, so start one
             # (with a length it will never reach) and fail mid-body: the connection is dropped
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")],
+                }
+            )
             await send({"type": "http.response.body", "body": b'{"st', "more_body": True})
             raise _Reset("fault: reset")
         if fault.status is not None:
             extra = [(b"retry-after", fault.retry_after.encode())] if fault.retry_after else []
-            await _send_json(send, fault.status, {"status": "error", "message": f"Injected fault: HTTP {fault.status}"}, extra)
+            await _send_json(
+                send, fault.status, {"status": "error", "message": f"Injected fault: HTTP {fault.status}"}, extra
+            )
             return
         if fault.malformed:
             await _send_bytes(send, 200, b'{"status": "success", "data": {"order": 12', b"application/json")
@@ -195,10 +207,12 @@ class DemoBackend:
             await _send_bytes(send, status, payload, b"application/json")
 
     # -- the endpoints ----------------------------------------------------
-    def _route(self, method: str, path: str, query: tuple, headers: dict[str, str], body: bytes, fault: Fault) -> tuple[int, Any]:
+    def _route(
+        self, method: str, path: str, query: tuple, headers: dict[str, str], body: bytes, fault: Fault
+    ) -> tuple[int, Any]:
         if not path.startswith(_BASE + "/"):
             return 404, {"message": "Not found"}
-        parts = [unquote(p) for p in path[len(_BASE) + 1:].split("/")]
+        parts = [unquote(p) for p in path[len(_BASE) + 1 :].split("/")]
         try:
             data = json.loads(body) if body else {}
         except ValueError:
@@ -218,8 +232,13 @@ class DemoBackend:
                     return 409, {"message": f"Ticket {ticket} is already closed"}
                 self.tickets[ticket] = "closed"
                 fields = data if isinstance(data, dict) else {}
-                return 200, {"ticket": int(ticket) if ticket.isdigit() else ticket, "status": "closed",
-                             "resolution": fields.get("resolution"), "note": fields.get("note"), "tags": fields.get("tags") or []}
+                return 200, {
+                    "ticket": int(ticket) if ticket.isdigit() else ticket,
+                    "status": "closed",
+                    "resolution": fields.get("resolution"),
+                    "note": fields.get("note"),
+                    "tags": fields.get("tags") or [],
+                }
             case "PUT", ["orders", order, "address"]:
                 if not order.isdigit():
                     return 404, {"message": f"Order {order} was not found"}
@@ -239,14 +258,18 @@ class DemoBackend:
         status = statuses[number % len(statuses)]
         carrier = "DHL" if number % 2 else "UPS"
         # the fields the sample reply template (templates/order_status.yaml) shows
-        items = [{"name": name, "qty": 1 + (number + index) % 3, "price": price}
-                 for index, (name, price) in enumerate(_CATALOGUE[: 1 + number % len(_CATALOGUE)])]
+        items = [
+            {"name": name, "qty": 1 + (number + index) % 3, "price": price}
+            for index, (name, price) in enumerate(_CATALOGUE[: 1 + number % len(_CATALOGUE)])
+        ]
         return 200, {
             "order": number,
             "status": status,
             "carrier": carrier,
             "eta": None if status == "delivered" else "2026-12-0%d" % (1 + number % 9),
-            "tracking_url": f"https://tracking.example.com/{carrier.lower()}/{number}" if status in statuses[1:3] else None,
+            "tracking_url": f"https://tracking.example.com/{carrier.lower()}/{number}"
+            if status in statuses[1:3]
+            else None,
             "items": items,
             "total": "%.2f" % sum(float(item["price"]) * item["qty"] for item in items),
         }
@@ -258,8 +281,14 @@ class DemoBackend:
             return 201, self._refunds_by_key[key]  # the same refund again, not a second one
         amount = data.get("amount") if isinstance(data, dict) else None
         fields = data if isinstance(data, dict) else {}
-        refund = {"refund_id": f"R-{next(self._ids)}", "order": int(order), "amount": amount,
-                  "reason": fields.get("reason"), "notify": bool(fields.get("notify")), "status": "created"}
+        refund = {
+            "refund_id": f"R-{next(self._ids)}",
+            "order": int(order),
+            "amount": amount,
+            "reason": fields.get("reason"),
+            "notify": bool(fields.get("notify")),
+            "status": "created",
+        }
         self.refunds[refund["refund_id"]] = refund
         if key:
             self._refunds_by_key[key] = refund
@@ -268,8 +297,14 @@ class DemoBackend:
     def _callback(self, data: Any) -> tuple[int, Any]:
         if not isinstance(data, dict) or not data.get("phone"):
             return 422, {"message": "A phone number is needed for a callback"}
-        callback = {"callback_id": f"CB-{next(self._ids)}", "phone": data["phone"], "when": data.get("when"),
-                    "within_seconds": data.get("within_seconds"), "topic": data.get("topic", "other"), "status": "scheduled"}
+        callback = {
+            "callback_id": f"CB-{next(self._ids)}",
+            "phone": data["phone"],
+            "when": data.get("when"),
+            "within_seconds": data.get("within_seconds"),
+            "topic": data.get("topic", "other"),
+            "status": "scheduled",
+        }
         self.callbacks[callback["callback_id"]] = callback
         return 201, callback
 
@@ -314,13 +349,20 @@ async def _send_oversize(send: Send, size: int, *, chunked: bool) -> None:
 
 
 async def _send_slowly(send: Send, status: int, body: bytes, seconds: float) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     pieces = max(2, min(len(body), 10))
     step = math.ceil(len(body) / pieces)
     for start in range(0, len(body), step):
         await trio.sleep(seconds / pieces)
-        await send({"type": "http.response.body", "body": body[start:start + step], "more_body": start + step < len(body)})
+        await send(
+            {"type": "http.response.body", "body": body[start : start + step], "more_body": start + step < len(body)}
+        )
 
 
 async def serve_demo_backend(

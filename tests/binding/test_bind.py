@@ -28,12 +28,15 @@ def error_of(registry, text: str, **kwargs):
 
 # -- the sample registry, end to end ---------------------------------------------
 
+
 def test_refund_binds_with_defaults(sample_registry) -> None:
     call = sample_registry.parse('/refund 12345 amount=19.99 reason="damaged item"')
     assert call.command == "refund"
     assert call.args == {"order": 12345, "amount": Decimal("19.99"), "reason": "damaged item", "notify": True}
-    assert call.to_json() == {"command": "refund",
-                              "args": {"order": 12345, "amount": "19.99", "reason": "damaged item", "notify": True}}
+    assert call.to_json() == {
+        "command": "refund",
+        "args": {"order": 12345, "amount": "19.99", "reason": "damaged item", "notify": True},
+    }
 
 
 def test_not_a_command_is_none(sample_registry) -> None:
@@ -41,8 +44,18 @@ def test_not_a_command_is_none(sample_registry) -> None:
     assert sample_registry.parse("thanks!") is None
 
 
-@pytest.mark.parametrize("text", ["/rf 7 amount=5", "/RF 7 amount=5", "/Refund 7 amount=5", "/refund 7 AMOUNT=5",
-                                  "/refund 7 --amount=5", "/refund amount=5 7", "/refund order=7 amount=5"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "/rf 7 amount=5",
+        "/RF 7 amount=5",
+        "/Refund 7 amount=5",
+        "/refund 7 AMOUNT=5",
+        "/refund 7 --amount=5",
+        "/refund amount=5 7",
+        "/refund order=7 amount=5",
+    ],
+)
 def test_aliases_case_and_order_resolve_to_the_canonical_command(sample_registry, text: str) -> None:
     call = sample_registry.parse(text)
     assert call.command == "refund"
@@ -58,8 +71,11 @@ def test_subcommand_spellings_are_the_same_call(sample_registry) -> None:
     spaced = sample_registry.parse("/ticket close 42 resolution=duplicate tags=[billing, repeat]")
     dotted = sample_registry.parse("/ticket.close 42 resolution=duplicate tags=[billing, repeat]")
     assert spaced.command == dotted.command == "ticket.close"
-    assert spaced.args == dotted.args == {"ticket": 42, "resolution": "duplicate", "note": None,
-                                          "tags": ["billing", "repeat"]}
+    assert (
+        spaced.args
+        == dotted.args
+        == {"ticket": 42, "resolution": "duplicate", "note": None, "tags": ["billing", "repeat"]}
+    )
     assert sample_registry.parse("/TICKET CLOSE 42").command == "ticket.close"
 
 
@@ -72,9 +88,27 @@ def test_bool_flags(sample_registry) -> None:
 # -- constraints --------------------------------------------------------------------
 
 CONSTRAINT_OK = [
-    "/c n=1", "/c n=10", "/c x=-1.5", "/c x=1.5", "/c amount=0.01", "/c amount=100.00", "/c when=2026-01-01",
-    "/c when=2026-12-31", "/c when=today", "/c wait=1m", "/c wait=1h", "/c wait=30m", "/c tags=a", "/c tags=[a, b, c]",
-    "/c code=ab", "/c code=abcd", "/c ref=AB-1", "/c ref=XY-12345", "/c size=4", "/c pin=1234", "/c card=123456789012",
+    "/c n=1",
+    "/c n=10",
+    "/c x=-1.5",
+    "/c x=1.5",
+    "/c amount=0.01",
+    "/c amount=100.00",
+    "/c when=2026-01-01",
+    "/c when=2026-12-31",
+    "/c when=today",
+    "/c wait=1m",
+    "/c wait=1h",
+    "/c wait=30m",
+    "/c tags=a",
+    "/c tags=[a, b, c]",
+    "/c code=ab",
+    "/c code=abcd",
+    "/c ref=AB-1",
+    "/c ref=XY-12345",
+    "/c size=4",
+    "/c pin=1234",
+    "/c card=123456789012",
 ]
 
 
@@ -172,6 +206,7 @@ def test_quoted_first_positional_does_not_select_a_subcommand(sample_registry) -
 
 # -- roles ---------------------------------------------------------------------------
 
+
 def test_roles(sample_registry) -> None:
     assert sample_registry.parse("/refund 1 amount=1", role="agent").command == "refund"
     assert sample_registry.parse("/status 1", role="customer").command == "status"
@@ -187,6 +222,7 @@ def test_unknown_command_suggests_only_what_the_role_may_run(sample_registry) ->
 
 
 # -- sensitive arguments ------------------------------------------------------------
+
 
 def test_sensitive_args_are_masked_in_masked_args(sample_registry) -> None:
     call = sample_registry.parse("/callback +15551234567 card=4111111111111111 topic=billing")

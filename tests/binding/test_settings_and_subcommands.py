@@ -13,8 +13,11 @@ def load(write_registry, text: str) -> commandlang.Registry:
 
 
 def test_percent_decode_setting(write_registry) -> None:
-    on = load(write_registry, "version: 1\nsettings: {percent_decode: true}\n"
-                              "commands:\n  note: {args: {text: {type: str, positional: true}, tags: 'list[str]'}}\n")
+    on = load(
+        write_registry,
+        "version: 1\nsettings: {percent_decode: true}\n"
+        "commands:\n  note: {args: {text: {type: str, positional: true}, tags: 'list[str]'}}\n",
+    )
     assert on.parse("/note value%20with%20spaces").args["text"] == "value with spaces"
     assert on.parse('/note "value%20quoted"').args["text"] == "value%20quoted"
     assert on.parse("/note x tags=[a%2Cb,c%20d]").args["tags"] == ["a,b", "c d"]
@@ -91,7 +94,10 @@ def test_subcommand_choice_does_not_depend_on_hash_seed(tmp_path) -> None:
     from tests.helpers import run_cli
 
     (tmp_path / "commands.yaml").write_text(
-        "version: 1\ncommands:\n  ticket: {aliases: [tk]}\n  ticket.close: {}\n  tk.close: {}\n")
-    seen = {run_cli("parse", "--json", "/tk close", cwd=tmp_path, env={"PYTHONHASHSEED": str(seed)}).stdout
-            for seed in range(1, 7)}
+        "version: 1\ncommands:\n  ticket: {aliases: [tk]}\n  ticket.close: {}\n  tk.close: {}\n"
+    )
+    seen = {
+        run_cli("parse", "--json", "/tk close", cwd=tmp_path, env={"PYTHONHASHSEED": str(seed)}).stdout
+        for seed in range(1, 7)
+    }
     assert seen == {'{"command": "tk.close", "args": {}}\n'}  # the name as typed wins over the alias's target

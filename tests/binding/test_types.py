@@ -61,8 +61,12 @@ ACCEPTED = [
     ("day", "YESTERDAY", date(2026, 1, 30), "2026-01-30"),
     ("at", "2026-01-31T10:00", datetime(2026, 1, 31, 10, 0), "2026-01-31T10:00:00"),
     ("at", "2026-01-31T10:00:30", datetime(2026, 1, 31, 10, 0, 30), "2026-01-31T10:00:30"),
-    ("at", "2026-01-31T10:00+02:00", datetime(2026, 1, 31, 10, 0, tzinfo=timezone(timedelta(hours=2))),
-     "2026-01-31T10:00:00+02:00"),
+    (
+        "at",
+        "2026-01-31T10:00+02:00",
+        datetime(2026, 1, 31, 10, 0, tzinfo=timezone(timedelta(hours=2))),
+        "2026-01-31T10:00:00+02:00",
+    ),
     ("at", "2026-01-31T10:00:00Z", datetime(2026, 1, 31, 10, 0, tzinfo=timezone.utc), "2026-01-31T10:00:00+00:00"),
     ("at", '"2026-01-31 10:00"', datetime(2026, 1, 31, 10, 0), "2026-01-31T10:00:00"),
     ("dur", "90s", timedelta(seconds=90), 90),
@@ -74,17 +78,38 @@ ACCEPTED = [
     ("dur", "1.5s", timedelta(seconds=1.5), 1.5),
     ("dur", "0s", timedelta(0), 0),
     ("mail", "name@example.com", "name@example.com", "name@example.com"),
-    ("mail", "first.last+tag@mail.example.co.uk", "first.last+tag@mail.example.co.uk", "first.last+tag@mail.example.co.uk"),
+    (
+        "mail",
+        "first.last+tag@mail.example.co.uk",
+        "first.last+tag@mail.example.co.uk",
+        "first.last+tag@mail.example.co.uk",
+    ),
     ("link", "https://example.com", "https://example.com", "https://example.com"),
     ("link", "http://example.com/a?b=c#d", "http://example.com/a?b=c#d", "http://example.com/a?b=c#d"),
-    ("id", "123E4567-E89B-12D3-A456-426614174000", uuid.UUID("123e4567-e89b-12d3-a456-426614174000"),
-     "123e4567-e89b-12d3-a456-426614174000"),
-    ("id", "123e4567e89b12d3a456426614174000", uuid.UUID("123e4567-e89b-12d3-a456-426614174000"),
-     "123e4567-e89b-12d3-a456-426614174000"),
-    ("id", "{123e4567-e89b-12d3-a456-426614174000}", uuid.UUID("123e4567-e89b-12d3-a456-426614174000"),
-     "123e4567-e89b-12d3-a456-426614174000"),
-    ("id", "urn:uuid:123e4567-e89b-12d3-a456-426614174000", uuid.UUID("123e4567-e89b-12d3-a456-426614174000"),
-     "123e4567-e89b-12d3-a456-426614174000"),
+    (
+        "id",
+        "123E4567-E89B-12D3-A456-426614174000",
+        uuid.UUID("123e4567-e89b-12d3-a456-426614174000"),
+        "123e4567-e89b-12d3-a456-426614174000",
+    ),
+    (
+        "id",
+        "123e4567e89b12d3a456426614174000",
+        uuid.UUID("123e4567-e89b-12d3-a456-426614174000"),
+        "123e4567-e89b-12d3-a456-426614174000",
+    ),
+    (
+        "id",
+        "{123e4567-e89b-12d3-a456-426614174000}",
+        uuid.UUID("123e4567-e89b-12d3-a456-426614174000"),
+        "123e4567-e89b-12d3-a456-426614174000",
+    ),
+    (
+        "id",
+        "urn:uuid:123e4567-e89b-12d3-a456-426614174000",
+        uuid.UUID("123e4567-e89b-12d3-a456-426614174000"),
+        "123e4567-e89b-12d3-a456-426614174000",
+    ),
     ("ch", "email", "Email", "Email"),
     ("ch", "EMAIL", "Email", "Email"),
     ("ch", "whatsapp", "WhatsApp", "WhatsApp"),
@@ -200,7 +225,10 @@ def test_a_scalar_argument_rejects_a_list(registry) -> None:
     with pytest.raises(CommandError) as caught:
         bind(registry, "/t i=[1, 2]")
     assert (caught.value.diagnostic.code, caught.value.diagnostic.argument, caught.value.diagnostic.column) == (
-        "invalid_value", "i", 6)
+        "invalid_value",
+        "i",
+        6,
+    )
 
 
 @pytest.mark.parametrize(
@@ -226,7 +254,23 @@ def test_absent_optional_args_are_none_and_bool_false(registry) -> None:
     call = bind(registry, "/t")
     assert call.args["b"] is False
     assert all(value is None for name, value in call.args.items() if name != "b")
-    assert list(call.args) == ["s", "i", "f", "d", "b", "day", "at", "dur", "mail", "link", "id", "ch", "ints", "words", "days"]
+    assert list(call.args) == [
+        "s",
+        "i",
+        "f",
+        "d",
+        "b",
+        "day",
+        "at",
+        "dur",
+        "mail",
+        "link",
+        "id",
+        "ch",
+        "ints",
+        "words",
+        "days",
+    ]
 
 
 def test_bool_as_flag(registry) -> None:
@@ -237,8 +281,20 @@ def test_bool_as_flag(registry) -> None:
 
 def test_defaults_are_converted_exactly_as_written() -> None:
     registry = commandlang.load_registry(DATA / "defaults.yaml", env={})
-    assert registry.parse("/x").to_json() == {"command": "x", "args": {
-        "fee": "0.10", "on": True, "day": "2026-01-31", "at": "2026-01-31T10:00:00+01:00", "ch": "Email",
-        "tags": [1, 2], "one": ["solo"], "wait": 5400, "id": "123e4567-e89b-12d3-a456-426614174000", "n": 1000,
-        "none": None}}
+    assert registry.parse("/x").to_json() == {
+        "command": "x",
+        "args": {
+            "fee": "0.10",
+            "on": True,
+            "day": "2026-01-31",
+            "at": "2026-01-31T10:00:00+01:00",
+            "ch": "Email",
+            "tags": [1, 2],
+            "one": ["solo"],
+            "wait": 5400,
+            "id": "123e4567-e89b-12d3-a456-426614174000",
+            "n": 1000,
+            "none": None,
+        },
+    }
     assert registry.parse("/x").args["fee"] == Decimal("0.10")

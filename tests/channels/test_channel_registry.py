@@ -48,8 +48,12 @@ class EchoChannel:
 
     async def message(self, request: Request) -> Response:
         data = json.loads(request.body)
-        job = await self._submit(InboundMessage("echo", data["conversation_id"], data["message_id"], "agent-1",
-                                                "agent", data["text"], time.time()), None)
+        job = await self._submit(
+            InboundMessage(
+                "echo", data["conversation_id"], data["message_id"], "agent-1", "agent", data["text"], time.time()
+            ),
+            None,
+        )
         await job.wait(5)
         return json_response(200, {"status": job.record.status if job.record else None})
 
@@ -88,8 +92,10 @@ def echo_registered() -> Iterator[None]:
 def test_every_shipped_channel_is_a_channel() -> None:
     assert list(CHANNELS) == ["local", "webhook", "genesys"]
     for factory in (LocalChannel, WebhookChannel, GenesysChannel):
-        assert all(callable(getattr(factory, name)) for name in (
-            "from_config", "routes", "run", "aclose", "health", "describe")), factory
+        assert all(
+            callable(getattr(factory, name))
+            for name in ("from_config", "routes", "run", "aclose", "health", "describe")
+        ), factory
     assert [factory.name for factory in CHANNELS.values()] == list(CHANNELS)
 
 
@@ -98,8 +104,10 @@ async def test_a_registered_channel_is_built_started_mounted_and_closed(tmp_path
         (echo,) = EchoChannel.built
         assert isinstance(echo, Channel)
         assert echo.started and "echo: on" in run.out.getvalue().splitlines()
-        response = await run.client.post(f"{run.base}/echo/messages", content=json.dumps(
-            {"conversation_id": "e1", "message_id": "m1", "text": "/note hello"}))
+        response = await run.client.post(
+            f"{run.base}/echo/messages",
+            content=json.dumps({"conversation_id": "e1", "message_id": "m1", "text": "/note hello"}),
+        )
         assert response.status_code == 200 and response.json() == {"status": "completed"}
         ready = (await run.client.get(f"{run.base}/readyz")).json()
         assert ready["checks"]["echo"] is True and ready["ready"] is True

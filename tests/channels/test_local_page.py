@@ -17,8 +17,9 @@ STATES = "Array.from(document.querySelectorAll('#states .state')).map(s => [s.da
 @needs_chromium
 async def test_type_a_command_confirm_with_a_quick_reply_and_see_it_complete(tmp_path: Path) -> None:
     sample = (ROOT / "commands.yaml").read_text()
-    async with running_service(tmp_path, sample, templates=ROOT / "templates", local_channel=True,
-                               local_agent_role=True) as run:
+    async with running_service(
+        tmp_path, sample, templates=ROOT / "templates", local_channel=True, local_agent_role=True
+    ) as run:
         process, devtools_url = await start_chromium(tmp_path / "profile")
         try:
             async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
@@ -26,14 +27,15 @@ async def test_type_a_command_confirm_with_a_quick_reply_and_see_it_complete(tmp
                 await page.open(f"{run.base}/?conversation=browser-1")
                 await page.wait_for("!!document.querySelector('#text')", True, timeout=10)
                 await page.click("#text")
-                await page.type_text("/refund 12345 amount=19.99 reason=\"damaged item\"")
+                await page.type_text('/refund 12345 amount=19.99 reason="damaged item"')
                 await page.press_enter()
                 # the confirmation question, with Confirm and Cancel as quick replies
                 await page.wait_for("document.querySelectorAll('.msg.bot .chips button').length", 2, timeout=10)
                 texts = await page.evaluate(BOT_TEXTS)
                 assert "Refund 19.99 on order 12345?" in texts[-1]
-                assert await page.evaluate("Array.from(document.querySelectorAll('.msg.bot .chips button')).map(b => b.textContent)") \
-                    == ["Confirm", "Cancel"]
+                assert await page.evaluate(
+                    "Array.from(document.querySelectorAll('.msg.bot .chips button')).map(b => b.textContent)"
+                ) == ["Confirm", "Cancel"]
                 await page.click(".msg.bot .chips button")  # Confirm
                 await page.wait_for(STATES, [["refund", "completed"]], timeout=10)
                 texts = await page.evaluate(BOT_TEXTS)

@@ -72,8 +72,13 @@ class BusyReceiver:
         self.arrivals.append(trio.current_time())
         self.changed.set()
         refused = len(self.arrivals) <= self.busy
-        await send({"type": "http.response.start", "status": 503 if refused else 204,
-                    "headers": [(b"retry-after", self.retry_after.encode())] if refused else []})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503 if refused else 204,
+                "headers": [(b"retry-after", self.retry_after.encode())] if refused else [],
+            }
+        )
         await send({"type": "http.response.body", "body": b""})
 
 
@@ -84,8 +89,9 @@ async def deliver_one(receiver: BusyReceiver, *, deadline: float, posts: int) ->
         config.bind = ["127.0.0.1:0"]
         config.accesslog = config.errorlog = None
         binds = await nursery.start(functools.partial(serve, receiver, config))
-        channel = WebhookChannel(None, WEBHOOK_SECRET, callback_url=f"{binds[0]}/hook", delivery_deadline=deadline,
-                                 random=lambda: 0.0)  # type: ignore[arg-type]  # nothing inbound here
+        channel = WebhookChannel(
+            None, WEBHOOK_SECRET, callback_url=f"{binds[0]}/hook", delivery_deadline=deadline, random=lambda: 0.0
+        )  # type: ignore[arg-type]  # nothing inbound here
         await nursery.start(channel.run)
         asked = InboundMessage("webhook", "c-1", "m-1", "agent-1", "agent", "/status 1", time.time())
         await channel.send(OutboundReply("c-1", Reply(text="done"), "cmd-1", asked))

@@ -26,9 +26,17 @@ CLIENT_ID, CLIENT_SECRET, BOT_SECRET = "check-client", "check-secret", "bot-secr
 
 
 def _settings(base_url: str, **extra: str) -> GenesysSettings:
-    return GenesysSettings.from_env({"GENESYS_CLIENT_ID": CLIENT_ID, "GENESYS_CLIENT_SECRET": CLIENT_SECRET,
-                                     "GENESYS_API_BASE": base_url, "GENESYS_LOGIN_BASE": base_url,
-                                     "GENESYS_QUEUE_IDS": "q1,q2", "GENESYS_BOT_SECRET": BOT_SECRET, **extra})
+    return GenesysSettings.from_env(
+        {
+            "GENESYS_CLIENT_ID": CLIENT_ID,
+            "GENESYS_CLIENT_SECRET": CLIENT_SECRET,
+            "GENESYS_API_BASE": base_url,
+            "GENESYS_LOGIN_BASE": base_url,
+            "GENESYS_QUEUE_IDS": "q1,q2",
+            "GENESYS_BOT_SECRET": BOT_SECRET,
+            **extra,
+        }
+    )
 
 
 async def _checks(configure=lambda fake: None, public_url: str | None = None, **extra: str):  # noqa: ANN001, ANN202
@@ -106,8 +114,13 @@ async def test_the_bot_uri_is_asked_for_its_bot_list_with_the_secret() -> None:
         seen.append({"path": scope["path"], "secret": headers.get("authorization", "")})
         ok = headers.get("authorization") == BOT_SECRET and scope["path"] == "/genesys/dbc/bots"
         body = json.dumps({"entities": [{"id": "commandlang"}]} if ok else {"message": "no"}).encode()
-        await send({"type": "http.response.start", "status": 200 if ok else 403,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200 if ok else 403,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     config = Config()
@@ -135,21 +148,51 @@ def test_bad_settings_and_usage_exit_2(capsys: pytest.CaptureFixture[str]) -> No
 
 def test_the_module_runs_on_its_own_against_the_fake_process_with_json_and_exit_codes() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    fake = subprocess.Popen([sys.executable, "-m", "commandlang", "fake-genesys", "--client-id", CLIENT_ID,
-                             "--client-secret", CLIENT_SECRET, "--queue", "q1=Support"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    fake = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "commandlang",
+            "fake-genesys",
+            "--client-id",
+            CLIENT_ID,
+            "--client-secret",
+            CLIENT_SECRET,
+            "--queue",
+            "q1=Support",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         base = fake.stdout.readline().split()[-1]  # type: ignore[union-attr]
-        check_env = {**env, "GENESYS_CLIENT_ID": CLIENT_ID, "GENESYS_CLIENT_SECRET": CLIENT_SECRET,
-                     "GENESYS_API_BASE": base, "GENESYS_LOGIN_BASE": base, "GENESYS_BOT_SECRET": BOT_SECRET,
-                     "GENESYS_QUEUE_IDS": "q1"}
-        good = subprocess.run([sys.executable, "-m", "commandlang.cli.genesys_check", "--json"], env=check_env,
-                              capture_output=True, text=True, timeout=60)
+        check_env = {
+            **env,
+            "GENESYS_CLIENT_ID": CLIENT_ID,
+            "GENESYS_CLIENT_SECRET": CLIENT_SECRET,
+            "GENESYS_API_BASE": base,
+            "GENESYS_LOGIN_BASE": base,
+            "GENESYS_BOT_SECRET": BOT_SECRET,
+            "GENESYS_QUEUE_IDS": "q1",
+        }
+        good = subprocess.run(
+            [sys.executable, "-m", "commandlang.cli.genesys_check", "--json"],
+            env=check_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert good.returncode == 0, good.stdout + good.stderr
         assert json.loads(good.stdout)["ok"] is True
-        bad = subprocess.run([sys.executable, "-m", "commandlang.cli.genesys_check"],
-                             env={**check_env, "GENESYS_QUEUE_IDS": "q1,missing"}, capture_output=True, text=True,
-                             timeout=60)
+        bad = subprocess.run(
+            [sys.executable, "-m", "commandlang.cli.genesys_check"],
+            env={**check_env, "GENESYS_QUEUE_IDS": "q1,missing"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert bad.returncode == 1
         assert "✗ queue missing exists: answered 404" in bad.stdout and "fix: fix GENESYS_QUEUE_IDS" in bad.stdout
         assert "✓ queue q1 exists: found (Support)" in bad.stdout

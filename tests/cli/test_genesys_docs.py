@@ -25,8 +25,14 @@ def test_the_defaults_the_guide_states_are_the_codes() -> None:
 
 
 def test_the_uris_paths_and_topics_are_the_ones_the_code_serves_and_uses() -> None:
-    for uri in ("`https://HOST/genesys/dbc`", "`https://HOST/genesys/bot`", "`GET /genesys/dbc/bots`",
-                "`GET /genesys/dbc/bots/{botId}`", "`POST /genesys/dbc/messages`", "`GET /api/v2/ipranges`"):
+    for uri in (
+        "`https://HOST/genesys/dbc`",
+        "`https://HOST/genesys/bot`",
+        "`GET /genesys/dbc/bots`",
+        "`GET /genesys/dbc/bots/{botId}`",
+        "`POST /genesys/dbc/messages`",
+        "`GET /api/v2/ipranges`",
+    ):
         assert uri in DOC, uri
     assert "`GET https://HOST/genesys/dbc/bots`" in DOC and "/genesys/dbc/bots" in genesys_check.__doc__
     queue_topic, user_topic = message_topics(["{queueId}"], ["{userId}"])

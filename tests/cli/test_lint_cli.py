@@ -24,8 +24,12 @@ def test_findings_exit_1_one_line_each(tmp_path) -> None:
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert [LINE.match(line).group("path", "line", "col", "code") for line in lines] == [
-        ("commands.yaml", "4", "5", "unknown_key"), ("commands.yaml", "5", "15", "unknown_type")]
-    assert lines[0] == "commands.yaml:4:5: unknown_key unknown key 'sumary' in command ping (hint: did you mean summary?)"
+        ("commands.yaml", "4", "5", "unknown_key"),
+        ("commands.yaml", "5", "15", "unknown_type"),
+    ]
+    assert (
+        lines[0] == "commands.yaml:4:5: unknown_key unknown key 'sumary' in command ping (hint: did you mean summary?)"
+    )
     assert result.stderr.strip() == "2 findings (2 errors, 0 warnings)"
 
 
@@ -33,9 +37,18 @@ def test_json_format(tmp_path) -> None:
     (tmp_path / "commands.yaml").write_text("version: 1\ncommands:\n  ping:\n    sumary: Ping\n")
     result = run_cli("lint", "--format", "json", cwd=tmp_path)
     assert result.returncode == 1
-    assert json.loads(result.stdout) == [{
-        "code": "unknown_key", "message": "unknown key 'sumary' in command ping", "file": "commands.yaml", "line": 4,
-        "column": 5, "hint": "did you mean summary?", "severity": "error", "argument": None}]
+    assert json.loads(result.stdout) == [
+        {
+            "code": "unknown_key",
+            "message": "unknown key 'sumary' in command ping",
+            "file": "commands.yaml",
+            "line": 4,
+            "column": 5,
+            "hint": "did you mean summary?",
+            "severity": "error",
+            "argument": None,
+        }
+    ]
 
 
 def test_unusable_exits_2(tmp_path) -> None:

@@ -26,17 +26,35 @@ def parse(workdir, *args: str):
 
 
 JSON_CASES = [
-    ('/refund 12345 amount=19.99 reason="damaged item"',
-     {"command": "refund", "args": {"order": 12345, "amount": "19.99", "reason": "damaged item", "notify": True}}),
-    ("/rf 7 amount=5 --no-notify",
-     {"command": "refund", "args": {"order": 7, "amount": "5", "reason": "unspecified", "notify": False}}),
+    (
+        '/refund 12345 amount=19.99 reason="damaged item"',
+        {"command": "refund", "args": {"order": 12345, "amount": "19.99", "reason": "damaged item", "notify": True}},
+    ),
+    (
+        "/rf 7 amount=5 --no-notify",
+        {"command": "refund", "args": {"order": 7, "amount": "5", "reason": "unspecified", "notify": False}},
+    ),
     ("/where 42", {"command": "status", "args": {"order": 42}}),
-    ("/ticket close 4821 resolution=duplicate tags=[billing, repeat]",
-     {"command": "ticket.close",
-      "args": {"ticket": 4821, "resolution": "duplicate", "note": None, "tags": ["billing", "repeat"]}}),
-    ('/callback "+44 20 7946 0000" when=2026-12-01T14:30 topic=BILLING within=1h30m',
-     {"command": "callback", "args": {"phone": "+44 20 7946 0000", "when": "2026-12-01T14:30:00", "within": 5400,
-                                      "topic": "billing", "card": None}}),
+    (
+        "/ticket close 4821 resolution=duplicate tags=[billing, repeat]",
+        {
+            "command": "ticket.close",
+            "args": {"ticket": 4821, "resolution": "duplicate", "note": None, "tags": ["billing", "repeat"]},
+        },
+    ),
+    (
+        '/callback "+44 20 7946 0000" when=2026-12-01T14:30 topic=BILLING within=1h30m',
+        {
+            "command": "callback",
+            "args": {
+                "phone": "+44 20 7946 0000",
+                "when": "2026-12-01T14:30:00",
+                "within": 5400,
+                "topic": "billing",
+                "card": None,
+            },
+        },
+    ),
     ("/ping", {"command": "ping", "args": {}}),
     ("/etc/hosts is broken", {"command": None}),
     ("thanks, bye", {"command": None}),
@@ -52,9 +70,15 @@ def test_json_success_and_not_a_command(workdir, text: str, expected: dict) -> N
 
 
 ERROR_CASES = [
-    ("/refund 12345 amount=abc",
-     {"code": "invalid_value", "message": 'amount must be a decimal number like 19.99, got "abc"', "column": 22,
-      "argument": "amount"}),
+    (
+        "/refund 12345 amount=abc",
+        {
+            "code": "invalid_value",
+            "message": 'amount must be a decimal number like 19.99, got "abc"',
+            "column": 22,
+            "argument": "amount",
+        },
+    ),
     ("/refund 12345", {"code": "missing_argument", "column": 14, "argument": "amount"}),
     ("/refnd 1", {"code": "unknown_command", "column": 2, "argument": None}),
     ('/refund 1 reason="x', {"code": "unclosed_quote", "column": 18, "argument": None}),
@@ -86,9 +110,15 @@ def test_role(workdir) -> None:
 
 
 RAW_CASES = [
-    ("/Refund 12345 amount=19.99 --notify --no-email k=[a, \"b c\"]",
-     {"command": "refund", "positionals": ["12345"], "options": {"amount": "19.99", "k": ["a", "b c"]},
-      "flags": {"notify": True, "email": False}}),
+    (
+        '/Refund 12345 amount=19.99 --notify --no-email k=[a, "b c"]',
+        {
+            "command": "refund",
+            "positionals": ["12345"],
+            "options": {"amount": "19.99", "k": ["a", "b c"]},
+            "flags": {"notify": True, "email": False},
+        },
+    ),
     ("/anything at all", {"command": "anything", "positionals": ["at", "all"], "options": {}, "flags": {}}),
     ("/x k=[a] k=b", {"command": "x", "positionals": [], "options": {"k": ["a", "b"]}, "flags": {}}),
     ("// not a command", {"command": None}),
@@ -102,8 +132,10 @@ def test_raw_json(tmp_path, text: str, expected: dict) -> None:
     assert json.loads(result.stdout) == expected
 
 
-@pytest.mark.parametrize(("text", "code", "column"), [("/x a=1 a=2", "duplicate_option", 8), ("/x [a", "unclosed_list", 4),
-                                                      ("/x =1", "empty_key", 4)])
+@pytest.mark.parametrize(
+    ("text", "code", "column"),
+    [("/x a=1 a=2", "duplicate_option", 8), ("/x [a", "unclosed_list", 4), ("/x =1", "empty_key", 4)],
+)
 def test_raw_json_errors(tmp_path, text: str, code: str, column: int) -> None:
     result = run_cli("parse", "--raw", "--json", text, cwd=tmp_path)
     assert result.returncode == 1
@@ -112,7 +144,9 @@ def test_raw_json_errors(tmp_path, text: str, code: str, column: int) -> None:
 
 
 def test_registry_option(tmp_path) -> None:
-    (tmp_path / "mine.yaml").write_text("version: 1\ncommands:\n  hello: {args: {who: {type: str, positional: true}}}\n")
+    (tmp_path / "mine.yaml").write_text(
+        "version: 1\ncommands:\n  hello: {args: {who: {type: str, positional: true}}}\n"
+    )
     result = run_cli("parse", "--registry", "mine.yaml", "--json", "/hello world", cwd=tmp_path)
     assert (result.returncode, json.loads(result.stdout)) == (0, {"command": "hello", "args": {"who": "world"}})
 
@@ -135,6 +169,7 @@ def test_huge_message_is_too_long(workdir) -> None:
 
 # -- human output -----------------------------------------------------------------------
 
+
 def test_human_success(workdir) -> None:
     result = parse(workdir, "/rf 7 amount=5")
     assert result.returncode == 0
@@ -150,8 +185,12 @@ def test_human_not_a_command(workdir) -> None:
 
 @pytest.mark.parametrize(
     ("text", "code", "column"),
-    [("/refund 12345 amount=abc", "invalid_value", 22), ('/refund 1 reason="x', "unclosed_quote", 18),
-     ("/refnd 1", "unknown_command", 2), ("/refund 12345", "missing_argument", 14)],
+    [
+        ("/refund 12345 amount=abc", "invalid_value", 22),
+        ('/refund 1 reason="x', "unclosed_quote", 18),
+        ("/refnd 1", "unknown_command", 2),
+        ("/refund 12345", "missing_argument", 14),
+    ],
 )
 def test_human_error_has_a_caret_under_the_column(workdir, text: str, code: str, column: int) -> None:
     result = parse(workdir, text)

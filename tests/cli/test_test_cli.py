@@ -45,7 +45,11 @@ def test_passing_and_failing_examples_are_reported_with_exit_1(tmp_path) -> None
     result = run_cli("test", cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[:3] == ["commands.yaml::refund[0] PASSED", "commands.yaml::refund[1] PASSED", "commands.yaml::refund[2] PASSED"]
+    assert lines[:3] == [
+        "commands.yaml::refund[0] PASSED",
+        "commands.yaml::refund[1] PASSED",
+        "commands.yaml::refund[2] PASSED",
+    ]
     assert lines[3] == "commands.yaml::refund[3] FAILED  (/refund 8 amount=5)"
     assert "request.path: expected '/orders/9/refunds', got '/orders/8/refunds'" in lines[4]
     assert "commands.yaml::refund[4] FAILED" in result.stdout and "Refund R-2 created for 5" in result.stdout
@@ -59,7 +63,9 @@ def test_the_sample_registry_examples_pass() -> None:
 
 
 def test_examples_that_check_nothing_are_counted_as_skipped(tmp_path) -> None:
-    (tmp_path / "commands.yaml").write_text(REGISTRY.replace("    examples:\n", "    examples:\n      - /refund 1 amount=2\n", 1))
+    (tmp_path / "commands.yaml").write_text(
+        REGISTRY.replace("    examples:\n", "    examples:\n      - /refund 1 amount=2\n", 1)
+    )
     lines = run_cli("test", cwd=tmp_path).stdout.splitlines()
     assert lines[-2].startswith("skipped 1 example(s) without a canned backend answer")
     assert lines[-1] == "3 passed, 2 failed, 1 skipped"

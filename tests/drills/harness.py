@@ -109,8 +109,15 @@ def mixed_text(index: int, rng: random.Random) -> str:
 class ServiceProcess:
     """`commandlang serve` as an operator runs it, restartable on the same ports and state file."""
 
-    def __init__(self, directory: Path, backend_url: str, *, drain_timeout: str = "5s",
-                 extra_env: dict[str, str] | None = None, redis_socket: Path | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        backend_url: str,
+        *,
+        drain_timeout: str = "5s",
+        extra_env: dict[str, str] | None = None,
+        redis_socket: Path | None = None,
+    ) -> None:
         self.extra_env = dict(extra_env or {})
         self.redis_socket = redis_socket  # with COMMANDLANG_REDIS_URL in extra_env: the state is read from there
         self.directory = directory
@@ -134,16 +141,44 @@ class ServiceProcess:
         return f"ws://127.0.0.1:{self.sync_port}/sync"
 
     async def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "DEMO_API": f"{self.backend_url}/v1", "DRILL_TOKEN": BACKEND_TOKEN,
-               "COMMANDLANG_WEBHOOK_SECRET": WEBHOOK_SECRET, "COMMANDLANG_SYNC_SECRET": SYNC_SECRET,
-               "COMMANDLANG_LOG_FORMAT": "json", "COMMANDLANG_LOG_LEVEL": "debug", **self.extra_env}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "DEMO_API": f"{self.backend_url}/v1",
+            "DRILL_TOKEN": BACKEND_TOKEN,
+            "COMMANDLANG_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "COMMANDLANG_SYNC_SECRET": SYNC_SECRET,
+            "COMMANDLANG_LOG_FORMAT": "json",
+            "COMMANDLANG_LOG_LEVEL": "debug",
+            **self.extra_env,
+        }
         self.starts += 1
         offset = self.stdout_path.stat().st_size if self.stdout_path.exists() else 0
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.process = await trio.lowlevel.open_process(
-                [sys.executable, "-m", "commandlang", "serve", "--port", str(self.http_port), "--sync-port", str(self.sync_port),
-                 "--registry", str(self.registry), "--db", str(self.db), "--drain-timeout", self.drain_timeout,
-                 "--reload-interval", "0"], cwd=str(self.directory), env=env, stdout=out, stderr=err)
+                [
+                    sys.executable,
+                    "-m",
+                    "commandlang",
+                    "serve",
+                    "--port",
+                    str(self.http_port),
+                    "--sync-port",
+                    str(self.sync_port),
+                    "--registry",
+                    str(self.registry),
+                    "--db",
+                    str(self.db),
+                    "--drain-timeout",
+                    self.drain_timeout,
+                    "--reload-interval",
+                    "0",
+                ],
+                cwd=str(self.directory),
+                env=env,
+                stdout=out,
+                stderr=err,
+            )
         with trio.fail_after(30):
             while "listening http://" not in self.stdout_path.read_bytes()[offset:].decode(errors="replace"):
                 if self.process.poll() is not None:
@@ -202,8 +237,13 @@ class ServiceProcess:
             text = (await client.get(f"{self.base}/metrics", timeout=2)).text
         except httpx.HTTPError:
             return 0
-        return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                       if line.startswith("commandlang_backend_retries_total")))
+        return int(
+            sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("commandlang_backend_retries_total")
+            )
+        )
 
 
 class Proxy:
@@ -265,8 +305,9 @@ class Watcher:
 
     async def run(self, url: str, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         token = issue_token(SYNC_SECRET, f"agent-{self.name}", [self.scope], 3600)
-        async with SyncClient(url, token, [self.scope], min_backoff=0.05, max_backoff=0.5, ping_interval=2,
-                              pong_timeout=2) as client:
+        async with SyncClient(
+            url, token, [self.scope], min_backoff=0.05, max_backoff=0.5, ping_interval=2, pong_timeout=2
+        ) as client:
             self.client = client
             started = False
             async for item in client:
@@ -291,12 +332,14 @@ class Watcher:
         base = self.snapshots[-1].seq if self.snapshots else 0
         last_snapshot_at = max((i for i, c in enumerate(self.changes) if self.snapshots and c.seq <= base), default=-1)
         expected = [seq for seq, body in events if seq > base and self.in_scope(body)]
-        seen = [c.seq for c in self.changes[last_snapshot_at + 1:] if c.seq > base]
+        seen = [c.seq for c in self.changes[last_snapshot_at + 1 :] if c.seq > base]
         if seen != expected:
             missing = sorted(set(expected) - set(seen))
             extra = sorted(set(seen) - set(expected))
-            found.append(f"{self.name}: {len(seen)} events after seq {base}, expected {len(expected)} "
-                         f"(missing {missing[:10]}, unexpected {extra[:10]})")
+            found.append(
+                f"{self.name}: {len(seen)} events after seq {base}, expected {len(expected)} "
+                f"(missing {missing[:10]}, unexpected {extra[:10]})"
+            )
         view: dict[str, str] = {}
         for snapshot in self.snapshots:
             view.update({c["id"]: c["status"] for c in snapshot.commands})
@@ -304,8 +347,10 @@ class Watcher:
             view[change.command_id] = change.status
         for row in rows:
             if self.in_scope(row) and view.get(row["id"]) != row["status"]:
-                found.append(f"{self.name}: command {row['id']} is {row['status']} in the store, "
-                             f"{view.get(row['id'])} in the session")
+                found.append(
+                    f"{self.name}: command {row['id']} is {row['status']} in the store, "
+                    f"{view.get(row['id'])} in the session"
+                )
                 break
         return found
 
@@ -334,14 +379,25 @@ class Load:
         return every[first:] + every[:first]
 
     async def deliver(self, conversation: str, message_id: str, text: str, *, prefer_other: bool = False) -> int:
-        body = json.dumps({"conversation_id": conversation, "message_id": message_id, "participant_id": f"p-{conversation}",
-                           "role": "agent", "text": text}).encode()
+        body = json.dumps(
+            {
+                "conversation_id": conversation,
+                "message_id": message_id,
+                "participant_id": f"p-{conversation}",
+                "role": "agent",
+                "text": text,
+            }
+        ).encode()
         self.sent[message_id] = text
         self.conversation_of[message_id] = conversation
         for target in self._route(conversation, prefer_other):
             try:
-                response = await self.client.post(f"{target.base}/v1/messages", content=body, timeout=30,
-                                                  headers=signature_headers(WEBHOOK_SECRET, body))
+                response = await self.client.post(
+                    f"{target.base}/v1/messages",
+                    content=body,
+                    timeout=30,
+                    headers=signature_headers(WEBHOOK_SECRET, body),
+                )
                 break
             except httpx.HTTPError:
                 self.transport_errors += 1
@@ -403,12 +459,18 @@ async def check_store(load: Load, service: ServiceProcess) -> tuple[list[str], d
     if duplicated:
         problems.append(f"{len(duplicated)} message(s) ran more than once: {duplicated[:5]}")
     if unfinished:
-        problems.append(f"{len(unfinished)} command(s) not in a final state: {[(r['id'], r['status']) for r in unfinished[:5]]}")
+        problems.append(
+            f"{len(unfinished)} command(s) not in a final state: {[(r['id'], r['status']) for r in unfinished[:5]]}"
+        )
     if load.duplicates_run:
         problems.append(f"{load.duplicates_run} duplicate deliveries ran again")
     statuses = Counter(row["status"] for row in rows)
-    return problems, {"commands": len(rows), "lost": len(lost), "duplicated": len(duplicated) + load.duplicates_run,
-                      **{f"status_{k}": v for k, v in sorted(statuses.items())}}
+    return problems, {
+        "commands": len(rows),
+        "lost": len(lost),
+        "duplicated": len(duplicated) + load.duplicates_run,
+        **{f"status_{k}": v for k, v in sorted(statuses.items())},
+    }
 
 
 async def check_backend(backend: DemoBackend, service: ServiceProcess) -> list[str]:
@@ -448,7 +510,13 @@ def check_logs(service: ServiceProcess, extra: tuple[str, ...] = ()) -> list[str
 class FaultPlan:
     """Keeps the demo backend's fault plan topped up with a mix of faults while the load runs."""
 
-    MIX = (Fault(latency=0.2), Fault(status=429, retry_after="1"), Fault(status=503), Fault(status=502), Fault(reset=True))
+    MIX = (
+        Fault(latency=0.2),
+        Fault(status=429, retry_after="1"),
+        Fault(status=503),
+        Fault(status=502),
+        Fault(reset=True),
+    )
 
     def __init__(self, backend: DemoBackend, rng: random.Random, every: int = 4) -> None:
         self.backend, self.rng, self.every = backend, rng, every

@@ -19,8 +19,19 @@ import httpx
 import pytest
 import trio
 
-from tests.drills.harness import (FaultPlan, Load, Proxy, ServiceProcess, Watcher, check_backend, check_logs,
-                                  check_store, drill_seconds, report, start_backend)
+from tests.drills.harness import (
+    FaultPlan,
+    Load,
+    Proxy,
+    ServiceProcess,
+    Watcher,
+    check_backend,
+    check_logs,
+    check_store,
+    drill_seconds,
+    report,
+    start_backend,
+)
 
 CONVERSATIONS = 6
 DEADLINE = 60 + 3 * drill_seconds(0)
@@ -92,12 +103,24 @@ async def test_mixed_load_while_the_backend_misbehaves_and_sessions_drop(tmp_pat
                 ready_after = await service.wait_ready(client)
 
             problems, figures = await check_store(load, service)
-            problems += await check_backend(backend, service) + check_logs(service) + await _session_problems(watchers, service)
-            report("backend faults + session drops", {
-                **figures, "faults_injected": faults.injected(), **{f"fault_{k}": v for k, v in sorted(faults.planned.items())},
-                "backend_requests": len(backend.requests), "retries": retries, "duplicate_deliveries": load.duplicates_sent,
-                "refused_then_redelivered": load.refused, "session_drops": proxy.cuts,
-                "reconnects": sum(w.client.connections - 1 for w in watchers if w.client), "readyz_s": round(ready_after, 2)})
+            problems += (
+                await check_backend(backend, service) + check_logs(service) + await _session_problems(watchers, service)
+            )
+            report(
+                "backend faults + session drops",
+                {
+                    **figures,
+                    "faults_injected": faults.injected(),
+                    **{f"fault_{k}": v for k, v in sorted(faults.planned.items())},
+                    "backend_requests": len(backend.requests),
+                    "retries": retries,
+                    "duplicate_deliveries": load.duplicates_sent,
+                    "refused_then_redelivered": load.refused,
+                    "session_drops": proxy.cuts,
+                    "reconnects": sum(w.client.connections - 1 for w in watchers if w.client),
+                    "readyz_s": round(ready_after, 2),
+                },
+            )
             assert not problems, "\n".join(problems)
             assert faults.injected() >= 5 and proxy.cuts >= 3  # the drill did inject what it claims
         finally:
@@ -149,12 +172,25 @@ async def test_the_service_is_stopped_mid_load_and_restarted(tmp_path: Path, how
                 await _caught_up(watchers, service)
 
             problems, figures = await check_store(load, service)
-            problems += await check_backend(backend, service) + check_logs(service) + await _session_problems(watchers, service)
-            interrupted = sum(1 for row in await service.rows() if (row.get("error") or {}).get("code") == "interrupted")
-            report(f"{how} + restart", {
-                **figures, "interrupted": interrupted, "faults_injected": faults.injected(), "retries": retries[0],
-                "delivery_errors_while_down": load.transport_errors, "refused_then_redelivered": load.refused,
-                "reconnects": sum(w.client.connections - 1 for w in watchers if w.client), **stops[0]})
+            problems += (
+                await check_backend(backend, service) + check_logs(service) + await _session_problems(watchers, service)
+            )
+            interrupted = sum(
+                1 for row in await service.rows() if (row.get("error") or {}).get("code") == "interrupted"
+            )
+            report(
+                f"{how} + restart",
+                {
+                    **figures,
+                    "interrupted": interrupted,
+                    "faults_injected": faults.injected(),
+                    "retries": retries[0],
+                    "delivery_errors_while_down": load.transport_errors,
+                    "refused_then_redelivered": load.refused,
+                    "reconnects": sum(w.client.connections - 1 for w in watchers if w.client),
+                    **stops[0],
+                },
+            )
             assert not problems, "\n".join(problems)
             assert stops[0]["exit"] == (0 if how == "SIGTERM" else -signal.SIGKILL)
             assert stops[0]["readyz_after_restart_s"] < 5

@@ -25,8 +25,17 @@ import pytest
 import trio
 
 from commandlang.testing.fake_genesys import serve_fake_genesys
-from tests.drills.harness import (FINAL, Proxy, ServiceProcess, Watcher, check_backend, check_logs, drill_seconds,
-                                  report, start_backend)
+from tests.drills.harness import (
+    FINAL,
+    Proxy,
+    ServiceProcess,
+    Watcher,
+    check_backend,
+    check_logs,
+    drill_seconds,
+    report,
+    start_backend,
+)
 from tests.drills.test_drills import DEADLINE, _all_final, _caught_up, _cut_now_and_then, _session_problems
 
 CLIENT_ID = "drill-client"
@@ -36,9 +45,17 @@ QUEUE = "drill-queue"
 
 
 def _bot_request(conversation_id: str, message_id: str, text: str) -> dict:
-    return {"botId": "drill-bot", "botVersion": "1.0", "botSessionId": f"session-{conversation_id}",
-            "messageId": message_id, "inputMessage": {"type": "Text", "text": text}, "languageCode": "en-us",
-            "botSessionTimeout": 4320, "genesysConversationId": conversation_id, "parameters": {}}
+    return {
+        "botId": "drill-bot",
+        "botVersion": "1.0",
+        "botSessionId": f"session-{conversation_id}",
+        "messageId": message_id,
+        "inputMessage": {"type": "Text", "text": text},
+        "languageCode": "en-us",
+        "botSessionTimeout": 4320,
+        "genesysConversationId": conversation_id,
+        "parameters": {},
+    }
 
 
 @pytest.mark.deadline(DEADLINE)
@@ -47,10 +64,21 @@ async def test_genesys_faults_tokens_429_socket_closes_and_dropped_bot_connectio
     rng = random.Random(10)
     async with trio.open_nursery() as nursery:
         backend, backend_url = await start_backend(nursery)
-        fake = await nursery.start(functools.partial(serve_fake_genesys, client_id=CLIENT_ID, client_secret=CLIENT_SECRET))
-        service = ServiceProcess(tmp_path, backend_url, extra_env={
-            "GENESYS_CLIENT_ID": CLIENT_ID, "GENESYS_CLIENT_SECRET": CLIENT_SECRET, "GENESYS_API_BASE": fake.base_url,
-            "GENESYS_LOGIN_BASE": fake.base_url, "GENESYS_BOT_SECRET": BOT_SECRET, "GENESYS_QUEUE_IDS": QUEUE})
+        fake = await nursery.start(
+            functools.partial(serve_fake_genesys, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+        )
+        service = ServiceProcess(
+            tmp_path,
+            backend_url,
+            extra_env={
+                "GENESYS_CLIENT_ID": CLIENT_ID,
+                "GENESYS_CLIENT_SECRET": CLIENT_SECRET,
+                "GENESYS_API_BASE": fake.base_url,
+                "GENESYS_LOGIN_BASE": fake.base_url,
+                "GENESYS_BOT_SECRET": BOT_SECRET,
+                "GENESYS_QUEUE_IDS": QUEUE,
+            },
+        )
         try:
             await service.start()
             proxy = Proxy(service.sync_port)
@@ -105,10 +133,14 @@ async def test_genesys_faults_tokens_429_socket_closes_and_dropped_bot_connectio
                             faults["bot_connection_dropped"] += 1
                             await trio.sleep(0.5)
                             # Genesys delivers the turn again: the same messageId must not run twice
-                            again = await client.post(f"{service.base}/genesys/bot", json=body, headers=headers, timeout=10)
+                            again = await client.post(
+                                f"{service.base}/genesys/bot", json=body, headers=headers, timeout=10
+                            )
                             assert again.status_code == 200, again.text
                         else:
-                            answer = await client.post(f"{service.base}/genesys/bot", json=body, headers=headers, timeout=10)
+                            answer = await client.post(
+                                f"{service.base}/genesys/bot", json=body, headers=headers, timeout=10
+                            )
                             assert answer.status_code == 200 and answer.json()["botState"] == "MoreData", answer.text
 
                 async def genesys_faults() -> None:
@@ -145,9 +177,11 @@ async def test_genesys_faults_tokens_429_socket_closes_and_dropped_bot_connectio
                         drill.start_soon(bot_user, index)
                 await _all_final(service)
                 with trio.move_on_after(15):  # the last messages' answers reach the transcript
-                    while not all(_answered(fake, conversation, message_id)
-                                  for message_id, conversation in injected.items()
-                                  if _is_command(fake, conversation, message_id)):
+                    while not all(
+                        _answered(fake, conversation, message_id)
+                        for message_id, conversation in injected.items()
+                        if _is_command(fake, conversation, message_id)
+                    ):
                         await trio.sleep(0.05)
                 await _caught_up(watchers, service)
                 ready_after = await service.wait_ready(client)
@@ -160,36 +194,61 @@ async def test_genesys_faults_tokens_429_socket_closes_and_dropped_bot_connectio
             lost = [m for m in expected if by_message[m] == 0]
             twice = [m for m, n in by_message.items() if n > 1]
             if lost:
-                where = [(m in bot_sent, m in injected and [x.id for x in fake.conversations[injected[m]].messages
-                                                            if x.sender == "customer"].index(m),
-                          m in injected and sum(1 for x in fake.conversations[injected[m]].messages if x.sender == "customer"))
-                         for m in lost]
+                where = [
+                    (
+                        m in bot_sent,
+                        m in injected
+                        and [x.id for x in fake.conversations[injected[m]].messages if x.sender == "customer"].index(m),
+                        m in injected
+                        and sum(1 for x in fake.conversations[injected[m]].messages if x.sender == "customer"),
+                    )
+                    for m in lost
+                ]
                 problems.append(f"{len(lost)} customer message(s) have no command record: {lost[:5]} {where}")
             if twice:
                 problems.append(f"{len(twice)} message(s) ran more than once: {twice[:5]}")
             unfinished = [r for r in rows if r["status"] not in FINAL]
             if unfinished:
                 problems.append(f"{len(unfinished)} command(s) not final")
-            replies_per_conversation = {cid: sum(1 for m in conv.messages if m.sender == "agent")
-                                        for cid, conv in fake.conversations.items() if cid in set(injected.values())}
+            replies_per_conversation = {
+                cid: sum(1 for m in conv.messages if m.sender == "agent")
+                for cid, conv in fake.conversations.items()
+                if cid in set(injected.values())
+            }
             commands_per_conversation = Counter(injected.values())
-            extra_replies = {c: (replies_per_conversation[c], n) for c, n in commands_per_conversation.items()
-                             if replies_per_conversation[c] > n}
+            extra_replies = {
+                c: (replies_per_conversation[c], n)
+                for c, n in commands_per_conversation.items()
+                if replies_per_conversation[c] > n
+            }
             if extra_replies:
                 problems.append(f"more agent replies than commands (a command answered twice): {extra_replies}")
             tokens = tuple(fake.tokens)
-            problems += await check_backend(backend, service) + check_logs(service, (CLIENT_SECRET, BOT_SECRET) + tokens)
+            problems += await check_backend(backend, service) + check_logs(
+                service, (CLIENT_SECRET, BOT_SECRET) + tokens
+            )
             problems += await _session_problems(watchers, service)
             if ready.get("checks", {}).get("genesys") is not True:
                 problems.append(f"/readyz does not show Genesys connected: {ready}")
             statuses = Counter(row["status"] for row in rows)
-            report("genesys faults", {
-                "commands": len(rows), "notification_messages": len(injected), "bot_messages": len(bot_sent),
-                "lost": len(lost), "duplicated": len(twice), **{f"status_{k}": v for k, v in sorted(statuses.items())},
-                "faults_injected": sum(faults.values()), **{f"fault_{k}": v for k, v in sorted(faults.items())},
-                "tokens_issued": fake.tokens_issued, "api_429_answered": sum(1 for r in fake.requests if r.status == 429),
-                "api_401_answered": sum(1 for r in fake.requests if r.status == 401), "session_drops": proxy.cuts,
-                "readyz_s": round(ready_after, 2)})
+            report(
+                "genesys faults",
+                {
+                    "commands": len(rows),
+                    "notification_messages": len(injected),
+                    "bot_messages": len(bot_sent),
+                    "lost": len(lost),
+                    "duplicated": len(twice),
+                    **{f"status_{k}": v for k, v in sorted(statuses.items())},
+                    "faults_injected": sum(faults.values()),
+                    **{f"fault_{k}": v for k, v in sorted(faults.items())},
+                    "tokens_issued": fake.tokens_issued,
+                    "api_429_answered": sum(1 for r in fake.requests if r.status == 429),
+                    "api_401_answered": sum(1 for r in fake.requests if r.status == 401),
+                    "session_drops": proxy.cuts,
+                    "readyz_s": round(ready_after, 2),
+                },
+            )
             assert not problems, "\n".join(problems)
             assert faults["expire_tokens"] + faults["api_429"] + faults["drop_sockets"] + faults["socket_closing"] >= 3
             assert dropped, "no Bot Connector connection was dropped"
@@ -207,4 +266,4 @@ def _answered(fake, conversation_id: str, message_id: str) -> bool:  # noqa: ANN
     """An agent-side message follows the customer's message in the transcript."""
     messages = fake.conversations[conversation_id].messages
     index = next(i for i, m in enumerate(messages) if m.id == message_id)
-    return any(m.sender == "agent" for m in messages[index + 1:])
+    return any(m.sender == "agent" for m in messages[index + 1 :])

@@ -19,8 +19,17 @@ import httpx
 import pytest
 import trio
 
-from tests.drills.harness import (FaultPlan, Load, ServiceProcess, check_backend, check_logs, check_store,
-                                  drill_seconds, report, start_backend)
+from tests.drills.harness import (
+    FaultPlan,
+    Load,
+    ServiceProcess,
+    check_backend,
+    check_logs,
+    check_store,
+    drill_seconds,
+    report,
+    start_backend,
+)
 from tests.drills.test_drills import CONVERSATIONS, DEADLINE, _all_final, _caught_up, _session_problems, _watchers
 from tests.redis_server import RedisServer
 
@@ -34,8 +43,15 @@ async def test_a_replica_is_killed_mid_load_and_the_other_carries_on(tmp_path: P
         replicas = []
         for name in ("a", "b"):
             (tmp_path / name).mkdir()
-            replicas.append(ServiceProcess(tmp_path / name, backend_url, drain_timeout="2s", redis_socket=redis.socket,
-                                           extra_env={"COMMANDLANG_REDIS_URL": redis.url, "COMMANDLANG_REPLICA_ID": name}))
+            replicas.append(
+                ServiceProcess(
+                    tmp_path / name,
+                    backend_url,
+                    drain_timeout="2s",
+                    redis_socket=redis.socket,
+                    extra_env={"COMMANDLANG_REDIS_URL": redis.url, "COMMANDLANG_REPLICA_ID": name},
+                )
+            )
         a, b = replicas
         try:
             for replica in replicas:
@@ -68,13 +84,23 @@ async def test_a_replica_is_killed_mid_load_and_the_other_carries_on(tmp_path: P
                 await _caught_up(watchers, b)
 
             problems, figures = await check_store(load, b)
-            problems += await check_backend(backend, b) + check_logs(a) + check_logs(b) + await _session_problems(watchers, b)
+            problems += (
+                await check_backend(backend, b) + check_logs(a) + check_logs(b) + await _session_problems(watchers, b)
+            )
             rows = await b.rows()
             interrupted = sum(1 for row in rows if (row.get("error") or {}).get("code") == "interrupted")
-            report("replica SIGKILL + restart (Redis)", {
-                **figures, "interrupted": interrupted, "faults_injected": faults.injected(),
-                "duplicate_deliveries_to_the_other_replica": load.duplicates_sent,
-                "delivery_errors_failed_over": load.transport_errors, "refused_then_redelivered": load.refused, **stops[0]})
+            report(
+                "replica SIGKILL + restart (Redis)",
+                {
+                    **figures,
+                    "interrupted": interrupted,
+                    "faults_injected": faults.injected(),
+                    "duplicate_deliveries_to_the_other_replica": load.duplicates_sent,
+                    "delivery_errors_failed_over": load.transport_errors,
+                    "refused_then_redelivered": load.refused,
+                    **stops[0],
+                },
+            )
             assert not problems, "\n".join(problems)
             assert stops[0]["exit"] == -signal.SIGKILL and stops[0]["readyz_after_restart_s"] < 5
             assert "recovered" in a.logs() or interrupted == 0  # what a was running when killed ends interrupted

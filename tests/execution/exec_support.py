@@ -11,7 +11,15 @@ import trio
 
 from commandlang.binding.call import Call
 from commandlang.registry.model import (
-    ArgSpec, AuthSpec, BackendSpec, CommandSpec, RegistrySpec, RequestSpec, RetryPolicy, Settings, TypeSpec,
+    ArgSpec,
+    AuthSpec,
+    BackendSpec,
+    CommandSpec,
+    RegistrySpec,
+    RequestSpec,
+    RetryPolicy,
+    Settings,
+    TypeSpec,
 )
 from commandlang.testing.demo_backend import DemoBackend, serve_demo_backend
 
@@ -26,33 +34,64 @@ def arg(name: str, type_name: str = "str", **kw: Any) -> ArgSpec:
 
 COMMANDS = {
     "order.status": CommandSpec(
-        name="order.status", args=(arg("order", "str", positional=True, required=True),),
-        request=RequestSpec(backend="orders", method="GET", path="/orders/{order}")),
+        name="order.status",
+        args=(arg("order", "str", positional=True, required=True),),
+        request=RequestSpec(backend="orders", method="GET", path="/orders/{order}"),
+    ),
     "echo": CommandSpec(
-        name="echo", args=(arg("value", "str", positional=True, required=True), arg("q", "str")),
-        request=RequestSpec(backend="orders", method="GET", path="/echo/{value}", query={"q": "{{ args.q }}"})),
+        name="echo",
+        args=(arg("value", "str", positional=True, required=True), arg("q", "str")),
+        request=RequestSpec(backend="orders", method="GET", path="/echo/{value}", query={"q": "{{ args.q }}"}),
+    ),
     "refund": CommandSpec(
         name="refund",
-        args=(arg("order", "str", positional=True, required=True), arg("amount", "decimal"),
-              arg("reason", "str", has_default=True, default="unspecified"), arg("card", "str", sensitive=True)),
-        request=RequestSpec(backend="orders", method="POST", path="/orders/{order}/refunds",
-                            json={"amount": "{{ args.amount }}", "reason": "{{ args.reason }}", "card": "{{ args.card }}"})),
+        args=(
+            arg("order", "str", positional=True, required=True),
+            arg("amount", "decimal"),
+            arg("reason", "str", has_default=True, default="unspecified"),
+            arg("card", "str", sensitive=True),
+        ),
+        request=RequestSpec(
+            backend="orders",
+            method="POST",
+            path="/orders/{order}/refunds",
+            json={"amount": "{{ args.amount }}", "reason": "{{ args.reason }}", "card": "{{ args.card }}"},
+        ),
+    ),
     "callback": CommandSpec(
-        name="callback", args=(arg("phone", "str", positional=True, required=True),),
-        request=RequestSpec(backend="orders", method="POST", path="/callbacks", json={"phone": "{{ args.phone }}"})),
+        name="callback",
+        args=(arg("phone", "str", positional=True, required=True),),
+        request=RequestSpec(backend="orders", method="POST", path="/callbacks", json={"phone": "{{ args.phone }}"}),
+    ),
     "ticket.close": CommandSpec(
-        name="ticket.close", args=(arg("ticket", "int", positional=True, required=True),),
-        request=RequestSpec(backend="orders", default_contract=True)),
+        name="ticket.close",
+        args=(arg("ticket", "int", positional=True, required=True),),
+        request=RequestSpec(backend="orders", default_contract=True),
+    ),
 }
 
 
-def make_registry(base_url: str, *, timeout: float = 5.0, retry: RetryPolicy = RetryPolicy(),
-                  max_response_bytes: int = 1024 * 1024, auth: AuthSpec = AuthSpec(),
-                  headers: Mapping[str, str] | None = None, command_headers: Mapping[str, str] | None = None,
-                  max_connections: int = 100) -> RegistrySpec:
-    backend = BackendSpec(name="orders", base_url=base_url.rstrip("/") + "/v1", timeout=timeout, retry=retry,
-                          max_response_bytes=max_response_bytes, auth=auth, headers=dict(headers or {}),
-                          max_connections=max_connections)
+def make_registry(
+    base_url: str,
+    *,
+    timeout: float = 5.0,
+    retry: RetryPolicy = RetryPolicy(),
+    max_response_bytes: int = 1024 * 1024,
+    auth: AuthSpec = AuthSpec(),
+    headers: Mapping[str, str] | None = None,
+    command_headers: Mapping[str, str] | None = None,
+    max_connections: int = 100,
+) -> RegistrySpec:
+    backend = BackendSpec(
+        name="orders",
+        base_url=base_url.rstrip("/") + "/v1",
+        timeout=timeout,
+        retry=retry,
+        max_response_bytes=max_response_bytes,
+        auth=auth,
+        headers=dict(headers or {}),
+        max_connections=max_connections,
+    )
     commands = dict(COMMANDS)
     if command_headers:
         commands = {name: _with_headers(spec, command_headers) for name, spec in commands.items()}
@@ -61,6 +100,7 @@ def make_registry(base_url: str, *, timeout: float = 5.0, retry: RetryPolicy = R
 
 def _with_headers(spec: CommandSpec, headers: Mapping[str, str]) -> CommandSpec:
     from dataclasses import replace
+
     assert spec.request is not None
     return replace(spec, request=replace(spec.request, headers=dict(headers)))
 
@@ -93,6 +133,7 @@ async def running_demo() -> AsyncIterator[RunningDemo]:
 def closed_port_url() -> str:
     """A URL on which nothing listens (a port we bound and released)."""
     import socket
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -147,7 +188,11 @@ class RawServer:
 
 
 def ok(body: bytes = b'{"ok": true}', extra: bytes = b"") -> bytes:
-    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s" % (len(body), extra, body)
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s" % (
+        len(body),
+        extra,
+        body,
+    )
 
 
 async def start(nursery: trio.Nursery, server: RawServer) -> str:

@@ -23,7 +23,7 @@ from commandlang.replies.render import ReplyRenderer
 from commandlang.replies.scrub import Scrubber
 from commandlang.replies.templates import TemplateEngine
 
-from exec_support import SECRET_CARD, RawServer, call, make_registry, start
+from .exec_support import SECRET_CARD, RawServer, call, make_registry, start
 
 ENGINE = TemplateEngine()
 ONCE = RetryPolicy(attempts=1)
@@ -35,8 +35,13 @@ def answering(status: int, body: object) -> RawServer:
     reason = b"OK" if status < 300 else b"Error"
 
     async def reply(index: int, head: bytes) -> bytes:
-        return (b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-                % (status, reason, len(data), data))
+        return b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (
+            status,
+            reason,
+            len(data),
+            data,
+        )
+
     return RawServer(reply)
 
 
@@ -72,8 +77,10 @@ async def test_a_400_echoing_the_card_is_masked_in_the_reply_and_the_error() -> 
 
 
 async def test_a_4xx_message_loses_urls_addresses_and_traces() -> None:
-    leak = ('order 7 is locked by http://orders.internal:8700/v1/locks/7 on fd00::7 [10.0.0.5:5432] '
-            'Traceback (most recent call last):\n  File "/srv/app/locks.py", line 12, in lock\nLockError')
+    leak = (
+        "order 7 is locked by http://orders.internal:8700/v1/locks/7 on fd00::7 [10.0.0.5:5432] "
+        'Traceback (most recent call last):\n  File "/srv/app/locks.py", line 12, in lock\nLockError'
+    )
     result, text = await run_refund(409, {"message": leak})
     assert result.error is not None
     for shown in (text, result.error["message"]):
@@ -87,8 +94,15 @@ async def test_the_backends_own_host_name_is_removed_from_an_error() -> None:
     async with trio.open_nursery() as nursery:
         url = await start(nursery, answering(422, {"message": "rejected by billing-db.corp.example:5432"}))
         registry = make_registry(url, retry=ONCE)
-        named = replace(registry, backends={**registry.backends, "billing": replace(
-            registry.backends["orders"], name="billing", base_url="https://billing-db.corp.example/v2")})
+        named = replace(
+            registry,
+            backends={
+                **registry.backends,
+                "billing": replace(
+                    registry.backends["orders"], name="billing", base_url="https://billing-db.corp.example/v2"
+                ),
+            },
+        )
         renderer = ReplyRenderer(ENGINE, scrubber=Scrubber.for_registry(named))
         refund = call(named, "refund", order="7", card=SECRET_CARD)
         async with Executor(named, ENGINE) as executor:

@@ -14,8 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_demo_backend_cli_prints_its_address_and_serves() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "commandlang", "demo-backend", "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "commandlang", "demo-backend", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert process.stdout is not None
         line = process.stdout.readline().strip()

@@ -14,7 +14,7 @@ from commandlang.registry.model import RetryPolicy
 from commandlang.replies.templates import TemplateEngine
 from commandlang.testing.demo_backend import Fault
 
-from exec_support import RawServer, call, closed_port_url, make_registry, ok, running_demo, start
+from .exec_support import RawServer, call, closed_port_url, make_registry, ok, running_demo, start
 
 ENGINE = TemplateEngine()
 FAST = RetryPolicy(attempts=3, on=frozenset({429, 502, 503, 504}), backoff=0.5, max_backoff=10.0)
@@ -44,7 +44,9 @@ async def test_post_carries_the_command_id_as_idempotency_key() -> None:
     async with running_demo() as demo:
         registry = make_registry(demo.url)
         async with Executor(registry, ENGINE) as executor:
-            outcome = await executor.execute(call(registry, "refund", order="7", amount=Decimal("19.99")), command_id="cmd-42")
+            outcome = await executor.execute(
+                call(registry, "refund", order="7", amount=Decimal("19.99")), command_id="cmd-42"
+            )
     assert isinstance(outcome, Success) and outcome.status == 201
     (request,) = demo.backend.requests
     assert request.header("Idempotency-Key") == "cmd-42"
@@ -57,7 +59,9 @@ async def test_retries_keep_the_same_idempotency_key_and_do_the_work_once() -> N
         demo.backend.plan(Fault(status=503), times=2)
         registry = make_registry(demo.url, retry=FAST)
         async with Executor(registry, ENGINE, random=lambda: 1.0) as executor:
-            outcome = await executor.execute(call(registry, "refund", order="7", amount=Decimal("5")), command_id="cmd-7")
+            outcome = await executor.execute(
+                call(registry, "refund", order="7", amount=Decimal("5")), command_id="cmd-7"
+            )
     assert isinstance(outcome, Success) and outcome.attempts == 3
     keys = [r.header("Idempotency-Key") for r in demo.backend.requests]
     assert keys == ["cmd-7", "cmd-7", "cmd-7"]
@@ -138,8 +142,9 @@ async def test_retry_after_beyond_the_deadline_answers_at_once() -> None:
         registry = make_registry(demo.url, retry=FAST)
         async with Executor(registry, ENGINE) as executor:
             started = trio.current_time()
-            outcome = await executor.execute(call(registry, "order.status", order="1"), command_id="c",
-                                             deadline=started + 5)
+            outcome = await executor.execute(
+                call(registry, "order.status", order="1"), command_id="c", deadline=started + 5
+            )
             elapsed = trio.current_time() - started
     assert isinstance(outcome, BackendError) and outcome.status == 503 and outcome.attempts == 1
     assert elapsed < 0.1
@@ -153,8 +158,9 @@ async def test_the_command_deadline_bounds_attempts_and_sleeps() -> None:
         registry = make_registry(demo.url, timeout=2.0, retry=FAST)
         async with Executor(registry, ENGINE, random=lambda: 1.0) as executor:
             started = trio.current_time()
-            outcome = await executor.execute(call(registry, "order.status", order="1"), command_id="c",
-                                             deadline=started + 3.0)
+            outcome = await executor.execute(
+                call(registry, "order.status", order="1"), command_id="c", deadline=started + 3.0
+            )
             elapsed = trio.current_time() - started
     # attempt 1 times out at 2.0, backoff 0.5, attempt 2 is cut by the deadline at 3.0
     assert isinstance(outcome, Timeout) and outcome.attempts == 2
@@ -164,6 +170,7 @@ async def test_the_command_deadline_bounds_attempts_and_sleeps() -> None:
 @pytest.mark.mock_clock
 async def test_the_commands_own_timeout_is_the_default_deadline() -> None:
     from dataclasses import replace
+
     async with running_demo() as demo:
         demo.backend.plan(Fault(latency=30), times=5)
         registry = make_registry(demo.url, timeout=10.0, retry=FAST)
@@ -228,8 +235,10 @@ async def test_many_concurrent_commands_share_a_bounded_pool() -> None:
         registry = make_registry(demo.url)
         results: list[object] = []
         async with Executor(registry, ENGINE) as executor:
+
             async def one(n: int) -> None:
                 results.append(await executor.execute(call(registry, "order.status", order=str(n)), command_id=f"c{n}"))
+
             async with trio.open_nursery() as nursery:
                 for n in range(200):
                     nursery.start_soon(one, n)
@@ -241,14 +250,18 @@ async def test_max_connections_from_the_registry_bounds_the_backends_pool() -> N
     async def slow(index: int, head: bytes) -> bytes:
         await trio.sleep(0.02)
         return ok(b'{"order": 1}')
+
     server = RawServer(slow)
     async with trio.open_nursery() as nursery:
         registry = make_registry(await start(nursery, server), max_connections=3)
         async with Executor(registry, ENGINE) as executor:
             async with trio.open_nursery() as commands:
                 for n in range(12):
-                    commands.start_soon(functools.partial(
-                        executor.execute, call(registry, "order.status", order=str(n)), command_id=f"c{n}"))
+                    commands.start_soon(
+                        functools.partial(
+                            executor.execute, call(registry, "order.status", order=str(n)), command_id=f"c{n}"
+                        )
+                    )
         nursery.cancel_scope.cancel()
     assert server.requests == 12 and server.most_open == 3  # the other nine waited for a connection
 
@@ -270,6 +283,7 @@ class CountingTokens:
 
 async def test_genesys_auth_refreshes_the_token_once_after_a_401() -> None:
     from commandlang.registry.model import AuthSpec
+
     async with running_demo() as demo:
         demo.backend.plan(Fault(status=401), times=1)
         registry = make_registry(demo.url, auth=AuthSpec("genesys"), retry=RetryPolicy(attempts=1))
@@ -279,13 +293,19 @@ async def test_genesys_auth_refreshes_the_token_once_after_a_401() -> None:
             assert isinstance(outcome, Success) and outcome.attempts == 2
             demo.backend.plan(Fault(status=401), times=2)
             refused = await executor.execute(call(registry, "order.status", order="1"), command_id="c")
-    assert [r.header("Authorization") for r in demo.backend.requests] == ["Bearer t1", "Bearer t2", "Bearer t2", "Bearer t3"]
+    assert [r.header("Authorization") for r in demo.backend.requests] == [
+        "Bearer t1",
+        "Bearer t2",
+        "Bearer t2",
+        "Bearer t3",
+    ]
     assert isinstance(refused, BackendError) and refused.status == 401  # one refresh per command, not a loop
     assert tokens.invalidated == 2
 
 
 async def test_genesys_auth_without_a_token_provider_is_refused_at_start() -> None:
     from commandlang.registry.model import AuthSpec
+
     registry = make_registry("http://127.0.0.1:9", auth=AuthSpec("genesys"))
     with pytest.raises(ValueError, match="token provider"):
         async with Executor(registry, ENGINE):

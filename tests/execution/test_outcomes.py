@@ -13,13 +13,15 @@ from commandlang.registry.model import AuthSpec, RetryPolicy
 from commandlang.replies.templates import TemplateEngine
 from commandlang.testing.demo_backend import Fault
 
-from exec_support import SECRET_CARD, SECRET_KEY, SECRET_TOKEN, call, closed_port_url, make_registry, running_demo
+from .exec_support import SECRET_CARD, SECRET_KEY, SECRET_TOKEN, call, closed_port_url, make_registry, running_demo
 
 ENGINE = TemplateEngine()
 ONCE = RetryPolicy(attempts=1)
 
 
-async def run_with(fault: Fault, command: str = "order.status", *, limit: int = 1024 * 1024, timeout: float = 5.0, **args: object):
+async def run_with(
+    fault: Fault, command: str = "order.status", *, limit: int = 1024 * 1024, timeout: float = 5.0, **args: object
+):
     async with running_demo() as demo:
         demo.backend.plan(fault)
         registry = make_registry(demo.url, retry=ONCE, max_response_bytes=limit, timeout=timeout)
@@ -102,10 +104,20 @@ async def test_header_fault_selection_works_per_request() -> None:
     assert isinstance(outcome, BackendError) and outcome.status == 502
 
 
-@pytest.mark.parametrize("outcome", [
-    BackendError(500), BackendError(429), BackendError(404), BackendError(403), BackendError(418),
-    Timeout(), Unreachable("ConnectError"), BadResponse(200, "not_json"), BadResponse(200, "too_large"),
-])
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        BackendError(500),
+        BackendError(429),
+        BackendError(404),
+        BackendError(403),
+        BackendError(418),
+        Timeout(),
+        Unreachable("ConnectError"),
+        BadResponse(200, "not_json"),
+        BadResponse(200, "too_large"),
+    ],
+)
 def test_user_messages_say_what_failed_without_internals(outcome: object) -> None:
     text = outcome.user_message  # type: ignore[attr-defined]
     assert text and "http" not in text.lower() and "Error" not in text and "Traceback" not in text
@@ -116,11 +128,16 @@ async def test_secrets_and_sensitive_args_never_reach_the_logs(caplog: pytest.Lo
     caplog.set_level(logging.DEBUG)  # every logger, every level: ours, httpx's, hypercorn's
     async with running_demo() as demo:
         demo.backend.plan(Fault(status=503), times=1)
-        registry = make_registry(demo.url, auth=AuthSpec("bearer", SECRET_TOKEN), headers={"X-Api-Key": SECRET_KEY},
-                                 retry=RetryPolicy(attempts=2, backoff=0.01, max_backoff=0.01))
+        registry = make_registry(
+            demo.url,
+            auth=AuthSpec("bearer", SECRET_TOKEN),
+            headers={"X-Api-Key": SECRET_KEY},
+            retry=RetryPolicy(attempts=2, backoff=0.01, max_backoff=0.01),
+        )
         async with Executor(registry, ENGINE) as executor:
-            ok = await executor.execute(call(registry, "refund", order=SECRET_CARD, amount=Decimal("1"), card=SECRET_CARD),
-                                        command_id="cmd-1")
+            ok = await executor.execute(
+                call(registry, "refund", order=SECRET_CARD, amount=Decimal("1"), card=SECRET_CARD), command_id="cmd-1"
+            )
             demo.backend.plan(Fault(status=500))
             failed = await executor.execute(call(registry, "refund", order="1", card=SECRET_CARD), command_id="cmd-2")
         # the backend did receive them: the test would be void otherwise
@@ -128,7 +145,9 @@ async def test_secrets_and_sensitive_args_never_reach_the_logs(caplog: pytest.Lo
         assert SECRET_CARD in demo.backend.requests[0].path
     unreachable_registry = make_registry(closed_port_url(), auth=AuthSpec("bearer", SECRET_TOKEN), retry=ONCE)
     async with Executor(unreachable_registry, ENGINE) as executor:
-        await executor.execute(call(unreachable_registry, "refund", order=SECRET_CARD, card=SECRET_CARD), command_id="cmd-3")
+        await executor.execute(
+            call(unreachable_registry, "refund", order=SECRET_CARD, card=SECRET_CARD), command_id="cmd-3"
+        )
     assert isinstance(ok, Success) and isinstance(failed, BackendError)
     assert any(r.name == "commandlang.execution" for r in caplog.records)  # we did log the retry and the failures
     text = "\n".join(r.getMessage() + " " + repr(r.__dict__) for r in caplog.records)

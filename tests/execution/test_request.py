@@ -13,7 +13,7 @@ from commandlang.execution import prepare_request
 from commandlang.registry.model import AuthSpec
 from commandlang.replies.templates import TemplateEngine
 
-from exec_support import SECRET_KEY, SECRET_TOKEN, call, make_registry
+from .exec_support import SECRET_KEY, SECRET_TOKEN, call, make_registry
 
 BASE = "http://orders.internal:8700"
 ENGINE = TemplateEngine()
@@ -47,7 +47,9 @@ def test_a_path_argument_is_exactly_one_encoded_segment(order: str, segment: str
 
 def test_json_body_holds_args_in_json_form() -> None:
     registry = make_registry(BASE)
-    prepared = prepare_request(call(registry, "refund", order="7", amount=Decimal("19.99")), registry, ENGINE, idempotency_key="k")
+    prepared = prepare_request(
+        call(registry, "refund", order="7", amount=Decimal("19.99")), registry, ENGINE, idempotency_key="k"
+    )
     assert prepared.method == "POST"
     assert prepared.json == {"amount": "19.99", "reason": "unspecified", "card": None}
     json.dumps(prepared.json)  # it must serialise as is
@@ -81,7 +83,9 @@ def test_idempotency_key_only_on_body_methods() -> None:
 
 
 def test_bearer_auth_and_backend_headers_are_sent_but_never_printed() -> None:
-    registry = make_registry(BASE, auth=AuthSpec("bearer", SECRET_TOKEN), headers={"X-Api-Key": SECRET_KEY, "X-Empty": ""})
+    registry = make_registry(
+        BASE, auth=AuthSpec("bearer", SECRET_TOKEN), headers={"X-Api-Key": SECRET_KEY, "X-Empty": ""}
+    )
     prepared = prepare_request(call(registry, "order.status", order="1"), registry, ENGINE)
     assert prepared.header("Authorization") == f"Bearer {SECRET_TOKEN}"
     assert prepared.header("X-Api-Key") == SECRET_KEY

@@ -29,7 +29,7 @@ def test_retry_after_rejects_garbage_and_negatives_and_keeps_absurd_values_finit
     for garbage in ("soon", "-3", "-0.5", "1e3", "nan", "inf", "\u00b2", "5 seconds", "Mon, 99 Foo 2024 00:00:00 GMT"):
         assert parse_retry_after(garbage, NOW) is None, garbage
     assert parse_retry_after(" 1.5 ", NOW) == 1.5  # lenient: some servers send a fraction
-    assert parse_retry_after("9" * 400, NOW) == 2.0 ** 31  # no OverflowError, no infinity
+    assert parse_retry_after("9" * 400, NOW) == 2.0**31  # no OverflowError, no infinity
 
 
 def test_an_http_date_without_a_zone_is_read_as_gmt() -> None:
@@ -40,7 +40,7 @@ def test_an_http_date_without_a_zone_is_read_as_gmt() -> None:
 @given(st.text(max_size=40))
 def test_retry_after_never_raises_and_never_goes_negative(value: str) -> None:
     seconds = parse_retry_after(value, NOW)
-    assert seconds is None or 0.0 <= seconds <= 2.0 ** 31
+    assert seconds is None or 0.0 <= seconds <= 2.0**31
 
 
 def test_full_jitter_spans_zero_to_the_capped_exponential() -> None:
@@ -50,16 +50,22 @@ def test_full_jitter_spans_zero_to_the_capped_exponential() -> None:
     assert full_jitter(10_000, base=0.1, cap=30.0, random=lambda: 1.0) == 30.0  # a huge count stays capped
 
 
-@given(st.integers(min_value=-5, max_value=10_000), st.floats(0.001, 10.0), st.floats(0.001, 100.0),
-       st.floats(0.0, 1.0, exclude_max=True))
+@given(
+    st.integers(min_value=-5, max_value=10_000),
+    st.floats(0.001, 10.0),
+    st.floats(0.001, 100.0),
+    st.floats(0.0, 1.0, exclude_max=True),
+)
 def test_full_jitter_stays_within_zero_and_the_cap(doublings: int, base: float, cap: float, r: float) -> None:
     delay = full_jitter(doublings, base=base, cap=cap, random=lambda: r)
     assert 0.0 <= delay <= min(cap, base * 2.0 ** max(0, min(doublings, 64)))
 
 
 def test_the_executor_policy_starts_at_its_backoff_and_doubles_to_its_cap() -> None:
-    delays = [retry_delay(POLICY, attempt=n, status=502, retry_after=None, remaining=None, random=lambda: 1.0).delay
-              for n in (1, 2, 3)]
+    delays = [
+        retry_delay(POLICY, attempt=n, status=502, retry_after=None, remaining=None, random=lambda: 1.0).delay
+        for n in (1, 2, 3)
+    ]
     assert delays == [0.5, 1.0, 2.0]
 
 

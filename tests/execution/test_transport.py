@@ -10,12 +10,13 @@ import trio
 
 from commandlang.execution import H11Transport, PoolLimits, Target
 
-from exec_support import RawServer, ok, start
+from .exec_support import RawServer, ok, start
 
 
 async def test_keep_alive_reuses_one_connection() -> None:
     async def answer(i: int, head: bytes) -> bytes:
         return ok()
+
     server = RawServer(answer)
     async with trio.open_nursery() as nursery:
         url = await start(nursery, server)
@@ -28,8 +29,11 @@ async def test_keep_alive_reuses_one_connection() -> None:
 
 async def test_chunked_body_and_connection_close_are_handled() -> None:
     async def answer(i: int, head: bytes) -> bytes:
-        return (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-                b"4\r\nWiki\r\n6\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\n\r\n")
+        return (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            b"4\r\nWiki\r\n6\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\n\r\n"
+        )
+
     server = RawServer(answer)
     async with trio.open_nursery() as nursery:
         url = await start(nursery, server)
@@ -44,6 +48,7 @@ async def test_chunked_body_and_connection_close_are_handled() -> None:
 async def test_a_connection_closed_while_idle_is_not_reused() -> None:
     async def answer(i: int, head: bytes) -> bytes:
         return ok()
+
     server = RawServer(answer)
 
     async def close_after_one(stream: trio.SocketStream) -> None:
@@ -67,14 +72,20 @@ async def test_a_connection_closed_while_idle_is_not_reused() -> None:
     assert (server.requests, server.connections) == (3, 3)
 
 
-@pytest.mark.parametrize(("method", "headers", "succeeds"), [
-    ("GET", {}, True),
-    ("POST", {"Idempotency-Key": "cmd-1"}, True),
-    ("POST", {}, False),
-])
-async def test_losing_the_race_with_a_server_close_retries_once_only_when_safe(method: str, headers: dict, succeeds: bool) -> None:
+@pytest.mark.parametrize(
+    ("method", "headers", "succeeds"),
+    [
+        ("GET", {}, True),
+        ("POST", {"Idempotency-Key": "cmd-1"}, True),
+        ("POST", {}, False),
+    ],
+)
+async def test_losing_the_race_with_a_server_close_retries_once_only_when_safe(
+    method: str, headers: dict, succeeds: bool
+) -> None:
     async def answer(i: int, head: bytes) -> bytes | None:
         return ok() if i == 0 else None  # the second request on a connection: closed, unanswered
+
     server = RawServer(answer)
     async with trio.open_nursery() as nursery:
         url = await start(nursery, server)
@@ -94,6 +105,7 @@ async def test_the_pool_bounds_open_connections_and_cancellation_frees_slots() -
     async def answer(i: int, head: bytes) -> bytes:
         await trio.sleep(0.05)
         return ok()
+
     server = RawServer(answer)
     async with trio.open_nursery() as nursery:
         url = await start(nursery, server)
@@ -102,6 +114,7 @@ async def test_the_pool_bounds_open_connections_and_cancellation_frees_slots() -
 
             async def one() -> None:
                 results.append((await client.get(url + "/x")).status_code)
+
             async with trio.open_nursery() as inner:
                 for _ in range(10):
                     inner.start_soon(one)
@@ -119,6 +132,7 @@ async def test_httpx_timeouts_are_enforced() -> None:
     async def answer(i: int, head: bytes) -> bytes:
         await trio.sleep(10)
         return ok()
+
     server = RawServer(answer)
     async with trio.open_nursery() as nursery:
         url = await start(nursery, server)
@@ -134,13 +148,16 @@ async def test_a_request_body_and_query_arrive_intact() -> None:
     async def answer(i: int, head: bytes) -> bytes:
         seen.append(head)
         return ok()
+
     server = RawServer(answer)
     async with trio.open_nursery() as nursery:
         url = await start(nursery, server)
         async with httpx.AsyncClient(transport=H11Transport()) as client:
+
             async def body():
                 yield b'{"a":'
-                yield b' 1}'
+                yield b" 1}"
+
             response = await client.post(url + "/x?q=1", content=body())
         nursery.cancel_scope.cancel()
     assert response.status_code == 200
@@ -160,10 +177,12 @@ async def test_https_with_keep_alive() -> None:
 
     async def answer(i: int, head: bytes) -> bytes:
         return ok(b'{"tls": true}')
+
     server = RawServer(answer)
     async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(functools.partial(
-            trio.serve_ssl_over_tcp, server.handle, 0, server_context, host="127.0.0.1"))
+        listeners = await nursery.start(
+            functools.partial(trio.serve_ssl_over_tcp, server.handle, 0, server_context, host="127.0.0.1")
+        )
         port = listeners[0].transport_listener.socket.getsockname()[1]
         async with httpx.AsyncClient(transport=H11Transport(ssl_context=client_context)) as client:
             for _ in range(3):
@@ -191,10 +210,12 @@ async def test_the_default_tls_context_is_built_once_per_transport(tmp_path, mon
 
     async def answer(i: int, head: bytes) -> bytes:
         return ok(b"{}", extra=b"Connection: close\r\n")  # every request needs a new TLS connection
+
     server = RawServer(answer)
     async with trio.open_nursery() as nursery:
-        listeners = await nursery.start(functools.partial(
-            trio.serve_ssl_over_tcp, server.handle, 0, server_context, host="127.0.0.1"))
+        listeners = await nursery.start(
+            functools.partial(trio.serve_ssl_over_tcp, server.handle, 0, server_context, host="127.0.0.1")
+        )
         port = listeners[0].transport_listener.socket.getsockname()[1]
         transport = H11Transport()
         async with httpx.AsyncClient(transport=transport) as client:
@@ -211,17 +232,25 @@ async def test_the_default_tls_context_is_built_once_per_transport(tmp_path, mon
 
 # -- the transport's own door (what the Executor uses) ---------------------------
 
+
 async def test_request_door_keeps_connections_alive_and_reads_the_body() -> None:
     async def answer(i: int, head: bytes) -> bytes:
         return ok(b'{"n": %d}' % i, extra=b"Retry-After: 3\r\n")
+
     server = RawServer(answer)
     seen: list[bytes] = []
     async with trio.open_nursery() as nursery:
         url = await start(nursery, server)
         transport = H11Transport()
         for _ in range(4):
-            response = await transport.request(b"GET", Target.from_url(url + "/x", [("q", "a b")]), [(b"Accept", b"*/*")])
-            assert (response.status_code, response.header(b"retry-after"), response.header(b"x-none")) == (200, "3", None)
+            response = await transport.request(
+                b"GET", Target.from_url(url + "/x", [("q", "a b")]), [(b"Accept", b"*/*")]
+            )
+            assert (response.status_code, response.header(b"retry-after"), response.header(b"x-none")) == (
+                200,
+                "3",
+                None,
+            )
             seen.append(b"".join([chunk async for chunk in response]))
             assert response.release_nowait()  # read to the end: back to the pool without waiting
         await transport.aclose()
@@ -236,6 +265,7 @@ async def test_request_door_closes_a_connection_whose_body_was_not_read() -> Non
     async def answer(i: int, head: bytes) -> bytes:
         heads.append(head)
         return ok(b"x" * 100_000)
+
     server = RawServer(answer)
     async with trio.open_nursery() as nursery:
         url = await start(nursery, server)
@@ -262,8 +292,10 @@ async def test_keep_alive_works_with_descriptor_numbers_past_1023() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
     pipes = [os.pipe() for _ in range(520)]  # the next sockets get numbers past 1023
     try:
+
         async def answer(i: int, head: bytes) -> bytes:
             return ok()
+
         server = RawServer(answer)
         async with trio.open_nursery() as nursery:
             url = await start(nursery, server)

@@ -18,7 +18,7 @@ import trio
 from commandlang.execution import Executor, H11Transport, Success, prepare_request
 from commandlang.replies.templates import TemplateEngine
 
-from exec_support import RawServer, call, make_registry, ok, start
+from .exec_support import RawServer, call, make_registry, ok, start
 
 ENGINE = TemplateEngine()
 
@@ -56,7 +56,7 @@ CALLS = [
     ("order.status", {"order": "Zürich/€?#"}),
     ("echo", {"value": "a b", "q": "x y&z=1/é"}),
     ("echo", {"value": "v", "q": None}),  # an absent optional query parameter is left out
-    ("refund", {"order": "7", "amount": Decimal("19.99"), "reason": "déjà vu \"quoted\"", "card": "4111"}),
+    ("refund", {"order": "7", "amount": Decimal("19.99"), "reason": 'déjà vu "quoted"', "card": "4111"}),
     ("callback", {"phone": "+44 20 7946 0958"}),
     ("ticket.close", {"ticket": 42}),  # the default contract: POST /commands/ticket.close
 ]
@@ -66,19 +66,26 @@ CALLS = [
 async def test_both_doors_send_the_same_bytes(command: str, args: dict) -> None:
     server = RawServer(answer_ok)
     async with trio.open_nursery() as nursery:
-        registry = make_registry(await start(nursery, server),
-                                 headers={"X-Api-Key": "k-1"}, command_headers={"X-Reason": "{{ command }}/é"})
+        registry = make_registry(
+            await start(nursery, server), headers={"X-Api-Key": "k-1"}, command_headers={"X-Reason": "{{ command }}/é"}
+        )
         for factory in (lambda backend: H11Transport(), lambda backend: ThroughHttpxModels()):
             async with Executor(registry, ENGINE, transport_factory=factory) as executor:
                 outcome = await executor.execute(call(registry, command, **args), command_id="cmd-1")
             assert isinstance(outcome, Success), outcome
         prepared = prepare_request(call(registry, command, **args), registry, ENGINE, idempotency_key="cmd-1")
         request = httpx.Request(  # as the Executor built it before the transport had its own door
-            prepared.method, prepared.url, params=list(prepared.query) or None,
+            prepared.method,
+            prepared.url,
+            params=list(prepared.query) or None,
             # values as UTF-8 bytes: httpx itself would refuse a str that is not ASCII
-            headers={"Accept-Encoding": "identity", "User-Agent": "commandlang",
-                     **{name: value.encode() for name, value in prepared.headers}},
-            json=prepared.json if prepared.has_body else None)
+            headers={
+                "Accept-Encoding": "identity",
+                "User-Agent": "commandlang",
+                **{name: value.encode() for name, value in prepared.headers},
+            },
+            json=prepared.json if prepared.has_body else None,
+        )
         transport = H11Transport()
         response = await transport.handle_async_request(request)
         await response.aread()

@@ -34,16 +34,27 @@ UNUSABLE = [
     ("a tab indent", b"version: 1\ncommands:\n\tx: {}\n", "yaml_syntax", 3, 1),
     ("alias bomb", _bomb().encode(), "too_large", None, None),
     ("deep flow sequences", b"version: 1\ncommands: " + b"[" * 10_000 + b"]" * 10_000 + b"\n", "too_deep", 2, 75),
-    ("deep flow mappings", b"version: 1\ncommands: " + b"{a: " * 10_000 + b"1" + b"}" * 10_000 + b"\n", "too_deep",
-     2, 264),
-    ("deep block mappings", ("version: 1\ncommands:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(1_000))).encode(),
-     "too_deep", 66, 129),  # where the nesting passes 64 levels
+    (
+        "deep flow mappings",
+        b"version: 1\ncommands: " + b"{a: " * 10_000 + b"1" + b"}" * 10_000 + b"\n",
+        "too_deep",
+        2,
+        264,
+    ),
+    (
+        "deep block mappings",
+        ("version: 1\ncommands:\n" + "".join("  " * (i + 1) + f"k{i}:\n" for i in range(1_000))).encode(),
+        "too_deep",
+        66,
+        129,
+    ),  # where the nesting passes 64 levels
     ("over 4 MiB", b"version: 1\ncommands: {}\n#" + b"x" * (4 * 1024 * 1024) + b"\n", "too_large", 1, 1),
 ]
 
 
-@pytest.mark.parametrize(("content", "code", "line", "column"), [case[1:] for case in UNUSABLE],
-                         ids=[case[0] for case in UNUSABLE])
+@pytest.mark.parametrize(
+    ("content", "code", "line", "column"), [case[1:] for case in UNUSABLE], ids=[case[0] for case in UNUSABLE]
+)
 def test_unusable_registry_gets_one_clear_finding(tmp_path, content: bytes, code: str, line, column) -> None:
     path = tmp_path / "commands.yaml"
     path.write_bytes(content)
@@ -87,8 +98,10 @@ def test_an_unusable_file_beside_a_good_one_still_exits_2(tmp_path, write_regist
 
 def test_a_long_number_in_yaml_is_a_finding_not_a_crash(write_registry) -> None:
     digits = "9" * 5000
-    path = write_registry(f"version: 1\nsettings: {{max_length: {digits}}}\ncommands:\n  x:\n    args:\n"
-                          f"      n: {{type: int, max: {digits}}}\n")
+    path = write_registry(
+        f"version: 1\nsettings: {{max_length: {digits}}}\ncommands:\n  x:\n    args:\n"
+        f"      n: {{type: int, max: {digits}}}\n"
+    )
     spec, found = lint_file(str(path), env={})
     assert [(d.code, d.line) for d in found] == [("wrong_type", 2), ("invalid_constraint", 6)]
 
@@ -108,8 +121,10 @@ def test_registry_error_is_raised_for_findings(write_registry) -> None:
 
 
 def test_warnings_do_not_stop_loading(write_registry) -> None:
-    path = write_registry("version: 1\ncommands:\n  x:\n    args:\n      a: {type: int, positional: true}\n"
-                          "      b: {type: int, positional: true, required: true}\n")
+    path = write_registry(
+        "version: 1\ncommands:\n  x:\n    args:\n      a: {type: int, positional: true}\n"
+        "      b: {type: int, positional: true, required: true}\n"
+    )
     registry = commandlang.load_registry(path, env={})
     assert [d.code for d in registry.warnings] == ["positional_order"]
 
@@ -119,7 +134,9 @@ def test_a_missing_closing_brace_is_reported_where_it_is_missing(tmp_path) -> No
     from commandlang.linting import lint_file
 
     path = tmp_path / "commands.yaml"
-    path.write_text("version: 1\ncommands:\n  x:\n    request: {backend: orders, path: /x\n    summary: hi\n", encoding="utf-8")
+    path.write_text(
+        "version: 1\ncommands:\n  x:\n    request: {backend: orders, path: /x\n    summary: hi\n", encoding="utf-8"
+    )
     spec, found = lint_file(str(path), env={})
     assert spec is None
     assert [(d.code, d.line, d.column) for d in found] == [("yaml_syntax", 4, 40)]

@@ -35,8 +35,15 @@ def test_defaults_apply_when_unset(load) -> None:
 
 
 def test_values_come_from_env(load) -> None:
-    spec = load({"ORDERS_API": "https://orders.example.com/api", "ORDERS_KEY": "k1", "ORDERS_TOKEN": "t0k",
-                 "A": "a", "B": "bee"})
+    spec = load(
+        {
+            "ORDERS_API": "https://orders.example.com/api",
+            "ORDERS_KEY": "k1",
+            "ORDERS_TOKEN": "t0k",
+            "A": "a",
+            "B": "bee",
+        }
+    )
     backend = spec.backends["orders"]
     assert backend.base_url == "https://orders.example.com/api"
     assert dict(backend.headers) == {"X-Api-Key": "k1", "X-Both": "a-bee"}

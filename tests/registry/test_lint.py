@@ -17,10 +17,27 @@ LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<code>[a-z_]
 
 #: Every code lint reports on a registry it can still read (the unusable-input codes are in test_bad_input.py).
 EXPECTED_CODES = {
-    "ambiguous_subcommand", "duplicate_key", "duplicate_name", "example_error", "invalid_choice",
-    "invalid_constraint", "invalid_default", "invalid_duration", "invalid_key", "invalid_name", "invalid_pattern",
-    "invalid_url", "missing_key", "positional_order", "required_with_default", "unknown_backend", "unknown_key",
-    "unknown_placeholder", "unknown_type", "unsupported_version", "wrong_type",
+    "ambiguous_subcommand",
+    "duplicate_key",
+    "duplicate_name",
+    "example_error",
+    "invalid_choice",
+    "invalid_constraint",
+    "invalid_default",
+    "invalid_duration",
+    "invalid_key",
+    "invalid_name",
+    "invalid_pattern",
+    "invalid_url",
+    "missing_key",
+    "positional_order",
+    "required_with_default",
+    "unknown_backend",
+    "unknown_key",
+    "unknown_placeholder",
+    "unknown_type",
+    "unsupported_version",
+    "wrong_type",
 }
 
 
@@ -54,8 +71,11 @@ def test_every_line_has_the_flake8_format(broken_text) -> None:
         assert match["path"] == "broken.yaml"
         assert 1 <= int(match["line"]) <= len(source)
         assert 1 <= int(match["col"]) <= len(source[int(match["line"]) - 1]) + 1
-    errors = sum(1 for line in lines if LINE.match(line)["code"] not in ("positional_order", "required_with_default",
-                                                                        "ambiguous_subcommand"))
+    errors = sum(
+        1
+        for line in lines
+        if LINE.match(line)["code"] not in ("positional_order", "required_with_default", "ambiguous_subcommand")
+    )
     assert broken_text.stderr.strip() == f"{len(lines)} findings ({errors} errors, {len(lines) - errors} warnings)"
 
 
@@ -100,9 +120,9 @@ def test_specific_findings(broken_json, line: int, code: str, words: list[str]) 
 def test_examples_with_an_expected_error(write_registry) -> None:
     path = write_registry(
         "version: 1\ncommands:\n  x:\n    args: {n: {type: int, min: 1}}\n    examples:\n"
-        "      - {input: /x n=0, expect: {error: constraint}}\n"   # fails as expected: fine
-        "      - {input: /x n=1, expect: {error: constraint}}\n"   # binds: reported
-        "      - {input: /x m=1, expect: {error: constraint}}\n"   # fails otherwise: reported
+        "      - {input: /x n=0, expect: {error: constraint}}\n"  # fails as expected: fine
+        "      - {input: /x n=1, expect: {error: constraint}}\n"  # binds: reported
+        "      - {input: /x m=1, expect: {error: constraint}}\n"  # fails otherwise: reported
         "      - {input: /x n=1, role: customer}\n"
     )
     spec, found = lint_file(str(path), env={})
@@ -127,8 +147,11 @@ def test_sample_lints_clean_from_its_folder(tmp_path) -> None:
 
 
 def test_several_files_and_warnings_only(write_registry) -> None:
-    warn = write_registry("version: 1\ncommands:\n  x:\n    args:\n      a: {type: int, positional: true}\n"
-                          "      b: {type: int, positional: true, required: true}\n", "warn.yaml")
+    warn = write_registry(
+        "version: 1\ncommands:\n  x:\n    args:\n      a: {type: int, positional: true}\n"
+        "      b: {type: int, positional: true, required: true}\n",
+        "warn.yaml",
+    )
     result = run_cli("lint", str(ROOT / "commands.yaml"), str(warn))
     assert result.returncode == 1
     assert [LINE.match(line)["code"] for line in result.stdout.splitlines()] == ["positional_order"]

@@ -124,8 +124,9 @@ def test_the_schema_file_the_sample_registry_points_at_exists_and_is_current() -
 
     root = Path(__file__).resolve().parents[2]
     assert "$schema=commandlang-schema.json" in (root / "commands.yaml").read_text()
-    assert (root / "commandlang-schema.json").read_text() == schema_text(), \
+    assert (root / "commandlang-schema.json").read_text() == schema_text(), (
         "regenerate it: commandlang schema --write commandlang-schema.json"
+    )
 
 
 def test_schema_write_writes_the_file(tmp_path) -> None:

@@ -28,11 +28,20 @@ TRICKY = [
 
 def _shape(value):  # values plus every position the loader records
     if isinstance(value, dict):
-        return ({k: _shape(v) for k, v in value.items()}, getattr(value, "pos", None),
-                dict(getattr(value, "key_pos", {})), dict(getattr(value, "value_pos", {})), dict(getattr(value, "raw", {})))
+        return (
+            {k: _shape(v) for k, v in value.items()},
+            getattr(value, "pos", None),
+            dict(getattr(value, "key_pos", {})),
+            dict(getattr(value, "value_pos", {})),
+            dict(getattr(value, "raw", {})),
+        )
     if isinstance(value, list):
-        return ([_shape(v) for v in value], getattr(value, "pos", None), list(getattr(value, "item_pos", [])),
-                list(getattr(value, "raw", [])))
+        return (
+            [_shape(v) for v in value],
+            getattr(value, "pos", None),
+            list(getattr(value, "item_pos", [])),
+            list(getattr(value, "raw", [])),
+        )
     return value
 
 

@@ -10,7 +10,6 @@ from commandlang.replies.render import ReplyRenderer
 from .helpers import ROOT
 
 
-
 @pytest.fixture(scope="session")
 def registry() -> commandlang.Registry:
     return commandlang.load_registry(ROOT / "commands.yaml")

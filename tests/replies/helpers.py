@@ -26,12 +26,16 @@ def pay_command(**changes: object) -> CommandSpec:
 
 
 def small_registry(*commands: CommandSpec) -> RegistrySpec:
-    return RegistrySpec(version=1, settings=Settings(), backends={}, commands={c.name: c for c in commands},
-                        aliases={a: c.name for c in commands for a in c.aliases})
+    return RegistrySpec(
+        version=1,
+        settings=Settings(),
+        backends={},
+        commands={c.name: c for c in commands},
+        aliases={a: c.name for c in commands for a in c.aliases},
+    )
 
 
 # -- checking compiled Genesys messages against the documented schema ------
-
 
 
 def schema_problems(value: object, schema: dict, definitions: dict, path: str = "$") -> list[str]:

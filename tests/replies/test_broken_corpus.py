@@ -44,9 +44,22 @@ EXPECTED = {
 
 def lint_case(name: str) -> list[tuple[str, str, int | None, int | None, str, str | None, str]]:
     _spec, found = lint_file(str(BROKEN / f"{name}.yaml"), env={}, extra=(check_registry_templates,))
-    return [(d.code, str(Path(d.file or "").relative_to(BROKEN.resolve()) if Path(d.file or "").is_absolute()
-                        else Path(d.file or "").relative_to(BROKEN)),
-             d.line, d.column, d.message, d.hint, d.severity) for d in found]
+    return [
+        (
+            d.code,
+            str(
+                Path(d.file or "").relative_to(BROKEN.resolve())
+                if Path(d.file or "").is_absolute()
+                else Path(d.file or "").relative_to(BROKEN)
+            ),
+            d.line,
+            d.column,
+            d.message,
+            d.hint,
+            d.severity,
+        )
+        for d in found
+    ]
 
 
 def test_every_case_has_a_file_and_an_expectation() -> None:
@@ -82,24 +95,32 @@ def test_the_sample_lints_clean_and_every_choice_of_every_reply_binds() -> None:
             for command in spec.commands.values():
                 if "args." in payload and not any(f"args.{a.name}" in payload for a in command.args):
                     continue  # a payload reading an argument this command lacks is not in its replies
-                assert checker.payloads.check(payload.split("  #")[0].strip(), command) is None, (name.name, payload, command.name)
+                assert checker.payloads.check(payload.split("  #")[0].strip(), command) is None, (
+                    name.name,
+                    payload,
+                    command.name,
+                )
                 checked += 1
     assert checked > 0
 
 
 def test_a_declared_result_is_checked_and_an_undeclared_one_is_not(tmp_path: Path) -> None:
     (tmp_path / "commands.yaml").write_text(
-        "version: 1\ncommands:\n  a:\n    result: {id: str}\n    reply: {success: {text: \"{{ result.idd }}\"}}\n"
-        "  b:\n    reply: {success: {text: \"{{ result.anything.at.all }}\"}}\n", encoding="utf-8")
+        'version: 1\ncommands:\n  a:\n    result: {id: str}\n    reply: {success: {text: "{{ result.idd }}"}}\n'
+        '  b:\n    reply: {success: {text: "{{ result.anything.at.all }}"}}\n',
+        encoding="utf-8",
+    )
     _spec, found = lint_file(str(tmp_path / "commands.yaml"), env={}, extra=(check_registry_templates,))
     assert [(d.code, d.line, d.hint) for d in found] == [("template_unknown_name", 5, "did you mean result.id?")]
 
 
 def test_a_guarded_name_in_a_shared_template_is_not_reported(tmp_path: Path) -> None:
     (tmp_path / "commands.yaml").write_text(
-        "version: 1\ncommands:\n  a:\n    args: {order: int}\n    reply: {success: {text: \"{% if args.order is defined %}"
+        'version: 1\ncommands:\n  a:\n    args: {order: int}\n    reply: {success: {text: "{% if args.order is defined %}'
         "{{ args.order }}{% endif %}{{ args.order is defined and args.order }}{{ args.x | default('') }}\"}}\n"
-        "  b:\n    reply: {success: {text: \"{{ args.order if args.order is defined }}\"}}\n", encoding="utf-8")
+        '  b:\n    reply: {success: {text: "{{ args.order if args.order is defined }}"}}\n',
+        encoding="utf-8",
+    )
     _spec, found = lint_file(str(tmp_path / "commands.yaml"), env={}, extra=(check_registry_templates,))
     assert found == []
 

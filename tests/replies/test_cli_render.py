@@ -18,26 +18,75 @@ REGISTRY = str(ROOT / "commands.yaml")
 @pytest.fixture()
 def answer(tmp_path: Path) -> str:
     path = tmp_path / "answer.json"
-    path.write_text(json.dumps({"refund_id": "R-1", "status": "created", "message": "see http://internal/x"}), encoding="utf-8")
+    path.write_text(
+        json.dumps({"refund_id": "R-1", "status": "created", "message": "see http://internal/x"}), encoding="utf-8"
+    )
     return str(path)
 
 
 def test_text_preview(answer: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["refund", "--registry", REGISTRY, "--args", '{"order": 7, "amount": "5"}', "--result", answer, "--channel", "text"])
+    code = main(
+        [
+            "refund",
+            "--registry",
+            REGISTRY,
+            "--args",
+            '{"order": 7, "amount": "5"}',
+            "--result",
+            answer,
+            "--channel",
+            "text",
+        ]
+    )
     assert code == 0
-    assert capsys.readouterr().out.startswith("Refund R-1 created: 5.00 on order 7.\n\nReply with a number or type the command:\n1. Order status (/status 7)")
+    assert capsys.readouterr().out.startswith(
+        "Refund R-1 created: 5.00 on order 7.\n\nReply with a number or type the command:\n1. Order status (/status 7)"
+    )
 
 
-def test_genesys_preview_from_a_chat_line_through_the_dispatcher(answer: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli_main(["render", "rf", "--registry", REGISTRY, "--input", "/rf 7 amount=5", "--result", answer, "--channel", "genesys"])
+def test_genesys_preview_from_a_chat_line_through_the_dispatcher(
+    answer: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli_main(
+        [
+            "render",
+            "rf",
+            "--registry",
+            REGISTRY,
+            "--input",
+            "/rf 7 amount=5",
+            "--result",
+            answer,
+            "--channel",
+            "genesys",
+        ]
+    )
     assert code == 0
     body = json.loads(capsys.readouterr().out)
     assert body["replyMessages"][0]["type"] == "Structured"
-    assert body["replyMessages"][0]["content"][0]["quickReply"] == {"text": "Order status", "payload": "/status 7", "action": "Message"}
+    assert body["replyMessages"][0]["content"][0]["quickReply"] == {
+        "text": "Order status",
+        "payload": "/status 7",
+        "action": "Message",
+    }
 
 
 def test_json_preview_of_an_error(answer: str, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["refund", "--registry", REGISTRY, "--args", '{"order": 7, "amount": "5"}', "--result", answer, "--kind", "error", "--status", "409"])
+    code = main(
+        [
+            "refund",
+            "--registry",
+            REGISTRY,
+            "--args",
+            '{"order": 7, "amount": "5"}',
+            "--result",
+            answer,
+            "--kind",
+            "error",
+            "--status",
+            "409",
+        ]
+    )
     assert code == 0
     reply = json.loads(capsys.readouterr().out)
     assert reply["text"] == "Sorry, /refund did not work: see [link removed]"
@@ -51,14 +100,17 @@ def test_a_template_that_fails_exits_1_and_says_where(tmp_path: Path, capsys: py
     assert "templates/order_status.yaml" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["nope"], "no command 'nope'"),
-    (["refund", "--args", '{"order": "x"}'], "order must be a whole number"),
-    (["refund", "--args", '{"colour": 1}'], "has no argument colour"),
-    (["refund", "--args", "{not json"], "Expecting property name"),
-    (["refund", "--input", "/status 7"], "does not run /refund"),
-    (["refund", "--args", '{"order": 7}'], "/refund needs amount: give it in --args"),  # never previewed as 0.00
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nope"], "no command 'nope'"),
+        (["refund", "--args", '{"order": "x"}'], "order must be a whole number"),
+        (["refund", "--args", '{"colour": 1}'], "has no argument colour"),
+        (["refund", "--args", "{not json"], "Expecting property name"),
+        (["refund", "--input", "/status 7"], "does not run /refund"),
+        (["refund", "--args", '{"order": 7}'], "/refund needs amount: give it in --args"),  # never previewed as 0.00
+    ],
+)
 def test_bad_usage_exits_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*argv, "--registry", REGISTRY]) == 2
     assert message in capsys.readouterr().err

@@ -60,8 +60,10 @@ def test_friendly_reply_for_each_error_code(registry: commandlang.Registry, code
     assert all(len(line) <= 72 for line in quoted)  # a window, even for a 4000-character message
     if code == "unknown_command":  # the did-you-mean runs the corrected command
         assert "Usage:" not in reply.text
-        assert [(q.label, q.payload) for q in reply.quick_replies] == [("/refund 12", "/refund 12"),
-                                                                       ("/help: list the commands", "/help")]
+        assert [(q.label, q.payload) for q in reply.quick_replies] == [
+            ("/refund 12", "/refund 12"),
+            ("/help: list the commands", "/help"),
+        ]
     elif code == "not_allowed":
         assert "Usage:" not in reply.text and reply.quick_replies[0].payload == "/help"
     else:
@@ -106,13 +108,17 @@ def test_sensitive_values_are_starred_in_the_quoted_word() -> None:
 def test_sensitive_values_are_starred_even_when_the_line_does_not_parse() -> None:
     spec = pay_command()
     text = '/pay 7 card=4111111111111111 note="open'
-    reply = command_error_reply(Diagnostic("unclosed_quote", "The quote \" at column 35 is never closed.", column=35), text, spec)
-    assert "4111111111111111" not in reply.text and "Here: “note=\"open”" in reply.text
+    reply = command_error_reply(
+        Diagnostic("unclosed_quote", 'The quote " at column 35 is never closed.', column=35), text, spec
+    )
+    assert "4111111111111111" not in reply.text and 'Here: “note="open”' in reply.text
 
 
 def test_a_secret_positional_in_a_broken_line_hides_the_quoted_text() -> None:
     from commandlang.registry.model import ArgSpec, TypeSpec
 
     spec = pay_command(args=(ArgSpec("card", TypeSpec("str"), positional=True, sensitive=True),))
-    reply = command_error_reply(Diagnostic("unclosed_quote", "The quote is never closed.", column=20), '/pay 4111111111111111 "x', spec)
+    reply = command_error_reply(
+        Diagnostic("unclosed_quote", "The quote is never closed.", column=20), '/pay 4111111111111111 "x', spec
+    )
     assert "4111" not in reply.text and "Here:" not in reply.text

@@ -20,7 +20,9 @@ def test_help_lists_only_what_the_role_may_run_sorted(registry: commandlang.Regi
     assert names == sorted(names)
 
 
-def test_help_name_shows_usage_args_defaults_choices_and_examples(registry: commandlang.Registry, snapshot: Any) -> None:
+def test_help_name_shows_usage_args_defaults_choices_and_examples(
+    registry: commandlang.Registry, snapshot: Any
+) -> None:
     text = help_reply(registry.spec, "agent", "refund").text
     assert "Usage: /refund <order> amount=<decimal> [reason=<str>] [--notify]" in text
     assert "reason (str, up to 200 characters): Why the refund is given. Default: unspecified." in text
@@ -55,7 +57,10 @@ def test_help_on_an_unknown_name_suggests_close_ones(registry: commandlang.Regis
 
 
 def test_help_on_a_group_lists_its_subcommands(registry: commandlang.Registry) -> None:
-    assert help_reply(registry.spec, "agent", "ticket").text == "/ticket has these subcommands:\n/ticket close - Close a support ticket"
+    assert (
+        help_reply(registry.spec, "agent", "ticket").text
+        == "/ticket has these subcommands:\n/ticket close - Close a support ticket"
+    )
     assert help_reply(registry.spec, "agent", "ticket close").text.startswith("/ticket.close - Close a support ticket")
     assert help_reply(registry.spec, "customer", "ticket").text.startswith("There is no command /ticket.")
 
@@ -80,7 +85,9 @@ def _commands(count: int) -> "RegistrySpec":
 
 def test_help_offers_every_command_as_a_quick_reply_while_they_fit() -> None:
     reply = help_reply(_commands(10), None)
-    assert [(q.label, q.payload) for q in reply.quick_replies] == [(f"/help cmd{i:02d}", f"/help cmd{i:02d}") for i in range(10)]
+    assert [(q.label, q.payload) for q in reply.quick_replies] == [
+        (f"/help cmd{i:02d}", f"/help cmd{i:02d}") for i in range(10)
+    ]
     assert reply.carousel is None
 
 

@@ -21,13 +21,46 @@ from commandlang.replies.scrub import is_allowed_link
 from .helpers import pay_command
 
 HOSTILE = [
-    '"', "'", '"; DROP TABLE refunds; --', "' or '1'='1", "{", "}", "{{", "}}", "{{ 7*7 }}", "{{ args }}",
-    "{% for x in range(10) %}x{% endfor %}", "{# hidden #}", "{% raw %}", "{%- endraw %}",
-    "{{ ''.__class__.__mro__ }}", "{{ cycler.__init__.__globals__ }}", "{{ raw_args.card }}",
-    "&anchor [1, 2]", "*anchor", "!!python/object/apply:os.system ['id']", "key: value", "- item",
-    "---\ntext: pwned", '{"text": "pwned"}', '"}, "text": "pwned', '\\"', "\u0000", "line1\nline2\r\nline3",
-    "</script><script>alert(1)</script>", "${HOME}", "$when: false", "$for: x in y", "null", "true", "[1, 2]",
-    "%(name)s %s {0}", "😀\u202eRTL", "x" * 10_000, "{" * 5_000, "{{ lipsum.__globals__['os'] }}",
+    '"',
+    "'",
+    '"; DROP TABLE refunds; --',
+    "' or '1'='1",
+    "{",
+    "}",
+    "{{",
+    "}}",
+    "{{ 7*7 }}",
+    "{{ args }}",
+    "{% for x in range(10) %}x{% endfor %}",
+    "{# hidden #}",
+    "{% raw %}",
+    "{%- endraw %}",
+    "{{ ''.__class__.__mro__ }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ raw_args.card }}",
+    "&anchor [1, 2]",
+    "*anchor",
+    "!!python/object/apply:os.system ['id']",
+    "key: value",
+    "- item",
+    "---\ntext: pwned",
+    '{"text": "pwned"}',
+    '"}, "text": "pwned',
+    '\\"',
+    "\u0000",
+    "line1\nline2\r\nline3",
+    "</script><script>alert(1)</script>",
+    "${HOME}",
+    "$when: false",
+    "$for: x in y",
+    "null",
+    "true",
+    "[1, 2]",
+    "%(name)s %s {0}",
+    "😀\u202eRTL",
+    "x" * 10_000,
+    "{" * 5_000,
+    "{{ lipsum.__globals__['os'] }}",
 ]
 
 #: Values go in text, a label, a payload, a link, and a card per backend item ($for).
@@ -35,15 +68,23 @@ TEMPLATE = {
     "text": "Reason: {{ args.note }}",
     "quick_replies": [{"label": "Use {{ args.note }}", "payload": "/pay {{ args.invoice }} note={{ args.note }}"}],
     "buttons": [{"kind": "link", "label": "Open", "url": "{{ result.url }}"}],
-    "cards": [{"$for": "item in result['items']", "title": "Item {{ item.name }}", "description": "{{ item.name }}",
-               "actions": [{"kind": "postback", "label": "Pick", "payload": "{{ item.name }}"}]}],
+    "cards": [
+        {
+            "$for": "item in result['items']",
+            "title": "Item {{ item.name }}",
+            "description": "{{ item.name }}",
+            "actions": [{"kind": "postback", "label": "Pick", "payload": "{{ item.name }}"}],
+        }
+    ],
 }
 
 
 def render(note: str, backend_value: str, *, strict: bool = True):  # noqa: ANN201 - a Reply
     spec = pay_command(reply=ReplySpec(success=TEMPLATE))
-    context = ReplyContext(args={"invoice": 7, "card": "4111111111111111", "note": note},
-                           result={"url": backend_value, "items": [{"name": backend_value}, {"name": backend_value}]})
+    context = ReplyContext(
+        args={"invoice": 7, "card": "4111111111111111", "note": note},
+        result={"url": backend_value, "items": [{"name": backend_value}, {"name": backend_value}]},
+    )
     return ReplyRenderer().render(spec, "success", context, strict=strict)
 
 
@@ -134,8 +175,18 @@ def test_sandbox_escapes_fail_as_template_errors(source: str) -> None:
     assert ReplyRenderer().render(spec, "success", context).text == "Done: /pay"
 
 
-@pytest.mark.parametrize("source", ["{{ 1/0 }}", "{{ 'a' + 1 }}", "{{ 'x' * 10**9 }}", "{{ 2 ** 100000 }}", "{{ [0] * 10**8 }}",
-                                    "{{ args.note * 1000000 }}", "{{ result.missing }}"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ 1/0 }}",
+        "{{ 'a' + 1 }}",
+        "{{ 'x' * 10**9 }}",
+        "{{ 2 ** 100000 }}",
+        "{{ [0] * 10**8 }}",
+        "{{ args.note * 1000000 }}",
+        "{{ result.missing }}",
+    ],
+)
 def test_runtime_failures_in_templates_are_template_errors_not_tracebacks(source: str) -> None:
     spec = pay_command(reply=ReplySpec(success={"text": source}))
     context = ReplyContext(args={"invoice": 7, "card": "4111111111111111", "note": "n" * 4000}, result={"a": 1})

@@ -37,8 +37,17 @@ def test_a_carousel_holds_at_most_ten_cards() -> None:
 
 
 def test_long_texts_and_labels_end_with_the_marker() -> None:
-    reply = Reply(text="a" * 2500, quick_replies=(QuickReply("L" * 60, "/x"),),
-                  cards=(Card("T" * 100, description="d" * 400, actions=tuple(Button("postback", f"b{i}", payload="/b") for i in range(5))),))
+    reply = Reply(
+        text="a" * 2500,
+        quick_replies=(QuickReply("L" * 60, "/x"),),
+        cards=(
+            Card(
+                "T" * 100,
+                description="d" * 400,
+                actions=tuple(Button("postback", f"b{i}", payload="/b") for i in range(5)),
+            ),
+        ),
+    )
     fitted, warnings = enforce_limits(reply, GENESYS_LIMITS)
     assert len(fitted.text) == 2000 and fitted.text.endswith(MARKER)
     assert len(fitted.quick_replies[0].label) == 40 and fitted.quick_replies[0].label.endswith(MARKER)
@@ -50,7 +59,11 @@ def test_long_texts_and_labels_end_with_the_marker() -> None:
 
 
 def test_the_text_channel_never_exceeds_2000_characters() -> None:
-    reply = Reply(text="word " * 1000, quick_replies=quick(20), cards=tuple(Card(f"Card {i}", description="x" * 400) for i in range(10)))
+    reply = Reply(
+        text="word " * 1000,
+        quick_replies=quick(20),
+        cards=tuple(Card(f"Card {i}", description="x" * 400) for i in range(10)),
+    )
     text = compile_text(reply)
     assert len(text) <= TEXT_LIMITS.max_text
     assert MARKER in text
@@ -63,25 +76,55 @@ def test_the_text_channel_keeps_the_choices_when_the_text_is_long() -> None:
 
 
 def test_quick_replies_become_a_numbered_list() -> None:
-    text = compile_text(Reply(text="Refund R-1 created.", quick_replies=(QuickReply("Order status", "/status 7"), QuickReply("Undo", "/refund.cancel R-1"))))
-    assert text == "Refund R-1 created.\n\nReply with a number or type the command:\n1. Order status (/status 7)\n2. Undo (/refund.cancel R-1)"
+    text = compile_text(
+        Reply(
+            text="Refund R-1 created.",
+            quick_replies=(QuickReply("Order status", "/status 7"), QuickReply("Undo", "/refund.cancel R-1")),
+        )
+    )
+    assert (
+        text
+        == "Refund R-1 created.\n\nReply with a number or type the command:\n1. Order status (/status 7)\n2. Undo (/refund.cancel R-1)"
+    )
 
 
 def test_cards_become_title_description_and_links() -> None:
-    card = Card("Blue mug", description="2 items", actions=(Button("link", "Track", url="https://t.example/1"), Button("postback", "Reorder", payload="/reorder 1")))
+    card = Card(
+        "Blue mug",
+        description="2 items",
+        actions=(
+            Button("link", "Track", url="https://t.example/1"),
+            Button("postback", "Reorder", payload="/reorder 1"),
+        ),
+    )
     assert compile_text(Reply(cards=(card,))) == (
         "Blue mug\n2 items\nTrack: https://t.example/1\n1. Reorder (/reorder 1)\n\nReply with a number or type the command above."
     )
 
 
 def test_markdown_is_flattened_for_text() -> None:
-    assert flatten_markdown("**Refund** _R-1_ [details](https://e.com/r) `code`") == "Refund R-1 details (https://e.com/r) code"
+    assert (
+        flatten_markdown("**Refund** _R-1_ [details](https://e.com/r) `code`")
+        == "Refund R-1 details (https://e.com/r) code"
+    )
     assert compile_text(Reply(text="# Title\n**bold**", format="markdown")) == "Title\nbold"
     assert compile_text(Reply(text="**kept**")) == "**kept**"  # plain text is not touched
 
 
-@pytest.mark.parametrize(("answer", "payload"), [("2", "/pick 2"), (" 1. ", "/pick 1"), ("3)", "/pick 3"), ("option 2", "/pick 2"),
-                                                 ("4", None), ("0", None), ("two", None), ("/pick 1", None), ("", None)])
+@pytest.mark.parametrize(
+    ("answer", "payload"),
+    [
+        ("2", "/pick 2"),
+        (" 1. ", "/pick 1"),
+        ("3)", "/pick 3"),
+        ("option 2", "/pick 2"),
+        ("4", None),
+        ("0", None),
+        ("two", None),
+        ("/pick 1", None),
+        ("", None),
+    ],
+)
 def test_numbered_answers_pick_the_choice(answer: str, payload: str | None) -> None:
     assert resolve_numbered_answer(answer, Reply(text="x", quick_replies=quick(3))) == payload
 

@@ -98,7 +98,9 @@ def test_the_sample_registry_and_templates_are_clean() -> None:
 
 def test_a_block_scalar_reports_the_line_of_the_error(tmp_path: Path) -> None:
     (tmp_path / "t.yaml").write_text("text: |\n  fine\n  {{ broken }\n", encoding="utf-8")
-    (tmp_path / "commands.yaml").write_text("version: 1\ncommands:\n  x:\n    reply: {success: t.yaml}\n", encoding="utf-8")
+    (tmp_path / "commands.yaml").write_text(
+        "version: 1\ncommands:\n  x:\n    reply: {success: t.yaml}\n", encoding="utf-8"
+    )
     spec, _ = lint_file(str(tmp_path / "commands.yaml"))
     found = check_templates(spec, str(tmp_path))
     assert [(d.code, d.line) for d in found] == [("template_syntax", 3)]
@@ -107,13 +109,16 @@ def test_a_block_scalar_reports_the_line_of_the_error(tmp_path: Path) -> None:
 def test_commandlang_lint_checks_templates_but_parse_does_not_need_them(tmp_path: Path) -> None:
     from commandlang.cli.lint import main as lint_main
 
-    (tmp_path / "commands.yaml").write_text("version: 1\ncommands:\n  x:\n    reply: {success: gone.yaml}\n", encoding="utf-8")
+    (tmp_path / "commands.yaml").write_text(
+        "version: 1\ncommands:\n  x:\n    reply: {success: gone.yaml}\n", encoding="utf-8"
+    )
     assert lint_main([str(tmp_path / "commands.yaml")]) == 1  # the missing reply file is a finding
     assert commandlang.load_registry(tmp_path / "commands.yaml").parse("/x") is not None  # parsing still works
 
 
 def test_a_literal_url_the_reply_would_drop_is_reported(tmp_path: Path) -> None:
-    (tmp_path / "commands.yaml").write_text("""\
+    (tmp_path / "commands.yaml").write_text(
+        """\
 version: 1
 commands:
   links:
@@ -128,7 +133,9 @@ commands:
           - {kind: link, label: Data, url: "{{ result.url }}"}
         cards:
           - {title: T, image: "data:image/png;base64,AAAA"}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     spec, found = lint_file(str(tmp_path / "commands.yaml"), extra=(check_registry_templates,))
     lines = [d.format_line().replace(str(tmp_path) + "/", "") for d in found if d.code == "reply_url"]
     assert len(lines) == 3, lines

@@ -13,13 +13,23 @@ FULL = {
     "text": "Refund **R-1** created",
     "format": "markdown",
     "quick_replies": [{"label": "Order status", "payload": "/status 7"}],
-    "buttons": [{"kind": "postback", "label": "Undo", "payload": "/refund.cancel R-1"},
-                {"kind": "link", "label": "Details", "url": "https://example.com/r/1"}],
-    "cards": [{"title": "Mug", "description": "2 items", "image": "https://example.com/m.png",
-               "default_action": {"kind": "link", "label": "Open", "url": "https://example.com/m"},
-               "actions": [{"kind": "postback", "label": "Buy again", "payload": "/reorder 1"}]}],
+    "buttons": [
+        {"kind": "postback", "label": "Undo", "payload": "/refund.cancel R-1"},
+        {"kind": "link", "label": "Details", "url": "https://example.com/r/1"},
+    ],
+    "cards": [
+        {
+            "title": "Mug",
+            "description": "2 items",
+            "image": "https://example.com/m.png",
+            "default_action": {"kind": "link", "label": "Open", "url": "https://example.com/m"},
+            "actions": [{"kind": "postback", "label": "Buy again", "payload": "/reorder 1"}],
+        }
+    ],
     "carousel": {"cards": [{"title": "Tea", "actions": []}]},
-    "attachments": [{"url": "https://example.com/r.png", "media_type": "Image", "filename": "r.png", "mime": "image/png"}],
+    "attachments": [
+        {"url": "https://example.com/r.png", "media_type": "Image", "filename": "r.png", "mime": "image/png"}
+    ],
 }
 
 
@@ -37,7 +47,9 @@ def test_a_bare_string_is_a_text_reply() -> None:
 
 
 def test_scalars_in_text_fields_show_their_json_text() -> None:
-    reply = reply_from_structure({"text": Decimal("19.90"), "quick_replies": [{"label": 7, "payload": date(2026, 1, 31)}]})
+    reply = reply_from_structure(
+        {"text": Decimal("19.90"), "quick_replies": [{"label": 7, "payload": date(2026, 1, 31)}]}
+    )
     assert reply.text == "19.90"
     assert reply.quick_replies[0] == QuickReply("7", "2026-01-31")
 
@@ -58,7 +70,11 @@ def test_payload_defaults_to_the_label() -> None:
         ({"cards": [{"title": "  "}]}, "cards[0].title", "must not be empty"),
         ({"buttons": [{"kind": "link", "label": "Go"}]}, "buttons[0].url", "is required"),
         ({"buttons": [{"kind": "call", "label": "Go"}]}, "buttons[0].kind", "must be postback or link"),
-        ({"attachments": [{"url": "https://e/x", "media_type": "Hologram"}]}, "attachments[0].media_type", "must be one of"),
+        (
+            {"attachments": [{"url": "https://e/x", "media_type": "Hologram"}]},
+            "attachments[0].media_type",
+            "must be one of",
+        ),
         ({"text": "x", "format": "html"}, "format", "must be plain or markdown"),
         ({}, "", "the reply is empty"),
         (42, "", "must be a mapping or a text"),

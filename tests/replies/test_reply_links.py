@@ -13,19 +13,35 @@ from commandlang.replies.render import ReplyRenderer
 
 from .helpers import pay_command
 
-BAD = ["javascript:alert(document.cookie)", "data:text/html;base64,PHNjcmlwdD4=", "file:///etc/passwd",
-       "http://example.com/receipt", "example.com/receipt", "  javascript:alert(1)"]
+BAD = [
+    "javascript:alert(document.cookie)",
+    "data:text/html;base64,PHNjcmlwdD4=",
+    "file:///etc/passwd",
+    "http://example.com/receipt",
+    "example.com/receipt",
+    "  javascript:alert(1)",
+]
 
 #: Every place a reply holds a URL, each filled from backend data.
 TEMPLATE = {
     "text": "Refund done. [Receipt]({{ result.url }})",
     "format": "markdown",
     "quick_replies": [{"label": "Again", "payload": "/pay 1", "image": "{{ result.url }}"}],
-    "buttons": [{"kind": "link", "label": "Open", "url": "{{ result.url }}"},
-                {"kind": "postback", "label": "Undo", "payload": "/undo 1"}],
-    "cards": [{"title": "Receipt", "image": "{{ result.url }}", "default_action": {"kind": "link", "url": "{{ result.url }}"},
-               "actions": [{"kind": "link", "label": "View", "url": "{{ result.url }}"},
-                           {"kind": "postback", "label": "Email it", "payload": "/email 1"}]}],
+    "buttons": [
+        {"kind": "link", "label": "Open", "url": "{{ result.url }}"},
+        {"kind": "postback", "label": "Undo", "payload": "/undo 1"},
+    ],
+    "cards": [
+        {
+            "title": "Receipt",
+            "image": "{{ result.url }}",
+            "default_action": {"kind": "link", "url": "{{ result.url }}"},
+            "actions": [
+                {"kind": "link", "label": "View", "url": "{{ result.url }}"},
+                {"kind": "postback", "label": "Email it", "payload": "/email 1"},
+            ],
+        }
+    ],
     "attachments": [{"url": "{{ result.url }}", "media_type": "File", "filename": "receipt.pdf"}],
 }
 
@@ -50,7 +66,9 @@ def test_a_bad_url_from_the_backend_is_dropped_and_the_rest_kept(url: str) -> No
         assert url.strip() not in shown
 
 
-@pytest.mark.parametrize("url", ["https://receipts.example.com/r/1", "http://127.0.0.1:8700/r/1", "http://localhost:8700/r/1"])
+@pytest.mark.parametrize(
+    "url", ["https://receipts.example.com/r/1", "http://127.0.0.1:8700/r/1", "http://localhost:8700/r/1"]
+)
 def test_https_and_loopback_http_go_out_everywhere(url: str) -> None:
     reply = render(url)
     assert reply.text == f"Refund done. [Receipt]({url})"

@@ -143,12 +143,16 @@ class MemoryStore:
         await self._call()
         return self._snapshot(list(self.state.records.values()), limit)
 
-    async def snapshot_for(self, conversations: Sequence[str], limit: int,
-                           queues: Sequence[str] = ()) -> tuple[int, Sequence[CommandRecord]]:
+    async def snapshot_for(
+        self, conversations: Sequence[str], limit: int, queues: Sequence[str] = ()
+    ) -> tuple[int, Sequence[CommandRecord]]:
         """`snapshot` of the records of these conversations or queues."""
         await self._call()
-        scoped = [r for r in self.state.records.values() if r.conversation_id in conversations or
-                  (r.queue_id is not None and r.queue_id in queues)]
+        scoped = [
+            r
+            for r in self.state.records.values()
+            if r.conversation_id in conversations or (r.queue_id is not None and r.queue_id in queues)
+        ]
         return self._snapshot(scoped, limit)
 
     def _snapshot(self, records: list[CommandRecord], limit: int) -> tuple[int, Sequence[CommandRecord]]:
@@ -167,8 +171,9 @@ class MemoryStore:
         old = [key for key, r in self.state.records.items() if r.updated_at < older_than and r.status in TERMINAL]
         for key in old:
             del self.state.records[key]
-        keep = next((i for i, e in enumerate(self.state.events) if e.record.updated_at >= older_than),
-                    len(self.state.events))
+        keep = next(
+            (i for i, e in enumerate(self.state.events) if e.record.updated_at >= older_than), len(self.state.events)
+        )
         del self.state.events[:keep]
         now = self._clock()
         expired = [key for key, expires_at in self.state.claims.items() if expires_at < now]

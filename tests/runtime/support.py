@@ -71,12 +71,30 @@ class Running:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.ports.http}"
 
-    async def webhook(self, text: str, *, conversation: str = "c1", message_id: str | None = None,
-                      participant: str = "agent-1", role: str = "agent", secret: str = WEBHOOK_SECRET) -> httpx.Response:
-        body = json.dumps({"conversation_id": conversation, "message_id": message_id or f"m-{id(text)}-{trio.current_time()}",
-                           "participant_id": participant, "role": role, "text": text}).encode()
-        return await self.client.post(f"{self.base}/v1/messages", content=body,
-                                      headers={**signature_headers(secret, body), "content-type": "application/json"})
+    async def webhook(
+        self,
+        text: str,
+        *,
+        conversation: str = "c1",
+        message_id: str | None = None,
+        participant: str = "agent-1",
+        role: str = "agent",
+        secret: str = WEBHOOK_SECRET,
+    ) -> httpx.Response:
+        body = json.dumps(
+            {
+                "conversation_id": conversation,
+                "message_id": message_id or f"m-{id(text)}-{trio.current_time()}",
+                "participant_id": participant,
+                "role": role,
+                "text": text,
+            }
+        ).encode()
+        return await self.client.post(
+            f"{self.base}/v1/messages",
+            content=body,
+            headers={**signature_headers(secret, body), "content-type": "application/json"},
+        )
 
     async def rows(self) -> list[dict[str, Any]]:
         """Every command record, oldest change first, as the store keeps it (the sync `command` object, the
@@ -122,8 +140,9 @@ class CallbackReceiver:
 
 
 @asynccontextmanager
-async def running_service(tmp_path: Path, registry: str = REGISTRY, *, templates: Path | None = None,
-                          clock: Any = None, **settings: Any) -> AsyncIterator[Running]:
+async def running_service(
+    tmp_path: Path, registry: str = REGISTRY, *, templates: Path | None = None, clock: Any = None, **settings: Any
+) -> AsyncIterator[Running]:
     """The service on free ports with `registry` (and a copy of `templates`), its backends on a demo backend."""
     backend = DemoBackend()
     async with trio.open_nursery() as nursery:
@@ -132,13 +151,26 @@ async def running_service(tmp_path: Path, registry: str = REGISTRY, *, templates
         registry_path.write_text(registry)
         if templates is not None:
             shutil.copytree(templates, tmp_path / "templates")
-        config = replace(ServiceConfig(), port=0, sync_port=0, registry=str(registry_path), db=str(tmp_path / "state.db"),
-                         webhook_secret=WEBHOOK_SECRET, reload_interval=0.1, drain_timeout=5.0)
+        config = replace(
+            ServiceConfig(),
+            port=0,
+            sync_port=0,
+            registry=str(registry_path),
+            db=str(tmp_path / "state.db"),
+            webhook_secret=WEBHOOK_SECRET,
+            reload_interval=0.1,
+            drain_timeout=5.0,
+        )
         config = replace(config, **settings)
         out = io.StringIO()
         api = f"http://127.0.0.1:{backend_port}/v1"
-        service = Service(config, env={"DEMO_API": api, "ORDERS_API": api}, out=out, handle_signals=False,
-                          **({"clock": clock} if clock is not None else {}))
+        service = Service(
+            config,
+            env={"DEMO_API": api, "ORDERS_API": api},
+            out=out,
+            handle_signals=False,
+            **({"clock": clock} if clock is not None else {}),
+        )
         ports = await nursery.start(service.serve)
         async with httpx.AsyncClient(timeout=10.0) as client:
             try:
@@ -150,11 +182,23 @@ async def running_service(tmp_path: Path, registry: str = REGISTRY, *, templates
                 nursery.cancel_scope.cancel()
 
 
-def sample_record(command_id: str, conversation: str = "c1", status: str = "pending", now: float = 100.0) -> CommandRecord:
+def sample_record(
+    command_id: str, conversation: str = "c1", status: str = "pending", now: float = 100.0
+) -> CommandRecord:
     """A stored command as the pipeline writes it (masked args, a message id), for store tests."""
-    return CommandRecord(id=command_id, conversation_id=conversation, command="refund",
-                         args={"order": 1, "card": "****1111"}, status=status, actor="p1", role="agent",
-                         channel="webhook", message_id=f"m-{command_id}", created_at=now, updated_at=now)
+    return CommandRecord(
+        id=command_id,
+        conversation_id=conversation,
+        command="refund",
+        args={"order": 1, "card": "****1111"},
+        status=status,
+        actor="p1",
+        role="agent",
+        channel="webhook",
+        message_id=f"m-{command_id}",
+        created_at=now,
+        updated_at=now,
+    )
 
 
 async def all_records(store: Store) -> list[CommandRecord]:

@@ -7,7 +7,9 @@ import time
 
 from tests.runtime.support import REGISTRY, running_service
 
-CONFIRMED = REGISTRY + """
+CONFIRMED = (
+    REGISTRY
+    + """
   wipe:
     summary: Something that needs a yes
     args:
@@ -15,6 +17,7 @@ CONFIRMED = REGISTRY + """
     request: {backend: demo, method: GET, path: "/orders/{order}"}
     confirm: "Wipe order {{ args.order }}?"
 """
+)
 
 
 def token_of(answer: dict) -> str:
@@ -61,7 +64,8 @@ async def test_an_unanswered_question_expires_and_is_swept(tmp_path) -> None:
         assert late["command"] is None and wiped(run) == 0
         # it never ran: rejected, not failed, with why, for the message that asked
         assert [(r["command"], r["status"], r["error"]["code"], r["args"]) for r in await run.rows()] == [
-            ("wipe", "rejected", "confirmation_expired", {"order": 5})]
+            ("wipe", "rejected", "confirmation_expired", {"order": 5})
+        ]
 
 
 async def test_past_the_bound_the_oldest_question_is_forgotten(tmp_path) -> None:
@@ -73,8 +77,10 @@ async def test_past_the_bound_the_oldest_question_is_forgotten(tmp_path) -> None
         assert oldest["command"] is None and wiped(run) == 0
         newest = (await run.webhook(f"/confirm {tokens[3]}", conversation="b3")).json()
         assert newest["command"]["status"] == "completed" and wiped(run) == 1
-        assert 'commandlang_messages_refused_total{reason="confirmation_evicted"} 1' in \
-            (await run.client.get(f"{run.base}/metrics")).text
+        assert (
+            'commandlang_messages_refused_total{reason="confirmation_evicted"} 1'
+            in (await run.client.get(f"{run.base}/metrics")).text
+        )
 
 
 async def test_a_declined_question_ends_its_command_rejected(tmp_path) -> None:
@@ -95,4 +101,6 @@ async def test_a_replaced_question_ends_rejected_and_the_new_one_still_runs(tmp_
         assert (await run.webhook(f"/confirm {first}", conversation="r1")).json()["command"] is None  # gone
         assert (await run.webhook(f"/confirm {second}", conversation="r1")).json()["command"]["status"] == "completed"
         assert sorted((r["status"], (r["error"] or {}).get("code")) for r in await run.rows()) == [
-            ("completed", None), ("rejected", "confirmation_replaced")]
+            ("completed", None),
+            ("rejected", "confirmation_replaced"),
+        ]

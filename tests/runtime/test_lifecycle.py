@@ -105,8 +105,15 @@ class Harness:
 
     def job(self, text: str, sink: Sink | None = None) -> WatchedJob:
         self.count += 1
-        message = InboundMessage(channel="webhook", conversation_id="c1", message_id=f"m{self.count}",
-                                 participant_id="agent-1", role="agent", text=text, timestamp=0.0)
+        message = InboundMessage(
+            channel="webhook",
+            conversation_id="c1",
+            message_id=f"m{self.count}",
+            participant_id="agent-1",
+            role="agent",
+            text=text,
+            timestamp=0.0,
+        )
         job = WatchedJob(self.store, message, sink)
         self.events.jobs.append(job)
         return job
@@ -129,8 +136,15 @@ async def harness(tmp_path: Path, store: MemoryStore | None = None) -> AsyncIter
     events = Events(store)
     async with Executor(registry.spec, engine, transport_factory=lambda _: httpx.MockTransport(backend)) as executor:
         holder = GenerationHolder(Generation(registry, executor, renderer, "v1"))
-        lifecycle = CommandLifecycle(holder, store, events, Metrics(), ConfirmationBook(store, ttl=300, limit=10, clock=trio.current_time),
-                                     default_timeout=30.0, clock=trio.current_time)
+        lifecycle = CommandLifecycle(
+            holder,
+            store,
+            events,
+            Metrics(),
+            ConfirmationBook(store, ttl=300, limit=10, clock=trio.current_time),
+            default_timeout=30.0,
+            clock=trio.current_time,
+        )
         yield Harness(lifecycle, store, events)
 
 
@@ -220,8 +234,14 @@ async def test_through_the_pipeline_a_full_conversation_queue_answers_busy_and_r
 
     async with harness(tmp_path) as h, trio.open_nursery() as nursery:
         lifecycle = h.lifecycle
-        pipeline = Pipeline(lifecycle.generations, h.store, h.events, Metrics(),
-                            PipelineConfig(conversation_queue=1), clock=trio.current_time)
+        pipeline = Pipeline(
+            lifecycle.generations,
+            h.store,
+            h.events,
+            Metrics(),
+            PipelineConfig(conversation_queue=1),
+            clock=trio.current_time,
+        )
         await nursery.start(pipeline.run)
         running, queued, second = (h.job("/slow 1").message for _ in range(3))
         await pipeline.submit(running)

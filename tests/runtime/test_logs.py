@@ -27,19 +27,30 @@ def capture():
         configure_logging(fmt, "debug", secrets=[SECRET], stream=buffer)
         buffers.append(buffer)
         return buffer
+
     yield configure
     logger.handlers[:], logger.level, logger.propagate = saved
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
-@pytest.mark.parametrize("hostile", [
-    FORGED_ID, "c1\r\n12:00:00 error forged", "c1\x1b[2Kforged", "c1\x85forged", "c1\u2028forged",
-    "c1\u202eforged", "c1\u2066x\u2069", "c1\x00\x7f",
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        FORGED_ID,
+        "c1\r\n12:00:00 error forged",
+        "c1\x1b[2Kforged",
+        "c1\x85forged",
+        "c1\u2028forged",
+        "c1\u202eforged",
+        "c1\u2066x\u2069",
+        "c1\x00\x7f",
+    ],
+)
 def test_a_conversation_id_cannot_forge_or_hide_a_line(capture, fmt: str, hostile: str) -> None:
     buffer = capture(fmt)
-    logging.getLogger("commandlang.runtime").warning("message from %s", hostile,
-                                                     extra={"conversation_id": hostile, "stage": "parse"})
+    logging.getLogger("commandlang.runtime").warning(
+        "message from %s", hostile, extra={"conversation_id": hostile, "stage": "parse"}
+    )
     output = buffer.getvalue()
     assert output.count("\n") == 1 and output.endswith("\n")  # one record, one line
     line = output[:-1]
@@ -76,8 +87,9 @@ def test_secrets_are_redacted_in_context_fields_and_tracebacks_too(capture, fmt:
 
 def test_json_fields_that_are_not_strings_stay_json(capture) -> None:
     buffer = capture("json")
-    logging.getLogger("commandlang.execution").info("x", extra={"attempt": 2, "port": 8080, "status": None,
-                                                                "outcome": Decimal("1.5"), "version": object()})
+    logging.getLogger("commandlang.execution").info(
+        "x", extra={"attempt": 2, "port": 8080, "status": None, "outcome": Decimal("1.5"), "version": object()}
+    )
     data = json.loads(buffer.getvalue())
     assert data["attempt"] == 2 and data["port"] == 8080 and data["status"] is None
     assert data["outcome"] == "1.5" and isinstance(data["version"], str)

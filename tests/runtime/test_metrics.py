@@ -10,8 +10,11 @@ from commandlang.runtime.metrics import Metrics
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Every sample as a scraper parses it: (name, sorted labels) -> value."""
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def test_a_counter_past_a_million_renders_every_digit() -> None:

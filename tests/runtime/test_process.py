@@ -22,8 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _start(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen, list[str]]:
-    process = subprocess.Popen([sys.executable, "-m", "commandlang", *args], cwd=env.get("CWD"), env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "commandlang", *args],
+        cwd=env.get("CWD"),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[str] = []
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -49,17 +55,27 @@ def backend():
 def _serve(tmp_path: Path, backend_url: str, store: list[str] | None = None) -> tuple[subprocess.Popen, str]:
     """`serve` on `tmp_path`/state.db, named by `store` flags (default: the older `--db PATH`)."""
     (tmp_path / "commands.yaml").write_text(REGISTRY)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DEMO_API": f"{backend_url}/v1", "CWD": str(tmp_path),
-           "COMMANDLANG_WEBHOOK_SECRET": WEBHOOK_SECRET, "COMMANDLANG_LOG_FORMAT": "json"}
-    process, lines = _start(["serve", "--port", "0", "--sync-port", "0", *(store or ["--db", str(tmp_path / "state.db")])], env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DEMO_API": f"{backend_url}/v1",
+        "CWD": str(tmp_path),
+        "COMMANDLANG_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "COMMANDLANG_LOG_FORMAT": "json",
+    }
+    process, lines = _start(
+        ["serve", "--port", "0", "--sync-port", "0", *(store or ["--db", str(tmp_path / "state.db")])], env
+    )
     return process, lines[-1].split()[-1]
 
 
 def _post(base: str, text: str, message_id: str, timeout: float = 15) -> httpx.Response:
-    body = json.dumps({"conversation_id": "c1", "message_id": message_id, "participant_id": "a1",
-                       "role": "agent", "text": text}).encode()
-    return httpx.post(f"{base}/v1/messages", content=body, timeout=timeout,
-                      headers=signature_headers(WEBHOOK_SECRET, body))
+    body = json.dumps(
+        {"conversation_id": "c1", "message_id": message_id, "participant_id": "a1", "role": "agent", "text": text}
+    ).encode()
+    return httpx.post(
+        f"{base}/v1/messages", content=body, timeout=timeout, headers=signature_headers(WEBHOOK_SECRET, body)
+    )
 
 
 def _statuses(db: Path) -> list[tuple[str, str | None]]:
@@ -122,8 +138,25 @@ def _post_quietly(base: str) -> None:
 def test_a_broken_registry_stops_the_start_with_its_findings(tmp_path: Path) -> None:
     (tmp_path / "commands.yaml").write_text("version: 1\ncommands:\n  x:\n    args: {n: integr}\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "commandlang", "serve", "--port", "0", "--sync-port", "0",
-                             "--db", str(tmp_path / "s.db")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "commandlang",
+            "serve",
+            "--port",
+            "0",
+            "--sync-port",
+            "0",
+            "--db",
+            str(tmp_path / "s.db"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert "commands.yaml:4:" in result.stderr and "unknown_type" in result.stderr
     assert "Traceback" not in result.stderr
@@ -131,9 +164,25 @@ def test_a_broken_registry_stops_the_start_with_its_findings(tmp_path: Path) -> 
 
 def test_an_unreachable_redis_stops_the_start_with_one_clear_line(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COMMANDLANG_REDIS_URL": f"unix://{tmp_path}/no-redis-here.sock"}
-    result = subprocess.run([sys.executable, "-m", "commandlang", "serve", "--port", "0", "--sync-port", "0",
-                             "--registry", str(ROOT / "commands.yaml")], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "commandlang",
+            "serve",
+            "--port",
+            "0",
+            "--sync-port",
+            "0",
+            "--registry",
+            str(ROOT / "commands.yaml"),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "cannot reach Redis" in result.stderr and "check COMMANDLANG_REDIS_URL" in result.stderr
     assert "Traceback" not in result.stderr
@@ -143,8 +192,9 @@ def test_serve_help_lists_every_setting_with_env_and_default() -> None:
     from commandlang.runtime.config import SETTINGS
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "commandlang", "serve", "--help"], env=env, capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "commandlang", "serve", "--help"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0
     text = " ".join(result.stdout.split())
     for setting in SETTINGS:

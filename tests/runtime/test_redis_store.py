@@ -76,7 +76,10 @@ async def test_a_message_is_claimed_once_until_its_key_expires(redis: RedisServe
 async def test_a_claim_another_replica_has_not_started_is_busy_until_it_starts_or_dies(redis: RedisServer) -> None:
     """A delivery failed over from a replica that holds the message queued must not be told "duplicate"."""
     async with trio.open_nursery() as nursery:
-        holder, other = await open_store(nursery, redis, replica="holder"), await open_store(nursery, redis, replica="other")
+        holder, other = (
+            await open_store(nursery, redis, replica="holder"),
+            await open_store(nursery, redis, replica="other"),
+        )
         assert await holder.claim_message("webhook", "c1", "m1", ttl=60)
         assert await holder.claim_message("webhook", "c1", "m1", ttl=60) is False  # queued here: it runs here
         with pytest.raises(ClaimedElsewhere):
@@ -103,7 +106,9 @@ async def test_a_restart_recovers_its_own_work_and_a_dead_replicas_but_not_a_liv
         newcomer = await open_store(nursery, redis, replica="newcomer")
         assert [r.id for r in await newcomer.unfinished()] == ["run-crashed"]
         assert await newcomer.release_unsettled() == 1
-        assert await newcomer.claim_message("webhook", "c1", "queued-crashed", ttl=60) is True  # runs when delivered again
+        assert (
+            await newcomer.claim_message("webhook", "c1", "queued-crashed", ttl=60) is True
+        )  # runs when delivered again
         with pytest.raises(ClaimedElsewhere):  # still alive's, queued there: "busy", not "duplicate"
             await newcomer.claim_message("webhook", "c1", "queued-alive", ttl=60)
         assert {r.id for r in await alive.unfinished()} == {"run-alive", "run-crashed"}  # its own, and the dead one's

@@ -24,8 +24,10 @@ SYNC_SECRET = "sync-secret-replicas-3b7"
 
 async def test_a_message_delivered_to_both_replicas_runs_once(tmp_path, redis: RedisServer) -> None:
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    async with running_service(tmp_path / "a", redis_url=redis.url, replica_id="a") as a, \
-            running_service(tmp_path / "b", redis_url=redis.url, replica_id="b") as b:
+    async with (
+        running_service(tmp_path / "a", redis_url=redis.url, replica_id="a") as a,
+        running_service(tmp_path / "b", redis_url=redis.url, replica_id="b") as b,
+    ):
         assert "state store: Redis, shared (replica a)" in a.out.getvalue()
         first = await a.webhook("/status 7", message_id="dup-1")
         second = await b.webhook("/status 7", message_id="dup-1")
@@ -37,11 +39,15 @@ async def test_a_message_delivered_to_both_replicas_runs_once(tmp_path, redis: R
 
 async def test_an_agent_on_one_replica_sees_commands_run_by_the_other(tmp_path, redis: RedisServer) -> None:
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    async with running_service(tmp_path / "a", redis_url=redis.url, replica_id="a", sync_secret=SYNC_SECRET) as a, \
-            running_service(tmp_path / "b", redis_url=redis.url, replica_id="b", sync_secret=SYNC_SECRET) as b:
+    async with (
+        running_service(tmp_path / "a", redis_url=redis.url, replica_id="a", sync_secret=SYNC_SECRET) as a,
+        running_service(tmp_path / "b", redis_url=redis.url, replica_id="b", sync_secret=SYNC_SECRET) as b,
+    ):
         token = issue_token(SYNC_SECRET, "agent-1", ["*"], 60)
         async with open_websocket_url(f"ws://127.0.0.1:{b.ports.sync}/sync") as ws:
-            await ws.send_message(json.dumps({"type": "hello", "token": token, "subscribe": ["*"], "resume_after": None}))
+            await ws.send_message(
+                json.dumps({"type": "hello", "token": token, "subscribe": ["*"], "resume_after": None})
+            )
             snapshot = json.loads(await ws.get_message())
             assert snapshot["type"] == "snapshot"
             answers = [await a.webhook(f"/status {n}", conversation=f"c{n}") for n in (1, 2)]
@@ -64,7 +70,9 @@ async def test_a_restarted_replica_recovers_its_own_interrupted_commands_only(tm
         for replica in ("gone", "a"):
             store = RedisStore(redis.url, replica_id=replica)
             await nursery.start(store.run)
-            leftovers.append((await store.append(sample_record(f"running-on-{replica}", conversation=f"c-{replica}"))).record)
+            leftovers.append(
+                (await store.append(sample_record(f"running-on-{replica}", conversation=f"c-{replica}"))).record
+            )
             if replica == "a":
                 a_store = store  # stays up: replica a is alive
             else:
@@ -80,13 +88,17 @@ async def test_a_restarted_replica_recovers_its_own_interrupted_commands_only(tm
         nursery.cancel_scope.cancel()
 
 
-async def test_a_stopping_replica_shows_its_sessions_the_final_state_of_drained_commands(tmp_path, redis: RedisServer) -> None:
+async def test_a_stopping_replica_shows_its_sessions_the_final_state_of_drained_commands(
+    tmp_path, redis: RedisServer
+) -> None:
     from trio_websocket import ConnectionClosed
 
     async with running_service(tmp_path, redis_url=redis.url, replica_id="a", sync_secret=SYNC_SECRET) as a:
         token = issue_token(SYNC_SECRET, "agent-1", ["*"], 60)
         async with open_websocket_url(f"ws://127.0.0.1:{a.ports.sync}/sync") as ws, trio.open_nursery() as nursery:
-            await ws.send_message(json.dumps({"type": "hello", "token": token, "subscribe": ["*"], "resume_after": None}))
+            await ws.send_message(
+                json.dumps({"type": "hello", "token": token, "subscribe": ["*"], "resume_after": None})
+            )
             assert json.loads(await ws.get_message())["type"] == "snapshot"
             nursery.start_soon(a.webhook, "/slow 1 delay=0.5")
             statuses: list[str] = []
@@ -104,7 +116,9 @@ async def test_a_stopping_replica_shows_its_sessions_the_final_state_of_drained_
         assert statuses == ["pending", "executing", "completed"]
 
 
-async def test_a_replica_that_never_comes_back_has_its_commands_marked_interrupted(tmp_path, redis: RedisServer) -> None:
+async def test_a_replica_that_never_comes_back_has_its_commands_marked_interrupted(
+    tmp_path, redis: RedisServer
+) -> None:
     async with running_service(tmp_path, redis_url=redis.url, replica_id="a", replica_lease=0.3) as a:
         async with trio.open_nursery() as other:  # another replica, alive while replica a starts
             gone = RedisStore(redis.url, replica_id="gone-for-good", lease=0.3)
@@ -137,9 +151,12 @@ async def test_the_service_outlives_a_redis_outage_and_says_try_again_meanwhile(
 
 
 async def test_a_command_whose_end_could_not_be_recorded_is_marked_interrupted_once_redis_is_back(
-        tmp_path, redis: RedisServer) -> None:
-    async with running_service(tmp_path, redis_url=redis.url, replica_id="a", replica_lease=0.3) as a, \
-            trio.open_nursery() as nursery:
+    tmp_path, redis: RedisServer
+) -> None:
+    async with (
+        running_service(tmp_path, redis_url=redis.url, replica_id="a", replica_lease=0.3) as a,
+        trio.open_nursery() as nursery,
+    ):
         answers = []
 
         async def run_slow() -> None:

@@ -35,10 +35,15 @@ class Recorder:
         self.log.append(("end", item, trio.current_time()))
 
 
-def scheduler(handler: Recorder, *, max_concurrency: int = 8, conversation_queue: int = 8,
-              max_conversations: int = 100) -> ConversationScheduler[tuple[str, int]]:
-    return ConversationScheduler(handler, max_concurrency=max_concurrency, conversation_queue=conversation_queue,
-                                 max_conversations=max_conversations)
+def scheduler(
+    handler: Recorder, *, max_concurrency: int = 8, conversation_queue: int = 8, max_conversations: int = 100
+) -> ConversationScheduler[tuple[str, int]]:
+    return ConversationScheduler(
+        handler,
+        max_concurrency=max_concurrency,
+        conversation_queue=conversation_queue,
+        max_conversations=max_conversations,
+    )
 
 
 async def test_one_conversation_runs_strictly_in_arrival_order_one_at_a_time() -> None:
@@ -52,7 +57,8 @@ async def test_one_conversation_runs_strictly_in_arrival_order_one_at_a_time() -
         assert await s.drain(timeout=60) is True
         nursery.cancel_scope.cancel()
     assert [(kind, item) for kind, item, _ in handler.log] == [
-        (kind, ("c1", index)) for index in range(4) for kind in ("start", "end")]
+        (kind, ("c1", index)) for index in range(4) for kind in ("start", "end")
+    ]
     assert handler.most == 1 and trio.current_time() - start == pytest.approx(4.0)
 
 

@@ -80,10 +80,17 @@ async def test_webhook_refuses_unsigned_badly_signed_and_malformed_requests(tmp_
         from commandlang.channels.webhook import signature_headers
         from tests.runtime.support import WEBHOOK_SECRET
 
-        for body, reason in ((b"{not json", "JSON"), (b'{"text": "/status 1"}', "missing"),
-                             (b'{"conversation_id": "c", "message_id": "m", "participant_id": "p", "role": "boss", "text": "/x"}', "role")):
-            response = await run.client.post(f"{run.base}/v1/messages", content=body,
-                                              headers=signature_headers(WEBHOOK_SECRET, body))
+        for body, reason in (
+            (b"{not json", "JSON"),
+            (b'{"text": "/status 1"}', "missing"),
+            (
+                b'{"conversation_id": "c", "message_id": "m", "participant_id": "p", "role": "boss", "text": "/x"}',
+                "role",
+            ),
+        ):
+            response = await run.client.post(
+                f"{run.base}/v1/messages", content=body, headers=signature_headers(WEBHOOK_SECRET, body)
+            )
             assert response.status_code == 400 and reason in response.json()["error"]
 
 
@@ -109,8 +116,11 @@ async def test_one_conversation_runs_in_arrival_order(tmp_path) -> None:
         async with running_service(tmp_path, webhook_callback=f"{binds[0]}/hook") as run:
             for index in range(5):
                 # later commands are faster: only the per-conversation queue keeps them in order
-                response = await run.webhook(f"/slow {index} delay={0.25 - index * 0.05:.2f}", conversation="ordered",
-                                             message_id=f"order-{index}")
+                response = await run.webhook(
+                    f"/slow {index} delay={0.25 - index * 0.05:.2f}",
+                    conversation="ordered",
+                    message_id=f"order-{index}",
+                )
                 assert response.status_code == 202
             with trio.fail_after(10):
                 while len([p for p, _, _ in receiver.received if p["reply"]["text"].endswith(" done")]) < 5:
@@ -134,7 +144,9 @@ async def test_different_conversations_run_concurrently(tmp_path) -> None:
     async with running_service(tmp_path) as run:
         async with trio.open_nursery() as nursery:
             for index in range(8):
-                nursery.start_soon(functools.partial(run.webhook, f"/slow {index} delay=0.8", conversation=f"conv-{index}"))
+                nursery.start_soon(
+                    functools.partial(run.webhook, f"/slow {index} delay=0.8", conversation=f"conv-{index}")
+                )
         events = await run.events()
         started = [e["updated_at"] for e in events if e["status"] == "executing"]
         finished = [e["updated_at"] for e in events if e["status"] == "completed"]
@@ -148,7 +160,9 @@ async def test_a_full_conversation_queue_refuses_the_newest_message_with_busy(tm
         responses: dict[int, object] = {}
 
         async def send(index: int) -> None:
-            responses[index] = await run.webhook(f"/slow {index} delay=0.5", conversation="busy", message_id=f"busy-{index}")
+            responses[index] = await run.webhook(
+                f"/slow {index} delay=0.5", conversation="busy", message_id=f"busy-{index}"
+            )
 
         async with trio.open_nursery() as nursery:
             for index in range(3):
@@ -168,17 +182,27 @@ async def test_a_full_conversation_queue_refuses_the_newest_message_with_busy(tm
 
 async def test_broken_registry_edit_is_refused_and_the_old_one_keeps_serving(tmp_path) -> None:
     async with running_service(tmp_path) as run:
-        run.registry.write_text(REGISTRY.replace("type: int, positional: true, required: true}\n    request: {backend: demo",
-                                                 "type: integr, positional: true, required: true}\n    request: {backend: demo"))
+        run.registry.write_text(
+            REGISTRY.replace(
+                "type: int, positional: true, required: true}\n    request: {backend: demo",
+                "type: integr, positional: true, required: true}\n    request: {backend: demo",
+            )
+        )
         with trio.fail_after(5):
-            while 'commandlang_registry_reloads_total{result="refused"}' not in (await run.client.get(f"{run.base}/metrics")).text:
+            while (
+                'commandlang_registry_reloads_total{result="refused"}'
+                not in (await run.client.get(f"{run.base}/metrics")).text
+            ):
                 await trio.sleep(0.05)
         assert run.service.reloader.last_findings and "unknown_type" in run.service.reloader.last_findings[0]
         assert (await run.webhook("/status 3")).json()["command"]["status"] == "completed"
         # a good edit then takes over
         run.registry.write_text(REGISTRY + "  hello:\n    summary: Say hello\n")
         with trio.fail_after(5):
-            while 'commandlang_registry_reloads_total{result="applied"}' not in (await run.client.get(f"{run.base}/metrics")).text:
+            while (
+                'commandlang_registry_reloads_total{result="applied"}'
+                not in (await run.client.get(f"{run.base}/metrics")).text
+            ):
                 await trio.sleep(0.05)
         assert (await run.webhook("/hello")).json()["command"]["status"] == "completed"
 
@@ -189,7 +213,9 @@ async def test_metrics_count_commands_by_name_and_status(tmp_path) -> None:
         await run.webhook("/status nope")
         metrics = (await run.client.get(f"{run.base}/metrics")).text
         assert 'commandlang_commands_total{command="status",status="completed"} 1' in metrics
-        assert 'commandlang_commands_total{command="status",status="rejected"} 1' in metrics  # a bad value is no failure
+        assert (
+            'commandlang_commands_total{command="status",status="rejected"} 1' in metrics
+        )  # a bad value is no failure
         assert 'commandlang_stage_seconds_count{stage="backend"} 1' in metrics
 
 
@@ -220,7 +246,9 @@ async def test_a_reload_is_announced_to_sync_sessions(tmp_path) -> None:
     async with running_service(tmp_path, sync_secret="sync-secret-5d2e") as run:
         token = issue_token("sync-secret-5d2e", "agent-1", ["*"], 60)
         async with open_websocket_url(f"ws://127.0.0.1:{run.ports.sync}/sync") as ws:
-            await ws.send_message(json.dumps({"type": "hello", "token": token, "subscribe": ["*"], "resume_after": None}))
+            await ws.send_message(
+                json.dumps({"type": "hello", "token": token, "subscribe": ["*"], "resume_after": None})
+            )
             assert json.loads(await ws.get_message())["type"] == "snapshot"
             run.registry.write_text(REGISTRY + "  hello:\n    summary: Say hello\n")
             with trio.fail_after(5):

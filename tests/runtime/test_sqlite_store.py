@@ -22,9 +22,19 @@ from commandlang.runtime.store import CommandRecord, StaleTransition, record_bod
 
 
 def record(command_id: str, conversation: str = "c1", status: str = "pending", now: float = 100.0) -> CommandRecord:
-    return CommandRecord(id=command_id, conversation_id=conversation, command="refund",
-                         args={"order": 1, "card": "****1111"}, status=status, actor="p1", role="agent",
-                         channel="webhook", message_id=f"m-{command_id}", created_at=now, updated_at=now)
+    return CommandRecord(
+        id=command_id,
+        conversation_id=conversation,
+        command="refund",
+        args={"order": 1, "card": "****1111"},
+        status=status,
+        actor="p1",
+        role="agent",
+        channel="webhook",
+        message_id=f"m-{command_id}",
+        created_at=now,
+        updated_at=now,
+    )
 
 
 async def open_store(nursery: trio.Nursery, path: Path, **kw) -> SqliteStore:
@@ -108,8 +118,13 @@ async def test_a_quiet_store_commits_on_the_trio_thread_and_a_busy_one_in_a_work
 
         def trace(sql: str) -> None:
             if sql == "COMMIT":
-                commits.append("worker" if threading.get_ident() != trio_thread
-                               else "caller" if trio.lowlevel.current_task() is test_task else "writer")
+                commits.append(
+                    "worker"
+                    if threading.get_ident() != trio_thread
+                    else "caller"
+                    if trio.lowlevel.current_task() is test_task
+                    else "writer"
+                )
 
         assert store._writer is not None
         store._writer.set_trace_callback(trace)
@@ -193,11 +208,21 @@ async def test_a_state_file_from_before_queue_snapshots_is_upgraded_in_place(tmp
     path = tmp_path / "old.db"
     old = record("q1", now=50.0)
     with sqlite3.connect(path) as connection:  # the schema as an earlier release wrote it
-        connection.execute("CREATE TABLE commands (id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, "
-                           "status TEXT NOT NULL, version INTEGER NOT NULL, updated_at REAL NOT NULL, body TEXT NOT NULL)")
-        connection.execute("INSERT INTO commands VALUES (?, ?, ?, ?, ?, ?)",
-                           (old.id, old.conversation_id, old.status, old.version, old.updated_at,
-                            record_body(replace(old, queue_id="q-billing"))))
+        connection.execute(
+            "CREATE TABLE commands (id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, "
+            "status TEXT NOT NULL, version INTEGER NOT NULL, updated_at REAL NOT NULL, body TEXT NOT NULL)"
+        )
+        connection.execute(
+            "INSERT INTO commands VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                old.id,
+                old.conversation_id,
+                old.status,
+                old.version,
+                old.updated_at,
+                record_body(replace(old, queue_id="q-billing")),
+            ),
+        )
     async with trio.open_nursery() as nursery:
         store = await open_store(nursery, path)
         await store.append(replace(record("new"), queue_id="q-billing"))
@@ -215,8 +240,17 @@ async def test_a_state_file_from_before_stored_questions_gets_their_table_in_pla
         await store.aclose()
     with sqlite3.connect(path) as connection:
         connection.execute("DROP TABLE questions")
-    asked = Question(token="t0k3n00000", text="/wipe 5", command="wipe", expires_at=time.time() + 300,
-                     channel="webhook", conversation_id="c1", participant_id="p1", role="agent", message_id="m1")
+    asked = Question(
+        token="t0k3n00000",
+        text="/wipe 5",
+        command="wipe",
+        expires_at=time.time() + 300,
+        channel="webhook",
+        conversation_id="c1",
+        participant_id="p1",
+        role="agent",
+        message_id="m1",
+    )
     async with trio.open_nursery() as nursery:
         store = await open_store(nursery, path)
         assert await store.put_question(asked, 10) == []

@@ -30,6 +30,7 @@ STORE_URLS: dict[str, Callable[[pytest.FixtureRequest, Path], str]] = {
     "redis": lambda request, tmp_path: request.getfixturevalue("redis").url,
 }
 
+
 # and the tests' own in-memory store (tests/runtime/memory_store.py), which no URL serves
 @pytest.fixture(params=[*sorted(STORE_URLS), "memory"])
 def opened(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., AsyncIterator[Store]]:
@@ -39,8 +40,11 @@ def opened(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[..., Asyn
 
     @asynccontextmanager
     async def opener(replica: str = "r1") -> AsyncIterator[Store]:
-        store = (open_store(ServiceConfig(store=url, replica_id=replica), clock=time.time) if url is not None
-                 else MemoryStore(memory, clock=time.time))
+        store = (
+            open_store(ServiceConfig(store=url, replica_id=replica), clock=time.time)
+            if url is not None
+            else MemoryStore(memory, clock=time.time)
+        )
         async with trio.open_nursery() as nursery:
             await nursery.start(store.run)
             try:
@@ -162,7 +166,9 @@ async def test_snapshots_hold_the_live_records_and_the_most_recent_in_scope(open
     async with opened() as store:
         for index in range(6):
             queue = "q-billing" if index % 2 else "q-other"
-            await store.append(replace(record(f"r{index}", conversation=f"c{index % 3}", now=float(index)), queue_id=queue))
+            await store.append(
+                replace(record(f"r{index}", conversation=f"c{index % 3}", now=float(index)), queue_id=queue)
+            )
         for name, now in (("r0", 10.0), ("r1", 11.0), ("r4", 12.0)):
             await store.append((await store.get(name)).moved("completed", now))
         high, records = await store.snapshot(limit=1)  # every live one, and the newest final one
@@ -219,16 +225,30 @@ async def test_every_record_is_readable_for_tests_and_operators(opened) -> None:
         for index in range(3):
             await store.append(record(f"r{index}", now=float(index)))
         await store.append((await store.get("r0")).moved("completed", 9.0))
-        assert [(r.id, r.status) for r in await all_records(store)] == [("r1", "pending"), ("r2", "pending"),
-                                                                         ("r0", "completed")]
+        assert [(r.id, r.status) for r in await all_records(store)] == [
+            ("r1", "pending"),
+            ("r2", "pending"),
+            ("r0", "completed"),
+        ]
         assert store.describe() and "\n" not in store.describe()
 
 
 # -- confirmation questions ----------------------------------------------
-def question(participant: str, token: str = "t0k3n00000", expires_at: float = 1000.0, conversation: str = "c1") -> Question:
-    return Question(token=token, text="/refund 7", command="refund", expires_at=expires_at, channel="webhook",
-                    conversation_id=conversation, participant_id=participant, role="agent", message_id=f"m-{participant}",
-                    queue_id="q-1")
+def question(
+    participant: str, token: str = "t0k3n00000", expires_at: float = 1000.0, conversation: str = "c1"
+) -> Question:
+    return Question(
+        token=token,
+        text="/refund 7",
+        command="refund",
+        expires_at=expires_at,
+        channel="webhook",
+        conversation_id=conversation,
+        participant_id=participant,
+        role="agent",
+        message_id=f"m-{participant}",
+        queue_id="q-1",
+    )
 
 
 async def test_a_question_is_taken_once_with_its_token_and_survives_a_restart(opened) -> None:

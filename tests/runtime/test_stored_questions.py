@@ -19,10 +19,14 @@ async def test_a_question_survives_a_restart_and_is_answered_after_it(tmp_path) 
         assert (await after.webhook(f"/confirm {token}", conversation="s1")).json()["command"] is None
 
 
-async def test_a_question_asked_on_one_replica_is_answered_on_the_other_and_runs_once(tmp_path, redis: RedisServer) -> None:
+async def test_a_question_asked_on_one_replica_is_answered_on_the_other_and_runs_once(
+    tmp_path, redis: RedisServer
+) -> None:
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
-    async with running_service(tmp_path / "a", CONFIRMED, redis_url=redis.url, replica_id="a") as a, \
-            running_service(tmp_path / "b", CONFIRMED, redis_url=redis.url, replica_id="b") as b:
+    async with (
+        running_service(tmp_path / "a", CONFIRMED, redis_url=redis.url, replica_id="a") as a,
+        running_service(tmp_path / "b", CONFIRMED, redis_url=redis.url, replica_id="b") as b,
+    ):
         token = token_of((await a.webhook("/wipe 5", conversation="x1")).json())
         wrong = (await b.webhook(f"/confirm {token[:-1]}", conversation="x1")).json()
         assert wrong["command"] is None and "type /confirm followed by the code" in wrong["replies"][0]["text"]
@@ -36,8 +40,10 @@ async def test_a_question_asked_on_one_replica_is_answered_on_the_other_and_runs
 async def test_an_expired_question_is_recorded_once_whichever_replicas_sweep(tmp_path, redis: RedisServer) -> None:
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     now = [time.time()]
-    async with running_service(tmp_path / "a", CONFIRMED, redis_url=redis.url, replica_id="a", clock=lambda: now[0]) as a, \
-            running_service(tmp_path / "b", CONFIRMED, redis_url=redis.url, replica_id="b", clock=lambda: now[0]) as b:
+    async with (
+        running_service(tmp_path / "a", CONFIRMED, redis_url=redis.url, replica_id="a", clock=lambda: now[0]) as a,
+        running_service(tmp_path / "b", CONFIRMED, redis_url=redis.url, replica_id="b", clock=lambda: now[0]) as b,
+    ):
         token_of((await a.webhook("/wipe 5", conversation="x2")).json())
         now[0] += 301
         assert await b.service.pipeline.expire_questions() + await a.service.pipeline.expire_questions() == 1

@@ -131,8 +131,14 @@ class Proc:
                 self.process.wait(5)
 
 
-def start(args: list[str], workdir: Path, name: str, env: dict[str, str] | None = None,
-          wait_for: tuple[str, ...] = ("listening http://",), timeout: float = 20.0) -> Proc:
+def start(
+    args: list[str],
+    workdir: Path,
+    name: str,
+    env: dict[str, str] | None = None,
+    wait_for: tuple[str, ...] = ("listening http://",),
+    timeout: float = 20.0,
+) -> Proc:
     """Start `python -m <args>` with the worktree on PYTHONPATH; wait for each line of `wait_for` on stdout."""
     workdir.mkdir(parents=True, exist_ok=True)
     out, err = workdir / f"{name}.out", workdir / f"{name}.err"
@@ -140,8 +146,14 @@ def start(args: list[str], workdir: Path, name: str, env: dict[str, str] | None 
     full_env.update(env or {})
     full_env["PYTHONPATH"] = str(ROOT)
     with out.open("w") as stdout, err.open("w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", *args], cwd=workdir, env=full_env, stdout=stdout,
-                                   stderr=stderr, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            cwd=workdir,
+            env=full_env,
+            stdout=stdout,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+        )
     proc = Proc(process, out, err)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -201,27 +213,68 @@ class Served:
         return httpx.get(f"{self.base}/metrics", timeout=10, trust_env=False).text
 
     def post(self, body: bytes, headers: dict[str, str] | None = None, timeout: float = 15) -> httpx.Response:
-        return httpx.post(f"{self.base}/v1/messages", content=body, timeout=timeout, trust_env=False,
-                          headers={"content-type": "application/json", **(headers or {})})
+        return httpx.post(
+            f"{self.base}/v1/messages",
+            content=body,
+            timeout=timeout,
+            trust_env=False,
+            headers={"content-type": "application/json", **(headers or {})},
+        )
 
-    def webhook(self, text: str, *, conversation: str, message_id: str | None = None, participant: str = "p1",
-                role: str = "customer", timeout: float = 15) -> httpx.Response:
+    def webhook(
+        self,
+        text: str,
+        *,
+        conversation: str,
+        message_id: str | None = None,
+        participant: str = "p1",
+        role: str = "customer",
+        timeout: float = 15,
+    ) -> httpx.Response:
         body = message(text, conversation=conversation, message_id=message_id, participant=participant, role=role)
         return self.post(body, signature_headers(SECRET, body), timeout)
 
 
-def serve(workdir: Path, recorder: Recorder | None = None, *, env: dict[str, str] | None = None,
-          flags: list[str] | None = None, registry: str = REGISTRY, name: str = "serve") -> Served:
+def serve(
+    workdir: Path,
+    recorder: Recorder | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    flags: list[str] | None = None,
+    registry: str = REGISTRY,
+    name: str = "serve",
+) -> Served:
     """`commandlang serve --registry commands.yaml` on free ports, webhook secret set, no --demo."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "commands.yaml").write_text(registry)
-    settings = {"COMMANDLANG_WEBHOOK_SECRET": SECRET, "COMMANDLANG_SYNC_SECRET": SYNC_SECRET,
-                "COMMANDLANG_LOG_FORMAT": "json", "COMMANDLANG_RELOAD_INTERVAL": "0",
-                "SEC_API": recorder.base if recorder else "http://127.0.0.1:9", **(env or {})}
+    settings = {
+        "COMMANDLANG_WEBHOOK_SECRET": SECRET,
+        "COMMANDLANG_SYNC_SECRET": SYNC_SECRET,
+        "COMMANDLANG_LOG_FORMAT": "json",
+        "COMMANDLANG_RELOAD_INTERVAL": "0",
+        "SEC_API": recorder.base if recorder else "http://127.0.0.1:9",
+        **(env or {}),
+    }
     db = workdir / "state.db"
-    proc = start(["commandlang", "serve", "--registry", str(workdir / "commands.yaml"), "--port", "0", "--sync-port", "0",
-                  "--db", str(db), *(flags or [])], workdir, name, settings,
-                 wait_for=("listening http://", "listening sync ws://"))
+    proc = start(
+        [
+            "commandlang",
+            "serve",
+            "--registry",
+            str(workdir / "commands.yaml"),
+            "--port",
+            "0",
+            "--sync-port",
+            "0",
+            "--db",
+            str(db),
+            *(flags or []),
+        ],
+        workdir,
+        name,
+        settings,
+        wait_for=("listening http://", "listening sync ws://"),
+    )
     base = _url(proc, "listening http://")
     return Served(proc, base, int(base.rsplit(":", 1)[1]), _url(proc, "listening sync ws://"), db, recorder)
 
@@ -234,10 +287,18 @@ def _url(proc: Proc, prefix: str) -> str:
 _ids = iter(range(1, 10**9))
 
 
-def message(text: str, *, conversation: str, message_id: str | None = None, participant: str = "p1",
-            role: str = "customer") -> bytes:
-    return json.dumps({"conversation_id": conversation, "message_id": message_id or f"m-{next(_ids)}-{time.time_ns()}",
-                       "participant_id": participant, "role": role, "text": text}).encode()
+def message(
+    text: str, *, conversation: str, message_id: str | None = None, participant: str = "p1", role: str = "customer"
+) -> bytes:
+    return json.dumps(
+        {
+            "conversation_id": conversation,
+            "message_id": message_id or f"m-{next(_ids)}-{time.time_ns()}",
+            "participant_id": participant,
+            "role": role,
+            "text": text,
+        }
+    ).encode()
 
 
 def signed(body: bytes, at: int | None = None) -> dict[str, str]:
@@ -301,11 +362,15 @@ def raw_exchange(port: int, data: bytes, *, timeout: float = 10.0) -> RawRespons
 
 
 def http_get(port: int, path: str, headers: dict[str, str] | None = None, host: str = f"{HOST}") -> RawResponse:
-    return raw_exchange(port, head("GET", path, {**(headers or {}), "Connection": "close"},
-                                   host=f"{host}:{port}" if host == HOST else host))
+    return raw_exchange(
+        port,
+        head("GET", path, {**(headers or {}), "Connection": "close"}, host=f"{host}:{port}" if host == HOST else host),
+    )
 
 
-def http_post(port: int, path: str, body: bytes, headers: dict[str, str] | None = None, host: str = HOST) -> RawResponse:
+def http_post(
+    port: int, path: str, body: bytes, headers: dict[str, str] | None = None, host: str = HOST
+) -> RawResponse:
     all_headers = {"Content-Length": str(len(body)), "Connection": "close", **(headers or {})}
     return raw_exchange(port, head("POST", path, all_headers, host=f"{host}:{port}" if host == HOST else host) + body)
 

@@ -23,8 +23,13 @@ from commandlang.runtime.http import answer_lifespan
 
 SEEN: list[dict[str, Any]] = []
 LEAK_MESSAGE = "database exploded at 10.1.2.3"
-LINKS = {"js": "javascript:alert(document.cookie)", "data": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
-         "img": "data:image/svg+xml,<svg onload=alert(1)>", "vb": "JaVaScRiPt:alert(2)", "good": "https://ok.example/x"}
+LINKS = {
+    "js": "javascript:alert(document.cookie)",
+    "data": "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "img": "data:image/svg+xml,<svg onload=alert(1)>",
+    "vb": "JaVaScRiPt:alert(2)",
+    "good": "https://ok.example/x",
+}
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -60,8 +65,13 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 async def _json(send: Any, status: int, data: Any) -> None:
     payload = json.dumps(data).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 

@@ -28,22 +28,30 @@ MAX_CONNECTIONS = 50
 
 @pytest.fixture(scope="module")
 def slow(tmp_path_factory: pytest.TempPathFactory, recorder: Recorder) -> Served:
-    found = serve(tmp_path_factory.mktemp("slow"), recorder,
-                  env={"COMMANDLANG_BODY_TIMEOUT": f"{BODY_TIMEOUT:g}s", "COMMANDLANG_BODY_BUDGET": str(BUDGET)})
+    found = serve(
+        tmp_path_factory.mktemp("slow"),
+        recorder,
+        env={"COMMANDLANG_BODY_TIMEOUT": f"{BODY_TIMEOUT:g}s", "COMMANDLANG_BODY_BUDGET": str(BUDGET)},
+    )
     yield found
     found.proc.stop()
 
 
 @pytest.fixture(scope="module")
 def capped(tmp_path_factory: pytest.TempPathFactory, recorder: Recorder) -> Served:
-    found = serve(tmp_path_factory.mktemp("capped"), recorder, env={"COMMANDLANG_MAX_CONNECTIONS": str(MAX_CONNECTIONS)})
+    found = serve(
+        tmp_path_factory.mktemp("capped"), recorder, env={"COMMANDLANG_MAX_CONNECTIONS": str(MAX_CONNECTIONS)}
+    )
     yield found
     found.proc.stop()
 
 
 def _wrongly_signed_head(served: Served, length: int) -> bytes:
-    headers = {**signed(b"a body the attacker never sends"), "Content-Type": "application/json",
-               "Content-Length": str(length)}
+    headers = {
+        **signed(b"a body the attacker never sends"),
+        "Content-Type": "application/json",
+        "Content-Length": str(length),
+    }
     return head("POST", "/v1/messages", headers, host=f"{HOST}:{served.port}")
 
 
@@ -104,10 +112,12 @@ async def test_slow_bodies_are_cut_and_hold_little(slow: Served) -> None:
     rss_after, fds_after = slow.rss_kib(), slow.fds()
     statuses = [status for status, _ in results]
     longest = max(seconds for _, seconds in results)
-    print(f"\n{N_SLOW} slow clients (a byte a second, body timeout {BODY_TIMEOUT:g} s): "
-          f"RSS before {rss_before / 1024:.1f} MiB, during (peak) {peak_rss / 1024:.1f} MiB, after {rss_after / 1024:.1f} MiB; "
-          f"fds before {fds_before}, during (peak) {peak_fds}, after {fds_after}; "
-          f"answers {sorted(set(map(str, statuses)))}, longest client {longest:.2f} s")
+    print(
+        f"\n{N_SLOW} slow clients (a byte a second, body timeout {BODY_TIMEOUT:g} s): "
+        f"RSS before {rss_before / 1024:.1f} MiB, during (peak) {peak_rss / 1024:.1f} MiB, after {rss_after / 1024:.1f} MiB; "
+        f"fds before {fds_before}, during (peak) {peak_fds}, after {fds_after}; "
+        f"answers {sorted(set(map(str, statuses)))}, longest client {longest:.2f} s"
+    )
     assert len(connected) == N_SLOW
     assert set(statuses) <= {408, None}, statuses
     assert statuses.count(408) >= N_SLOW * 0.9  # cut with an answer, not just dropped
@@ -133,14 +143,19 @@ async def test_bodies_over_the_budget_get_503(slow: Served) -> None:
             for _ in range(8):  # 8 x 60 kB held at once > the 256 KiB budget
                 nursery.start_soon(_half_body, slow, statuses)
             await trio.sleep(0.5)
-            held = [line for line in slow.metrics().splitlines()
-                    if line.startswith("commandlang_unauthenticated_body_bytes ")]
+            held = [
+                line
+                for line in slow.metrics().splitlines()
+                if line.startswith("commandlang_unauthenticated_body_bytes ")
+            ]
     print(f"\nbodies over the budget: answers {statuses}; held mid-attack: {held}")
     assert statuses.count(503) >= 3
     assert set(statuses) <= {503, 408, None}
     assert held and float(held[0].split()[1]) <= BUDGET
     # when they are gone, the budget is whole again
-    held_after = [line for line in slow.metrics().splitlines() if line.startswith("commandlang_unauthenticated_body_bytes ")]
+    held_after = [
+        line for line in slow.metrics().splitlines() if line.startswith("commandlang_unauthenticated_body_bytes ")
+    ]
     assert [float(line.split()[1]) for line in held_after] == [0]
     assert slow.webhook("/note after-budget", conversation="c-budget").json()["command"]["status"] == "completed"
 
@@ -162,6 +177,7 @@ async def _hold_idle(served: Served, count: int, holding: list, stop: trio.Event
             async with stream:
                 with trio.move_on_after(30):
                     async with trio.open_nursery() as nursery:
+
                         async def closed_by_server() -> None:
                             try:
                                 while await stream.receive_some(4096):
@@ -198,8 +214,11 @@ async def _sync_hello(served: Served) -> str:
     token = issue_token(SYNC_SECRET, "agent-flood", ["conversation:c-flood"], 600)
     with trio.fail_after(10):
         async with open_websocket_url(served.sync_url) as ws:
-            await ws.send_message(json.dumps({"type": "hello", "token": token, "subscribe": ["conversation:c-flood"],
-                                              "resume_after": None}))
+            await ws.send_message(
+                json.dumps(
+                    {"type": "hello", "token": token, "subscribe": ["conversation:c-flood"], "resume_after": None}
+                )
+            )
             return json.loads(await ws.get_message())["type"]
 
 
@@ -221,12 +240,18 @@ async def test_health_answers_under_a_sustained_connection_flood(capped: Served)
         await trio.sleep(1.0)
         try:  # an orchestrator probes every few seconds and restarts the service after a few failures
             probes = await trio.to_thread.run_sync(
-                lambda: [(http_get(capped.port, path).status, time.sleep(0.2))[0] for _ in range(10)
-                         for path in ("/healthz", "/readyz")])
+                lambda: [
+                    (http_get(capped.port, path).status, time.sleep(0.2))[0]
+                    for _ in range(10)
+                    for path in ("/healthz", "/readyz")
+                ]
+            )
         finally:
             stop.set()
-    print(f"\nsustained flood of {flood} idle connections (cap {MAX_CONNECTIONS}): 20 health probes answered "
-          f"{probes} (None: closed unanswered)")
+    print(
+        f"\nsustained flood of {flood} idle connections (cap {MAX_CONNECTIONS}): 20 health probes answered "
+        f"{probes} (None: closed unanswered)"
+    )
     assert probes == [200] * 20
 
 
@@ -258,10 +283,12 @@ async def test_a_connection_flood_is_capped_and_leaves_sync_alive(capped: Served
             await trio.sleep(0.2)
     fds_after, rss_after = capped.fds(), capped.rss_kib()
     refused = _gauge(capped, "commandlang_http_connections_refused")
-    print(f"\nflood of {flood} idle connections, re-opened as closed (cap {MAX_CONNECTIONS}): "
-          f"fds before {fds_before}, during {fds_during}, after {fds_after}; "
-          f"RSS before {rss_before / 1024:.1f} MiB, during {rss_during / 1024:.1f} MiB, after {rss_after / 1024:.1f} MiB; "
-          f"sync hello -> {hello}; a message over the cap -> {over_cap}; connections refused (gauge) {refused}")
+    print(
+        f"\nflood of {flood} idle connections, re-opened as closed (cap {MAX_CONNECTIONS}): "
+        f"fds before {fds_before}, during {fds_during}, after {fds_after}; "
+        f"RSS before {rss_before / 1024:.1f} MiB, during {rss_during / 1024:.1f} MiB, after {rss_after / 1024:.1f} MiB; "
+        f"sync hello -> {hello}; a message over the cap -> {over_cap}; connections refused (gauge) {refused}"
+    )
     assert hello == "snapshot"
     assert set(over_cap) <= {503, None}
     assert refused is not None and refused > 0

@@ -39,8 +39,9 @@ async def _burst(served: Served, texts: list[tuple[str, str, str]], concurrency:
     async def sender(client: httpx.AsyncClient) -> None:
         for conversation, participant, text in pending:
             body = message(text, conversation=conversation, participant=participant)
-            answer = await client.post(f"{served.base}/v1/messages", content=body,
-                                       headers={**signed(body), "content-type": "application/json"})
+            answer = await client.post(
+                f"{served.base}/v1/messages", content=body, headers={**signed(body), "content-type": "application/json"}
+            )
             replies = answer.json().get("replies") or [{}]
             results.append((answer.status_code, str(replies[0].get("text", ""))))
 
@@ -68,13 +69,18 @@ async def test_unknown_command_names_do_not_become_metric_series(served: Served)
         sizes.append(len(_scrape(served).encode()))
     after = _scrape(served)
     largest = max(sizes)
-    print(f"\n{UNKNOWN} unknown command names in {seconds:.1f} s: /metrics {len(before.encode())} bytes before, "
-          f"largest scrape after {largest} bytes")
+    print(
+        f"\n{UNKNOWN} unknown command names in {seconds:.1f} s: /metrics {len(before.encode())} bytes before, "
+        f"largest scrape after {largest} bytes"
+    )
     assert [status for status, _ in results] == [200] * UNKNOWN
     assert all("There is no command by that name" in text for _, text in results)
     assert not any(name in after for name in names)
     assert re.search(r'commandlang_commands_total\{command="unknown",status="rejected"\} (\d+)', after)
-    assert float(re.search(r'commandlang_commands_total\{command="unknown",status="rejected"\} (\d+)', after).group(1)) >= UNKNOWN
+    assert (
+        float(re.search(r'commandlang_commands_total\{command="unknown",status="rejected"\} (\d+)', after).group(1))
+        >= UNKNOWN
+    )
     assert largest < len(before.encode()) + 4096  # a few new fixed series at most, nothing per name
 
 
@@ -85,8 +91,10 @@ async def test_one_shot_conversations_never_fill_the_conversation_table(served: 
     seconds = time.monotonic() - started
     later = await _burst(served, [(f"c-later-{i}", "p1", "/note later") for i in range(50)], concurrency=5)
     depth = [line for line in _scrape(served).splitlines() if line.startswith("commandlang_queue_depth ")]
-    print(f"\n{CONVERSATIONS} one-shot conversations in {seconds:.1f} s ({CONVERSATIONS / seconds:.0f}/s); "
-          f"busy replies: {sum(BUSY in t for _, t in results)} in the burst, {sum(BUSY in t for _, t in later)} after; {depth}")
+    print(
+        f"\n{CONVERSATIONS} one-shot conversations in {seconds:.1f} s ({CONVERSATIONS / seconds:.0f}/s); "
+        f"busy replies: {sum(BUSY in t for _, t in results)} in the burst, {sum(BUSY in t for _, t in later)} after; {depth}"
+    )
     assert not any(BUSY in text for _, text in results + later)
     assert [status for status, _ in results + later] == [200] * (CONVERSATIONS + 50)
     assert [float(line.split()[1]) for line in depth] == [0]
@@ -98,7 +106,9 @@ async def test_unanswered_confirmations_do_not_stop_a_fresh_one(served: Served) 
     assert all(text.startswith("Pay for") for _, text in asked)
     mark = f"fresh{time.time_ns()}"
     answer = served.webhook(f"/pay {mark}", conversation="c-fresh", participant="p-fresh").json()
-    token = next(q["payload"].split()[1] for q in answer["replies"][0]["quick_replies"] if q["payload"].startswith("/confirm"))
+    token = next(
+        q["payload"].split()[1] for q in answer["replies"][0]["quick_replies"] if q["payload"].startswith("/confirm")
+    )
     done = served.webhook(f"/confirm {token}", conversation="c-fresh", participant="p-fresh").json()
     assert done["command"]["status"] == "completed"
     assert len(served.recorder.seen(mark)) == 1

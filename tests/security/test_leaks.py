@@ -30,7 +30,9 @@ def _leaks(where: str) -> list[str]:
     return [raw for raw in RAW if raw in where]
 
 
-@pytest.mark.parametrize("text", ["/boom {mark}", f"/charge {{mark}} card={CARD}"], ids=["500-with-ip", "400-echoing-card"])
+@pytest.mark.parametrize(
+    "text", ["/boom {mark}", f"/charge {{mark}} card={CARD}"], ids=["500-with-ip", "400-echoing-card"]
+)
 def test_a_backend_failure_leaks_nothing_to_the_user_or_the_state(served: Served, text: str) -> None:
     mark = "m" + uuid.uuid4().hex[:10]
     answer = served.webhook(text.format(mark=mark), conversation=f"c-{mark}").json()
@@ -67,8 +69,10 @@ def test_hostile_urls_from_a_backend_never_reach_a_reply(served: Served) -> None
     shown = " ".join(texts(answer)).lower()
     assert "javascript:" not in shown and "data:" not in shown
     reply = answer["replies"][0]
-    urls = [a.get("url") for card in reply["cards"] for a in card["actions"]] + \
-           [card.get("image") for card in reply["cards"]] + \
-           [(card.get("default_action") or {}).get("url") for card in reply["cards"]]
+    urls = (
+        [a.get("url") for card in reply["cards"] for a in card["actions"]]
+        + [card.get("image") for card in reply["cards"]]
+        + [(card.get("default_action") or {}).get("url") for card in reply["cards"]]
+    )
     assert [u for u in urls if u] == ["https://ok.example/x"]  # the good one is kept: the rule is not "drop all"
     assert "https://ok.example/x" in reply["text"]

@@ -37,13 +37,27 @@ def local(tmp_path_factory: pytest.TempPathFactory, recorder: Recorder) -> Serve
 
 
 def same_origin(served: Served) -> dict[str, str]:
-    return {"Origin": f"http://{HOST}:{served.port}", "Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"}
+    return {
+        "Origin": f"http://{HOST}:{served.port}",
+        "Content-Type": "application/json",
+        "Sec-Fetch-Site": "same-origin",
+    }
 
 
-def local_post(served: Served, text: str, *, conversation: str, headers: dict[str, str] | None = None,
-               role: str = "customer", participant: str = "p1", host: str = HOST):
+def local_post(
+    served: Served,
+    text: str,
+    *,
+    conversation: str,
+    headers: dict[str, str] | None = None,
+    role: str = "customer",
+    participant: str = "p1",
+    host: str = HOST,
+):
     body = message(text, conversation=conversation, role=role, participant=participant)
-    return http_post(served.port, "/local/messages", body, same_origin(served) if headers is None else headers, host=host)
+    return http_post(
+        served.port, "/local/messages", body, same_origin(served) if headers is None else headers, host=host
+    )
 
 
 def assert_nothing_ran(served: Served, mark: str) -> None:
@@ -75,15 +89,27 @@ def test_a_same_origin_customer_message_runs(local: Served) -> None:
     assert len(local.recorder.seen(mark)) == 1
 
 
-@pytest.mark.parametrize("attack, expected", [
-    ({"Origin": "http://evil.example", "Content-Type": "application/json"}, 403),
-    ({"Origin": "null", "Content-Type": "application/json"}, 403),
-    ({"Content-Type": "application/json"}, 403),  # no Origin at all
-    ({"Origin": "SAME", "Content-Type": "text/plain"}, 415),  # a "simple" cross-site fetch needs no preflight
-    ({"Origin": "SAME", "Content-Type": "application/x-www-form-urlencoded"}, 415),
-    ({"Origin": "SAME", "Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403),
-    ({"Origin": "http://127.0.0.1.evil.example", "Content-Type": "application/json"}, 403),
-], ids=["foreign-origin", "null-origin", "no-origin", "text-plain", "form", "sec-fetch-cross-site", "lookalike-origin"])
+@pytest.mark.parametrize(
+    "attack, expected",
+    [
+        ({"Origin": "http://evil.example", "Content-Type": "application/json"}, 403),
+        ({"Origin": "null", "Content-Type": "application/json"}, 403),
+        ({"Content-Type": "application/json"}, 403),  # no Origin at all
+        ({"Origin": "SAME", "Content-Type": "text/plain"}, 415),  # a "simple" cross-site fetch needs no preflight
+        ({"Origin": "SAME", "Content-Type": "application/x-www-form-urlencoded"}, 415),
+        ({"Origin": "SAME", "Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403),
+        ({"Origin": "http://127.0.0.1.evil.example", "Content-Type": "application/json"}, 403),
+    ],
+    ids=[
+        "foreign-origin",
+        "null-origin",
+        "no-origin",
+        "text-plain",
+        "form",
+        "sec-fetch-cross-site",
+        "lookalike-origin",
+    ],
+)
 def test_cross_site_posts_are_refused_and_nothing_runs(local: Served, attack: dict[str, str], expected: int) -> None:
     mark = marker()
     headers = {k: (f"http://{HOST}:{local.port}" if v == "SAME" else v) for k, v in attack.items()}
@@ -98,8 +124,9 @@ def test_dns_rebinding_is_refused_on_every_local_route(local: Served) -> None:
     evil = {"Origin": "http://evil.example", "Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"}
     page = http_get(local.port, "/", host="evil.example")
     post = local_post(local, f"/touch {mark}", conversation=f"c-{mark}", headers=evil, host="evil.example")
-    events = http_get(local.port, f"/local/events?conversation=c-{mark}", {"Origin": "http://evil.example"},
-                      host="evil.example")
+    events = http_get(
+        local.port, f"/local/events?conversation=c-{mark}", {"Origin": "http://evil.example"}, host="evil.example"
+    )
     assert (page.status, post.status, events.status) == (421, 421, 421)
     assert b"<html" not in page.body.lower()
     assert_nothing_ran(local, mark)

@@ -43,16 +43,24 @@ def test_deeply_nested_json_is_400(served: Served, depth: int) -> None:
     _assert_refused_with_a_reason(served, b"[" * depth + b"]" * depth)
     depth = 10_000
     inner = b'{"a":' * depth + b"1" + b"}" * depth
-    _assert_refused_with_a_reason(served, b'{"conversation_id": ' + inner + b', "message_id": "m", "participant_id": "p", '
-                                          b'"role": "customer", "text": "/note x"}')
+    _assert_refused_with_a_reason(
+        served,
+        b'{"conversation_id": ' + inner + b', "message_id": "m", "participant_id": "p", '
+        b'"role": "customer", "text": "/note x"}',
+    )
     assert "Traceback" not in served.stderr()
 
 
 @pytest.mark.parametrize("field", FIELDS)
 def test_a_lone_surrogate_in_any_field_is_400(served: Served, field: str) -> None:
     mark = "m" + uuid.uuid4().hex[:10]
-    data = {"conversation_id": f"c-{mark}", "message_id": f"id-{mark}", "participant_id": "p1", "role": "customer",
-            "text": f"/touch {mark}"}
+    data = {
+        "conversation_id": f"c-{mark}",
+        "message_id": f"id-{mark}",
+        "participant_id": "p1",
+        "role": "customer",
+        "text": f"/touch {mark}",
+    }
     raw = json.dumps(data)
     # the escape itself, as an attacker writes it (json.dumps of a str cannot hold one)
     value = json.dumps(data[field])

@@ -56,8 +56,10 @@ def _forgeries(body: bytes) -> dict[str, dict[str, str]]:
         "huge-timestamp": {**good, "X-Commandlang-Timestamp": "9" * 40},
         "timestamp-with-suffix": {**good, "X-Commandlang-Timestamp": f"{now}x"},
         "other-timestamp-same-signature": {**good, "X-Commandlang-Timestamp": str(now - 1)},
-        "wrong-secret": {"X-Commandlang-Timestamp": str(now),
-                         "X-Commandlang-Signature": sign("not-the-secret", body, now)},
+        "wrong-secret": {
+            "X-Commandlang-Timestamp": str(now),
+            "X-Commandlang-Signature": sign("not-the-secret", body, now),
+        },
     }
 
 
@@ -90,8 +92,9 @@ def _refusal_without_body(served: Served, headers: dict[str, str], wait: float =
     return parse_response(received, 0).status, time.monotonic() - started
 
 
-@pytest.mark.parametrize("kind", ["stale-1h", "future-1h", "legacy-body-only", "no-headers", "bare-hex",
-                                  "huge-timestamp"])
+@pytest.mark.parametrize(
+    "kind", ["stale-1h", "future-1h", "legacy-body-only", "no-headers", "bare-hex", "huge-timestamp"]
+)
 def test_refused_before_the_body_is_read(served: Served, kind: str) -> None:
     headers = _forgeries(b'{"never": "sent"}')[kind]
     status, seconds = _refusal_without_body(served, headers)
@@ -112,8 +115,10 @@ def test_time_to_refuse_a_stale_signature(served: Served) -> None:
         status, seconds = _refusal_without_body(served, signed(b"{}", int(time.time()) - 3600))
         assert status == 401
         times.append(seconds)
-    print(f"\ntime to refuse a stale signature (20 tries, 1 MB promised, none sent): median "
-          f"{statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms")
+    print(
+        f"\ntime to refuse a stale signature (20 tries, 1 MB promised, none sent): median "
+        f"{statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms"
+    )
     assert max(times) < 2.0
 
 

@@ -32,10 +32,20 @@ class FakeRuntime:
 
     async def create(self, command_id: str, conversation: str, queue: str | None = None) -> StateEvent:
         self.now += 1
-        record = CommandRecord(id=command_id, conversation_id=conversation, command="refund",
-                               args={"order": "12345", "amount": "19.99"}, status="pending", actor="cust-1",
-                               role="customer", channel="webhook", message_id=f"m-{command_id}",
-                               created_at=self.now, updated_at=self.now, queue_id=queue)
+        record = CommandRecord(
+            id=command_id,
+            conversation_id=conversation,
+            command="refund",
+            args={"order": "12345", "amount": "19.99"},
+            status="pending",
+            actor="cust-1",
+            role="customer",
+            channel="webhook",
+            message_id=f"m-{command_id}",
+            created_at=self.now,
+            updated_at=self.now,
+            queue_id=queue,
+        )
         return await self._append(record)
 
     async def move(self, command_id: str, status: str) -> StateEvent:

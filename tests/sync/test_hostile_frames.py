@@ -14,8 +14,9 @@ from .test_resilience import masked_frame, raw_session, server_frames
 
 async def _first_frame(url: str, scopes: list[str]) -> dict:
     async with open_websocket_url(url) as ws:
-        await ws.send_message(json.dumps({"type": "hello", "token": token(*scopes), "subscribe": scopes,
-                                          "resume_after": None}))
+        await ws.send_message(
+            json.dumps({"type": "hello", "token": token(*scopes), "subscribe": scopes, "resume_after": None})
+        )
         return json.loads(await ws.get_message())
 
 
@@ -68,8 +69,9 @@ async def test_other_undecodable_hellos_get_4400_saying_what_is_wrong(tmp_path: 
             assert (code, reason) == (4400, "bad hello: NaN is not JSON")
             code, reason, _ = await _refused_raw(url, '{"type": "hello", "resume_after": ' + "9" * 5000 + "}")
             assert code == 4400 and reason.startswith("bad hello: not usable JSON: Exceeds the limit")
-            code, reason, _ = await refused_with(url, {"type": "hello", "token": token("*"), "subscribe": ["*"],
-                                                       "resume_after": 1.5})
+            code, reason, _ = await refused_with(
+                url, {"type": "hello", "token": token("*"), "subscribe": ["*"], "resume_after": 1.5}
+            )
             assert (code, reason) == (4400, "resume_after must be a seq (an integer >= 0) or null")
 
 
@@ -95,8 +97,9 @@ async def test_hostile_frames_after_the_hello_are_ignored_and_the_session_stays_
         runtime = FakeRuntime(store, hub)
         with trio.fail_after(10):
             async with open_websocket_url(url) as ws:
-                await ws.send_message(json.dumps({"type": "hello", "token": token("*"), "subscribe": ["*"],
-                                                  "resume_after": None}))
+                await ws.send_message(
+                    json.dumps({"type": "hello", "token": token("*"), "subscribe": ["*"], "resume_after": None})
+                )
                 assert json.loads(await ws.get_message())["type"] == "snapshot"
                 for text in ("[" * 60_000, '"\\ud800"', "not json"):
                     await ws.send_message(text)

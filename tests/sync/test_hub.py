@@ -20,8 +20,11 @@ RANK = {status: index for index, status in enumerate(STATUSES)}
 
 
 def in_scope(scopes: list[str], command: dict) -> bool:
-    return ("*" in scopes or f"conversation:{command['conversation_id']}" in scopes
-            or (command["queue_id"] is not None and f"queue:{command['queue_id']}" in scopes))
+    return (
+        "*" in scopes
+        or f"conversation:{command['conversation_id']}" in scopes
+        or (command["queue_id"] is not None and f"queue:{command['queue_id']}" in scopes)
+    )
 
 
 async def test_many_sessions_see_exactly_their_scopes_in_order(tmp_path: Path) -> None:
@@ -76,8 +79,16 @@ async def test_snapshot_holds_the_commands_in_scope(tmp_path: Path) -> None:
         await runtime.create("b", "c2")
         await runtime.move("a", "executing")
         async with open_websocket_url(url) as ws:
-            await ws.send_message(json.dumps({"type": "hello", "token": token("conversation:c1"),
-                                              "subscribe": ["conversation:c1"], "resume_after": None}))
+            await ws.send_message(
+                json.dumps(
+                    {
+                        "type": "hello",
+                        "token": token("conversation:c1"),
+                        "subscribe": ["conversation:c1"],
+                        "resume_after": None,
+                    }
+                )
+            )
             snapshot = json.loads(await ws.get_message())
         assert snapshot["type"] == "snapshot" and snapshot["seq"] == 3
         assert [(c["id"], c["status"], c["version"]) for c in snapshot["commands"]] == [("a", "executing", 2)]
@@ -93,8 +104,16 @@ async def test_a_conversation_snapshot_is_not_crowded_out_by_busier_conversation
         for n in range(20):
             await runtime.create(f"busy{n}", "c-busy")
         async with open_websocket_url(url) as ws:
-            await ws.send_message(json.dumps({"type": "hello", "token": token("conversation:c1"),
-                                              "subscribe": ["conversation:c1"], "resume_after": None}))
+            await ws.send_message(
+                json.dumps(
+                    {
+                        "type": "hello",
+                        "token": token("conversation:c1"),
+                        "subscribe": ["conversation:c1"],
+                        "resume_after": None,
+                    }
+                )
+            )
             snapshot = json.loads(await ws.get_message())
         assert [c["id"] for c in snapshot["commands"]] == ["mine0", "mine1", "mine2"] and snapshot["seq"] == 29
 
@@ -109,8 +128,16 @@ async def test_a_queue_snapshot_is_not_crowded_out_by_busier_queues(tmp_path: Pa
         for n in range(20):
             await runtime.create(f"busy{n}", "c-busy", queue="q-busy")
         async with open_websocket_url(url) as ws:
-            await ws.send_message(json.dumps({"type": "hello", "token": token("queue:q-billing"),
-                                              "subscribe": ["queue:q-billing"], "resume_after": None}))
+            await ws.send_message(
+                json.dumps(
+                    {
+                        "type": "hello",
+                        "token": token("queue:q-billing"),
+                        "subscribe": ["queue:q-billing"],
+                        "resume_after": None,
+                    }
+                )
+            )
             snapshot = json.loads(await ws.get_message())
         assert [c["id"] for c in snapshot["commands"]] == ["mine0", "mine1", "mine2"] and snapshot["seq"] == 29
 
@@ -129,8 +156,14 @@ async def test_bad_expired_and_forged_tokens_get_4401_and_no_data(tmp_path: Path
 async def test_out_of_scope_subscribe_gets_4403_and_no_data(tmp_path: Path) -> None:
     async with running_hub(tmp_path / "s.db") as (store, hub, url):
         await FakeRuntime(store, hub).create("a", "c1")
-        code, reason, frames = await refused_with(url, {"type": "hello", "token": token("conversation:c2", "queue:q1"),
-                                                        "subscribe": ["conversation:c2", "conversation:c1"]})
+        code, reason, frames = await refused_with(
+            url,
+            {
+                "type": "hello",
+                "token": token("conversation:c2", "queue:q1"),
+                "subscribe": ["conversation:c2", "conversation:c1"],
+            },
+        )
         assert (code, frames) == (4403, []) and "conversation:c1" in reason
         code, _, frames = await refused_with(url, {"type": "hello", "token": token("queue:q1"), "subscribe": ["*"]})
         assert (code, frames) == (4403, [])
@@ -140,8 +173,9 @@ async def test_malformed_hello_no_hello_and_oversized_frames_are_closed(tmp_path
     async with running_hub(tmp_path / "s.db", hello_timeout=0.3, max_frame=1024) as (store, hub, url):
         code, _, frames = await refused_with(url, {"type": "hi"})
         assert (code, frames) == (4400, [])
-        code, _, _ = await refused_with(url, {"type": "hello", "token": token("*"), "subscribe": ["*"],
-                                              "resume_after": "yesterday"})
+        code, _, _ = await refused_with(
+            url, {"type": "hello", "token": token("*"), "subscribe": ["*"], "resume_after": "yesterday"}
+        )
         assert code == 4400
         code, _, _ = await refused_with(url, {"type": "hello", "token": "x" * 5000, "subscribe": ["*"]})
         assert code == 1009
@@ -157,8 +191,9 @@ async def test_sessions_per_agent_are_limited_however_many_tokens_it_holds(tmp_p
     async with running_hub(tmp_path / "s.db", max_sessions_per_agent=2) as (store, hub, url):
 
         def hello(agent: str = "agent-1", ttl: float = 3600) -> str:  # a fresh token each time
-            return json.dumps({"type": "hello", "token": token("*", agent=agent, ttl=ttl), "subscribe": ["*"],
-                               "resume_after": None})
+            return json.dumps(
+                {"type": "hello", "token": token("*", agent=agent, ttl=ttl), "subscribe": ["*"], "resume_after": None}
+            )
 
         async with open_websocket_url(url) as first, open_websocket_url(url) as second:
             for ws, ttl in ((first, 3600), (second, 7200)):
@@ -224,8 +259,9 @@ async def test_events_published_out_of_order_or_never_are_sent_in_seq_order(tmp_
 async def test_aclose_closes_sessions_with_1001(tmp_path: Path) -> None:
     async with running_hub(tmp_path / "s.db") as (store, hub, url):
         async with open_websocket_url(url) as ws:
-            await ws.send_message(json.dumps({"type": "hello", "token": token("*"), "subscribe": ["*"],
-                                              "resume_after": None}))
+            await ws.send_message(
+                json.dumps({"type": "hello", "token": token("*"), "subscribe": ["*"], "resume_after": None})
+            )
             await ws.get_message()
             await hub.aclose()
             try:
@@ -271,8 +307,16 @@ async def test_sessions_joining_mid_stream_get_no_gap_or_duplicate(tmp_path: Pat
             frames: list[dict] = []
             sessions.append((scopes, resume_after, frames))
             async with open_websocket_url(url) as ws:
-                await ws.send_message(json.dumps({"type": "hello", "token": token(*scopes, agent=f"agent-{index}"), "subscribe": scopes,
-                                                  "resume_after": resume_after}))
+                await ws.send_message(
+                    json.dumps(
+                        {
+                            "type": "hello",
+                            "token": token(*scopes, agent=f"agent-{index}"),
+                            "subscribe": scopes,
+                            "resume_after": resume_after,
+                        }
+                    )
+                )
                 while not (writing_done.is_set() and frames and frames[-1]["seq"] >= final_seq[0]):
                     with trio.move_on_after(0.3) as idle:
                         frames.append(json.loads(await ws.get_message()))

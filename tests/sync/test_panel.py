@@ -20,12 +20,14 @@ from tests.browser import DevTools, needs_chromium, start_chromium
 from .support import SECRET, FakeRuntime, token
 
 
-
 def test_panel_files_are_served_with_a_strict_policy() -> None:
     status, headers, body = panel_response("/panel?conversation=c1")
     assert status == 200 and b"<table" in body and b"cdn" not in body.lower()
     headers = dict(headers)
-    assert headers[b"content-type"].startswith(b"text/html") and b"script-src 'self'" in headers[b"content-security-policy"]
+    assert (
+        headers[b"content-type"].startswith(b"text/html")
+        and b"script-src 'self'" in headers[b"content-security-policy"]
+    )
     assert headers[b"referrer-policy"] == b"no-referrer"
     status, headers, body = panel_response("/panel/panel.js")
     assert status == 200 and b"resume_after" in body and b"innerHTML" not in body
@@ -67,8 +69,9 @@ async def test_panel_in_chromium_shows_states_live_across_a_hub_restart(tmp_path
         try:
             async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
                 page = DevTools(ws)
-                await page.open(f"{http}/panel?conversation=c1&sync=ws://127.0.0.1:{port}/sync"
-                                f"#token={token('conversation:c1')}")
+                await page.open(
+                    f"{http}/panel?conversation=c1&sync=ws://127.0.0.1:{port}/sync#token={token('conversation:c1')}"
+                )
                 await page.wait_for(ROWS, [["a", "pending"]], timeout=10)
                 await page.wait_for("document.body.dataset.connection", "live")
                 await runtime.move("a", "executing")
@@ -83,8 +86,10 @@ async def test_panel_in_chromium_shows_states_live_across_a_hub_restart(tmp_path
                 await runtime.create("b", "c1")
                 await page.wait_for(ROWS, [["a", "failed"], ["b", "pending"]], timeout=10)
                 assert await page.evaluate("window.sameDocument") is True  # no reload
-                assert await page.evaluate("document.querySelector('tr[data-command-id=a] .error').textContent") \
+                assert (
+                    await page.evaluate("document.querySelector('tr[data-command-id=a] .error').textContent")
                     == "the refund service said no"
+                )
         finally:
             process.kill()
             with trio.move_on_after(5):

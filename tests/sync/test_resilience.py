@@ -25,7 +25,9 @@ def masked_frame(payload: bytes, opcode: int = 0x1) -> bytes:
     """A client frame (clients must mask), for the raw-socket peers below."""
     mask = os.urandom(4)
     size = len(payload)
-    header = bytes((0x80 | opcode,)) + (bytes((0x80 | size,)) if size < 126 else bytes((0x80 | 126,)) + size.to_bytes(2, "big"))
+    header = bytes((0x80 | opcode,)) + (
+        bytes((0x80 | size,)) if size < 126 else bytes((0x80 | 126,)) + size.to_bytes(2, "big")
+    )
     return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
@@ -36,10 +38,10 @@ def server_frames(data: bytes) -> list[tuple[int, bytes]]:
         opcode, size = data[at] & 0x0F, data[at + 1] & 0x7F
         at += 2
         if size == 126:
-            size, at = int.from_bytes(data[at:at + 2], "big"), at + 2
+            size, at = int.from_bytes(data[at : at + 2], "big"), at + 2
         elif size == 127:
-            size, at = int.from_bytes(data[at:at + 8], "big"), at + 8
-        frames.append((opcode, data[at:at + size]))
+            size, at = int.from_bytes(data[at : at + 8], "big"), at + 8
+        frames.append((opcode, data[at : at + size]))
         at += size
     return frames
 
@@ -47,9 +49,11 @@ def server_frames(data: bytes) -> list[tuple[int, bytes]]:
 async def raw_session(port: int, hello: dict | None) -> trio.SocketStream:
     """Handshake and hello (unless None) by hand; then the test decides what (not) to send and read."""
     stream = await trio.open_tcp_stream("127.0.0.1", port)
-    await stream.send_all(f"GET /sync HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                          "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                          "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    await stream.send_all(
+        f"GET /sync HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     response = b""
     while b"\r\n\r\n" not in response:
         response += await stream.receive_some(4096)
@@ -76,8 +80,13 @@ async def test_hub_killed_mid_stream_and_restarted_on_the_same_file(tmp_path: Pa
             task_status.started((store, hub))
 
     async def watch(index: int, scopes: list[str], ready: trio.Semaphore) -> None:
-        async with SyncClient(f"ws://127.0.0.1:{port}/sync", token(*scopes, agent=f"agent-{index}"), scopes,
-                              min_backoff=0.02, max_backoff=0.2) as client:
+        async with SyncClient(
+            f"ws://127.0.0.1:{port}/sync",
+            token(*scopes, agent=f"agent-{index}"),
+            scopes,
+            min_backoff=0.02,
+            max_backoff=0.2,
+        ) as client:
             async for event in client:
                 if isinstance(event, Snapshot):
                     assert event.seq == 0 and not received[index], "only the first connection needs a snapshot"
@@ -104,7 +113,7 @@ async def test_hub_killed_mid_stream_and_restarted_on_the_same_file(tmp_path: Pa
         async with trio.open_nursery() as hubs:
             store, hub = await hubs.start(hub_life)
             runtime.store, runtime.hub = store, hub
-            runtime.records["k10"] = (await store.get("k10"))  # type: ignore[assignment]
+            runtime.records["k10"] = await store.get("k10")  # type: ignore[assignment]
             for command_id, status in operations[30:]:
                 if (command_id, status) != ("k10", "executing"):
                     await _apply(runtime, command_id, status)
@@ -120,12 +129,17 @@ async def test_hub_killed_mid_stream_and_restarted_on_the_same_file(tmp_path: Pa
     for scopes, got, want in zip(subscriptions, received, expected):
         assert [event.seq for event in got] == want, scopes  # no gap, no duplicate, in order
         last = {event.command_id: event.status for event in got}
-        assert last == {cid: status for cid, status in finals.items() if cid in last} and set(last.values()) <= set(FINAL)
+        assert last == {cid: status for cid, status in finals.items() if cid in last} and set(last.values()) <= set(
+            FINAL
+        )
 
 
 def _in_scope(scopes: list[str], record) -> bool:  # noqa: ANN001
-    return ("*" in scopes or f"conversation:{record.conversation_id}" in scopes
-            or (record.queue_id is not None and f"queue:{record.queue_id}" in scopes))
+    return (
+        "*" in scopes
+        or f"conversation:{record.conversation_id}" in scopes
+        or (record.queue_id is not None and f"queue:{record.queue_id}" in scopes)
+    )
 
 
 async def _apply(runtime: FakeRuntime, command_id: str, status: str) -> None:
@@ -207,10 +221,16 @@ async def test_client_detects_a_dead_hub_and_backs_off_with_jitter() -> None:
         request = b""
         while b"\r\n\r\n" not in request:
             request += await stream.receive_some(4096)
-        key = [line.split(b":", 1)[1].strip() for line in request.split(b"\r\n") if line.lower().startswith(b"sec-websocket-key")][0]
+        key = [
+            line.split(b":", 1)[1].strip()
+            for line in request.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key")
+        ][0]
         accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
-        await stream.send_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                              b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+        await stream.send_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
         await trio.sleep_forever()
 
     async with trio.open_nursery() as nursery:
@@ -222,8 +242,16 @@ async def test_client_detects_a_dead_hub_and_backs_off_with_jitter() -> None:
             draws.append(0.5)
             return 0.5
 
-        async with SyncClient(f"ws://127.0.0.1:{port}/sync", token("*"), ["*"], ping_interval=0.05,
-                              pong_timeout=0.05, min_backoff=0.01, max_backoff=0.04, random=random) as client:
+        async with SyncClient(
+            f"ws://127.0.0.1:{port}/sync",
+            token("*"),
+            ["*"],
+            ping_interval=0.05,
+            pong_timeout=0.05,
+            min_backoff=0.01,
+            max_backoff=0.04,
+            random=random,
+        ) as client:
             with trio.fail_after(5):
                 while len(accepted) < 5:
                     await trio.sleep(0.01)

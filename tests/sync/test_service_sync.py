@@ -23,11 +23,16 @@ async def test_service_streams_command_states_to_sync_clients(tmp_path) -> None:
             command_id = response.json()["command"]["id"]
             with trio.fail_after(5):
                 states = [await client.__anext__() for _ in range(3)]
-        assert [(s.command_id, s.status) for s in states] == [(command_id, "pending"), (command_id, "executing"),
-                                                              (command_id, "completed")]
+        assert [(s.command_id, s.status) for s in states] == [
+            (command_id, "pending"),
+            (command_id, "executing"),
+            (command_id, "completed"),
+        ]
         assert states[0].seq < states[1].seq < states[2].seq
         metrics = (await run.client.get(f"{run.base}/metrics")).text
         assert "commandlang_sync_sessions" in metrics
         panel = await run.client.get(f"{run.base}/panel?conversation=c7")
         assert panel.status_code == 200 and b"/panel/panel.js" in panel.content
-        assert (await run.client.get(f"{run.base}/panel/panel.js")).headers["content-type"].startswith("text/javascript")
+        assert (
+            (await run.client.get(f"{run.base}/panel/panel.js")).headers["content-type"].startswith("text/javascript")
+        )

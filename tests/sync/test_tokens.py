@@ -8,8 +8,15 @@ import json
 import pytest
 
 from commandlang.cli import main as cli_main
-from commandlang.sync.tokens import (TokenBadSignature, TokenExpired, TokenMalformed, issue_token, parse_ttl,
-                                     scope_allows, verify_token)
+from commandlang.sync.tokens import (
+    TokenBadSignature,
+    TokenExpired,
+    TokenMalformed,
+    issue_token,
+    parse_ttl,
+    scope_allows,
+    verify_token,
+)
 
 
 def test_round_trip_carries_agent_scopes_and_expiry() -> None:
@@ -75,8 +82,7 @@ def _same_bytes_spellings(part: str) -> list[str]:
     """Every other last character that a lenient base64 decoder reads as the same bytes (the unused low bits)."""
     decode = lambda text: base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))  # noqa: E731
     original = decode(part)
-    return [part[:-1] + char for char in _ALPHABET
-            if char != part[-1] and decode(part[:-1] + char) == original]
+    return [part[:-1] + char for char in _ALPHABET if char != part[-1] and decode(part[:-1] + char) == original]
 
 
 @pytest.mark.parametrize("agent", ["a", "ag", "age", "agent-7"])  # payload lengths with 0, 2 and 4 unused bits

@@ -10,8 +10,22 @@ INTERESTING = (
     + [" ", "  ", "\t", "\n", "\r", "--", "--no-", "%20", "%C3%A9", "%FF", "\\u00e9", "\\ud83d\\ude00", "\\n"]
     + ["\u00a0", "\u2007", "\u202f", "\u3000", "\u2028", "\x0b", "\x1c", "\x85"]  # spaces of all kinds
     + ["\u200b", "\u200c", "\u200d", "\ufeff"]  # zero-width
-    + ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f",
-       "\u061c", "\\u202e", "%E2%80%AE"]  # bidi controls, typed, escaped and percent-encoded
+    + [
+        "\u202a",
+        "\u202b",
+        "\u202c",
+        "\u202d",
+        "\u202e",
+        "\u2066",
+        "\u2067",
+        "\u2068",
+        "\u2069",
+        "\u200e",
+        "\u200f",
+        "\u061c",
+        "\\u202e",
+        "%E2%80%AE",
+    ]  # bidi controls, typed, escaped and percent-encoded
     + ["\u201c", "\u201d", "\u201e", "\u00ab", "\u00bb", "\u2018", "\u2019", "\uff0f"]  # typographic
 )
 
@@ -22,7 +36,9 @@ _word = st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,6}", fullmatch=True)
 command_like = st.builds(
     lambda start, name, rest: start + name + "".join(rest),
     st.sampled_from(["/", "/", "/", " /", "\uff0f", "\u00a0/", "\u200b/", "\u202e/", ""]),
-    st.one_of(_word, st.sampled_from(["refund", "rf", "ticket", "ticket.close", "callback", "address", "ping", "status"])),
+    st.one_of(
+        _word, st.sampled_from(["refund", "rf", "ticket", "ticket.close", "callback", "address", "ping", "status"])
+    ),
     st.lists(st.one_of(_piece, _word, st.text(max_size=3)), max_size=25),
 )
 

@@ -10,8 +10,20 @@ from commandlang import CommandError, parse_raw
 from tests.conftest import SAMPLE
 from .strategies import chat_text
 
-BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f",
-        "\u061c"]
+BIDI = [
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+]
 REGISTRY = commandlang.load_registry(SAMPLE, env={})
 
 
@@ -24,8 +36,12 @@ def test_a_right_to_left_override_in_a_reason_is_removed() -> None:
 @pytest.mark.parametrize("control", BIDI)
 def test_every_bidi_control_vanishes_wherever_it_is_typed(control: str) -> None:
     text = f"{control}/re{control}fund{control} 1{control}2 k{control}=v{control} \"a{control} b\" 'c{control}' [d{control}, e]"
-    assert parse_raw(text) == {"command": "refund", "positionals": ["12", "a b", "c", ["d", "e"]],
-                               "options": {"k": "v"}, "flags": {}}
+    assert parse_raw(text) == {
+        "command": "refund",
+        "positionals": ["12", "a b", "c", ["d", "e"]],
+        "options": {"k": "v"},
+        "flags": {},
+    }
 
 
 @pytest.mark.parametrize("escape", ["\\u202e", "\\u202E", "\\u2066", "\\u200f", "\\u061c"])
@@ -53,7 +69,7 @@ def test_error_columns_after_a_removed_control_point_at_the_character_sent(text:
         parse_raw(text)
     diagnostic = caught.value.diagnostic
     assert (diagnostic.code, diagnostic.column) == (code, column)
-    assert text[column - 1] in "\"=[]"  # the column names the character the message is about
+    assert text[column - 1] in '"=[]'  # the column names the character the message is about
     assert f"column {column}" in diagnostic.message
 
 

@@ -36,8 +36,10 @@ def test_fast_path_declines_or_agrees_with_lark(text: str) -> None:
         assert fast == slow, text
 
 
-@pytest.mark.parametrize("text", ["/refund 12345 amount=19.99 reason=\"damaged item\"", "/x --flag --no-other k=v pos",
-                                  "/x amount = 5", "/x q=a=b"])
+@pytest.mark.parametrize(
+    "text",
+    ['/refund 12345 amount=19.99 reason="damaged item"', "/x --flag --no-other k=v pos", "/x amount = 5", "/x q=a=b"],
+)
 def test_fast_path_takes_plain_commands(text: str) -> None:
     fast, slow = _both(text)
     assert fast is not None and fast == slow

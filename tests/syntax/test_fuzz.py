@@ -13,10 +13,26 @@ from commandlang import CommandError
 from tests.conftest import SAMPLE
 from .strategies import chat_text
 
-SYNTAX_CODES = {"unclosed_quote", "unclosed_list", "unexpected_character", "empty_key", "duplicate_option",
-                "too_long", "too_many_items"}
-BIND_CODES = {"missing_argument", "unknown_option", "too_many_positionals", "not_a_flag", "invalid_value",
-              "constraint", "unknown_command", "duplicate_option", "not_allowed"}
+SYNTAX_CODES = {
+    "unclosed_quote",
+    "unclosed_list",
+    "unexpected_character",
+    "empty_key",
+    "duplicate_option",
+    "too_long",
+    "too_many_items",
+}
+BIND_CODES = {
+    "missing_argument",
+    "unknown_option",
+    "too_many_positionals",
+    "not_a_flag",
+    "invalid_value",
+    "constraint",
+    "unknown_command",
+    "duplicate_option",
+    "not_allowed",
+}
 
 REGISTRY = commandlang.load_registry(SAMPLE, env={})
 TYPES = commandlang.load_registry(Path(__file__).parent.parent / "binding" / "data" / "types.yaml", env={})
@@ -64,16 +80,77 @@ def test_bind_never_raises_anything_else(text: str) -> None:
             assert set(data["args"]) == {arg.name for arg in REGISTRY.spec.commands[call.command].args}
 
 
-_type_values = st.one_of(st.text(max_size=12), st.sampled_from(
-    ["1", "-1", "1_000", "1e3", "nan", "19.99", "yes", "today", "2026-01-31", "2026-01-31T10:00+02:00", "90s",
-     "1h30m", "a@b.co", "https://x.y", "123e4567e89b12d3a456426614174000", "email", "[]", "[1, 2]", "[a,", '"x']))
+_type_values = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "1",
+            "-1",
+            "1_000",
+            "1e3",
+            "nan",
+            "19.99",
+            "yes",
+            "today",
+            "2026-01-31",
+            "2026-01-31T10:00+02:00",
+            "90s",
+            "1h30m",
+            "a@b.co",
+            "https://x.y",
+            "123e4567e89b12d3a456426614174000",
+            "email",
+            "[]",
+            "[1, 2]",
+            "[a,",
+            '"x',
+        ]
+    ),
+)
 
 
-@given(st.lists(st.tuples(st.sampled_from(["s", "i", "f", "d", "b", "day", "at", "dur", "mail", "link", "id", "ch",
-                                           "ints", "words", "days", "n", "x", "amount", "when", "wait", "tags",
-                                           "code", "ref", "size", "pin", "card", "secret", "--b", "--no-b"]),
-                          _type_values), max_size=4),
-       st.sampled_from(["/t", "/c", "/rest a"]))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                [
+                    "s",
+                    "i",
+                    "f",
+                    "d",
+                    "b",
+                    "day",
+                    "at",
+                    "dur",
+                    "mail",
+                    "link",
+                    "id",
+                    "ch",
+                    "ints",
+                    "words",
+                    "days",
+                    "n",
+                    "x",
+                    "amount",
+                    "when",
+                    "wait",
+                    "tags",
+                    "code",
+                    "ref",
+                    "size",
+                    "pin",
+                    "card",
+                    "secret",
+                    "--b",
+                    "--no-b",
+                ]
+            ),
+            _type_values,
+        ),
+        max_size=4,
+    ),
+    st.sampled_from(["/t", "/c", "/rest a"]),
+)
 def test_bind_every_type_never_raises_anything_else(pairs, head) -> None:
     text = head + "".join(f" {key}" if key.startswith("--") else f" {key}={value}" for key, value in pairs)
     try:

@@ -15,6 +15,7 @@ def raw(command: str, positionals=(), options=None, flags=None) -> dict:
 
 # -- not a command -------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -246,6 +247,7 @@ def test_error_columns_refer_to_original_text(text: str, code: str, column: int)
 
 
 # -- limits -------------------------------------------------------------------------
+
 
 def test_too_many_items() -> None:
     text = "/x " + " ".join(["a"] * 101)

@@ -10,7 +10,18 @@ from typing import Any, Iterable, Mapping
 
 from ...errors import ChannelError
 
-__all__ = ["ModelError", "obj", "opt_str", "req_str", "opt_int", "opt_enum", "req_enum", "opt_list", "opt_str_map", "drop_none"]
+__all__ = [
+    "ModelError",
+    "obj",
+    "opt_str",
+    "req_str",
+    "opt_int",
+    "opt_enum",
+    "req_enum",
+    "opt_list",
+    "opt_str_map",
+    "drop_none",
+]
 
 
 class ModelError(ChannelError, ValueError):

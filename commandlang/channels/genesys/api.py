@@ -32,8 +32,14 @@ from .models import ErrorBody, ModelError
 from .ratelimit import RateBudgetExceeded, SlidingWindowLimiter
 from ...errors import ChannelError
 
-__all__ = ["GenesysApiClient", "GenesysApiError", "GenesysPermissionError", "GenesysRateLimitError", "TokenSource",
-           "DEFAULT_MAX_RETRY_AFTER"]
+__all__ = [
+    "GenesysApiClient",
+    "GenesysApiError",
+    "GenesysPermissionError",
+    "GenesysRateLimitError",
+    "TokenSource",
+    "DEFAULT_MAX_RETRY_AFTER",
+]
 
 #: the longest `Retry-After` waited for (seconds; `GENESYS_MAX_RETRY_AFTER`). No source gives an upper
 #: bound for Genesys's value (SOURCES.md 4 shows 42 s in an example); beyond this a request fails.
@@ -112,11 +118,19 @@ def _error_body(response: httpx.Response | _Answer) -> ErrorBody | None:
 class GenesysApiClient:
     """`request()` against `api_base` with a bearer token from `tokens`."""
 
-    def __init__(self, *, api_base: str, tokens: TokenSource, http: httpx.AsyncClient, max_attempts: int = 6,
-                 max_backoff: float = 30.0, request_timeout: float = 15.0,
-                 limiter: SlidingWindowLimiter | None = None,
-                 max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
-                 random: Callable[[], float] = _random.random) -> None:
+    def __init__(
+        self,
+        *,
+        api_base: str,
+        tokens: TokenSource,
+        http: httpx.AsyncClient,
+        max_attempts: int = 6,
+        max_backoff: float = 30.0,
+        request_timeout: float = 15.0,
+        limiter: SlidingWindowLimiter | None = None,
+        max_retry_after: float = DEFAULT_MAX_RETRY_AFTER,
+        random: Callable[[], float] = _random.random,
+    ) -> None:
         self.api_base = api_base.rstrip("/")
         self.tokens = tokens
         self.http = http
@@ -129,8 +143,15 @@ class GenesysApiClient:
         self.requests_sent = 0  # HTTP requests that left (every attempt), for metrics and the bench
         self.rate_limited = 0  # 429 answers received
 
-    async def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
-                      idempotent: bool | None = None) -> httpx.Response | _Answer:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response | _Answer:
         """The successful (2xx) response, or raises `GenesysApiError` / `GenesysPermissionError`."""
         if idempotent is None:
             idempotent = method.upper() in ("GET", "HEAD", "PUT", "DELETE")
@@ -166,8 +187,13 @@ class GenesysApiClient:
                     continue
                 if status == 403:
                     exc403 = GenesysPermissionError(method, path, status, error)
-                    log.error("genesys %s %s forbidden: the OAuth client is missing permission %s (%s)",
-                              method, path, exc403.missing, error.code if error else "no code")
+                    log.error(
+                        "genesys %s %s forbidden: the OAuth client is missing permission %s (%s)",
+                        method,
+                        path,
+                        exc403.missing,
+                        error.code if error else "no code",
+                    )
                     raise exc403
                 if status == 429:
                     self.rate_limited += 1
@@ -182,15 +208,28 @@ class GenesysApiClient:
                 if status in _RETRYABLE:
                     wait = parse_retry_after(response.headers.get("Retry-After"), time.time())
                     self._check_retry_after(method, path, wait, error)
-                log.warning("genesys %s %s answered %s; retrying%s", method, path, status,
-                            f" after Retry-After {wait:.0f}s" if wait else "")
+                log.warning(
+                    "genesys %s %s answered %s; retrying%s",
+                    method,
+                    path,
+                    status,
+                    f" after Retry-After {wait:.0f}s" if wait else "",
+                )
             # the server's Retry-After is honoured whole (checked against the ceiling above); our own
             # backoff, when it named none, stays under max_backoff
             delay = wait if wait is not None else self._backoff(attempt)
             attempt += 1
             if trio.current_time() + delay > trio.current_effective_deadline():
-                raise GenesysApiError(method, path, status, error) if wait is None else GenesysRateLimitError(
-                    method, path, f"answered {status} with Retry-After {wait:.0f}s, past this request's deadline", error)
+                raise (
+                    GenesysApiError(method, path, status, error)
+                    if wait is None
+                    else GenesysRateLimitError(
+                        method,
+                        path,
+                        f"answered {status} with Retry-After {wait:.0f}s, past this request's deadline",
+                        error,
+                    )
+                )
             await trio.sleep(delay)
 
     def _backoff(self, attempt: int) -> float:
@@ -200,19 +239,33 @@ class GenesysApiClient:
     def _check_retry_after(self, method: str, path: str, wait: float | None, error: ErrorBody | None) -> None:
         """A `Retry-After` beyond the ceiling is not waited for: the request fails and says why."""
         if wait is not None and wait > self._max_retry_after:
-            log.error("genesys %s %s: Retry-After %.0fs exceeds GENESYS_MAX_RETRY_AFTER (%.0fs); giving up",
-                      method, path, wait, self._max_retry_after)
-            raise GenesysRateLimitError(method, path, f"Genesys asked to retry after {wait:.0f}s, more than "
-                                        f"GENESYS_MAX_RETRY_AFTER ({self._max_retry_after:.0f}s)", error)
+            log.error(
+                "genesys %s %s: Retry-After %.0fs exceeds GENESYS_MAX_RETRY_AFTER (%.0fs); giving up",
+                method,
+                path,
+                wait,
+                self._max_retry_after,
+            )
+            raise GenesysRateLimitError(
+                method,
+                path,
+                f"Genesys asked to retry after {wait:.0f}s, more than "
+                f"GENESYS_MAX_RETRY_AFTER ({self._max_retry_after:.0f}s)",
+                error,
+            )
 
-    async def _send(self, method: str, url: str, json: Any, params: Mapping[str, Any] | None,
-                    headers: dict[str, str]) -> httpx.Response | _Answer:
+    async def _send(
+        self, method: str, url: str, json: Any, params: Mapping[str, Any] | None, headers: dict[str, str]
+    ) -> httpx.Response | _Answer:
         h11 = getattr(self.http, "h11", None)  # a SharedClient over H11Transport: its own door, no httpx models
         if h11 is None or (params and not all(isinstance(v, str) for v in params.values())):
             return await self.http.request(method, url, json=json, params=params, headers=headers)
         body, framing = json_body(method, json, has_body=json is not None)
-        wire = [*((name.encode(), value.encode()) for name, value in headers.items()), (b"Accept-Encoding", b"identity"),
-                *framing]
+        wire = [
+            *((name.encode(), value.encode()) for name, value in headers.items()),
+            (b"Accept-Encoding", b"identity"),
+            *framing,
+        ]
         raw = await h11.request(method.encode(), Target.from_url(url, list((params or {}).items())), wire, body)
         try:
             content = await raw.read(_MAX_ANSWER)

@@ -35,12 +35,30 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence, Union
 from ...jsonsafe import UnsafeJson, loads_bounded
 from ...runtime.messages import InboundMessage, Job
 from .botlist import NOT_A_COMMAND, BotListing, entity_values
-from .models import (BotConnectorRequest, BotConnectorResponse, BotEntityValue, ErrorInfo, ModelError, ReplyMessage,
-                     dbc_bot_list)
+from .models import (
+    BotConnectorRequest,
+    BotConnectorResponse,
+    BotEntityValue,
+    ErrorInfo,
+    ModelError,
+    ReplyMessage,
+    dbc_bot_list,
+)
 
-__all__ = ["BOT_SECRET_HEADER", "BotHttpResponse", "check_bot_secret", "parse_bot_request", "to_inbound_message",
-           "build_bot_response", "handle_bot_request", "DEFAULT_BOT_BUDGET", "DBC", "CLASSIC", "bots_answer",
-           "bot_answer"]
+__all__ = [
+    "BOT_SECRET_HEADER",
+    "BotHttpResponse",
+    "check_bot_secret",
+    "parse_bot_request",
+    "to_inbound_message",
+    "build_bot_response",
+    "handle_bot_request",
+    "DEFAULT_BOT_BUDGET",
+    "DBC",
+    "CLASSIC",
+    "bots_answer",
+    "bot_answer",
+]
 
 log = logging.getLogger(__name__)
 BOT_SECRET_HEADER = "Authorization"
@@ -77,13 +95,21 @@ def check_bot_secret(headers: Mapping[str, str], secret: str, *, header: str = B
     return hmac.compare_digest(value.encode(), secret.encode())
 
 
-def refuse_bot_request(headers: Mapping[str, str], secret: str, secret_header: str = BOT_SECRET_HEADER) -> BotHttpResponse | None:
+def refuse_bot_request(
+    headers: Mapping[str, str], secret: str, secret_header: str = BOT_SECRET_HEADER
+) -> BotHttpResponse | None:
     """The answer to a request without the connection's secret (None: it has it). Needs only the headers,
     so the runtime refuses such a request before reading its body. 403, as the DBC spec asks ("If the
     secret is missing from the headers or not valid, a 403 Forbidden error can be returned")."""
     if not secret:
-        return BotHttpResponse(503, {"message": "the Bot Connector endpoint is off: set GENESYS_BOT_SECRET",
-                                     "code": "service.unavailable", "status": 503})
+        return BotHttpResponse(
+            503,
+            {
+                "message": "the Bot Connector endpoint is off: set GENESYS_BOT_SECRET",
+                "code": "service.unavailable",
+                "status": 503,
+            },
+        )
     if not check_bot_secret(headers, secret, header=secret_header):
         log.warning("genesys bot request rejected: missing or wrong shared secret in %s", secret_header)
         return BotHttpResponse(403, {"message": "missing or wrong bot secret", "code": "forbidden", "status": 403})
@@ -102,8 +128,13 @@ def parse_bot_request(body: bytes | str | Mapping[str, Any]) -> BotConnectorRequ
     return BotConnectorRequest.from_json(body)
 
 
-def to_inbound_message(request: BotConnectorRequest, *, channel: str = "genesys", product: str = CLASSIC,
-                       now: Callable[[], float] = time.time) -> InboundMessage:
+def to_inbound_message(
+    request: BotConnectorRequest,
+    *,
+    channel: str = "genesys",
+    product: str = CLASSIC,
+    now: Callable[[], float] = time.time,
+) -> InboundMessage:
     """The customer's message (a button press's payload is the command text).
 
     The store dedupes on (channel, conversation id, message id): the conversation is Genesys's
@@ -113,25 +144,49 @@ def to_inbound_message(request: BotConnectorRequest, *, channel: str = "genesys"
     do not show it) cannot be deduped and gets a fresh id."""
     message_id = request.message_id or f"bot-{request.bot_session_id}-{uuid.uuid4().hex}"
     return InboundMessage(
-        channel=channel, conversation_id=request.genesys_conversation_id, message_id=message_id,
-        participant_id=f"bot-session:{request.bot_session_id}", role="customer",
-        text=request.input_message.command_text(), timestamp=now(), queue_id=None,
-        metadata={"path": "botconnector", "genesys_bot_product": product, "genesys_bot_id": request.bot_id, "genesys_bot_version": request.bot_version,
-                  "genesys_bot_session_id": request.bot_session_id, "language_code": request.language_code,
-                  "button_press": request.input_message.type == "Structured"})
+        channel=channel,
+        conversation_id=request.genesys_conversation_id,
+        message_id=message_id,
+        participant_id=f"bot-session:{request.bot_session_id}",
+        role="customer",
+        text=request.input_message.command_text(),
+        timestamp=now(),
+        queue_id=None,
+        metadata={
+            "path": "botconnector",
+            "genesys_bot_product": product,
+            "genesys_bot_id": request.bot_id,
+            "genesys_bot_version": request.bot_version,
+            "genesys_bot_session_id": request.bot_session_id,
+            "language_code": request.language_code,
+            "button_press": request.input_message.type == "Structured",
+        },
+    )
 
 
-def build_bot_response(state: str, replies: Sequence[Any] = (), compile_reply: CompileReply | None = None, *,
-                       intent: str | None = None, error: ErrorInfo | None = None,
-                       entities: Sequence[BotEntityValue] = ()) -> BotConnectorResponse:
+def build_bot_response(
+    state: str,
+    replies: Sequence[Any] = (),
+    compile_reply: CompileReply | None = None,
+    *,
+    intent: str | None = None,
+    error: ErrorInfo | None = None,
+    entities: Sequence[BotEntityValue] = (),
+) -> BotConnectorResponse:
     """A validated response: each reply compiled to Genesys `replyMessages` and checked by our model."""
     messages: list[ReplyMessage] = []
     for reply in replies:
         compiled = compile_reply(reply) if compile_reply is not None else reply
         for item in compiled if isinstance(compiled, (list, tuple)) else [compiled]:
             messages.append(item if isinstance(item, ReplyMessage) else ReplyMessage.from_json(item))
-    return BotConnectorResponse(state, tuple(messages), intent=intent, confidence=1.0 if intent else None,
-                                error_info=error, entities=tuple(entities))
+    return BotConnectorResponse(
+        state,
+        tuple(messages),
+        intent=intent,
+        confidence=1.0 if intent else None,
+        error_info=error,
+        entities=tuple(entities),
+    )
 
 
 def _classic_json(response: BotConnectorResponse) -> dict[str, Any]:
@@ -162,11 +217,20 @@ def bot_answer(listing: BotListing, bot_id: str) -> BotHttpResponse:
     return BotHttpResponse(200, listing.bot.to_json())
 
 
-async def handle_bot_request(body: bytes | str | Mapping[str, Any], headers: Mapping[str, str], submit: BotSubmit, *,
-                             secret: str, compile_reply: CompileReply | None = None, budget: float = DEFAULT_BOT_BUDGET,
-                             secret_header: str = BOT_SECRET_HEADER, channel: str = "genesys", product: str = CLASSIC,
-                             listing: BotListing | None = None,
-                             on_late_end: Callable[[Job, str], None] | None = None) -> BotHttpResponse:
+async def handle_bot_request(
+    body: bytes | str | Mapping[str, Any],
+    headers: Mapping[str, str],
+    submit: BotSubmit,
+    *,
+    secret: str,
+    compile_reply: CompileReply | None = None,
+    budget: float = DEFAULT_BOT_BUDGET,
+    secret_header: str = BOT_SECRET_HEADER,
+    channel: str = "genesys",
+    product: str = CLASSIC,
+    listing: BotListing | None = None,
+    on_late_end: Callable[[Job, str], None] | None = None,
+) -> BotHttpResponse:
     """Answer one Bot Connector POST (`product` DBC or CLASSIC shapes the answer).
 
     `submit(message)` (the runtime's, sync or async) returns a `Job`; `compile_reply`
@@ -200,14 +264,22 @@ async def handle_bot_request(body: bytes | str | Mapping[str, Any], headers: Map
             command = listing.command(intent)
             assert command is not None
             entities = entity_values(command, job.record.args)
-            return BotHttpResponse(200, shape(build_bot_response("Complete", replies, compile_reply, intent=intent,
-                                                                 entities=entities)))
-        if (not done and product == DBC and on_late_end is not None and listing is not None and intent is not None
-                and listing.ends_bot_session(intent)):
+            return BotHttpResponse(
+                200, shape(build_bot_response("Complete", replies, compile_reply, intent=intent, entities=entities))
+            )
+        if (
+            not done
+            and product == DBC
+            and on_late_end is not None
+            and listing is not None
+            and intent is not None
+            and listing.ends_bot_session(intent)
+        ):
             on_late_end(job, intent)
         return BotHttpResponse(200, shape(build_bot_response("MoreData", replies, compile_reply, intent=intent)))
     except Exception as exc:  # trio.Cancelled is a BaseException and passes through
         log.exception("genesys bot request for conversation %s failed", request.genesys_conversation_id)
-        failed = build_bot_response("Failed", error=ErrorInfo("internal.error",
-                                                              f"the command could not be run ({type(exc).__name__})"))
+        failed = build_bot_response(
+            "Failed", error=ErrorInfo("internal.error", f"the command could not be run ({type(exc).__name__})")
+        )
         return BotHttpResponse(200, shape(failed))

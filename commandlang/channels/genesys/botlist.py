@@ -28,8 +28,18 @@ from ...registry.model import ArgSpec, CommandSpec, RegistrySpec, TypeSpec
 from .botmodels import MAX_ITEMS, MAX_NAME, Bot, BotEntity, BotEntityValue, BotIntent, BotVersion
 from ...errors import ChannelError
 
-__all__ = ["NOT_A_COMMAND", "DEFAULT_BOT_ID", "DEFAULT_LANGUAGES", "BotListing", "BotListError", "build_bot",
-           "findings", "entity_type", "entity_values", "LINT_CODES"]
+__all__ = [
+    "NOT_A_COMMAND",
+    "DEFAULT_BOT_ID",
+    "DEFAULT_LANGUAGES",
+    "BotListing",
+    "BotListError",
+    "build_bot",
+    "findings",
+    "entity_type",
+    "entity_values",
+    "LINT_CODES",
+]
 
 NOT_A_COMMAND = "commandlang_not_a_command"
 DEFAULT_BOT_ID = "commandlang"
@@ -40,11 +50,22 @@ BOT_PROVIDER = "commandlang"  # DBC: "Genesys will use this info for analytics a
 BOT_DESCRIPTION = "Slash commands from the commandlang registry; other messages end as commandlang_not_a_command."
 
 #: Every lint code this module reports (warnings in `commandlang lint`; errors when the runtime serves Genesys).
-LINT_CODES = ("genesys_too_many_intents", "genesys_too_many_entities", "genesys_name_too_long",
-              "genesys_reserved_intent")
+LINT_CODES = (
+    "genesys_too_many_intents",
+    "genesys_too_many_entities",
+    "genesys_name_too_long",
+    "genesys_reserved_intent",
+)
 
-_SCALAR = {"int": "Integer", "decimal": "Decimal", "float": "Decimal", "bool": "Boolean", "duration": "Duration",
-           "date": "Datetime", "datetime": "Datetime"}
+_SCALAR = {
+    "int": "Integer",
+    "decimal": "Decimal",
+    "float": "Decimal",
+    "bool": "Boolean",
+    "duration": "Duration",
+    "date": "Datetime",
+    "datetime": "Datetime",
+}
 
 
 class BotListError(ChannelError, ValueError):
@@ -66,34 +87,66 @@ def findings(spec: RegistrySpec, *, severity: str = "warning") -> list[Diagnosti
     found: list[Diagnostic] = []
 
     def at(code: str, message: str, pos: Any, hint: str, argument: str | None = None) -> None:
-        found.append(Diagnostic(code=code, message=message, file=pos.file if pos else spec.path,
-                                line=pos.line if pos else None, column=pos.column if pos else None, hint=hint,
-                                severity=severity, argument=argument))  # type: ignore[arg-type]
+        found.append(
+            Diagnostic(
+                code=code,
+                message=message,
+                file=pos.file if pos else spec.path,
+                line=pos.line if pos else None,
+                column=pos.column if pos else None,
+                hint=hint,
+                severity=severity,
+                argument=argument,
+            )
+        )  # type: ignore[arg-type]
 
     commands = list(spec.commands.values())
     room = MAX_ITEMS - 1  # one intent is NOT_A_COMMAND
     if len(commands) > room:
         first = commands[room]
-        at("genesys_too_many_intents", f"{first.name}: the registry has {len(commands)} commands; a Genesys bot "
-           f"version holds {MAX_ITEMS} intents, {room} commands besides {NOT_A_COMMAND}", first.position,
-           f"Keep at most {room} commands in a registry served through a Genesys Bot Connector.")
+        at(
+            "genesys_too_many_intents",
+            f"{first.name}: the registry has {len(commands)} commands; a Genesys bot "
+            f"version holds {MAX_ITEMS} intents, {room} commands besides {NOT_A_COMMAND}",
+            first.position,
+            f"Keep at most {room} commands in a registry served through a Genesys Bot Connector.",
+        )
     for command in commands:
         if command.name == NOT_A_COMMAND:
-            at("genesys_reserved_intent", f"{command.name}: the intent name {NOT_A_COMMAND} is the Genesys bot's "
-               "answer to a message that is not a command", command.position, "Rename the command.")
+            at(
+                "genesys_reserved_intent",
+                f"{command.name}: the intent name {NOT_A_COMMAND} is the Genesys bot's "
+                "answer to a message that is not a command",
+                command.position,
+                "Rename the command.",
+            )
         if len(command.name) > MAX_NAME:
-            at("genesys_name_too_long", f"{command.name[:40]}...: an intent name of {len(command.name)} characters; "
-               f"Genesys takes at most {MAX_NAME}", command.position, f"Shorten the command name to {MAX_NAME} characters.")
+            at(
+                "genesys_name_too_long",
+                f"{command.name[:40]}...: an intent name of {len(command.name)} characters; "
+                f"Genesys takes at most {MAX_NAME}",
+                command.position,
+                f"Shorten the command name to {MAX_NAME} characters.",
+            )
         if len(command.args) > MAX_ITEMS:
             extra = command.args[MAX_ITEMS]
-            at("genesys_too_many_entities", f"{command.name}: {len(command.args)} arguments; a Genesys intent holds "
-               f"{MAX_ITEMS} entities", extra.position or command.position,
-               f"Keep at most {MAX_ITEMS} arguments on a command served through a Genesys Bot Connector.", extra.name)
+            at(
+                "genesys_too_many_entities",
+                f"{command.name}: {len(command.args)} arguments; a Genesys intent holds {MAX_ITEMS} entities",
+                extra.position or command.position,
+                f"Keep at most {MAX_ITEMS} arguments on a command served through a Genesys Bot Connector.",
+                extra.name,
+            )
         for arg in command.args:
             if len(arg.name) > MAX_NAME:
-                at("genesys_name_too_long", f"{command.name}: an entity (argument) name of {len(arg.name)} "
-                   f"characters; Genesys takes at most {MAX_NAME}", arg.position or command.position,
-                   f"Shorten the argument name to {MAX_NAME} characters.", arg.name)
+                at(
+                    "genesys_name_too_long",
+                    f"{command.name}: an entity (argument) name of {len(arg.name)} "
+                    f"characters; Genesys takes at most {MAX_NAME}",
+                    arg.position or command.position,
+                    f"Shorten the argument name to {MAX_NAME} characters.",
+                    arg.name,
+                )
     return found
 
 
@@ -120,8 +173,9 @@ class BotListing:
         return bool(command is not None and command.ends_bot_session)
 
 
-def build_bot(spec: RegistrySpec, version: str, *, bot_id: str = DEFAULT_BOT_ID,
-              languages: Iterable[str] = DEFAULT_LANGUAGES) -> BotListing:
+def build_bot(
+    spec: RegistrySpec, version: str, *, bot_id: str = DEFAULT_BOT_ID, languages: Iterable[str] = DEFAULT_LANGUAGES
+) -> BotListing:
     """The bot list of a registry; raises `BotListError` when it breaks Genesys's limits."""
     found = findings(spec, severity="error")
     if found:

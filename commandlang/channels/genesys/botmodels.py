@@ -24,9 +24,22 @@ from ._validate import ModelError, drop_none, obj, opt_int, opt_list, opt_str, o
 from .content import BOT_STATES, InputMessage, ReplyMessage
 
 __all__ = [
-    "BASE_ENTITY_TYPES", "ENTITY_TYPES", "MAX_NAME", "MAX_DESCRIPTION", "MAX_ITEMS", "BotEntity",
-    "BotIntent", "BotVersion", "Bot", "BotEntityValue", "ErrorInfo", "BotConnectorRequest", "BotConnectorResponse",
-    "OutgoingBotMessage", "dbc_bot_list", "classic_bot_list",
+    "BASE_ENTITY_TYPES",
+    "ENTITY_TYPES",
+    "MAX_NAME",
+    "MAX_DESCRIPTION",
+    "MAX_ITEMS",
+    "BotEntity",
+    "BotIntent",
+    "BotVersion",
+    "Bot",
+    "BotEntityValue",
+    "ErrorInfo",
+    "BotConnectorRequest",
+    "BotConnectorResponse",
+    "OutgoingBotMessage",
+    "dbc_bot_list",
+    "classic_bot_list",
 ]
 
 BASE_ENTITY_TYPES = ("String", "Integer", "Decimal", "Duration", "Boolean", "Currency", "Datetime")
@@ -45,7 +58,9 @@ def _name(d: Mapping[str, Any], key: str, where: str, limit: int = MAX_NAME, *, 
     if len(value) > limit:
         raise ModelError(f"{where}.{key}: {len(value)} characters, at most {limit}")
     if value != value.strip() or not value.isprintable():
-        raise ModelError(f"{where}.{key}: {value!r} must be displayable characters without leading or trailing whitespace")
+        raise ModelError(
+            f"{where}.{key}: {value!r} must be displayable characters without leading or trailing whitespace"
+        )
     return value
 
 
@@ -81,8 +96,10 @@ class BotIntent:
     @classmethod
     def from_json(cls, data: Any, where: str = "intent") -> BotIntent:
         d = obj(data, where)
-        entities = tuple(BotEntity.from_json(e, f"{where}.entities[{i}]")
-                         for i, e in enumerate(_at_most(opt_list(d, "entities", where), f"{where}.entities")))
+        entities = tuple(
+            BotEntity.from_json(e, f"{where}.entities[{i}]")
+            for i, e in enumerate(_at_most(opt_list(d, "entities", where), f"{where}.entities"))
+        )
         if len({e.name for e in entities}) != len(entities):
             raise ModelError(f"{where}.entities: names must be unique")
         return cls(_name(d, "name", where) or "", entities)
@@ -123,8 +140,10 @@ class BotVersion:
         if not languages or not all(isinstance(x, str) and x and x == x.lower() for x in languages):
             raise ModelError(f"{where}.supportedLanguages: a non-empty list of lower-case language tags")
         raw = d.get("intents")
-        intents = tuple(intent(x, f"{where}.intents[{i}]") for i, x in enumerate(_at_most(opt_list(d, "intents", where),
-                                                                                         f"{where}.intents")))
+        intents = tuple(
+            intent(x, f"{where}.intents[{i}]")
+            for i, x in enumerate(_at_most(opt_list(d, "intents", where), f"{where}.intents"))
+        )
         if raw is None or not intents:
             raise ModelError(f"{where}.intents: at least one intent")
         if len({x.name for x in intents}) != len(intents):
@@ -143,12 +162,18 @@ class BotVersion:
         return next((i for i in self.intents if i.name == name), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": self.version, "supportedLanguages": list(self.supported_languages),
-                "intents": [i.to_json() for i in self.intents]}
+        return {
+            "version": self.version,
+            "supportedLanguages": list(self.supported_languages),
+            "intents": [i.to_json() for i in self.intents],
+        }
 
     def to_classic(self) -> dict[str, Any]:
-        return {"version": self.version, "supportedLanguages": list(self.supported_languages),
-                "intents": [i.to_classic() for i in self.intents]}
+        return {
+            "version": self.version,
+            "supportedLanguages": list(self.supported_languages),
+            "intents": [i.to_classic() for i in self.intents],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,26 +190,45 @@ class Bot:
     def from_json(cls, data: Any, where: str = "Bot", *, classic: bool = False) -> Bot:
         d = obj(data, where)
         parse = BotVersion.from_classic if classic else BotVersion.from_json
-        versions = tuple(parse(v, f"{where}.versions[{i}]")
-                         for i, v in enumerate(_at_most(opt_list(d, "versions", where), f"{where}.versions")))
+        versions = tuple(
+            parse(v, f"{where}.versions[{i}]")
+            for i, v in enumerate(_at_most(opt_list(d, "versions", where), f"{where}.versions"))
+        )
         if not versions:
             raise ModelError(f"{where}.versions: at least one version")
         if classic and "provider" in d:
             raise ModelError(f"{where}.provider: BotConnectorBot has no such field")
-        return cls(_name(d, "id", where) or "", _name(d, "name", where) or "", versions,
-                   None if classic else _name(d, "provider", where),
-                   _name(d, "description", where, MAX_DESCRIPTION, required=False))
+        return cls(
+            _name(d, "id", where) or "",
+            _name(d, "name", where) or "",
+            versions,
+            None if classic else _name(d, "provider", where),
+            _name(d, "description", where, MAX_DESCRIPTION, required=False),
+        )
 
     def version(self, name: str | None) -> BotVersion | None:
         return next((v for v in self.versions if v.version == name), None)
 
     def to_json(self) -> dict[str, Any]:
-        return drop_none({"id": self.id, "name": self.name, "provider": self.provider, "description": self.description,
-                          "versions": [v.to_json() for v in self.versions]})
+        return drop_none(
+            {
+                "id": self.id,
+                "name": self.name,
+                "provider": self.provider,
+                "description": self.description,
+                "versions": [v.to_json() for v in self.versions],
+            }
+        )
 
     def to_classic(self) -> dict[str, Any]:
-        return drop_none({"id": self.id, "name": self.name, "description": self.description,
-                          "versions": [v.to_classic() for v in self.versions]})
+        return drop_none(
+            {
+                "id": self.id,
+                "name": self.name,
+                "description": self.description,
+                "versions": [v.to_classic() for v in self.versions],
+            }
+        )
 
 
 def dbc_bot_list(bots: tuple[Bot, ...]) -> dict[str, Any]:
@@ -270,17 +314,31 @@ class BotConnectorRequest:
             raise ModelError(f"{where}.parameters: expected a JSON object")
         if "inputMessage" not in d:
             raise ModelError(f"{where}.inputMessage is required")
-        return cls(req_str(d, "botId", where, allow_empty=False), req_str(d, "botSessionId", where, allow_empty=False),
-                   InputMessage.from_json(d["inputMessage"]),
-                   req_str(d, "genesysConversationId", where, allow_empty=False), opt_str(d, "messageId", where),
-                   opt_str(d, "botVersion", where), opt_str(d, "languageCode", where),
-                   opt_int(d, "botSessionTimeout", where), dict(params))
+        return cls(
+            req_str(d, "botId", where, allow_empty=False),
+            req_str(d, "botSessionId", where, allow_empty=False),
+            InputMessage.from_json(d["inputMessage"]),
+            req_str(d, "genesysConversationId", where, allow_empty=False),
+            opt_str(d, "messageId", where),
+            opt_str(d, "botVersion", where),
+            opt_str(d, "languageCode", where),
+            opt_int(d, "botSessionTimeout", where),
+            dict(params),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        data = drop_none({"botId": self.bot_id, "botVersion": self.bot_version, "botSessionId": self.bot_session_id,
-                          "messageId": self.message_id, "inputMessage": self.input_message.to_json(),
-                          "languageCode": self.language_code, "botSessionTimeout": self.bot_session_timeout,
-                          "genesysConversationId": self.genesys_conversation_id})
+        data = drop_none(
+            {
+                "botId": self.bot_id,
+                "botVersion": self.bot_version,
+                "botSessionId": self.bot_session_id,
+                "messageId": self.message_id,
+                "inputMessage": self.input_message.to_json(),
+                "languageCode": self.language_code,
+                "botSessionTimeout": self.bot_session_timeout,
+                "genesysConversationId": self.genesys_conversation_id,
+            }
+        )
         if self.parameters:
             data["parameters"] = dict(self.parameters)
         return data
@@ -295,17 +353,27 @@ def _answer_fields(d: Mapping[str, Any], where: str) -> dict[str, Any]:
     key = "replyMessages" if "replyMessages" in d else "replymessages"
     replies = tuple(ReplyMessage.from_json(m, f"{where}.{key}[{i}]") for i, m in enumerate(opt_list(d, key, where)))
     confidence = d.get("confidence")
-    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
-                                   or not 0 <= confidence <= 1):
+    if confidence is not None and (
+        isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1
+    ):
         raise ModelError(f"{where}.confidence: expected a number from 0 to 1")
     intent = opt_str(d, "intent", where)
     if state == "Complete" and not intent:
         # "If no intent is returned Bot Connector will treat that as a non-found intent and take the failure path"
         raise ModelError(f"{where}.intent is required with botState Complete")
     error = ErrorInfo.from_json(d["errorInfo"], f"{where}.errorInfo") if d.get("errorInfo") is not None else None
-    entities = tuple(BotEntityValue.from_json(e, f"{where}.entities[{i}]") for i, e in enumerate(opt_list(d, "entities", where)))
-    return {"bot_state": state, "reply_messages": replies, "intent": intent, "confidence": confidence,
-            "parameters": opt_str_map(d, "parameters", where), "error_info": error, "entities": entities}
+    entities = tuple(
+        BotEntityValue.from_json(e, f"{where}.entities[{i}]") for i, e in enumerate(opt_list(d, "entities", where))
+    )
+    return {
+        "bot_state": state,
+        "reply_messages": replies,
+        "intent": intent,
+        "confidence": confidence,
+        "parameters": opt_str_map(d, "parameters", where),
+        "error_info": error,
+        "entities": entities,
+    }
 
 
 def _answer_json(answer: Any) -> dict[str, Any]:
@@ -368,10 +436,19 @@ class OutgoingBotMessage:
         d = obj(data, where)
         req_enum(d, "botState", where, BOT_STATES)  # the public API is exact about the casing
         fields = _answer_fields(d, where)
-        return cls(req_str(d, "botId", where, allow_empty=False), req_str(d, "botVersion", where, allow_empty=False),
-                   req_str(d, "botSessionId", where, allow_empty=False),
-                   req_str(d, "languageCode", where, allow_empty=False), **fields)
+        return cls(
+            req_str(d, "botId", where, allow_empty=False),
+            req_str(d, "botVersion", where, allow_empty=False),
+            req_str(d, "botSessionId", where, allow_empty=False),
+            req_str(d, "languageCode", where, allow_empty=False),
+            **fields,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"botId": self.bot_id, "botVersion": self.bot_version, "botSessionId": self.bot_session_id,
-                "languageCode": self.language_code, **_answer_json(self)}
+        return {
+            "botId": self.bot_id,
+            "botVersion": self.bot_version,
+            "botSessionId": self.bot_session_id,
+            "languageCode": self.language_code,
+            **_answer_json(self),
+        }

@@ -79,13 +79,15 @@ async def fetch_image_attachments(http: httpx.AsyncClient, reply: Any) -> list[M
             with trio.fail_after(15):
                 async with http.stream("GET", attachment.url) as response:
                     if response.status_code != 200:
-                        log.warning("genesys: image attachment not usable (status %s); it stays a link",
-                                    response.status_code)
+                        log.warning(
+                            "genesys: image attachment not usable (status %s); it stays a link", response.status_code
+                        )
                         continue
                     # streamed under the cap: an oversized image is refused after MAX_IMAGE_BYTES (or at
                     # once, by its Content-Length), and leaving the block closes the rest unread
-                    content = await read_capped(response.aiter_bytes(), MAX_IMAGE_BYTES,
-                                                response.headers.get("content-length"))
+                    content = await read_capped(
+                        response.aiter_bytes(), MAX_IMAGE_BYTES, response.headers.get("content-length")
+                    )
         except BodyTooLarge:
             log.warning("genesys: image attachment over %d bytes; it stays a link", MAX_IMAGE_BYTES)
             continue
@@ -93,8 +95,13 @@ async def fetch_image_attachments(http: httpx.AsyncClient, reply: Any) -> list[M
             log.warning("genesys: image attachment not fetched (%s); it stays a link", type(exc).__name__)
             continue
         name = attachment.filename or f"image-{index + 1}.{(attachment.mime or 'image/png').split('/')[-1]}"
-        files.append(MediaFile("".join(c if c.isalnum() or c in "._-" else "_" for c in name),
-                               content, attachment.mime or response.headers.get("content-type", "image/png")))
+        files.append(
+            MediaFile(
+                "".join(c if c.isalnum() or c in "._-" else "_" for c in name),
+                content,
+                attachment.mime or response.headers.get("content-type", "image/png"),
+            )
+        )
     return files
 
 
@@ -123,31 +130,59 @@ class GenesysChannel:
         context.close_at_exit(http.aclose)
         return cls(settings, http, context.submit)
 
-    def __init__(self, settings: GenesysSettings, http: httpx.AsyncClient, submit: Submit, *,
-                 compile_reply: Callable[[Any], Sequence[dict[str, Any]]] = compile_genesys,
-                 compile_text: Callable[[Any], str] = compile_text, outbox_size: int = 1000,
-                 delivery_tasks: int = 4, delivery_deadline: float = 60.0, **ingest_options: Any) -> None:
+    def __init__(
+        self,
+        settings: GenesysSettings,
+        http: httpx.AsyncClient,
+        submit: Submit,
+        *,
+        compile_reply: Callable[[Any], Sequence[dict[str, Any]]] = compile_genesys,
+        compile_text: Callable[[Any], str] = compile_text,
+        outbox_size: int = 1000,
+        delivery_tasks: int = 4,
+        delivery_deadline: float = 60.0,
+        **ingest_options: Any,
+    ) -> None:
         self.settings = settings
         self.http = http
         self._submit = submit
         self.compile_reply = compile_reply
-        self.tokens = TokenProvider(client_id=settings.client_id, client_secret=settings.client_secret,
-                                    login_base=settings.endpoints.login_base, http=http)
+        self.tokens = TokenProvider(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            login_base=settings.endpoints.login_base,
+            http=http,
+        )
         # one budget for everything this process sends with these credentials (the org counts per client)
         limiter = SlidingWindowLimiter(settings.api_rate, 60.0) if settings.api_rate > 0 else None
-        self.api = GenesysApiClient(api_base=settings.endpoints.api_base, tokens=self.tokens, http=http,
-                                    limiter=limiter, max_retry_after=settings.max_retry_after)
+        self.api = GenesysApiClient(
+            api_base=settings.endpoints.api_base,
+            tokens=self.tokens,
+            http=http,
+            limiter=limiter,
+            max_retry_after=settings.max_retry_after,
+        )
         self.conversations = ConversationsClient(self.api)
-        self.ingest = (NotificationIngest(self.api, self.conversations, queue_ids=settings.queue_ids,
-                                          user_ids=settings.user_ids, **ingest_options)
-                       if settings.queue_ids or settings.user_ids else None)
-        self.sender = ConversationsReplySink(self.conversations, compile_text,
-                                             on_sent=self.ingest.mark_sent if self.ingest else None)
+        self.ingest = (
+            NotificationIngest(
+                self.api, self.conversations, queue_ids=settings.queue_ids, user_ids=settings.user_ids, **ingest_options
+            )
+            if settings.queue_ids or settings.user_ids
+            else None
+        )
+        self.sender = ConversationsReplySink(
+            self.conversations, compile_text, on_sent=self.ingest.mark_sent if self.ingest else None
+        )
         self._media_http = http
         # the runtime's outbox: sharded by conversation (its late replies, then its EndBotSession, in order)
-        self.outbox = Outbox(self._deliver_one, name="genesys", size=outbox_size, shards=delivery_tasks,
-                             deadline=delivery_deadline,
-                             expected=(GenesysApiError, GenesysAuthError, ModelError, LookupError, httpx.HTTPError))
+        self.outbox = Outbox(
+            self._deliver_one,
+            name="genesys",
+            size=outbox_size,
+            shards=delivery_tasks,
+            deadline=delivery_deadline,
+            expected=(GenesysApiError, GenesysAuthError, ModelError, LookupError, httpx.HTTPError),
+        )
         self.ingest_ready = trio.Event()
         self._shown: OrderedDict[str, Any] = OrderedDict()  # conversation -> last reply with numbered choices
         self.delivered_to_bot_session = 0
@@ -157,8 +192,9 @@ class GenesysChannel:
         self.bot_listing: Callable[[], BotListing | None] = lambda: None
 
     # -- the runtime's hooks --------------------------------------------------
-    async def run(self, *, startup_wait: float = 10.0,
-                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def run(
+        self, *, startup_wait: float = 10.0, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         """Outbox workers and (with queues or users configured) the Notification API ingest.
 
         `started` once the ingest is subscribed, or after `startup_wait` seconds at most:
@@ -223,24 +259,37 @@ class GenesysChannel:
 
     def routes(self) -> list[RouteSpec]:
         """The Bot Connector routes: the shared secret is a header, checked before the body is read."""
-        return [RouteSpec(method, path, handler, admit=self.bot_admit, authenticates=True, prefix=prefix,
-                          max_body=0 if method == "GET" else None)
-                for method, path, handler, prefix in self.bot_routes()]
+        return [
+            RouteSpec(
+                method,
+                path,
+                handler,
+                admit=self.bot_admit,
+                authenticates=True,
+                prefix=prefix,
+                max_body=0 if method == "GET" else None,
+            )
+            for method, path, handler, prefix in self.bot_routes()
+        ]
 
     def health(self) -> dict[str, bool]:
         """Connected now, not once: while the notification socket is re-opened, messages are missed."""
         return {} if self.ingest is None else {"genesys": self.ingest.connected}
 
     def describe(self) -> str | None:
-        return (f"genesys: {self.settings.endpoints.api_base} (Bot Connector: v2 at {self.DBC_BASE}, classic at POST "
-                f"{self.BOT_PATH}" + (", notification ingest on" if self.ingest else "") + ")")
+        return (
+            f"genesys: {self.settings.endpoints.api_base} (Bot Connector: v2 at {self.DBC_BASE}, classic at POST "
+            f"{self.BOT_PATH}" + (", notification ingest on" if self.ingest else "") + ")"
+        )
 
     def bot_routes(self) -> list[tuple[str, str, Callable[[Any], Awaitable[Any]], bool]]:
         """(method, path, handler, is_prefix) of every Bot Connector route; each needs `bot_admit` first."""
-        return [("POST", self.BOT_PATH, self.bot_route, False),
-                ("GET", f"{self.DBC_BASE}/bots", self.dbc_bots, False),
-                ("GET", f"{self.DBC_BASE}/bots/", self.dbc_bot, True),
-                ("POST", f"{self.DBC_BASE}/messages", self.dbc_messages, False)]
+        return [
+            ("POST", self.BOT_PATH, self.bot_route, False),
+            ("GET", f"{self.DBC_BASE}/bots", self.dbc_bots, False),
+            ("GET", f"{self.DBC_BASE}/bots/", self.dbc_bot, True),
+            ("POST", f"{self.DBC_BASE}/messages", self.dbc_messages, False),
+        ]
 
     async def bot_route(self, request: Any) -> Any:
         """`POST /genesys/bot` (classic Handle Utterance) for the runtime's `HttpApp`."""
@@ -256,7 +305,7 @@ class GenesysChannel:
 
     async def dbc_bot(self, request: Any) -> Any:
         """`GET /genesys/dbc/bots/{botId}`."""
-        bot_id = request.path[len(f"{self.DBC_BASE}/bots/"):]
+        bot_id = request.path[len(f"{self.DBC_BASE}/bots/") :]
         return self._with_listing(lambda listing: bot_answer(listing, bot_id))
 
     def _listing(self) -> BotListing | None:
@@ -274,18 +323,29 @@ class GenesysChannel:
         return json_response(result.status, result.body)
 
     async def _bot_message(self, request: Any, product: str) -> Any:
-        answer = await handle_bot_request(request.body, request.headers, self._submit_bot,
-                                          secret=self.settings.bot_secret, compile_reply=self.compile_reply,
-                                          budget=self.settings.bot_budget, secret_header=self.settings.bot_secret_header,
-                                          product=product, listing=self._listing(), on_late_end=self._late_end)
+        answer = await handle_bot_request(
+            request.body,
+            request.headers,
+            self._submit_bot,
+            secret=self.settings.bot_secret,
+            compile_reply=self.compile_reply,
+            budget=self.settings.bot_budget,
+            secret_header=self.settings.bot_secret_header,
+            product=product,
+            listing=self._listing(),
+            on_late_end=self._late_end,
+        )
         return json_response(answer.status, answer.body)
 
     def _late_end(self, job: Job, intent: str) -> None:
         """A session-ending v2 command missed the budget: end the session once it has completed."""
         listing = self._listing()
         if self._nursery is None or listing is None or self._late_ends >= MAX_LATE_ENDS:
-            log.warning("genesys: the bot session of conversation %s stays open after /%s (no room to wait for it)",
-                        job.message.conversation_id, intent)
+            log.warning(
+                "genesys: the bot session of conversation %s stays open after /%s (no room to wait for it)",
+                job.message.conversation_id,
+                intent,
+            )
             return
         self._late_ends += 1
         self._nursery.start_soon(self._end_when_done, job, intent, listing)
@@ -298,9 +358,14 @@ class GenesysChannel:
             if not job.done.is_set() or job.record is None or job.record.status != "completed" or command is None:
                 return  # it failed or never ended: the customer stays in the bot, as with a fast failure
             # after every late reply of the job: they were queued on this conversation's shard before it ended
-            await self.send(OutboundReply(job.message.conversation_id,
-                                          EndBotSession(intent, entity_values(command, job.record.args)),
-                                          job.record.id, job.message))
+            await self.send(
+                OutboundReply(
+                    job.message.conversation_id,
+                    EndBotSession(intent, entity_values(command, job.record.args)),
+                    job.record.id,
+                    job.message,
+                )
+            )
         finally:
             self._late_ends -= 1
 
@@ -320,8 +385,9 @@ class GenesysChannel:
                 message = replace(message, text=payload)
             job = await self._submit(message, self)
             for reply in job.detach():  # nobody waits in an HTTP response: everything goes out through the sink
-                await self.send(OutboundReply(message.conversation_id, reply,
-                                              job.record.id if job.record else None, message))
+                await self.send(
+                    OutboundReply(message.conversation_id, reply, job.record.id if job.record else None, message)
+                )
 
     async def _deliver_one(self, outbound: OutboundReply) -> None:
         metadata = outbound.in_reply_to.metadata or {}
@@ -353,8 +419,15 @@ class GenesysChannel:
         end = outbound.reply if isinstance(outbound.reply, EndBotSession) else None
         messages = () if end else tuple(ReplyMessage.from_json(m) for m in self.compile_reply(outbound.reply))
         # botVersion is required by the API; a request that did not carry one gets "1.0"
-        await send_bot_message(self.api, OutgoingBotMessage(
-            metadata["genesys_bot_id"], metadata.get("genesys_bot_version") or "1.0",
-            metadata["genesys_bot_session_id"], metadata.get("language_code") or "en-us", messages,
-            **({"bot_state": "Complete", "intent": end.intent, "entities": end.entities} if end else {})))
+        await send_bot_message(
+            self.api,
+            OutgoingBotMessage(
+                metadata["genesys_bot_id"],
+                metadata.get("genesys_bot_version") or "1.0",
+                metadata["genesys_bot_session_id"],
+                metadata.get("language_code") or "en-us",
+                messages,
+                **({"bot_state": "Complete", "intent": end.intent, "entities": end.entities} if end else {}),
+            ),
+        )
         self.delivered_to_bot_session += 1

@@ -17,8 +17,18 @@ from typing import Any, Mapping, Union
 from ._validate import ModelError, drop_none, obj, opt_enum, opt_list, opt_str, req_enum, req_str
 
 __all__ = [
-    "QuickReply", "CardAction", "Card", "Carousel", "Attachment", "ButtonResponse", "ContentItem",
-    "content_from_json", "ReplyMessage", "InputMessage", "BOT_STATES", "MAX_CAROUSEL_CARDS",
+    "QuickReply",
+    "CardAction",
+    "Card",
+    "Carousel",
+    "Attachment",
+    "ButtonResponse",
+    "ContentItem",
+    "content_from_json",
+    "ReplyMessage",
+    "InputMessage",
+    "BOT_STATES",
+    "MAX_CAROUSEL_CARDS",
 ]
 
 MAX_CAROUSEL_CARDS = 10
@@ -38,12 +48,20 @@ class QuickReply:
     @classmethod
     def from_json(cls, data: Any, where: str = "quickReply") -> QuickReply:
         d = obj(data, where)
-        return cls(req_str(d, "text", where, allow_empty=False), req_str(d, "payload", where),
-                   opt_str(d, "image", where), opt_enum(d, "action", where, ("Message",)))
+        return cls(
+            req_str(d, "text", where, allow_empty=False),
+            req_str(d, "payload", where),
+            opt_str(d, "image", where),
+            opt_enum(d, "action", where, ("Message",)),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"contentType": "QuickReply", "quickReply": drop_none(
-            {"text": self.text, "payload": self.payload, "image": self.image, "action": self.action})}
+        return {
+            "contentType": "QuickReply",
+            "quickReply": drop_none(
+                {"text": self.text, "payload": self.payload, "image": self.image, "action": self.action}
+            ),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,17 +103,29 @@ class Card:
         d = obj(data, where)
         if "actions" not in d:
             raise ModelError(f"{where}.actions is required")
-        actions = tuple(CardAction.from_json(a, f"{where}.actions[{i}]") for i, a in enumerate(opt_list(d, "actions", where)))
+        actions = tuple(
+            CardAction.from_json(a, f"{where}.actions[{i}]") for i, a in enumerate(opt_list(d, "actions", where))
+        )
         default = d.get("defaultAction")
-        return cls(req_str(d, "title", where, allow_empty=False), actions, opt_str(d, "description", where),
-                   opt_str(d, "image", where),
-                   CardAction.from_json(default, f"{where}.defaultAction") if default is not None else None)
+        return cls(
+            req_str(d, "title", where, allow_empty=False),
+            actions,
+            opt_str(d, "description", where),
+            opt_str(d, "image", where),
+            CardAction.from_json(default, f"{where}.defaultAction") if default is not None else None,
+        )
 
     def card_json(self) -> dict[str, Any]:
         """The card object alone (inside a Card item or a carousel)."""
-        return drop_none({"title": self.title, "description": self.description, "image": self.image,
-                          "defaultAction": self.default_action.to_json() if self.default_action else None,
-                          "actions": [a.to_json() for a in self.actions]})
+        return drop_none(
+            {
+                "title": self.title,
+                "description": self.description,
+                "image": self.image,
+                "defaultAction": self.default_action.to_json() if self.default_action else None,
+                "actions": [a.to_json() for a in self.actions],
+            }
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"contentType": "Card", "card": self.card_json()}
@@ -135,14 +165,29 @@ class Attachment:
     @classmethod
     def from_json(cls, data: Any, where: str = "attachment") -> Attachment:
         d = obj(data, where)
-        return cls(req_enum(d, "mediaType", where, ("Image", "Video", "Audio", "File", "Link")), opt_str(d, "url", where),
-                   opt_str(d, "mime", where), opt_str(d, "filename", where), opt_str(d, "text", where),
-                   opt_str(d, "id", where))
+        return cls(
+            req_enum(d, "mediaType", where, ("Image", "Video", "Audio", "File", "Link")),
+            opt_str(d, "url", where),
+            opt_str(d, "mime", where),
+            opt_str(d, "filename", where),
+            opt_str(d, "text", where),
+            opt_str(d, "id", where),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"contentType": "Attachment", "attachment": drop_none(
-            {"id": self.id, "mediaType": self.media_type, "url": self.url, "mime": self.mime,
-             "filename": self.filename, "text": self.text})}
+        return {
+            "contentType": "Attachment",
+            "attachment": drop_none(
+                {
+                    "id": self.id,
+                    "mediaType": self.media_type,
+                    "url": self.url,
+                    "mime": self.mime,
+                    "filename": self.filename,
+                    "text": self.text,
+                }
+            ),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,20 +202,34 @@ class ButtonResponse:
     @classmethod
     def from_json(cls, data: Any, where: str = "buttonResponse") -> ButtonResponse:
         d = obj(data, where)
-        return cls(req_str(d, "text", where), req_str(d, "payload", where),
-                   opt_enum(d, "type", where, ("Button", "QuickReply", "DatePicker", "ListPicker", "Form")) or "QuickReply",
-                   opt_str(d, "originatingMessageId", where))
+        return cls(
+            req_str(d, "text", where),
+            req_str(d, "payload", where),
+            opt_enum(d, "type", where, ("Button", "QuickReply", "DatePicker", "ListPicker", "Form")) or "QuickReply",
+            opt_str(d, "originatingMessageId", where),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"contentType": "ButtonResponse", "buttonResponse": drop_none(
-            {"type": self.type, "text": self.text, "payload": self.payload,
-             "originatingMessageId": self.originating_message_id})}
+        return {
+            "contentType": "ButtonResponse",
+            "buttonResponse": drop_none(
+                {
+                    "type": self.type,
+                    "text": self.text,
+                    "payload": self.payload,
+                    "originatingMessageId": self.originating_message_id,
+                }
+            ),
+        }
 
 
 ContentItem = Union[QuickReply, Card, Carousel, Attachment, ButtonResponse]
 _CONTENT_TYPES: dict[str, tuple[str, Any]] = {
-    "QuickReply": ("quickReply", QuickReply), "Card": ("card", Card), "Carousel": ("carousel", Carousel),
-    "Attachment": ("attachment", Attachment), "ButtonResponse": ("buttonResponse", ButtonResponse),
+    "QuickReply": ("quickReply", QuickReply),
+    "Card": ("card", Card),
+    "Carousel": ("carousel", Carousel),
+    "Attachment": ("attachment", Attachment),
+    "ButtonResponse": ("buttonResponse", ButtonResponse),
 }
 
 

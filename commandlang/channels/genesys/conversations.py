@@ -20,11 +20,26 @@ from urllib.parse import quote
 import trio
 
 from .api import GenesysApiClient, GenesysApiError
-from .models import (MAX_TEXT_BODY, AdditionalMessage, AgentCommunication, MediaUploadData, MessageData, MessageListing,
-                     OutgoingBotMessage, UploadMediaRequest, last_connected_agent)
+from .models import (
+    MAX_TEXT_BODY,
+    AdditionalMessage,
+    AgentCommunication,
+    MediaUploadData,
+    MessageData,
+    MessageListing,
+    OutgoingBotMessage,
+    UploadMediaRequest,
+    last_connected_agent,
+)
 
-__all__ = ["ConversationsClient", "ConversationsReplySink", "MediaFile", "split_text", "TRUNCATION_MARKER",
-           "BULK_FETCH_LIMIT"]
+__all__ = [
+    "ConversationsClient",
+    "ConversationsReplySink",
+    "MediaFile",
+    "split_text",
+    "TRUNCATION_MARKER",
+    "BULK_FETCH_LIMIT",
+]
 
 log = logging.getLogger(__name__)
 TRUNCATION_MARKER = "… [truncated]"
@@ -81,7 +96,8 @@ class ConversationsClient:
         """One message (with its text) by id."""
         data = await self.api.get_json(
             f"/api/v2/conversations/messages/{_seg(conversation_id)}/messages/{_seg(message_id)}",
-            params={"useNormalizedMessage": "true"})
+            params={"useNormalizedMessage": "true"},
+        )
         return MessageData.from_json(data)
 
     async def get_messages(self, conversation_id: str, message_ids: Sequence[str]) -> list[MessageData]:
@@ -93,7 +109,10 @@ class ConversationsClient:
         for start in range(0, len(ids), BULK_FETCH_LIMIT):
             data = await self.api.post_json(
                 f"/api/v2/conversations/messages/{_seg(conversation_id)}/messages/bulk",
-                ids[start : start + BULK_FETCH_LIMIT], params={"useNormalizedMessage": "true"}, idempotent=True)
+                ids[start : start + BULK_FETCH_LIMIT],
+                params={"useNormalizedMessage": "true"},
+                idempotent=True,
+            )
             found.extend(MessageListing.from_json(data).entities)
         return found
 
@@ -111,19 +130,27 @@ class ConversationsClient:
         """The connected agent's communication id (to send as the agent)."""
         return (await self.find_agent(conversation_id)).communication_id
 
-    async def send_text(self, conversation_id: str, communication_id: str, text: str, *,
-                        overflow: str = "split") -> list[MessageData]:
+    async def send_text(
+        self, conversation_id: str, communication_id: str, text: str, *, overflow: str = "split"
+    ) -> list[MessageData]:
         """Send `text` as the agent; over 2000 characters it is split (or `overflow="truncate"`d)."""
         parts = split_text(text, max_parts=1 if overflow == "truncate" else 5)
-        return [await self.send_message(conversation_id, communication_id, AdditionalMessage(part)) for part in parts if part]
+        return [
+            await self.send_message(conversation_id, communication_id, AdditionalMessage(part))
+            for part in parts
+            if part
+        ]
 
     async def upload_media(self, conversation_id: str, communication_id: str, media: MediaFile) -> str:
         """Create an upload, PUT the bytes to its URL; returns the media id to send."""
-        request = UploadMediaRequest(media.file_name, len(media.data),
-                                     base64.b64encode(hashlib.md5(media.data).digest()).decode())
+        request = UploadMediaRequest(
+            media.file_name, len(media.data), base64.b64encode(hashlib.md5(media.data).digest()).decode()
+        )
         data = await self.api.post_json(
             f"/api/v2/conversations/messages/{_seg(conversation_id)}/communications/{_seg(communication_id)}"
-            f"/messages/media/uploads", request.to_json())
+            f"/messages/media/uploads",
+            request.to_json(),
+        )
         upload = MediaUploadData.from_json(data)
         headers = {"Content-Type": media.mime, **upload.upload_headers}
         # the upload URL is pre-signed: no bearer token goes to it
@@ -133,22 +160,30 @@ class ConversationsClient:
             raise GenesysApiError("PUT", "<media upload url>", response.status_code, None)
         return upload.id
 
-    async def send_media(self, conversation_id: str, communication_id: str, media: Iterable[MediaFile], *,
-                         caption: str = "") -> list[MessageData]:
+    async def send_media(
+        self, conversation_id: str, communication_id: str, media: Iterable[MediaFile], *, caption: str = ""
+    ) -> list[MessageData]:
         """The caption (when any) as a text message, then each file in its own message: the send endpoint
         takes one body field per request (1 textBody or 1 mediaId, SDK 269), so never text with media."""
-        sent = [await self.send_message(conversation_id, communication_id, AdditionalMessage(caption[:MAX_TEXT_BODY]))
-                ] if caption else []
+        sent = (
+            [await self.send_message(conversation_id, communication_id, AdditionalMessage(caption[:MAX_TEXT_BODY]))]
+            if caption
+            else []
+        )
         for file in media:
             media_id = await self.upload_media(conversation_id, communication_id, file)
-            sent.append(await self.send_message(conversation_id, communication_id, AdditionalMessage(media_ids=(media_id,))))
+            sent.append(
+                await self.send_message(conversation_id, communication_id, AdditionalMessage(media_ids=(media_id,)))
+            )
         return sent
 
     async def send_message(self, conversation_id: str, communication_id: str, body: AdditionalMessage) -> MessageData:
         """One agent send (`AdditionalMessage`: text and media ids only)."""
         data = await self.api.post_json(
             f"/api/v2/conversations/messages/{_seg(conversation_id)}/communications/{_seg(communication_id)}/messages",
-            body.to_json(), params={"useNormalizedMessage": "true"})
+            body.to_json(),
+            params={"useNormalizedMessage": "true"},
+        )
         return MessageData.from_json(data)
 
 
@@ -168,9 +203,14 @@ class ConversationsReplySink:
     messages when they come back as events.
     """
 
-    def __init__(self, conversations: ConversationsClient, compile_text: Callable[[Any], str], *,
-                 compile_media: Callable[[Any], Sequence[MediaFile]] | None = None,
-                 on_sent: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        conversations: ConversationsClient,
+        compile_text: Callable[[Any], str],
+        *,
+        compile_media: Callable[[Any], Sequence[MediaFile]] | None = None,
+        on_sent: Callable[[str], None] | None = None,
+    ) -> None:
         self.conversations = conversations
         self.compile_text = compile_text
         self.compile_media = compile_media
@@ -180,8 +220,11 @@ class ConversationsReplySink:
     async def communication_id(self, conversation_id: str, metadata: Any = None, *, refresh: bool = False) -> str:
         """The agent communication to send as: from the message metadata (the ingest's, current as of the
         event), the cache, or the generic conversation endpoint (`refresh` skips the first two)."""
-        known = None if refresh else ((metadata or {}).get("genesys_communication_id")
-                                      or self._communications.get(conversation_id))
+        known = (
+            None
+            if refresh
+            else ((metadata or {}).get("genesys_communication_id") or self._communications.get(conversation_id))
+        )
         if not known:
             known = await self.conversations.find_agent_communication_id(conversation_id)
         self._communications.pop(conversation_id, None)
@@ -212,8 +255,11 @@ class ConversationsReplySink:
             self._sent(message)
         for file in media:
             media_id = await self.conversations.upload_media(conversation_id, communication, file)
-            self._sent(await self.conversations.send_message(conversation_id, communication,
-                                                             AdditionalMessage(media_ids=(media_id,))))
+            self._sent(
+                await self.conversations.send_message(
+                    conversation_id, communication, AdditionalMessage(media_ids=(media_id,))
+                )
+            )
 
     def _sent(self, message: MessageData) -> None:
         if self.on_sent is not None:

@@ -12,8 +12,15 @@ from typing import Any, Mapping
 
 from ._validate import drop_none, obj, opt_enum, opt_list, opt_str, req_str
 
-__all__ = ["Channel", "ChannelTopic", "ChannelTopicListing", "NotificationEvent", "EventMessage", "EventParticipant",
-           "ConversationMessageEvent"]
+__all__ = [
+    "Channel",
+    "ChannelTopic",
+    "ChannelTopicListing",
+    "NotificationEvent",
+    "EventMessage",
+    "EventParticipant",
+    "ConversationMessageEvent",
+]
 
 
 def _check_time(value: str | None) -> None:
@@ -33,7 +40,9 @@ class Channel:
     @classmethod
     def from_json(cls, data: Any) -> Channel:
         d = obj(data, "Channel")
-        channel = cls(req_str(d, "id", "Channel"), req_str(d, "connectUri", "Channel"), opt_str(d, "expires", "Channel"))
+        channel = cls(
+            req_str(d, "id", "Channel"), req_str(d, "connectUri", "Channel"), opt_str(d, "expires", "Channel")
+        )
         _check_time(channel.expires)
         return channel
 
@@ -53,8 +62,12 @@ class ChannelTopic:
     @classmethod
     def from_json(cls, data: Any, where: str = "ChannelTopic") -> ChannelTopic:
         d = obj(data, where)
-        return cls(req_str(d, "id", where, allow_empty=False), opt_enum(d, "state", where, ("Permitted", "Rejected")),
-                   opt_str(d, "rejectionReason", where), tuple(opt_list(d, "missingPermissions", where)))
+        return cls(
+            req_str(d, "id", where, allow_empty=False),
+            opt_enum(d, "state", where, ("Permitted", "Rejected")),
+            opt_str(d, "rejectionReason", where),
+            tuple(opt_list(d, "missingPermissions", where)),
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = drop_none({"id": self.id, "state": self.state, "rejectionReason": self.rejection_reason})
@@ -72,8 +85,12 @@ class ChannelTopicListing:
     @classmethod
     def from_json(cls, data: Any) -> ChannelTopicListing:
         d = obj(data, "ChannelTopicEntityListing")
-        return cls(tuple(ChannelTopic.from_json(t, f"ChannelTopicEntityListing.entities[{i}]")
-                         for i, t in enumerate(opt_list(d, "entities", "ChannelTopicEntityListing"))))
+        return cls(
+            tuple(
+                ChannelTopic.from_json(t, f"ChannelTopicEntityListing.entities[{i}]")
+                for i, t in enumerate(opt_list(d, "entities", "ChannelTopicEntityListing"))
+            )
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"entities": [t.to_json() for t in self.entities]}
@@ -93,9 +110,12 @@ class NotificationEvent:
         d = obj(data, "NotificationEvent")
         body = d.get("eventBody") or {}
         meta = d.get("metadata") or {}
-        return cls(req_str(d, "topicName", "NotificationEvent"), obj(body, "NotificationEvent.eventBody"),
-                   str(d["version"]) if d.get("version") is not None else None,
-                   obj(meta, "NotificationEvent.metadata").get("CorrelationId"))
+        return cls(
+            req_str(d, "topicName", "NotificationEvent"),
+            obj(body, "NotificationEvent.eventBody"),
+            str(d["version"]) if d.get("version") is not None else None,
+            obj(meta, "NotificationEvent.metadata").get("CorrelationId"),
+        )
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"topicName": self.topic_name, "eventBody": dict(self.event_body)}
@@ -151,11 +171,22 @@ class ConversationMessageEvent:
                 if not isinstance(ref.get("id"), str):
                     continue
                 meta = md.get("messageMetadata") if isinstance(md.get("messageMetadata"), Mapping) else {}
-                msgs.append(EventMessage(ref["id"], opt_str(md, "messageTime", pw), opt_str(md, "messageStatus", pw),
-                                         meta.get("type")))
+                msgs.append(
+                    EventMessage(
+                        ref["id"], opt_str(md, "messageTime", pw), opt_str(md, "messageStatus", pw), meta.get("type")
+                    )
+                )
             queue = pd.get("queue") if isinstance(pd.get("queue"), Mapping) else {}
             user = pd.get("user") if isinstance(pd.get("user"), Mapping) else {}
-            parts.append(EventParticipant(req_str(pd, "id", pw), opt_str(pd, "purpose", pw) or "", tuple(msgs),
-                                          opt_str(pd, "state", pw), queue.get("id"), user.get("id"),
-                                          opt_str(pd, "connectedTime", pw)))
+            parts.append(
+                EventParticipant(
+                    req_str(pd, "id", pw),
+                    opt_str(pd, "purpose", pw) or "",
+                    tuple(msgs),
+                    opt_str(pd, "state", pw),
+                    queue.get("id"),
+                    user.get("id"),
+                    opt_str(pd, "connectedTime", pw),
+                )
+            )
         return cls(req_str(d, "id", where), tuple(parts))

@@ -45,9 +45,18 @@ class _Unreadable(Exception):
 class MessageReader:
     """Turns message events into inbound messages for `out`; `run` reads events until the channel closes."""
 
-    def __init__(self, conversations: ConversationsClient, *, channel: str = "genesys", fetch_attempts: int = 4,
-                 backoff_base: float = 1.0, backoff_max: float = 60.0, max_message_age: float = 300.0,
-                 dedupe_capacity: int = 50_000, max_pending_retries: int = 1000) -> None:
+    def __init__(
+        self,
+        conversations: ConversationsClient,
+        *,
+        channel: str = "genesys",
+        fetch_attempts: int = 4,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        max_message_age: float = 300.0,
+        dedupe_capacity: int = 50_000,
+        max_pending_retries: int = 1000,
+    ) -> None:
         self.conversations = conversations
         self.channel_name = channel
         self._fetch_attempts = max(1, fetch_attempts)
@@ -74,8 +83,9 @@ class MessageReader:
                 await self._attempt(topic, body, out, nursery)
             nursery.cancel_scope.cancel()  # the events channel closed: pending retries go too
 
-    async def _attempt(self, topic: str, body: ConversationMessageEvent, out: trio.MemorySendChannel,
-                       nursery: trio.Nursery) -> None:
+    async def _attempt(
+        self, topic: str, body: ConversationMessageEvent, out: trio.MemorySendChannel, nursery: trio.Nursery
+    ) -> None:
         conversation = body.conversation_id
         try:
             await self._handle(topic, body, out)
@@ -86,8 +96,12 @@ class MessageReader:
                 ids = exc.args[0] if exc.args else []
                 for message_id in ids:
                     self.seen.add(message_id)
-                log.error("genesys messages of %s not read after %d attempts; skipped: %s", conversation, failures,
-                          ", ".join(ids) or "none named")
+                log.error(
+                    "genesys messages of %s not read after %d attempts; skipped: %s",
+                    conversation,
+                    failures,
+                    ", ".join(ids) or "none named",
+                )
                 return
             self._attempts[conversation] = failures
             self.pending_retries += 1
@@ -95,12 +109,22 @@ class MessageReader:
         else:
             self._attempts.pop(conversation, None)
 
-    async def _retry_later(self, topic: str, body: ConversationMessageEvent, out: trio.MemorySendChannel,
-                           nursery: trio.Nursery, failures: int) -> None:
+    async def _retry_later(
+        self,
+        topic: str,
+        body: ConversationMessageEvent,
+        out: trio.MemorySendChannel,
+        nursery: trio.Nursery,
+        failures: int,
+    ) -> None:
         try:
             # a floor of `backoff_base`: full jitter alone may retry at once, into the same failure
-            await trio.sleep(max(self._backoff_base, full_jitter(failures, base=self._backoff_base,
-                                                                 cap=self._backoff_max, random=random.random)))
+            await trio.sleep(
+                max(
+                    self._backoff_base,
+                    full_jitter(failures, base=self._backoff_base, cap=self._backoff_max, random=random.random),
+                )
+            )
         finally:
             self.pending_retries -= 1
         await self._attempt(topic, body, out, nursery)
@@ -179,8 +203,16 @@ class MessageReader:
         log.warning("genesys messages of %s not read (%s)", conversation_id, problem)
         raise _Unreadable(message_ids)
 
-    def _inbound(self, conversation_id: str, message: MessageData, participant_id: str, role: str,
-                 queue_id: str | None, agent: AgentCommunication | None, topic: str) -> InboundMessage | None:
+    def _inbound(
+        self,
+        conversation_id: str,
+        message: MessageData,
+        participant_id: str,
+        role: str,
+        queue_id: str | None,
+        agent: AgentCommunication | None,
+        topic: str,
+    ) -> InboundMessage | None:
         norm = message.normalized_message
         if norm is not None and norm.originating_entity == "Bot":
             return None  # a bot's answer shown in the conversation, not someone typing
@@ -195,10 +227,17 @@ class MessageReader:
         metadata = {"topic": topic, "genesys_message_status": message.status}
         if agent is not None:
             metadata["genesys_communication_id"] = agent.communication_id
-        return InboundMessage(channel=self.channel_name, conversation_id=conversation_id, message_id=message.id,
-                              participant_id=participant_id, role=role, text=text,  # type: ignore[arg-type]
-                              timestamp=parse_time(message.timestamp) or time.time(), queue_id=queue_id,
-                              metadata=metadata)
+        return InboundMessage(
+            channel=self.channel_name,
+            conversation_id=conversation_id,
+            message_id=message.id,
+            participant_id=participant_id,
+            role=role,
+            text=text,  # type: ignore[arg-type]
+            timestamp=parse_time(message.timestamp) or time.time(),
+            queue_id=queue_id,
+            metadata=metadata,
+        )
 
 
 def _time(value: str | None) -> float | None:

@@ -18,25 +18,61 @@ from typing import Any, Mapping
 
 from ._validate import ModelError, drop_none, obj, opt_int, opt_list, opt_str, opt_str_map, req_str
 from .content import *  # noqa: F401,F403 - one import point for every model
-from .events import Channel, ChannelTopic, ChannelTopicListing, ConversationMessageEvent, EventMessage, EventParticipant, NotificationEvent
+from .events import (
+    Channel,
+    ChannelTopic,
+    ChannelTopicListing,
+    ConversationMessageEvent,
+    EventMessage,
+    EventParticipant,
+    NotificationEvent,
+)
 from .content import ContentItem, _content_list
 from .content import __all__ as _content_all
 from .botmodels import *  # noqa: F401,F403 - the Bot Connector payloads and the bot list
 from .botmodels import __all__ as _bot_all
 
 __all__ = [
-    "ModelError", "TokenResponse", "ErrorBody", "AdditionalMessage", "NormalizedMessage", "MessageData",
-    "MessageListing", "UploadMediaRequest", "MediaUploadData", "Channel", "ChannelTopic", "ChannelTopicListing",
-    "NotificationEvent", "EventMessage", "EventParticipant", "ConversationMessageEvent", "AgentCommunication",
-    "last_connected_agent", "lenient_enum", "MAX_TEXT_BODY", "parse_time", *_content_all, *_bot_all,
+    "ModelError",
+    "TokenResponse",
+    "ErrorBody",
+    "AdditionalMessage",
+    "NormalizedMessage",
+    "MessageData",
+    "MessageListing",
+    "UploadMediaRequest",
+    "MediaUploadData",
+    "Channel",
+    "ChannelTopic",
+    "ChannelTopicListing",
+    "NotificationEvent",
+    "EventMessage",
+    "EventParticipant",
+    "ConversationMessageEvent",
+    "AgentCommunication",
+    "last_connected_agent",
+    "lenient_enum",
+    "MAX_TEXT_BODY",
+    "parse_time",
+    *_content_all,
+    *_bot_all,
 ]
 
 log = logging.getLogger(__name__)
 MAX_TEXT_BODY = 2000  # AdditionalMessage.textBody on non-SMS channels
 _BAD_FILENAME = re.compile(r"[\s\\{^}%`\]\">\[~<#|]")
 DIRECTIONS = ("inbound", "outbound")
-MESSAGE_STATUSES = ("queued", "sent", "failed", "received", "delivery-success", "delivery-failed", "read",
-                    "removed", "published")
+MESSAGE_STATUSES = (
+    "queued",
+    "sent",
+    "failed",
+    "received",
+    "delivery-success",
+    "delivery-failed",
+    "read",
+    "removed",
+    "published",
+)
 MESSENGER_TYPES = ("sms", "facebook", "twitter", "whatsapp", "webmessaging", "instagram", "open", "apple", "linkedin")
 CONTENT_TYPES = ("QuickReply", "Card", "Carousel", "Attachment", "ButtonResponse")  # the ones content.py reads
 
@@ -74,8 +110,11 @@ class TokenResponse:
         ttl = opt_int(d, "expires_in", "TokenResponse")
         if ttl is None or ttl <= 0:
             raise ModelError("TokenResponse.expires_in must be a positive integer")
-        return cls(req_str(d, "access_token", "TokenResponse", allow_empty=False), ttl,
-                   opt_str(d, "token_type", "TokenResponse") or "bearer")
+        return cls(
+            req_str(d, "access_token", "TokenResponse", allow_empty=False),
+            ttl,
+            opt_str(d, "token_type", "TokenResponse") or "bearer",
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"access_token": self.access_token, "token_type": self.token_type, "expires_in": self.expires_in}
@@ -95,13 +134,26 @@ class ErrorBody:
     @classmethod
     def from_json(cls, data: Any) -> ErrorBody:
         d = obj(data, "ErrorBody")
-        return cls(opt_str(d, "message", "ErrorBody") or "", opt_str(d, "code", "ErrorBody") or "",
-                   opt_int(d, "status", "ErrorBody") or 0, opt_str(d, "contextId", "ErrorBody"),
-                   opt_str_map(d, "messageParams", "ErrorBody"), tuple(opt_list(d, "details", "ErrorBody")))
+        return cls(
+            opt_str(d, "message", "ErrorBody") or "",
+            opt_str(d, "code", "ErrorBody") or "",
+            opt_int(d, "status", "ErrorBody") or 0,
+            opt_str(d, "contextId", "ErrorBody"),
+            opt_str_map(d, "messageParams", "ErrorBody"),
+            tuple(opt_list(d, "details", "ErrorBody")),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        data = drop_none({"message": self.message, "code": self.code, "status": self.status,
-                          "contextId": self.context_id, "details": list(self.details), "errors": []})
+        data = drop_none(
+            {
+                "message": self.message,
+                "code": self.code,
+                "status": self.status,
+                "contextId": self.context_id,
+                "details": list(self.details),
+                "errors": [],
+            }
+        )
         if self.message_params:
             data["messageParams"] = dict(self.message_params)
         return data
@@ -119,11 +171,20 @@ class AdditionalMessage:
     messaging_template: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        present = [name for name, value in (("textBody", self.text_body), ("mediaIds", self.media_ids),
-                                            ("messagingTemplate", self.messaging_template)) if value]
+        present = [
+            name
+            for name, value in (
+                ("textBody", self.text_body),
+                ("mediaIds", self.media_ids),
+                ("messagingTemplate", self.messaging_template),
+            )
+            if value
+        ]
         if len(present) != 1:
-            raise ModelError(f"AdditionalMessage: exactly one of textBody, mediaIds or messagingTemplate per "
-                             f"request, got {', '.join(present) or 'none'}")
+            raise ModelError(
+                f"AdditionalMessage: exactly one of textBody, mediaIds or messagingTemplate per "
+                f"request, got {', '.join(present) or 'none'}"
+            )
         if len(self.media_ids) > 1:
             raise ModelError("AdditionalMessage.mediaIds: one media id per request")
         if len(self.text_body) > MAX_TEXT_BODY:
@@ -135,7 +196,9 @@ class AdditionalMessage:
         d = obj(data, where)
         unknown = set(d) - {"textBody", "mediaIds", "messagingTemplate"}
         if unknown:  # e.g. someone trying `content` for quick replies: the real endpoint has no such field
-            raise ModelError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}; only textBody, mediaIds, messagingTemplate")
+            raise ModelError(
+                f"{where}: unknown field(s) {', '.join(sorted(unknown))}; only textBody, mediaIds, messagingTemplate"
+            )
         text = opt_str(d, "textBody", where) or ""
         media = opt_list(d, "mediaIds", where)
         if not all(isinstance(m, str) and m for m in media):
@@ -170,15 +233,28 @@ class NormalizedMessage:
         items = opt_list(d, "content", where)
         known = [c for c in items if isinstance(c, Mapping) and c.get("contentType") in CONTENT_TYPES]
         if len(known) < len(items):  # Reactions, Location, ListPicker, QuickReplyV2, ...: not ours to read
-            log.info("genesys %s: skipped content of types we do not read: %s", where, ", ".join(sorted(
-                {str(c.get("contentType")) for c in items if c not in known})))
-        return cls(kind, opt_str(d, "text", where), _content_list({"content": known}, where),
-                   lenient_enum(d, "direction", where, ("Inbound", "Outbound")),
-                   lenient_enum(d, "originatingEntity", where, ("Human", "Bot")))
+            log.info(
+                "genesys %s: skipped content of types we do not read: %s",
+                where,
+                ", ".join(sorted({str(c.get("contentType")) for c in items if c not in known})),
+            )
+        return cls(
+            kind,
+            opt_str(d, "text", where),
+            _content_list({"content": known}, where),
+            lenient_enum(d, "direction", where, ("Inbound", "Outbound")),
+            lenient_enum(d, "originatingEntity", where, ("Human", "Bot")),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        data = drop_none({"type": self.type, "text": self.text, "direction": self.direction,
-                          "originatingEntity": self.originating_entity})
+        data = drop_none(
+            {
+                "type": self.type,
+                "text": self.text,
+                "direction": self.direction,
+                "originatingEntity": self.originating_entity,
+            }
+        )
         if self.content:
             data["content"] = [c.to_json() for c in self.content]
         return data
@@ -204,12 +280,16 @@ class MessageData:
         timestamp = req_str(d, "timestamp", where)
         parse_time(timestamp)
         # lenient: a value our tables do not know (a new messengerType such as `line`) is skipped and logged
-        return cls(req_str(d, "id", where, allow_empty=False), timestamp,
-                   lenient_enum(d, "status", where, MESSAGE_STATUSES) or "", opt_str(d, "textBody", where) or "",
-                   lenient_enum(d, "direction", where, DIRECTIONS),
-                   lenient_enum(d, "messengerType", where, MESSENGER_TYPES),
-                   opt_str(d, "conversationId", where),
-                   NormalizedMessage.from_json(norm, f"{where}.normalizedMessage") if norm is not None else None)
+        return cls(
+            req_str(d, "id", where, allow_empty=False),
+            timestamp,
+            lenient_enum(d, "status", where, MESSAGE_STATUSES) or "",
+            opt_str(d, "textBody", where) or "",
+            lenient_enum(d, "direction", where, DIRECTIONS),
+            lenient_enum(d, "messengerType", where, MESSENGER_TYPES),
+            opt_str(d, "conversationId", where),
+            NormalizedMessage.from_json(norm, f"{where}.normalizedMessage") if norm is not None else None,
+        )
 
     @property
     def text(self) -> str:
@@ -219,9 +299,17 @@ class MessageData:
         return self.text_body
 
     def to_json(self) -> dict[str, Any]:
-        data = drop_none({"id": self.id, "conversationId": self.conversation_id, "timestamp": self.timestamp,
-                          "direction": self.direction, "messengerType": self.messenger_type, "status": self.status,
-                          "textBody": self.text_body})
+        data = drop_none(
+            {
+                "id": self.id,
+                "conversationId": self.conversation_id,
+                "timestamp": self.timestamp,
+                "direction": self.direction,
+                "messengerType": self.messenger_type,
+                "status": self.status,
+                "textBody": self.text_body,
+            }
+        )
         if self.normalized_message is not None:
             data["normalizedMessage"] = self.normalized_message.to_json()
         return data
@@ -262,15 +350,22 @@ class UploadMediaRequest:
         d = obj(data, where)
         name = req_str(d, "fileName", where, allow_empty=False)
         if name.startswith(".") or name.endswith("/") or _BAD_FILENAME.search(name):
-            raise ModelError(f"{where}.fileName {name!r}: no leading dot, trailing slash, whitespace or \\{{^}}%`]\">[~<#|")
+            raise ModelError(
+                f'{where}.fileName {name!r}: no leading dot, trailing slash, whitespace or \\{{^}}%`]">[~<#|'
+            )
         size = opt_int(d, "contentLengthBytes", where)
         if size is None or size <= 0:
             raise ModelError(f"{where}.contentLengthBytes must be a positive integer")
         return cls(name, size, opt_str(d, "contentMd5", where))
 
     def to_json(self) -> dict[str, Any]:
-        return drop_none({"fileName": self.file_name, "contentLengthBytes": self.content_length_bytes,
-                          "contentMd5": self.content_md5})
+        return drop_none(
+            {
+                "fileName": self.file_name,
+                "contentLengthBytes": self.content_length_bytes,
+                "contentMd5": self.content_md5,
+            }
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,8 +379,11 @@ class MediaUploadData:
     @classmethod
     def from_json(cls, data: Any) -> MediaUploadData:
         d = obj(data, "MessageMediaUploadData")
-        return cls(req_str(d, "id", "MessageMediaUploadData"), req_str(d, "uploadUrl", "MessageMediaUploadData"),
-                   opt_str_map(d, "uploadHeaders", "MessageMediaUploadData"))
+        return cls(
+            req_str(d, "id", "MessageMediaUploadData"),
+            req_str(d, "uploadUrl", "MessageMediaUploadData"),
+            opt_str_map(d, "uploadHeaders", "MessageMediaUploadData"),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "uploadUrl": self.upload_url, "uploadHeaders": dict(self.upload_headers)}

@@ -54,8 +54,9 @@ MAX_CHANNEL_GROUPS = 10
 
 def message_topics(queue_ids: Iterable[str] = (), user_ids: Iterable[str] = ()) -> list[str]:
     """The message topics of the configured queues and users."""
-    return ([f"v2.routing.queues.{q}.conversations.messages" for q in queue_ids if q]
-            + [f"v2.users.{u}.conversations.messages" for u in user_ids if u])
+    return [f"v2.routing.queues.{q}.conversations.messages" for q in queue_ids if q] + [
+        f"v2.users.{u}.conversations.messages" for u in user_ids if u
+    ]
 
 
 @dataclass(eq=False)
@@ -72,18 +73,32 @@ class _Connection:
 class NotificationIngest:
     """Reads the configured topics and sends each new inbound message to `out` once."""
 
-    def __init__(self, api: GenesysApiClient, conversations: ConversationsClient, *, queue_ids: Iterable[str] = (),
-                 user_ids: Iterable[str] = (), channel: str = "genesys", renew_before: float = 1800.0,
-                 heartbeat_timeout: float = 95.0, backoff_base: float = 1.0, backoff_max: float = 60.0,
-                 connect_timeout: float = 15.0, dedupe_capacity: int = 50_000, event_buffer: int = 256,
-                 fetch_attempts: int = 4, max_message_age: float = 300.0) -> None:
+    def __init__(
+        self,
+        api: GenesysApiClient,
+        conversations: ConversationsClient,
+        *,
+        queue_ids: Iterable[str] = (),
+        user_ids: Iterable[str] = (),
+        channel: str = "genesys",
+        renew_before: float = 1800.0,
+        heartbeat_timeout: float = 95.0,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        connect_timeout: float = 15.0,
+        dedupe_capacity: int = 50_000,
+        event_buffer: int = 256,
+        fetch_attempts: int = 4,
+        max_message_age: float = 300.0,
+    ) -> None:
         self.api = api
         self.conversations = conversations
         self.topics = message_topics(queue_ids, user_ids)
         if not self.topics:
             raise ValueError("set GENESYS_QUEUE_IDS or GENESYS_USER_IDS to watch conversations")
-        self.topic_groups = [self.topics[i:i + MAX_TOPICS_PER_CHANNEL]
-                             for i in range(0, len(self.topics), MAX_TOPICS_PER_CHANNEL)]
+        self.topic_groups = [
+            self.topics[i : i + MAX_TOPICS_PER_CHANNEL] for i in range(0, len(self.topics), MAX_TOPICS_PER_CHANNEL)
+        ]
         if len(self.topic_groups) > MAX_CHANNEL_GROUPS:
             raise ValueError(f"{len(self.topics)} topics need more than {MAX_CHANNEL_GROUPS} notification channels")
         self.channel_name = channel
@@ -93,9 +108,15 @@ class NotificationIngest:
         self._backoff_max = backoff_max
         self._connect_timeout = connect_timeout
         self._event_buffer = event_buffer
-        self.reader = MessageReader(conversations, channel=channel, fetch_attempts=fetch_attempts,
-                                    backoff_base=backoff_base, backoff_max=backoff_max,
-                                    max_message_age=max_message_age, dedupe_capacity=dedupe_capacity)
+        self.reader = MessageReader(
+            conversations,
+            channel=channel,
+            fetch_attempts=fetch_attempts,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            max_message_age=max_message_age,
+            dedupe_capacity=dedupe_capacity,
+        )
         self.seen: SeenIds = self.reader.seen
         self.channels_created = 0
         self.connections = 0  # sockets opened (the first, renewals and reconnects)
@@ -111,8 +132,12 @@ class NotificationIngest:
         """Remember a message we sent ourselves, so its event is not taken for an agent's command."""
         self.reader.sent.add(message_id)
 
-    async def serve(self, out: trio.MemorySendChannel[InboundMessage], *,
-                    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def serve(
+        self,
+        out: trio.MemorySendChannel[InboundMessage],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         """Run until cancelled; `started` once the first channel is connected and subscribed."""
         events_in, events_out = trio.open_memory_channel[tuple[str, NotificationEvent]](self._event_buffer)
         async with trio.open_nursery() as nursery:
@@ -121,8 +146,14 @@ class NotificationIngest:
                 await nursery.start(self._keep_channel, group, nursery, events_in)
             task_status.started()
 
-    async def _keep_channel(self, group: int, nursery: trio.Nursery, events_in: trio.MemorySendChannel, *,
-                            task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def _keep_channel(
+        self,
+        group: int,
+        nursery: trio.Nursery,
+        events_in: trio.MemorySendChannel,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         """Keep one topic group subscribed on a live channel, renewing and reconnecting, until cancelled."""
         previous: _Connection | None = None
         failures = 0
@@ -130,8 +161,15 @@ class NotificationIngest:
         while True:
             try:
                 conn = await self._open(group, nursery, events_in)
-            except (GenesysApiError, GenesysAuthError, OSError, trio_websocket.HandshakeError,
-                    trio_websocket.ConnectionClosed, trio.TooSlowError, ModelError) as exc:
+            except (
+                GenesysApiError,
+                GenesysAuthError,
+                OSError,
+                trio_websocket.HandshakeError,
+                trio_websocket.ConnectionClosed,
+                trio.TooSlowError,
+                ModelError,
+            ) as exc:
                 delay = full_jitter(failures, base=self._backoff_base, cap=self._backoff_max, random=random.random)
                 failures += 1
                 log.warning("genesys notification channel could not be opened (%s); retrying in %.1fs", exc, delay)
@@ -158,8 +196,11 @@ class NotificationIngest:
                 if token_first and not conn.renew.is_set():
                     # the channel ends with its token: the new one must be made with a new token
                     self.api.tokens.invalidate()
-                log.info("genesys notification channel %s renewed (%s)", conn.channel.id,
-                         "system event" if conn.closing_warned else ("token expiry" if token_first else "expiry"))
+                log.info(
+                    "genesys notification channel %s renewed (%s)",
+                    conn.channel.id,
+                    "system event" if conn.closing_warned else ("token expiry" if token_first else "expiry"),
+                )
 
     def _renew_at(self, conn: _Connection) -> tuple[float, bool]:
         """When to re-create this channel (trio clock), and whether its token ends before it does."""
@@ -187,8 +228,12 @@ class NotificationIngest:
         listing = ChannelTopicListing.from_json(answer.json())
         rejected = [t for t in listing.entities if t.state == "Rejected"]
         for topic in rejected:
-            log.error("genesys topic %s rejected: %s (missing permissions: %s)", topic.id, topic.rejection_reason,
-                      ", ".join(topic.missing_permissions) or "none named")
+            log.error(
+                "genesys topic %s rejected: %s (missing permissions: %s)",
+                topic.id,
+                topic.rejection_reason,
+                ", ".join(topic.missing_permissions) or "none named",
+            )
         if rejected and len(rejected) == len(listing.entities):
             raise GenesysApiError("PUT", "/api/v2/notifications/channels/{id}/subscriptions", 403, None)
         with trio.fail_after(self._connect_timeout):
@@ -209,7 +254,9 @@ class NotificationIngest:
                     raw = await conn.ws.get_message()
                 if idle.cancelled_caught:
                     if pinged:
-                        log.warning("genesys notification socket silent for %.0fs; reconnecting", self._heartbeat_timeout)
+                        log.warning(
+                            "genesys notification socket silent for %.0fs; reconnecting", self._heartbeat_timeout
+                        )
                         await conn.ws.aclose()
                         break
                     pinged = True

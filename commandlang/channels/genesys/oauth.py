@@ -36,10 +36,20 @@ class GenesysAuthError(ChannelError):
 class TokenProvider:
     """Client-credentials access tokens, cached until `refresh_margin` before expiry."""
 
-    def __init__(self, *, client_id: str, client_secret: str, login_base: str, http: httpx.AsyncClient,
-                 refresh_margin: float = 60.0, max_attempts: int = 5, max_backoff: float = 30.0,
-                 request_timeout: float = 15.0, fresh_grace: float = 2.0,
-                 clock: Callable[[], float] = trio.current_time) -> None:
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        login_base: str,
+        http: httpx.AsyncClient,
+        refresh_margin: float = 60.0,
+        max_attempts: int = 5,
+        max_backoff: float = 30.0,
+        request_timeout: float = 15.0,
+        fresh_grace: float = 2.0,
+        clock: Callable[[], float] = trio.current_time,
+    ) -> None:
         if not client_id or not client_secret:
             raise ValueError("GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET are required")
         self._auth = httpx.BasicAuth(client_id, client_secret)
@@ -102,8 +112,11 @@ class TokenProvider:
             try:
                 with trio.fail_after(self._timeout):
                     response = await self._http.post(
-                        self._url, auth=self._auth, data={"grant_type": "client_credentials"},
-                        headers={"Accept": "application/json"})
+                        self._url,
+                        auth=self._auth,
+                        data={"grant_type": "client_credentials"},
+                        headers={"Accept": "application/json"},
+                    )
             except (httpx.TransportError, trio.TooSlowError) as exc:
                 last_error = f"{type(exc).__name__} talking to the token endpoint"
                 delay = None
@@ -113,7 +126,8 @@ class TokenProvider:
                 if response.status_code in (400, 401, 403):
                     raise GenesysAuthError(
                         f"token endpoint refused the client credentials ({response.status_code} "
-                        f"{_oauth_error(response)}); check GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET and the region")
+                        f"{_oauth_error(response)}); check GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET and the region"
+                    )
                 if response.status_code not in (429, 500, 502, 503, 504):
                     raise GenesysAuthError(f"token endpoint answered {response.status_code} {_oauth_error(response)}")
                 last_error = f"token endpoint answered {response.status_code}"

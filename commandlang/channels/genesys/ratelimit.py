@@ -50,8 +50,15 @@ class RateBudgetExceeded(ChannelError):
 class SlidingWindowLimiter:
     """At most `limit` acquisitions in any `window` (+ `slack`) seconds, handed out first come, first served."""
 
-    def __init__(self, limit: int, window: float = 60.0, *, max_queue: int = DEFAULT_MAX_QUEUE,
-                 slack: float | None = None, clock: Callable[[], float] = trio.current_time) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        *,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        slack: float | None = None,
+        clock: Callable[[], float] = trio.current_time,
+    ) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("a rate limit needs limit >= 1 and window > 0")
         self.limit = limit
@@ -101,14 +108,18 @@ class SlidingWindowLimiter:
         now = self._clock()
         if self._waiting >= self.max_queue:
             self.refused += 1
-            raise RateBudgetExceeded(f"{self._waiting} requests already wait for the Genesys API budget "
-                                     f"({self.limit} per {self.window:.0f}s); not queueing more")
+            raise RateBudgetExceeded(
+                f"{self._waiting} requests already wait for the Genesys API budget "
+                f"({self.limit} per {self.window:.0f}s); not queueing more"
+            )
         at = self.eta(self._waiting, now)
         deadline = trio.current_effective_deadline()
         if at > deadline:
             self.refused += 1
-            raise RateBudgetExceeded(f"the Genesys API budget ({self.limit} per {self.window:.0f}s) has no slot for "
-                                     f"{at - now:.1f}s, after this request's deadline ({max(0.0, deadline - now):.1f}s)")
+            raise RateBudgetExceeded(
+                f"the Genesys API budget ({self.limit} per {self.window:.0f}s) has no slot for "
+                f"{at - now:.1f}s, after this request's deadline ({max(0.0, deadline - now):.1f}s)"
+            )
         self._waiting += 1
         try:
             async with self._lock:
@@ -119,8 +130,9 @@ class SlidingWindowLimiter:
                         break
                     if at > trio.current_effective_deadline():
                         self.refused += 1
-                        raise RateBudgetExceeded(f"the Genesys API is paused for {at - now:.1f}s (a 429), "
-                                                 f"past this request's deadline")
+                        raise RateBudgetExceeded(
+                            f"the Genesys API is paused for {at - now:.1f}s (a 429), past this request's deadline"
+                        )
                     self.waited += at - now
                     await trio.sleep_until(at)
                 self._sent.append(now)

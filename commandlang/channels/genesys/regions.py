@@ -69,8 +69,8 @@ def _domain_of(region: str) -> str:
         value = urlsplit(value).netloc
     value = value.rstrip("/")
     for prefix in ("api.", "login."):
-        if value.startswith(prefix) and value[len(prefix):] in _KNOWN_DOMAINS:
-            return value[len(prefix):]
+        if value.startswith(prefix) and value[len(prefix) :] in _KNOWN_DOMAINS:
+            return value[len(prefix) :]
     if value in _KNOWN_DOMAINS:
         return value
     name = value.replace("-", "_")

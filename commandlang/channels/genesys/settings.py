@@ -37,32 +37,63 @@ class GenesysSettings:
 
     def __post_init__(self) -> None:
         # the DBC spec: a bot id is up to 100 displayable characters without leading or trailing whitespace
-        if not self.bot_id or len(self.bot_id) > MAX_NAME or self.bot_id != self.bot_id.strip() \
-                or not self.bot_id.isprintable():
-            raise ValueError(f"GENESYS_BOT_ID {self.bot_id!r}: 1 to {MAX_NAME} displayable characters, "
-                             "no leading or trailing whitespace")
+        if (
+            not self.bot_id
+            or len(self.bot_id) > MAX_NAME
+            or self.bot_id != self.bot_id.strip()
+            or not self.bot_id.isprintable()
+        ):
+            raise ValueError(
+                f"GENESYS_BOT_ID {self.bot_id!r}: 1 to {MAX_NAME} displayable characters, "
+                "no leading or trailing whitespace"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> GenesysSettings:
         """Read `GENESYS_REGION`, `GENESYS_CLIENT_ID`, ... (raises `RegionError`/`ValueError` with the setting's name)."""
-        endpoints = resolve_region(env.get("GENESYS_REGION"), api_base=env.get("GENESYS_API_BASE") or None,
-                                   login_base=env.get("GENESYS_LOGIN_BASE") or None)
+        endpoints = resolve_region(
+            env.get("GENESYS_REGION"),
+            api_base=env.get("GENESYS_API_BASE") or None,
+            login_base=env.get("GENESYS_LOGIN_BASE") or None,
+        )
         client_id, secret = env.get("GENESYS_CLIENT_ID", ""), env.get("GENESYS_CLIENT_SECRET", "")
         if not client_id or not secret:
             raise ValueError("GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET must be set")
         budget = env.get("GENESYS_BOT_BUDGET")
-        return cls(endpoints, client_id, secret, _ids(env.get("GENESYS_QUEUE_IDS")), _ids(env.get("GENESYS_USER_IDS")),
-                   env.get("GENESYS_BOT_SECRET", ""), env.get("GENESYS_BOT_SECRET_HEADER") or BOT_SECRET_HEADER,
-                   float(budget) if budget else DEFAULT_BOT_BUDGET, _api_rate(env.get("GENESYS_API_RATE")),
-                   _max_retry_after(env.get("GENESYS_MAX_RETRY_AFTER")), env.get("GENESYS_BOT_ID") or DEFAULT_BOT_ID)
+        return cls(
+            endpoints,
+            client_id,
+            secret,
+            _ids(env.get("GENESYS_QUEUE_IDS")),
+            _ids(env.get("GENESYS_USER_IDS")),
+            env.get("GENESYS_BOT_SECRET", ""),
+            env.get("GENESYS_BOT_SECRET_HEADER") or BOT_SECRET_HEADER,
+            float(budget) if budget else DEFAULT_BOT_BUDGET,
+            _api_rate(env.get("GENESYS_API_RATE")),
+            _max_retry_after(env.get("GENESYS_MAX_RETRY_AFTER")),
+            env.get("GENESYS_BOT_ID") or DEFAULT_BOT_ID,
+        )
 
     @classmethod
     def from_config(cls, config: Any) -> GenesysSettings:
         """From the runtime's `ServiceConfig` (its `genesys_*` fields)."""
-        env = {name.upper(): str(getattr(config, name.lower(), "") or "") for name in (
-            "GENESYS_REGION", "GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_QUEUE_IDS", "GENESYS_USER_IDS",
-            "GENESYS_BOT_SECRET", "GENESYS_BOT_SECRET_HEADER", "GENESYS_BOT_BUDGET", "GENESYS_BOT_ID", "GENESYS_API_BASE",
-            "GENESYS_LOGIN_BASE", "GENESYS_MAX_RETRY_AFTER")}
+        env = {
+            name.upper(): str(getattr(config, name.lower(), "") or "")
+            for name in (
+                "GENESYS_REGION",
+                "GENESYS_CLIENT_ID",
+                "GENESYS_CLIENT_SECRET",
+                "GENESYS_QUEUE_IDS",
+                "GENESYS_USER_IDS",
+                "GENESYS_BOT_SECRET",
+                "GENESYS_BOT_SECRET_HEADER",
+                "GENESYS_BOT_BUDGET",
+                "GENESYS_BOT_ID",
+                "GENESYS_API_BASE",
+                "GENESYS_LOGIN_BASE",
+                "GENESYS_MAX_RETRY_AFTER",
+            )
+        }
         env["GENESYS_API_RATE"] = str(getattr(config, "genesys_api_rate", DEFAULT_API_RATE))  # 0 is a value: off
         return cls.from_env(env)
 

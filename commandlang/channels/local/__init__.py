@@ -55,8 +55,17 @@ class LocalChannel:
             return None
         return cls(context.submit, public_host=config.public_host, trust_agent_role=config.local_agent_role)
 
-    def __init__(self, submit: Submit, *, wait: float = 10.0, subscriber_queue: int = 256, heartbeat: float = 15.0,
-                 public_host: str = "", trust_agent_role: bool = False, max_streams: int = 256) -> None:
+    def __init__(
+        self,
+        submit: Submit,
+        *,
+        wait: float = 10.0,
+        subscriber_queue: int = 256,
+        heartbeat: float = 15.0,
+        public_host: str = "",
+        trust_agent_role: bool = False,
+        max_streams: int = 256,
+    ) -> None:
         self._submit = submit
         self.public_host = public_host.strip().lower()
         self.trust_agent_role = trust_agent_role
@@ -70,9 +79,11 @@ class LocalChannel:
 
     def routes(self) -> list[RouteSpec]:
         """The page, its messages and its event stream; each admitted on its head first."""
-        return [RouteSpec("GET", "/", self.page, admit=self.admit_page, max_body=0),
-                RouteSpec("POST", "/local/messages", self.messages, admit=self.admit_message, max_body=MAX_BODY),
-                RouteSpec("GET", "/local/events", self.events, admit=self.admit_events, stream=True)]
+        return [
+            RouteSpec("GET", "/", self.page, admit=self.admit_page, max_body=0),
+            RouteSpec("POST", "/local/messages", self.messages, admit=self.admit_message, max_body=MAX_BODY),
+            RouteSpec("GET", "/local/events", self.events, admit=self.admit_events, stream=True),
+        ]
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """No background work: requests and published events drive it."""
@@ -91,13 +102,17 @@ class LocalChannel:
 
     def admit_page(self, request: Request) -> Response | None:
         if not self._host_allowed(request.headers.get("host", "")):
-            return json_response(421, {"error": "this demo page answers only on this machine's own name "
-                                                "(or COMMANDLANG_PUBLIC_HOST)"})
+            return json_response(
+                421, {"error": "this demo page answers only on this machine's own name (or COMMANDLANG_PUBLIC_HOST)"}
+            )
         return None
 
     def admit_message(self, request: Request) -> Response | None:
         refusal = self.admit_page(request) or self._same_origin(request, required=True)
-        if refusal is None and request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        if (
+            refusal is None
+            and request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json"
+        ):
             refusal = json_response(415, {"error": "send the message as application/json"})
         return refusal
 
@@ -125,16 +140,20 @@ class LocalChannel:
             message = inbound_from_json(request.body, "local", time.time())
         except InboundShapeError as exc:
             return json_response(400, {"error": str(exc)})
-        if message.role == "agent" and not (self.trust_agent_role and request.client is not None
-                                            and is_loopback_host(request.client)):
-            return json_response(403, {"error": "the agent role is only for the demo (--demo) on this machine: "
-                                                "choose 'a customer'"})
+        if message.role == "agent" and not (
+            self.trust_agent_role and request.client is not None and is_loopback_host(request.client)
+        ):
+            return json_response(
+                403, {"error": "the agent role is only for the demo (--demo) on this machine: choose 'a customer'"}
+            )
         job = await self._submit(message, self)
         if not job.refused:
             await job.wait(self.wait)
         replies = job.detach()
-        return json_response(503 if job.refused else 200, {"command": job.record.to_json() if job.record else None,
-                                                          "replies": [r.to_json() for r in replies]})
+        return json_response(
+            503 if job.refused else 200,
+            {"command": job.record.to_json() if job.record else None, "replies": [r.to_json() for r in replies]},
+        )
 
     # -- live updates ----------------------------------------------------
     def publish(self, event: StateEvent) -> None:
@@ -169,8 +188,13 @@ class LocalChannel:
         self._subscribers.setdefault(conversation_id, set()).add(sender)
         self._streams += 1
         try:
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"text/event-stream"), (b"cache-control", b"no-store")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-store")],
+                }
+            )
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_until_disconnect, receive, nursery.cancel_scope)
                 await send({"type": "http.response.body", "body": b": connected\n\n", "more_body": True})

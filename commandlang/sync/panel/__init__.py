@@ -26,8 +26,10 @@ _FILES = {
     "/panel.css": ("panel.css", "text/css; charset=utf-8"),
 }
 _SECURITY = [
-    (b"content-security-policy",
-     b"default-src 'none'; script-src 'self'; style-src 'self'; connect-src ws: wss:; img-src 'self'"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; script-src 'self'; style-src 'self'; connect-src ws: wss:; img-src 'self'",
+    ),
     (b"referrer-policy", b"no-referrer"),
     (b"x-content-type-options", b"nosniff"),
     (b"cache-control", b"no-cache"),
@@ -41,18 +43,25 @@ def _read(name: str) -> bytes:
 def panel_response(path: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """(status, headers, body) for a GET of `path` (`/panel`, `/panel/`, `/panel/panel.js`, ...)."""
     path = path.split("?", 1)[0]
-    entry = _FILES.get(path[len(PREFIX):]) if path.startswith(PREFIX) else None
+    entry = _FILES.get(path[len(PREFIX) :]) if path.startswith(PREFIX) else None
     if entry is None:
         body = b"not found\n"
-        return 404, [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())], body
+        return (
+            404,
+            [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+            body,
+        )
     name, content_type = entry
     body = _read(name)
     headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode()), *_SECURITY]
     return 200, headers, body
 
 
-async def panel_app(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
-                    send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+async def panel_app(
+    scope: dict[str, Any],
+    receive: Callable[[], Awaitable[dict[str, Any]]],
+    send: Callable[[dict[str, Any]], Awaitable[None]],
+) -> None:
     """ASGI app serving the panel's files (GET and HEAD); `scope["path"]` must include `/panel`."""
     if scope["type"] == "lifespan":
         while (await receive())["type"] != "lifespan.shutdown":

@@ -18,5 +18,13 @@ from .botflow import BotFlowDriver, BotTurn
 from .server import serve_fake_genesys
 from .state import FakeConversation, FakeGenesys, FakeMessage, Fault, RecordedRequest
 
-__all__ = ["serve_fake_genesys", "FakeGenesys", "FakeConversation", "FakeMessage", "Fault", "RecordedRequest",
-           "BotFlowDriver", "BotTurn"]
+__all__ = [
+    "serve_fake_genesys",
+    "FakeGenesys",
+    "FakeConversation",
+    "FakeMessage",
+    "Fault",
+    "RecordedRequest",
+    "BotFlowDriver",
+    "BotTurn",
+]

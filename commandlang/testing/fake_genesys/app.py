@@ -22,7 +22,13 @@ from typing import Any, Awaitable, Callable
 from urllib.parse import parse_qsl, unquote
 
 from ...runtime.http import answer_lifespan, read_body
-from ...channels.genesys.models import AdditionalMessage, ChannelTopic, ModelError, OutgoingBotMessage, UploadMediaRequest
+from ...channels.genesys.models import (
+    AdditionalMessage,
+    ChannelTopic,
+    ModelError,
+    OutgoingBotMessage,
+    UploadMediaRequest,
+)
 from .state import FakeGenesys, FakeMedia, RecordedRequest, known_topic, new_id
 from .checks import forbidden, get_queue
 from .ratelimit import rate_limited
@@ -37,8 +43,15 @@ Handler = Callable[[FakeGenesys, "Request"], Awaitable[tuple[int, Any]]]
 
 def error_body(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
     """The ErrorBody JSON every Genesys API error answers with."""
-    return {"message": message, "code": code, "status": status, "contextId": new_id(), "details": [], "errors": [],
-            **extra}
+    return {
+        "message": message,
+        "code": code,
+        "status": status,
+        "contextId": new_id(),
+        "details": [],
+        "errors": [],
+        **extra,
+    }
 
 
 class ApiError(FakeGenesysError):
@@ -52,9 +65,17 @@ class ApiError(FakeGenesysError):
 class Request:
     """One HTTP request as the route handlers see it (body already read)."""
 
-    def __init__(self, method: str, path: str, query: dict[str, str], headers: dict[str, str], raw: bytes,
-                 params: dict[str, str]) -> None:
-        self.method, self.path, self.query, self.headers, self.raw, self.params = method, path, query, headers, raw, params
+    def __init__(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], raw: bytes, params: dict[str, str]
+    ) -> None:
+        self.method, self.path, self.query, self.headers, self.raw, self.params = (
+            method,
+            path,
+            query,
+            headers,
+            raw,
+            params,
+        )
 
     def json(self) -> Any:
         """The JSON body; 415 unless sent as application/json, 400 when not JSON."""
@@ -79,8 +100,12 @@ def _agent_conversation(fake: FakeGenesys, req: Request):
     # the connected agent's communication (GET /api/v2/conversations/{id}: participants[agent].messages[].id);
     # a disconnected agent's communication, a message id or the customer's communication are not found
     if not conversation.has_agent or req.params["communicationId"] != conversation.communication_id:
-        raise ApiError(404, "not.found", "Communication not found (the connected agent participant's "
-                                         "communication id, from GET /api/v2/conversations/{conversationId})")
+        raise ApiError(
+            404,
+            "not.found",
+            "Communication not found (the connected agent participant's "
+            "communication id, from GET /api/v2/conversations/{conversationId})",
+        )
     return conversation
 
 
@@ -92,8 +117,12 @@ async def _create_channel(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
 
 async def _list_channels(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
     ws_base = fake.base_url.replace("http://", "ws://", 1)
-    return 200, {"entities": [{"connectUri": f"{ws_base}/channels/{c.id}", "id": c.id, "expires": c.expires_iso}
-                              for c in fake.channels.values()]}
+    return 200, {
+        "entities": [
+            {"connectUri": f"{ws_base}/channels/{c.id}", "id": c.id, "expires": c.expires_iso}
+            for c in fake.channels.values()
+        ]
+    }
 
 
 async def _head_channel(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
@@ -122,8 +151,14 @@ async def _subscriptions(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
         if not known_topic(topic.id):
             entities.append({"id": topic.id, "state": "Rejected", "rejectionReason": "Unknown topic"})
         elif missing is not None:
-            entities.append({"id": topic.id, "state": "Rejected", "rejectionReason": "Missing permissions",
-                             "missingPermissions": [missing]})
+            entities.append(
+                {
+                    "id": topic.id,
+                    "state": "Rejected",
+                    "rejectionReason": "Missing permissions",
+                    "missingPermissions": [missing],
+                }
+            )
         else:
             entities.append({"id": topic.id, "state": "Permitted"})
     permitted = {e["id"] for e in entities if e["state"] == "Permitted"}
@@ -165,12 +200,18 @@ async def _send_message(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
         body = AdditionalMessage.from_json(req.json())
     except ModelError as exc:
         raise ApiError(400, "bad.request", str(exc)) from None
-    fields = [k for k in ("textBody", "mediaIds", "messagingTemplate") if (req.json() or {}).get(k) not in (None, "", [])]
+    fields = [
+        k for k in ("textBody", "mediaIds", "messagingTemplate") if (req.json() or {}).get(k) not in (None, "", [])
+    ]
     if len(fields) != 1 or len(body.media_ids) > 1:
         # "one body field per request. Example: 1 textBody, 1 mediaId, or 1 messageTemplate"
         # (SDK 269 post_conversations_message_communication_messages docstring)
-        raise ApiError(400, "bad.request", f"AdditionalMessage: exactly one of textBody, mediaIds (one id) or "
-                                           f"messagingTemplate per request; got {', '.join(fields) or 'none'}")
+        raise ApiError(
+            400,
+            "bad.request",
+            f"AdditionalMessage: exactly one of textBody, mediaIds (one id) or "
+            f"messagingTemplate per request; got {', '.join(fields) or 'none'}",
+        )
     for media_id in body.media_ids:
         media = fake.media.get(media_id)
         if media is None or media.data is None:
@@ -196,8 +237,12 @@ async def _create_upload(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
         raise ApiError(400, "bad.request", str(exc)) from None
     media = FakeMedia(new_id(), body.file_name, body.content_length_bytes, body.content_md5)
     fake.media[media.id] = media
-    return 200, {"id": media.id, "name": media.file_name, "uploadUrl": f"{fake.base_url}/uploads/{media.id}",
-                 "uploadHeaders": {"x-fake-upload": "1"}}
+    return 200, {
+        "id": media.id,
+        "name": media.file_name,
+        "uploadUrl": f"{fake.base_url}/uploads/{media.id}",
+        "uploadHeaders": {"x-fake-upload": "1"},
+    }
 
 
 async def _put_upload(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
@@ -245,16 +290,24 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/api/v2/conversations/messages/{conversationId}", _get_message_conversation),
     ("GET", "/api/v2/conversations/messages/{conversationId}/messages/{messageId}", _get_message),
     ("POST", "/api/v2/conversations/messages/{conversationId}/messages/bulk", _bulk_messages),
-    ("POST", "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages", _send_message),
-    ("POST", "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads",
-     _create_upload),
+    (
+        "POST",
+        "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages",
+        _send_message,
+    ),
+    (
+        "POST",
+        "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads",
+        _create_upload,
+    ),
     ("POST", "/api/v2/integrations/botconnectors/outgoing/messages", _bot_outgoing),
     ("GET", "/api/v2/routing/queues/{queueId}", get_queue),
     ("PUT", "/api/v2/integrations/botconnector/{integrationId}/bots", bots.put_bots),
     ("GET", "/api/v2/integrations/botconnector/{integrationId}/bots", bots.get_bots),
 ]
-_COMPILED = [(m, re.compile("^" + re.sub(r"\{(\w+)\}", lambda g: _P.format(g.group(1)), t) + "$"), t, h)
-             for m, t, h in ROUTES]
+_COMPILED = [
+    (m, re.compile("^" + re.sub(r"\{(\w+)\}", lambda g: _P.format(g.group(1)), t) + "$"), t, h) for m, t, h in ROUTES
+]
 _UPLOAD = re.compile(r"^/uploads/(?P<mediaId>[^/]+)$")
 
 
@@ -279,8 +332,11 @@ class FakeGenesysApp:
         query = dict(parse_qsl(scope.get("query_string", b"").decode()))
         status, body, extra, operation = await self._dispatch(method, path, query, headers, raw)
         try:
-            recorded = json.loads(raw) if raw and headers.get("content-type", "").startswith("application/json") else (
-                raw.decode("latin-1") if path == "/oauth/token" else None)
+            recorded = (
+                json.loads(raw)
+                if raw and headers.get("content-type", "").startswith("application/json")
+                else (raw.decode("latin-1") if path == "/oauth/token" else None)
+            )
         except ValueError:
             recorded = None
         if path == "/oauth/token":
@@ -291,8 +347,9 @@ class FakeGenesysApp:
         await send({"type": "http.response.start", "status": status, "headers": out_headers})
         await send({"type": "http.response.body", "body": payload if method != "HEAD" else b""})
 
-    async def _dispatch(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
-                        raw: bytes) -> tuple[int, Any, dict[str, str], str | None]:
+    async def _dispatch(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str], raw: bytes
+    ) -> tuple[int, Any, dict[str, str], str | None]:
         fake = self.fake
         operation = "/oauth/token" if path == "/oauth/token" else None
         route = None
@@ -304,10 +361,17 @@ class FakeGenesysApp:
         fault = fake.take_fault(method, path)
         if fault is not None:
             extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
-            code = fault.code or {401: "authentication.required", 403: "missing.permissions", 429: "too.many.requests",
-                                  503: "service.unavailable"}.get(fault.status, "internal.server.error")
-            message = fault.message or ("Rate limit exceeded the maximum [300] requests within [60] seconds"
-                                        if fault.status == 429 else f"Injected fault {fault.status}")
+            code = fault.code or {
+                401: "authentication.required",
+                403: "missing.permissions",
+                429: "too.many.requests",
+                503: "service.unavailable",
+            }.get(fault.status, "internal.server.error")
+            message = fault.message or (
+                "Rate limit exceeded the maximum [300] requests within [60] seconds"
+                if fault.status == 429
+                else f"Injected fault {fault.status}"
+            )
             params = {}
             if fault.missing_permission:
                 message = f"Unable to perform the requested action. You are missing the following permission(s): [{fault.missing_permission}]"
@@ -324,7 +388,12 @@ class FakeGenesysApp:
         elif not path.startswith("/uploads/"):
             auth = headers.get("authorization", "")
             if not auth.lower().startswith("bearer "):
-                return 401, error_body(401, "authentication.required", "No authentication bearer token specified"), {}, operation
+                return (
+                    401,
+                    error_body(401, "authentication.required", "No authentication bearer token specified"),
+                    {},
+                    operation,
+                )
             if not fake.token_valid(auth[7:].strip()):
                 return 401, error_body(401, "bad.credentials", "Invalid login credentials."), {}, operation
         blocked = rate_limited(fake, path) or forbidden(fake, method, path)  # ratelimit.py, checks.py
@@ -333,13 +402,30 @@ class FakeGenesysApp:
         if route is None:
             known = any(p.match(path) for _, p, _, _ in _COMPILED)
             status = 405 if known else 404
-            return status, error_body(status, "not.found" if status == 404 else "method.not.allowed",
-                                      f"{method} {path} is not an operation of this fake"), {}, operation
+            return (
+                status,
+                error_body(
+                    status,
+                    "not.found" if status == 404 else "method.not.allowed",
+                    f"{method} {path} is not an operation of this fake",
+                ),
+                {},
+                operation,
+            )
         handler, params = route
         for flag in ("useNormalizedMessage", "ignoreErrors"):
             if flag in query and query[flag] not in ("true", "false"):
-                return 400, error_body(400, "invalid.value", f"Value [{query[flag]}] is not valid for field type "
-                                       f"[boolean]. Allowable values are: true, false"), {}, operation
+                return (
+                    400,
+                    error_body(
+                        400,
+                        "invalid.value",
+                        f"Value [{query[flag]}] is not valid for field type "
+                        f"[boolean]. Allowable values are: true, false",
+                    ),
+                    {},
+                    operation,
+                )
         refusal = self._check_request(method, operation, headers, raw)
         if refusal is not None:
             return 400, refusal, {}, operation
@@ -351,12 +437,17 @@ class FakeGenesysApp:
             fake.violations += fake.oracle.response(method, operation, status, body)
         return status, body, {}, operation
 
-    def _check_request(self, method: str, operation: str | None, headers: dict[str, str],
-                       raw: bytes) -> dict[str, Any] | None:
+    def _check_request(
+        self, method: str, operation: str | None, headers: dict[str, str], raw: bytes
+    ) -> dict[str, Any] | None:
         """The ErrorBody of a 400 when the JSON body breaks its SDK model (recorded in `fake.violations`)."""
         oracle = self.fake.oracle
-        if oracle is None or operation is None or not raw or not headers.get("content-type", "").startswith(
-                "application/json"):
+        if (
+            oracle is None
+            or operation is None
+            or not raw
+            or not headers.get("content-type", "").startswith("application/json")
+        ):
             return None
         try:
             body = json.loads(raw)

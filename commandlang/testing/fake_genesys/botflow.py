@@ -64,10 +64,22 @@ class BotTurn:
 class BotFlowDriver:
     """Drive a Bot Connector bot at `bot_url` with the shared secret in `secret_header`."""
 
-    def __init__(self, fake: FakeGenesys, bot_url: str, *, secret: str, secret_header: str = "Authorization",
-                 bot_id: str = "commandlang-bot", queue_id: str | None = None, timeout: float = 10.0,
-                 with_agent: bool = True, http: httpx.AsyncClient | None = None, product: str = "classic",
-                 integration_id: str | None = None, raise_on_invalid: bool = True) -> None:
+    def __init__(
+        self,
+        fake: FakeGenesys,
+        bot_url: str,
+        *,
+        secret: str,
+        secret_header: str = "Authorization",
+        bot_id: str = "commandlang-bot",
+        queue_id: str | None = None,
+        timeout: float = 10.0,
+        with_agent: bool = True,
+        http: httpx.AsyncClient | None = None,
+        product: str = "classic",
+        integration_id: str | None = None,
+        raise_on_invalid: bool = True,
+    ) -> None:
         if product not in ("classic", "dbc"):
             raise ValueError(f"product {product!r}: classic or dbc")
         self.fake = fake
@@ -95,8 +107,12 @@ class BotFlowDriver:
 
     async def press_button(self, conversation_id: str, *, text: str, payload: str) -> BotTurn:
         """The customer presses a quick reply / postback button."""
-        content = [{"contentType": "ButtonResponse",
-                    "buttonResponse": {"type": "QuickReply", "text": text, "payload": payload}}]
+        content = [
+            {
+                "contentType": "ButtonResponse",
+                "buttonResponse": {"type": "QuickReply", "text": text, "payload": payload},
+            }
+        ]
         return await self._turn({"type": "Structured", "content": content}, text, content, conversation_id)
 
     async def load_bot(self) -> BotVersion:
@@ -109,7 +125,7 @@ class BotFlowDriver:
                 raise BotFlowError(f"GET /bots answered {listing.status_code}: Architect cannot list the bots")
             body = listing.json()
             if not isinstance(body, dict) or set(body) != {"entities"} or not isinstance(body["entities"], list):
-                raise BotFlowError(f"GET /bots: not a bot list {{\"entities\": [Bot]}}: {body!r}"[:300])
+                raise BotFlowError(f'GET /bots: not a bot list {{"entities": [Bot]}}: {body!r}'[:300])
             try:
                 bots = [Bot.from_json(b, f"entities[{i}]") for i, b in enumerate(body["entities"])]
             except ModelError as exc:
@@ -152,19 +168,33 @@ class BotFlowDriver:
                 return f"entity {entity.name}:{entity.type} is not declared on intent {intent.name}"
         return None
 
-    async def _turn(self, input_message: dict[str, Any], text: str, content: list[dict[str, Any]] | None,
-                    conversation_id: str | None) -> BotTurn:
+    async def _turn(
+        self,
+        input_message: dict[str, Any],
+        text: str,
+        content: list[dict[str, Any]] | None,
+        conversation_id: str | None,
+    ) -> BotTurn:
         fake = self.fake
         if self.product == "dbc" and self.version is None:
             await self.load_bot()
         conversation = fake.conversations.get(conversation_id or "") or fake.start_conversation(
-            queue_id=self.queue_id, conversation_id=conversation_id, with_agent=self.with_agent)
+            queue_id=self.queue_id, conversation_id=conversation_id, with_agent=self.with_agent
+        )
         fake.bot_sessions[self.session_id(conversation.id)] = conversation.id
         message = fake.add_message(conversation, "customer", text, content=content)
         version = self.version.version if self.version is not None else "1.0"
-        request = {"botId": self.bot_id, "botVersion": version, "botSessionId": self.session_id(conversation.id),
-                   "messageId": message.id, "inputMessage": input_message, "languageCode": "en-us",
-                   "botSessionTimeout": 4320, "genesysConversationId": conversation.id, "parameters": {}}
+        request = {
+            "botId": self.bot_id,
+            "botVersion": version,
+            "botSessionId": self.session_id(conversation.id),
+            "messageId": message.id,
+            "inputMessage": input_message,
+            "languageCode": "en-us",
+            "botSessionTimeout": 4320,
+            "genesysConversationId": conversation.id,
+            "parameters": {},
+        }
         headers = {self.secret_header: self.secret} if self.secret else {}
         client = self._http or httpx.AsyncClient()
         try:

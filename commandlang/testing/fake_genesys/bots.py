@@ -18,9 +18,13 @@ __all__ = ["put_bots", "get_bots", "BOT_LIST_FIELDS"]
 
 #: The fields of the SDK models a classic bot list may hold (`BotList`, `BotConnectorBot`,
 #: `BotConnectorBotVersion`, `BotIntent`, `BotSlot`); `botCompositeTag` and `selfUri` are the server's.
-BOT_LIST_FIELDS = {"list": {"chatBots"}, "bot": {"id", "name", "description", "versions"},
-                   "version": {"version", "supportedLanguages", "intents"}, "intent": {"name", "slots"},
-                   "slot": {"name", "type"}}
+BOT_LIST_FIELDS = {
+    "list": {"chatBots"},
+    "bot": {"id", "name", "description", "versions"},
+    "version": {"version", "supportedLanguages", "intents"},
+    "intent": {"name", "slots"},
+    "slot": {"name", "type"},
+}
 
 
 def _unknown(data: Any, kind: str, where: str) -> None:

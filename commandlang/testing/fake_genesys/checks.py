@@ -46,16 +46,25 @@ class FakeOrg:
 
     def denied(self, method: str, path: str) -> str | None:
         """The permission that refuses this request, if any."""
-        return next((d.permission for d in self.denials
-                     if (d.method is None or d.method == method) and d.path.search(path)), None)
+        return next(
+            (d.permission for d in self.denials if (d.method is None or d.method == method) and d.path.search(path)),
+            None,
+        )
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
     # the ErrorBody shape of app.error_body, built here so this module does not import app.py (which imports it)
     from .state import new_id
 
-    return {"message": message, "code": code, "status": status, "contextId": new_id(), "details": [], "errors": [],
-            **extra}
+    return {
+        "message": message,
+        "code": code,
+        "status": status,
+        "contextId": new_id(),
+        "details": [],
+        "errors": [],
+        **extra,
+    }
 
 
 def forbidden(fake: "FakeGenesys", method: str, path: str) -> tuple[int, Any, dict[str, str]] | None:
@@ -63,8 +72,16 @@ def forbidden(fake: "FakeGenesys", method: str, path: str) -> tuple[int, Any, di
     permission = fake.org.denied(method, path) if path.startswith("/api/v2/") else None
     if permission is None:
         return None
-    return 403, _error(403, "missing.permissions", "Unable to perform the requested action. You are missing the "
-                       f"following permission(s): [{permission}]", messageParams={"permissions": permission}), {}
+    return (
+        403,
+        _error(
+            403,
+            "missing.permissions",
+            f"Unable to perform the requested action. You are missing the following permission(s): [{permission}]",
+            messageParams={"permissions": permission},
+        ),
+        {},
+    )
 
 
 async def get_queue(fake: "FakeGenesys", req: Any) -> tuple[int, Any]:

@@ -29,7 +29,6 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-
 @dataclass
 class FakeMessage:
     """A message in a fake conversation, as the customer or agent would see it."""
@@ -53,24 +52,42 @@ class FakeMessage:
 
     def message_data(self, conversation_id: str) -> dict[str, Any]:
         """This message as SDK 269 `MessageData` JSON: the text is `normalizedMessage.text` (269 has no `textBody`)."""
-        norm: dict[str, Any] = {"id": self.id, "type": "Structured" if self.content else "Text", "text": self.text,
-                                "direction": self.direction.capitalize(),
-                                "originatingEntity": "Bot" if self.sender == "bot" else "Human"}
+        norm: dict[str, Any] = {
+            "id": self.id,
+            "type": "Structured" if self.content else "Text",
+            "text": self.text,
+            "direction": self.direction.capitalize(),
+            "originatingEntity": "Bot" if self.sender == "bot" else "Human",
+        }
         if self.content:
             norm["content"] = self.content
-        return {"id": self.id, "conversationId": conversation_id, "timestamp": iso(self.timestamp),
-                "direction": self.direction, "messengerType": "webmessaging", "status": self.status,
-                "normalizedMessage": norm}
+        return {
+            "id": self.id,
+            "conversationId": conversation_id,
+            "timestamp": iso(self.timestamp),
+            "direction": self.direction,
+            "messengerType": "webmessaging",
+            "status": self.status,
+            "normalizedMessage": norm,
+        }
 
     def details(self) -> dict[str, Any]:
         """`MessageDetails` (the generic and the messaging conversation's per-message entry)."""
-        return {"messageId": self.id, "messageTime": iso(self.timestamp), "messageStatus": self.status,
-                "messageMetadata": {"type": "Structured" if self.content else "Text"}}
+        return {
+            "messageId": self.id,
+            "messageTime": iso(self.timestamp),
+            "messageStatus": self.status,
+            "messageMetadata": {"type": "Structured" if self.content else "Text"},
+        }
 
     def event_details(self) -> dict[str, Any]:
         """`QueueConversationMessageEventTopicMessageDetails`: one message of a `.messages` topic event."""
-        return {"message": {"id": self.id}, "messageTime": iso(self.timestamp), "messageStatus": self.status,
-                "messageMetadata": {"type": "Structured" if self.content else "Text"}}
+        return {
+            "message": {"id": self.id},
+            "messageTime": iso(self.timestamp),
+            "messageStatus": self.status,
+            "messageMetadata": {"type": "Structured" if self.content else "Text"},
+        }
 
 
 @dataclass
@@ -130,16 +147,26 @@ class FakeConversation:
         """The `.conversations.messages` eventBody (`QueueConversationMessageEventTopicMessageConversation`):
         ids and status only, no text; every `participants[].messages[]` entry is one message."""
         queue = {"id": self.queue_id} if self.queue_id else None
-        customer: dict[str, Any] = {"id": self.customer_participant_id, "purpose": "customer", "state": "connected",
-                                    "type": "webmessaging", "connectedTime": iso(self.started_at),
-                                    "messages": [m.event_details() for m in self.messages if m.sender == "customer"]}
+        customer: dict[str, Any] = {
+            "id": self.customer_participant_id,
+            "purpose": "customer",
+            "state": "connected",
+            "type": "webmessaging",
+            "connectedTime": iso(self.started_at),
+            "messages": [m.event_details() for m in self.messages if m.sender == "customer"],
+        }
         if queue:
             customer["queue"] = queue
         participants = [customer]
         for agent in self.agents:
-            entry: dict[str, Any] = {"id": agent.participant_id, "purpose": "agent", "state": agent.state,
-                                     "type": "webmessaging", "connectedTime": iso(agent.connected_at),
-                                     "messages": [m.event_details() for m in self._agent_messages(agent)]}
+            entry: dict[str, Any] = {
+                "id": agent.participant_id,
+                "purpose": "agent",
+                "state": agent.state,
+                "type": "webmessaging",
+                "connectedTime": iso(agent.connected_at),
+                "messages": [m.event_details() for m in self._agent_messages(agent)],
+            }
             if queue:
                 entry["queue"] = queue
             if agent.user_id:
@@ -150,19 +177,38 @@ class FakeConversation:
     def conversation_json(self) -> dict[str, Any]:
         """The generic `Conversation` (GET /api/v2/conversations/{id}): `Participant.messages` are the
         participants' communications (`Message`), whose `id` the send endpoint takes."""
-        customer = {"id": self.customer_participant_id, "purpose": "customer", "connectedTime": iso(self.started_at),
-                    "messages": [{"id": self.customer_communication_id, "state": "connected", "type": "webmessaging",
-                                  "connectedTime": iso(self.started_at),
-                                  "messages": [m.details() for m in self.messages if m.sender == "customer"]}]}
+        customer = {
+            "id": self.customer_participant_id,
+            "purpose": "customer",
+            "connectedTime": iso(self.started_at),
+            "messages": [
+                {
+                    "id": self.customer_communication_id,
+                    "state": "connected",
+                    "type": "webmessaging",
+                    "connectedTime": iso(self.started_at),
+                    "messages": [m.details() for m in self.messages if m.sender == "customer"],
+                }
+            ],
+        }
         if self.queue_id:
             customer["queueId"] = self.queue_id
         participants = [customer]
         for agent in self.agents:
-            entry: dict[str, Any] = {"id": agent.participant_id, "purpose": "agent",
-                                     "connectedTime": iso(agent.connected_at),
-                                     "messages": [{"id": agent.communication_id, "state": agent.state,
-                                                   "type": "webmessaging", "connectedTime": iso(agent.connected_at),
-                                                   "messages": [m.details() for m in self._agent_messages(agent)]}]}
+            entry: dict[str, Any] = {
+                "id": agent.participant_id,
+                "purpose": "agent",
+                "connectedTime": iso(agent.connected_at),
+                "messages": [
+                    {
+                        "id": agent.communication_id,
+                        "state": agent.state,
+                        "type": "webmessaging",
+                        "connectedTime": iso(agent.connected_at),
+                        "messages": [m.details() for m in self._agent_messages(agent)],
+                    }
+                ],
+            }
             if agent.user_id:
                 entry["userId"] = agent.user_id
             if self.queue_id:
@@ -173,14 +219,22 @@ class FakeConversation:
     def message_conversation_json(self) -> dict[str, Any]:
         """`MessageConversation` (GET /api/v2/conversations/messages/{id}): `MessageMediaParticipant.messages`
         are `MessageDetails`, individual messages; no communication id anywhere."""
-        customer = {"id": self.customer_participant_id, "purpose": "customer", "state": "connected",
-                    "connectedTime": iso(self.started_at),
-                    "messages": [m.details() for m in self.messages if m.sender == "customer"]}
+        customer = {
+            "id": self.customer_participant_id,
+            "purpose": "customer",
+            "state": "connected",
+            "connectedTime": iso(self.started_at),
+            "messages": [m.details() for m in self.messages if m.sender == "customer"],
+        }
         participants = [customer]
         for agent in self.agents:
-            entry: dict[str, Any] = {"id": agent.participant_id, "purpose": "agent", "state": agent.state,
-                                     "connectedTime": iso(agent.connected_at),
-                                     "messages": [m.details() for m in self._agent_messages(agent)]}
+            entry: dict[str, Any] = {
+                "id": agent.participant_id,
+                "purpose": "agent",
+                "state": agent.state,
+                "connectedTime": iso(agent.connected_at),
+                "messages": [m.details() for m in self._agent_messages(agent)],
+            }
             if agent.user_id:
                 entry["user"] = {"id": agent.user_id}
             participants.append(entry)

@@ -30,8 +30,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-__all__ = ["Violation", "ModelOracle", "PayloadOracle", "RouteModels", "load_oracle", "route_models", "DEFAULT_SUBSET",
-           "SYSTEM_TOPICS", "iter_violations"]
+__all__ = [
+    "Violation",
+    "ModelOracle",
+    "PayloadOracle",
+    "RouteModels",
+    "load_oracle",
+    "route_models",
+    "DEFAULT_SUBSET",
+    "SYSTEM_TOPICS",
+    "iter_violations",
+]
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +58,10 @@ def _sdk() -> Any | None:
             import PureCloudPlatformClientV2 as sdk
         except ImportError:
             sdk = None
-            log.warning("PureCloudPlatformClientV2 is not installed: the fake Genesys's SDK oracle is off "
-                        "(payloads are not checked against Genesys's models)")
+            log.warning(
+                "PureCloudPlatformClientV2 is not installed: the fake Genesys's SDK oracle is off "
+                "(payloads are not checked against Genesys's models)"
+            )
         _SDK["module"] = sdk
     return _SDK["module"]
 
@@ -98,8 +109,10 @@ class ModelOracle:
         if known is None:
             cls = getattr(self._sdk, model)
             instance = cls()
-            known = {instance.attribute_map[attr]: _Field(attr, kind, _allowed_values(cls, attr))
-                     for attr, kind in instance.swagger_types.items()}
+            known = {
+                instance.attribute_map[attr]: _Field(attr, kind, _allowed_values(cls, attr))
+                for attr, kind in instance.swagger_types.items()
+            }
             self._fields[model] = known
         return known
 
@@ -158,7 +171,8 @@ def _allowed_values(cls: type, attribute: str) -> tuple[str, ...] | None:
 
 def _json_type(value: Any) -> str:
     return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}.get(
-        type(value), type(value).__name__)
+        type(value), type(value).__name__
+    )
 
 
 def _scalar_problem(kind: str, value: Any) -> str | None:
@@ -188,6 +202,7 @@ def _scalar_problem(kind: str, value: Any) -> str | None:
 
 # -- which model goes with which route --------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class RouteModels:
     """The SDK type strings of one operation's request body and 200 answer (None: no JSON body)."""
@@ -216,8 +231,10 @@ def _from_subset(subset: Mapping[str, Any]) -> tuple[dict[tuple[str, str], Route
             body = next((p.get("schema") for p in op.get("parameters", []) if p.get("in") == "body"), None)
             answer = (op.get("responses", {}).get("200") or {}).get("schema")
             routes[(method.upper(), template)] = RouteModels(_schema_type(body), _schema_type(answer))
-    topics = {topic: _schema_type(spec.get("eventBodySchema")) or "" for topic, spec in
-              subset.get("x-notification-topics", {}).items()}
+    topics = {
+        topic: _schema_type(spec.get("eventBodySchema")) or ""
+        for topic, spec in subset.get("x-notification-topics", {}).items()
+    }
     return routes, {t: m for t, m in topics.items() if m}
 
 
@@ -253,11 +270,15 @@ _FALLBACK_TOPICS = {
 #: The system topics are handled without subscribing (SOURCES.md 3a); `v2.system.socket_closing` carries
 #: `SystemMessageSystemMessage`. Assumption (no source read): `no_longer_subscribed` and `token_revoked`
 #: carry the same model.
-SYSTEM_TOPICS = {t: "SystemMessageSystemMessage" for t in
-                 ("v2.system.socket_closing", "v2.system.no_longer_subscribed", "v2.system.token_revoked")}
+SYSTEM_TOPICS = {
+    t: "SystemMessageSystemMessage"
+    for t in ("v2.system.socket_closing", "v2.system.no_longer_subscribed", "v2.system.token_revoked")
+}
 
 
-def route_models(sdk: Any, subset_path: Path | None = DEFAULT_SUBSET) -> tuple[dict[tuple[str, str], RouteModels], dict[str, str]]:
+def route_models(
+    sdk: Any, subset_path: Path | None = DEFAULT_SUBSET
+) -> tuple[dict[tuple[str, str], RouteModels], dict[str, str]]:
     """((METHOD, path template) -> RouteModels, topic template -> eventBody model)."""
     if subset_path is not None and subset_path.exists():
         routes, topics = _from_subset(json.loads(subset_path.read_text(encoding="utf-8")))
@@ -269,11 +290,14 @@ def route_models(sdk: Any, subset_path: Path | None = DEFAULT_SUBSET) -> tuple[d
 class PayloadOracle:
     """The fake's judge: request, response and event checks by route or topic, as `Violation`s."""
 
-    def __init__(self, models: ModelOracle, routes: Mapping[tuple[str, str], RouteModels],
-                 topics: Mapping[str, str]) -> None:
+    def __init__(
+        self, models: ModelOracle, routes: Mapping[tuple[str, str], RouteModels], topics: Mapping[str, str]
+    ) -> None:
         self.models = models
         self.routes = dict(routes)
-        self._topics = [(re.compile("^" + re.escape(t).replace(r"\{id\}", r"[^.]+") + "$"), m) for t, m in topics.items()]
+        self._topics = [
+            (re.compile("^" + re.escape(t).replace(r"\{id\}", r"[^.]+") + "$"), m) for t, m in topics.items()
+        ]
 
     def _judge(self, kind: str, where: str, model: str | None, value: Any) -> list[Violation]:
         if model is None:

@@ -65,6 +65,12 @@ def rate_limited(fake: "FakeGenesys", path: str) -> tuple[int, Any, dict[str, st
         return None
     from .state import new_id
 
-    body = {"message": limit.message, "code": "too.many.requests", "status": 429, "contextId": new_id(),
-            "details": [], "errors": []}  # the ErrorBody fields EXAMPLES.md shows; no messageParams guessed
+    body = {
+        "message": limit.message,
+        "code": "too.many.requests",
+        "status": 429,
+        "contextId": new_id(),
+        "details": [],
+        "errors": [],
+    }  # the ErrorBody fields EXAMPLES.md shows; no messageParams guessed
     return 429, body, {"Retry-After": str(max(1, math.ceil(wait)))}

@@ -24,11 +24,19 @@ class PayloadViolations(FakeGenesysError, AssertionError):
         super().__init__("payloads that break Genesys's SDK models:\n" + iter_violations(self.violations))
 
 
-async def serve_fake_genesys(host: str = "127.0.0.1", port: int = 0, *, client_id: str = "fake-client",
-                             client_secret: str = "fake-secret", token_ttl: float = 300.0,
-                             heartbeat_interval: float = 30.0, channel_ttl: float = 24 * 3600.0,
-                             closing_warning: float = 60.0, check_payloads: bool = True,
-                             task_status: trio.TaskStatus[FakeGenesys] = trio.TASK_STATUS_IGNORED) -> None:
+async def serve_fake_genesys(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    client_id: str = "fake-client",
+    client_secret: str = "fake-secret",
+    token_ttl: float = 300.0,
+    heartbeat_interval: float = 30.0,
+    channel_ttl: float = 24 * 3600.0,
+    closing_warning: float = 60.0,
+    check_payloads: bool = True,
+    task_status: trio.TaskStatus[FakeGenesys] = trio.TASK_STATUS_IGNORED,
+) -> None:
     """Serve until cancelled; `nursery.start` returns the `FakeGenesys` (its `base_url` is the origin).
 
     The token endpoint is `{base_url}/oauth/token` and the API lives under
@@ -36,9 +44,15 @@ async def serve_fake_genesys(host: str = "127.0.0.1", port: int = 0, *, client_i
     `GENESYS_LOGIN_BASE` at `base_url`. With the SDK installed, every payload is checked against
     Genesys's models (`check_payloads`); violations left when the fake stops raise `PayloadViolations`.
     """
-    fake = FakeGenesys(client_id=client_id, client_secret=client_secret, token_ttl=token_ttl,
-                       heartbeat_interval=heartbeat_interval, channel_ttl=channel_ttl, closing_warning=closing_warning,
-                       check_payloads=check_payloads)
+    fake = FakeGenesys(
+        client_id=client_id,
+        client_secret=client_secret,
+        token_ttl=token_ttl,
+        heartbeat_interval=heartbeat_interval,
+        channel_ttl=channel_ttl,
+        closing_warning=closing_warning,
+        check_payloads=check_payloads,
+    )
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.accesslog = None

@@ -19,13 +19,27 @@ from .conversation import FakeAgent, FakeConversation, FakeMessage, iso, new_id
 from .oracle import Violation, load_oracle
 from .ratelimit import FakeRateLimit
 
-__all__ = ["FakeGenesys", "Fault", "RecordedRequest", "FakeMessage", "FakeAgent", "FakeConversation", "FakeChannel", "FakeMedia"]
+__all__ = [
+    "FakeGenesys",
+    "Fault",
+    "RecordedRequest",
+    "FakeMessage",
+    "FakeAgent",
+    "FakeConversation",
+    "FakeChannel",
+    "FakeMedia",
+]
 
-_TOPIC_PATTERNS = [re.compile(p) for p in (
-    r"v2\.users\.[^.]+\.conversations(\.messages)?", r"v2\.routing\.queues\.[^.]+\.conversations(\.messages)?",
-    r"v2\.users\.[^.]+\.conversations\.inbound\.typing\.event", r"v2\.webmessaging\.deployments\.[^.]+\.undelivered\.messages",
-    r"v2\.detail\.events\.conversation\.[^.]+\.(customer\.start|customer\.end|acd\.start|user\.start|attributes|wrapup)",
-)]
+_TOPIC_PATTERNS = [
+    re.compile(p)
+    for p in (
+        r"v2\.users\.[^.]+\.conversations(\.messages)?",
+        r"v2\.routing\.queues\.[^.]+\.conversations(\.messages)?",
+        r"v2\.users\.[^.]+\.conversations\.inbound\.typing\.event",
+        r"v2\.webmessaging\.deployments\.[^.]+\.undelivered\.messages",
+        r"v2\.detail\.events\.conversation\.[^.]+\.(customer\.start|customer\.end|acd\.start|user\.start|attributes|wrapup)",
+    )
+]
 MAX_TOPICS_PER_CHANNEL = 1000
 MAX_CHANNELS = 20
 
@@ -50,8 +64,9 @@ class Fault:
 
     def matches(self, method: str, path: str) -> bool:
         """Whether this fault applies to a request."""
-        return ((self.method is None or self.method.upper() == method)
-                and (self.path is None or re.search(self.path, path) is not None))
+        return (self.method is None or self.method.upper() == method) and (
+            self.path is None or re.search(self.path, path) is not None
+        )
 
 
 @dataclass(frozen=True)
@@ -96,9 +111,17 @@ class FakeMedia:
 class FakeGenesys:
     """The fake's state plus the controls tests use (faults, injected messages, socket events)."""
 
-    def __init__(self, *, client_id: str, client_secret: str, token_ttl: float = 300.0,
-                 heartbeat_interval: float = 30.0, channel_ttl: float = 24 * 3600.0,
-                 closing_warning: float = 60.0, check_payloads: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        token_ttl: float = 300.0,
+        heartbeat_interval: float = 30.0,
+        channel_ttl: float = 24 * 3600.0,
+        closing_warning: float = 60.0,
+        check_payloads: bool = True,
+    ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_ttl = token_ttl
@@ -126,12 +149,29 @@ class FakeGenesys:
         self.violations: list[Violation] = []  # what the oracle found; a test with any left over fails
 
     # -- faults ---------------------------------------------------------------
-    def fail_next(self, status: int, *, method: str | None = None, path: str | None = None, times: int = 1,
-                  retry_after: float | str | None = None, code: str | None = None, message: str | None = None,
-                  missing_permission: str | None = None) -> Fault:
+    def fail_next(
+        self,
+        status: int,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        times: int = 1,
+        retry_after: float | str | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        missing_permission: str | None = None,
+    ) -> Fault:
         """Answer the next `times` matching requests with `status` (401, 403, 429, 500, 503...)."""
-        fault = Fault(status, method, path, times, None if retry_after is None else str(retry_after), code, message,
-                      missing_permission)
+        fault = Fault(
+            status,
+            method,
+            path,
+            times,
+            None if retry_after is None else str(retry_after),
+            code,
+            message,
+            missing_permission,
+        )
         self.faults.append(fault)
         return fault
 
@@ -170,8 +210,14 @@ class FakeGenesys:
         return self.tokens.get(token, float("-inf")) > trio.current_time()
 
     # -- conversations --------------------------------------------------------
-    def start_conversation(self, *, queue_id: str | None = None, user_id: str | None = None,
-                           conversation_id: str | None = None, with_agent: bool = True) -> FakeConversation:
+    def start_conversation(
+        self,
+        *,
+        queue_id: str | None = None,
+        user_id: str | None = None,
+        conversation_id: str | None = None,
+        with_agent: bool = True,
+    ) -> FakeConversation:
         """A new conversation; `with_agent=False` while the customer is only talking to a bot."""
         conversation = FakeConversation(conversation_id or new_id(), queue_id, user_id)
         if with_agent:
@@ -191,21 +237,44 @@ class FakeGenesys:
             self.publish_conversation(conversation)
         return agent
 
-    def add_message(self, conversation: FakeConversation, sender: str, text: str, *,
-                    content: list[dict[str, Any]] | None = None, media_ids: list[str] | None = None,
-                    message_id: str | None = None, timestamp: float | None = None) -> FakeMessage:
+    def add_message(
+        self,
+        conversation: FakeConversation,
+        sender: str,
+        text: str,
+        *,
+        content: list[dict[str, Any]] | None = None,
+        media_ids: list[str] | None = None,
+        message_id: str | None = None,
+        timestamp: float | None = None,
+    ) -> FakeMessage:
         """Store a message (no event; `inject_*` and `publish_conversation` send those)."""
         agent = conversation.agent if sender == "agent" else None
-        message = FakeMessage(message_id or new_id(), sender, text, time.time() if timestamp is None else timestamp,
-                              content or [], media_ids or [], agent.participant_id if agent else None)
+        message = FakeMessage(
+            message_id or new_id(),
+            sender,
+            text,
+            time.time() if timestamp is None else timestamp,
+            content or [],
+            media_ids or [],
+            agent.participant_id if agent else None,
+        )
         conversation.messages.append(message)
         return message
 
-    def inject_customer_message(self, text: str, *, conversation_id: str | None = None, queue_id: str | None = None,
-                                user_id: str | None = None, content: list[dict[str, Any]] | None = None) -> FakeMessage:
+    def inject_customer_message(
+        self,
+        text: str,
+        *,
+        conversation_id: str | None = None,
+        queue_id: str | None = None,
+        user_id: str | None = None,
+        content: list[dict[str, Any]] | None = None,
+    ) -> FakeMessage:
         """A customer types `text`: stored, and a message event goes to subscribed channels."""
         conversation = self.conversations.get(conversation_id or "") or self.start_conversation(
-            queue_id=queue_id, user_id=user_id, conversation_id=conversation_id)
+            queue_id=queue_id, user_id=user_id, conversation_id=conversation_id
+        )
         message = self.add_message(conversation, "customer", text, content=content)
         self.publish_conversation(conversation)
         return message
@@ -271,8 +340,12 @@ class FakeGenesys:
 
     def warn_socket_closing(self) -> None:
         """Send `v2.system.socket_closing` on every open socket (Genesys does this before closing)."""
-        self.broadcast({"topicName": "v2.system.socket_closing",
-                        "eventBody": {"message": "The socket will close shortly; reconnect on a new channel"}})
+        self.broadcast(
+            {
+                "topicName": "v2.system.socket_closing",
+                "eventBody": {"message": "The socket will close shortly; reconnect on a new channel"},
+            }
+        )
 
     def drop_sockets(self) -> None:
         """Close every channel socket abruptly (no warning), as a lost connection."""
@@ -282,8 +355,13 @@ class FakeGenesys:
         """Create a channel (a 21st evicts the oldest, as on the real service); it ends with its token too."""
         now = trio.current_time()
         channel_id = f"streaming-{uuid.uuid4().hex[:12]}"
-        channel = FakeChannel(channel_id, now, now + self.channel_ttl, iso(time.time() + self.channel_ttl),
-                              token_expires_at=self.tokens.get(token or "", float("inf")))
+        channel = FakeChannel(
+            channel_id,
+            now,
+            now + self.channel_ttl,
+            iso(time.time() + self.channel_ttl),
+            token_expires_at=self.tokens.get(token or "", float("inf")),
+        )
         if len(self.channels) >= MAX_CHANNELS:  # a 21st channel evicts the oldest
             oldest = min(self.channels.values(), key=lambda c: c.created)
             self.close_channel(oldest.id)

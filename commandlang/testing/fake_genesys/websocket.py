@@ -75,8 +75,12 @@ async def _expiry(fake: FakeGenesys, channel_id: str, expires_at: float, queue: 
     """Warn `closing_warning` seconds before the channel's end, then end it (24 h on the real service)."""
     await trio.sleep_until(max(trio.current_time(), expires_at - fake.closing_warning))
     try:
-        queue.send_nowait({"topicName": "v2.system.socket_closing",
-                           "eventBody": {"message": "The channel expires soon; create a new one"}})
+        queue.send_nowait(
+            {
+                "topicName": "v2.system.socket_closing",
+                "eventBody": {"message": "The channel expires soon; create a new one"},
+            }
+        )
     except trio.WouldBlock:
         pass
     await trio.sleep_until(expires_at)

@@ -31,19 +31,28 @@ class GenesysTestEnv:
 
 
 @asynccontextmanager
-async def genesys_env(*, max_backoff: float = 30.0, plain_httpx: bool = False,
-                      **fake_options: Any) -> AsyncIterator[GenesysTestEnv]:
+async def genesys_env(
+    *, max_backoff: float = 30.0, plain_httpx: bool = False, **fake_options: Any
+) -> AsyncIterator[GenesysTestEnv]:
     """A running fake and a token provider, API client and Conversations client pointed at it.
 
     The HTTP client is the service's (a SharedClient over H11Transport, whose own door the API
     client uses), or with `plain_httpx` a stock httpx.AsyncClient (the API client's httpx path)."""
     async with trio.open_nursery() as nursery:
-        fake = await nursery.start(partial(serve_fake_genesys, "127.0.0.1", 0, client_id=CLIENT_ID,
-                                           client_secret=CLIENT_SECRET, **fake_options))
+        fake = await nursery.start(
+            partial(
+                serve_fake_genesys, "127.0.0.1", 0, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, **fake_options
+            )
+        )
         client = httpx.AsyncClient() if plain_httpx else SharedClient(transport=H11Transport())
         async with client as http:
-            tokens = TokenProvider(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, login_base=fake.base_url,
-                                   http=http, max_backoff=max_backoff)
+            tokens = TokenProvider(
+                client_id=CLIENT_ID,
+                client_secret=CLIENT_SECRET,
+                login_base=fake.base_url,
+                http=http,
+                max_backoff=max_backoff,
+            )
             api = GenesysApiClient(api_base=fake.base_url, tokens=tokens, http=http, max_backoff=max_backoff)
             yield GenesysTestEnv(fake, http, nursery, tokens, api, ConversationsClient(api))
         nursery.cancel_scope.cancel()
@@ -72,9 +81,15 @@ class TestReply:
 
 
 def compile_genesys(reply: TestReply) -> list[dict[str, Any]]:
-    content = [{"contentType": "QuickReply", "quickReply": {"text": label, "payload": payload, "action": "Message"}}
-               for label, payload in reply.buttons]
-    return [{"type": "Structured", "text": reply.text, "content": content} if content else {"type": "Text", "text": reply.text}]
+    content = [
+        {"contentType": "QuickReply", "quickReply": {"text": label, "payload": payload, "action": "Message"}}
+        for label, payload in reply.buttons
+    ]
+    return [
+        {"type": "Structured", "text": reply.text, "content": content}
+        if content
+        else {"type": "Text", "text": reply.text}
+    ]
 
 
 def compile_text(reply: TestReply) -> str:
@@ -106,9 +121,21 @@ class StubRuntime:
             return
         name = text[1:].split()[0]
         now = time.time()
-        job.update(CommandRecord(f"cmd-{len(self.submitted)}", job.message.conversation_id, name, {}, "executing",
-                                 job.message.participant_id, job.message.role, job.message.channel,
-                                 job.message.message_id, now, now))
+        job.update(
+            CommandRecord(
+                f"cmd-{len(self.submitted)}",
+                job.message.conversation_id,
+                name,
+                {},
+                "executing",
+                job.message.participant_id,
+                job.message.role,
+                job.message.channel,
+                job.message.message_id,
+                now,
+                now,
+            )
+        )
         if name == "hang":
             await trio.sleep_forever()
         if name == "slow":
@@ -116,8 +143,12 @@ class StubRuntime:
             await trio.sleep(self.slow_seconds)
             await job.deliver(TestReply("Slow thing done.", (("Again", "/slow"),)))
         else:
-            await job.deliver(TestReply(f"{name} done for {' '.join(text.split()[1:])}".strip(),
-                                        (("Order status", "/status 123"), ("Undo", "/refund.cancel R-1"))))
+            await job.deliver(
+                TestReply(
+                    f"{name} done for {' '.join(text.split()[1:])}".strip(),
+                    (("Order status", "/status 123"), ("Undo", "/refund.cancel R-1")),
+                )
+            )
         job.finish()
 
 
@@ -133,10 +164,16 @@ class BotEndpointApp:
             return
         body = await read_body(receive) or b""
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        answer = await handle_bot_request(body, headers, self.submit, secret=self.secret,
-                                          compile_reply=compile_genesys, budget=self.budget)
-        await send({"type": "http.response.start", "status": answer.status,
-                    "headers": [(b"content-type", b"application/json")]})
+        answer = await handle_bot_request(
+            body, headers, self.submit, secret=self.secret, compile_reply=compile_genesys, budget=self.budget
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer.status,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": answer.json_bytes()})
 
 

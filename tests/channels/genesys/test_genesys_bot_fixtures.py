@@ -8,9 +8,16 @@ from typing import Any, Callable
 
 import pytest
 
-from commandlang.channels.genesys.models import (Bot, BotConnectorRequest, BotConnectorResponse, ModelError,
-                                                 OutgoingBotMessage, classic_bot_list, dbc_bot_list)
-from sdk_bot_oracle import sdk_problems
+from commandlang.channels.genesys.models import (
+    Bot,
+    BotConnectorRequest,
+    BotConnectorResponse,
+    ModelError,
+    OutgoingBotMessage,
+    classic_bot_list,
+    dbc_bot_list,
+)
+from .sdk_bot_oracle import sdk_problems
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -32,9 +39,17 @@ ROUND_TRIPS: dict[str, Callable[[Any], Any]] = {
     "dbc_bot_details.json": lambda d: Bot.from_json(d).to_json(),
     "dbc_incoming_request.json": lambda d: BotConnectorRequest.from_json(d).to_json(),
     "dbc_incoming_response.json": lambda d: BotConnectorResponse.from_json(d).to_json(),
-    **{name: (lambda d: OutgoingBotMessage.from_json(d).to_json()) for name in (
-        "dbc_outgoing_body.json", "dbc_outgoing_quick_reply.json", "dbc_outgoing_card.json",
-        "dbc_outgoing_carousel.json", "dbc_outgoing_attachment.json", "dbc_outgoing_failed.json")},
+    **{
+        name: (lambda d: OutgoingBotMessage.from_json(d).to_json())
+        for name in (
+            "dbc_outgoing_body.json",
+            "dbc_outgoing_quick_reply.json",
+            "dbc_outgoing_card.json",
+            "dbc_outgoing_carousel.json",
+            "dbc_outgoing_attachment.json",
+            "dbc_outgoing_failed.json",
+        )
+    },
     "classic_put_bots.json": _classic,
 }
 
@@ -49,8 +64,16 @@ def test_spec_example_round_trips_through_our_models(name: str) -> None:
     assert ROUND_TRIPS[name](data) == data
 
 
-@pytest.mark.parametrize("name", ["dbc_outgoing_body.json", "dbc_outgoing_quick_reply.json", "dbc_outgoing_card.json",
-                                  "dbc_outgoing_carousel.json", "dbc_outgoing_attachment.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dbc_outgoing_body.json",
+        "dbc_outgoing_quick_reply.json",
+        "dbc_outgoing_card.json",
+        "dbc_outgoing_carousel.json",
+        "dbc_outgoing_attachment.json",
+    ],
+)
 def test_spec_outgoing_examples_agree_with_the_sdk_model(name: str) -> None:
     assert sdk_problems("OutgoingMessageRequest", _load(name)) == []
     assert sdk_problems("OutgoingMessageResponse", _load("dbc_outgoing_response.json")) == []
@@ -62,20 +85,24 @@ def test_the_sources_disagree_on_outgoing_error_info_so_we_never_send_it() -> No
     failed = _load("dbc_outgoing_failed.json")
     assert sdk_problems("OutgoingMessageRequest", failed) == [
         "$.errorInfo.errorCode: unknown field (not in the SDK's ErrorInfo)",
-        "$.errorInfo.errorMessage: unknown field (not in the SDK's ErrorInfo)"]
+        "$.errorInfo.errorMessage: unknown field (not in the SDK's ErrorInfo)",
+    ]
 
 
 def test_the_classic_example_agrees_with_the_sdk_bot_list() -> None:
     assert sdk_problems("BotList", _load("classic_put_bots.json")) == []
 
 
-@pytest.mark.parametrize(("change", "words"), [
-    (lambda d: d["replyMessages"][0].update(type="Structured"), "travels in a message of type Text"),
-    (lambda d: d["replyMessages"][0]["content"][0]["attachment"].pop("filename"), "filename"),
-    (lambda d: d.pop("intent"), "intent is required with botState Complete"),
-    (lambda d: d.update(errorInfo={"code": "x", "message": "y"}), "errorCode and errorMessage only"),
-    (lambda d: d.update(confidence=2), "from 0 to 1"),
-])
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda d: d["replyMessages"][0].update(type="Structured"), "travels in a message of type Text"),
+        (lambda d: d["replyMessages"][0]["content"][0]["attachment"].pop("filename"), "filename"),
+        (lambda d: d.pop("intent"), "intent is required with botState Complete"),
+        (lambda d: d.update(errorInfo={"code": "x", "message": "y"}), "errorCode and errorMessage only"),
+        (lambda d: d.update(confidence=2), "from 0 to 1"),
+    ],
+)
 def test_what_genesys_refuses_our_models_refuse(change: Callable[[Any], Any], words: str) -> None:
     data = _load("dbc_outgoing_attachment.json")
     change(data)
@@ -95,5 +122,11 @@ def test_bot_list_limits_and_names_are_checked() -> None:
     with pytest.raises(ModelError, match="256"):
         Bot.from_json({**bot, "description": "d" * 257})
     with pytest.raises(ModelError, match="Money"):
-        Bot.from_json({**bot, "versions": [{**bot["versions"][0], "intents": [
-            {"name": "i", "entities": [{"name": "e", "type": "Money"}]}]}]})
+        Bot.from_json(
+            {
+                **bot,
+                "versions": [
+                    {**bot["versions"][0], "intents": [{"name": "i", "entities": [{"name": "e", "type": "Money"}]}]}
+                ],
+            }
+        )

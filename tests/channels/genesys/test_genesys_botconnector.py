@@ -6,24 +6,41 @@ import json
 
 import trio
 
-from commandlang.channels.genesys import (ConversationsReplySink, check_bot_secret, handle_bot_request,
-                                          parse_bot_request, to_inbound_message)
+from commandlang.channels.genesys import (
+    ConversationsReplySink,
+    check_bot_secret,
+    handle_bot_request,
+    parse_bot_request,
+    to_inbound_message,
+)
 from commandlang.runtime.messages import InboundMessage, Job
 from commandlang.testing.fake_genesys import BotFlowDriver
-from genesys_helpers import (BotEndpointApp, StubRuntime, compile_genesys, compile_text, genesys_env,
-                             serve_bot_endpoint)
+from .genesys_helpers import BotEndpointApp, StubRuntime, compile_genesys, compile_text, genesys_env, serve_bot_endpoint
 
 SECRET = "bot-shared-secret"
-REQUEST = {"botId": "b1", "botVersion": "1.0", "botSessionId": "s-1", "messageId": "m-1",
-           "inputMessage": {"type": "Text", "text": "/refund 123 amount=5"}, "languageCode": "en-us",
-           "botSessionTimeout": 4320, "genesysConversationId": "c-1", "parameters": {}}
+REQUEST = {
+    "botId": "b1",
+    "botVersion": "1.0",
+    "botSessionId": "s-1",
+    "messageId": "m-1",
+    "inputMessage": {"type": "Text", "text": "/refund 123 amount=5"},
+    "languageCode": "en-us",
+    "botSessionTimeout": 4320,
+    "genesysConversationId": "c-1",
+    "parameters": {},
+}
 HEADERS = {"Authorization": SECRET}
 
 
 def test_request_becomes_an_inbound_customer_message() -> None:
     message = to_inbound_message(parse_bot_request(json.dumps(REQUEST).encode()), now=lambda: 5.0)
     assert (message.channel, message.conversation_id, message.message_id, message.role, message.text) == (
-        "genesys", "c-1", "m-1", "customer", "/refund 123 amount=5")
+        "genesys",
+        "c-1",
+        "m-1",
+        "customer",
+        "/refund 123 amount=5",
+    )
     assert message.metadata["genesys_bot_session_id"] == "s-1" and message.timestamp == 5.0
 
 
@@ -46,8 +63,14 @@ async def test_handler_answers_each_case() -> None:
                 body["inputMessage"] = {"type": "Structured", "content": content}
             elif text is not None:
                 body["inputMessage"] = {"type": "Text", "text": text}
-            return await handle_bot_request(json.dumps(body).encode(), headers, runtime.submit, secret=SECRET,
-                                             compile_reply=compile_genesys, budget=budget)
+            return await handle_bot_request(
+                json.dumps(body).encode(),
+                headers,
+                runtime.submit,
+                secret=SECRET,
+                compile_reply=compile_genesys,
+                budget=budget,
+            )
 
         command = await ask("/refund 123")
         assert command.status == 200 and command.body["botState"] == "MoreData"
@@ -55,13 +78,20 @@ async def test_handler_answers_each_case() -> None:
         assert command.body["intent"] == "refund"
         chat = await ask("hello, I need help")
         assert chat.body == {"botState": "Complete", "intent": "commandlang_not_a_command", "confidence": 1.0}
-        press = await ask(content=[{"contentType": "ButtonResponse", "buttonResponse": {
-            "type": "QuickReply", "text": "Order status", "payload": "/status 123"}}])
+        press = await ask(
+            content=[
+                {
+                    "contentType": "ButtonResponse",
+                    "buttonResponse": {"type": "QuickReply", "text": "Order status", "payload": "/status 123"},
+                }
+            ]
+        )
         assert press.body["botState"] == "MoreData" and runtime.submitted[-1].text == "/status 123"
         assert (await ask("/refund 1", headers={"Authorization": "wrong"})).status == 403
         assert (await ask("/refund 1", headers={})).status == 403
-        bad = await handle_bot_request(b'{"botId": "b1"}', HEADERS, runtime.submit, secret=SECRET,
-                                       compile_reply=compile_genesys)
+        bad = await handle_bot_request(
+            b'{"botId": "b1"}', HEADERS, runtime.submit, secret=SECRET, compile_reply=compile_genesys
+        )
         assert bad.status == 400 and "is required" in bad.body["errorMessage"]
         boom = await ask("/hang", budget=0.1)  # pipeline never finishes nor replies: ack-less MoreData
         assert boom.body["botState"] == "MoreData" and "replyMessages" not in boom.body
@@ -69,10 +99,13 @@ async def test_handler_answers_each_case() -> None:
         def exploding_submit(message: InboundMessage) -> Job:
             raise RuntimeError("store is down at /var/secret/path")
 
-        failed = await handle_bot_request(json.dumps(REQUEST).encode(), HEADERS, exploding_submit, secret=SECRET,
-                                          compile_reply=compile_genesys)
+        failed = await handle_bot_request(
+            json.dumps(REQUEST).encode(), HEADERS, exploding_submit, secret=SECRET, compile_reply=compile_genesys
+        )
         assert failed.status == 200 and failed.body["botState"] == "Failed"
-        assert failed.body["errorInfo"]["errorCode"] == "internal.error" and "/var/secret" not in json.dumps(failed.body)
+        assert failed.body["errorInfo"]["errorCode"] == "internal.error" and "/var/secret" not in json.dumps(
+            failed.body
+        )
         nursery.cancel_scope.cancel()
 
 
@@ -103,15 +136,20 @@ async def test_end_to_end_bot_flow_rich_reply_then_slow_command_finishes_through
 
         seen = [(m.sender, m.text) for m in env.fake.transcript(turn.conversation_id)]
         assert seen == [
-            ("customer", "/refund 123 amount=5"), ("bot", "refund done for 123 amount=5"),
-            ("customer", "Order status"), ("bot", "status done for 123"),
+            ("customer", "/refund 123 amount=5"),
+            ("bot", "refund done for 123 amount=5"),
+            ("customer", "Order status"),
+            ("bot", "status done for 123"),
             ("customer", "can I talk to a human?"),
-            ("customer", "/slow"), ("bot", "Working on it…"),
+            ("customer", "/slow"),
+            ("bot", "Working on it…"),
             ("agent", "Slow thing done.\n1. Again (/slow)"),
         ]
         bot_content = env.fake.transcript(turn.conversation_id)[1].content
-        assert bot_content[0] == {"contentType": "QuickReply", "quickReply": {
-            "text": "Order status", "payload": "/status 123", "action": "Message"}}
+        assert bot_content[0] == {
+            "contentType": "QuickReply",
+            "quickReply": {"text": "Order status", "payload": "/status 123", "action": "Message"},
+        }
 
         wrong = BotFlowDriver(env.fake, url, secret="guess", http=env.http)
         assert (await wrong.send_text("/refund 1")).status == 403
@@ -120,13 +158,19 @@ async def test_end_to_end_bot_flow_rich_reply_then_slow_command_finishes_through
 async def test_unset_secret_turns_the_endpoint_off_and_bad_compiled_content_fails_cleanly() -> None:
     async with trio.open_nursery() as nursery:
         runtime = StubRuntime(nursery, None)
-        off = await handle_bot_request(json.dumps(REQUEST).encode(), HEADERS, runtime.submit, secret="",
-                                       compile_reply=compile_genesys)
+        off = await handle_bot_request(
+            json.dumps(REQUEST).encode(), HEADERS, runtime.submit, secret="", compile_reply=compile_genesys
+        )
         assert off.status == 503 and "GENESYS_BOT_SECRET" in off.body["message"]
         broken = await handle_bot_request(
-            json.dumps(REQUEST).encode(), HEADERS, runtime.submit, secret=SECRET,
-            compile_reply=lambda reply: [{"type": "Structured", "content": [{"contentType": "QuickReply",
-                                                                             "quickReply": {"text": "no payload"}}]}])
+            json.dumps(REQUEST).encode(),
+            HEADERS,
+            runtime.submit,
+            secret=SECRET,
+            compile_reply=lambda reply: [
+                {"type": "Structured", "content": [{"contentType": "QuickReply", "quickReply": {"text": "no payload"}}]}
+            ],
+        )
         assert broken.body["botState"] == "Failed" and broken.body["errorInfo"]["errorCode"] == "internal.error"
         nursery.cancel_scope.cancel()
 

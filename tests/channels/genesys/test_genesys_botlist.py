@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from commandlang.channels.genesys.botlist import (NOT_A_COMMAND, BotListError, build_bot, entity_values,
-                                                  findings)
+from commandlang.channels.genesys.botlist import NOT_A_COMMAND, BotListError, build_bot, entity_values, findings
 from commandlang.channels.genesys.models import classic_bot_list, dbc_bot_list
 from commandlang.registry.loader import load_spec
-from genesys_helpers import genesys_env
-from sdk_bot_oracle import sdk_problems
+from .genesys_helpers import genesys_env
+from .sdk_bot_oracle import sdk_problems
 from tests.helpers import ROOT, run_cli
 
 TYPED = """version: 1
@@ -53,9 +52,23 @@ def test_commands_become_intents_with_architect_typed_entities_plus_not_a_comman
     assert (body["entities"][0]["id"], version["version"], version["supportedLanguages"]) == ("my-bot", "v7", ["en-us"])
     assert [i["name"] for i in version["intents"]] == ["typed", NOT_A_COMMAND]
     assert {e["name"]: e["type"] for e in version["intents"][0]["entities"]} == {
-        "i": "Integer", "d": "Decimal", "f": "Decimal", "b": "Boolean", "du": "Duration", "da": "Datetime",
-        "dt": "Datetime", "s": "String", "e": "String", "u": "String", "id": "String", "c": "String",
-        "li": "IntegerCollection", "ls": "StringCollection", "ldu": "DurationCollection", "pin": "String"}
+        "i": "Integer",
+        "d": "Decimal",
+        "f": "Decimal",
+        "b": "Boolean",
+        "du": "Duration",
+        "da": "Datetime",
+        "dt": "Datetime",
+        "s": "String",
+        "e": "String",
+        "u": "String",
+        "id": "String",
+        "c": "String",
+        "li": "IntegerCollection",
+        "ls": "StringCollection",
+        "ldu": "DurationCollection",
+        "pin": "String",
+    }
     assert listing.ends_bot_session("typed") and not listing.ends_bot_session(NOT_A_COMMAND)
 
 
@@ -72,8 +85,20 @@ def test_the_classic_body_is_the_sdks_bot_list() -> None:
 
 def test_entity_values_in_the_formats_architect_reads() -> None:
     command = _spec().commands["typed"]
-    args = {"i": 42, "d": "19.99", "f": 1.5, "b": False, "du": 5400, "da": "2026-01-31", "dt": "2026-01-31T10:00:00",
-            "s": "x", "li": [1, 2], "ldu": [90, 86400 + 1.5], "pin": "****", "e": None}
+    args = {
+        "i": 42,
+        "d": "19.99",
+        "f": 1.5,
+        "b": False,
+        "du": 5400,
+        "da": "2026-01-31",
+        "dt": "2026-01-31T10:00:00",
+        "s": "x",
+        "li": [1, 2],
+        "ldu": [90, 86400 + 1.5],
+        "pin": "****",
+        "e": None,
+    }
     values = {v.name: v.to_json() for v in entity_values(command, args)}
     assert values["b"] == {"name": "b", "type": "Boolean", "value": "false"}
     assert values["du"]["value"] == "PT1H30M" and values["ldu"]["values"] == ["PT1M30S", "P1DT1.5S"]
@@ -98,8 +123,12 @@ def test_genesys_limits_are_lint_findings_with_positions_and_hints(tmp_path: Pat
     assert result.returncode == 1
     assert result.stdout == snapshot
     codes = {d["code"] for d in json.loads(run_cli("lint", "--format", "json", "commands.yaml", cwd=tmp_path).stdout)}
-    assert codes == {"genesys_too_many_intents", "genesys_too_many_entities", "genesys_name_too_long",
-                     "genesys_reserved_intent"}
+    assert codes == {
+        "genesys_too_many_intents",
+        "genesys_too_many_entities",
+        "genesys_name_too_long",
+        "genesys_reserved_intent",
+    }
 
 
 def test_a_registry_over_the_limits_builds_no_bot_list() -> None:
@@ -116,7 +145,10 @@ def test_cli_prints_the_bot_list_in_both_shapes(tmp_path: Path) -> None:
     dbc = run_cli("genesys", "bots", "--registry", "commands.yaml", cwd=tmp_path)
     classic = run_cli("genesys", "bots", "--format", "classic", "--registry", "commands.yaml", cwd=tmp_path)
     assert dbc.returncode == classic.returncode == 0
-    assert [i["name"] for i in json.loads(dbc.stdout)["entities"][0]["versions"][0]["intents"]] == ["typed", NOT_A_COMMAND]
+    assert [i["name"] for i in json.loads(dbc.stdout)["entities"][0]["versions"][0]["intents"]] == [
+        "typed",
+        NOT_A_COMMAND,
+    ]
     assert sdk_problems("BotList", json.loads(classic.stdout)) == []
     (tmp_path / "big.yaml").write_text(_too_big())
     refused = run_cli("genesys", "bots", "--registry", "big.yaml", cwd=tmp_path)
@@ -128,13 +160,17 @@ async def test_push_bots_uploads_the_classic_list_through_the_public_api(tmp_pat
     import trio
 
     from commandlang.cli.genesys import push_bots
-    from genesys_helpers import CLIENT_ID, CLIENT_SECRET
+    from .genesys_helpers import CLIENT_ID, CLIENT_SECRET
 
     (tmp_path / "commands.yaml").write_text(TYPED)
     async with genesys_env() as env:
-        environ = {"GENESYS_CLIENT_ID": CLIENT_ID, "GENESYS_CLIENT_SECRET": CLIENT_SECRET,
-                   "GENESYS_API_BASE": env.fake.base_url, "GENESYS_LOGIN_BASE": env.fake.base_url,
-                   "GENESYS_BOT_ID": "cl-bot"}
+        environ = {
+            "GENESYS_CLIENT_ID": CLIENT_ID,
+            "GENESYS_CLIENT_SECRET": CLIENT_SECRET,
+            "GENESYS_API_BASE": env.fake.base_url,
+            "GENESYS_LOGIN_BASE": env.fake.base_url,
+            "GENESYS_BOT_ID": "cl-bot",
+        }
         argv = ["--integration-id", "int-1", "--registry", str(tmp_path / "commands.yaml")]
         code = await trio.to_thread.run_sync(_with_env, environ, push_bots, argv)
         assert code == 0

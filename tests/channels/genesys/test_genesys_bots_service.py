@@ -11,12 +11,14 @@ import trio
 
 from commandlang.channels.genesys.botlist import NOT_A_COMMAND
 from commandlang.testing.fake_genesys import BotFlowDriver, FakeGenesys, serve_fake_genesys
-from sdk_bot_oracle import sdk_problems
+from .sdk_bot_oracle import sdk_problems
 from tests.runtime.support import REGISTRY, Running, running_service
 
 BOT_SECRET = "bot-secret-55d0"
 CLIENT_SECRET = "client-secret-1f2e"
-REGISTRY_WITH_BOTS = REGISTRY + """  receipt:
+REGISTRY_WITH_BOTS = (
+    REGISTRY
+    + """  receipt:
     summary: The receipt as a file
     reply:
       success: {text: "Your receipt", attachments: [{url: "https://files.example.com/r7.png", media_type: Image, mime: image/png}]}
@@ -30,24 +32,40 @@ REGISTRY_WITH_BOTS = REGISTRY + """  receipt:
       topics: "list[str]"
       pin: {type: str, sensitive: true}
 """
+)
 
 
 @asynccontextmanager
-async def bots_service(tmp_path: Path, registry: str = REGISTRY_WITH_BOTS,
-                       **extra: Any) -> AsyncIterator[tuple[Running, FakeGenesys]]:
+async def bots_service(
+    tmp_path: Path, registry: str = REGISTRY_WITH_BOTS, **extra: Any
+) -> AsyncIterator[tuple[Running, FakeGenesys]]:
     async with trio.open_nursery() as nursery:
         fake = await nursery.start(functools.partial(serve_fake_genesys, client_id="cl-b", client_secret=CLIENT_SECRET))
-        settings = dict(genesys_client_id="cl-b", genesys_client_secret=CLIENT_SECRET, genesys_api_base=fake.base_url,
-                        genesys_login_base=fake.base_url, genesys_bot_secret=BOT_SECRET, genesys_bot_budget=0.5,
-                        genesys_bot_id="cmd-bot", **extra)
+        settings = dict(
+            genesys_client_id="cl-b",
+            genesys_client_secret=CLIENT_SECRET,
+            genesys_api_base=fake.base_url,
+            genesys_login_base=fake.base_url,
+            genesys_bot_secret=BOT_SECRET,
+            genesys_bot_budget=0.5,
+            genesys_bot_id="cmd-bot",
+            **extra,
+        )
         async with running_service(tmp_path, registry, **settings) as run:
             yield run, fake
         nursery.cancel_scope.cancel()
 
 
 def dbc(run: Running, fake: FakeGenesys, **options: Any) -> BotFlowDriver:
-    return BotFlowDriver(fake, f"{run.base}/genesys/dbc", secret=f"Bearer {BOT_SECRET}", product="dbc",
-                         bot_id="cmd-bot", with_agent=False, **options)
+    return BotFlowDriver(
+        fake,
+        f"{run.base}/genesys/dbc",
+        secret=f"Bearer {BOT_SECRET}",
+        product="dbc",
+        bot_id="cmd-bot",
+        with_agent=False,
+        **options,
+    )
 
 
 async def test_dbc_bot_list_is_served_behind_the_secret_and_404_for_another_bot(tmp_path: Path) -> None:
@@ -62,13 +80,21 @@ async def test_dbc_bot_list_is_served_behind_the_secret_and_404_for_another_bot(
         listing = (await run.client.get(f"{base}/bots", headers=auth)).json()
         bot = listing["entities"][0]
         assert bot == (await run.client.get(f"{base}/bots/cmd-bot", headers=auth)).json()
-        assert [i["name"] for i in bot["versions"][0]["intents"]] == ["slow", "status", "note", "receipt", "handoff",
-                                                                      NOT_A_COMMAND]
+        assert [i["name"] for i in bot["versions"][0]["intents"]] == [
+            "slow",
+            "status",
+            "note",
+            "receipt",
+            "handoff",
+            NOT_A_COMMAND,
+        ]
         assert (await run.client.get(f"{base}/bots/CMD-BOT", headers=auth)).status_code == 404  # ids are case-sensitive
         assert await run.rows() == []  # nothing ran
 
 
-async def test_dbc_chat_ends_with_the_declared_not_a_command_intent_and_commands_stay_in_the_bot(tmp_path: Path) -> None:
+async def test_dbc_chat_ends_with_the_declared_not_a_command_intent_and_commands_stay_in_the_bot(
+    tmp_path: Path,
+) -> None:
     async with bots_service(tmp_path) as (run, fake):
         flow = dbc(run, fake)
         turn = await flow.send_text("/note hello")
@@ -87,9 +113,11 @@ async def test_dbc_ends_bot_session_command_completes_with_its_intent_and_typed_
         turn = await dbc(run, fake).send_text("/handoff 123 --urgent wait=1h30m topics=a topics=b pin=4242")
         assert turn.path == "intent:handoff"
         assert turn.raw["entities"] == [
-            {"name": "order", "type": "Integer", "value": "123"}, {"name": "urgent", "type": "Boolean", "value": "true"},
+            {"name": "order", "type": "Integer", "value": "123"},
+            {"name": "urgent", "type": "Boolean", "value": "true"},
             {"name": "wait", "type": "Duration", "value": "PT1H30M"},
-            {"name": "topics", "type": "StringCollection", "values": ["a", "b"]}]  # the sensitive pin never leaves
+            {"name": "topics", "type": "StringCollection", "values": ["a", "b"]},
+        ]  # the sensitive pin never leaves
         assert "4242" not in str(turn.raw)
 
 
@@ -104,7 +132,9 @@ async def test_dbc_slow_command_acks_in_time_and_finishes_through_outgoing_messa
         assert sent.status == 200 and sdk_problems("OutgoingMessageRequest", sent.body) == []
         assert (sent.body["botId"], sent.body["botState"]) == ("cmd-bot", "MoreData")
         assert sent.body["botSessionId"] == fake.bot_exchanges[0][0]["botSessionId"]
-        assert sent.body["botVersion"] == fake.bot_exchanges[0][0]["botVersion"]  # the session's, or Genesys says mismatch
+        assert (
+            sent.body["botVersion"] == fake.bot_exchanges[0][0]["botVersion"]
+        )  # the session's, or Genesys says mismatch
         assert [m.text for m in fake.transcript(turn.conversation_id) if m.sender == "bot"][-1] == "Slow 5 done"
 
 
@@ -113,10 +143,12 @@ async def test_classic_handle_utterance_still_works_and_checks_intents_against_t
         from commandlang.channels.genesys.botlist import build_bot
         from commandlang.channels.genesys.models import classic_bot_list
 
-        flow = BotFlowDriver(fake, f"{run.base}/genesys/bot", secret=BOT_SECRET, bot_id="cmd-bot",
-                             integration_id="int-9")
-        spec_version = (await run.client.get(f"{run.base}/genesys/dbc/bots", headers={"Authorization": BOT_SECRET})
-                        ).json()["entities"][0]["versions"][0]["version"]
+        flow = BotFlowDriver(
+            fake, f"{run.base}/genesys/bot", secret=BOT_SECRET, bot_id="cmd-bot", integration_id="int-9"
+        )
+        spec_version = (
+            await run.client.get(f"{run.base}/genesys/dbc/bots", headers={"Authorization": BOT_SECRET})
+        ).json()["entities"][0]["versions"][0]["version"]
         from commandlang.registry.loader import load_spec
 
         spec, _ = load_spec(str(run.registry), env={"DEMO_API": "http://x"})
@@ -153,9 +185,16 @@ async def test_a_registry_over_genesys_limits_is_refused_when_the_bot_connector_
 
 async def test_a_retried_dbc_message_runs_once_deduped_on_conversation_and_message_id(tmp_path: Path) -> None:
     async with bots_service(tmp_path) as (run, fake):
-        body = {"botId": "cmd-bot", "botVersion": "v", "botSessionId": "s-1", "messageId": "m-1",
-                "inputMessage": {"type": "Text", "text": "/note once"}, "languageCode": "en-us",
-                "botSessionTimeout": 60, "genesysConversationId": "conv-1"}
+        body = {
+            "botId": "cmd-bot",
+            "botVersion": "v",
+            "botSessionId": "s-1",
+            "messageId": "m-1",
+            "inputMessage": {"type": "Text", "text": "/note once"},
+            "languageCode": "en-us",
+            "botSessionTimeout": 60,
+            "genesysConversationId": "conv-1",
+        }
         url, auth = f"{run.base}/genesys/dbc/messages", {"Authorization": BOT_SECRET}
         first = await run.client.post(url, json=body, headers=auth)
         again = await run.client.post(url, json=body, headers=auth)  # Genesys retries a 5xx or a timeout
@@ -166,7 +205,9 @@ async def test_a_retried_dbc_message_runs_once_deduped_on_conversation_and_messa
         assert rows == [("conv-1", "m-1"), ("conv-2", "m-1")]
 
 
-SLOW_HANDOFF = REGISTRY_WITH_BOTS + """  slowhand:
+SLOW_HANDOFF = (
+    REGISTRY_WITH_BOTS
+    + """  slowhand:
     summary: Hand over after a slow backend call
     genesys: {ends_bot_session: true}
     args:
@@ -180,6 +221,7 @@ SLOW_HANDOFF = REGISTRY_WITH_BOTS + """  slowhand:
     reply:
       success: {text: "Handed over {{ args.n }}"}
 """
+)
 
 
 async def test_a_slow_session_ending_command_ends_the_session_after_its_late_replies(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import pytest
 from commandlang.channels.genesys import ConversationsReplySink, GenesysApiError, MediaFile, split_text
 from commandlang.channels.genesys.conversations import TRUNCATION_MARKER
 from commandlang.runtime.messages import InboundMessage, OutboundReply
-from genesys_helpers import TestReply, compile_text, genesys_env
+from .genesys_helpers import TestReply, compile_text, genesys_env
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
@@ -38,16 +38,20 @@ async def test_send_text_as_the_agent_and_long_text_in_parts(plain_httpx: bool) 
         await env.conversations.send_text(conversation.id, communication, "q" * 2100, overflow="truncate")
         assert env.fake.transcript(conversation.id)[-1].text.endswith(TRUNCATION_MARKER)
         sends = env.fake.requests_to(
-            "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages")
+            "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages"
+        )
         assert all(set(r.body) == {"textBody"} and r.query == {"useNormalizedMessage": "true"} for r in sends)
 
 
 async def test_media_is_uploaded_then_sent_by_id() -> None:
     async with genesys_env() as env:
         conversation = env.fake.start_conversation(queue_id="q1")
-        sent = await env.conversations.send_media(conversation.id, conversation.communication_id,
-                                                  [MediaFile("receipt.png", PNG, "image/png"),
-                                                   MediaFile("label.png", PNG, "image/png")], caption="Your receipt")
+        sent = await env.conversations.send_media(
+            conversation.id,
+            conversation.communication_id,
+            [MediaFile("receipt.png", PNG, "image/png"), MediaFile("label.png", PNG, "image/png")],
+            caption="Your receipt",
+        )
         media = list(env.fake.media.values())
         assert [m.data for m in media] == [PNG, PNG] and media[0].file_name == "receipt.png"
         caption, first, second = env.fake.transcript(conversation.id)
@@ -55,8 +59,12 @@ async def test_media_is_uploaded_then_sent_by_id() -> None:
         assert (caption.text, caption.media_ids) == ("Your receipt", [])
         assert (first.media_ids, second.media_ids) == ([media[0].id], [media[1].id])
         assert [m.id for m in sent] == [caption.id, first.id, second.id]
-        bodies = [r.body for r in env.fake.requests_to(
-            "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages")]
+        bodies = [
+            r.body
+            for r in env.fake.requests_to(
+                "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages"
+            )
+        ]
         assert bodies == [{"textBody": "Your receipt"}, {"mediaIds": [media[0].id]}, {"mediaIds": [media[1].id]}]
 
 
@@ -64,11 +72,16 @@ async def test_the_reply_sink_finds_the_communication_and_sends_text_and_images(
     async with genesys_env() as env:
         conversation = env.fake.start_conversation(queue_id="q1")
         sent_ids: list[str] = []
-        sink = ConversationsReplySink(env.conversations, compile_text,
-                                      compile_media=lambda reply: [MediaFile("chart.png", PNG, "image/png")],
-                                      on_sent=sent_ids.append)
+        sink = ConversationsReplySink(
+            env.conversations,
+            compile_text,
+            compile_media=lambda reply: [MediaFile("chart.png", PNG, "image/png")],
+            on_sent=sent_ids.append,
+        )
         inbound = InboundMessage("genesys", conversation.id, "m-1", "p-1", "agent", "/chart", 0.0)
-        await sink.send(OutboundReply(conversation.id, TestReply("Here you go", (("More", "/chart more"),)), "c1", inbound))
+        await sink.send(
+            OutboundReply(conversation.id, TestReply("Here you go", (("More", "/chart more"),)), "c1", inbound)
+        )
         transcript = env.fake.transcript(conversation.id)
         assert [m.text for m in transcript] == ["Here you go\n1. More (/chart more)", ""]
         assert transcript[1].media_ids and sent_ids == [m.id for m in transcript]
@@ -79,8 +92,9 @@ async def test_the_reply_sink_finds_the_communication_and_sends_text_and_images(
 async def test_the_fake_rejects_what_genesys_would_with_an_error_body() -> None:
     async with genesys_env() as env:
         conversation = env.fake.start_conversation(queue_id="q1")
-        path = (f"/api/v2/conversations/messages/{conversation.id}/communications/"
-                f"{conversation.communication_id}/messages")
+        path = (
+            f"/api/v2/conversations/messages/{conversation.id}/communications/{conversation.communication_id}/messages"
+        )
         for body, reason in [
             ({"textBody": "pick", "content": [{"contentType": "QuickReply"}]}, "$.content: unknown field"),
             ({"textBody": "x" * 2001}, "at most 2000"),
@@ -97,9 +111,11 @@ async def test_the_fake_rejects_what_genesys_would_with_an_error_body() -> None:
         with pytest.raises(GenesysApiError) as caught:
             await env.conversations.send_text(conversation.id, "not-the-agent", "hi")
         assert caught.value.status == 404
-        raw = await env.http.post(f"{env.fake.base_url}{path}", content=b"textBody=hi",
-                                  headers={"Authorization": f"Bearer {await env.tokens.token()}",
-                                           "Content-Type": "text/plain"})
+        raw = await env.http.post(
+            f"{env.fake.base_url}{path}",
+            content=b"textBody=hi",
+            headers={"Authorization": f"Bearer {await env.tokens.token()}", "Content-Type": "text/plain"},
+        )
         assert raw.status_code == 415 and raw.json()["code"] == "unsupported.media.type"
         with pytest.raises(GenesysApiError) as caught:
             await env.conversations.get_message(conversation.id, "missing")

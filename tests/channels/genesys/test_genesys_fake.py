@@ -12,7 +12,7 @@ import trio
 
 from commandlang.channels.genesys import GenesysApiError, NotificationIngest
 from commandlang.runtime.messages import InboundMessage
-from genesys_helpers import genesys_env
+from .genesys_helpers import genesys_env
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -25,14 +25,21 @@ async def test_channels_limits_topics_and_head() -> None:
         with pytest.raises(GenesysApiError) as caught:
             await env.api.request("HEAD", f"/api/v2/notifications/channels/{ids[0]}")
         assert caught.value.status == 404
-        listing = await env.api.request("PUT", f"/api/v2/notifications/channels/{ids[-1]}/subscriptions",
-                                        json=[{"id": "v2.routing.queues.q1.conversations.messages"}, {"id": "v2.bogus"}])
+        listing = await env.api.request(
+            "PUT",
+            f"/api/v2/notifications/channels/{ids[-1]}/subscriptions",
+            json=[{"id": "v2.routing.queues.q1.conversations.messages"}, {"id": "v2.bogus"}],
+        )
         assert listing.json()["entities"] == [
             {"id": "v2.routing.queues.q1.conversations.messages", "state": "Permitted"},
-            {"id": "v2.bogus", "state": "Rejected", "rejectionReason": "Unknown topic"}]
+            {"id": "v2.bogus", "state": "Rejected", "rejectionReason": "Unknown topic"},
+        ]
         with pytest.raises(GenesysApiError) as caught:
-            await env.api.request("PUT", f"/api/v2/notifications/channels/{ids[-1]}/subscriptions",
-                                  json=[{"topic": "v2.routing.queues.q1.conversations.messages"}])
+            await env.api.request(
+                "PUT",
+                f"/api/v2/notifications/channels/{ids[-1]}/subscriptions",
+                json=[{"topic": "v2.routing.queues.q1.conversations.messages"}],
+            )
         assert caught.value.status == 400 and "$[0].topic: unknown field" in caught.value.error.message
         assert [v.path for v in env.fake.violations] == ["$[0].topic"]  # provoked on purpose
         env.fake.violations.clear()
@@ -42,7 +49,9 @@ async def test_api_calls_without_a_valid_bearer_token_are_refused() -> None:
     async with genesys_env(token_ttl=300) as env:
         url = f"{env.fake.base_url}/api/v2/notifications/channels"
         assert (await env.http.post(url)).json()["code"] == "authentication.required"
-        assert (await env.http.post(url, headers={"Authorization": "Bearer made-up"})).json()["code"] == "bad.credentials"
+        assert (await env.http.post(url, headers={"Authorization": "Bearer made-up"})).json()[
+            "code"
+        ] == "bad.credentials"
         token = await env.tokens.token()
         assert (await env.http.post(url, headers={"Authorization": f"Bearer {token}"})).status_code == 200
         assert all("made-up" not in repr(r) and token not in repr(r) for r in env.fake.requests)
@@ -63,15 +72,31 @@ async def test_ingest_survives_a_token_endpoint_outage_without_losing_the_messag
 
 
 def test_cli_serves_a_fake_that_official_sdks_could_use() -> None:
-    process = subprocess.Popen([sys.executable, "-m", "commandlang", "fake-genesys", "--port", "0", "--client-id", "id",
-                                "--client-secret", "s"], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "commandlang",
+            "fake-genesys",
+            "--port",
+            "0",
+            "--client-id",
+            "id",
+            "--client-secret",
+            "s",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = process.stdout.readline().strip()
         assert line.startswith("listening http://127.0.0.1:")
         base = line.split()[1]
         token = httpx.post(f"{base}/oauth/token", auth=("id", "s"), data={"grant_type": "client_credentials"}).json()
-        channel = httpx.post(f"{base}/api/v2/notifications/channels",
-                             headers={"Authorization": f"Bearer {token['access_token']}"}).json()
+        channel = httpx.post(
+            f"{base}/api/v2/notifications/channels", headers={"Authorization": f"Bearer {token['access_token']}"}
+        ).json()
         assert channel["connectUri"].startswith("ws://127.0.0.1:") and channel["id"].startswith("streaming-")
     finally:
         process.terminate()

@@ -7,7 +7,7 @@ import trio
 
 from commandlang.channels.genesys import GenesysApiError, GenesysPermissionError, SlidingWindowLimiter
 from commandlang.testing.fake_genesys.ratelimit import FakeRateLimit
-from genesys_helpers import genesys_env
+from .genesys_helpers import genesys_env
 
 CHANNELS = "/api/v2/notifications/channels"
 
@@ -24,8 +24,9 @@ async def test_the_fake_answers_429_with_genesyss_error_body_and_a_retry_after()
             await env.api.request("GET", CHANNELS)
         assert caught.value.status == 429 and caught.value.error.code == "too.many.requests"
         assert caught.value.error.message == "Rate limit exceeded the maximum [3] requests within [60] seconds"
-        answer = await env.http.get(f"{env.fake.base_url}{CHANNELS}",
-                                    headers={"Authorization": f"Bearer {await env.tokens.token()}"})
+        answer = await env.http.get(
+            f"{env.fake.base_url}{CHANNELS}", headers={"Authorization": f"Bearer {await env.tokens.token()}"}
+        )
         assert answer.status_code == 429 and 1 <= int(answer.headers["Retry-After"]) <= 60
         assert env.fake.rate_limit.rejected == 2 and env.fake.rate_limit.accepted == 3
         # the token endpoint is not counted: a new token still comes while the API refuses

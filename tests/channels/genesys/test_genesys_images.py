@@ -34,8 +34,9 @@ class ImageServer:
         path = head.split(b" ", 2)[1]
         try:
             if path == b"/small.png":
-                await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n%s"
-                                      % (len(PNG), PNG))
+                await stream.send_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: %d\r\n\r\n%s" % (len(PNG), PNG)
+                )
                 return
             if path == b"/declared.png":  # says it is too big, then sends nothing more: read nothing, wait for nothing
                 await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (MAX_IMAGE_BYTES * 10))

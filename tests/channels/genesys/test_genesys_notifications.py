@@ -10,11 +10,13 @@ import trio
 
 from commandlang.channels.genesys import ConversationsReplySink, NotificationIngest
 from commandlang.runtime.messages import InboundMessage, OutboundReply
-from genesys_helpers import GenesysTestEnv, TestReply, compile_text, genesys_env
+from .genesys_helpers import GenesysTestEnv, TestReply, compile_text, genesys_env
 
 
 @asynccontextmanager
-async def ingesting(env: GenesysTestEnv, **options: Any) -> AsyncIterator[tuple[NotificationIngest, trio.MemoryReceiveChannel]]:
+async def ingesting(
+    env: GenesysTestEnv, **options: Any
+) -> AsyncIterator[tuple[NotificationIngest, trio.MemoryReceiveChannel]]:
     options.setdefault("backoff_base", 0.05)
     options.setdefault("backoff_max", 0.5)
     ingest = NotificationIngest(env.api, env.conversations, queue_ids=["q1"], user_ids=["agent-user-1"], **options)
@@ -45,13 +47,20 @@ async def wait_for(predicate, timeout: float = 5.0) -> None:
 async def test_channel_created_subscribed_and_customer_message_delivered() -> None:
     async with genesys_env() as env, ingesting(env) as (ingest, receive):
         [channel] = env.fake.channels.values()
-        assert channel.topics == {"v2.routing.queues.q1.conversations.messages",
-                                  "v2.users.agent-user-1.conversations.messages"}
+        assert channel.topics == {
+            "v2.routing.queues.q1.conversations.messages",
+            "v2.users.agent-user-1.conversations.messages",
+        }
         sent = env.fake.inject_customer_message("/refund 123 amount=5", queue_id="q1")
         message = await next_message(receive)
         conversation = env.fake.conversations[message.conversation_id]
         assert (message.message_id, message.text, message.role, message.queue_id, message.channel) == (
-            sent.id, "/refund 123 amount=5", "customer", "q1", "genesys")
+            sent.id,
+            "/refund 123 amount=5",
+            "customer",
+            "q1",
+            "genesys",
+        )
         assert message.participant_id == conversation.customer_participant_id
         assert message.metadata["genesys_communication_id"] == conversation.communication_id
         # the event carried ids only; the text came from the single-message GET
@@ -130,7 +139,10 @@ async def test_dropped_sockets_reconnect_with_backoff_and_duplicate_nothing() ->
 
 
 async def test_channels_are_renewed_before_they_expire() -> None:
-    async with genesys_env(channel_ttl=1.5, closing_warning=0.2) as env, ingesting(env, renew_before=3600) as (ingest, receive):
+    async with (
+        genesys_env(channel_ttl=1.5, closing_warning=0.2) as env,
+        ingesting(env, renew_before=3600) as (ingest, receive),
+    ):
         await trio.sleep(3.5)
         assert ingest.channels_created >= 3
         message = env.fake.inject_customer_message("/still-here", queue_id="q1")

@@ -8,8 +8,8 @@ import trio
 
 from commandlang.channels.genesys import ConversationsReplySink, NotificationIngest
 from commandlang.runtime.messages import InboundMessage, OutboundReply
-from genesys_helpers import TestReply, compile_text, genesys_env
-from test_genesys_notifications import ingesting, next_message, nothing_more, wait_for
+from .genesys_helpers import TestReply, compile_text, genesys_env
+from .test_genesys_notifications import ingesting, next_message, nothing_more, wait_for
 
 GENERIC = "/api/v2/conversations/{conversationId}"
 SEND = "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages"
@@ -49,8 +49,9 @@ async def test_a_404_on_send_asks_the_generic_conversation_again() -> None:
         sink = ConversationsReplySink(env.conversations, compile_text)
         stale = conversation.communication_id
         env.fake.connect_agent(conversation.id, publish=False)
-        inbound = InboundMessage("genesys", conversation.id, "m-1", "p-1", "agent", "/x", 0.0,
-                                 metadata={"genesys_communication_id": stale})
+        inbound = InboundMessage(
+            "genesys", conversation.id, "m-1", "p-1", "agent", "/x", 0.0, metadata={"genesys_communication_id": stale}
+        )
         await sink.send(OutboundReply(conversation.id, TestReply("after transfer"), "c1", inbound))
         assert env.fake.transcript(conversation.id)[-1].text == "after transfer"
         assert [r.status for r in env.fake.requests_to(SEND)] == [404, 200]
@@ -72,10 +73,18 @@ async def test_customer_messages_from_the_bot_phase_never_run_after_the_transfer
 async def test_unknown_content_and_enum_values_are_skipped_and_never_stall_ingest() -> None:
     async with genesys_env() as env, ingesting(env) as (ingest, receive):
         conversation = env.fake.start_conversation(queue_id="q1")
-        env.fake.add_message(conversation, "customer", "", content=[
-            {"contentType": "Reactions", "reactions": [{"reactionType": "Like", "count": 1}]}])
-        env.fake.add_message(conversation, "customer", "/located", content=[
-            {"contentType": "Location", "location": {"latitude": 1.0, "longitude": 2.0}}])
+        env.fake.add_message(
+            conversation,
+            "customer",
+            "",
+            content=[{"contentType": "Reactions", "reactions": [{"reactionType": "Like", "count": 1}]}],
+        )
+        env.fake.add_message(
+            conversation,
+            "customer",
+            "/located",
+            content=[{"contentType": "Location", "location": {"latitude": 1.0, "longitude": 2.0}}],
+        )
         typed = env.fake.add_message(conversation, "customer", "/after")
         env.fake.publish_conversation(conversation)
         got = [await next_message(receive), await next_message(receive)]
@@ -84,7 +93,10 @@ async def test_unknown_content_and_enum_values_are_skipped_and_never_stall_inges
 
 
 async def test_an_unreadable_message_is_retried_a_few_times_in_the_background_then_marked_seen() -> None:
-    async with genesys_env() as env, ingesting(env, fetch_attempts=3, backoff_base=0.4, backoff_max=0.8) as (ingest, receive):
+    async with (
+        genesys_env() as env,
+        ingesting(env, fetch_attempts=3, backoff_base=0.4, backoff_max=0.8) as (ingest, receive),
+    ):
         stuck = env.fake.start_conversation(queue_id="q1")
         bad = env.fake.add_message(stuck, "customer", "/never")
         env.fake.fail_next(400, method="GET", path=f"/messages/{bad.id}$", times=100)

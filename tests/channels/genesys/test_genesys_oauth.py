@@ -9,7 +9,7 @@ import pytest
 import trio
 
 from commandlang.channels.genesys import GenesysApiError, GenesysAuthError, GenesysPermissionError, TokenProvider
-from genesys_helpers import CLIENT_ID, CLIENT_SECRET, genesys_env
+from .genesys_helpers import CLIENT_ID, CLIENT_SECRET, genesys_env
 
 CHANNELS = "/api/v2/notifications/channels"
 
@@ -20,19 +20,26 @@ async def test_basic_auth_and_form_body_get_a_token_that_is_cached() -> None:
         assert await env.tokens.token() == first
         assert env.tokens.fetch_count == 1 and env.fake.tokens_issued == 1
         # the fake checks HTTP Basic and grant_type=client_credentials; a raw call proves the shape it wants
-        ok = await env.http.post(f"{env.fake.base_url}/oauth/token", auth=(CLIENT_ID, CLIENT_SECRET),
-                                 data={"grant_type": "client_credentials"})
+        ok = await env.http.post(
+            f"{env.fake.base_url}/oauth/token",
+            auth=(CLIENT_ID, CLIENT_SECRET),
+            data={"grant_type": "client_credentials"},
+        )
         assert ok.status_code == 200 and ok.json()["token_type"] == "bearer"
-        as_json = await env.http.post(f"{env.fake.base_url}/oauth/token", auth=(CLIENT_ID, CLIENT_SECRET),
-                                      json={"grant_type": "client_credentials"})
+        as_json = await env.http.post(
+            f"{env.fake.base_url}/oauth/token",
+            auth=(CLIENT_ID, CLIENT_SECRET),
+            json={"grant_type": "client_credentials"},
+        )
         assert as_json.status_code == 400
 
 
 async def test_wrong_secret_is_a_clear_error_that_never_shows_the_secret(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     async with genesys_env() as env:
-        bad = TokenProvider(client_id=CLIENT_ID, client_secret="wrong-secret-xyz", login_base=env.fake.base_url,
-                            http=env.http)
+        bad = TokenProvider(
+            client_id=CLIENT_ID, client_secret="wrong-secret-xyz", login_base=env.fake.base_url, http=env.http
+        )
         with pytest.raises(GenesysAuthError, match="invalid_client") as caught:
             await bad.token()
         assert "wrong-secret-xyz" not in str(caught.value) and "wrong-secret-xyz" not in repr(bad)
@@ -132,8 +139,14 @@ async def test_token_expiry_mid_run_fetches_a_new_token_before_it_is_refused() -
 
 async def test_transport_errors_on_the_token_endpoint_are_reported() -> None:
     async with httpx.AsyncClient() as http:
-        provider = TokenProvider(client_id="a", client_secret="b", login_base="http://127.0.0.1:9", http=http,
-                                 max_attempts=2, max_backoff=0.01)
+        provider = TokenProvider(
+            client_id="a",
+            client_secret="b",
+            login_base="http://127.0.0.1:9",
+            http=http,
+            max_attempts=2,
+            max_backoff=0.01,
+        )
         with pytest.raises(GenesysAuthError, match="ConnectError"):
             await provider.token()
 

@@ -19,7 +19,7 @@ from commandlang.channels.genesys.conversations import send_bot_message
 from commandlang.channels.genesys import content as content_models
 from commandlang.channels.genesys import models
 from commandlang.runtime.messages import InboundMessage, OutboundReply
-from genesys_helpers import TestReply, compile_text, genesys_env
+from .genesys_helpers import TestReply, compile_text, genesys_env
 from tests.shared_data import OPENAPI_SUBSET
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -31,8 +31,9 @@ def _spec() -> dict[str, Any]:
     return json.loads(OPENAPI_PATH.read_text())
 
 
-def check(schema: dict[str, Any], value: Any, spec: dict[str, Any], where: str = "$", *,
-          strict: bool = True) -> list[str]:
+def check(
+    schema: dict[str, Any], value: Any, spec: dict[str, Any], where: str = "$", *, strict: bool = True
+) -> list[str]:
     """Swagger 2.0 schema check: types, required, enums, date-times; `strict` flags unknown fields."""
     if "$ref" in schema:
         return check(spec["definitions"][schema["$ref"].split("/")[-1]], value, spec, where, strict=strict)
@@ -80,8 +81,9 @@ def _query_ok(parameter: dict[str, Any], raw: str) -> bool:
 
 async def _exercise_the_client(env) -> list[tuple[str, Any]]:
     """Every operation our client uses, through the real code paths; returns (definition, answer JSON) pairs."""
-    ingest = NotificationIngest(env.api, env.conversations, queue_ids=["q1"], user_ids=["u1"],
-                                backoff_base=0.05, backoff_max=0.2)
+    ingest = NotificationIngest(
+        env.api, env.conversations, queue_ids=["q1"], user_ids=["u1"], backoff_base=0.05, backoff_max=0.2
+    )
     send, receive = trio.open_memory_channel[InboundMessage](10)
     answers: list[tuple[str, Any]] = []
     async with trio.open_nursery() as nursery:
@@ -96,9 +98,12 @@ async def _exercise_the_client(env) -> list[tuple[str, Any]]:
         env.fake.publish_conversation(conversation)
         with trio.fail_after(5):
             await receive.receive(), await receive.receive()
-        sink = ConversationsReplySink(env.conversations, compile_text,
-                                      compile_media=lambda r: [MediaFile("r.png", b"png-bytes", "image/png")],
-                                      on_sent=ingest.mark_sent)
+        sink = ConversationsReplySink(
+            env.conversations,
+            compile_text,
+            compile_media=lambda r: [MediaFile("r.png", b"png-bytes", "image/png")],
+            on_sent=ingest.mark_sent,
+        )
         await sink.send(OutboundReply(conversation.id, TestReply("done " + "x" * 2500), "c1", inbound))
         base = f"/api/v2/conversations/messages/{conversation.id}"
         answers += [
@@ -109,14 +114,27 @@ async def _exercise_the_client(env) -> list[tuple[str, Any]]:
             ("Channel", (await env.api.request("POST", "/api/v2/notifications/channels")).json()),
         ]
         channel_id = next(iter(env.fake.channels))
-        answers.append(("ChannelTopicEntityListing",
-                        await env.api.get_json(f"/api/v2/notifications/channels/{channel_id}/subscriptions")))
+        answers.append(
+            (
+                "ChannelTopicEntityListing",
+                await env.api.get_json(f"/api/v2/notifications/channels/{channel_id}/subscriptions"),
+            )
+        )
         env.fake.bot_sessions["session-1"] = conversation.id
-        await send_bot_message(env.api, models.OutgoingBotMessage(
-            "bot-1", "1.0", "session-1", "en-us", (content_models.ReplyMessage("Structured", "Later", (
-                content_models.QuickReply("Again", "/again"),)),)))
-        upload = await env.api.post_json(f"{base}/communications/{conversation.communication_id}/messages/media/uploads",
-                                         {"fileName": "a.png", "contentLengthBytes": 3})
+        await send_bot_message(
+            env.api,
+            models.OutgoingBotMessage(
+                "bot-1",
+                "1.0",
+                "session-1",
+                "en-us",
+                (content_models.ReplyMessage("Structured", "Later", (content_models.QuickReply("Again", "/again"),)),),
+            ),
+        )
+        upload = await env.api.post_json(
+            f"{base}/communications/{conversation.communication_id}/messages/media/uploads",
+            {"fileName": "a.png", "contentLengthBytes": 3},
+        )
         answers.append(("MessageMediaUploadData", upload))
         nursery.cancel_scope.cancel()
     return answers
@@ -160,13 +178,16 @@ async def test_every_request_our_client_sent_and_every_answer_agree_with_the_ope
             codes = operation["responses"][str(request.status)].get("x-inin-error-codes", {})
             assert codes, f"{request.operation} {request.status} is not a documented answer"
     assert {op for _, op in used} >= {
-        "/api/v2/notifications/channels", "/api/v2/notifications/channels/{channelId}/subscriptions",
+        "/api/v2/notifications/channels",
+        "/api/v2/notifications/channels/{channelId}/subscriptions",
         "/api/v2/conversations/messages/{conversationId}/messages/{messageId}",
         "/api/v2/conversations/messages/{conversationId}/messages/bulk",
-        "/api/v2/conversations/messages/{conversationId}", "/api/v2/conversations/{conversationId}",
+        "/api/v2/conversations/messages/{conversationId}",
+        "/api/v2/conversations/{conversationId}",
         "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages",
         "/api/v2/conversations/messages/{conversationId}/communications/{communicationId}/messages/media/uploads",
-        "/api/v2/integrations/botconnectors/outgoing/messages"}
+        "/api/v2/integrations/botconnectors/outgoing/messages",
+    }
     for definition, answer in answers:  # the fake answers in the real shapes
         problems = check({"$ref": f"#/definitions/{definition}"}, answer, spec)
         # the subset is SDK 257, whose MessageData still required textBody; SDK 269 (the oracle, SOURCES.md 2)
@@ -188,33 +209,67 @@ def test_our_enums_are_the_apis() -> None:
     assert set(content_models.BOT_STATES) == _enum(spec, "OutgoingMessageRequest", "botState")
     assert set(content_models.MESSAGE_TYPES) == _enum(spec, "ReplyMessage", "type")
     assert {"QuickReply", "Card", "Carousel", "Attachment", "ButtonResponse"} <= _enum(
-        spec, "ConversationMessageContent", "contentType")
+        spec, "ConversationMessageContent", "contentType"
+    )
     assert {"Link", "Postback"} <= _enum(spec, "ConversationContentCardAction", "type")
     assert {"Image", "Video", "Audio", "File", "Link"} == _enum(spec, "ConversationContentAttachment", "mediaType")
     assert {"Button", "QuickReply", "DatePicker", "ListPicker", "Form"} == _enum(
-        spec, "ConversationContentButtonResponse", "type")
+        spec, "ConversationContentButtonResponse", "type"
+    )
     assert {"Permitted", "Rejected"} == _enum(spec, "ChannelTopic", "state")
 
 
 SAMPLES: list[tuple[str, Any, dict[str, Any]]] = [
     ("AdditionalMessage", models.AdditionalMessage, {"textBody": "hi"}),
-    ("UploadMediaRequest", models.UploadMediaRequest, {"fileName": "a.png", "contentLengthBytes": 3, "contentMd5": "x"}),
-    ("ConversationContentQuickReply", content_models.QuickReply, {"text": "Yes", "payload": "/yes", "action": "Message"}),
-    ("ConversationContentCard", content_models.Card, {"title": "T", "description": "D", "actions": [
-        {"type": "Postback", "text": "Undo", "payload": "/undo"}, {"type": "Link", "text": "Open", "url": "https://x"}]}),
+    (
+        "UploadMediaRequest",
+        models.UploadMediaRequest,
+        {"fileName": "a.png", "contentLengthBytes": 3, "contentMd5": "x"},
+    ),
+    (
+        "ConversationContentQuickReply",
+        content_models.QuickReply,
+        {"text": "Yes", "payload": "/yes", "action": "Message"},
+    ),
+    (
+        "ConversationContentCard",
+        content_models.Card,
+        {
+            "title": "T",
+            "description": "D",
+            "actions": [
+                {"type": "Postback", "text": "Undo", "payload": "/undo"},
+                {"type": "Link", "text": "Open", "url": "https://x"},
+            ],
+        },
+    ),
     ("ConversationContentCarousel", content_models.Carousel, {"cards": [{"title": "T", "actions": []}]}),
     ("ConversationContentAttachment", content_models.Attachment, {"mediaType": "Image", "url": "https://x/a.png"}),
-    ("ConversationContentButtonResponse", content_models.ButtonResponse, {"type": "QuickReply", "text": "Y", "payload": "/y"}),
+    (
+        "ConversationContentButtonResponse",
+        content_models.ButtonResponse,
+        {"type": "QuickReply", "text": "Y", "payload": "/y"},
+    ),
     ("ReplyMessage", content_models.ReplyMessage, {"type": "Text", "text": "hi"}),
-    ("OutgoingMessageRequest", models.OutgoingBotMessage, {
-        "botId": "b", "botVersion": "1.0", "botSessionId": "s", "botState": "MoreData", "languageCode": "en-us",
-        "replyMessages": [{"type": "Text", "text": "later"}]}),
+    (
+        "OutgoingMessageRequest",
+        models.OutgoingBotMessage,
+        {
+            "botId": "b",
+            "botVersion": "1.0",
+            "botSessionId": "s",
+            "botState": "MoreData",
+            "languageCode": "en-us",
+            "replyMessages": [{"type": "Text", "text": "later"}],
+        },
+    ),
 ]
 
 
 @pytest.mark.parametrize(("definition", "model", "sample"), SAMPLES, ids=[s[0] for s in SAMPLES])
-def test_models_write_valid_payloads_and_require_what_the_api_requires(definition: str, model: Any,
-                                                                      sample: dict[str, Any]) -> None:
+def test_models_write_valid_payloads_and_require_what_the_api_requires(
+    definition: str, model: Any, sample: dict[str, Any]
+) -> None:
     spec = _spec()
     parsed = model.from_json(sample)
     written = parsed.to_json()
@@ -228,14 +283,19 @@ def test_models_write_valid_payloads_and_require_what_the_api_requires(definitio
 
 def test_content_items_and_bot_answer_fit_the_api_shapes() -> None:
     spec = _spec()
-    items = [content_models.QuickReply("Undo", "/undo").to_json(),
-             content_models.Card("T", (content_models.CardAction("Postback", "Undo", "/undo"),)).to_json(),
-             content_models.Attachment("Image", "https://x/a.png").to_json()]
+    items = [
+        content_models.QuickReply("Undo", "/undo").to_json(),
+        content_models.Card("T", (content_models.CardAction("Postback", "Undo", "/undo"),)).to_json(),
+        content_models.Attachment("Image", "https://x/a.png").to_json(),
+    ]
     for item in items:
         assert check({"$ref": "#/definitions/ConversationMessageContent"}, item, spec) == []
     answer = models.BotConnectorResponse(
-        "MoreData", (content_models.ReplyMessage("Structured", "Pick", (content_models.QuickReply("A", "/a"),)),),
-        intent="refund", confidence=1.0).to_json()
+        "MoreData",
+        (content_models.ReplyMessage("Structured", "Pick", (content_models.QuickReply("A", "/a"),)),),
+        intent="refund",
+        confidence=1.0,
+    ).to_json()
     # no errorInfo here: the bot's answer writes the DBC spec's {errorCode, errorMessage}, while the public
     # API's OutgoingMessageRequest.errorInfo is the SDK's generic ErrorInfo {message, code} (botmodels.py)
     outgoing = spec["definitions"]["OutgoingMessageRequest"]

@@ -10,10 +10,15 @@ import logging
 import pytest
 import trio
 
-from commandlang.channels.genesys import (GenesysApiError, GenesysRateLimitError, GenesysSettings, RateBudgetExceeded,
-                                          SlidingWindowLimiter)
+from commandlang.channels.genesys import (
+    GenesysApiError,
+    GenesysRateLimitError,
+    GenesysSettings,
+    RateBudgetExceeded,
+    SlidingWindowLimiter,
+)
 from commandlang.runtime.config import ServiceConfig
-from genesys_helpers import genesys_env
+from .genesys_helpers import genesys_env
 
 CHANNELS = "/api/v2/notifications/channels"
 
@@ -160,7 +165,9 @@ async def test_a_retry_after_beyond_the_ceiling_fails_and_says_why(caplog: pytes
         env.api._max_retry_after = 120.0
         env.fake.fail_next(429, path=CHANNELS, retry_after=600)
         start = trio.current_time()
-        with pytest.raises(GenesysRateLimitError, match="retry after 600s, more than GENESYS_MAX_RETRY_AFTER") as caught:
+        with pytest.raises(
+            GenesysRateLimitError, match="retry after 600s, more than GENESYS_MAX_RETRY_AFTER"
+        ) as caught:
             await env.api.request("POST", CHANNELS)
         assert caught.value.status == 429 and caught.value.error.code == "too.many.requests"
         assert trio.current_time() - start < 1 and len(env.fake.requests_to(CHANNELS)) == 1
@@ -198,7 +205,10 @@ def test_the_settings_reach_the_channel_and_zero_turns_the_limit_off() -> None:
     tuned = GenesysSettings.from_env({**env, "GENESYS_API_RATE": "0", "GENESYS_MAX_RETRY_AFTER": "5m"})
     assert tuned.api_rate == 0 and tuned.max_retry_after == 300.0
     config = ServiceConfig.from_sources({}, {**env, "GENESYS_API_RATE": "0", "GENESYS_MAX_RETRY_AFTER": "45s"})
-    assert (GenesysSettings.from_config(config).api_rate, GenesysSettings.from_config(config).max_retry_after) == (0, 45)
+    assert (GenesysSettings.from_config(config).api_rate, GenesysSettings.from_config(config).max_retry_after) == (
+        0,
+        45,
+    )
     with pytest.raises(ValueError, match="GENESYS_API_RATE"):
         GenesysSettings.from_env({**env, "GENESYS_API_RATE": "lots"})
     with pytest.raises(ValueError, match="GENESYS_MAX_RETRY_AFTER"):

@@ -12,8 +12,10 @@ from tests.shared_data import OPENAPI_SUBSET
 OPENAPI = OPENAPI_SUBSET
 
 
-@pytest.mark.parametrize("value", ["mypurecloud.ie", "eu_west_1", "eu-west-1", "EU_WEST_1", "api.mypurecloud.ie",
-                                   "https://api.mypurecloud.ie/"])
+@pytest.mark.parametrize(
+    "value",
+    ["mypurecloud.ie", "eu_west_1", "eu-west-1", "EU_WEST_1", "api.mypurecloud.ie", "https://api.mypurecloud.ie/"],
+)
 def test_the_same_region_in_every_spelling(value: str) -> None:
     endpoints = resolve_region(value)
     assert endpoints.api_base == "https://api.mypurecloud.ie"

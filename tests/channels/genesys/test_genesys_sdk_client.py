@@ -7,7 +7,7 @@ from functools import partial
 import pytest
 import trio
 
-from genesys_helpers import genesys_env
+from .genesys_helpers import genesys_env
 
 sdk = pytest.importorskip("PureCloudPlatformClientV2")
 
@@ -37,26 +37,33 @@ async def test_the_official_sdk_reads_the_fakes_conversations_messages_and_chann
         customer = [p for p in messaging.participants if p.purpose == "customer"][0]
         assert [m.message_id for m in customer.messages] == [first.id]  # MessageDetails: individual messages
 
-        bulk = await trio.to_thread.run_sync(partial(conversations.post_conversations_message_messages_bulk,
-                                                     conversation.id, body=[first.id]))
+        bulk = await trio.to_thread.run_sync(
+            partial(conversations.post_conversations_message_messages_bulk, conversation.id, body=[first.id])
+        )
         assert bulk.entities[0].normalized_message.text == "/refund 1"
         assert bulk.entities[0].messenger_type == "webmessaging"
 
         sent = await trio.to_thread.run_sync(
-            conversations.post_conversations_message_communication_messages, conversation.id,
-            conversation.communication_id, _text("from the SDK"))
+            conversations.post_conversations_message_communication_messages,
+            conversation.id,
+            conversation.communication_id,
+            _text("from the SDK"),
+        )
         assert sent.normalized_message.text == "from the SDK" and sent.direction == "outbound"
 
         channel = await trio.to_thread.run_sync(notifications.post_notifications_channels)
         assert channel.connect_uri.startswith("ws://127.0.0.1:")
         env.fake.deny_topics(r"v2\.users\..*", "conversation:communication:view")
         topics = await trio.to_thread.run_sync(
-            notifications.put_notifications_channel_subscriptions, channel.id,
-            [_topic(t) for t in (
-                "v2.routing.queues.q1.conversations.messages", "v2.users.u1.conversations.messages")])
+            notifications.put_notifications_channel_subscriptions,
+            channel.id,
+            [_topic(t) for t in ("v2.routing.queues.q1.conversations.messages", "v2.users.u1.conversations.messages")],
+        )
         states = {t.id: (t.state, t.missing_permissions) for t in topics.entities}
-        assert states == {"v2.routing.queues.q1.conversations.messages": ("Permitted", None),
-                          "v2.users.u1.conversations.messages": ("Rejected", ["conversation:communication:view"])}
+        assert states == {
+            "v2.routing.queues.q1.conversations.messages": ("Permitted", None),
+            "v2.users.u1.conversations.messages": ("Rejected", ["conversation:communication:view"]),
+        }
         assert env.fake.violations == []
 
 

@@ -23,8 +23,14 @@ async def service_on_fake_genesys(tmp_path: Path) -> AsyncIterator[tuple[Running
     sample = (ROOT / "commands.yaml").read_text()
     async with trio.open_nursery() as nursery:
         fake = await nursery.start(functools.partial(serve_fake_genesys, client_id="cl-1", client_secret=CLIENT_SECRET))
-        settings = dict(genesys_client_id="cl-1", genesys_client_secret=CLIENT_SECRET, genesys_api_base=fake.base_url,
-                        genesys_login_base=fake.base_url, genesys_bot_secret=BOT_SECRET, genesys_queue_ids="queue-1")
+        settings = dict(
+            genesys_client_id="cl-1",
+            genesys_client_secret=CLIENT_SECRET,
+            genesys_api_base=fake.base_url,
+            genesys_login_base=fake.base_url,
+            genesys_bot_secret=BOT_SECRET,
+            genesys_queue_ids="queue-1",
+        )
         async with running_service(tmp_path, sample, templates=ROOT / "templates", **settings) as run:
             yield run, fake
         nursery.cancel_scope.cancel()
@@ -46,7 +52,9 @@ async def test_bot_connector_and_notification_paths(tmp_path: Path) -> None:
 
         # Notification path: a message in a watched queue is answered as text in the conversation
         message = fake.inject_customer_message("/status 7", queue_id="queue-1")
-        conversation_id = next(c for c, conv in fake.conversations.items() if any(m.id == message.id for m in conv.messages))
+        conversation_id = next(
+            c for c, conv in fake.conversations.items() if any(m.id == message.id for m in conv.messages)
+        )
         with trio.fail_after(10):
             while not any(m.sender == "agent" and "Order 7" in m.text for m in fake.transcript(conversation_id)):
                 await trio.sleep(0.05)
@@ -58,8 +66,10 @@ async def test_bot_connector_and_notification_paths(tmp_path: Path) -> None:
         help_line = next(line for line in answer.splitlines() if line.endswith("/help status"))
         fake.inject_customer_message(help_line.split(".")[0], conversation_id=conversation_id)
         with trio.fail_after(10):
-            while not any(m.sender == "agent" and "/status" in m.text and "Usage" in m.text
-                          for m in fake.transcript(conversation_id)):
+            while not any(
+                m.sender == "agent" and "/status" in m.text and "Usage" in m.text
+                for m in fake.transcript(conversation_id)
+            ):
                 await trio.sleep(0.05)
 
 
