@@ -71,9 +71,9 @@ class _Loader:
                 line=pos.line if pos else None,
                 column=pos.column if pos else None,
                 hint=hint,
-                severity=severity,
+                severity=severity,  # type: ignore[arg-type]
             )
-        )  # type: ignore[arg-type]
+        )
 
     def keys(self, mapping: LMap, definition: str, where: str) -> None:
         allowed = known_keys(definition)

@@ -130,9 +130,9 @@ class _Checker:
                 line=pos.line if pos else None,
                 column=pos.column if pos else None,
                 hint=hint,
-                severity=severity,
+                severity=severity,  # type: ignore[arg-type]
             )
-        )  # type: ignore[arg-type]
+        )
 
     # -- declared templates ----------------------------------------------
     def declared(self, command: CommandSpec, kind: str) -> bool:

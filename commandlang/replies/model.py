@@ -311,8 +311,10 @@ def _quick_reply(value: Any, path: str) -> QuickReply:
     label = _text(item.get("label"), f"{path}.label", required=True)
     payload = _text(item.get("payload"), f"{path}.payload", required=False) or label
     return QuickReply(
-        label=label, payload=payload, image=_link(_text(item.get("image"), f"{path}.image", required=False))
-    )  # type: ignore[arg-type]
+        label=label,  # type: ignore[arg-type]
+        payload=payload,  # type: ignore[arg-type]
+        image=_link(_text(item.get("image"), f"{path}.image", required=False)),
+    )
 
 
 def _button(value: Any, path: str) -> Button | None:
