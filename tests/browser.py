@@ -80,6 +80,18 @@ class DevTools:
                 text="\r" if kind == "keyDown" else "",
             )
 
+    async def press(self, key: str) -> None:
+        """A named key (Tab, ArrowDown, ArrowUp, Escape), down and up, to the focused element."""
+        codes = {"Tab": 9, "Escape": 27, "ArrowUp": 38, "ArrowDown": 40}
+        for kind in ("rawKeyDown", "keyUp"):
+            await self.call("Input.dispatchKeyEvent", type=kind, key=key, code=key, windowsVirtualKeyCode=codes[key])
+
+    async def viewport(self, width: int, height: int) -> None:
+        """Lay the page out at `width` x `height` CSS pixels, like a side panel of that size."""
+        await self.call(
+            "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+        )
+
     async def click(self, selector: str) -> None:
         """A real mouse click at the centre of the first element matching `selector`."""
         box = await self.evaluate(

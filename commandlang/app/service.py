@@ -105,6 +105,8 @@ class Service:
         self.reloader: Reloader | None = None
         self.channels: list[Channel] = []  # the enabled ones, in registry order
         self._hub: SyncHub | None = None
+        self._generations: GenerationHolder | None = None
+        self._sync_port: int | None = None
         self._closers: list[Callable[[], Any]] = []  # run after the drain, in start order
         self._at_exit: list[Callable[[], Any]] = []  # after the store: what the channels' closers still used
         self.connections: ConnectionGate | None = None
@@ -202,7 +204,7 @@ class Service:
             log.warning("registry: %s", warning.format_line(), extra={"stage": "load"})
         for name in generation.registry.spec.missing_env:
             log.warning("registry: environment variable %s is not set", name, extra={"stage": "load"})
-        holder = GenerationHolder(generation)
+        holder = self._generations = GenerationHolder(generation)
         await nursery.start(holder.run)
         for follower in followers:
             follower.follow_registry(lambda: (holder.current.registry.spec, holder.current.version))
@@ -262,7 +264,7 @@ class Service:
         http_port = await nursery.start(self._serve_http, app)
         self.say(f"listening http://{config.host}:{http_port}")
         if config.demo:
-            self.say(f"open http://{config.host}:{http_port}/ in a browser to chat with the demo")
+            self._say_demo_links(http_port, sync_port)
         return Ports(http_port, sync_port, demo_port)
 
     def _outbox_metrics(self, channel: Channel) -> None:
@@ -340,7 +342,21 @@ class Service:
         self._closers.append(hub.aclose)  # after the drain: sessions see the final states, then 1001
         self.metrics.gauge("commandlang_sync_sessions", "Open state sync sessions", lambda: hub.session_count)
         self.say(f"listening sync ws://{config.host}:{sync_port}/sync")
+        self._sync_port = int(sync_port)
         return int(sync_port)
+
+    def _say_demo_links(self, http_port: int, sync_port: int | None) -> None:
+        """--demo only: the chat page and a ready agent panel for the same conversation (its token is signed
+        with this run's sync secret, random when COMMANDLANG_SYNC_SECRET is unset, so it works at once)."""
+        from .panel_routes import DEMO_CONVERSATION, demo_panel_url
+
+        host = "127.0.0.1" if self.config.host in ("", "0.0.0.0", "::") else self.config.host
+        base = f"http://{host}:{http_port}"
+        self.say(f"open {base}/?conversation={DEMO_CONVERSATION} in a browser to chat with the demo")
+        if self._hub is not None and sync_port is not None:
+            sync_url = f"ws://{host}:{sync_port}/sync"
+            panel = demo_panel_url(base, sync_url, self._hub.secret, DEMO_CONVERSATION, clock=self.clock)
+            self.say(f"agent panel for it (demo token, this run only): {panel}")
 
     async def _panel(self, request: Request) -> Response:
         from ..sync.panel import panel_response
@@ -367,7 +383,22 @@ class Service:
             for spec in channel.routes():
                 app.mount(spec)
         app.route_prefix("GET", "/panel", self._panel)
+        app.route("GET", "/sync/registry", self._sync_registry, max_body=0)
+        if self.config.demo and self._hub is not None and self._sync_port is not None:
+            from .panel_routes import DemoPanel
+
+            demo_panel = DemoPanel(self._hub.secret, self._sync_port, self.clock)
+            app.route("GET", "/demo/panel", demo_panel.handle, max_body=0, admit=demo_panel.admit)
         return app
+
+    async def _sync_registry(self, request: Request) -> Response:
+        """The registry outline the agent panel humanises arguments with (panel_routes.registry_answer)."""
+        from .panel_routes import registry_answer
+
+        if self._hub is None or self._generations is None:
+            return json_response(503, {"error": "starting"})
+        current = self._generations.current
+        return registry_answer(request, self._hub.secret, current.registry.spec, current.version, self.clock)
 
     async def _healthz(self, request: Request) -> Response:
         return json_response(200, {"status": "alive"})

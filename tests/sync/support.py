@@ -30,16 +30,27 @@ class FakeRuntime:
         self.records: dict[str, CommandRecord] = {}
         self.now = 1000.0
 
-    async def create(self, command_id: str, conversation: str, queue: str | None = None) -> StateEvent:
+    async def create(
+        self,
+        command_id: str,
+        conversation: str,
+        queue: str | None = None,
+        *,
+        command: str = "refund",
+        args: dict[str, Any] | None = None,
+        status: str = "pending",
+        actor: str = "cust-1",
+        role: str = "customer",
+    ) -> StateEvent:
         self.now += 1
         record = CommandRecord(
             id=command_id,
             conversation_id=conversation,
-            command="refund",
-            args={"order": "12345", "amount": "19.99"},
-            status="pending",
-            actor="cust-1",
-            role="customer",
+            command=command,
+            args={"order": "12345", "amount": "19.99"} if args is None else args,
+            status=status,  # type: ignore[arg-type]
+            actor=actor,
+            role=role,
             channel="webhook",
             message_id=f"m-{command_id}",
             created_at=self.now,

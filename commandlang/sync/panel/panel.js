@@ -1,26 +1,43 @@
-// The agent panel: one conversation's commands and their live states, from the sync hub.
-// URL: /panel?conversation=<id>&sync=ws://host:port/sync&token=<t>  (token may also be in the #fragment,
-// which browsers never send to servers or put in Referer headers: prefer it).
+// The agent panel: a conversation's commands (with a command box) or a queue's (for team leads), live from
+// the sync hub. URL: /panel?conversation=<id> (or gcConversationId, as a Genesys interaction widget fills it
+// in) or ?queue=<id>, &sync=ws://host:port/sync, &gcLangTag=de-DE, and #token=<sync token> (the fragment is
+// never sent to servers or in Referer headers). Without a token the panel signs the agent in with Genesys
+// (signin.js, window.commandlangSignIn) and renews the grant before it expires.
 // Reconnects with exponential backoff and full jitter and resumes after the last seq it saw, so a hub
 // restart needs no reload. Browsers answer the hub's WebSocket pings themselves.
 (function () {
   "use strict";
   var query = new URLSearchParams(location.search);
   var fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
-  var conversation = query.get("conversation") || fragment.get("conversation");
-  var token = fragment.get("token") || query.get("token");
-  var syncUrl = query.get("sync") || fragment.get("sync") ||
+  function param(name) { return query.get(name) || fragment.get(name) || ""; }
+
+  var t = window.commandlangLabels.translator(param("gcLangTag") || param("lang") || navigator.language);
+  var format = window.commandlangFormat;
+  var cards = window.commandlangCards;
+  var el = cards.el;
+  var conversation = param("conversation") || param("gcConversationId");
+  var queue = conversation ? "" : param("queue");
+  var scope = conversation ? "conversation:" + conversation : queue ? "queue:" + queue : "";
+  var token = fragment.get("token") || query.get("token") || "";
+  var syncUrl = param("sync") ||
     (location.protocol === "https:" ? "wss://" : "ws://") + location.hostname + ":8081/sync";
-  var FATAL = { 4400: "the panel sent a bad hello", 4401: "your session token is invalid or expired",
-                4403: "your token does not allow this conversation" };
+  var FATAL = { 4400: 1, 4401: 1, 4403: 1, 4429: 1 };
+
   var commands = new Map();   // id -> command object, the latest version seen
+  var acks = new Map();       // id -> the ack text the command box got while the command runs
+  var outline = null;         // command -> {args: {name: {type}}} from GET /sync/registry, when served
   var lastSeq = null;         // resume point: the seq of the last snapshot or state applied
   var attempt = 0;
   var socket = null;
+  var filter = { status: queue ? "active" : "", command: "" };
 
   var connection = document.getElementById("connection");
   var problem = document.getElementById("problem");
-  document.getElementById("conversation").textContent = conversation || "";
+  var list = document.getElementById("commands");
+  document.documentElement.lang = t.lang;
+  document.getElementById("title").textContent = queue ? t("queueTitle") : t("title");
+  document.getElementById("scope").textContent = conversation || queue;
+  document.querySelectorAll("[data-label]").forEach(function (node) { node.textContent = t(node.dataset.label); });
 
   function setConnection(state, text) {
     connection.dataset.state = state;
@@ -31,41 +48,57 @@
   function fail(message) {
     problem.hidden = false;
     problem.textContent = message;
-    setConnection("refused", "not connected");
+    setConnection("closed", t("closed"));
+  }
+
+  function view() {
+    return { t: t, format: format, locale: t.lang, outline: outline, acks: acks, showConversation: !!queue,
+             now: Date.now() / 1000 };
   }
 
   function render() {
-    var body = document.querySelector("#commands tbody");
-    var rows = Array.from(commands.values()).sort(function (a, b) {
-      return a.created_at - b.created_at || (a.id < b.id ? -1 : 1);
-    });
-    body.replaceChildren.apply(body, rows.map(row));
-    document.getElementById("empty").hidden = rows.length > 0;
+    var all = Array.from(commands.values());
+    var shown = all.filter(function (c) { return cards.matches(c, filter); }).sort(cards.newestFirst);
+    var current = view();
+    list.replaceChildren.apply(list, shown.map(function (c) { return cards.card(c, current); }));
+    var empty = document.getElementById("empty");
+    empty.hidden = shown.length > 0;
+    empty.textContent = all.length ? t("emptyFiltered") : t("empty");
     document.body.dataset.lastSeq = lastSeq === null ? "" : String(lastSeq);
+    if (queue) commandChoices(all);
   }
 
-  function cell(text, className) {
-    var td = document.createElement("td");
-    td.textContent = text;       // textContent only: command data is never parsed as HTML
-    if (className) td.className = className;
-    return td;
+  // The queue view's filters: every status, and the commands seen so far.
+  function setUpFilters() {
+    document.getElementById("filters").hidden = false;
+    var status = document.getElementById("filter-status");
+    var choices = [["active", t("active")], ["", t("allStatuses")]].concat(
+      cards.STATUSES.map(function (s) { return [s, cards.statusLabel(s, t)]; }));
+    status.replaceChildren.apply(status, choices.map(function (c) {
+      var option = el("option", null, c[1]);
+      option.value = c[0];
+      return option;
+    }));
+    status.value = filter.status;
+    status.addEventListener("change", function () { filter.status = status.value; render(); });
+    var command = document.getElementById("filter-command");
+    command.addEventListener("change", function () { filter.command = command.value; render(); });
   }
 
-  function row(command) {
-    var tr = document.createElement("tr");
-    tr.dataset.commandId = command.id;
-    tr.dataset.status = command.status;
-    var args = Object.keys(command.args || {}).map(function (k) { return k + "=" + command.args[k]; }).join(" ");
-    var status = cell(command.status.replace("_", " "), "status status-" + command.status);
-    if (command.error) {
-      var detail = document.createElement("span");
-      detail.className = "error";
-      detail.textContent = command.error.message || command.error.code;
-      status.appendChild(detail);
-    }
-    tr.append(cell("/" + command.command), cell(args, "args"), status, cell(command.actor),
-              cell(new Date(command.updated_at * 1000).toLocaleTimeString()));
-    return tr;
+  function commandChoices(all) {
+    var select = document.getElementById("filter-command");
+    var names = Array.from(new Set(all.map(function (c) { return c.command; }))).sort();
+    var wanted = [""].concat(names).join("\n");
+    if (select.dataset.names === wanted) return;
+    select.dataset.names = wanted;
+    select.replaceChildren.apply(select, [["", t("allCommands")]].concat(names.map(function (n) {
+      return [n, "/" + n];
+    })).map(function (c) {
+      var option = el("option", null, c[1]);
+      option.value = c[0];
+      return option;
+    }));
+    select.value = filter.command;
   }
 
   function apply(frame) {
@@ -79,38 +112,143 @@
       if (!known || known.version < frame.command.version) commands.set(frame.command.id, frame.command);
       lastSeq = frame.seq;
     } else {
-      return;
+      return;  // e.g. {"type": "registry"}: nothing to show
     }
     render();
   }
 
+  // POST (or GET without a body) to the service with the sync token; never throws for an HTTP status.
+  function request(path, body, signal) {
+    var init = { method: body === undefined ? "GET" : "POST", signal: signal,
+                 headers: { authorization: "Bearer " + token } };
+    if (body !== undefined) {
+      init.headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(path, init).then(function (response) {
+      return response.json().then(function (data) { return { status: response.status, data: data }; },
+                                   function () { return { status: response.status, data: null }; });
+    });
+  }
+
+  function failure(answer) {
+    var data = answer.data || {};
+    var message = typeof data.error === "string" ? data.error : data.error && data.error.message ||
+      data.message || "";
+    return t("requestFailed", { status: answer.status, message: message });
+  }
+
+  function renderReply(reply) {
+    var box = el("div", "reply");
+    if (reply.text) box.append(el("p", "reply-text", reply.text));
+    var all = (reply.cards || []).concat(reply.carousel ? reply.carousel.cards : []);
+    all.forEach(function (c) {
+      var item = el("div", "reply-card");
+      item.append(el("strong", null, c.title));
+      if (c.description) item.append(el("p", null, c.description));
+      box.append(item);
+    });
+    var choices = (reply.buttons || []).concat(reply.quick_replies || []);
+    if (choices.length) {
+      box.append(el("p", "reply-choices", choices.map(function (c) { return c.label; }).join(" · ")));
+    }
+    (reply.attachments || []).forEach(function (a) {
+      var link = el("a", "reply-attachment", a.filename || a.url);
+      link.href = a.url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      box.append(link);
+    });
+    return box;
+  }
+
+  function onAnswer(data) {
+    var command = data.command;
+    if (!command) return;
+    var replies = data.replies || [];
+    if (!cards.isFinal(command.status) && replies.length && replies[0].text) acks.set(command.id, replies[0].text);
+    var known = commands.get(command.id);
+    if (!known || known.version < command.version) commands.set(command.id, command);  // before the hub's event
+    render();
+  }
+
+  function loadOutline() {
+    request("/sync/registry").then(function (answer) {
+      if (answer.status === 200 && answer.data && answer.data.commands) { outline = answer.data.commands; render(); }
+    }, function () { /* an older service: arguments stay as sent */ });
+  }
+
   function connect() {
-    setConnection("connecting", attempt ? "reconnecting" : "connecting");
-    socket = new WebSocket(syncUrl);
-    socket.onopen = function () {
-      socket.send(JSON.stringify({ type: "hello", token: token, subscribe: ["conversation:" + conversation],
-                                   resume_after: lastSeq }));
+    setConnection("connecting", attempt ? t("reconnecting") : t("connecting"));
+    if (attempt && lastSeq !== null) connection.textContent += " · " + t("resumeAfter", { seq: lastSeq });
+    var mine = socket = new WebSocket(syncUrl);
+    mine.onopen = function () {
+      mine.send(JSON.stringify({ type: "hello", token: token, subscribe: [scope], resume_after: lastSeq }));
     };
-    socket.onmessage = function (message) {
+    mine.onmessage = function (message) {
+      if (socket !== mine) return;
       attempt = 0;
-      setConnection("live", "live");
+      setConnection("live", t("live"));
       problem.hidden = true;
       apply(JSON.parse(message.data));
     };
-    socket.onclose = function (event) {
+    mine.onclose = function (event) {
+      if (socket !== mine) return;  // replaced (a renewed token): the new socket carries on
       socket = null;
-      if (FATAL[event.code]) { fail("Cannot show commands: " + FATAL[event.code] + "."); return; }
+      if (FATAL[event.code]) {
+        fail(t("cannotShow", { reason: t("close." + event.code) }));
+        document.body.dataset.closeCode = String(event.code);
+        return;
+      }
       var delay = Math.random() * Math.min(30000, 250 * Math.pow(2, attempt));  // full jitter
       attempt += 1;
-      setConnection("connecting", "reconnecting");
+      setConnection("reconnecting", t("reconnecting") + (lastSeq !== null ? " · " + t("resumeAfter", { seq: lastSeq }) : "") +
+        (t.has("close." + event.code) ? " · " + t("close." + event.code) : ""));
       setTimeout(connect, event.code === 4408 ? 0 : delay);
     };
   }
 
-  if (!conversation || !token) {
-    fail("The panel needs ?conversation=<id> and a token (#token=... or ?token=...).");
-  } else {
-    render();
+  // A renewed grant: the next hello carries the new token; the hub re-checks it at once, resuming after lastSeq.
+  function renew(grant) {
+    token = grant.token;
+    var old = socket;
+    socket = null;
+    if (old) old.close(1000, "token renewed");
     connect();
   }
+
+  function start() {
+    render();
+    if (queue) setUpFilters();
+    else {
+      document.getElementById("box-area").hidden = false;
+      window.commandlangCommandBox(document.getElementById("box"), {
+        t: t, el: el, request: request, failure: failure, conversationId: conversation, onAnswer: onAnswer,
+        renderReply: renderReply
+      });
+    }
+    loadOutline();
+    connect();
+    setInterval(function () { cards.tick(list, commands, view()); }, 5000);
+  }
+
+  function signIn() {
+    setConnection("connecting", t("signingIn"));
+    var script = document.createElement("script");
+    script.src = "/panel/signin.js";
+    script.onload = function () {
+      window.commandlangSignIn({
+        conversationId: conversation || undefined, queueId: queue || undefined,
+        hostOrigin: param("gcHostOrigin"), targetEnv: param("gcTargetEnv"), langTag: param("gcLangTag"),
+        onRenew: renew
+      }).then(function (grant) { token = grant.token; start(); },
+              function (error) { fail(t("cannotShow", { reason: String(error && error.message || error) })); });
+    };
+    script.onerror = function () { fail(t("needsToken")); };
+    document.head.append(script);
+  }
+
+  if (!scope) fail(t("needsScope"));
+  else if (token) start();
+  else signIn();
 })();

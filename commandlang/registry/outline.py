@@ -1,0 +1,29 @@
+"""What a display needs to know about the registry's commands: each argument's type, list-ness, sensitivity.
+
+The agent panel humanises arguments with it (a `duration` of 14400 is "4 h", a `decimal` "19.99" keeps its
+digits, a `date` is written in the agent's language); a sync record carries only the values, and a count
+and a number of seconds look alike. Nothing here is secret: no backend, template or default value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import RegistrySpec
+
+__all__ = ["registry_outline"]
+
+
+def registry_outline(spec: RegistrySpec, version: str | None = None) -> dict[str, Any]:
+    """`{"version", "commands": {name: {"summary", "usage", "args": {arg: {"type", "list", "sensitive"}}}}}`."""
+    commands: dict[str, Any] = {}
+    for name, command in spec.commands.items():
+        commands[name] = {
+            "summary": command.summary,
+            "usage": command.usage(),
+            "args": {
+                arg.name: {"type": arg.type.name, "list": arg.type.is_list, "sensitive": arg.sensitive}
+                for arg in command.args
+            },
+        }
+    return {"version": version, "commands": commands}
