@@ -228,3 +228,82 @@ async def test_the_queue_view_filters_newest_first(tmp_path: Path) -> None:
             "Array.from(document.querySelectorAll('#filter-command option')).map(o => o.value)"
         ) == ["", "callback", "refund"]
         assert await page.evaluate(NO_SIDEWAYS_SCROLL) is True
+
+
+SUGGESTIONS = "Array.from(document.querySelectorAll('#box-suggestions [role=option]')).map(o => o.querySelector('.label').textContent)"
+SELECTED = "(document.querySelector('#box-suggestions [aria-selected=true] .label') || {}).textContent"
+VALUE = "document.getElementById('box-input').value"
+
+
+@needs_chromium
+async def test_the_command_box_keyboard_flow(tmp_path: Path) -> None:
+    """Type with suggestions (arrows move, Tab accepts), see an error before sending, Enter runs the command,
+    its ack shows while it runs, its reply can go to the customer. Against panel_support's stub endpoints."""
+    async with panel_world(tmp_path) as world:
+        page = await open_panel(world, world.url("conversation=c1", token("conversation:c1", agent="agent-7")))
+        await page.wait_for("document.body.dataset.connection", "live", timeout=10)
+        await page.click("#box-input")
+        assert await page.evaluate("document.activeElement.id") == "box-input"
+        await page.type_text("/c")
+        await page.wait_for(SUGGESTIONS, ["/callback", "/cancel"])
+        assert await page.evaluate("document.getElementById('box-input').getAttribute('aria-expanded')") == "true"
+        await page.press("ArrowDown")
+        assert await page.evaluate(SELECTED) == "/cancel"
+        await page.press("ArrowUp")
+        assert await page.evaluate(SELECTED) == "/callback"
+        await page.press("Tab")
+        assert await page.evaluate(VALUE) == "/callback "
+        assert await page.evaluate("document.activeElement.id") == "box-input"  # Tab stayed in the box
+        await page.wait_for(SUGGESTIONS, ["<phone>"])  # what comes next, asked for without a keystroke
+        await page.type_text("+4420 to")
+        await page.wait_for(SUGGESTIONS, ["topic="])
+        await page.press("Tab")
+        await page.wait_for(SUGGESTIONS, ["billing", "delivery", "returns", "other"])
+        await page.press("ArrowDown")
+        await page.press("Tab")
+        assert await page.evaluate(VALUE) == "/callback +4420 topic=delivery"
+        assert "/c" in world.routes.completions_asked  # debounced: not one request per keystroke of "+4420 to"
+        assert "/callback +4" not in world.routes.completions_asked
+
+        await page.evaluate("document.getElementById('box-input').value = '/callback +4420 '")
+        await page.type_text("within=abc")
+        await page.wait_for(
+            "document.querySelector('.box-problem').textContent", 'within must be a duration like 2h, got "abc"'
+        )
+        assert await page.evaluate("document.getElementById('box-input').getAttribute('aria-invalid')") == "true"
+        await page.press_enter()  # sent anyway: the service rejects it and the box keeps the text to fix
+        await page.wait_for("document.querySelector('.box-problem').dataset.code", "bad_value")
+        assert await page.evaluate(VALUE) == "/callback +4420 within=abc"
+        assert await page.evaluate("document.querySelectorAll('.answer .send-to-customer').length") == 0
+
+        await page.evaluate("document.getElementById('box-input').value = ''")
+        await page.type_text("/callback +4420 topic=delivery")
+        await page.press_enter()
+        await page.wait_for(CARDS, [["box-2", "executing"], ["box-1", "rejected"]])
+        assert await page.evaluate(VALUE) == ""
+        assert await page.evaluate("document.querySelector('.box-problem').hidden") is True
+        assert (
+            await page.evaluate("document.querySelector('li[data-command-id=box-2] .ack').textContent")
+            == "still running: Booking your callback..."
+        )
+        assert await page.evaluate("document.querySelector('.answer .reply-text').textContent") == (
+            "Booking your callback..."
+        )
+        assert world.routes.commands_sent[-1] == {
+            "conversation_id": "c1",
+            "text": "/callback +4420 topic=delivery",
+            "send_to_customer": False,
+        }
+        await world.runtime.move("box-2", "completed")
+        await page.wait_for(CARDS, [["box-2", "completed"], ["box-1", "rejected"]])
+        assert await page.evaluate("document.querySelectorAll('li[data-command-id=box-2] .ack').length") == 0
+
+        await page.click(".answer .send-to-customer")
+        await page.wait_for("(document.querySelector('.answer .sent') || {}).textContent", "sent to customer")
+        assert world.routes.commands_sent[-1] == {
+            "conversation_id": "c1",
+            "text": "/callback +4420 topic=delivery",
+            "send_to_customer": True,
+        }
+        assert await page.evaluate(NO_SIDEWAYS_SCROLL) is True
+        await page.screenshot(tmp_path / "command-box-320.png")
