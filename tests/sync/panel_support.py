@@ -60,12 +60,20 @@ class PanelRoutes:
     runtime: FakeRuntime | None = None
     commands_sent: list[dict[str, Any]] = field(default_factory=list)
     completions_asked: list[str] = field(default_factory=list)
+    credentials: list[str] = field(default_factory=list)  # the sync token of each API request, in order
+    signin_script: str | None = None  # served as /panel/signin.js (h16-signin writes the real one)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await answer_lifespan(receive, send)
             return
         path = scope["path"]
+        if path == "/panel/signin.js" and self.signin_script is not None:
+            body = self.signin_script.encode()
+            headers = [(b"content-type", b"text/javascript"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
         if path.startswith("/panel"):
             await panel_app(scope, receive, send)
             return
@@ -73,6 +81,8 @@ class PanelRoutes:
         body = await read_body(receive) or b""
         try:
             credential = headers.get(b"authorization", b"").decode().removeprefix("Bearer ")
+            if path.startswith("/sync/"):  # not the browser's own /favicon.ico
+                self.credentials.append(credential)
             agent = verify_token(SECRET, credential).agent
         except TokenError as exc:
             await self._answer(send, 401, {"error": str(exc)})

@@ -307,3 +307,61 @@ async def test_the_command_box_keyboard_flow(tmp_path: Path) -> None:
         }
         assert await page.evaluate(NO_SIDEWAYS_SCROLL) is True
         await page.screenshot(tmp_path / "command-box-320.png")
+
+
+def stub_signin(first: str, renewed: str) -> str:
+    """signin.js's contract (window.commandlangSignIn(options) -> Promise<grant>, options.onRenew(grant)),
+    granting `first`; `window.renewNow()` renews with `renewed`."""
+    grant = '{{token: "{}", expires_at: 0, agent: "agent-7", scopes: ["conversation:c1"]}}'
+    return f"""
+window.commandlangSignIn = function (options) {{
+  window.signInOptions = JSON.parse(JSON.stringify(options));
+  window.renewNow = function () {{ options.onRenew({grant.format(renewed)}); }};
+  return Promise.resolve({grant.format(first)});
+}};"""
+
+
+@needs_chromium
+async def test_without_a_token_the_panel_signs_in_and_renews(tmp_path: Path) -> None:
+    first, renewed = token("conversation:c1", agent="agent-7"), token("conversation:c1", agent="agent-7", ttl=7200)
+    async with panel_world(tmp_path) as world:
+        world.routes.signin_script = stub_signin(first, renewed)
+        await world.runtime.create("a", "c1")
+        query = (
+            "gcConversationId=c1&gcHostOrigin=https%3A%2F%2Fapps.mypurecloud.de&gcTargetEnv=prod-euc1"
+            f"&gcLangTag=en-US&sync={world.sync}"
+        )
+        page = await open_panel(world, f"{world.http}/panel?{query}")
+        await page.wait_for(CARDS, [["a", "pending"]], timeout=10)
+        assert await page.evaluate("window.signInOptions") == {
+            "conversationId": "c1",
+            "hostOrigin": "https://apps.mypurecloud.de",
+            "targetEnv": "prod-euc1",
+            "langTag": "en-US",
+        }
+        await page.wait_for("document.body.dataset.connection", "live")
+        assert world.routes.credentials[-1] == first  # the outline was asked for with the grant
+        await page.evaluate("window.sameDocument = true; window.renewNow()")
+        await world.runtime.move("a", "executing")  # while the panel reconnects with the renewed token
+        await page.wait_for(CARDS, [["a", "executing"]], timeout=10)
+        await page.wait_for("document.body.dataset.connection", "live")
+        await page.click("#box-input")
+        await page.type_text("/c")
+        await page.wait_for(SUGGESTIONS, ["/callback", "/cancel"])
+        assert world.routes.credentials[-1] == renewed  # the command box uses the renewed token
+        assert await page.evaluate("window.sameDocument") is True
+        assert await page.evaluate("document.getElementById('announce').textContent") == "/refund: running"
+
+
+@needs_chromium
+async def test_relative_times_update(tmp_path: Path) -> None:
+    async with panel_world(tmp_path) as world:
+        world.runtime.now = time.time() - 130
+        await world.runtime.create("old", "c1", status="completed")
+        world.runtime.now = time.time() - 56
+        await world.runtime.create("new", "c1", status="completed")
+        page = await open_panel(world, world.url("conversation=c1", token("conversation:c1")))
+        when = "Array.from(document.querySelectorAll('time.updated')).map(t => t.textContent)"
+        await page.wait_for(f"{when}[1]", "2 min ago", timeout=10)
+        assert re.fullmatch(r"5\d s ago", (await page.evaluate(when))[0])
+        await page.wait_for(f"{when}[0]", "1 min ago", timeout=15)  # the panel ticks; no reload, no event

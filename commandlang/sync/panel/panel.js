@@ -101,6 +101,14 @@
     select.value = filter.command;
   }
 
+  // One short sentence per change for screen readers ("/refund: completed"); the list itself is re-rendered
+  // whole and is not a live region, or every change would read every card again.
+  function announce(command) {
+    if (cards.matches(command, filter)) {
+      document.getElementById("announce").textContent = "/" + command.command + ": " + cards.statusLabel(command.status, t);
+    }
+  }
+
   function apply(frame) {
     if (frame.type === "snapshot") {
       commands = new Map();
@@ -109,7 +117,10 @@
     } else if (frame.type === "state") {
       if (lastSeq !== null && frame.seq <= lastSeq) return;  // already applied
       var known = commands.get(frame.command.id);
-      if (!known || known.version < frame.command.version) commands.set(frame.command.id, frame.command);
+      if (!known || known.version < frame.command.version) {
+        commands.set(frame.command.id, frame.command);
+        announce(frame.command);
+      }
       lastSeq = frame.seq;
     } else {
       return;  // e.g. {"type": "registry"}: nothing to show
