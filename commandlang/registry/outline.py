@@ -15,12 +15,16 @@ __all__ = ["registry_outline"]
 
 
 def registry_outline(spec: RegistrySpec, version: str | None = None) -> dict[str, Any]:
-    """`{"version", "commands": {name: {"summary", "usage", "args": {arg: {"type", "list", "sensitive"}}}}}`."""
+    """`{"version", "commands": {name: {"summary", "usage", "read_only", "args": {arg: {"type", "list",
+    "sensitive"}}}}}`."""
     commands: dict[str, Any] = {}
     for name, command in spec.commands.items():
         commands[name] = {
             "summary": command.summary,
             "usage": command.usage(),
+            # Running it again changes nothing a customer or a backend would notice: no request, or a GET/HEAD.
+            # The panel offers "Send to customer" after the fact only for these (sending means running again).
+            "read_only": command.request is None or command.request.method.upper() in ("GET", "HEAD"),
             "args": {
                 arg.name: {"type": arg.type.name, "list": arg.type.is_list, "sensitive": arg.sensitive}
                 for arg in command.args

@@ -3,8 +3,8 @@ real HTTP server, a hub on a real socket, and headless Chromium laid out at a si
 
 The HTTP side serves `/panel/*` (the real files), `GET /sync/registry` (the real outline of the sample
 registry), and `POST /sync/complete` and `POST /sync/commands` as small stubs with the shapes of runtime.md
-section 3 (h16-complete builds the real ones); the stubs check the sync token like the service does and record
-what the page sent them.
+section 3 and sync/commands_api.py (`replace`, `usage`, `sent_to_customer`); the stubs check the sync token
+like the service does and record what the page sent them.
 """
 
 from __future__ import annotations
@@ -95,7 +95,13 @@ class PanelRoutes:
             request = json.loads(body)
             before = request["text"][: request["cursor"]]
             self.completions_asked.append(before)
-            answer: dict[str, Any] = {"suggestions": COMPLETIONS.get(before, [])}
+            # the current token: after the last space, or after the `=` of an option whose value is typed
+            start = max(before.rfind(" "), before.rfind("=") if before.endswith("=") else -1) + 1
+            answer: dict[str, Any] = {
+                "suggestions": COMPLETIONS.get(before, []),
+                "replace": {"start": start, "end": len(before)},
+                "usage": "/callback <phone> [when=<datetime>] [within=<duration>]" if "/callback " in before else None,
+            }
             if "within=abc" in before:
                 answer["diagnostics"] = [
                     {"code": "bad_value", "message": 'within must be a duration like 2h, got "abc"', "column": 17}
@@ -123,6 +129,19 @@ class PanelRoutes:
             record = event.record.to_json()
             record["error"] = {"code": "bad_value", "message": 'within must be a duration like 2h, got "abc"'}
             return {"command": record, "replies": [{"text": 'within must be a duration like 2h, got "abc"'}]}
+        to_customer: dict[str, Any] = {"sent_to_customer": True} if request["send_to_customer"] else {}
+        if request["text"].startswith("/status"):
+            event = await self.runtime.create(
+                f"box-{number}",
+                request["conversation_id"],
+                command="status",
+                args={"order": 42},
+                status="completed",
+                actor=agent,
+                role="agent",
+            )
+            reply = {"text": "Order 42 is shipped"}
+            return {"command": event.record.to_json(), "replies": [reply], "channel": "webhook", **to_customer}
         event = await self.runtime.create(
             f"box-{number}",
             request["conversation_id"],
@@ -132,7 +151,8 @@ class PanelRoutes:
             actor=agent,
             role="agent",
         )
-        return {"command": event.record.to_json(), "replies": [{"text": "Booking your callback..."}]}
+        reply = {"text": "Booking your callback..."}
+        return {"command": event.record.to_json(), "replies": [reply], "channel": "webhook", **to_customer}
 
     @staticmethod
     async def _answer(send: Any, status: int, data: Any) -> None:

@@ -279,6 +279,7 @@ async def test_the_command_box_keyboard_flow(tmp_path: Path) -> None:
 
         await page.evaluate("document.getElementById('box-input').value = ''")
         await page.type_text("/callback +4420 topic=delivery")
+        await page.wait_for("document.querySelector('.box-usage').textContent.split(' ')[0]", "/callback")
         await page.press_enter()
         await page.wait_for(CARDS, [["box-2", "executing"], ["box-1", "rejected"]])
         # the hub's event may come before the answer: the answer clears the box and brings the ack
@@ -300,11 +301,33 @@ async def test_the_command_box_keyboard_flow(tmp_path: Path) -> None:
         await page.wait_for(CARDS, [["box-2", "completed"], ["box-1", "rejected"]])
         assert await page.evaluate("document.querySelectorAll('li[data-command-id=box-2] .ack').length") == 0
 
-        await page.click(".answer .send-to-customer")
-        await page.wait_for("(document.querySelector('.answer .sent') || {}).textContent", "sent to customer")
+        # A command that changes something is not offered to the customer afterwards (that would run it
+        # again): the agent chooses before running. A read-only one is.
+        assert await page.evaluate("document.querySelectorAll('.answer .send-to-customer').length") == 0
+        await page.click(".box-to-customer input")
+        assert await page.evaluate("document.querySelector('.box-to-customer input').checked") is True
+        await page.click("#box-input")
+        await page.type_text("/callback +4420 topic=billing")
+        await page.press_enter()
+        await page.wait_for("document.querySelectorAll('.answer').length", 3)
         assert world.routes.commands_sent[-1] == {
             "conversation_id": "c1",
-            "text": "/callback +4420 topic=delivery",
+            "text": "/callback +4420 topic=billing",
+            "send_to_customer": True,
+        }
+        assert await page.evaluate("document.querySelector('.answer .sent').textContent") == "sent to customer"
+        assert await page.evaluate("document.querySelector('.box-to-customer input').checked") is False
+
+        await page.type_text("/status 42")
+        await page.press_enter()
+        await page.wait_for("document.querySelectorAll('.answer').length", 4)
+        newest = "document.querySelector('.box-replies').firstElementChild"
+        assert await page.evaluate(f"{newest}.dataset.commandText") == "/status 42"
+        await page.click(".answer:first-child .send-to-customer")
+        await page.wait_for(f"({newest}.querySelector('.sent') || {{}}).textContent", "sent to customer")
+        assert world.routes.commands_sent[-1] == {
+            "conversation_id": "c1",
+            "text": "/status 42",
             "send_to_customer": True,
         }
         assert await page.evaluate(NO_SIDEWAYS_SCROLL) is True
@@ -336,6 +359,7 @@ async def test_without_a_token_the_panel_signs_in_and_renews(tmp_path: Path) -> 
         page = await open_panel(world, f"{world.http}/panel?{query}")
         await page.wait_for(CARDS, [["a", "pending"]], timeout=10)
         assert await page.evaluate("window.signInOptions") == {
+            "conversation": "c1",
             "conversationId": "c1",
             "hostOrigin": "https://apps.mypurecloud.de",
             "targetEnv": "prod-euc1",

@@ -3,15 +3,18 @@
 // still in flight, so a stale answer never overwrites a fresh one). Keyboard first: arrows move through the
 // suggestions, Tab accepts one, Escape closes them, Enter runs the command through POST /sync/commands.
 // The box is an ARIA combobox: the input owns a listbox and points at the active option.
+// "Send the reply to the customer" is a choice made before running (send_to_customer: true): sending it
+// afterwards means running the command again, which the box offers only for read-only commands.
 (function () {
   "use strict";
   var DEBOUNCE_MS = 120;
 
-  // Where the suggestion's `insert` goes: the token under the cursor (after the last space; for a value,
-  // after the `=`), unless the server says where with `start`/`end`.
-  function replaceRange(text, cursor, suggestion) {
-    if (typeof suggestion.start === "number") {
-      return [suggestion.start, typeof suggestion.end === "number" ? suggestion.end : cursor];
+  // Where the suggestion's `insert` goes: what the server said (`replace: {start, end}`, in UTF-16 code
+  // units like selectionStart) while the text is still the one it answered for; else the token under the
+  // cursor (after the last space; for a value, after the `=`).
+  function replaceRange(text, cursor, suggestion, answered) {
+    if (answered && answered.text === text && answered.replace && typeof answered.replace.start === "number") {
+      return [answered.replace.start, typeof answered.replace.end === "number" ? answered.replace.end : cursor];
     }
     var start = cursor;
     while (start > 0 && !/\s/.test(text[start - 1])) start -= 1;
@@ -30,6 +33,9 @@
     var input = form.querySelector("input");
     var list = form.querySelector("[role=listbox]");
     var problem = form.querySelector(".box-problem");
+    var usage = form.querySelector(".box-usage");
+    var toCustomer = form.querySelector(".box-to-customer input");
+    var answered = null;   // {text, replace} of the suggestions shown
     var replies = form.parentNode.querySelector(".box-replies");
     var suggestions = [];
     var active = -1;
@@ -41,6 +47,7 @@
     form.querySelector("label").textContent = t("boxLabel");
     form.querySelector("button[type=submit]").textContent = t("send");
     list.setAttribute("aria-label", t("suggestions"));
+    form.querySelector(".box-to-customer span").textContent = t("alsoToCustomer");
 
     function showProblem(text, code) {
       problem.hidden = !text;
@@ -84,7 +91,7 @@
       var cursor = input.selectionStart === null ? text.length : input.selectionStart;
       var mine = ++generation;
       if (inFlight) inFlight.abort();
-      if (!text.trim()) { close(); showProblem(""); return; }
+      if (!text.trim()) { close(); showProblem(""); usage.textContent = ""; return; }
       var controller = inFlight = new AbortController();
       options.request("/sync/complete", { text: text, cursor: cursor }, controller.signal).then(function (answer) {
         if (mine !== generation) return;  // the agent typed on meanwhile
@@ -94,6 +101,8 @@
         var diagnostics = data.diagnostics || (data.diagnostic ? [data.diagnostic] : []);
         showProblem(diagnostics.length ? diagnosticText(diagnostics[0]) : "",
                     diagnostics.length ? diagnostics[0].code : "");
+        usage.textContent = typeof data.usage === "string" ? data.usage : "";
+        answered = { text: text, replace: data.replace };
         suggestions = Array.isArray(data.suggestions) ? data.suggestions.slice(0, 20) : [];
         active = suggestions.length ? 0 : -1;
         paint();
@@ -108,7 +117,7 @@
       if (!s) return;
       var text = input.value;
       var cursor = input.selectionStart === null ? text.length : input.selectionStart;
-      var range = replaceRange(text, cursor, s);
+      var range = replaceRange(text, cursor, s, answered);
       input.value = text.slice(0, range[0]) + s.insert + text.slice(range[1]);
       var at = range[0] + s.insert.length;
       input.setSelectionRange(at, at);
@@ -122,14 +131,16 @@
       timer = setTimeout(function () { timer = null; complete(); }, DEBOUNCE_MS);
     }
 
-    function send(text, toCustomer) {
-      var body = { conversation_id: options.conversationId, text: text, send_to_customer: toCustomer };
+    function send(text, customer) {
+      var body = { conversation_id: options.conversationId, text: text, send_to_customer: customer };
       return options.request("/sync/commands", body, undefined).then(function (answer) {
         if (answer.status !== 200) { showProblem(options.failure(answer)); return null; }
         var data = answer.data || {};
         var command = data.command;
         if (command && command.status === "rejected" && command.error) {
           showProblem(command.error.message || command.error.code, command.error.code);
+        } else if (customer && data.sent_to_customer === false) {
+          showProblem(t("notSentToCustomer"));
         } else {
           showProblem("");
         }
@@ -145,7 +156,10 @@
       if (command) entry.dataset.status = command.status;
       entry.setAttribute("aria-label", t("reply") + ": " + text);
       entry.append(el("p", "answer-input", text));
-      var forCustomer = command && command.status !== "rejected" && !(data.sent_to_customer);
+      if (data.sent_to_customer) entry.append(el("p", "sent", t("sentToCustomer")));
+      // Offered after the fact only when running it again changes nothing (see the top of this file).
+      var forCustomer = command && command.status !== "rejected" && !data.sent_to_customer &&
+        options.readOnly(command.command);
       (data.replies || []).forEach(function (reply) {
         var box = options.renderReply(reply);
         if (forCustomer) {
@@ -154,7 +168,7 @@
           button.addEventListener("click", function () {
             button.disabled = true;
             send(text, true).then(function (sent) {
-              if (sent) button.replaceWith(el("span", "sent", t("sentToCustomer")));
+              if (sent && sent.sent_to_customer) button.replaceWith(el("span", "sent", t("sentToCustomer")));
               else button.disabled = false;
             });
           });
@@ -184,12 +198,15 @@
       event.preventDefault();
       var text = input.value.trim();
       if (!text) return;
-      generation += 1;  // a suggestion answer still in flight is for text that is gone
+      generation += 1;  // a suggestion answer still in flight, or still to be asked for, is for text that is gone
+      if (timer !== null) { clearTimeout(timer); timer = null; }
       if (inFlight) { inFlight.abort(); inFlight = null; }
       close();
-      send(text, false).then(function (data) {
+      var customer = toCustomer.checked;
+      toCustomer.checked = false;  // a choice for one command, never left on by accident
+      send(text, customer).then(function (data) {
         if (!data) return;
-        if (!(data.command && data.command.status === "rejected")) input.value = "";
+        if (!(data.command && data.command.status === "rejected")) { input.value = ""; usage.textContent = ""; }
         showAnswer(text, data);
       });
     });

@@ -19,8 +19,9 @@
   var queue = conversation ? "" : param("queue");
   var scope = conversation ? "conversation:" + conversation : queue ? "queue:" + queue : "";
   var token = fragment.get("token") || query.get("token") || "";
-  var syncUrl = param("sync") ||
-    (location.protocol === "https:" ? "wss://" : "ws://") + location.hostname + ":8081/sync";
+  // The hub's URL: `sync=` in the URL, else what the service says (/panel/config.json), else port 8081 here.
+  var syncUrl = param("sync");
+  var DEFAULT_SYNC = (location.protocol === "https:" ? "wss://" : "ws://") + location.hostname + ":8081/sync";
   var FATAL = { 4400: 1, 4401: 1, 4403: 1, 4429: 1 };
 
   var commands = new Map();   // id -> command object, the latest version seen
@@ -235,31 +236,62 @@
       document.getElementById("box-area").hidden = false;
       window.commandlangCommandBox(document.getElementById("box"), {
         t: t, el: el, request: request, failure: failure, conversationId: conversation, onAnswer: onAnswer,
-        renderReply: renderReply
+        renderReply: renderReply,
+        readOnly: function (name) { return !!(outline && outline[name] && outline[name].read_only); }
       });
     }
     loadOutline();
-    connect();
+    findSync().then(connect);
     setInterval(function () { cards.tick(list, commands, view()); }, 5000);
   }
 
+  function findSync() {
+    if (syncUrl) return Promise.resolve(syncUrl);
+    return fetch("/panel/config.json").then(function (answer) { return answer.ok ? answer.json() : {}; })
+      .catch(function () { return {}; })
+      .then(function (config) { syncUrl = (config && config.sync_url) || DEFAULT_SYNC; return syncUrl; });
+  }
+
+  function reason(error) { return String(error && error.message || error); }
+
+  // signin.js (h16-signin): window.commandlangSignIn(options) -> Promise<grant>; renewals come to onRenew.
   function signIn() {
     setConnection("connecting", t("signingIn"));
+    document.getElementById("sign-in").hidden = true;
+    window.commandlangSignIn({
+      conversation: conversation || undefined, queue: queue || undefined,
+      conversationId: conversation || undefined, queueId: queue || undefined,
+      hostOrigin: param("gcHostOrigin"), targetEnv: param("gcTargetEnv"), langTag: param("gcLangTag"),
+      onRenew: renew,
+      onError: function (error) { problem.hidden = false; problem.textContent = t("renewFailed", { reason: reason(error) }); }
+    }).then(function (grant) { token = grant.token; problem.hidden = true; start(); },
+            function (error) { fail(t("cannotShow", { reason: reason(error) })); offerSignIn(); });
+  }
+
+  // Inside the agent desktop's iframe the Genesys login opens in a popup, which browsers allow only from a
+  // click: there the panel asks for one; a top-level page signs in at once (a redirect).
+  function offerSignIn() {
+    var button = document.getElementById("sign-in");
+    button.textContent = t("signIn");
+    button.hidden = false;
+    button.focus();
+  }
+
+  function framed() {
+    try { return window.self !== window.top; } catch (e) { return true; }
+  }
+
+  function loadSignIn() {
+    setConnection("connecting", t("signingIn"));
+    document.getElementById("sign-in").addEventListener("click", signIn);
     var script = document.createElement("script");
     script.src = "/panel/signin.js";
-    script.onload = function () {
-      window.commandlangSignIn({
-        conversationId: conversation || undefined, queueId: queue || undefined,
-        hostOrigin: param("gcHostOrigin"), targetEnv: param("gcTargetEnv"), langTag: param("gcLangTag"),
-        onRenew: renew
-      }).then(function (grant) { token = grant.token; start(); },
-              function (error) { fail(t("cannotShow", { reason: String(error && error.message || error) })); });
-    };
+    script.onload = function () { if (framed()) { setConnection("closed", t("closed")); offerSignIn(); } else signIn(); };
     script.onerror = function () { fail(t("needsToken")); };
     document.head.append(script);
   }
 
   if (!scope) fail(t("needsScope"));
   else if (token) start();
-  else signIn();
+  else loadSignIn();
 })();
