@@ -59,11 +59,7 @@
       if (command.error.code) error.dataset.code = command.error.code;
       item.append(error);
     }
-    if (command.status === "awaiting_approval" && command.approval) {
-      var approval = command.approval;
-      var who = approval.approver_role || approval.role || approval.approver || "";
-      if (who) item.append(el("p", "approval", String(who)));
-    }
+    if (command.approval) item.append(approvalPart(command, view));
     var ack = view.acks.get(command.id);
     if (ack && !isFinal(command.status)) item.append(el("p", "ack", t("ackWhileRunning", { ack: ack })));
 
@@ -82,6 +78,46 @@
     if (running) meta.append(el("span", "elapsed", running));
     item.append(meta);
     return item;
+  }
+
+  // The record's approval object (h17): {id, roles, requested_by, expires_at[, decision, decided_by, reason]}.
+  // While it waits, an agent whose token has one of its roles gets Approve and Deny (with an optional reason).
+  function approvalPart(command, view) {
+    var t = view.t;
+    var approval = command.approval;
+    var part = el("div", "approval");
+    var roles = (approval.roles || []).map(function (r) { return t.has("role." + r) ? t("role." + r) : r; });
+    if (approval.decision) {
+      part.append(el("p", null, t("approval." + approval.decision, { by: approval.decided_by || "" }) +
+                                (approval.reason ? " (" + approval.reason + ")" : "")));
+      return part;
+    }
+    if (command.status !== "awaiting_approval") return part;
+    part.append(el("p", null, t("approvalBy", { roles: roles.join(", ") })));
+    if (!view.canApprove(approval)) return part;
+    var reason = el("input", "approval-reason");
+    reason.type = "text";
+    reason.maxLength = 200;
+    reason.placeholder = t("reason");
+    reason.setAttribute("aria-label", t("reason"));
+    var approve = el("button", "approve", t("approve"));
+    var deny = el("button", "deny", t("deny"));
+    [approve, deny].forEach(function (button) {
+      button.type = "button";
+      button.addEventListener("click", function () {
+        approve.disabled = deny.disabled = true;
+        view.decide(command, button === approve ? "approve" : "deny", reason.value.trim() || null, function (error) {
+          approve.disabled = deny.disabled = false;
+          var shown = part.querySelector(".approval-problem") || el("p", "approval-problem");
+          shown.textContent = error;
+          part.append(shown);
+        });
+      });
+    });
+    var actions = el("div", "approval-actions");
+    actions.append(approve, deny, reason);
+    part.append(actions);
+    return part;
   }
 
   function newestFirst(a, b) {

@@ -26,6 +26,8 @@
 
   var commands = new Map();   // id -> command object, the latest version seen
   var acks = new Map();       // id -> the ack text the command box got while the command runs
+  var rendered = new Map();   // id -> {key, node}: the card shown for the command's current version
+  var grantRoles = null;      // the roles of a Genesys sign-in's grant
   var outline = null;         // command -> {args: {name: {type}}} from GET /sync/registry, when served
   var lastSeq = null;         // resume point: the seq of the last snapshot or state applied
   var attempt = 0;
@@ -54,14 +56,51 @@
 
   function view() {
     return { t: t, format: format, locale: t.lang, outline: outline, acks: acks, showConversation: !!queue,
-             now: Date.now() / 1000 };
+             now: Date.now() / 1000, canApprove: canApprove, decide: decide };
   }
 
+  // The roles the sync token carries (a grant says them; a token's payload is readable, only its signature is
+  // secret). For showing Approve and Deny only: the service checks the roles again.
+  function roles() {
+    if (grantRoles) return grantRoles;
+    try {
+      var payload = JSON.parse(atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/")));
+      return Array.isArray(payload.roles) ? payload.roles : ["agent"];
+    } catch (e) { return ["agent"]; }
+  }
+
+  function canApprove(approval) {
+    var mine = roles();
+    return (approval.roles || []).some(function (role) { return mine.indexOf(role) >= 0; });
+  }
+
+  // POST /sync/approvals/{id} (h17): answered with the record after the answer; later states come live.
+  function decide(command, decision, why, onError) {
+    var path = "/sync/approvals/" + encodeURIComponent(command.approval.id);
+    request(path, { decision: decision, reason: why }).then(function (answer) {
+      if (answer.status === 200) onAnswer(answer.data || {});
+      else onError(failure(answer));
+    }, function (error) { onError(reason(error)); });
+  }
+
+  // Cards are kept while their command has not changed, so a focused button or a half-typed reason survives
+  // other commands' events; new ones are inserted in place, and nothing already in place is moved.
   function render() {
     var all = Array.from(commands.values());
     var shown = all.filter(function (c) { return cards.matches(c, filter); }).sort(cards.newestFirst);
     var current = view();
-    list.replaceChildren.apply(list, shown.map(function (c) { return cards.card(c, current); }));
+    rendered.forEach(function (_, id) { if (!commands.has(id)) rendered.delete(id); });
+    var nodes = shown.map(function (c) {
+      var key = c.version + "|" + (outline ? 1 : 0) + "|" + (acks.get(c.id) || "");
+      var kept = rendered.get(c.id);
+      if (kept && kept.key === key) return kept.node;
+      var node = cards.card(c, current);
+      rendered.set(c.id, { key: key, node: node });
+      return node;
+    });
+    nodes.forEach(function (node, i) { if (list.children[i] !== node) list.insertBefore(node, list.children[i] || null); });
+    while (list.children.length > nodes.length) list.lastElementChild.remove();
+    cards.tick(list, commands, current);
     var empty = document.getElementById("empty");
     empty.hidden = shown.length > 0;
     empty.textContent = all.length ? t("emptyFiltered") : t("empty");
@@ -223,6 +262,7 @@
   // A renewed grant: the next hello carries the new token; the hub re-checks it at once, resuming after lastSeq.
   function renew(grant) {
     token = grant.token;
+    if (Array.isArray(grant.roles)) grantRoles = grant.roles;
     var old = socket;
     socket = null;
     if (old) old.close(1000, "token renewed");
@@ -264,7 +304,12 @@
       hostOrigin: param("gcHostOrigin"), targetEnv: param("gcTargetEnv"), langTag: param("gcLangTag"),
       onRenew: renew,
       onError: function (error) { problem.hidden = false; problem.textContent = t("renewFailed", { reason: reason(error) }); }
-    }).then(function (grant) { token = grant.token; problem.hidden = true; start(); },
+    }).then(function (grant) {
+      token = grant.token;
+      grantRoles = Array.isArray(grant.roles) ? grant.roles : null;
+      problem.hidden = true;
+      start();
+    },
             function (error) { fail(t("cannotShow", { reason: reason(error) })); offerSignIn(); });
   }
 
