@@ -162,6 +162,10 @@ class LocalChannel:
     async def send(self, outbound: OutboundReply) -> None:
         self._fan_out(outbound.conversation_id, ("reply", outbound.reply.to_json()))
 
+    def customer_sink(self) -> LocalChannel:
+        """`CustomerReach`: an agent's command box replies reach the page through its event stream."""
+        return self
+
     def notice(self, data: dict[str, Any]) -> None:
         """An event for every open page (e.g. the registry version after a reload)."""
         for conversation_id in list(self._subscribers):
