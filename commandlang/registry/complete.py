@@ -20,12 +20,20 @@ Text after the cursor is left alone: it is neither read nor replaced.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from .model import ArgSpec, CommandSpec, RegistrySpec
 from .types import EXPECTED, describe, format_duration
 
-__all__ = ["Completer", "Completion", "Suggestion", "SuggestionKind"]
+__all__ = [
+    "Completer",
+    "Completion",
+    "Suggestion",
+    "SuggestionKind",
+    "browser_completion",
+    "index_to_utf16",
+    "utf16_to_index",
+]
 
 SuggestionKind = Literal["command", "argument", "flag", "choice", "value"]
 
@@ -401,3 +409,44 @@ def _shown(arg: ArgSpec, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+# -- the wire form, for a page typing into an <input> ------------------------------------------------
+def utf16_to_index(text: str, units: int) -> int:
+    """The character offset of `units` UTF-16 code units into `text` (clamped to the text)."""
+    if units <= 0:
+        return 0
+    count = 0
+    for index, char in enumerate(text):
+        if count >= units:
+            return index
+        count += 2 if ord(char) > 0xFFFF else 1
+    return len(text)
+
+
+def index_to_utf16(text: str, index: int) -> int:
+    """The UTF-16 code units in `text[:index]`."""
+    head = text[:index]
+    return len(head) + sum(1 for char in head if ord(char) > 0xFFFF)
+
+
+def browser_completion(data: Any, complete: Callable[[str, int | None], Completion]) -> dict[str, Any]:
+    """`{"text", "cursor"?}` as a page sends it -> `{"suggestions", "replace": {"start", "end"}, "usage"}`.
+
+    `cursor`, `start` and `end` count UTF-16 code units, as a browser's `selectionStart` does, so a
+    page splices `insert` into its input without converting. ValueError (with the reason for a 400)
+    when the request is not that shape. Used by `POST /sync/complete` and the demo page's route.
+    """
+    if not isinstance(data, dict):
+        raise ValueError("the body must be a JSON object")
+    text, cursor = data.get("text"), data.get("cursor")
+    if not isinstance(text, str):
+        raise ValueError("text must be a string")
+    if cursor is not None and (isinstance(cursor, bool) or not isinstance(cursor, int)):
+        raise ValueError("cursor must be a whole number (UTF-16 code units, as selectionStart) or null")
+    found = complete(text, None if cursor is None else utf16_to_index(text, cursor))
+    return {
+        "suggestions": [s.to_json() for s in found.suggestions],
+        "replace": {"start": index_to_utf16(text, found.start), "end": index_to_utf16(text, found.end)},
+        "usage": found.usage,
+    }

@@ -37,12 +37,13 @@ from typing import Any, Callable, Mapping
 import trio
 
 from ..jsonsafe import UnsafeJson, loads_bounded
+from ..registry.complete import browser_completion
 from ..runtime.http import Request, Response, RouteSpec, json_response
 from ..runtime.messages import InboundMessage, OutboundReply, ReplySink, Submit
 from ..runtime.store import CommandRecord, Store, StoreUnavailable
 from .tokens import SyncToken, TokenError, verify_token
 
-__all__ = ["CommandBox", "MAX_BODY", "utf16_to_index", "index_to_utf16"]
+__all__ = ["CommandBox", "MAX_BODY"]
 
 log = logging.getLogger("commandlang.sync.commands")
 
@@ -50,24 +51,6 @@ log = logging.getLogger("commandlang.sync.commands")
 MAX_BODY = 32 * 1024
 _BEARER = "bearer "
 _CHALLENGE = {"www-authenticate": 'Bearer realm="commandlang-sync"'}
-
-
-def utf16_to_index(text: str, units: int) -> int:
-    """The character offset of `units` UTF-16 code units into `text` (clamped to the text)."""
-    if units <= 0:
-        return 0
-    count = 0
-    for index, char in enumerate(text):
-        if count >= units:
-            return index
-        count += 2 if ord(char) > 0xFFFF else 1
-    return len(text)
-
-
-def index_to_utf16(text: str, index: int) -> int:
-    """The UTF-16 code units in `text[:index]`."""
-    head = text[:index]
-    return len(head) + sum(1 for char in head if ord(char) > 0xFFFF)
 
 
 class CommandBox:
@@ -126,24 +109,12 @@ class CommandBox:
         data = _json_object(request.body)
         if isinstance(data, Response):
             return data
-        text, cursor = data.get("text"), data.get("cursor")
-        if not isinstance(text, str):
-            return _bad("text must be a string")
-        if cursor is not None and (isinstance(cursor, bool) or not isinstance(cursor, int)):
-            return _bad("cursor must be a whole number (UTF-16 code units, as selectionStart) or null")
-        index = None if cursor is None else utf16_to_index(text, cursor)
-        completion = self._registry().completion(text, index, role="agent")
-        return json_response(
-            200,
-            {
-                "suggestions": [s.to_json() for s in completion.suggestions],
-                "replace": {
-                    "start": index_to_utf16(text, completion.start),
-                    "end": index_to_utf16(text, completion.end),
-                },
-                "usage": completion.usage,
-            },
-        )
+        registry = self._registry()
+        try:
+            answer = browser_completion(data, lambda text, cursor: registry.completion(text, cursor, role="agent"))
+        except ValueError as exc:
+            return _bad(str(exc))
+        return json_response(200, answer)
 
     # -- POST /sync/commands -----------------------------------------------------------------
     async def commands(self, request: Request) -> Response:

@@ -18,7 +18,7 @@ from hypercorn.trio import serve
 
 import commandlang
 from commandlang.sync import Snapshot, SyncClient
-from commandlang.sync.commands_api import index_to_utf16, utf16_to_index
+from commandlang.registry.complete import index_to_utf16, utf16_to_index
 from tests.conftest import SAMPLE
 from tests.runtime.support import CallbackReceiver, running_service
 
