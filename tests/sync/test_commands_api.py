@@ -120,14 +120,14 @@ async def test_huge_bodies_and_junk_json_are_refused_with_a_reason(tmp_path) -> 
 async def test_a_full_pipeline_answers_503_with_retry_after(tmp_path) -> None:
     async with running_service(tmp_path, sync_secret=SECRET, max_concurrency=1, conversation_queue=1) as run:
         agent = token("conversation:busy", secret=SECRET)
-        body = {"conversation_id": "busy", "text": "/slow 1 delay=1"}
+        body = {"conversation_id": "busy", "text": "/slow 1 delay=2"}
         async with trio.open_nursery() as nursery:
             answers: list[httpx.Response] = []
 
             async def one() -> None:
                 answers.append(await post(run, "/sync/commands", body, agent))
 
-            for _ in range(4):
+            for _ in range(6):  # one runs, one waits in the conversation's queue, the rest are refused
                 nursery.start_soon(one)
         refused = [a for a in answers if a.status_code == 503]
         assert refused and all(a.headers["retry-after"] for a in refused)
