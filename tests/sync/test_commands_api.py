@@ -205,6 +205,9 @@ async def test_send_to_customer_reaches_the_webhook_callback(tmp_path) -> None:
         binds = await nursery.start(functools.partial(serve, receiver, config))
         async with running_service(tmp_path, sync_secret=SECRET, webhook_callback=f"{binds[0]}/hook") as run:
             agent = token("conversation:cb", agent="agent-7", secret=SECRET)
+            # first without send_to_customer: the customer is sent nothing
+            quiet = {"conversation_id": "cb", "text": "/note only me"}
+            assert (await post(run, "/sync/commands", quiet, agent)).status_code == 200
             body = {"conversation_id": "cb", "text": "/note for you", "send_to_customer": True}
             response = await post(run, "/sync/commands", body, agent)
             assert response.status_code == 200
@@ -214,13 +217,9 @@ async def test_send_to_customer_reaches_the_webhook_callback(tmp_path) -> None:
                 while not receiver.received:
                     await receiver.changed.wait()
                     receiver.changed = trio.Event()
+            # a conversation's callbacks go out in order: had the first been sent, it would have come first
+            assert len(receiver.received) == 1
             payload = receiver.received[0][0]
             assert payload["conversation_id"] == "cb" and payload["command_id"] == data["command"]["id"]
             assert payload["reply"] == data["replies"][0]
-            # without send_to_customer the customer is not sent anything
-            quiet = {"conversation_id": "cb", "text": "/note only me"}
-            assert (await post(run, "/sync/commands", quiet, agent)).status_code == 200
-            with trio.move_on_after(0.5):
-                await receiver.changed.wait()
-            assert len(receiver.received) == 1
         nursery.cancel_scope.cancel()
