@@ -121,7 +121,8 @@ class Completer:
         if open_token:
             current = items.pop()
         elif items and _split_option(items[-1].text)[1] and items[-1].text.endswith("="):
-            current = _Token(items.pop().text, 0, end)  # `amount= |`: the next word is amount's value
+            option = items.pop()  # `amount= |`: the next word is amount's value
+            current = _Token(option.text, option.start, end)
         else:
             current = _Token("", end)
         command = self.spec.resolve(name)
