@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
 from .model import ArgSpec, CommandSpec, RegistrySpec
+from .partial import QUOTES, SLASHES, Token, scan, split_option
 from .types import EXPECTED, describe, format_duration
 
 __all__ = [
@@ -37,9 +38,6 @@ __all__ = [
 
 SuggestionKind = Literal["command", "argument", "flag", "choice", "value"]
 
-_QUOTES = {'"': '"', "'": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"'}
-_QUOTES.update({"\u2018": "'", "\u2019": "'"})
-_SLASHES = ("/", "\uff0f")
 _BOOL_VALUES = (("true", "yes"), ("false", "no"))
 # How many suggestions at most: a list a person reads, not a dump of a thousand-command registry.
 MAX_SUGGESTIONS = 50
@@ -68,13 +66,6 @@ class Completion:
     start: int
     end: int
     usage: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Token:
-    text: str  # as typed, quotes included; `a = b` joined as `a=b`
-    start: int
-    value_start: int | None = None  # where an option's value starts, when whitespace moved it
 
 
 class Completer:
@@ -111,20 +102,20 @@ class Completer:
         body = head[lead:]
         if not body:
             return Completion(self._commands("", role), end, end)
-        if not body.startswith(_SLASHES):
+        if not body.startswith(SLASHES):
             return Completion((), end, end)  # ordinary chat: no suggestions
-        tokens, open_token = _scan(body, lead)
+        tokens, open_token = scan(body, lead)
         if not tokens or (len(tokens) == 1 and open_token):  # still typing the name
             return Completion(self._commands(body[1:].casefold(), role), lead, end)
         name = tokens[0].text[1:].casefold()
         items = tokens[1:]
         if open_token:
             current = items.pop()
-        elif items and _split_option(items[-1].text)[1] and items[-1].text.endswith("="):
+        elif items and split_option(items[-1].text)[1] and items[-1].text.endswith("="):
             option = items.pop()  # `amount= |`: the next word is amount's value
-            current = _Token(option.text, option.start, end)
+            current = Token(option.text, option.start, end)
         else:
-            current = _Token("", end)
+            current = Token("", end)
         command = self.spec.resolve(name)
         subs = self._subs.get(command.name if command is not None else name, ())
         if name == "help" and self._help and not items:
@@ -155,7 +146,7 @@ class Completer:
         return tuple(found[:MAX_SUGGESTIONS])
 
     def _subcommands(
-        self, subs: tuple[tuple[str, CommandSpec], ...], current: _Token, role: str | None
+        self, subs: tuple[tuple[str, CommandSpec], ...], current: Token, role: str | None
     ) -> tuple[Suggestion, ...]:
         prefix = current.text.casefold()
         return tuple(
@@ -164,7 +155,7 @@ class Completer:
             if word.startswith(prefix) and _allowed(command, role)
         )
 
-    def _help_topics(self, current: _Token, role: str | None) -> tuple[Suggestion, ...]:
+    def _help_topics(self, current: Token, role: str | None) -> tuple[Suggestion, ...]:
         prefix = current.text.casefold()
         return tuple(
             Suggestion(name, name, command.summary, "command")
@@ -173,11 +164,11 @@ class Completer:
         )[:MAX_SUGGESTIONS]
 
     # -- the arguments ---------------------------------------------------------------------------
-    def _arguments(self, command: CommandSpec, items: list[_Token], current: _Token, end: int) -> Completion:
+    def _arguments(self, command: CommandSpec, items: list[Token], current: Token, end: int) -> Completion:
         given, positionals = _given(command, items)
         usage = command.usage()
         word = current.text
-        key, equals, value = _split_option(word)
+        key, equals, value = split_option(word)
         if equals:  # `name=` or `--name=`: the value
             arg = command.arg(key.casefold()) or _arg_casefold(command, key)
             start = current.value_start if current.value_start is not None else current.start + len(word) - len(value)
@@ -188,7 +179,7 @@ class Completer:
         if word.startswith("--"):  # a flag, or `--name=` being typed
             return Completion(_names(command, given, word[2:].casefold()), current.start, end, usage)
         slot = _next_positional(command, positionals)
-        names = () if word[:1] in _QUOTES else _names(command, given, word.casefold())
+        names = () if word[:1] in QUOTES else _names(command, given, word.casefold())
         hints = _values(slot, word, current.start)[0] if slot is not None else ()
         if slot is not None and slot.type.name not in ("enum", "bool") and word and names:
             found = names + hints  # a word that begins an argument name: the names, then the placeholder
@@ -209,101 +200,18 @@ def _clamp(cursor: Any, length: int) -> int:
     return max(0, min(cursor, length))
 
 
-def _scan(body: str, offset: int) -> tuple[list[_Token], bool]:
-    """The whitespace-separated tokens of `body` (quotes and lists kept whole, `a = b` joined as `a=b`),
-    with their offsets in the full text; True when the last one is still being typed (no space after)."""
-    tokens: list[_Token] = []
-    i, n = 0, len(body)
-    while i < n:
-        if body[i].isspace():
-            i += 1
-            continue
-        start = i
-        quote: str | None = None
-        depth = 0
-        while i < n:
-            char = body[i]
-            if quote is not None:
-                if _QUOTES.get(char) == quote and char != "\\":
-                    quote = None
-                elif char == "\\" and quote == '"':
-                    i += 1  # an escape: skip the escaped character
-            elif char in _QUOTES:
-                quote = _QUOTES[char]
-            elif char == "[":
-                depth += 1
-            elif char == "]":
-                depth = max(0, depth - 1)
-            elif char.isspace() and depth == 0:
-                break
-            i += 1
-        tokens.append(_Token(body[start:i], offset + start))
-    # inside an open quote or list the whitespace is part of the token: it stays open
-    open_token = bool(tokens) and (not body[-1].isspace() or _inside(tokens[-1].text))
-    return _join_equals(tokens), open_token
-
-
-def _inside(token: str) -> bool:
-    """True when `token` ends inside a quote or a list (whitespace there does not end it)."""
-    quote: str | None = None
-    depth = 0
-    escaped = False
-    for char in token:
-        if escaped:
-            escaped = False
-        elif quote is not None:
-            if char == "\\" and quote == '"':
-                escaped = True
-            elif _QUOTES.get(char) == quote:
-                quote = None
-        elif char in _QUOTES:
-            quote = _QUOTES[char]
-        elif char == "[":
-            depth += 1
-        elif char == "]":
-            depth = max(0, depth - 1)
-    return quote is not None or depth > 0
-
-
-def _join_equals(tokens: list[_Token]) -> list[_Token]:
-    """`amount = 5` and `amount= 5` are the option `amount=5` (whitespace around `=` is allowed); the
-    joined token keeps where its value starts in the text."""
-    joined: list[_Token] = []
-    for token in tokens:
-        if len(joined) > 1:  # never joined to the command name
-            previous = joined[-1]
-            if previous.text.endswith("=") and not token.text.startswith("="):
-                joined[-1] = _Token(previous.text + token.text, previous.start, token.start)
-                continue
-            if token.text.startswith("=") and not previous.text.endswith("="):
-                joined[-1] = _Token(previous.text + token.text, previous.start, token.start + 1)
-                continue
-        joined.append(token)
-    return joined
-
-
-def _split_option(word: str) -> tuple[str, bool, str]:
-    """`amount=19` -> ("amount", True, "19"); `--notify=yes` -> ("notify", True, "yes"); else (word, False, "")."""
-    if word[:1] in _QUOTES or word.startswith("["):
-        return word, False, ""
-    key, equals, value = word.partition("=")
-    if not equals:
-        return word, False, ""
-    return (key[2:] if key.startswith("--") else key), True, value
-
-
 def _arg_casefold(command: CommandSpec, key: str) -> ArgSpec | None:
     folded = key.casefold()
     return next((arg for arg in command.args if arg.name.casefold() == folded), None)
 
 
-def _given(command: CommandSpec, items: list[_Token]) -> tuple[set[str], int]:
+def _given(command: CommandSpec, items: list[Token]) -> tuple[set[str], int]:
     """The argument names given before the current token, and how many positionals."""
     given: set[str] = set()
     positionals = 0
     for item in items:
         word = item.text
-        key, equals, _ = _split_option(word)
+        key, equals, _ = split_option(word)
         if equals:
             given.add(key.casefold())
         elif word.startswith("--") and len(word) > 2:
@@ -361,7 +269,7 @@ def _values(arg: ArgSpec, typed: str, start: int) -> tuple[tuple[Suggestion, ...
         while cut < len(typed) and typed[cut].isspace():
             cut += 1
         start, typed = start + cut, typed[cut:]
-    prefix = typed[1:] if typed[:1] in _QUOTES else typed
+    prefix = typed[1:] if typed[:1] in QUOTES else typed
     folded = prefix.casefold()
     name = arg.type.name
     if name == "enum" and arg.choices:
@@ -384,7 +292,7 @@ def _values(arg: ArgSpec, typed: str, start: int) -> tuple[tuple[Suggestion, ...
 
 
 def _quoted(value: str) -> str:
-    if value and not any(c.isspace() or c in _QUOTES or c in "[],=" for c in value):
+    if value and not any(c.isspace() or c in QUOTES or c in "[],=" for c in value):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
