@@ -223,3 +223,26 @@ async def test_send_to_customer_reaches_the_webhook_callback(tmp_path) -> None:
             assert payload["conversation_id"] == "cb" and payload["command_id"] == data["command"]["id"]
             assert payload["reply"] == data["replies"][0]
         nursery.cancel_scope.cancel()
+
+
+async def test_a_confirmation_is_answered_through_the_command_box_too(tmp_path) -> None:
+    async with sample_service(tmp_path, sync_secret=SECRET) as run:
+        agent = token("conversation:c5", agent="agent-3", secret=SECRET)
+        asked = (
+            await post(run, "/sync/commands", {"conversation_id": "c5", "text": "/refund 7 amount=5"}, agent)
+        ).json()
+        assert asked["command"] is None  # nothing runs until it is confirmed
+        question = asked["replies"][0]
+        assert question["text"] == "Refund 5 on order 7?"
+        confirm = next(q["payload"] for q in question["quick_replies"] if q["label"] == "Confirm")
+        done = (await post(run, "/sync/commands", {"conversation_id": "c5", "text": confirm}, agent)).json()
+        assert done["command"]["command"] == "refund" and done["command"]["status"] == "completed"
+        assert done["command"]["actor"] == "agent-3"
+        # another agent cannot answer a question asked of this one
+        other = token("conversation:c5", agent="agent-4", secret=SECRET)
+        again = (
+            await post(run, "/sync/commands", {"conversation_id": "c5", "text": "/refund 8 amount=5"}, agent)
+        ).json()
+        payload = next(q["payload"] for q in again["replies"][0]["quick_replies"] if q["label"] == "Confirm")
+        stolen = (await post(run, "/sync/commands", {"conversation_id": "c5", "text": payload}, other)).json()
+        assert stolen["command"] is None and "nothing waiting" in stolen["replies"][0]["text"]
