@@ -30,6 +30,7 @@ import trio
 from ..channels import CHANNELS
 from ..resources import sample_registry_path
 from ..sync import SyncHub
+from ..sync.commands_api import CommandBox
 from ..runtime.config import ServiceConfig
 from ..runtime.generation import GenerationHolder, build_generation
 from ..runtime.http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
@@ -37,6 +38,7 @@ from ..runtime.listener import ConnectionGate, connection_limits, descriptor_roo
 from ..runtime.messages import (
     Channel,
     ChannelContext,
+    CustomerReach,
     EventSink,
     InboundMessage,
     Job,
@@ -112,6 +114,7 @@ class Service:
         self.connections: ConnectionGate | None = None
         self._room = 1000  # descriptors each listener may hold; set at start (`_descriptor_room`)
         self.body_budget = BodyBudget(config.body_budget)
+        self._sync_secret = ""  # set by `_start_sync` (a random one when COMMANDLANG_SYNC_SECRET is unset)
 
     def say(self, line: str) -> None:
         """Progress for people and scripts on stdout (`listening ...` lines are the contract)."""
@@ -261,6 +264,8 @@ class Service:
             nursery.start_soon(self._signals)
 
         app = self._app(channels)
+        for spec in self._command_box(holder, store, channels).routes():  # POST /sync/complete, /sync/commands
+            app.mount(spec)
         http_port = await nursery.start(self._serve_http, app)
         self.say(f"listening http://{config.host}:{http_port}")
         if config.demo:
@@ -334,6 +339,7 @@ class Service:
                 "`commandlang token` will be refused",
                 extra={"stage": "start"},
             )
+        self._sync_secret = secret
         hub = self._hub = SyncHub(
             store, secret, ping_interval=config.sync_ping_interval, max_sessions=min(10_000, self._room)
         )
@@ -363,6 +369,13 @@ class Service:
 
         status, headers, body = panel_response(request.path)
         return Response(status, body, {name.decode(): value.decode() for name, value in headers})
+
+    def _command_box(self, holder: GenerationHolder, store: Store, channels: list[Channel]) -> CommandBox:
+        """The panel's command box routes: the sync token as credential, the runtime through `_submit`."""
+        reach = {channel.name: channel.customer_sink() for channel in channels if isinstance(channel, CustomerReach)}
+        return CommandBox(
+            self._sync_secret, self._submit, lambda: holder.current.registry, store, reach, clock=self.clock
+        )
 
     async def _submit(self, message: InboundMessage, sink: ReplySink | None = None) -> Job:
         assert self.pipeline is not None, "a channel submitted before the pipeline started"

@@ -247,20 +247,20 @@ async def test_the_command_box_keyboard_flow(tmp_path: Path) -> None:
         await page.type_text("/c")
         await page.wait_for(SUGGESTIONS, ["/callback", "/cancel"])
         assert await page.evaluate("document.getElementById('box-input').getAttribute('aria-expanded')") == "true"
-        await page.press("ArrowDown")
+        await page.press_key("ArrowDown")
         assert await page.evaluate(SELECTED) == "/cancel"
-        await page.press("ArrowUp")
+        await page.press_key("ArrowUp")
         assert await page.evaluate(SELECTED) == "/callback"
-        await page.press("Tab")
+        await page.press_key("Tab")
         assert await page.evaluate(VALUE) == "/callback "
         assert await page.evaluate("document.activeElement.id") == "box-input"  # Tab stayed in the box
         await page.wait_for(SUGGESTIONS, ["<phone>"])  # what comes next, asked for without a keystroke
         await page.type_text("+4420 to")
         await page.wait_for(SUGGESTIONS, ["topic="])
-        await page.press("Tab")
+        await page.press_key("Tab")
         await page.wait_for(SUGGESTIONS, ["billing", "delivery", "returns", "other"])
-        await page.press("ArrowDown")
-        await page.press("Tab")
+        await page.press_key("ArrowDown")
+        await page.press_key("Tab")
         assert await page.evaluate(VALUE) == "/callback +4420 topic=delivery"
         assert "/c" in world.routes.completions_asked  # debounced: not one request per keystroke of "+4420 to"
         assert "/callback +4" not in world.routes.completions_asked

@@ -369,6 +369,11 @@ class GenesysChannel:
         finally:
             self._late_ends -= 1
 
+    def customer_sink(self) -> GenesysChannel:
+        """`CustomerReach`: an agent's command box replies go out through the agent's communication on the
+        conversation (the agent send endpoint of the Conversations API), like every late reply."""
+        return self
+
     async def send(self, outbound: OutboundReply) -> None:
         """`ReplySink`: queue a reply for the agent send endpoint (waits when the outbox is full)."""
         await self.outbox.send(outbound)
