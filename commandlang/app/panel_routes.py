@@ -1,9 +1,4 @@
-"""The agent panel's extras on the HTTP port: the registry outline it humanises arguments with, and, with
-`--demo` only, ready panel links (the printed one and the chat page's "agent panel" link).
-
-`GET /sync/registry` answers `registry_outline` to anyone holding a valid sync token (`Authorization:
-Bearer <sync token>`, like `/sync/commands` and `/sync/complete`): argument types are not secret, but
-every way in is authenticated.
+"""With `--demo` only: ready agent panel links (the printed one and the chat page's "agent panel" link).
 
 `GET /demo/panel?conversation=ID` (mounted only with `--demo`, answered only on a loopback Host to a
 loopback client) mints a short-lived token for that one conversation and redirects to the panel with it
@@ -17,33 +12,15 @@ import time
 from typing import Callable
 from urllib.parse import quote, urlencode
 
-from ..registry.outline import registry_outline
 from ..replies.scrub import is_loopback_host
 from ..runtime.http import Request, Response, json_response
-from ..sync.tokens import TokenError, issue_token, verify_token
+from ..sync.tokens import issue_token
 
-__all__ = ["DEMO_AGENT", "DEMO_CONVERSATION", "DEMO_TOKEN_TTL", "demo_panel_url", "DemoPanel", "registry_answer"]
+__all__ = ["DEMO_AGENT", "DEMO_CONVERSATION", "DEMO_TOKEN_TTL", "demo_panel_url", "DemoPanel"]
 
 DEMO_AGENT = "demo-agent"
 DEMO_CONVERSATION = "demo"  # the conversation the printed chat and panel links share
 DEMO_TOKEN_TTL = 8 * 3600.0
-
-
-def bearer(request: Request) -> str:
-    """The credential of `Authorization: Bearer <token>`, or "" when there is none."""
-    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-    return credential.strip() if scheme.lower() == "bearer" else ""
-
-
-def registry_answer(
-    request: Request, secret: str | bytes, spec: object, version: str, clock: Callable[[], float]
-) -> Response:
-    """The outline for a request carrying a valid sync token; 401 otherwise (nothing of the token is echoed)."""
-    try:
-        verify_token(secret, bearer(request), now=clock)
-    except TokenError as exc:
-        return json_response(401, {"error": str(exc)}, {"www-authenticate": "Bearer"})
-    return json_response(200, registry_outline(spec, version), {"cache-control": "no-store"})  # type: ignore[arg-type]
 
 
 def demo_panel_url(

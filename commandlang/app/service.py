@@ -107,7 +107,6 @@ class Service:
         self.reloader: Reloader | None = None
         self.channels: list[Channel] = []  # the enabled ones, in registry order
         self._hub: SyncHub | None = None
-        self._generations: GenerationHolder | None = None
         self._sync_port: int | None = None
         self._closers: list[Callable[[], Any]] = []  # run after the drain, in start order
         self._at_exit: list[Callable[[], Any]] = []  # after the store: what the channels' closers still used
@@ -207,7 +206,7 @@ class Service:
             log.warning("registry: %s", warning.format_line(), extra={"stage": "load"})
         for name in generation.registry.spec.missing_env:
             log.warning("registry: environment variable %s is not set", name, extra={"stage": "load"})
-        holder = self._generations = GenerationHolder(generation)
+        holder = GenerationHolder(generation)
         await nursery.start(holder.run)
         for follower in followers:
             follower.follow_registry(lambda: (holder.current.registry.spec, holder.current.version))
@@ -396,22 +395,12 @@ class Service:
             for spec in channel.routes():
                 app.mount(spec)
         app.route_prefix("GET", "/panel", self._panel)
-        app.route("GET", "/sync/registry", self._sync_registry, max_body=0)
         if self.config.demo and self._hub is not None and self._sync_port is not None:
             from .panel_routes import DemoPanel
 
             demo_panel = DemoPanel(self._hub.secret, self._sync_port, self.clock)
             app.route("GET", "/demo/panel", demo_panel.handle, max_body=0, admit=demo_panel.admit)
         return app
-
-    async def _sync_registry(self, request: Request) -> Response:
-        """The registry outline the agent panel humanises arguments with (panel_routes.registry_answer)."""
-        from .panel_routes import registry_answer
-
-        if self._hub is None or self._generations is None:
-            return json_response(503, {"error": "starting"})
-        current = self._generations.current
-        return registry_answer(request, self._hub.secret, current.registry.spec, current.version, self.clock)
 
     async def _healthz(self, request: Request) -> Response:
         return json_response(200, {"status": "alive"})

@@ -14,9 +14,8 @@ from .model import RegistrySpec
 __all__ = ["registry_outline"]
 
 
-def registry_outline(spec: RegistrySpec, version: str | None = None) -> dict[str, Any]:
-    """`{"version", "commands": {name: {"summary", "usage", "read_only", "args": {arg: {"type", "list",
-    "sensitive"}}}}}`."""
+def registry_outline(spec: RegistrySpec) -> dict[str, Any]:
+    """`{"commands": {name: {"summary", "usage", "read_only", "args": {arg: {"type", "list", "sensitive"}}}}}`."""
     commands: dict[str, Any] = {}
     for name, command in spec.commands.items():
         commands[name] = {
@@ -30,4 +29,4 @@ def registry_outline(spec: RegistrySpec, version: str | None = None) -> dict[str
                 for arg in command.args
             },
         }
-    return {"version": version, "commands": commands}
+    return {"commands": commands}

@@ -90,7 +90,7 @@ class PanelRoutes:
         if path == "/sync/registry":
             spec, _ = load_spec(str(SAMPLE), {"ORDERS_API": "http://127.0.0.1:9/v1"})
             assert spec is not None
-            await self._answer(send, 200, registry_outline(spec, "test"))
+            await self._answer(send, 200, registry_outline(spec))
         elif path == "/sync/complete":
             request = json.loads(body)
             before = request["text"][: request["cursor"]]

@@ -29,6 +29,7 @@
   var rendered = new Map();   // id -> {key, node}: the card shown for the command's current version
   var grantRoles = null;      // the roles of a Genesys sign-in's grant
   var outline = null;         // command -> {args: {name: {type}}} from GET /sync/registry, when served
+  var outlineLoads = 0;       // bumps with each outline loaded: cards drawn with an older one are redrawn
   var lastSeq = null;         // resume point: the seq of the last snapshot or state applied
   var attempt = 0;
   var socket = null;
@@ -91,7 +92,7 @@
     var current = view();
     rendered.forEach(function (_, id) { if (!commands.has(id)) rendered.delete(id); });
     var nodes = shown.map(function (c) {
-      var key = c.version + "|" + (outline ? 1 : 0) + "|" + (acks.get(c.id) || "");
+      var key = c.version + "|" + outlineLoads + "|" + (acks.get(c.id) || "");
       var kept = rendered.get(c.id);
       if (kept && kept.key === key) return kept.node;
       var node = cards.card(c, current);
@@ -163,7 +164,8 @@
       }
       lastSeq = frame.seq;
     } else {
-      return;  // e.g. {"type": "registry"}: nothing to show
+      if (frame.type === "registry") loadOutline();  // reloaded: argument types may have changed
+      return;
     }
     render();
   }
@@ -225,7 +227,11 @@
 
   function loadOutline() {
     request("/sync/registry").then(function (answer) {
-      if (answer.status === 200 && answer.data && answer.data.commands) { outline = answer.data.commands; render(); }
+      if (answer.status === 200 && answer.data && answer.data.commands) {
+        outline = answer.data.commands;
+        outlineLoads += 1;
+        render();
+      }
     }, function () { /* an older service: arguments stay as sent */ });
   }
 
