@@ -158,6 +158,27 @@ async def test_the_command_box_runs_a_command_and_sends_its_reply_to_the_custome
                             seen += chunk
                             if "event: reply" in seen and "Order 42 is out for delivery" in seen:
                                 break
+                # A confirmation question's Confirm is a button: the agent answers it in the panel.
+                await page.click("#box-input")
+                await page.type_text('/refund 12345 amount=19.99 reason="damaged item"')
+                await page.press_enter()
+                newest = "document.querySelector('.box-replies').firstElementChild"
+                await page.wait_for(
+                    f"{newest}.querySelector('.reply-text').textContent", "Refund 19.99 on order 12345?"
+                )
+                assert await page.evaluate(
+                    f"Array.from({newest}.querySelectorAll('button.choice')).map(b => b.textContent)"
+                ) == ["Confirm", "Cancel"]
+                await page.click(".answer:first-child button.choice")
+                await page.wait_for(f"{newest}.querySelector('.answer-input').textContent", "Confirm")
+                await page.wait_for(
+                    "Array.from(document.querySelectorAll('li.card[data-command=refund]')).map(c => c.dataset.status)",
+                    ["completed"],
+                    timeout=10,
+                )
+                assert (await page.evaluate(f"{newest}.querySelector('.reply-text').textContent")).startswith(
+                    "Refund R-"
+                )
                 await page.screenshot(tmp_path / "demo-panel-320.png")
         finally:
             process.kill()

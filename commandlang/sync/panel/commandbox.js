@@ -149,19 +149,28 @@
       }, function (error) { showProblem(String(error && error.message || error)); return null; });
     }
 
-    function showAnswer(text, data) {
+    // A reply's choice (a quick reply, a postback button: "Confirm" of a confirmation question) is the
+    // agent's answer: its payload is run like typed text, shown by its label.
+    function choose(payload, label) {
+      send(payload, false).then(function (data) { if (data) showAnswer(payload, data, label); });
+    }
+
+    function showAnswer(text, data, shown) {
       var command = data.command;
       var entry = el("section", "answer");
       entry.dataset.commandText = text;
       if (command) entry.dataset.status = command.status;
-      entry.setAttribute("aria-label", t("reply") + ": " + text);
-      entry.append(el("p", "answer-input", text));
+      entry.setAttribute("aria-label", t("reply") + ": " + (shown || text));
+      entry.append(el("p", "answer-input", shown || text));
       if (data.sent_to_customer) entry.append(el("p", "sent", t("sentToCustomer")));
       // Offered after the fact only when running it again changes nothing (see the top of this file).
       var forCustomer = command && command.status !== "rejected" && !data.sent_to_customer &&
         options.readOnly(command.command);
       (data.replies || []).forEach(function (reply) {
-        var box = options.renderReply(reply);
+        var box = options.renderReply(reply, function (payload, label) {
+          box.querySelectorAll("button.choice").forEach(function (b) { b.disabled = true; });  // answered once
+          choose(payload, label);
+        });
         if (forCustomer) {
           var button = el("button", "send-to-customer", t("sendToCustomer"));
           button.type = "button";
