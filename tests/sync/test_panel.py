@@ -27,7 +27,7 @@ from tests.browser import DevTools, needs_chromium, start_chromium
 from .panel_support import CARD_TEXT, CARDS, NO_SIDEWAYS_SCROLL, open_panel, panel_world
 from .support import SECRET, FakeRuntime, token
 
-PANEL_FILES = ("panel.js", "labels.js", "format.js", "cards.js", "commandbox.js")
+PANEL_FILES = ("panel.js", "labels.js", "format.js", "cards.js", "replies.js", "commandbox.js")
 
 
 def test_panel_files_are_served_with_a_strict_policy() -> None:

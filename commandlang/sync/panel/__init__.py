@@ -26,7 +26,7 @@ _FILES = {
     "/panel.css": ("panel.css", "text/css; charset=utf-8"),
     **{
         f"/{name}.js": (f"{name}.js", "text/javascript; charset=utf-8")
-        for name in ("labels", "format", "cards", "commandbox")
+        for name in ("labels", "format", "cards", "replies", "commandbox")
     },
 }
 _SECURITY = [
