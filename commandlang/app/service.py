@@ -30,6 +30,8 @@ import trio
 from ..channels import CHANNELS
 from ..resources import sample_registry_path
 from ..sync import SyncHub
+from ..sync.signin import MAX_BODY as SIGNIN_MAX_BODY
+from .signin import panel_site, signin_exchange
 from ..runtime.config import ServiceConfig
 from ..runtime.generation import GenerationHolder, build_generation
 from ..runtime.http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
@@ -110,6 +112,9 @@ class Service:
         self.connections: ConnectionGate | None = None
         self._room = 1000  # descriptors each listener may hold; set at start (`_descriptor_room`)
         self.body_budget = BodyBudget(config.body_budget)
+        self._sync_secret = ""
+        self._sync_port: int | None = None
+        self.signin: Any = None  # sync.signin.TokenExchange when a channel signs agents in (POST /sync/token)
 
     def say(self, line: str) -> None:
         """Progress for people and scripts on stdout (`listening ...` lines are the contract)."""
@@ -336,6 +341,7 @@ class Service:
             store, secret, ping_interval=config.sync_ping_interval, max_sessions=min(10_000, self._room)
         )
         sync_port = await nursery.start(hub.serve, config.host, config.sync_port)
+        self._sync_secret, self._sync_port = secret, int(sync_port)
         events.sinks.append(hub)
         self._closers.append(hub.aclose)  # after the drain: sessions see the final states, then 1001
         self.metrics.gauge("commandlang_sync_sessions", "Open state sync sessions", lambda: hub.session_count)
@@ -345,7 +351,9 @@ class Service:
     async def _panel(self, request: Request) -> Response:
         from ..sync.panel import panel_response
 
-        status, headers, body = panel_response(request.path)
+        status, headers, body = panel_response(
+            request.path, panel_site(self.config, self.channels, request, self._sync_port)
+        )
         return Response(status, body, {name.decode(): value.decode() for name, value in headers})
 
     async def _submit(self, message: InboundMessage, sink: ReplySink | None = None) -> Job:
@@ -367,6 +375,9 @@ class Service:
             for spec in channel.routes():
                 app.mount(spec)
         app.route_prefix("GET", "/panel", self._panel)
+        self.signin = signin_exchange(self.config, channels, self._sync_secret)
+        if self.signin is not None:  # POST /sync/token: a Genesys access token for a sync token
+            app.route("POST", "/sync/token", self.signin.handle, admit=self.signin.admit, max_body=SIGNIN_MAX_BODY)
         return app
 
     async def _healthz(self, request: Request) -> Response:
