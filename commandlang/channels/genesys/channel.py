@@ -286,6 +286,10 @@ class GenesysChannel:
         """The sync sign-in's `WatchPolicy` (`sync/signin.py`): Genesys users, conversations and queues."""
         return self.people
 
+    async def roles_of(self, user_id: str) -> frozenset[str]:
+        """A Genesys user's roles (`{"agent"}`, plus `"supervisor"` by GENESYS_SUPERVISOR_GROUPS/_ROLES), cached."""
+        return await self.people.roles_of(user_id)
+
     def panel_signin(self) -> dict[str, Any]:
         """What the panel's browser sign-in needs (`/panel/config.json`; the CSP's origins); no secret."""
         endpoints = self.settings.endpoints
