@@ -114,3 +114,137 @@ async def test_implicit_sign_in_by_redirect_in_a_top_level_page(tmp_path: Path) 
             process.kill()
             with trio.move_on_after(5):
                 await process.wait()
+
+
+def desktop_app(panel_url: str):
+    """An ASGI page standing in for the agent desktop: the widget's iframe with its interpolated URL."""
+    page = (
+        "<!doctype html><title>Agent desktop</title>"
+        f'<iframe id="widget" src="{panel_url}" '
+        'sandbox="allow-scripts allow-same-origin allow-forms allow-modals allow-popups" '
+        'width="360" height="600"></iframe>'
+    ).encode()
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.body", "body": page})
+
+    return app
+
+
+async def main_world(page: DevTools, frame_id: str) -> int:
+    """The id of a frame's main JS world (from the contexts `Runtime.enable` announces)."""
+    message_id = next(page.ids)
+    await page.ws.send_message(
+        json.dumps({"id": message_id, "method": "Runtime.enable", "params": {}, "sessionId": page.session})
+    )
+    found, replied = None, False
+    with trio.fail_after(10):
+        while found is None or not replied:
+            message = json.loads(await page.ws.get_message())
+            replied = replied or message.get("id") == message_id
+            if message.get("method") == "Runtime.executionContextCreated":
+                context = message["params"]["context"]
+                aux = context.get("auxData", {})
+                if aux.get("frameId") == frame_id and aux.get("isDefault"):
+                    found = context["id"]
+    return found
+
+
+async def in_context(page: DevTools, context: int, expression: str, *, gesture: bool = False, wait: bool = False):
+    result = await page.call(
+        "Runtime.evaluate",
+        expression=expression,
+        contextId=context,
+        returnByValue=True,
+        userGesture=gesture,
+        awaitPromise=wait,
+    )
+    return result["result"].get("value")
+
+
+async def frame_context(page: DevTools, url_prefix: str, timeout: float = 10.0) -> dict:
+    """The child frame whose URL starts with `url_prefix`, once its document has loaded."""
+    with trio.fail_after(timeout):
+        while True:
+            tree = await page.call("Page.getFrameTree")
+            frames = [child["frame"] for child in tree["frameTree"].get("childFrames", [])]
+            frame = next((f for f in frames if f.get("url", "").startswith(url_prefix)), None)
+            if frame is not None:
+                world = await page.call("Page.createIsolatedWorld", frameId=frame["id"], worldName="probe")
+                ready = await page.call(
+                    "Runtime.evaluate",
+                    expression="document.readyState",
+                    contextId=world["executionContextId"],
+                    returnByValue=True,
+                )
+                if ready["result"].get("value") == "complete":
+                    return frame
+            await trio.sleep(0.1)
+
+
+@needs_chromium
+@pytest.mark.deadline(90)
+async def test_inside_the_agent_desktops_iframe_the_sign_in_uses_a_popup(tmp_path: Path) -> None:
+    from functools import partial
+
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    async with trio.open_nursery() as nursery:
+        binds = {}
+        for name in ("desktop", "rogue"):
+            config = Config()
+            config.bind = ["127.0.0.1:0"]
+            config.accesslog = config.errorlog = None
+            holder: dict[str, str] = {}
+            binds[name] = holder
+
+            async def app(scope, receive, send, holder=holder):
+                await desktop_app(holder["panel"])(scope, receive, send)
+
+            holder["origin"] = (await nursery.start(partial(serve, app, config)))[0]
+        async with signin_service(tmp_path, genesys_apps_origin=binds["desktop"]["origin"]) as (run, fake):
+            fake.add_browser_client("panel-client", [f"{run.base}/panel/signin.html"], grant="code")
+            fake.browser_user = "u-ann"
+            conversation = fake.start_conversation(queue_id="q-support", user_id="u-ann")
+            panel = (
+                f"{run.base}/panel/signin.html?gcConversationId={conversation.id}"
+                f"&gcHostOrigin={binds['desktop']['origin']}&gcTargetEnv=prod-euw1&gcLangTag=en-us"
+            )
+            for holder in binds.values():
+                holder["panel"] = panel
+            process, devtools_url = await start_chromium(tmp_path / "profile")
+            try:
+                async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
+                    page = DevTools(ws)
+                    await page.open(binds["desktop"]["origin"] + "/")
+                    frame = await frame_context(page, run.base)
+                    # in the widget's own JS world (the iframe's), as the panel's Sign in button does
+                    context = await main_world(page, frame["id"])
+                    assert await in_context(page, context, "window.self !== window.top") is True
+                    grant = await in_context(
+                        page, context, f"window.commandlangSignIn(){SHOW}", gesture=True, wait=True
+                    )
+                    grant = json.loads(grant) if not grant.startswith("error: ") else grant
+                    assert not isinstance(grant, str), grant
+                    assert grant["agent"] == "u-ann" and grant["scopes"] == [f"conversation:{conversation.id}"]
+                    assert [r.status for r in fake.requests_to("/oauth/authorize")] == [302]
+
+                    # the rogue desktop (another origin) is not allowed to frame the panel
+                    rogue = DevTools(ws)
+                    await rogue.open(binds["rogue"]["origin"] + "/")
+                    with trio.fail_after(10):
+                        while True:
+                            tree = await rogue.call("Page.getFrameTree")
+                            children = [c["frame"] for c in tree["frameTree"].get("childFrames", [])]
+                            if children and children[0].get("unreachableUrl", "").startswith(run.base):
+                                break  # Chromium shows its error page instead: frame-ancestors refused it
+                            await trio.sleep(0.1)
+            finally:
+                process.kill()
+                with trio.move_on_after(5):
+                    await process.wait()
+        nursery.cancel_scope.cancel()
