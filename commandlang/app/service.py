@@ -378,6 +378,13 @@ class Service:
         self.signin = signin_exchange(self.config, channels, self._sync_secret)
         if self.signin is not None:  # POST /sync/token: a Genesys access token for a sync token
             app.route("POST", "/sync/token", self.signin.handle, admit=self.signin.admit, max_body=SIGNIN_MAX_BODY)
+            exchange = self.signin
+            self.metrics.gauge(
+                "commandlang_signin_issued", "Sync tokens POST /sync/token issued", lambda: exchange.issued
+            )
+            self.metrics.gauge(
+                "commandlang_signin_refused", "POST /sync/token answered 401 or 403", lambda: exchange.refused
+            )
         return app
 
     async def _healthz(self, request: Request) -> Response:

@@ -90,6 +90,7 @@ class GenesysViewer:
     user_id: str
     name: str
     roles: frozenset[str]
+    roles_known: bool = True  # False: Genesys could not say (roles are then just "agent")
 
 
 class _PresentedToken:
@@ -164,7 +165,12 @@ class GenesysPeople:
             known = (user_id, name if isinstance(name, str) else user_id)
             self._me.put(key, known)
         user_id, name = known
-        return GenesysViewer(user_id, name, await self.roles_of(user_id))
+        try:
+            return GenesysViewer(user_id, name, await self.roles_of(user_id))
+        except SignInUnavailable:
+            # a conversation's participant needs no roles: sign them in; a queue falls back to membership
+            log.warning("genesys: the roles of user %s could not be read; signing in as agent only", user_id)
+            return GenesysViewer(user_id, name, frozenset({"agent"}), roles_known=False)
 
     async def may_watch(self, viewer: Any, scope: str) -> str | None:
         """None, or why `viewer` may not watch `conversation:<id>` / `queue:<id>`."""
@@ -180,6 +186,8 @@ class GenesysPeople:
             if "supervisor" in viewer.roles:
                 return None
             if target not in await self._user_queues(viewer.user_id):
+                if not getattr(viewer, "roles_known", True):
+                    raise SignInUnavailable("Genesys Cloud could not say whether you are a supervisor: try again")
                 return f"you are not a member of queue {target} (and not a supervisor)"
             return None
         return f"scope {scope} cannot be watched through Genesys sign-in"

@@ -144,3 +144,16 @@ async def test_people_when_genesys_fails() -> None:
         env.fake.fail_next(503, path="/api/v2/users/me", times=5)
         with pytest.raises(SignInUnavailable):
             await people.identify(env.fake.issue_user_token("u-ann")[0])
+
+
+async def test_roles_that_cannot_be_read_do_not_block_a_participant_but_do_not_make_a_supervisor() -> None:
+    async with genesys_env() as env:
+        org(env.fake)
+        conversation = env.fake.start_conversation(queue_id="q-support", user_id="u-lee")
+        env.fake.org.deny("GET", r"^/api/v2/users/u-lee$", "directory:user:view")
+        people = GenesysPeople(env.api, env.http, supervisor_groups=["Team leads"])
+        lee = await people.identify(env.fake.issue_user_token("u-lee")[0])
+        assert lee.roles == frozenset({"agent"}) and lee.roles_known is False
+        assert await people.may_watch(lee, f"conversation:{conversation.id}") is None
+        with pytest.raises(SignInUnavailable):
+            await people.may_watch(lee, "queue:q-sales")  # a supervisor? Genesys cannot say: 503, not 403
