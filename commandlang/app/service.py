@@ -31,6 +31,8 @@ from ..channels import CHANNELS
 from ..resources import sample_registry_path
 from ..sync import SyncHub
 from ..sync.commands_api import CommandBox
+from ..sync.signin import MAX_BODY as SIGNIN_MAX_BODY
+from .signin import panel_site, signin_exchange
 from ..runtime.config import ServiceConfig
 from ..runtime.generation import GenerationHolder, build_generation
 from ..runtime.http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
@@ -107,13 +109,14 @@ class Service:
         self.reloader: Reloader | None = None
         self.channels: list[Channel] = []  # the enabled ones, in registry order
         self._hub: SyncHub | None = None
-        self._sync_port: int | None = None
         self._closers: list[Callable[[], Any]] = []  # run after the drain, in start order
         self._at_exit: list[Callable[[], Any]] = []  # after the store: what the channels' closers still used
         self.connections: ConnectionGate | None = None
         self._room = 1000  # descriptors each listener may hold; set at start (`_descriptor_room`)
         self.body_budget = BodyBudget(config.body_budget)
         self._sync_secret = ""  # set by `_start_sync` (a random one when COMMANDLANG_SYNC_SECRET is unset)
+        self._sync_port: int | None = None
+        self.signin: Any = None  # sync.signin.TokenExchange when a channel signs agents in (POST /sync/token)
 
     def say(self, line: str) -> None:
         """Progress for people and scripts on stdout (`listening ...` lines are the contract)."""
@@ -338,16 +341,15 @@ class Service:
                 "`commandlang token` will be refused",
                 extra={"stage": "start"},
             )
-        self._sync_secret = secret
         hub = self._hub = SyncHub(
             store, secret, ping_interval=config.sync_ping_interval, max_sessions=min(10_000, self._room)
         )
         sync_port = await nursery.start(hub.serve, config.host, config.sync_port)
+        self._sync_secret, self._sync_port = secret, int(sync_port)
         events.sinks.append(hub)
         self._closers.append(hub.aclose)  # after the drain: sessions see the final states, then 1001
         self.metrics.gauge("commandlang_sync_sessions", "Open state sync sessions", lambda: hub.session_count)
         self.say(f"listening sync ws://{config.host}:{sync_port}/sync")
-        self._sync_port = int(sync_port)
         return int(sync_port)
 
     def _say_demo_links(self, http_port: int, sync_port: int | None) -> None:
@@ -358,15 +360,17 @@ class Service:
         host = "127.0.0.1" if self.config.host in ("", "0.0.0.0", "::") else self.config.host
         base = f"http://{host}:{http_port}"
         self.say(f"open {base}/?conversation={DEMO_CONVERSATION} in a browser to chat with the demo")
-        if self._hub is not None and sync_port is not None:
+        if self._sync_secret and sync_port is not None:
             sync_url = f"ws://{host}:{sync_port}/sync"
-            panel = demo_panel_url(base, sync_url, self._hub.secret, DEMO_CONVERSATION, clock=self.clock)
+            panel = demo_panel_url(base, sync_url, self._sync_secret, DEMO_CONVERSATION, clock=self.clock)
             self.say(f"agent panel for it (demo token, this run only): {panel}")
 
     async def _panel(self, request: Request) -> Response:
         from ..sync.panel import panel_response
 
-        status, headers, body = panel_response(request.path)
+        status, headers, body = panel_response(
+            request.path, panel_site(self.config, self.channels, request, self._sync_port)
+        )
         return Response(status, body, {name.decode(): value.decode() for name, value in headers})
 
     def _command_box(self, holder: GenerationHolder, store: Store, channels: list[Channel]) -> CommandBox:
@@ -395,10 +399,20 @@ class Service:
             for spec in channel.routes():
                 app.mount(spec)
         app.route_prefix("GET", "/panel", self._panel)
-        if self.config.demo and self._hub is not None and self._sync_port is not None:
+        self.signin = signin_exchange(self.config, channels, self._sync_secret)
+        if self.signin is not None:  # POST /sync/token: a Genesys access token for a sync token
+            app.route("POST", "/sync/token", self.signin.handle, admit=self.signin.admit, max_body=SIGNIN_MAX_BODY)
+            exchange = self.signin
+            self.metrics.gauge(
+                "commandlang_signin_issued", "Sync tokens POST /sync/token issued", lambda: exchange.issued
+            )
+            self.metrics.gauge(
+                "commandlang_signin_refused", "POST /sync/token answered 401 or 403", lambda: exchange.refused
+            )
+        if self.config.demo and self._sync_secret and self._sync_port is not None:
             from .panel_routes import DemoPanel
 
-            demo_panel = DemoPanel(self._hub.secret, self._sync_port, self.clock)
+            demo_panel = DemoPanel(self._sync_secret, self._sync_port, self.clock)
             app.route("GET", "/demo/panel", demo_panel.handle, max_body=0, admit=demo_panel.admit)
         return app
 
