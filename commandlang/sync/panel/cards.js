@@ -14,6 +14,18 @@
 
   function isFinal(status) { return FINAL[status] === 1; }
 
+  // Genesys ids are UUIDs: 36 characters that say little at 320 px. Shown by their first 8, whole on hover
+  // (title) and in data-id.
+  var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  function short(id) { return UUID.test(String(id)) ? String(id).slice(0, 8) + "…" : String(id); }
+
+  function idSpan(className, text, id) {
+    var span = el("span", className, text);
+    span.dataset.id = id;
+    if (UUID.test(String(id))) span.title = String(id);
+    return span;
+  }
+
   // "waiting 3 min" since it was asked, "running 12 s" since it started executing; null once final.
   function elapsed(command, now, t, format) {
     if (WAITING[command.status]) return t("waiting", { duration: format.duration(now - command.created_at) });
@@ -65,9 +77,11 @@
 
     var meta = el("p", "meta");
     var role = command.role ? (t.has("role." + command.role) ? t("role." + command.role) : command.role) : "";
-    meta.append(el("span", "actor", t("by", { actor: command.actor }) + (role ? " (" + role + ")" : "")));
+    meta.append(idSpan("actor", t("by", { actor: short(command.actor) }) + (role ? " (" + role + ")" : ""),
+                       command.actor));
     if (view.showConversation) {
-      meta.append(el("span", "conversation", t("inConversation", { id: command.conversation_id })));
+      meta.append(idSpan("conversation", t("inConversation", { id: short(command.conversation_id) }),
+                         command.conversation_id));
     }
     var when = el("time", "updated", view.format.relative(command.updated_at, view.now, t));
     when.dataset.ts = String(command.updated_at);
@@ -143,7 +157,7 @@
     });
   }
 
-  window.commandlangCards = { card: card, newestFirst: newestFirst, matches: matches, tick: tick,
+  window.commandlangCards = { card: card, short: short, newestFirst: newestFirst, matches: matches, tick: tick,
                               isFinal: isFinal, statusLabel: statusLabel, el: el,
                               STATUSES: ["awaiting_confirmation", "awaiting_approval", "pending", "executing",
                                          "completed", "failed", "timed_out", "cancelled", "rejected"] };

@@ -40,7 +40,9 @@
   var list = document.getElementById("commands");
   document.documentElement.lang = t.lang;
   document.getElementById("title").textContent = queue ? t("queueTitle") : t("title");
-  document.getElementById("scope").textContent = conversation || queue;
+  var scopeName = document.getElementById("scope");
+  scopeName.textContent = cards.short(conversation || queue);
+  scopeName.title = conversation || queue;
   document.querySelectorAll("[data-label]").forEach(function (node) { node.textContent = t(node.dataset.label); });
 
   function setConnection(state, text) {
