@@ -37,6 +37,7 @@ import trio
 from ..errors import ChannelError
 from ..execution.retry import parse_retry_after, retry_delay
 from ..registry.model import RetryPolicy
+from ..replies.compile_json import compile_json
 from ..runtime.http import Request, Response, RouteSpec, json_response
 from ..runtime.messages import ChannelContext, InboundShapeError, OutboundReply, Submit, inbound_from_json
 from ..runtime.outbox import Outbox
@@ -77,6 +78,7 @@ class WebhookChannel:
     """Turns signed webhook requests into inbound messages; a `ReplySink` for callback mode."""
 
     name = "webhook"
+    compile_reply = staticmethod(compile_json)  # the reply's JSON form, fitted into JSON_LIMITS
     MAX_BODY = MAX_BODY
 
     @classmethod
@@ -186,7 +188,7 @@ class WebhookChannel:
         job = await self._submit(message, self if self.callback_url else None)
         if job.refused:
             return json_response(
-                503, {"command": None, "replies": [r.to_json() for r in job.detach()]}, {"retry-after": "5"}
+                503, {"command": None, "replies": [self.compile_reply(r) for r in job.detach()]}, {"retry-after": "5"}
             )
         if self.callback_url:
             job.detach()
@@ -197,7 +199,7 @@ class WebhookChannel:
             200,
             {
                 "command": job.record.to_json() if job.record else None,
-                "replies": [reply.to_json() for reply in replies],
+                "replies": [self.compile_reply(reply) for reply in replies],
             },
         )
 
@@ -222,7 +224,7 @@ class WebhookChannel:
                 "conversation_id": outbound.conversation_id,
                 "in_reply_to": outbound.in_reply_to.message_id,
                 "command_id": outbound.command_id,
-                "reply": outbound.reply.to_json(),
+                "reply": self.compile_reply(outbound.reply),
             },
             ensure_ascii=False,
         ).encode()

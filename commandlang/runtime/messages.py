@@ -12,7 +12,8 @@ after it is durable.
 A channel is a `Channel` (below): the service builds every channel of the
 registry (`commandlang.channels.CHANNELS`) with `from_config`, mounts its
 `routes`, starts its `run`, asks its `health` for `/readyz` and calls its
-`aclose` after the drain. Optional faces, found with `isinstance`: an
+`aclose` after the drain, and it compiles its replies with its own
+`compile_reply`. Optional faces, found with `isinstance`: an
 `EventSink` gets every durable state change, a `NoticeSink` the registry
 reloads, a `TokenSource` lends its token provider to `auth: {type: genesys}`
 backends, and a `RegistryFollower` checks and follows the loaded registry.
@@ -201,6 +202,12 @@ class Channel(Protocol):
     """One way into the service (webhook, demo page, Genesys Cloud, ...); registered in `commandlang.channels`."""
 
     name: str
+
+    #: How a reply is compiled for this channel: `replies.compile_json` (webhook, demo page),
+    #: `replies.compile_genesys` (Genesys structured messages) or `replies.compile_text`, or any
+    #: callable `Reply -> payload`. The channel calls it itself; nothing in `runtime/` or `app/` picks
+    #: a compiler by channel name.
+    compile_reply: Callable[[Any], Any]
 
     @classmethod
     def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> Channel | None:
