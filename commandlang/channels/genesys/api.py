@@ -24,9 +24,10 @@ from typing import Any, Callable, Mapping, Protocol
 import httpx
 import trio
 
+from ...execution.client import door_of
+from ...execution.door import Answer, fetch
 from ...execution.request import json_body
 from ...execution.retry import full_jitter, parse_retry_after
-from ...jsonsafe import loads_bounded
 from ...execution.target import Target
 from .models import ErrorBody, ModelError
 from .ratelimit import RateBudgetExceeded, SlidingWindowLimiter
@@ -96,19 +97,7 @@ class GenesysRateLimitError(GenesysApiError):
 _MAX_ANSWER = 16 * 1024 * 1024
 
 
-class _Answer:
-    """The parts of an `httpx.Response` the callers read, from the transport's own door."""
-
-    __slots__ = ("status_code", "headers", "content")
-
-    def __init__(self, status_code: int, headers: httpx.Headers, content: bytes) -> None:
-        self.status_code, self.headers, self.content = status_code, headers, content
-
-    def json(self) -> Any:
-        return loads_bounded(self.content)  # a lone surrogate in a message text must not reach the pipeline
-
-
-def _error_body(response: httpx.Response | _Answer) -> ErrorBody | None:
+def _error_body(response: Answer) -> ErrorBody | None:
     try:
         return ErrorBody.from_json(response.json())
     except (ValueError, ModelError):
@@ -134,6 +123,7 @@ class GenesysApiClient:
         self.api_base = api_base.rstrip("/")
         self.tokens = tokens
         self.http = http
+        self._door = door_of(http)  # every request through the one door (execution/door.py)
         self.limiter = limiter  # None: no client-side budget (tests that count requests, GENESYS_API_RATE=0)
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
@@ -149,9 +139,9 @@ class GenesysApiClient:
         path: str,
         *,
         json: Any = None,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
-    ) -> httpx.Response | _Answer:
+    ) -> Answer:
         """The successful (2xx) response, or raises `GenesysApiError` / `GenesysPermissionError`."""
         if idempotent is None:
             idempotent = method.upper() in ("GET", "HEAD", "PUT", "DELETE")
@@ -197,7 +187,7 @@ class GenesysApiClient:
                     raise exc403
                 if status == 429:
                     self.rate_limited += 1
-                    wait = parse_retry_after(response.headers.get("Retry-After"), time.time())
+                    wait = parse_retry_after(response.header(b"retry-after"), time.time())
                     self._check_retry_after(method, path, wait, error)
                     if self.limiter is not None:  # the org's budget is shared: hold everyone, not just us
                         self.limiter.pause(wait if wait is not None else self._backoff(attempt))
@@ -206,7 +196,7 @@ class GenesysApiClient:
                 if attempt + 1 >= self._max_attempts:
                     raise GenesysApiError(method, path, status, error)
                 if status in _RETRYABLE:
-                    wait = parse_retry_after(response.headers.get("Retry-After"), time.time())
+                    wait = parse_retry_after(response.header(b"retry-after"), time.time())
                     self._check_retry_after(method, path, wait, error)
                 log.warning(
                     "genesys %s %s answered %s; retrying%s",
@@ -255,23 +245,16 @@ class GenesysApiClient:
             )
 
     async def _send(
-        self, method: str, url: str, json: Any, params: Mapping[str, Any] | None, headers: dict[str, str]
-    ) -> httpx.Response | _Answer:
-        h11 = getattr(self.http, "h11", None)  # a SharedClient over H11Transport: its own door, no httpx models
-        if h11 is None or (params and not all(isinstance(v, str) for v in params.values())):
-            return await self.http.request(method, url, json=json, params=params, headers=headers)
+        self, method: str, url: str, json: Any, params: Mapping[str, str] | None, headers: dict[str, str]
+    ) -> Answer:
         body, framing = json_body(method, json, has_body=json is not None)
         wire = [
             *((name.encode(), value.encode()) for name, value in headers.items()),
             (b"Accept-Encoding", b"identity"),
             *framing,
         ]
-        raw = await h11.request(method.encode(), Target.from_url(url, list((params or {}).items())), wire, body)
-        try:
-            content = await raw.read(_MAX_ANSWER)
-        finally:
-            await raw.release()
-        return _Answer(raw.status_code, httpx.Headers(raw.headers), content)
+        target = Target.from_url(url, list((params or {}).items()))
+        return await fetch(self._door, method.encode(), target, wire, body, limit=_MAX_ANSWER)
 
     async def get_json(self, path: str, **kwargs: Any) -> Any:
         """GET `path`; the decoded JSON answer."""

@@ -12,6 +12,7 @@ never logged.
 
 from __future__ import annotations
 
+import base64
 import logging
 import random
 import time
@@ -20,13 +21,20 @@ from typing import Callable
 import httpx
 import trio
 
+from ...execution.client import door_of
+from ...execution.door import Answer, fetch
 from ...execution.retry import full_jitter, parse_retry_after
+from ...execution.target import Target
 from .models import ErrorBody, ModelError, TokenResponse
 from ...errors import ChannelError
 
 __all__ = ["TokenProvider", "GenesysAuthError"]
 
 log = logging.getLogger(__name__)
+
+_GRANT = b"grant_type=client_credentials"
+#: A token answer larger than this is refused (it is a small JSON object).
+_MAX_TOKEN_ANSWER = 64 * 1024
 
 
 class GenesysAuthError(ChannelError):
@@ -52,9 +60,18 @@ class TokenProvider:
     ) -> None:
         if not client_id or not client_secret:
             raise ValueError("GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET are required")
-        self._auth = httpx.BasicAuth(client_id, client_secret)
         self._url = f"{login_base.rstrip('/')}/oauth/token"
-        self._http = http
+        self._target = Target.from_url(self._url)
+        # HTTP Basic as httpx.BasicAuth builds it (UTF-8 "id:secret", base64), sent through the one door
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
+        self._headers = (
+            (b"Authorization", f"Basic {basic}".encode("ascii")),
+            (b"Accept", b"application/json"),
+            (b"Accept-Encoding", b"identity"),
+            (b"Content-Type", b"application/x-www-form-urlencoded"),
+            (b"Content-Length", b"%d" % len(_GRANT)),
+        )
+        self._door = door_of(http)
         self._margin = refresh_margin
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
@@ -111,11 +128,8 @@ class TokenProvider:
         for attempt in range(self._max_attempts):
             try:
                 with trio.fail_after(self._timeout):
-                    response = await self._http.post(
-                        self._url,
-                        auth=self._auth,
-                        data={"grant_type": "client_credentials"},
-                        headers={"Accept": "application/json"},
+                    response = await fetch(
+                        self._door, b"POST", self._target, self._headers, _GRANT, limit=_MAX_TOKEN_ANSWER
                     )
             except (httpx.TransportError, trio.TooSlowError) as exc:
                 last_error = f"{type(exc).__name__} talking to the token endpoint"
@@ -131,7 +145,7 @@ class TokenProvider:
                 if response.status_code not in (429, 500, 502, 503, 504):
                     raise GenesysAuthError(f"token endpoint answered {response.status_code} {_oauth_error(response)}")
                 last_error = f"token endpoint answered {response.status_code}"
-                delay = parse_retry_after(response.headers.get("Retry-After"), time.time())
+                delay = parse_retry_after(response.header(b"retry-after"), time.time())
             if attempt + 1 < self._max_attempts:
                 backoff = full_jitter(attempt, base=0.5, cap=self._max_backoff, random=random.random)
                 wait = min(delay, self._max_backoff) if delay is not None else backoff
@@ -139,7 +153,7 @@ class TokenProvider:
                 await trio.sleep(wait)
         raise GenesysAuthError(f"could not get a Genesys token: {last_error}")
 
-    def _store(self, response: httpx.Response) -> str:
+    def _store(self, response: Answer) -> str:
         try:
             answer = TokenResponse.from_json(response.json())
         except (ValueError, ModelError) as exc:
@@ -155,7 +169,7 @@ class TokenProvider:
         return answer.access_token
 
 
-def _oauth_error(response: httpx.Response) -> str:
+def _oauth_error(response: Answer) -> str:
     """The OAuth `error` code or the ErrorBody code of a refused token request, never the credentials."""
     try:
         data = response.json()
