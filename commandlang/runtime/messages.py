@@ -27,6 +27,7 @@ from typing import Any, Awaitable, Callable, Literal, Mapping, Protocol, runtime
 import trio
 
 from ..jsonsafe import UnsafeJson, loads_bounded
+from ..replies.model import Reply
 from .http import RouteSpec
 from .store import CommandRecord, StateEvent
 from ..errors import ServiceError
@@ -203,11 +204,13 @@ class Channel(Protocol):
 
     name: str
 
-    #: How a reply is compiled for this channel: `replies.compile_json` (webhook, demo page),
-    #: `replies.compile_genesys` (Genesys structured messages) or `replies.compile_text`, or any
-    #: callable `Reply -> payload`. The channel calls it itself; nothing in `runtime/` or `app/` picks
-    #: a compiler by channel name.
-    compile_reply: Callable[[Any], Any]
+    @property
+    def compile_reply(self) -> Callable[[Reply], Any]:
+        """How a reply is compiled for this channel: `replies.compile_json` (webhook, demo page),
+        `replies.compile_genesys` (Genesys structured messages), `replies.compile_text`, or any
+        callable `Reply -> payload`. The channel calls it itself; nothing in `runtime/` or `app/`
+        picks a compiler by channel name."""
+        ...
 
     @classmethod
     def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> Channel | None:

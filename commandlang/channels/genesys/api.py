@@ -152,6 +152,7 @@ class GenesysApiClient:
             token = await self.tokens.token()
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
             wait: float | None = None
+            error: ErrorBody | None = None
             if self.limiter is not None:
                 try:
                     await self.limiter.acquire()  # under the caller's deadline, not the attempt's

@@ -419,15 +419,14 @@ class GenesysChannel:
         end = outbound.reply if isinstance(outbound.reply, EndBotSession) else None
         messages = () if end else tuple(ReplyMessage.from_json(m) for m in self.compile_reply(outbound.reply))
         # botVersion is required by the API; a request that did not carry one gets "1.0"
-        await send_bot_message(
-            self.api,
-            OutgoingBotMessage(
-                metadata["genesys_bot_id"],
-                metadata.get("genesys_bot_version") or "1.0",
-                metadata["genesys_bot_session_id"],
-                metadata.get("language_code") or "en-us",
-                messages,
-                **({"bot_state": "Complete", "intent": end.intent, "entities": end.entities} if end else {}),
-            ),
+        outgoing = OutgoingBotMessage(
+            metadata["genesys_bot_id"],
+            metadata.get("genesys_bot_version") or "1.0",
+            metadata["genesys_bot_session_id"],
+            metadata.get("language_code") or "en-us",
+            messages,
         )
+        if end is not None:  # the session's last message: Complete, with the command's intent and entities
+            outgoing = replace(outgoing, bot_state="Complete", intent=end.intent, entities=end.entities)
+        await send_bot_message(self.api, outgoing)
         self.delivered_to_bot_session += 1
