@@ -59,6 +59,12 @@ log = logging.getLogger("commandlang.runtime")
 _LOCK_WAIT = 30.0  # seconds a worker thread waits for SQLite's write lock
 
 
+def _close_all(connections: tuple[sqlite3.Connection | None, ...]) -> None:
+    for connection in connections:
+        if connection is not None:
+            connection.close()
+
+
 @dataclass(eq=False)
 class _Operation:
     kind: str
@@ -112,7 +118,7 @@ class SqliteStore:
             connections = (self._writer, self._reader)
             self._writer = self._reader = None
             with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(lambda: [c.close() for c in connections if c is not None])
+                await trio.to_thread.run_sync(_close_all, connections)
             self._stopped.set()
 
     async def _write_loop(self) -> None:
