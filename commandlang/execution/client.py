@@ -36,7 +36,7 @@ class SharedClient(httpx.AsyncClient):
         super().__init__(*args, transport=transport, **kwargs)
         self.door: Transport = as_transport(transport) if transport is not None else HttpxDoor(ClientSend(self))
 
-    @property  # type: ignore[override]
+    @property
     def cookies(self) -> httpx.Cookies:
         return _NoCookies()
 

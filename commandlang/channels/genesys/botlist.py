@@ -98,7 +98,7 @@ def findings(spec: RegistrySpec, *, severity: Severity = "warning") -> list[Diag
                 severity=severity,
                 argument=argument,
             )
-        )  # type: ignore[arg-type]
+        )
 
     commands = list(spec.commands.values())
     room = MAX_ITEMS - 1  # one intent is NOT_A_COMMAND
