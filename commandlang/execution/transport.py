@@ -33,6 +33,7 @@ import select
 import ssl
 from collections import deque
 from dataclasses import dataclass
+from types import TracebackType
 from typing import AsyncIterable, AsyncIterator, Mapping, Sequence, cast
 
 import h11
@@ -230,10 +231,12 @@ class _timeout:
             self.scope = trio.move_on_after(self.seconds)
             self.scope.__enter__()
 
-    def __exit__(self, *exc_info: object) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> bool:
         if self.scope is None:
             return False
-        suppressed = self.scope.__exit__(*exc_info)  # type: ignore[arg-type]
+        suppressed = self.scope.__exit__(kind, exc, traceback)
         if self.scope.cancelled_caught:
             raise self.error(f"{self.error.__name__} after {self.seconds}s")
         return bool(suppressed)

@@ -384,6 +384,7 @@ async def serve_demo_backend(
     app = backend if backend is not None else DemoBackend()
 
     async with trio.open_nursery() as nursery:
+        # hypercorn types an ASGI app with its own TypedDict scopes and events; ours takes plain dicts
         binds = await nursery.start(functools.partial(serve, app, config))  # type: ignore[arg-type]
         bound_port = int(binds[0].rsplit(":", 1)[1])
         task_status.started(bound_port)
