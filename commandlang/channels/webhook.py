@@ -39,7 +39,7 @@ from ..execution.retry import parse_retry_after, retry_delay
 from ..registry.model import RetryPolicy
 from ..replies.compile_json import compile_json
 from ..runtime.http import Request, Response, RouteSpec, json_response
-from ..runtime.messages import ChannelContext, InboundShapeError, OutboundReply, Submit, inbound_from_json
+from ..runtime.messages import ChannelContext, Gauges, InboundShapeError, OutboundReply, Submit, inbound_from_json
 from ..runtime.outbox import Outbox
 
 __all__ = ["CallbackFailed", "WebhookChannel", "sign", "signature_headers"]
@@ -202,6 +202,10 @@ class WebhookChannel:
                 "replies": [self.compile_reply(reply) for reply in replies],
             },
         )
+
+    def gauges(self) -> Gauges:
+        """`MetricsSource`: its callback outbox."""
+        return self.outbox.gauges()
 
     # -- outbound (callback mode) ----------------------------------------
     async def send(self, outbound: OutboundReply) -> None:

@@ -16,7 +16,8 @@ registry (`commandlang.channels.CHANNELS`) with `from_config`, mounts its
 `compile_reply`. Optional faces, found with `isinstance`: an
 `EventSink` gets every durable state change, a `NoticeSink` the registry
 reloads, a `TokenSource` lends its token provider to `auth: {type: genesys}`
-backends, and a `RegistryFollower` checks and follows the loaded registry.
+backends, a `RegistryFollower` checks and follows the loaded registry, and a
+`MetricsSource` puts its own counters on `/metrics`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "InboundMessage",
     "InboundShapeError",
     "Job",
+    "MetricsSource",
     "ReplySink",
     "OutboundReply",
     "inbound_from_json",
@@ -244,6 +246,18 @@ class NoticeSink(Protocol):
     """A channel told of registry reloads (`{"type": "registry", "version": ...}`); must not block."""
 
     def notice(self, data: dict[str, Any]) -> None: ...
+
+
+#: What a `MetricsSource` offers: metric name (after `commandlang_<channel>_`) -> (help text, read()).
+Gauges = Mapping[str, tuple[str, Callable[[], float]]]
+
+
+@runtime_checkable
+class MetricsSource(Protocol):
+    """A channel with counters of its own (its outbox, API calls, tokens...), served on `/metrics` as
+    gauges `commandlang_<channel name>_<name>` read at each scrape."""
+
+    def gauges(self) -> Gauges: ...
 
 
 @runtime_checkable

@@ -38,7 +38,7 @@ from ...replies.compile_genesys import compile_genesys
 from ...replies.compile_text import compile_text, resolve_numbered_answer
 from ...runtime.config import ConfigError
 from ...runtime.http import RouteSpec, json_response
-from ...runtime.messages import ChannelContext, InboundMessage, Job, OutboundReply, Submit
+from ...runtime.messages import ChannelContext, Gauges, InboundMessage, Job, OutboundReply, Submit
 from ...runtime.outbox import Outbox
 from .api import GenesysApiClient, GenesysApiError
 from .botconnector import CLASSIC, DBC, BotHttpResponse, bot_answer, bots_answer, handle_bot_request, refuse_bot_request
@@ -219,11 +219,6 @@ class GenesysChannel:
         await self.outbox.aclose(deadline)
 
     @property
-    def delivered(self) -> int:
-        """Replies (and session ends) delivered since start."""
-        return self.outbox.delivered
-
-    @property
     def failed_deliveries(self) -> int:
         """Replies given up on since start (an API error or the delivery deadline)."""
         return self.outbox.failed
@@ -275,6 +270,39 @@ class GenesysChannel:
     def health(self) -> dict[str, bool]:
         """Connected now, not once: while the notification socket is re-opened, messages are missed."""
         return {} if self.ingest is None else {"genesys": self.ingest.connected}
+
+    def gauges(self) -> Gauges:
+        """`MetricsSource`: its outbox, its API calls, its rate budget, its tokens and its ingest."""
+        api, limiter, ingest = self.api, self.api.limiter, self.ingest
+        gauges: dict[str, tuple[str, Callable[[], float]]] = {
+            **self.outbox.gauges(),
+            "bot_session_messages": (
+                "Late replies sent into open Bot Connector sessions (since start)",
+                lambda: self.delivered_to_bot_session,
+            ),
+            "api_requests": ("Genesys API requests sent, retries included (since start)", lambda: api.requests_sent),
+            "api_rate_limited": ("Genesys API answers 429 (since start)", lambda: api.rate_limited),
+            "tokens_fetched": ("OAuth tokens fetched (since start)", lambda: self.tokens.fetch_count),
+        }
+        if limiter is not None:
+            gauges["api_budget_refused"] = (
+                "Genesys API calls failed fast by the client-side rate budget (since start)",
+                lambda: limiter.refused,
+            )
+            gauges["api_budget_wait_seconds"] = (
+                "Seconds callers waited for a rate-budget slot, summed (since start)",
+                lambda: limiter.waited,
+            )
+        if ingest is not None:
+            gauges["notification_reconnects"] = (
+                "Notification sockets lost without warning (since start)",
+                lambda: ingest.reconnects,
+            )
+            gauges["notification_channels_created"] = (
+                "Notification channels created (since start)",
+                lambda: ingest.channels_created,
+            )
+        return gauges
 
     def describe(self) -> str | None:
         return (
