@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import logging
-import random
+import random as _random
 import time
 from typing import Callable
 
@@ -23,8 +23,9 @@ import trio
 
 from ...execution.client import door_of
 from ...execution.door import Answer, fetch
-from ...execution.retry import full_jitter, parse_retry_after
+from ...execution.retry import parse_retry_after, retry_delay
 from ...execution.target import Target
+from ...registry.model import RetryPolicy
 from .models import ErrorBody, ModelError, TokenResponse
 from ...errors import ChannelError
 
@@ -33,6 +34,8 @@ __all__ = ["TokenProvider", "GenesysAuthError"]
 log = logging.getLogger(__name__)
 
 _GRANT = b"grant_type=client_credentials"
+#: Answers worth another try (the rest are refusals, reported at once).
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: A token answer larger than this is refused (it is a small JSON object).
 _MAX_TOKEN_ANSWER = 64 * 1024
 
@@ -57,6 +60,7 @@ class TokenProvider:
         request_timeout: float = 15.0,
         fresh_grace: float = 2.0,
         clock: Callable[[], float] = trio.current_time,
+        random: Callable[[], float] = _random.random,
     ) -> None:
         if not client_id or not client_secret:
             raise ValueError("GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET are required")
@@ -73,8 +77,9 @@ class TokenProvider:
         )
         self._door = door_of(http)
         self._margin = refresh_margin
-        self._max_attempts = max_attempts
-        self._max_backoff = max_backoff
+        # the one retry rule (execution/retry.py): Retry-After on 429/503 up to max_backoff, else full jitter
+        self._retry = RetryPolicy(attempts=max_attempts, on=_RETRY_STATUSES, backoff=0.5, max_backoff=max_backoff)
+        self._random = random  # the jitter source: tests pin it
         self._timeout = request_timeout
         self._clock = clock
         self._lock = trio.Lock()
@@ -125,7 +130,9 @@ class TokenProvider:
 
     async def _fetch(self) -> str:
         last_error = "no attempt made"
-        for attempt in range(self._max_attempts):
+        for attempt in range(1, self._retry.attempts + 1):
+            status: int | None = None  # None: no answer (a transport error or the attempt's timeout)
+            retry_after: float | None = None
             try:
                 with trio.fail_after(self._timeout):
                     response = await fetch(
@@ -133,7 +140,6 @@ class TokenProvider:
                     )
             except (httpx.TransportError, trio.TooSlowError) as exc:
                 last_error = f"{type(exc).__name__} talking to the token endpoint"
-                delay = None
             else:
                 if response.status_code == 200:
                     return self._store(response)
@@ -142,15 +148,23 @@ class TokenProvider:
                         f"token endpoint refused the client credentials ({response.status_code} "
                         f"{_oauth_error(response)}); check GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET and the region"
                     )
-                if response.status_code not in (429, 500, 502, 503, 504):
-                    raise GenesysAuthError(f"token endpoint answered {response.status_code} {_oauth_error(response)}")
-                last_error = f"token endpoint answered {response.status_code}"
-                delay = parse_retry_after(response.header(b"retry-after"), time.time())
-            if attempt + 1 < self._max_attempts:
-                backoff = full_jitter(attempt, base=0.5, cap=self._max_backoff, random=random.random)
-                wait = min(delay, self._max_backoff) if delay is not None else backoff
-                log.warning("genesys token fetch failed (%s); retrying in %.1fs", last_error, wait)
-                await trio.sleep(wait)
+                status = response.status_code
+                if status not in _RETRY_STATUSES:
+                    raise GenesysAuthError(f"token endpoint answered {status} {_oauth_error(response)}")
+                last_error = f"token endpoint answered {status}"
+                retry_after = parse_retry_after(response.header(b"retry-after"), time.time())
+            decision = retry_delay(
+                self._retry,
+                attempt=attempt,
+                status=status,
+                retry_after=retry_after,
+                remaining=trio.current_effective_deadline() - trio.current_time(),
+                random=self._random,
+            )
+            if not decision.retry:  # attempts spent, or the wait would outlast the caller's deadline
+                break
+            log.warning("genesys token fetch failed (%s); retrying in %.1fs", last_error, decision.delay)
+            await trio.sleep(decision.delay)
         raise GenesysAuthError(f"could not get a Genesys token: {last_error}")
 
     def _store(self, response: Answer) -> str:
