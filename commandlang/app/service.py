@@ -40,11 +40,11 @@ from ..runtime.messages import (
     EventSink,
     InboundMessage,
     Job,
-    MetricsSource,
     NoticeSink,
     RegistryFollower,
     ReplySink,
     TokenSource,
+    MetricsSource,
 )
 from ..runtime.metrics import Metrics
 from ..runtime.pipeline import Pipeline, PipelineConfig

@@ -138,6 +138,10 @@ class WebhookChannel:
         """`POST /v1/messages`: the HMAC covers the body, so its bytes count against the budget until checked."""
         return [RouteSpec("POST", "/v1/messages", self.handle, admit=self.admit, max_body=self.MAX_BODY)]
 
+    def gauges(self) -> Gauges:
+        """`MetricsSource`: its callback outbox."""
+        return self.outbox.gauges()
+
     def health(self) -> dict[str, bool]:
         """Nothing to check: a request is answered or refused on its own."""
         return {}
@@ -202,10 +206,6 @@ class WebhookChannel:
                 "replies": [self.compile_reply(reply) for reply in replies],
             },
         )
-
-    def gauges(self) -> Gauges:
-        """`MetricsSource`: its callback outbox."""
-        return self.outbox.gauges()
 
     # -- outbound (callback mode) ----------------------------------------
     async def send(self, outbound: OutboundReply) -> None:

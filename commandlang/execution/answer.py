@@ -13,7 +13,7 @@ would answer the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 from ..binding.call import Call
 from ..replies.context import ReplyContext
@@ -29,7 +29,7 @@ class Answer:
     """The reply to send, the command's final status, and its scrubbed `{code, message}` error (None on success)."""
 
     reply: Reply
-    status: Literal["completed", "failed", "timed_out"]
+    status: str  # completed | failed | timed_out
     error: Mapping[str, str] | None
 
 

@@ -299,7 +299,7 @@ class CommandLifecycle:
         result = answer(generation.renderer, call, outcome, user=context.user, conversation_id=message.conversation_id)
         self.metrics.stage_seconds.observe(trio.current_time() - started, "render")
         await job.deliver(result.reply)
-        await self._save(job, record.moved(result.status, self._clock(), result.error))
+        await self._save(job, record.moved(result.status, self._clock(), result.error))  # type: ignore[arg-type]
         self.metrics.commands.inc(call.command, result.status)
 
     async def recover(self) -> int:

@@ -12,12 +12,10 @@ after it is durable.
 A channel is a `Channel` (below): the service builds every channel of the
 registry (`commandlang.channels.CHANNELS`) with `from_config`, mounts its
 `routes`, starts its `run`, asks its `health` for `/readyz` and calls its
-`aclose` after the drain, and it compiles its replies with its own
-`compile_reply`. Optional faces, found with `isinstance`: an
+`aclose` after the drain. Optional faces, found with `isinstance`: an
 `EventSink` gets every durable state change, a `NoticeSink` the registry
 reloads, a `TokenSource` lends its token provider to `auth: {type: genesys}`
-backends, a `RegistryFollower` checks and follows the loaded registry, and a
-`MetricsSource` puts its own counters on `/metrics`.
+backends, and a `RegistryFollower` checks and follows the loaded registry.
 """
 
 from __future__ import annotations
@@ -44,10 +42,11 @@ __all__ = [
     "InboundMessage",
     "InboundShapeError",
     "Job",
-    "MetricsSource",
     "ReplySink",
     "OutboundReply",
     "inbound_from_json",
+    "Gauges",
+    "MetricsSource",
 ]
 
 _FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
@@ -130,6 +129,18 @@ class EventSink(Protocol):
     def publish(self, event: StateEvent) -> None: ...
 
 
+#: What a `MetricsSource` offers: metric name (after `commandlang_<channel>_`) -> (help text, read()).
+Gauges = Mapping[str, tuple[str, Callable[[], float]]]
+
+
+@runtime_checkable
+class MetricsSource(Protocol):
+    """A channel with counters of its own (its outbox, API calls, tokens...), served on `/metrics` as
+    gauges `commandlang_<channel name>_<name>` read at each scrape."""
+
+    def gauges(self) -> Gauges: ...
+
+
 class Job:
     """One inbound message's way through the pipeline, as its channel sees it."""
 
@@ -202,7 +213,10 @@ class ChannelContext:
 
 @runtime_checkable
 class Channel(Protocol):
-    """One way into the service (webhook, demo page, Genesys Cloud, ...); registered in `commandlang.channels`."""
+    """One way into the service (webhook, demo page, Genesys Cloud, ...); registered in `commandlang.channels`.
+
+    It compiles its own replies (`compile_reply`). Besides the faces of the module docstring, a
+    `MetricsSource` channel puts its own counters on `/metrics`."""
 
     name: str
 
@@ -246,18 +260,6 @@ class NoticeSink(Protocol):
     """A channel told of registry reloads (`{"type": "registry", "version": ...}`); must not block."""
 
     def notice(self, data: dict[str, Any]) -> None: ...
-
-
-#: What a `MetricsSource` offers: metric name (after `commandlang_<channel>_`) -> (help text, read()).
-Gauges = Mapping[str, tuple[str, Callable[[], float]]]
-
-
-@runtime_checkable
-class MetricsSource(Protocol):
-    """A channel with counters of its own (its outbox, API calls, tokens...), served on `/metrics` as
-    gauges `commandlang_<channel name>_<name>` read at each scrape."""
-
-    def gauges(self) -> Gauges: ...
 
 
 @runtime_checkable
