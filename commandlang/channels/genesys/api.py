@@ -123,7 +123,7 @@ class GenesysApiClient:
         self.api_base = api_base.rstrip("/")
         self.tokens = tokens
         self.http = http
-        self._door = door_of(http)  # every request through the one door (execution/door.py)
+        self.door = door_of(http)  # every request through the one door (execution/door.py)
         self.limiter = limiter  # None: no client-side budget (tests that count requests, GENESYS_API_RATE=0)
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
@@ -255,7 +255,7 @@ class GenesysApiClient:
             *framing,
         ]
         target = Target.from_url(url, list((params or {}).items()))
-        return await fetch(self._door, method.encode(), target, wire, body, limit=_MAX_ANSWER)
+        return await fetch(self.door, method.encode(), target, wire, body, limit=_MAX_ANSWER)
 
     async def get_json(self, path: str, **kwargs: Any) -> Any:
         """GET `path`; the decoded JSON answer."""

@@ -31,8 +31,9 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 import httpx
 import trio
 
-from ...execution.client import SharedClient
-from ...execution.response import BodyTooLarge, read_capped
+from ...execution.client import SharedClient, door_of
+from ...execution.response import BodyTooLarge
+from ...execution.target import Target
 from ...execution.transport import H11Transport
 from ...replies.compile_genesys import compile_genesys
 from ...replies.compile_text import compile_text, resolve_numbered_answer
@@ -69,25 +70,30 @@ class EndBotSession:
     entities: tuple[Any, ...]
 
 
+_IMAGE_HEADERS = ((b"Accept", b"image/*"), (b"Accept-Encoding", b"identity"))
+
+
 async def fetch_image_attachments(http: httpx.AsyncClient, reply: Any) -> list[MediaFile]:
     """The reply's image attachments as bytes (to upload as media); one that cannot be fetched stays a link."""
     files: list[MediaFile] = []
+    door = door_of(http)  # the one door (execution/door.py), as every Genesys request
     for index, attachment in enumerate(getattr(reply, "attachments", ()) or ()):
         if getattr(attachment, "media_type", "") != "Image":
             continue
         try:
             with trio.fail_after(15):
-                async with http.stream("GET", attachment.url) as response:
+                response = await door.request(b"GET", Target.from_url(attachment.url), _IMAGE_HEADERS)
+                try:
                     if response.status_code != 200:
                         log.warning(
                             "genesys: image attachment not usable (status %s); it stays a link", response.status_code
                         )
                         continue
                     # streamed under the cap: an oversized image is refused after MAX_IMAGE_BYTES (or at
-                    # once, by its Content-Length), and leaving the block closes the rest unread
-                    content = await read_capped(
-                        response.aiter_bytes(), MAX_IMAGE_BYTES, response.headers.get("content-length")
-                    )
+                    # once, by its Content-Length), and releasing it unread closes its connection
+                    content = await response.read(MAX_IMAGE_BYTES)
+                finally:
+                    await response.release()
         except BodyTooLarge:
             log.warning("genesys: image attachment over %d bytes; it stays a link", MAX_IMAGE_BYTES)
             continue
@@ -99,7 +105,7 @@ async def fetch_image_attachments(http: httpx.AsyncClient, reply: Any) -> list[M
             MediaFile(
                 "".join(c if c.isalnum() or c in "._-" else "_" for c in name),
                 content,
-                attachment.mime or response.headers.get("content-type", "image/png"),
+                attachment.mime or response.header(b"content-type") or "image/png",
             )
         )
     return files
