@@ -278,9 +278,9 @@ class GenesysChannel:
         return {} if self.ingest is None else {"genesys": self.ingest.connected}
 
     def gauges(self) -> Gauges:
-        """`MetricsSource`: its outbox, its API calls, its rate budget, its tokens and its ingest."""
+        """`MetricsSource`: its outbox, API calls, tokens, rate budget and ingest (0 for those it has not)."""
         api, limiter, ingest = self.api, self.api.limiter, self.ingest
-        gauges: dict[str, tuple[str, Callable[[], float]]] = {
+        return {
             **self.outbox.gauges(),
             "bot_session_messages": (
                 "Late replies sent into open Bot Connector sessions (since start)",
@@ -289,26 +289,23 @@ class GenesysChannel:
             "api_requests": ("Genesys API requests sent, retries included (since start)", lambda: api.requests_sent),
             "api_rate_limited": ("Genesys API answers 429 (since start)", lambda: api.rate_limited),
             "tokens_fetched": ("OAuth tokens fetched (since start)", lambda: self.tokens.fetch_count),
-        }
-        if limiter is not None:
-            gauges["api_budget_refused"] = (
+            "api_budget_refused": (
                 "Genesys API calls failed fast by the client-side rate budget (since start)",
-                lambda: limiter.refused,
-            )
-            gauges["api_budget_wait_seconds"] = (
+                lambda: limiter.refused if limiter else 0,
+            ),
+            "api_budget_wait_seconds": (
                 "Seconds callers waited for a rate-budget slot, summed (since start)",
-                lambda: limiter.waited,
-            )
-        if ingest is not None:
-            gauges["notification_reconnects"] = (
+                lambda: limiter.waited if limiter else 0.0,
+            ),
+            "notification_reconnects": (
                 "Notification sockets lost without warning (since start)",
-                lambda: ingest.reconnects,
-            )
-            gauges["notification_channels_created"] = (
+                lambda: ingest.reconnects if ingest else 0,
+            ),
+            "notification_channels_created": (
                 "Notification channels created (since start)",
-                lambda: ingest.channels_created,
-            )
-        return gauges
+                lambda: ingest.channels_created if ingest else 0,
+            ),
+        }
 
     def describe(self) -> str | None:
         return (
