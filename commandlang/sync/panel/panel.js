@@ -169,7 +169,14 @@
       if (frame.type === "registry") loadOutline();  // reloaded: argument types may have changed
       return;
     }
-    render();
+    document.body.dataset.lastSeq = String(lastSeq);
+    renderSoon();
+  }
+
+  // A burst of events (a snapshot's catch-up, a busy queue) is drawn once, not once per event.
+  var renderTimer = null;
+  function renderSoon() {
+    if (renderTimer === null) renderTimer = setTimeout(function () { renderTimer = null; render(); }, 16);
   }
 
   // POST (or GET without a body) to the service with the sync token; never throws for an HTTP status.
