@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -61,6 +61,7 @@ class PanelRoutes:
     commands_sent: list[dict[str, Any]] = field(default_factory=list)
     completions_asked: list[str] = field(default_factory=list)
     credentials: list[str] = field(default_factory=list)  # the sync token of each API request, in order
+    decisions: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (approval id, body)
     signin_script: str | None = None  # served as /panel/signin.js (h16-signin writes the real one)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -109,6 +110,8 @@ class PanelRoutes:
             await self._answer(send, 200, answer)
         elif path == "/sync/commands":
             await self._answer(send, 200, await self._run(json.loads(body), agent))
+        elif path.startswith("/sync/approvals/"):
+            await self._answer(send, 200, await self._decide(path.rsplit("/", 1)[1], json.loads(body), agent))
         else:
             await self._answer(send, 404, {"error": "not found"})
 
@@ -153,6 +156,22 @@ class PanelRoutes:
         )
         reply = {"text": "Booking your callback..."}
         return {"command": event.record.to_json(), "replies": [reply], "channel": "webhook", **to_customer}
+
+    async def _decide(self, approval_id: str, request: dict[str, Any], agent: str) -> dict[str, Any]:
+        """h17's POST /sync/approvals/{id}: approved -> pending, denied -> rejected, with the decision."""
+        self.decisions.append((approval_id, request))
+        assert self.runtime is not None
+        record = next(r for r in self.runtime.records.values() if (r.approval or {}).get("id") == approval_id)
+        approved = request["decision"] == "approve"
+        decision = {"decision": "approved" if approved else "denied", "decided_by": agent, "reason": request["reason"]}
+        self.runtime.now += 1
+        error = None if approved else {"code": "approval_denied", "message": "denied by " + agent}
+        moved = replace(
+            record.moved("pending" if approved else "rejected", self.runtime.now, error),
+            approval={**(record.approval or {}), **decision},
+        )
+        event = await self.runtime.append(moved)
+        return {"command": event.record.to_json(), "replies": []}
 
     @staticmethod
     async def _answer(send: Any, status: int, data: Any) -> None:

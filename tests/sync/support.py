@@ -41,6 +41,7 @@ class FakeRuntime:
         status: str = "pending",
         actor: str = "cust-1",
         role: str = "customer",
+        **fields: Any,
     ) -> StateEvent:
         self.now += 1
         record = CommandRecord(
@@ -56,6 +57,7 @@ class FakeRuntime:
             created_at=self.now,
             updated_at=self.now,
             queue_id=queue,
+            **fields,
         )
         return await self._append(record)
 
@@ -63,6 +65,10 @@ class FakeRuntime:
         self.now += 1
         error = {"code": "backend", "message": "the refund service said no"} if status == "failed" else None
         return await self._append(self.records[command_id].moved(status, self.now, error))  # type: ignore[arg-type]
+
+    async def append(self, record: CommandRecord) -> StateEvent:
+        """Store and publish a record made by the test (a field `create` and `move` do not set)."""
+        return await self._append(record)
 
     async def _append(self, record: CommandRecord) -> StateEvent:
         event = await self.store.append(record)

@@ -13,6 +13,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
@@ -20,8 +21,10 @@ from syrupy.assertion import SnapshotAssertion
 from trio_websocket import open_websocket_url
 
 from commandlang.runtime.sqlite import SqliteStore
+from commandlang.runtime.store import CommandRecord
 from commandlang.sync.hub import SyncHub
 from commandlang.sync.panel import panel_app, panel_response
+from commandlang.sync.tokens import issue_token
 from tests.browser import DevTools, needs_chromium, start_chromium
 
 from .panel_support import CARD_TEXT, CARDS, NO_SIDEWAYS_SCROLL, open_panel, panel_world
@@ -394,3 +397,47 @@ async def test_relative_times_update(tmp_path: Path) -> None:
         await page.wait_for(f"{when}[1]", "2 min ago", timeout=10)
         assert re.fullmatch(r"5\d s ago", (await page.evaluate(when))[0])
         await page.wait_for(f"{when}[0]", "1 min ago", timeout=15)  # the panel ticks; no reload, no event
+
+
+APPROVALS = "approval" in CommandRecord.__dataclass_fields__  # h17's approval object on records
+
+
+@needs_chromium
+@pytest.mark.skipif(not APPROVALS, reason="records carry no approval object before h17 (approvals) is merged")
+async def test_a_supervisor_approves_or_denies_in_the_panel(tmp_path: Path) -> None:
+    async with panel_world(tmp_path) as world:
+        runtime = world.runtime
+        for number in (1, 2):
+            await runtime.create(
+                f"r{number}",
+                "c1",
+                args={"order": number, "amount": "250.00"},
+                status="awaiting_approval",
+                approval={"id": f"ap{number}", "roles": ["supervisor"], "requested_by": "cust-1", "expires_at": 0},
+            )
+        agent = await open_panel(world, world.url("conversation=c1", token("conversation:c1", agent="agent-7")))
+        await agent.wait_for(CARDS, [["r2", "awaiting_approval"], ["r1", "awaiting_approval"]], timeout=10)
+        assert await agent.evaluate("document.querySelector('li[data-command-id=r1] .approval').textContent") == (
+            "needs approval by: supervisor"
+        )
+        assert await agent.evaluate("document.querySelectorAll('.approve').length") == 0  # an agent may not
+
+        lead = issue_token(SECRET, "lead-1", ["conversation:c1"], 3600, roles=["agent", "supervisor"])  # type: ignore[call-arg]
+        page = await open_panel(world, world.url("conversation=c1", lead))
+        await page.wait_for("document.querySelectorAll('li.card .approve').length", 2, timeout=10)
+        await page.click("li[data-command-id=r1] .approve")
+        await page.wait_for(CARDS, [["r2", "awaiting_approval"], ["r1", "pending"]])
+        assert await page.evaluate("document.querySelector('li[data-command-id=r1] .approval').textContent") == (
+            "approved by lead-1"
+        )
+        await page.click("li[data-command-id=r2] .approval-reason")
+        await page.type_text("over the limit")
+        await page.click("li[data-command-id=r2] .deny")
+        await page.wait_for(CARDS, [["r2", "rejected"], ["r1", "pending"]])
+        assert world.routes.decisions == [
+            ("ap1", {"decision": "approve", "reason": None}),
+            ("ap2", {"decision": "deny", "reason": "over the limit"}),
+        ]
+        assert await page.evaluate("document.querySelector('li[data-command-id=r2] .approval').textContent") == (
+            "denied by lead-1 (over the limit)"
+        )
