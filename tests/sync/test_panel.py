@@ -198,7 +198,9 @@ async def test_the_queue_view_filters_newest_first(tmp_path: Path) -> None:
         await runtime.create("q1", "c1", "queue-a")
         await runtime.create("q2", "c2", "queue-a", command="callback", args={"phone": "+4420", "within": 900})
         await runtime.create("elsewhere", "c3", "queue-b")
-        page = await open_panel(world, world.url("queue=queue-a", token("queue:queue-a", agent="lead-1")))
+        page = await open_panel(
+            world, world.url("gcConversationId=c9&queue=queue-a", token("queue:queue-a", agent="lead-1"))
+        )
         await page.wait_for(CARDS, [["q2", "pending"], ["q1", "pending"]], timeout=10)
         assert await page.evaluate("document.getElementById('title').textContent") == "Queue"
         assert await page.evaluate("document.getElementById('box-area').hidden") is True  # no command box here

@@ -15,8 +15,9 @@
   var format = window.commandlangFormat;
   var cards = window.commandlangCards;
   var el = cards.el;
-  var conversation = param("conversation") || param("gcConversationId");
-  var queue = conversation ? "" : param("queue");
+  // A queue wins over the widget's conversation (docs/genesys.md: a lead's widget adds &queue=ID), as in signin.js.
+  var queue = param("queue") || param("queueId");
+  var conversation = queue ? "" : param("gcConversationId") || param("conversationId") || param("conversation");
   var scope = conversation ? "conversation:" + conversation : queue ? "queue:" + queue : "";
   var token = fragment.get("token") || query.get("token") || "";
   // The hub's URL: `sync=` in the URL, else what the service says (/panel/config.json), else port 8081 here.
@@ -240,6 +241,7 @@
       if (FATAL[event.code]) {
         fail(t("cannotShow", { reason: t("close." + event.code) }));
         document.body.dataset.closeCode = String(event.code);
+        if (event.code === 4401 && window.commandlangSignIn) offerSignIn();  // expired: sign in again
         return;
       }
       var delay = Math.random() * Math.min(30000, 250 * Math.pow(2, attempt));  // full jitter
@@ -260,7 +262,9 @@
     connect();
   }
 
+  var started = false;
   function start() {
+    started = true;
     render();
     if (queue) setUpFilters();
     else {
@@ -299,7 +303,7 @@
       token = grant.token;
       grantRoles = Array.isArray(grant.roles) ? grant.roles : null;
       problem.hidden = true;
-      start();
+      if (started) renew(grant); else start();  // signed in again after the session expired: resume
     },
             function (error) { fail(t("cannotShow", { reason: reason(error) })); offerSignIn(); });
   }
