@@ -55,6 +55,7 @@ OPEN = "!document.querySelector('#suggestions').hidden"
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a long browser flow: Chromium's start and ~40 key events on a loaded 2-core machine
 async def test_suggestions_as_you_type_tab_accepts_arrows_move_escape_closes(tmp_path: Path) -> None:
     sample = (ROOT / "commands.yaml").read_text()
     async with running_service(
