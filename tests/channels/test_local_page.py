@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from trio_websocket import open_websocket_url
 
 from tests.browser import DevTools, needs_chromium, start_chromium
