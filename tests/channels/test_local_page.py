@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from trio_websocket import open_websocket_url
 
 from tests.browser import DevTools, needs_chromium, start_chromium
@@ -55,6 +57,7 @@ OPEN = "!document.querySelector('#suggestions').hidden"
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a long browser flow: Chromium's start and ~40 key events on a loaded 2-core machine
 async def test_suggestions_as_you_type_tab_accepts_arrows_move_escape_closes(tmp_path: Path) -> None:
     sample = (ROOT / "commands.yaml").read_text()
     async with running_service(
