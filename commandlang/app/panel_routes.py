@@ -28,7 +28,8 @@ def demo_panel_url(
 ) -> str:
     """The panel for `conversation` with a fresh demo token in the fragment."""
     token = issue_token(secret, DEMO_AGENT, [f"conversation:{conversation}"], DEMO_TOKEN_TTL, now=clock)
-    return f"{http_base}/panel?{urlencode({'conversation': conversation, 'sync': sync_url})}#token={quote(token)}"
+    query = urlencode({"conversation": conversation, "sync": sync_url}, safe=":/")  # ws://host:port/sync reads as is
+    return f"{http_base}/panel?{query}#token={quote(token)}"
 
 
 class DemoPanel:

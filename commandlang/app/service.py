@@ -324,7 +324,8 @@ class Service:
             secret = secrets.token_urlsafe(32)
             log.warning(
                 "COMMANDLANG_SYNC_SECRET is not set: using a random one for this run, so tokens from "
-                "`commandlang token` will be refused",
+                "`commandlang token` will be refused"
+                + (" (the agent panel link printed below carries a token for this run)" if config.demo else ""),
                 extra={"stage": "start"},
             )
         hub = self._hub = SyncHub(
