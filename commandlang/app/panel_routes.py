@@ -16,7 +16,7 @@ from ..replies.scrub import is_loopback_host
 from ..runtime.http import Request, Response, json_response
 from ..sync.tokens import issue_token
 
-__all__ = ["DEMO_AGENT", "DEMO_CONVERSATION", "DEMO_TOKEN_TTL", "demo_panel_url", "DemoPanel"]
+__all__ = ["DEMO_AGENT", "DEMO_CONVERSATION", "DEMO_TOKEN_TTL", "demo_lines", "demo_panel_url", "DemoPanel"]
 
 DEMO_AGENT = "demo-agent"
 DEMO_CONVERSATION = "demo"  # the conversation the printed chat and panel links share
@@ -30,6 +30,21 @@ def demo_panel_url(
     token = issue_token(secret, DEMO_AGENT, [f"conversation:{conversation}"], DEMO_TOKEN_TTL, now=clock)
     query = urlencode({"conversation": conversation, "sync": sync_url}, safe=":/")  # ws://host:port/sync reads as is
     return f"{http_base}/panel?{query}#token={quote(token)}"
+
+
+def demo_lines(
+    host: str, http_port: int, sync_port: int | None, secret: str | bytes, clock: Callable[[], float] = time.time
+) -> list[str]:
+    """What `serve --demo` prints: the chat page and a ready agent panel for the same conversation. The
+    panel's token is signed with this run's sync secret (random when COMMANDLANG_SYNC_SECRET is unset), so
+    it works at once."""
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    base = f"http://{host}:{http_port}"
+    lines = [f"open {base}/?conversation={DEMO_CONVERSATION} in a browser to chat with the demo"]
+    if secret and sync_port is not None:
+        panel = demo_panel_url(base, f"ws://{host}:{sync_port}/sync", secret, DEMO_CONVERSATION, clock=clock)
+        lines.append(f"agent panel for it (demo token, this run only): {panel}")
+    return lines
 
 
 class DemoPanel:

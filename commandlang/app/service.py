@@ -340,17 +340,11 @@ class Service:
         return int(sync_port)
 
     def _say_demo_links(self, http_port: int, sync_port: int | None) -> None:
-        """--demo only: the chat page and a ready agent panel for the same conversation (its token is signed
-        with this run's sync secret, random when COMMANDLANG_SYNC_SECRET is unset, so it works at once)."""
-        from .panel_routes import DEMO_CONVERSATION, demo_panel_url
+        """--demo only: the chat page and a ready agent panel for the same conversation (panel_routes)."""
+        from .panel_routes import demo_lines
 
-        host = "127.0.0.1" if self.config.host in ("", "0.0.0.0", "::") else self.config.host
-        base = f"http://{host}:{http_port}"
-        self.say(f"open {base}/?conversation={DEMO_CONVERSATION} in a browser to chat with the demo")
-        if self._sync_secret and sync_port is not None:
-            sync_url = f"ws://{host}:{sync_port}/sync"
-            panel = demo_panel_url(base, sync_url, self._sync_secret, DEMO_CONVERSATION, clock=self.clock)
-            self.say(f"agent panel for it (demo token, this run only): {panel}")
+        for line in demo_lines(self.config.host, http_port, sync_port, self._sync_secret, self.clock):
+            self.say(line)
 
     async def _panel(self, request: Request) -> Response:
         from ..sync.panel import panel_response
