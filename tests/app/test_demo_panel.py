@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import trio
 from trio_websocket import open_websocket_url
 
@@ -29,6 +30,7 @@ def printed_links(out: str) -> tuple[str, str]:
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 async def test_the_printed_panel_link_shows_the_demo_conversation_live(tmp_path: Path) -> None:
     sample = (ROOT / "commands.yaml").read_text()
     async with running_service(tmp_path, sample, templates=ROOT / "templates", demo=True, local_agent_role=True) as run:
@@ -114,6 +116,7 @@ async def test_the_demo_link_is_for_this_machine_only(tmp_path: Path) -> None:
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 async def test_the_command_box_runs_a_command_and_sends_its_reply_to_the_customer(tmp_path: Path) -> None:
     """The real service (--demo): suggestions from Registry.complete, the command run as the panel's agent,
     and its reply sent to the customer, who reads it on the demo page's event stream."""

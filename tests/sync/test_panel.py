@@ -55,6 +55,7 @@ ROWS = "Array.from(document.querySelectorAll('li[data-command-id]')).map(r => [r
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 async def test_panel_in_chromium_shows_states_live_across_a_hub_restart(tmp_path: Path) -> None:
     async with trio.open_nursery() as nursery:
         store = SqliteStore(str(tmp_path / "s.db"))
@@ -122,6 +123,7 @@ async def test_panel_in_chromium_shows_states_live_across_a_hub_restart(tmp_path
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 async def test_a_conversation_at_320_px_humanised_and_live(tmp_path: Path, snapshot: SnapshotAssertion) -> None:
     async with panel_world(tmp_path) as world:
         runtime = world.runtime
@@ -161,6 +163,7 @@ async def test_a_conversation_at_320_px_humanised_and_live(tmp_path: Path, snaps
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 async def test_the_agents_language_labels_the_panel(tmp_path: Path, snapshot: SnapshotAssertion) -> None:
     async with panel_world(tmp_path) as world:
         await world.runtime.create("a", "c1", status="executing", actor="agent-7", role="agent")
@@ -176,6 +179,7 @@ async def test_the_agents_language_labels_the_panel(tmp_path: Path, snapshot: Sn
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 async def test_refusals_say_why(tmp_path: Path) -> None:
     async with panel_world(tmp_path) as world:
         page = await open_panel(world, world.url("conversation=c1", token("conversation:c2")))
@@ -191,6 +195,7 @@ async def test_refusals_say_why(tmp_path: Path) -> None:
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 async def test_the_queue_view_filters_newest_first(tmp_path: Path) -> None:
     async with panel_world(tmp_path) as world:
         runtime = world.runtime
@@ -236,6 +241,7 @@ async def test_the_queue_view_filters_newest_first(tmp_path: Path) -> None:
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 async def test_relative_times_update(tmp_path: Path) -> None:
     async with panel_world(tmp_path) as world:
         world.runtime.now = time.time() - 130
@@ -253,6 +259,7 @@ APPROVALS = "approval" in CommandRecord.__dataclass_fields__  # h17's approval o
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 @pytest.mark.skipif(not APPROVALS, reason="records carry no approval object before h17 (approvals) is merged")
 async def test_a_supervisor_approves_or_denies_in_the_panel(tmp_path: Path) -> None:
     async with panel_world(tmp_path) as world:

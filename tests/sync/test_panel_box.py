@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import trio
 
 from tests.browser import needs_chromium
@@ -20,6 +21,7 @@ VALUE = "document.getElementById('box-input').value"
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 async def test_the_command_box_keyboard_flow(tmp_path: Path) -> None:
     """Type with suggestions (arrows move, Tab accepts), see an error before sending, Enter runs the command,
     its ack shows while it runs, its reply can go to the customer. Against panel_support's stub endpoints."""
@@ -131,6 +133,7 @@ window.commandlangSignIn = function (options) {{
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 async def test_without_a_token_the_panel_signs_in_and_renews(tmp_path: Path) -> None:
     first, renewed = token("conversation:c1", agent="agent-7"), token("conversation:c1", agent="agent-7", ttl=7200)
     async with panel_world(tmp_path) as world:
