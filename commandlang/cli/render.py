@@ -150,7 +150,11 @@ def main(argv: list[str]) -> int:
         conversation_id="preview",
         confirm_token="preview",
     )
-    renderer = ReplyRenderer(template_dir=registry.spec.template_dir, scrubber=Scrubber.for_registry(registry.spec))
+    renderer = ReplyRenderer(
+        template_dir=registry.spec.template_dir,
+        scrubber=Scrubber.for_registry(registry.spec),
+        currency=registry.spec.settings.currency,
+    )
     try:
         reply = renderer.render(spec, options.kind, context, strict=True)
     except (TemplateError, ReplyShapeError) as exc:

@@ -90,7 +90,9 @@ class _Checker:
         self.binder = Binder(spec)
         self.parser = default_parser()
         self.options = SyntaxOptions(percent_decode=spec.settings.percent_decode, max_length=spec.settings.max_length)
-        self.renderer = ReplyRenderer(template_dir=template_dir, scrubber=Scrubber.for_registry(spec))
+        self.renderer = ReplyRenderer(
+            template_dir=template_dir, scrubber=Scrubber.for_registry(spec), currency=spec.settings.currency
+        )
         self.has_macros = bool(template_dir and os.path.exists(os.path.join(template_dir, MACROS_FILE)))
         self.templates, self.file_macros = _template_files(template_dir)
         self.payloads = PayloadChecker(spec, self.renderer.engine, self._macros_module())

@@ -67,7 +67,7 @@ async def build_generation(
         return registry, registry_version(path)
 
     registry, version = await trio.to_thread.run_sync(load)
-    engine = TemplateEngine(registry.spec.template_dir)
+    engine = TemplateEngine(registry.spec.template_dir, currency=registry.spec.settings.currency)
     executor = Executor(registry.spec, engine, token_provider=token_provider)
     await executor.__aenter__()
     renderer = ReplyRenderer(engine, registry.spec.template_dir, scrubber=Scrubber.for_registry(registry.spec))
