@@ -12,7 +12,17 @@ from ..diagnostics import CommandError, Diagnostic
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
 from ..syntax.tree import Flag, Invocation, ListValue, Option, Positional, Value
 from .call import Call, mask
-from ..registry.types import CONVERTERS, ConversionError, Today, convert, describe_text, to_json
+from ..registry.languages import writes_decimal_comma
+from ..registry.types import (
+    CONVERTERS,
+    AmbiguousNumber,
+    ConversionError,
+    Today,
+    convert,
+    describe_text,
+    local_number_text,
+    to_json,
+)
 from ..texts import N_, Alternatives, MessageText, msg
 
 __all__ = ["Binder"]
@@ -21,7 +31,17 @@ __all__ = ["Binder"]
 class _CommandTable:
     """Per-command lookups, built once per registry so binding is a few dict reads."""
 
-    __slots__ = ("spec", "by_key", "by_name", "positionals", "defaults", "required", "constrained", "scalar_converters")
+    __slots__ = (
+        "spec",
+        "by_key",
+        "by_name",
+        "positionals",
+        "defaults",
+        "required",
+        "constrained",
+        "scalar_converters",
+        "comma_converters",
+    )
 
     def __init__(self, spec: CommandSpec) -> None:
         self.spec = spec
@@ -36,6 +56,22 @@ class _CommandTable:
             for arg in spec.args
             if not arg.type.is_list and arg.type.name in CONVERTERS
         }
+        # In a language that writes the decimal comma, `decimal` and `float` also read `19,99`.
+        self.comma_converters = {
+            name: (_comma(converter) if table_type in _LOCAL_NUMBERS else converter)
+            for name, converter, table_type in (
+                (arg.name, self.scalar_converters[arg.name], arg.type.name)
+                for arg in spec.args
+                if arg.name in self.scalar_converters
+            )
+        }
+
+
+_LOCAL_NUMBERS = ("decimal", "float")
+
+
+def _comma(converter: Any) -> Any:
+    return lambda text, today: converter(local_number_text(text), today)
 
 
 def _default(arg: ArgSpec) -> Any:
@@ -126,12 +162,21 @@ class Binder:
         )
 
     # -- the arguments ---------------------------------------------------
-    def bind(self, invocation: Invocation, *, role: str | None = None, today: Today | None = None) -> Call:
-        """Bind an invocation; `role` (agent|customer) is checked when given."""
+    def bind(
+        self,
+        invocation: Invocation,
+        *,
+        role: str | None = None,
+        today: Today | None = None,
+        language: str | None = None,
+    ) -> Call:
+        """Bind an invocation; `role` (agent|customer) is checked when given. `language` (the conversation's)
+        lets a decimal be typed with the decimal comma where that language writes one (docs/registry.md)."""
         spec, skip = self._resolve(invocation, role)
         table = self._tables[spec.name]
         given: dict[str, tuple[Any, int]] = {}  # arg name -> (converted value, column)
-        scalar = table.scalar_converters
+        comma = language is not None and writes_decimal_comma(language)
+        scalar = table.comma_converters if comma else table.scalar_converters
         slots = table.positionals
         index = -skip
         for item in invocation.items:
@@ -159,9 +204,9 @@ class Binder:
                 try:
                     given[arg.name] = (converter(value.text, today), value.start + 1)
                 except ConversionError:
-                    _convert_one(arg, value, today)  # raises with the argument's message
+                    _convert_one(arg, value, today, comma)  # raises with the argument's message
             else:
-                self._give(given, arg, value, value.start + 1, today)
+                self._give(given, arg, value, value.start + 1, today, comma)
 
         args = dict(table.defaults)
         constrained = table.constrained
@@ -228,15 +273,12 @@ class Binder:
         value: Value | ListValue,
         column: int,
         today: Today | None,
+        comma: bool = False,
     ) -> None:
         if type(value) is Value and not arg.type.is_list:
-            converter = CONVERTERS.get(arg.type.name)
-            try:
-                converted = converter(value.text, today) if converter else _convert_one(arg, value, today)
-            except ConversionError:
-                converted = _convert_one(arg, value, today)  # raises with the message
+            converted = _convert_one(arg, value, today, comma)
         else:
-            converted = _convert(arg, value, today)
+            converted = _convert(arg, value, today, comma)
         if arg.name in given:
             if not arg.type.is_list:
                 raise _duplicate(arg, column)
@@ -266,7 +308,7 @@ def _shown(value: Value | ListValue) -> str:
     return '"' + (text if len(text) <= 40 else text[:37] + "...") + '"'
 
 
-def _convert(arg: ArgSpec, value: Value | ListValue, today: Today | None) -> Any:
+def _convert(arg: ArgSpec, value: Value | ListValue, today: Today | None, comma: bool) -> Any:
     if isinstance(value, ListValue):
         if not arg.type.is_list:
             raise _error(
@@ -276,14 +318,33 @@ def _convert(arg: ArgSpec, value: Value | ListValue, today: Today | None) -> Any
                 arg.name,
                 msg(N_("Drop the brackets, or quote the value.")),
             )
-        return [_convert_one(arg, item, today) for item in value.items]
-    converted = _convert_one(arg, value, today)
+        return [_convert_one(arg, item, today, comma) for item in value.items]
+    converted = _convert_one(arg, value, today, comma)
     return [converted] if arg.type.is_list else converted
 
 
-def _convert_one(arg: ArgSpec, value: Value, today: Today | None) -> Any:
+def _convert_one(arg: ArgSpec, value: Value, today: Today | None, comma: bool = False) -> Any:
     try:
-        return convert(arg.type.name, value.text, choices=arg.choices, today=today)
+        text = local_number_text(value.text) if comma and arg.type.name in _LOCAL_NUMBERS else value.text
+        return convert(arg.type.name, text, choices=arg.choices, today=today)
+    except AmbiguousNumber as exc:
+        if arg.sensitive:  # never echo a sensitive value, not even to say it is ambiguous
+            raise _error(
+                "invalid_value", value.column, msg(N_("{argument} is not valid."), argument=arg.name), arg.name, None
+            ) from None
+        raise _error(
+            "invalid_value",
+            value.column,
+            msg(
+                N_('{argument}: "{value}" could be {whole} or {fraction}; write {whole} or {fraction}.'),
+                argument=arg.name,
+                value=exc.text,
+                whole=exc.whole,
+                fraction=exc.fraction,
+            ),
+            arg.name,
+            None,
+        ) from None
     except ConversionError as exc:
         shown = "****" if arg.sensitive else _shown(value)[1:-1]
         raise _error(

@@ -17,12 +17,24 @@ conversation gets.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Callable, Mapping
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_decimal_symbol
 
 from .model import Position
 from .yamlsource import LMap
 
-__all__ = ["LANGUAGE_TAG", "normalise_tag", "fallback_chain", "resolve_language", "split_localized"]
+__all__ = [
+    "locale_for",
+    "writes_decimal_comma",
+    "LANGUAGE_TAG",
+    "normalise_tag",
+    "fallback_chain",
+    "resolve_language",
+    "split_localized",
+]
 
 LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*")
 
@@ -113,10 +125,23 @@ def parse_languages(node: Any, pos: Position | None, report: Report) -> tuple[st
     return tuple(tags) or ("en",)
 
 
-def texts_of(by_language: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """{field: {language: value}} -> {language: {field: value}}."""
-    out: dict[str, dict[str, Any]] = {}
-    for field_name, values in by_language.items():
-        for language, value in values.items():
-            out.setdefault(language, {})[field_name] = value
-    return out
+@lru_cache(maxsize=64)
+def locale_for(language: str | None) -> Locale:
+    """Babel's locale for a language tag (`de-ch` -> de_CH), falling back to its primary language, then en."""
+    tags = [language.replace("-", "_")] if language else []
+    if language and "-" in language:
+        tags.append(language.split("-")[0])
+    for tag in tags:
+        try:
+            return Locale.parse(tag)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return Locale.parse("en")
+
+
+@lru_cache(maxsize=64)
+def writes_decimal_comma(language: str | None) -> bool:
+    """Whether the language's primary language writes the decimal comma (`de`, `fr`, `es`, `nl`; `de-ch` too)."""
+    if not language:
+        return False
+    return get_decimal_symbol(locale_for(language.split("-")[0])) == ","

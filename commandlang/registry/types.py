@@ -41,6 +41,38 @@ class ConversionError(CommandlangError, ValueError):
         self.expected_text = text  # translatable (`commandlang.texts`)
 
 
+class AmbiguousNumber(ConversionError):
+    """`1,000` or `1.000` typed in a language that writes the decimal comma: a thousand, or one?"""
+
+    def __init__(self, text: str, whole: str, fraction: str) -> None:
+        super().__init__(
+            msg(N_("a number that reads one way only ({whole} or {fraction})"), whole=whole, fraction=fraction)
+        )
+        self.text, self.whole, self.fraction = text, whole, fraction
+
+
+_COMMA_DECIMAL = re.compile(r"([+-]?)([0-9]+),([0-9]+)")
+_GROUPED = re.compile(r"([+-]?)([1-9][0-9]{0,2})[.,]([0-9]{3})")
+
+
+def local_number_text(text: str) -> str:
+    """A `decimal` or `float` typed in a language that writes the decimal comma, as the neutral form reads it.
+
+    `19,99` -> `19.99`; `1,000` and `1.000` (1 to 3 digits, not starting with 0, a separator, exactly 3
+    digits) raise `AmbiguousNumber`: it may be a thousand or one; anything else is returned unchanged
+    (so `1.5` stays 1.5 and `1.234,56` is refused by the converter). The rule is in docs/registry.md.
+    """
+    grouped = _GROUPED.fullmatch(text)
+    if grouped is not None:
+        sign, head, tail = grouped.groups()
+        fraction = str(Decimal(f"{head}.{tail}").normalize()).replace(".", ",")
+        raise AmbiguousNumber(text, f"{sign}{head}{tail}", f"{sign}{fraction}")
+    comma = _COMMA_DECIMAL.fullmatch(text)
+    if comma is not None:
+        return f"{comma.group(1)}{comma.group(2)}.{comma.group(3)}"
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class Today:
     """The calendar day `today`, `tomorrow` and `yesterday` refer to (passed in, never read from a clock here)."""

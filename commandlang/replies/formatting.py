@@ -16,43 +16,21 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any, Callable
 
 import jinja2
-from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_timedelta
 from babel.lists import format_list
-from babel.numbers import format_currency, format_decimal, get_decimal_symbol
+from babel.numbers import format_currency, format_decimal
 
-__all__ = ["locale_for", "format_filters", "FILTER_NAMES", "CURRENCY_FILTERS", "writes_decimal_comma"]
+from ..registry.languages import locale_for
+
+__all__ = ["format_filters", "FILTER_NAMES", "CURRENCY_FILTERS"]
 
 #: The filters this module adds; those that need a currency.
 FILTER_NAMES = ("number", "money", "date", "datetime", "duration")
 CURRENCY_FILTERS = frozenset({"money"})
 _FORMATS = ("short", "medium", "long", "full")
-
-
-@lru_cache(maxsize=64)
-def locale_for(language: str | None) -> Locale:
-    """Babel's locale for a language tag (`de-ch` -> de_CH), falling back to its primary language, then en."""
-    tags = [language.replace("-", "_")] if language else []
-    if language and "-" in language:
-        tags.append(language.split("-")[0])
-    for tag in tags:
-        try:
-            return Locale.parse(tag)
-        except (UnknownLocaleError, ValueError):
-            continue
-    return Locale.parse("en")
-
-
-@lru_cache(maxsize=64)
-def writes_decimal_comma(language: str | None) -> bool:
-    """Whether the language's primary language writes the decimal comma (`de`, `fr`, `es`, `nl`; `de-ch` too)."""
-    if not language:
-        return False
-    return get_decimal_symbol(locale_for(language.split("-")[0])) == ","
 
 
 def _language(context: Any) -> str | None:

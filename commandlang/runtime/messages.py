@@ -20,6 +20,7 @@ backends, and a `RegistryFollower` checks and follows the loaded registry.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Literal, Mapping, Protocol, runtime_checkable
 
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 _FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
+#: A BCP 47 tag, loosely (`de`, `de-CH`, `zh-Hant-TW`), bounded; empty means none given.
+_LANGUAGE = re.compile(r"(?:[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4})?")
 
 Role = Literal["agent", "customer"]
 
@@ -64,6 +67,9 @@ class InboundMessage:
     timestamp: float
     queue_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)  # channel-specific (e.g. Genesys ids)
+    #: The conversation's language as the channel says it (`de-CH`, Genesys's `languageCode`), None when it
+    #: does not; the lifecycle resolves it against `settings.languages` (`registry.languages`).
+    language: str | None = None
 
 
 class InboundShapeError(ServiceError, ValueError):
@@ -71,7 +77,7 @@ class InboundShapeError(ServiceError, ValueError):
 
 
 def inbound_from_json(body: bytes, channel: str, timestamp: float) -> InboundMessage:
-    """`{"conversation_id", "message_id", "participant_id", "role", "text", "queue_id"?}` as the webhook
+    """`{"conversation_id", "message_id", "participant_id", "role", "text", "queue_id"?, "language"?}` as the webhook
     and the demo page send it; `InboundShapeError` says what is wrong."""
     try:
         data = loads_bounded(body)
@@ -91,6 +97,9 @@ def inbound_from_json(body: bytes, channel: str, timestamp: float) -> InboundMes
         raise InboundShapeError('role must be "agent" or "customer"')
     if data.get("queue_id") is not None and not isinstance(data["queue_id"], str):
         raise InboundShapeError("queue_id must be a string")
+    language = data.get("language")
+    if language is not None and not (isinstance(language, str) and _LANGUAGE.fullmatch(language)):
+        raise InboundShapeError('language must be a language tag like "de" or "de-CH"')
     return InboundMessage(
         channel=channel,
         conversation_id=data["conversation_id"],
@@ -100,6 +109,7 @@ def inbound_from_json(body: bytes, channel: str, timestamp: float) -> InboundMes
         text=data["text"],
         timestamp=timestamp,
         queue_id=data.get("queue_id"),
+        language=language or None,
     )
 
 
