@@ -32,7 +32,7 @@ async def test_type_a_command_confirm_with_a_quick_reply_and_see_it_complete(tmp
                 # the confirmation question, with Confirm and Cancel as quick replies
                 await page.wait_for("document.querySelectorAll('.msg.bot .chips button').length", 2, timeout=10)
                 texts = await page.evaluate(BOT_TEXTS)
-                assert "Refund 19.99 on order 12345?" in texts[-1]
+                assert "Refund £19.99 on order 12345?" in texts[-1]  # money: the sample formats amounts
                 assert await page.evaluate(
                     "Array.from(document.querySelectorAll('.msg.bot .chips button')).map(b => b.textContent)"
                 ) == ["Confirm", "Cancel"]

@@ -40,7 +40,7 @@ def test_text_preview(answer: str, capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 0
     assert capsys.readouterr().out.startswith(
-        "Refund R-1 created: 5.00 on order 7.\n\nReply with a number or type the command:\n1. Order status (/status 7)"
+        "Refund R-1 created: £5.00 on order 7.\n\nReply with a number or type the command:\n1. Order status (/status 7)"
     )
 
 
