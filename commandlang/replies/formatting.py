@@ -5,8 +5,8 @@
   currency, the registry's `settings.currency`; with neither, a template error (lint reports it first).
 - `date(value, format="medium")`, `datetime(value, format="medium")`: a date, a datetime or its ISO text
   (`result.eta` as the backend sent it); formats `short`, `medium`, `long`, `full`.
-- `duration(value)`: seconds (an argument's JSON form) or a timedelta -> `1 hour, 30 minutes` /
-  `1 Stunde, 30 Minuten`, every unit exact (never rounded as Babel's own `format_timedelta` does).
+- `duration(value)`: seconds (an argument's JSON form) or a timedelta -> `1 hour and 30 minutes` /
+  `1 Stunde und 30 Minuten`, every unit exact (never rounded as Babel's own `format_timedelta` does).
 
 The language is the template variable `language` (the conversation's resolved tag); a tag Babel does
 not know falls back to its primary language, then English.
@@ -108,6 +108,6 @@ def format_filters(default_currency: str | None) -> dict[str, Callable[..., str]
                 parts.append(format_timedelta(timedelta(seconds=count * size), threshold=1, locale=locale))
         if not parts:  # under a second (fractions of a second are not shown otherwise)
             parts.append(format_timedelta(timedelta(seconds=seconds), threshold=1, locale=locale))
-        return str(format_list(parts, style="unit", locale=locale))
+        return str(format_list(parts, style="standard", locale=locale))  # "1 hour and 30 minutes"
 
     return {"number": number, "money": money, "date": date_filter, "datetime": datetime_filter, "duration": duration}
