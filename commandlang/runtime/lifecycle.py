@@ -150,6 +150,7 @@ class CommandLifecycle:
 
     async def _run(self, job: Job, generation: Generation) -> None:
         message = job.message
+        job.language = conversation_language(generation, message)  # for channels that compile late replies
         confirmation = parse_confirmation(message.text)
         if confirmation is not None and not generation.registry.spec.resolve("confirm"):
             await self._answer_confirmation(job, generation, *confirmation)

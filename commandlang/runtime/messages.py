@@ -121,6 +121,7 @@ class OutboundReply:
     reply: Any
     command_id: str | None
     in_reply_to: InboundMessage
+    language: str | None = None  # the declared language the reply is written in (None: the default's)
 
 
 class ReplySink(Protocol):
@@ -144,6 +145,7 @@ class Job:
         self.record: CommandRecord | None = None  # the latest state, None for not-a-command
         self.replies: list[Any] = []
         self.refused = False  # True when a full queue turned it away (its reply says "busy")
+        self.language: str | None = None  # the conversation's language, resolved by the runtime
         self._sink = sink
         self._ack: Any = None  # held back while someone waits: sent only if the answer is late
         self._detached = False
@@ -172,7 +174,11 @@ class Job:
         elif self._sink is not None:
             await self._sink.send(
                 OutboundReply(
-                    self.message.conversation_id, reply, self.record.id if self.record else None, self.message
+                    self.message.conversation_id,
+                    reply,
+                    self.record.id if self.record else None,
+                    self.message,
+                    self.language,
                 )
             )
 

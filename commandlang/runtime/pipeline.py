@@ -189,6 +189,6 @@ class Pipeline:
     async def _refuse(self, job: Job, text: str) -> None:
         """Answer a message we will not run (its claim already released or never taken)."""
         job.refused = True
-        generation = self.lifecycle.generations.current
-        await job.deliver(Reply(text=translator(conversation_language(generation, job.message))(text)))
+        job.language = conversation_language(self.lifecycle.generations.current, job.message)
+        await job.deliver(Reply(text=translator(job.language)(text)))
         job.finish()
