@@ -22,9 +22,27 @@ from commandlang.replies.i18n import DOMAIN, LOCALE_DIR, SHIPPED_LANGUAGES, cata
 KEYWORDS = {"N_": None}
 
 
+_HEADER = {
+    "project": "commandlang",
+    "version": "0.1",
+    "copyright_holder": "the commandlang authors",
+    "msgid_bugs_address": "the commandlang issue tracker",
+    "last_translator": "the commandlang authors",
+    "language_team": "the commandlang authors",
+}
+
+
+def _with_header(catalog: Catalog) -> Catalog:
+    """One header for every catalog (Babel's placeholders replaced), not fuzzy: the catalogs are reviewed."""
+    for name, value in _HEADER.items():
+        setattr(catalog, name, value)
+    catalog.fuzzy = False
+    return catalog
+
+
 def extract() -> Catalog:
     """The template catalog: every marked text of the package, with where it is used."""
-    template = Catalog(project="commandlang", domain=DOMAIN, charset="utf-8")
+    template = _with_header(Catalog(domain=DOMAIN, charset="utf-8"))
     found = extract_from_dir(
         ROOT / "commandlang", method_map=[("**.py", "python")], keywords=KEYWORDS, comment_tags=("i18n:",)
     )
@@ -49,6 +67,7 @@ def main() -> int:
             catalog = Catalog(locale=language.replace("-", "_"), domain=DOMAIN, project="commandlang")
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
+        _with_header(catalog)
         with path.open("wb") as handle:
             write_po(handle, catalog, omit_header=False, sort_output=True, width=120, include_previous=False)
     print(f"{len(template)} texts; catalogs in {LOCALE_DIR}")
