@@ -50,8 +50,11 @@ def registry_files(path: str) -> list[Path]:
 def registry_version(path: str) -> str:
     """A short content hash of the registry file and its templates: what changed, changes it."""
     digest = hashlib.sha256()
+    templates = Path(path).resolve().parent / "templates"
     for file in registry_files(path):
-        digest.update(file.name.encode())
+        # named as under templates/ (`de/refund_ok.yaml` is not `refund_ok.yaml`); top-level files keep their name
+        inside = file.resolve().is_relative_to(templates)
+        digest.update((file.resolve().relative_to(templates).as_posix() if inside else file.name).encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
 
