@@ -94,6 +94,8 @@ class ReplyRenderer:
         self._files: dict[str, tuple[int, Any]] = {}
         self._macros: Any = None
         self._macros_loaded = False
+        # (id of the spec, language) -> (the spec, it in that language): `in_language` once, not per reply
+        self._localized: dict[tuple[int, str], tuple[CommandSpec, CommandSpec]] = {}
 
     # -- templates -------------------------------------------------------
     def template_path(self, name: str) -> str:
@@ -158,6 +160,18 @@ class ReplyRenderer:
             return apply_layout(self.load_file(str(declared["$layout"])), declared)
         return declared
 
+    def in_language(self, spec: CommandSpec, language: str) -> CommandSpec:
+        """`spec` with its texts in `language` (cached; bounded: a registry has few commands and languages)."""
+        key = (id(spec), language)
+        cached = self._localized.get(key)
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        localized = spec.in_language(fallback_chain(language))
+        if len(self._localized) >= 4096:
+            self._localized.clear()
+        self._localized[key] = (spec, localized)
+        return localized
+
     # -- rendering -------------------------------------------------------
     def render(
         self,
@@ -172,7 +186,7 @@ class ReplyRenderer:
             raise ValueError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
         ctx = ReplyContext.coerce(context)
         if ctx.language:
-            spec = spec.in_language(fallback_chain(ctx.language))
+            spec = self.in_language(spec, ctx.language)
         scrubber = self.scrubber.for_call(spec, ctx.args)
         ctx = scrubbed_context(ctx, kind, scrubber)
         try:
