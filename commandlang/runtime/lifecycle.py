@@ -42,6 +42,7 @@ from .store import (
     CommandRecord,
     StaleTransition,
     StateEvent,
+    Status,
     Store,
     StoreUnavailable,
 )
@@ -369,7 +370,7 @@ class CommandLifecycle:
         message: InboundMessage | Question,
         command: str,
         args: dict[str, Any],
-        status: str,
+        status: Status,
         generation: Generation,
         now: float,
     ) -> CommandRecord:
@@ -380,7 +381,7 @@ class CommandLifecycle:
             args=args,
             status=status,
             actor=message.participant_id,
-            role=message.role,  # type: ignore[arg-type]
+            role=message.role,
             channel=message.channel,
             message_id=message.message_id,
             created_at=now,

@@ -15,7 +15,9 @@ registry (`commandlang.channels.CHANNELS`) with `from_config`, mounts its
 `aclose` after the drain. Optional faces, found with `isinstance`: an
 `EventSink` gets every durable state change, a `NoticeSink` the registry
 reloads, a `TokenSource` lends its token provider to `auth: {type: genesys}`
-backends, and a `RegistryFollower` checks and follows the loaded registry.
+backends, a `RegistryFollower` checks and follows the loaded registry, and a
+`CustomerReach` can show the customer the replies of a command an agent ran
+outside the chat (the sync command box's "send to customer").
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any, Awaitable, Callable, Literal, Mapping, Protocol, runtime
 import trio
 
 from ..jsonsafe import UnsafeJson, loads_bounded
+from ..replies.model import Reply
 from .http import RouteSpec
 from .store import CommandRecord, StateEvent
 from ..errors import ServiceError
@@ -34,6 +37,7 @@ from ..errors import ServiceError
 __all__ = [
     "Channel",
     "ChannelContext",
+    "CustomerReach",
     "NoticeSink",
     "RegistryFollower",
     "Submit",
@@ -45,6 +49,8 @@ __all__ = [
     "ReplySink",
     "OutboundReply",
     "inbound_from_json",
+    "Gauges",
+    "MetricsSource",
 ]
 
 _FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
@@ -137,6 +143,18 @@ class EventSink(Protocol):
     def publish(self, event: StateEvent) -> None: ...
 
 
+#: What a `MetricsSource` offers: metric name (after `commandlang_<channel>_`) -> (help text, read()).
+Gauges = Mapping[str, tuple[str, Callable[[], float]]]
+
+
+@runtime_checkable
+class MetricsSource(Protocol):
+    """A channel with counters of its own (its outbox, API calls, tokens...), served on `/metrics` as
+    gauges `commandlang_<channel name>_<name>` read at each scrape."""
+
+    def gauges(self) -> Gauges: ...
+
+
 class Job:
     """One inbound message's way through the pipeline, as its channel sees it."""
 
@@ -214,9 +232,20 @@ class ChannelContext:
 
 @runtime_checkable
 class Channel(Protocol):
-    """One way into the service (webhook, demo page, Genesys Cloud, ...); registered in `commandlang.channels`."""
+    """One way into the service (webhook, demo page, Genesys Cloud, ...); registered in `commandlang.channels`.
+
+    It compiles its own replies (`compile_reply`). Besides the faces of the module docstring, a
+    `MetricsSource` channel puts its own counters on `/metrics`."""
 
     name: str
+
+    @property
+    def compile_reply(self) -> Callable[[Reply], Any]:
+        """How a reply is compiled for this channel: `replies.compile_json` (webhook, demo page),
+        `replies.compile_genesys` (Genesys structured messages), `replies.compile_text`, or any
+        callable `Reply -> payload`. The channel calls it itself; nothing in `runtime/` or `app/`
+        picks a compiler by channel name."""
+        ...
 
     @classmethod
     def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> Channel | None:
@@ -266,3 +295,16 @@ class RegistryFollower(Protocol):
     def registry_check(self, spec: Any) -> list[Any]: ...
 
     def follow_registry(self, current: Callable[[], tuple[Any, str]]) -> None: ...
+
+
+@runtime_checkable
+class CustomerReach(Protocol):
+    """A channel that can put a reply in front of the customer of one of its conversations when an agent
+    ran the command outside the chat (`POST /sync/commands` with `send_to_customer`)."""
+
+    name: str
+
+    def customer_sink(self) -> ReplySink | str:
+        """Where such replies go (a `ReplySink` taking `OutboundReply`s), or why this channel, as
+        configured, cannot send them (a sentence for the agent)."""
+        ...
