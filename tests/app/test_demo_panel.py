@@ -167,7 +167,7 @@ async def test_the_command_box_runs_a_command_and_sends_its_reply_to_the_custome
                 await page.press_enter()
                 newest = "document.querySelector('.box-replies').firstElementChild"
                 await page.wait_for(
-                    f"{newest}.querySelector('.reply-text').textContent", "Refund 19.99 on order 12345?"
+                    f"{newest}.querySelector('.reply-text').textContent", "Refund £19.99 on order 12345?"
                 )
                 assert await page.evaluate(
                     f"Array.from({newest}.querySelectorAll('button.choice')).map(b => b.textContent)"
