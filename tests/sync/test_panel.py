@@ -176,6 +176,12 @@ async def test_the_agents_language_labels_the_panel(tmp_path: Path, snapshot: Sn
         )
         assert await page.evaluate(CARD_TEXT) == snapshot
         assert (await page.evaluate("document.getElementById('box-input').placeholder")).startswith("/befehl")
+        tables = await page.evaluate(
+            "(L => Object.fromEntries(Object.keys(L).map(k => [k, Object.keys(L[k]).sort()])))"
+            "(window.commandlangLabels.LABELS)"
+        )
+        assert sorted(tables) == ["de", "en", "es", "fr", "nl"]
+        assert all(keys == tables["en"] for keys in tables.values())  # every language says everything
 
 
 @needs_chromium
