@@ -12,6 +12,7 @@ from typing import Any, Literal, Mapping
 
 __all__ = [
     "ARG_TYPES",
+    "ApprovalSpec",
     "ArgSpec",
     "AuthSpec",
     "BackendSpec",
@@ -30,7 +31,10 @@ __all__ = [
 ARG_TYPES = ("str", "int", "float", "decimal", "bool", "date", "datetime", "duration", "email", "url", "uuid", "enum")
 
 Role = Literal["agent", "customer"]
+#: The roles every registry has; `settings.roles` may declare more (e.g. `supervisor`).
 ROLES: tuple[Role, ...] = ("agent", "customer")
+#: How long an approval waits for its answer unless `approve.timeout` says otherwise (30 minutes).
+APPROVAL_TIMEOUT = 1800.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,7 @@ class Settings:
     percent_decode: bool = False
     unknown_command: Literal["reply", "ignore"] = "reply"
     max_length: int = 4000
+    roles: tuple[str, ...] = ()  # `settings.roles`: the roles declared beyond agent and customer
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,20 @@ class Example:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalSpec:
+    """`approve:`: someone holding one of `roles` (never the requester) must say yes before the command runs.
+
+    `when` is a template expression over the arguments as written (`{{ args.amount > 100 }}`, braces
+    optional); None means always."""
+
+    roles: frozenset[str]
+    when: str | None = None
+    timeout: float = APPROVAL_TIMEOUT
+    position: Position | None = None  # the `approve:` key
+    when_position: Position | None = None  # the `when:` value, where lint points inside it
+
+
+@dataclass(frozen=True, slots=True)
 class CommandSpec:
     name: str
     summary: str = ""
@@ -175,6 +194,8 @@ class CommandSpec:
     #: `genesys: {ends_bot_session: true}`: on a Genesys Bot Connector, the command's answer is `Complete`
     #: with its own intent and its arguments as entities (the bot session ends; the flow goes on).
     ends_bot_session: bool = False
+    #: `approve:`: a second person's yes first; None when the command needs none.
+    approve: ApprovalSpec | None = None
 
     def arg(self, name: str) -> ArgSpec | None:
         for spec in self.args:
@@ -212,6 +233,11 @@ class RegistrySpec:
     path: str | None = None
     template_dir: str | None = None
     missing_env: tuple[str, ...] = ()  # ${VAR}s that were unset (the runtime warns)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Every role of this registry: agent, customer, then `settings.roles`."""
+        return ROLES + tuple(r for r in self.settings.roles if r not in ROLES)
 
     def resolve(self, name: str) -> CommandSpec | None:
         """The command a name or alias (lower-case) denotes."""

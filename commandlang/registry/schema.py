@@ -26,6 +26,14 @@ _REPLY = {
     "anyOf": [{"type": "string"}, {"type": "object"}],
 }
 
+_ROLE_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,63}$"}
+_ROLES = {
+    "type": "array",
+    "minItems": 1,
+    "description": "agent, customer, or a role declared in settings.roles",
+    "items": _ROLE_NAME,
+}
+
 _DEFINITIONS: dict[str, Any] = {
     "settings": {
         "type": "object",
@@ -34,6 +42,11 @@ _DEFINITIONS: dict[str, Any] = {
             "percent_decode": {"type": "boolean", "default": False},
             "unknown_command": {"enum": ["reply", "ignore"], "default": "reply"},
             "max_length": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 4000},
+            "roles": {
+                "type": "array",
+                "description": "Roles beyond agent and customer (e.g. supervisor), for roles and approve.roles",
+                "items": _ROLE_NAME,
+            },
         },
     },
     "auth": {
@@ -125,7 +138,7 @@ _DEFINITIONS: dict[str, Any] = {
                 "required": ["input"],
                 "properties": {
                     "input": {"type": "string"},
-                    "role": {"enum": ["agent", "customer"]},
+                    "role": _ROLE_NAME,
                     "backend": {
                         "type": "object",
                         "additionalProperties": False,
@@ -156,7 +169,7 @@ _DEFINITIONS: dict[str, Any] = {
             "summary": {"type": "string"},
             "description": {"type": "string"},
             "aliases": {"type": "array", "items": {"type": "string"}},
-            "roles": {"type": "array", "items": {"enum": ["agent", "customer"]}},
+            "roles": _ROLES,
             "args": {"type": "object", "additionalProperties": {"$ref": "#/definitions/arg"}},
             "request": {"$ref": "#/definitions/request"},
             "reply": {"$ref": "#/definitions/reply"},
@@ -170,6 +183,24 @@ _DEFINITIONS: dict[str, Any] = {
             },
             "examples": {"type": "array", "items": {"$ref": "#/definitions/example"}},
             "genesys": {"$ref": "#/definitions/genesys"},
+            "approve": {"$ref": "#/definitions/approve"},
+        },
+    },
+    "approve": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["roles"],
+        "description": "Someone else must approve before the command runs (never the person who asked)",
+        "properties": {
+            "when": {
+                "type": "string",
+                "description": "A template expression over the arguments, e.g. {{ args.amount > 100 }}; default always",
+            },
+            "roles": _ROLES,
+            "timeout": {
+                **_DURATION,
+                "description": "Unanswered for this long: rejected (approval_timeout); default 30m",
+            },
         },
     },
     "genesys": {
