@@ -40,6 +40,7 @@ from ..runtime.messages import (
     EventSink,
     InboundMessage,
     Job,
+    LateReplySource,
     NoticeSink,
     RegistryFollower,
     ReplySink,
@@ -226,6 +227,7 @@ class Service:
                 default_timeout=config.command_timeout,
             ),
             clock=self.clock,
+            late_replies=_late_replies(channels),
         )
         await nursery.start(pipeline.run)
         interrupted = await pipeline.recover()
@@ -399,6 +401,12 @@ class Service:
                 else:
                     log.info("received %s", signal.Signals(signum).name, extra={"stage": "shutdown"})
                     self.stop()
+
+
+def _late_replies(channels: list[Channel]) -> Callable[[str], ReplySink | None]:
+    """channel name -> where it sends a reply nobody waits for (an approval's outcome), if it can."""
+    sinks = {c.name: c.late_replies() for c in channels if isinstance(c, LateReplySource)}
+    return lambda name: sinks.get(name)
 
 
 async def _cancel_when(event: trio.Event, scope: trio.CancelScope) -> None:
