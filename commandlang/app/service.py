@@ -30,6 +30,7 @@ import trio
 from ..channels import CHANNELS
 from ..resources import sample_registry_path
 from ..sync import SyncHub
+from ..sync.approvals import PanelApprovals
 from ..runtime.config import ServiceConfig
 from ..runtime.generation import GenerationHolder, build_generation
 from ..runtime.http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
@@ -106,6 +107,7 @@ class Service:
         self.reloader: Reloader | None = None
         self.channels: list[Channel] = []  # the enabled ones, in registry order
         self._hub: SyncHub | None = None
+        self._approvals: PanelApprovals | None = None  # once the sync secret is known
         self._closers: list[Callable[[], Any]] = []  # run after the drain, in start order
         self._at_exit: list[Callable[[], Any]] = []  # after the store: what the channels' closers still used
         self.connections: ConnectionGate | None = None
@@ -334,6 +336,8 @@ class Service:
                 "`commandlang token` will be refused",
                 extra={"stage": "start"},
             )
+        # the panel's Approve / Deny buttons: the same tokens, on the HTTP port
+        self._approvals = PanelApprovals(secret, store, self._submit, wait=config.webhook_wait, clock=self.clock)
         hub = self._hub = SyncHub(
             store, secret, ping_interval=config.sync_ping_interval, max_sessions=min(10_000, self._room)
         )
@@ -369,6 +373,8 @@ class Service:
             for spec in channel.routes():
                 app.mount(spec)
         app.route_prefix("GET", "/panel", self._panel)
+        if self._approvals is not None:
+            app.mount(self._approvals.route())
         return app
 
     async def _healthz(self, request: Request) -> Response:
