@@ -5,14 +5,17 @@ Trio's MockClock, is in test_approval_timeout.py."""
 
 from __future__ import annotations
 
+import functools
 import time
 
 import pytest
 import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
 
 from ..redis_server import RedisServer
 from .approval_support import REGISTRY, approval_code, ask_credit, calls
-from .support import running_service
+from .support import CallbackReceiver, running_service
 
 
 async def test_asked_then_approved_by_a_supervisor_and_run(tmp_path) -> None:
@@ -145,3 +148,33 @@ async def test_a_confirmed_command_then_waits_for_its_approver(tmp_path) -> None
         assert "waiting for approval by a supervisor" in asked["replies"][0]["text"]
         done = (await run.webhook(f"/approve {approval_code(asked)}", participant="sup-1", role="supervisor")).json()
         assert done["command"]["status"] == "completed" and calls(run) == 1
+
+
+async def test_with_a_callback_url_the_requester_hears_the_outcome_in_their_conversation(tmp_path) -> None:
+    receiver = CallbackReceiver()
+
+    async def received(count: int) -> list[tuple[str, str]]:
+        with trio.fail_after(5):
+            while len(receiver.received) < count:
+                await receiver.changed.wait()
+                receiver.changed = trio.Event()
+        return [(payload["conversation_id"], payload["reply"]["text"]) for payload, _, _ in receiver.received]
+
+    async with trio.open_nursery() as nursery:
+        config = Config()
+        config.bind = ["127.0.0.1:0"]
+        config.accesslog = config.errorlog = None
+        binds = await nursery.start(functools.partial(serve, receiver, config))
+        async with running_service(tmp_path, REGISTRY, webhook_callback=f"{binds[0]}/hook") as run:
+            assert (await run.webhook("/credit 7 amount=150", conversation="c-req")).status_code == 202
+            (waiting,) = await received(1)
+            code = receiver.received[0][0]["reply"]["quick_replies"][0]["payload"].split()[1]
+            assert waiting[0] == "c-req" and "waiting for approval by a supervisor" in waiting[1]
+            await run.webhook(f"/approve {code}", conversation="c-sup", participant="sup-1", role="supervisor")
+            # in order within a conversation; the two conversations go out on their own shards
+            assert sorted((await received(4))[1:]) == [
+                ("c-req", "Credited 150 on order 7"),  # the requester's conversation hears the outcome
+                ("c-sup", "Approved: /credit asked by agent-1 runs now."),
+                ("c-sup", "Credited 150 on order 7"),
+            ]
+        nursery.cancel_scope.cancel()
