@@ -40,12 +40,19 @@ from .store import CommandRecord, Store, StoreUnavailable
 if TYPE_CHECKING:
     from .lifecycle import CommandLifecycle
 
-__all__ = ["ApprovalDesk", "LateReplies", "holder_roles"]
+__all__ = ["ApprovalDesk", "LateReplies", "holder_roles", "person_ids"]
 
 log = logging.getLogger("commandlang.runtime")
 
 #: Where a channel's replies go when no request waits for them (None: the channel has no such way).
 LateReplies = Callable[[str], ReplySink | None]
+
+
+def person_ids(message: InboundMessage) -> frozenset[str]:
+    """Who sent it: the participant id, and the channel's id of the person when it has one (a Genesys
+    agent's user id, the same in every conversation, where participant ids are not)."""
+    user = message.metadata.get("user_id")
+    return frozenset((message.participant_id, user) if isinstance(user, str) and user else (message.participant_id,))
 
 
 def holder_roles(message: InboundMessage) -> frozenset[str]:
@@ -107,6 +114,7 @@ class ApprovalDesk:
             command_id=record.id,
             roles=roles,
             asked_at=now,
+            user_id=message.metadata.get("user_id") if isinstance(message.metadata.get("user_id"), str) else None,
         )
         # The question first: a record that waits must always have a question whose expiry ends it.
         dropped = await self._store.put_question(question, self._limit())
@@ -131,7 +139,7 @@ class ApprovalDesk:
                 Reply(text="Nothing is waiting for approval with that code: it was answered already, or expired.")
             )
             return
-        refusal = self.refusal(waiting, message.participant_id, holder_roles(message))
+        refusal = self.refusal(waiting, person_ids(message), holder_roles(message))
         if refusal is not None:
             self._metrics.approvals.inc(waiting.command, "refused")
             log.info(
@@ -180,9 +188,9 @@ class ApprovalDesk:
         await self._tell_requester(job, taken, record.id, reply)
 
     @staticmethod
-    def refusal(waiting: Question, participant_id: str, roles: frozenset[str]) -> str | None:
-        """Why this participant may not answer `waiting` (None: they may)."""
-        if participant_id == waiting.participant_id:
+    def refusal(waiting: Question, ids: frozenset[str], roles: frozenset[str]) -> str | None:
+        """Why the person known by `ids`, holding `roles`, may not answer `waiting` (None: they may)."""
+        if ids & {waiting.participant_id, waiting.user_id}:
             return (
                 f"You asked for /{waiting.command} yourself: it needs approval by someone else "
                 f"({roles_phrase(waiting.roles)})."

@@ -64,7 +64,8 @@ class InboundMessage:
     text: str
     timestamp: float
     queue_id: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)  # channel-specific (e.g. Genesys ids)
+    # channel-specific (e.g. Genesys ids); "user_id": the person's id where participant ids are per conversation
+    metadata: Mapping[str, Any] = field(default_factory=dict)
     # roles the sender holds besides `role` (a Genesys supervisor is an agent too; a panel token's roles):
     # what an approval checks; commands still bind with `role`
     roles: tuple[str, ...] = ()

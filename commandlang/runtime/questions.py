@@ -62,6 +62,7 @@ class Question:
     command_id: str | None = None
     roles: tuple[str, ...] = ()
     asked_at: float = 0.0
+    user_id: str | None = None  # the requester's person id when the channel has one (`metadata["user_id"]`)
 
     @property
     def key(self) -> QuestionKey:
@@ -91,4 +92,5 @@ class Question:
             command_id=data.get("command_id"),
             roles=tuple(data.get("roles") or ()),
             asked_at=float(data.get("asked_at") or 0.0),
+            user_id=data.get("user_id"),
         )

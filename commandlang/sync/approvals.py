@@ -106,7 +106,7 @@ class PanelApprovals:
         )
         if not in_scope:
             return json_response(403, {"error": "this token may not watch the command's conversation or queue"})
-        refusal = ApprovalDesk.refusal(waiting, token.agent, frozenset(token.roles))
+        refusal = ApprovalDesk.refusal(waiting, frozenset((token.agent,)), frozenset(token.roles))
         if refusal is not None:
             return json_response(403, {"error": refusal})
         text = f"/{decision} {approval_id}" + (f" {' '.join(reason.split())}" if reason else "")

@@ -1,9 +1,12 @@
-"""An approval nobody answers: the pipeline's own sweep ends it `rejected` (`approval_timeout`) once its
-30 minutes have passed on Trio's autojumping MockClock, and the requester's channel hears why."""
+"""Approvals through the pipeline with the in-memory store and Trio's autojumping MockClock: one nobody answers
+is ended `rejected` (`approval_timeout`) by the pipeline's own sweep once its 30 minutes have passed, and
+the requester's channel hears why; the requester is known by their person id across conversations, and
+an agent holding the supervisor role besides (a channel's extra roles) may approve."""
 
-from __future__ import annotations
-
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, AsyncIterator
 
 import pytest
 import trio
@@ -18,7 +21,7 @@ from commandlang.runtime.metrics import Metrics
 from commandlang.runtime.pipeline import Pipeline
 from commandlang.runtime.store import StateEvent
 
-from tests.runtime.memory_store import MemoryStore
+from .memory_store import MemoryStore
 
 pytestmark = [pytest.mark.mock_clock, pytest.mark.deadline(4 * 3600)]  # mock time: the half hour passes at once
 
@@ -45,29 +48,43 @@ class Sink:
 
 
 class Events:
+    """The sync hub's seat, and the store it publishes for."""
+
     def __init__(self) -> None:
+        self.store = MemoryStore(clock=trio.current_time)
         self.published: list[StateEvent] = []
 
     def publish(self, event: StateEvent) -> None:
         self.published.append(event)
 
 
-def message(text: str, participant: str = "agent-1", role: str = "agent", n: int = 1) -> InboundMessage:
-    return InboundMessage("webhook", "c1", f"m{n}", participant, role, text, 0.0)
+def message(text: str, participant: str = "agent-1", role: str = "agent", n: int = 1, **more: Any) -> InboundMessage:
+    return InboundMessage("webhook", more.pop("conversation", "c1"), f"m{n}", participant, role, text, 0.0, **more)
 
 
-async def test_an_unanswered_approval_times_out_rejected_and_the_requester_is_told(tmp_path: Path) -> None:
+@asynccontextmanager
+async def pipeline_on(tmp_path: Path, events: Events, sink: Sink, metrics: Metrics) -> AsyncIterator[Pipeline]:
+    """The pipeline running on the in-memory store (`events.store`), its late replies going to `sink`."""
     path = tmp_path / "commands.yaml"
     path.write_text(REGISTRY, encoding="utf-8")
     registry = load_registry(path, env={})
-    store, events, sink, metrics = MemoryStore(clock=trio.current_time), Events(), Sink(), Metrics()
     async with (
         Executor(registry.spec, TemplateEngine(None)) as executor,
         trio.open_nursery() as nursery,
     ):
         holder = GenerationHolder(Generation(registry, executor, ReplyRenderer(), "v1"))
-        pipeline = Pipeline(holder, store, events, metrics, clock=trio.current_time, late_replies=lambda channel: sink)
+        pipeline = Pipeline(
+            holder, events.store, events, metrics, clock=trio.current_time, late_replies=lambda channel: sink
+        )
         await nursery.start(pipeline.run)
+        yield pipeline
+        nursery.cancel_scope.cancel()
+
+
+async def test_an_unanswered_approval_times_out_rejected_and_the_requester_is_told(tmp_path: Path) -> None:
+    events, sink, metrics = Events(), Sink(), Metrics()
+    store = events.store
+    async with pipeline_on(tmp_path, events, sink, metrics) as pipeline:
         asked = await pipeline.submit(message("/credit 250"))
         await asked.done.wait()
         assert asked.record is not None and asked.record.status == "awaiting_approval"
@@ -92,4 +109,23 @@ async def test_an_unanswered_approval_times_out_rejected_and_the_requester_is_to
         assert 'commandlang_approval_seconds_bucket{command="credit",le="1800.0",outcome="timed_out"} 0.0' in (
             metrics.render()
         )
-        nursery.cancel_scope.cancel()
+
+
+async def test_the_requester_is_known_across_conversations_and_extra_roles_may_approve(tmp_path: Path) -> None:
+    events, sink, metrics = Events(), Sink(), Metrics()
+    async with pipeline_on(tmp_path, events, sink, metrics) as pipeline:
+        asked = await pipeline.submit(message("/credit 250", "p-in-c1", metadata={"user_id": "u-7"}))
+        await asked.done.wait()
+        code = asked.record.approval["id"]  # type: ignore[union-attr]
+        # the same person (user u-7), another conversation, another participant id, a supervisor too
+        same = message(f"/approve {code}", "p-in-c2", n=2, conversation="c2", metadata={"user_id": "u-7"})
+        refused = await pipeline.submit(replace(same, roles=("supervisor",)))
+        await refused.done.wait()
+        assert refused.record is None and "yourself" in refused.replies[0].text
+        other = message(f"/approve {code}", "p-sup", n=3, conversation="c2", roles=("supervisor",))
+        approved = await pipeline.submit(other)  # an agent holding the supervisor role besides
+        await approved.done.wait()
+        assert approved.record is not None and approved.record.status == "completed"
+        assert [r.text for r in approved.replies] == ["Approved: /credit asked by p-in-c1 runs now.", "Done: /credit"]
+        (told,) = sink.sent  # the requester's conversation, c1
+        assert told.conversation_id == "c1" and told.reply.text == "Done: /credit"
