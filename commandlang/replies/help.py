@@ -14,6 +14,7 @@ from typing import TypedDict
 from ..registry.types import describe, format_duration, to_json
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
 from .errors import star_sensitive
+from .approvals import roles_phrase
 from .model import Button, Card, Carousel, QuickReply, Reply
 
 __all__ = ["help_reply", "help_index", "help_command", "visible_commands"]
@@ -99,6 +100,11 @@ def help_command(registry: RegistrySpec, role: str | None, name: str) -> Reply:
     lines.append(f"Usage: {spec.usage()}")
     if spec.aliases:
         lines.append("Also: " + ", ".join(f"/{alias}" for alias in spec.aliases))
+    if spec.approve is not None:
+        lines.append(
+            f"Needs approval by {roles_phrase(spec.approve.roles)} before it runs"
+            + (" (depending on its arguments)." if spec.approve.when else ".")
+        )
     if spec.args:
         lines.append("Arguments:")
         lines += [f"  {_describe_arg(arg)}" for arg in spec.args]
