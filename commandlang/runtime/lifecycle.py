@@ -31,7 +31,7 @@ from ..replies.model import Reply
 from ..replies.render import parse_confirmation
 from ..syntax.tree import Invocation, Value
 from .approvals import ApprovalDesk, LateReplies
-from .confirmations import ConfirmationBook
+from .confirmations import ConfirmationBook, ConfirmationDesk
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job
 from .metrics import Metrics
@@ -77,6 +77,7 @@ class CommandLifecycle:
         self._clock = clock
         self._today = today
         self._processing: set[Job] = set()  # the jobs between the start and the end of `process`
+        self.confirming = ConfirmationDesk(self, confirmations, metrics)
         self.approvals = ApprovalDesk(
             self,
             store,
@@ -158,7 +159,7 @@ class CommandLifecycle:
         message = job.message
         confirmation = parse_confirmation(message.text)
         if confirmation is not None and not generation.registry.spec.resolve("confirm"):
-            await self._answer_confirmation(job, generation, *confirmation)
+            await self.confirming.answer(job, generation, *confirmation)
             return
         approval = parse_approval(message.text)
         if approval is not None and not generation.registry.spec.resolve(approval.decision):
@@ -181,16 +182,16 @@ class CommandLifecycle:
         except CommandError as exc:
             if exc.diagnostic.code == "unknown_command" and registry.spec.settings.unknown_command == "ignore":
                 return  # this registry treats unknown commands as ordinary chat
-            await self._fail_early(job, generation, exc, message.text, invocation)
+            await self.fail_early(job, generation, exc, message.text, invocation)
             return
         finally:
             self.metrics.stage_seconds.observe(trio.current_time() - started, "parse_bind")
         if call.spec.confirm is not None:
-            await self._ask_confirmation(job, generation, call)
+            await self.confirming.ask(job, generation, call)
             return
-        await self._proceed(job, generation, call, message.text)
+        await self.proceed(job, generation, call, message.text)
 
-    async def _proceed(self, job: Job, generation: Generation, call: Call, text: str) -> None:
+    async def proceed(self, job: Job, generation: Generation, call: Call, text: str) -> None:
         """A bound (and confirmed) command: held for an approver when `approve.when` holds, else run."""
         context = ReplyContext(
             args=call.args,
@@ -202,7 +203,7 @@ class CommandLifecycle:
             return
         await self.execute(job, generation, call)
 
-    async def _fail_early(
+    async def fail_early(
         self, job: Job, generation: Generation, exc: CommandError, text: str, invocation: Invocation | None
     ) -> None:
         """A parse or bind error: a friendly reply and a `rejected` record (never a failure); no backend call.
@@ -217,51 +218,6 @@ class CommandLifecycle:
         # Labels only from the registry: every name a customer can type must not become a series.
         self.metrics.commands.inc(spec.name if spec else "unknown", "rejected")
 
-    async def _ask_confirmation(self, job: Job, generation: Generation, call: Call) -> None:
-        message = job.message
-        key = (message.channel, message.conversation_id, message.participant_id)
-        pending, dropped = await self.confirmations.ask(message, message.text, call.command, call.masked_args())
-        await self.forget(dropped, key)
-        context = ReplyContext(
-            args=call.args,
-            user={"id": message.participant_id, "role": message.role},
-            conversation_id=message.conversation_id,
-            confirm_token=pending.token,
-        )
-        await job.deliver(generation.renderer.render(call.spec, "confirm", context))
-
-    async def _answer_confirmation(self, job: Job, generation: Generation, action: str, token: str | None) -> None:
-        """`/confirm TOKEN` or `/cancel TOKEN` from the participant who was asked, on the channel and in
-        the conversation it was asked in, within `confirm_ttl`. The token is required: it is what ties
-        the answer to the question the participant saw."""
-        message = job.message
-        pending = await self.confirmations.answer(
-            (message.channel, message.conversation_id, message.participant_id), token
-        )
-        if pending == "none":
-            await job.deliver(Reply(text="There is nothing waiting for your confirmation (it may have expired)."))
-            return
-        if pending == "no_token":
-            await job.deliver(
-                Reply(
-                    text=f"To answer, use the buttons, or type /{action} followed by the code shown with the question."
-                )
-            )
-            return
-        if action == "cancel":
-            await job.deliver(Reply(text=f"Cancelled: /{pending.command} was not run."))
-            await self._unanswered(job, pending, "declined", "The question was answered no.")
-            return
-        invocation = None
-        try:
-            invocation = generation.registry.parse_invocation(pending.text)
-            assert invocation is not None
-            call = generation.registry.bind(invocation, role=message.role, today=self.today())
-        except CommandError as exc:  # the registry changed under the question
-            await self._fail_early(job, generation, exc, pending.text, invocation)
-            return
-        await self._proceed(job, generation, call, pending.text)
-
     async def forget(self, dropped: Sequence[Question], key: QuestionKey) -> None:
         """Questions forgotten when `key`'s was asked: the one it replaced, or the oldest past the bound."""
         for old in dropped:
@@ -271,7 +227,7 @@ class CommandLifecycle:
             if old.kind == "approve":
                 await self.approvals.expire(old, "Too many questions were waiting: this request was dropped.")
                 continue
-            await self._unanswered(
+            await self.confirming.unanswered(
                 None,
                 old,
                 "confirmation_replaced" if replaced else "confirmation_expired",
@@ -292,24 +248,10 @@ class CommandLifecycle:
                 minutes = max(1, round((pending.expires_at - pending.asked_at) / 60))
                 await self.approvals.expire(pending, f"Nobody approved it within {minutes} minutes.")
                 continue
-            await self._unanswered(None, pending, "confirmation_expired", "Nobody answered the question in time.")
-        return len(expired)
-
-    async def _unanswered(self, job: Job | None, pending: Question, code: str, why: str) -> None:
-        """A question declined, expired or dropped: its command ends `rejected` (it never ran), recorded
-        for the message that asked (the question keeps its place and identity), with the arguments it
-        would have run with (masked)."""
-        generation = self.generations.current
-        record = self.new_record(pending, pending.command, dict(pending.args), "rejected", generation)
-        record = replace(record, error={"code": code, "message": why})
-        try:
-            await self.save(job, record)
-        except StoreUnavailable as exc:  # nothing ran; only the record of it is lost
-            log.warning(
-                "could not record an unanswered question: %s", exc, extra={"conversation_id": record.conversation_id}
+            await self.confirming.unanswered(
+                None, pending, "confirmation_expired", "Nobody answered the question in time."
             )
-            return
-        self.metrics.commands.inc(pending.command, "rejected")
+        return len(expired)
 
     async def execute(
         self,
