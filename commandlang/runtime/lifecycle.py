@@ -109,7 +109,12 @@ class CommandLifecycle:
         self._processing.add(job)
         try:
             await self._run(job, generation)
-            if job.record is None:  # answered without a record (help, a question): the claim is settled
+            # answered without a record of its own (help, a question, an approval's answer, which moves
+            # the requester's record): the claim is settled here, not by a first record
+            if job.record is None or (job.record.channel, job.record.message_id) != (
+                job.message.channel,
+                job.message.message_id,
+            ):
                 await self._settle(job)
         except trio.Cancelled:
             # Shutdown past the drain deadline: the command ends `cancelled`, durably.

@@ -178,3 +178,20 @@ async def test_with_a_callback_url_the_requester_hears_the_outcome_in_their_conv
                 ("c-sup", "Credited 150 on order 7"),
             ]
         nursery.cancel_scope.cancel()
+
+
+async def test_the_approvers_message_is_settled_and_a_registry_change_while_waiting_rejects_it(tmp_path) -> None:
+    async with running_service(tmp_path, REGISTRY) as run:
+        code = approval_code(await ask_credit(run))
+        no_code = (await run.webhook("/approve", participant="sup-1", role="supervisor")).json()
+        assert no_code["replies"][0]["text"] == "To answer an approval, type /approve followed by its approval code."
+        # the registry changes under the request: `card` is no longer an argument, so its text no longer binds
+        run.registry.write_text(REGISTRY.replace("      card: {type: str, sensitive: true}\n", ""))
+        with trio.fail_after(5):
+            while "card" in str(run.service.pipeline.generations.current.registry.spec.commands["credit"].args):
+                await trio.sleep(0.05)
+        answer = (await run.webhook(f"/approve {code}", participant="sup-1", role="supervisor")).json()
+        assert answer["command"]["status"] == "rejected" and answer["command"]["error"]["code"] == "unknown_option"
+        assert answer["command"]["approval"]["decision"] == "approved" and calls(run) == 0
+        async with run._store() as store:
+            assert await store.release_unsettled() == 0  # every claim settled, the approver's included
