@@ -10,6 +10,7 @@ from .binding.bind import Binder
 from .binding.call import Call
 from .diagnostics import CommandError, Diagnostic, RegistryError
 from .linting import ExtraCheck, lint_file
+from .registry.complete import Completer, Completion, Suggestion
 from .registry.model import RegistrySpec
 from .registry.types import Today
 from .syntax.parser import SyntaxOptions, default_parser
@@ -27,6 +28,7 @@ class Registry:
         self._binder = Binder(spec)
         self._parser = default_parser()
         self._options = SyntaxOptions(percent_decode=spec.settings.percent_decode, max_length=spec.settings.max_length)
+        self._completer = Completer(spec)
 
     def parse_invocation(self, text: str) -> Invocation | None:
         """The untyped invocation, with this registry's settings; None when not a command."""
@@ -46,6 +48,19 @@ class Registry:
         if invocation is None:
             return None
         return self._binder.bind(invocation, role=role, today=Today(today) if today else None)
+
+    def complete(self, text: str, cursor: int | None = None, *, role: str | None = None) -> list[Suggestion]:
+        """Suggestions at `cursor` (a character offset, default: the end) for `role` (agent|customer;
+        None: every role): commands and aliases, argument names, choices, typed placeholders.
+
+        Each `Suggestion.insert` replaces the current token (`completion` says where it starts). Pure
+        and fast enough for every keystroke; never raises, whatever the text or the cursor.
+        """
+        return list(self._completer.complete(text, cursor, role).suggestions)
+
+    def completion(self, text: str, cursor: int | None = None, *, role: str | None = None) -> Completion:
+        """`complete` with the replaced span (`start`, `end`) and the usage line of the command typed."""
+        return self._completer.complete(text, cursor, role)
 
 
 def load_registry(

@@ -24,6 +24,7 @@ PUBLIC = {
     "Invocation",
     "Registry",
     "RegistryError",
+    "Suggestion",
     "TemplateError",
     "lint_file",
     "load_registry",

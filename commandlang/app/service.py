@@ -31,6 +31,9 @@ from ..channels import CHANNELS
 from ..resources import sample_registry_path
 from ..sync import SyncHub
 from ..sync.approvals import PanelApprovals
+from ..sync.commands_api import CommandBox
+from ..sync.signin import MAX_BODY as SIGNIN_MAX_BODY
+from .signin import panel_site, signin_exchange
 from ..runtime.config import ServiceConfig
 from ..runtime.generation import GenerationHolder, build_generation
 from ..runtime.http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
@@ -38,6 +41,7 @@ from ..runtime.listener import ConnectionGate, connection_limits, descriptor_roo
 from ..runtime.messages import (
     Channel,
     ChannelContext,
+    CustomerReach,
     EventSink,
     InboundMessage,
     Job,
@@ -113,6 +117,9 @@ class Service:
         self.connections: ConnectionGate | None = None
         self._room = 1000  # descriptors each listener may hold; set at start (`_descriptor_room`)
         self.body_budget = BodyBudget(config.body_budget)
+        self._sync_secret = ""  # set by `_start_sync` (a random one when COMMANDLANG_SYNC_SECRET is unset)
+        self._sync_port: int | None = None
+        self.signin: Any = None  # sync.signin.TokenExchange when a channel signs agents in (POST /sync/token)
 
     def say(self, line: str) -> None:
         """Progress for people and scripts on stdout (`listening ...` lines are the contract)."""
@@ -263,6 +270,8 @@ class Service:
             nursery.start_soon(self._signals)
 
         app = self._app(channels)
+        for spec in self._command_box(holder, store, channels).routes():  # POST /sync/complete, /sync/commands
+            app.mount(spec)
         http_port = await nursery.start(self._serve_http, app)
         self.say(f"listening http://{config.host}:{http_port}")
         if config.demo:
@@ -342,6 +351,7 @@ class Service:
             store, secret, ping_interval=config.sync_ping_interval, max_sessions=min(10_000, self._room)
         )
         sync_port = await nursery.start(hub.serve, config.host, config.sync_port)
+        self._sync_secret, self._sync_port = secret, int(sync_port)
         events.sinks.append(hub)
         self._closers.append(hub.aclose)  # after the drain: sessions see the final states, then 1001
         self.metrics.gauge("commandlang_sync_sessions", "Open state sync sessions", lambda: hub.session_count)
@@ -351,8 +361,17 @@ class Service:
     async def _panel(self, request: Request) -> Response:
         from ..sync.panel import panel_response
 
-        status, headers, body = panel_response(request.path)
+        status, headers, body = panel_response(
+            request.path, panel_site(self.config, self.channels, request, self._sync_port)
+        )
         return Response(status, body, {name.decode(): value.decode() for name, value in headers})
+
+    def _command_box(self, holder: GenerationHolder, store: Store, channels: list[Channel]) -> CommandBox:
+        """The panel's command box routes: the sync token as credential, the runtime through `_submit`."""
+        reach = {channel.name: channel.customer_sink() for channel in channels if isinstance(channel, CustomerReach)}
+        return CommandBox(
+            self._sync_secret, self._submit, lambda: holder.current.registry, store, reach, clock=self.clock
+        )
 
     async def _submit(self, message: InboundMessage, sink: ReplySink | None = None) -> Job:
         assert self.pipeline is not None, "a channel submitted before the pipeline started"
@@ -375,6 +394,16 @@ class Service:
         app.route_prefix("GET", "/panel", self._panel)
         if self._approvals is not None:
             app.mount(self._approvals.route())
+        self.signin = signin_exchange(self.config, channels, self._sync_secret)
+        if self.signin is not None:  # POST /sync/token: a Genesys access token for a sync token
+            app.route("POST", "/sync/token", self.signin.handle, admit=self.signin.admit, max_body=SIGNIN_MAX_BODY)
+            exchange = self.signin
+            self.metrics.gauge(
+                "commandlang_signin_issued", "Sync tokens POST /sync/token issued", lambda: exchange.issued
+            )
+            self.metrics.gauge(
+                "commandlang_signin_refused", "POST /sync/token answered 401 or 403", lambda: exchange.refused
+            )
         return app
 
     async def _healthz(self, request: Request) -> Response:

@@ -217,6 +217,16 @@ class WebhookChannel:
         )
 
     # -- outbound (callback mode) ----------------------------------------
+    def customer_sink(self) -> WebhookChannel | str:
+        """`CustomerReach`: with a callback URL, an agent's command box replies are POSTed to it like any
+        late reply; without one nothing can carry them (the webhook answers only its own requests)."""
+        if self.callback_url and self._secret:
+            return self
+        return (
+            "the webhook channel has no callback URL (COMMANDLANG_WEBHOOK_CALLBACK), so it cannot send "
+            "a reply to the customer by itself"
+        )
+
     async def send(self, outbound: OutboundReply) -> None:
         await self.outbox.send(outbound)  # waits when its shard is full: backpressure, not loss
 

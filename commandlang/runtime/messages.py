@@ -15,7 +15,9 @@ registry (`commandlang.channels.CHANNELS`) with `from_config`, mounts its
 `aclose` after the drain. Optional faces, found with `isinstance`: an
 `EventSink` gets every durable state change, a `NoticeSink` the registry
 reloads, a `TokenSource` lends its token provider to `auth: {type: genesys}`
-backends, and a `RegistryFollower` checks and follows the loaded registry.
+backends, a `RegistryFollower` checks and follows the loaded registry, and a
+`CustomerReach` can show the customer the replies of a command an agent ran
+outside the chat (the sync command box's "send to customer").
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ..errors import ServiceError
 __all__ = [
     "Channel",
     "ChannelContext",
+    "CustomerReach",
     "NoticeSink",
     "RegistryFollower",
     "Submit",
@@ -268,3 +271,16 @@ class RegistryFollower(Protocol):
     def registry_check(self, spec: Any) -> list[Any]: ...
 
     def follow_registry(self, current: Callable[[], tuple[Any, str]]) -> None: ...
+
+
+@runtime_checkable
+class CustomerReach(Protocol):
+    """A channel that can put a reply in front of the customer of one of its conversations when an agent
+    ran the command outside the chat (`POST /sync/commands` with `send_to_customer`)."""
+
+    name: str
+
+    def customer_sink(self) -> ReplySink | str:
+        """Where such replies go (a `ReplySink` taking `OutboundReply`s), or why this channel, as
+        configured, cannot send them (a sentence for the agent)."""
+        ...

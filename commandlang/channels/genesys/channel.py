@@ -48,6 +48,7 @@ from .conversations import ConversationsClient, ConversationsReplySink, MediaFil
 from .models import ModelError, OutgoingBotMessage, ReplyMessage
 from .notifications import NotificationIngest
 from .oauth import GenesysAuthError, TokenProvider
+from .people import GenesysPeople
 from .ratelimit import SlidingWindowLimiter
 from .settings import GenesysSettings
 
@@ -163,6 +164,14 @@ class GenesysChannel:
             max_retry_after=settings.max_retry_after,
         )
         self.conversations = ConversationsClient(self.api)
+        # who an agent is and what they may watch (POST /sync/token), and their roles (approvals)
+        self.people = GenesysPeople(
+            self.api,
+            http,
+            supervisor_groups=settings.supervisor_groups,
+            supervisor_roles=settings.supervisor_roles,
+            signin_rate=settings.signin_rate,
+        )
         self.ingest = (
             NotificationIngest(
                 self.api, self.conversations, queue_ids=settings.queue_ids, user_ids=settings.user_ids, **ingest_options
@@ -170,6 +179,8 @@ class GenesysChannel:
             if settings.queue_ids or settings.user_ids
             else None
         )
+        if self.ingest is not None:  # an agent's message carries the roles the people directory gives
+            self.ingest.reader.roles_of = self._held_roles
         self.sender = ConversationsReplySink(
             self.conversations, compile_text, on_sent=self.ingest.mark_sent if self.ingest else None
         )
@@ -272,6 +283,30 @@ class GenesysChannel:
             for method, path, handler, prefix in self.bot_routes()
         ]
 
+    @property
+    def watch_policy(self) -> GenesysPeople:
+        """The sync sign-in's `WatchPolicy` (`sync/signin.py`): Genesys users, conversations and queues."""
+        return self.people
+
+    async def roles_of(self, user_id: str) -> frozenset[str]:
+        """A Genesys user's roles (`{"agent"}`, plus `"supervisor"` by GENESYS_SUPERVISOR_GROUPS/_ROLES), cached."""
+        return await self.people.roles_of(user_id)
+
+    async def _held_roles(self, user_id: str) -> tuple[str, ...]:
+        """`MessageReader.roles_of`: the roles an agent holds, for approvals (sorted, `agent` among them)."""
+        return tuple(sorted(await self.people.roles_of(user_id)))
+
+    def panel_signin(self) -> dict[str, Any]:
+        """What the panel's browser sign-in needs (`/panel/config.json`; the CSP's origins); no secret."""
+        endpoints = self.settings.endpoints
+        return {
+            "client_id": self.settings.panel_client_id,
+            "grant": self.settings.panel_grant,
+            "login_base": endpoints.login_base,
+            "api_base": endpoints.api_base,
+            "apps_origin": endpoints.apps_origin,
+        }
+
     def health(self) -> dict[str, bool]:
         """Connected now, not once: while the notification socket is re-opened, messages are missed."""
         return {} if self.ingest is None else {"genesys": self.ingest.connected}
@@ -368,6 +403,11 @@ class GenesysChannel:
             )
         finally:
             self._late_ends -= 1
+
+    def customer_sink(self) -> GenesysChannel:
+        """`CustomerReach`: an agent's command box replies go out through the agent's communication on the
+        conversation (the agent send endpoint of the Conversations API), like every late reply."""
+        return self
 
     async def send(self, outbound: OutboundReply) -> None:
         """`ReplySink`: queue a reply for the agent send endpoint (waits when the outbox is full)."""

@@ -18,8 +18,9 @@ CLIENT_SECRET = "client-secret-93ab"
 
 
 @asynccontextmanager
-async def service_on_fake_genesys(tmp_path: Path) -> AsyncIterator[tuple[Running, FakeGenesys]]:
-    """The sample registry served with its Genesys channel pointed at a fake Genesys Cloud (queue-1 watched)."""
+async def service_on_fake_genesys(tmp_path: Path, **extra: object) -> AsyncIterator[tuple[Running, FakeGenesys]]:
+    """The sample registry served with its Genesys channel pointed at a fake Genesys Cloud (queue-1 watched);
+    `extra` service settings on top."""
     sample = (ROOT / "commands.yaml").read_text()
     async with trio.open_nursery() as nursery:
         fake = await nursery.start(functools.partial(serve_fake_genesys, client_id="cl-1", client_secret=CLIENT_SECRET))
@@ -30,6 +31,7 @@ async def service_on_fake_genesys(tmp_path: Path) -> AsyncIterator[tuple[Running
             genesys_login_base=fake.base_url,
             genesys_bot_secret=BOT_SECRET,
             genesys_queue_ids="queue-1",
+            **extra,
         )
         async with running_service(tmp_path, sample, templates=ROOT / "templates", **settings) as run:
             yield run, fake
