@@ -56,3 +56,14 @@ async def test_an_agent_token_is_refused_and_the_approval_keeps_waiting(tmp_path
             "message": "Denied by sup-1: not this month",
         }
         assert calls(run) == 0
+
+
+async def test_a_supervisor_may_type_the_answer_in_the_panels_command_box(tmp_path) -> None:
+    async with running_service(tmp_path, REGISTRY, sync_secret=SECRET) as run:
+        code = (await ask_credit(run))["command"]["approval"]["id"]
+        url = f"{run.base}/sync/commands"
+        typed = {"conversation_id": "c1", "text": f"/approve {code}"}
+        agent = await run.client.post(url, json=typed, headers=bearer("agent-2"))
+        assert agent.json()["command"] is None and "Only a supervisor" in agent.json()["replies"][0]["text"]
+        lead = await run.client.post(url, json=typed, headers=bearer("sup-1", ("agent", "supervisor")))
+        assert lead.json()["command"]["status"] == "completed" and calls(run) == 1
