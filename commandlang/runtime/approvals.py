@@ -40,12 +40,18 @@ from .store import CommandRecord, Store, StoreUnavailable
 if TYPE_CHECKING:
     from .lifecycle import CommandLifecycle
 
-__all__ = ["ApprovalDesk", "LateReplies", "holder_roles", "person_ids"]
+__all__ = ["ApprovalDesk", "LateReplies", "holder_roles", "person_ids", "person_of"]
 
 log = logging.getLogger("commandlang.runtime")
 
 #: Where a channel's replies go when no request waits for them (None: the channel has no such way).
 LateReplies = Callable[[str], ReplySink | None]
+
+
+def person_of(message: InboundMessage) -> str:
+    """The id that names the sender as a person: the channel's user id when it has one, else the participant's."""
+    user = message.metadata.get("user_id")
+    return user if isinstance(user, str) and user else message.participant_id
 
 
 def person_ids(message: InboundMessage) -> frozenset[str]:
@@ -94,7 +100,7 @@ class ApprovalDesk:
             approval={
                 "id": token,
                 "roles": list(roles),
-                "requested_by": message.participant_id,
+                "requested_by": person_of(message),  # what the panel compares with a token's agent
                 "expires_at": now + approve.timeout,
             },
         )
@@ -114,7 +120,7 @@ class ApprovalDesk:
             command_id=record.id,
             roles=roles,
             asked_at=now,
-            user_id=message.metadata.get("user_id") if isinstance(message.metadata.get("user_id"), str) else None,
+            user_id=person_of(message) if person_of(message) != message.participant_id else None,
         )
         # The question first: a record that waits must always have a question whose expiry ends it.
         dropped = await self._store.put_question(question, self._limit())
@@ -160,18 +166,22 @@ class ApprovalDesk:
         decided = {
             **(record.approval or {}),
             "decision": "approved" if answer.decision == "approve" else "denied",
-            "decided_by": message.participant_id,
+            "decided_by": person_of(message),
             "decided_at": now,
             "reason": answer.reason,
         }
         if answer.decision == "deny":
-            why = f"Denied by {message.participant_id}" + (f": {answer.reason}" if answer.reason else ".")
+            why = f"Denied by {person_of(message)}" + (f": {answer.reason}" if answer.reason else ".")
             await self._end(job, taken, record, "denied", {"code": "approval_denied", "message": why}, decided)
-            await job.deliver(Reply(text=f"Denied: /{taken.command} asked by {taken.participant_id} will not run."))
+            await job.deliver(
+                Reply(text=f"Denied: /{taken.command} asked by {taken.user_id or taken.participant_id} will not run.")
+            )
             await self._tell_requester(job, taken, record.id, Reply(text=f"Your /{taken.command} was not run. {why}"))
             return
         self._observe(taken, "approved", now)
-        await job.deliver(Reply(text=f"Approved: /{taken.command} asked by {taken.participant_id} runs now."))
+        await job.deliver(
+            Reply(text=f"Approved: /{taken.command} asked by {taken.user_id or taken.participant_id} runs now.")
+        )
         try:
             invocation = generation.registry.parse_invocation(taken.text)
             assert invocation is not None

@@ -126,6 +126,7 @@ async def test_the_requester_is_known_across_conversations_and_extra_roles_may_a
         approved = await pipeline.submit(other)  # an agent holding the supervisor role besides
         await approved.done.wait()
         assert approved.record is not None and approved.record.status == "completed"
-        assert [r.text for r in approved.replies] == ["Approved: /credit asked by p-in-c1 runs now.", "Done: /credit"]
+        assert approved.record.approval is not None and approved.record.approval["requested_by"] == "u-7"  # the person
+        assert [r.text for r in approved.replies] == ["Approved: /credit asked by u-7 runs now.", "Done: /credit"]
         (told,) = sink.sent  # the requester's conversation, c1
         assert told.conversation_id == "c1" and told.reply.text == "Done: /credit"
