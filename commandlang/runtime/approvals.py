@@ -191,6 +191,7 @@ class ApprovalDesk:
             reply = command_error_reply(exc.diagnostic, taken.text, spec, registry=generation.registry.spec)
             error = {"code": exc.diagnostic.code, "message": exc.diagnostic.message}
             await self._lifecycle.save(job, record.moved("rejected", now, error, approval=decided))
+            self._metrics.commands.inc(taken.command, "rejected")
             await job.deliver(reply)
             await self._tell_requester(job, taken, record.id, reply)
             return
