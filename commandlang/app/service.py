@@ -50,9 +50,9 @@ from ..runtime.messages import (
     RegistryFollower,
     ReplySink,
     TokenSource,
+    MetricsSource,
 )
 from ..runtime.metrics import Metrics
-from ..runtime.outbox import Outbox
 from ..runtime.pipeline import Pipeline, PipelineConfig
 from ..runtime.reload import Reloader
 from ..runtime.store import SharedStore, StateEvent, Store, StoreUnavailable
@@ -252,7 +252,7 @@ class Service:
                 events.sinks.append(channel)
             await nursery.start(channel.run)
             self._closers.append(channel.aclose)  # after the drain: send the replies still queued
-            self._outbox_metrics(channel)
+            self._channel_metrics(channel)
             line = channel.describe()
             if line:
                 self.say(line)
@@ -278,25 +278,11 @@ class Service:
             self.say(f"open http://{config.host}:{http_port}/ in a browser to chat with the demo")
         return Ports(http_port, sync_port, demo_port)
 
-    def _outbox_metrics(self, channel: Channel) -> None:
-        """Gauges for a channel's late-reply outbox (the webhook's callbacks, Genesys's sends), if it has one."""
-        outbox = getattr(channel, "outbox", None)
-        if not isinstance(outbox, Outbox):
-            return
-        prefix = f"commandlang_{channel.name}_outbox"
-        self.metrics.gauge(
-            f"{prefix}_delivered",
-            f"Replies the {channel.name} outbox delivered (since start)",
-            lambda: outbox.counts().delivered,
-        )
-        self.metrics.gauge(
-            f"{prefix}_failed",
-            f"Replies the {channel.name} outbox gave up on (since start)",
-            lambda: outbox.counts().failed,
-        )
-        self.metrics.gauge(
-            f"{prefix}_queued", f"Replies waiting in the {channel.name} outbox", lambda: outbox.counts().queued
-        )
+    def _channel_metrics(self, channel: Channel) -> None:
+        """A `MetricsSource` channel's own gauges (its outbox, API calls...) as `commandlang_<channel>_<name>`."""
+        if isinstance(channel, MetricsSource):
+            for name, (help_text, read) in channel.gauges().items():
+                self.metrics.gauge(f"commandlang_{channel.name}_{name}", help_text, read)
 
     async def _serve_http(self, app: HttpApp, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         gate = self.connections = ConnectionGate(connection_limits(self.config.max_connections, self._room))

@@ -71,15 +71,15 @@ def main(argv: list[str]) -> int:
         return 0
     print(f"command: {result['command']}")
     if registry is None:
-        for index, value in enumerate(result["positionals"]):  # type: ignore[union-attr]
+        for index, value in enumerate(result["positionals"]):
             print(f"  [{index}] {value!r}")
-        for key, value in result["options"].items():  # type: ignore[union-attr]
+        for key, value in result["options"].items():
             print(f"  {key} = {value!r}")
-        for key, value in result["flags"].items():  # type: ignore[union-attr]
+        for key, value in result["flags"].items():
             print(f"  --{key if value else 'no-' + key}")
     else:
-        spec = registry.spec.commands[result["command"]]  # type: ignore[index]
+        spec = registry.spec.commands[result["command"]]
         for arg in spec.args:
-            value = result["args"][arg.name]  # type: ignore[index]
+            value = result["args"][arg.name]
             print(f"  {arg.name} = {to_json(value)!r} ({arg.type})")
     return 0

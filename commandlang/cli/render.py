@@ -139,8 +139,8 @@ def main(argv: list[str]) -> int:
     status = options.status if options.status is not None else (500 if options.kind == "error" else 200)
     error = None
     if options.kind == "error":
-        message = result.get("message") if isinstance(result, dict) else None
-        error = {"code": f"http_{status}" if status >= 400 else "backend_error", "message": message}
+        said = result.get("message") if isinstance(result, dict) else None
+        error = {"code": f"http_{status}" if status >= 400 else "backend_error", "message": said}
     context = ReplyContext(
         args=args,
         result=result,

@@ -19,7 +19,7 @@ from ..binding.call import Call
 from ..replies.context import ReplyContext
 from ..replies.model import Reply
 from ..replies.render import ReplyRenderer
-from .outcome import Outcome
+from .outcome import Outcome, Success
 
 __all__ = ["Answer", "answer"]
 
@@ -43,7 +43,7 @@ def answer(
 ) -> Answer:
     """The success or error reply for `outcome` (None: a command without a backend call)."""
     details: dict[str, Any] = outcome.to_context() if outcome is not None else {}
-    if outcome is None or outcome.ok:
+    if outcome is None or isinstance(outcome, Success):  # the one outcome that is ok
         context = ReplyContext(
             args=call.args,
             result=details.get("json"),

@@ -41,6 +41,7 @@ from .store import (
     CommandRecord,
     StaleTransition,
     StateEvent,
+    Status,
     Store,
     StoreUnavailable,
 )
@@ -341,7 +342,7 @@ class CommandLifecycle:
         message: InboundMessage | Question,
         command: str,
         args: dict[str, Any],
-        status: str,
+        status: Status,
         generation: Generation,
     ) -> CommandRecord:
         """Version 1 of a command's record, made now, for the message that asked for it."""
@@ -353,7 +354,7 @@ class CommandLifecycle:
             args=args,
             status=status,
             actor=message.participant_id,
-            role=message.role,  # type: ignore[arg-type]
+            role=message.role,
             channel=message.channel,
             message_id=message.message_id,
             created_at=now,

@@ -28,6 +28,7 @@ from typing import Any, Awaitable, Callable, Collection, Mapping, Protocol, runt
 import trio
 
 from ..jsonsafe import UnsafeJson, loads_bounded
+from ..replies.model import Reply
 from .http import RouteSpec
 from .store import CommandRecord, StateEvent
 from ..errors import ServiceError
@@ -48,6 +49,8 @@ __all__ = [
     "ReplySink",
     "OutboundReply",
     "inbound_from_json",
+    "Gauges",
+    "MetricsSource",
 ]
 
 _FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
@@ -139,6 +142,18 @@ class EventSink(Protocol):
     def publish(self, event: StateEvent) -> None: ...
 
 
+#: What a `MetricsSource` offers: metric name (after `commandlang_<channel>_`) -> (help text, read()).
+Gauges = Mapping[str, tuple[str, Callable[[], float]]]
+
+
+@runtime_checkable
+class MetricsSource(Protocol):
+    """A channel with counters of its own (its outbox, API calls, tokens...), served on `/metrics` as
+    gauges `commandlang_<channel name>_<name>` read at each scrape."""
+
+    def gauges(self) -> Gauges: ...
+
+
 class Job:
     """One inbound message's way through the pipeline, as its channel sees it."""
 
@@ -211,9 +226,20 @@ class ChannelContext:
 
 @runtime_checkable
 class Channel(Protocol):
-    """One way into the service (webhook, demo page, Genesys Cloud, ...); registered in `commandlang.channels`."""
+    """One way into the service (webhook, demo page, Genesys Cloud, ...); registered in `commandlang.channels`.
+
+    It compiles its own replies (`compile_reply`). Besides the faces of the module docstring, a
+    `MetricsSource` channel puts its own counters on `/metrics`."""
 
     name: str
+
+    @property
+    def compile_reply(self) -> Callable[[Reply], Any]:
+        """How a reply is compiled for this channel: `replies.compile_json` (webhook, demo page),
+        `replies.compile_genesys` (Genesys structured messages), `replies.compile_text`, or any
+        callable `Reply -> payload`. The channel calls it itself; nothing in `runtime/` or `app/`
+        picks a compiler by channel name."""
+        ...
 
     @classmethod
     def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> Channel | None:

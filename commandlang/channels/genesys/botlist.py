@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from ...diagnostics import Diagnostic
+from ...diagnostics import Diagnostic, Severity
 from ...registry.model import ArgSpec, CommandSpec, RegistrySpec, TypeSpec
 from .botmodels import MAX_ITEMS, MAX_NAME, Bot, BotEntity, BotEntityValue, BotIntent, BotVersion
 from ...errors import ChannelError
@@ -82,7 +82,7 @@ def entity_type(arg_type: TypeSpec) -> str:
     return f"{base}Collection" if arg_type.is_list else base
 
 
-def findings(spec: RegistrySpec, *, severity: str = "warning") -> list[Diagnostic]:
+def findings(spec: RegistrySpec, *, severity: Severity = "warning") -> list[Diagnostic]:
     """Where the registry breaks Genesys's bot-list limits, each at the command or argument's position."""
     found: list[Diagnostic] = []
 
@@ -98,7 +98,7 @@ def findings(spec: RegistrySpec, *, severity: str = "warning") -> list[Diagnosti
                 severity=severity,
                 argument=argument,
             )
-        )  # type: ignore[arg-type]
+        )
 
     commands = list(spec.commands.values())
     room = MAX_ITEMS - 1  # one intent is NOT_A_COMMAND

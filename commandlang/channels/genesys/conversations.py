@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 import trio
 
+from ...execution.door import fetch
+from ...execution.target import Target
 from .api import GenesysApiClient, GenesysApiError
 from .models import (
     MAX_TEXT_BODY,
@@ -46,6 +48,7 @@ TRUNCATION_MARKER = "… [truncated]"
 CONTINUED_MARKER = " …"
 BULK_FETCH_LIMIT = 100  # ids per bulk request; more are fetched in several requests
 MAX_CACHED_COMMUNICATIONS = 10_000
+_MAX_UPLOAD_ANSWER = 64 * 1024  # the upload URL's answer to a PUT (empty or a small document)
 
 
 def _seg(value: str) -> str:
@@ -152,10 +155,13 @@ class ConversationsClient:
             request.to_json(),
         )
         upload = MediaUploadData.from_json(data)
-        headers = {"Content-Type": media.mime, **upload.upload_headers}
-        # the upload URL is pre-signed: no bearer token goes to it
+        headers = {"Content-Type": media.mime, **upload.upload_headers, "Content-Length": str(len(media.data))}
+        # the upload URL is pre-signed: no bearer token goes to it; through the API client's door all the same
+        wire = [(name.encode(), value.encode()) for name, value in headers.items()]
         with trio.fail_after(60):
-            response = await self.api.http.put(upload.upload_url, content=media.data, headers=headers)
+            response = await fetch(
+                self.api.door, b"PUT", Target.from_url(upload.upload_url), wire, media.data, limit=_MAX_UPLOAD_ANSWER
+            )
         if response.status_code >= 300:
             raise GenesysApiError("PUT", "<media upload url>", response.status_code, None)
         return upload.id

@@ -36,6 +36,7 @@ import trio
 
 from ...jsonsafe import UnsafeJson, loads_bounded
 from ...registry.complete import Completer, browser_completion
+from ...replies.compile_json import compile_json
 from ...replies.scrub import is_loopback_host
 from ...runtime.http import Receive, Request, Response, RouteSpec, Send, json_response, send_response
 from ...runtime.messages import ChannelContext, InboundShapeError, OutboundReply, Submit, inbound_from_json
@@ -52,6 +53,7 @@ class LocalChannel:
     """The demo page's channel: an `EventSink` (live states) and a `ReplySink` (late replies)."""
 
     name = "local"
+    compile_reply = staticmethod(compile_json)  # the reply's JSON form, fitted into JSON_LIMITS
 
     @classmethod
     def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> LocalChannel | None:
@@ -167,7 +169,10 @@ class LocalChannel:
         replies = job.detach()
         return json_response(
             503 if job.refused else 200,
-            {"command": job.record.to_json() if job.record else None, "replies": [r.to_json() for r in replies]},
+            {
+                "command": job.record.to_json() if job.record else None,
+                "replies": [self.compile_reply(r) for r in replies],
+            },
         )
 
     async def complete(self, request: Request) -> Response:
@@ -195,7 +200,7 @@ class LocalChannel:
         self._fan_out(event.record.conversation_id, ("state", event.to_json()))
 
     async def send(self, outbound: OutboundReply) -> None:
-        self._fan_out(outbound.conversation_id, ("reply", outbound.reply.to_json()))
+        self._fan_out(outbound.conversation_id, ("reply", self.compile_reply(outbound.reply)))
 
     def customer_sink(self) -> LocalChannel:
         """`CustomerReach`: an agent's command box replies reach the page through its event stream."""

@@ -146,7 +146,7 @@ async def _subscriptions(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
         topics = [ChannelTopic.from_json(t, f"body[{i}]") for i, t in enumerate(body)]
     except ModelError as exc:
         raise ApiError(400, "bad.request", str(exc)) from None
-    entities = []
+    entities: list[dict[str, Any]] = []
     for topic in topics:
         missing = fake.topic_denied(topic.id)
         if not known_topic(topic.id):
@@ -390,11 +390,11 @@ class FakeGenesysApp:
                 if fault.status == 429
                 else f"Injected fault {fault.status}"
             )
-            params = {}
+            fields: dict[str, Any] = {}
             if fault.missing_permission:
                 message = f"Unable to perform the requested action. You are missing the following permission(s): [{fault.missing_permission}]"
-                params = {"messageParams": {"permissions": fault.missing_permission}}
-            return fault.status, error_body(fault.status, code, message, **params), extra, operation
+                fields = {"messageParams": {"permissions": fault.missing_permission}}
+            return fault.status, error_body(fault.status, code, message, **fields), extra, operation
         if path == "/oauth/token":
             from .token import token_endpoint
 
