@@ -34,20 +34,25 @@ class Registry:
         """The untyped invocation, with this registry's settings; None when not a command."""
         return self._parser.parse(text, self._options)
 
-    def bind(self, invocation: Invocation, *, role: str | None = None, today: date | None = None) -> Call:
-        return self._binder.bind(invocation, role=role, today=Today(today) if today else None)
+    def bind(
+        self, invocation: Invocation, *, role: str | None = None, today: date | None = None, language: str | None = None
+    ) -> Call:
+        return self._binder.bind(invocation, role=role, today=Today(today) if today else None, language=language)
 
-    def parse(self, text: str, *, role: str | None = None, today: date | None = None) -> Call | None:
+    def parse(
+        self, text: str, *, role: str | None = None, today: date | None = None, language: str | None = None
+    ) -> Call | None:
         """Parse and bind chat text: a `Call`, None when the text is not a command.
 
         Raises `CommandError` (with `.diagnostic`) when it names a command but
         cannot run as written. `role` (agent|customer) is checked when given;
-        `today` anchors `today`/`tomorrow`/`yesterday` (default: the local date).
+        `today` anchors `today`/`tomorrow`/`yesterday` (default: the local date); `language` (one of
+        `settings.languages`) lets decimals be typed the local way (`19,99` in German).
         """
         invocation = self._parser.parse(text, self._options)
         if invocation is None:
             return None
-        return self._binder.bind(invocation, role=role, today=Today(today) if today else None)
+        return self._binder.bind(invocation, role=role, today=Today(today) if today else None, language=language)
 
     def complete(self, text: str, cursor: int | None = None, *, role: str | None = None) -> list[Suggestion]:
         """Suggestions at `cursor` (a character offset, default: the end) for `role` (agent|customer;

@@ -14,6 +14,7 @@ Exception tree::
     +-- RegistryError                a registry that cannot be used (.diagnostics)
     +-- TemplateError                a reply or request template that cannot render (.diagnostic)
     +-- ConversionError              a value that is not of its argument's type (ValueError)
+    |   +-- AmbiguousNumber          `1,000` in a decimal-comma language: a thousand, or one?
     +-- ReplyShapeError              a reply that breaks the reply model's limits (ValueError)
     +-- UnsafeJson                   JSON too deep, too big or with a too-long number (ValueError)
     +-- ConfigError                  a setting or start-up requirement that cannot be met (ValueError)

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..binding.call import Call
 from ..diagnostics import CommandError
+from ..registry.languages import resolve_language
 from ..replies.approvals import ApprovalAnswer, roles_phrase, waiting_reply
 from ..replies.errors import command_error_reply
 from ..replies.model import Reply
@@ -121,6 +122,7 @@ class ApprovalDesk:
             roles=roles,
             asked_at=now,
             user_id=person_of(message) if person_of(message) != message.participant_id else None,
+            language=message.language,
         )
         # The question first: a record that waits must always have a question whose expiry ends it.
         dropped = await self._store.put_question(question, self._limit())
@@ -185,7 +187,12 @@ class ApprovalDesk:
         try:
             invocation = generation.registry.parse_invocation(taken.text)
             assert invocation is not None
-            call = generation.registry.bind(invocation, role=taken.role, today=self._lifecycle.today())
+            call = generation.registry.bind(
+                invocation,
+                role=taken.role,
+                today=self._lifecycle.today(),
+                language=resolve_language(taken.language, generation.registry.spec.settings.languages),
+            )
         except CommandError as exc:  # the registry changed while it waited
             spec = generation.registry.spec.resolve(taken.command)
             reply = command_error_reply(exc.diagnostic, taken.text, spec, registry=generation.registry.spec)

@@ -18,8 +18,11 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Sequence
 
 from ..binding.call import Call
 from ..diagnostics import CommandError
+from ..registry.languages import resolve_language
 from ..replies.context import ReplyContext
+from ..replies.i18n import translator
 from ..replies.model import Reply
+from ..texts import N_
 from .generation import Generation
 from .messages import InboundMessage, Job
 from .metrics import Metrics
@@ -61,6 +64,7 @@ class ConfirmationBook:
             message_id=message.message_id,
             queue_id=message.queue_id,
             args=dict(args or {}),
+            language=message.language,
         )
         return question, await self.store.put_question(question, self.limit)
 
@@ -72,6 +76,10 @@ class ConfirmationBook:
     async def sweep(self) -> Sequence[Question]:
         """Forget the questions whose time ran out; returns them (on several replicas, each to one of them)."""
         return await self.store.expired_questions(self._clock())
+
+
+def _language(generation: Generation, message: InboundMessage) -> str:
+    return resolve_language(message.language, generation.registry.spec.settings.languages)
 
 
 class ConfirmationDesk:
@@ -93,6 +101,7 @@ class ConfirmationDesk:
             user={"id": message.participant_id, "role": message.role},
             conversation_id=message.conversation_id,
             confirm_token=pending.token,
+            language=_language(generation, message),
         )
         await job.deliver(generation.renderer.render(call.spec, "confirm", context))
 
@@ -101,26 +110,31 @@ class ConfirmationDesk:
         the conversation it was asked in, within `confirm_ttl`. The token is required: it is what ties
         the answer to the question the participant saw."""
         message = job.message
+        language = _language(generation, message)
+        t = translator(language)
         pending = await self.book.answer((message.channel, message.conversation_id, message.participant_id), token)
         if pending == "none":
-            await job.deliver(Reply(text="There is nothing waiting for your confirmation (it may have expired)."))
-            return
-        if pending == "no_token":
             await job.deliver(
-                Reply(
-                    text=f"To answer, use the buttons, or type /{action} followed by the code shown with the question."
-                )
+                Reply(text=t(N_("There is nothing waiting for your confirmation (it may have expired).")))
             )
             return
+        if pending == "no_token":
+            answer_how = N_(
+                "To answer, use the buttons, or type /{action} followed by the code shown with the question."
+            )
+            await job.deliver(Reply(text=t(answer_how, action=action)))
+            return
         if action == "cancel":
-            await job.deliver(Reply(text=f"Cancelled: /{pending.command} was not run."))
+            await job.deliver(Reply(text=t(N_("Cancelled: /{command} was not run."), command=pending.command)))
             await self.unanswered(job, pending, "declined", "The question was answered no.")
             return
         invocation = None
         try:
             invocation = generation.registry.parse_invocation(pending.text)
             assert invocation is not None
-            call = generation.registry.bind(invocation, role=message.role, today=self._lifecycle.today())
+            call = generation.registry.bind(
+                invocation, role=message.role, today=self._lifecycle.today(), language=language
+            )
         except CommandError as exc:  # the registry changed under the question
             await self._lifecycle.fail_early(job, generation, exc, pending.text, invocation)
             return

@@ -23,12 +23,15 @@ import trio
 from ..binding.call import Call
 from ..diagnostics import CommandError
 from ..execution.answer import answer
+from ..registry.languages import resolve_language
 from ..replies.context import ReplyContext
 from ..replies.errors import command_error_reply
 from ..replies.approvals import parse_approval
 from ..replies.help import help_reply
+from ..replies.i18n import translator
 from ..replies.model import Reply
 from ..replies.render import parse_confirmation
+from ..texts import N_
 from ..syntax.tree import Invocation, Value
 from .approvals import ApprovalDesk, LateReplies
 from .confirmations import ConfirmationBook, ConfirmationDesk
@@ -46,11 +49,16 @@ from .store import (
     StoreUnavailable,
 )
 
-__all__ = ["SOMETHING_WENT_WRONG", "CommandLifecycle"]
+__all__ = ["SOMETHING_WENT_WRONG", "CommandLifecycle", "conversation_language"]
 
 log = logging.getLogger("commandlang.runtime")
 
-SOMETHING_WENT_WRONG = "Sorry, something went wrong on our side. Please try again."
+SOMETHING_WENT_WRONG = N_("Sorry, something went wrong on our side. Please try again.")
+
+
+def conversation_language(generation: Generation, message: InboundMessage | Question) -> str:
+    """The declared language every reply to `message` is written in (`registry.languages.resolve_language`)."""
+    return resolve_language(message.language, generation.registry.spec.settings.languages)
 
 
 class CommandLifecycle:
@@ -139,7 +147,8 @@ class CommandLifecycle:
                 )
             else:
                 log.exception("command failed unexpectedly", extra={"conversation_id": job.message.conversation_id})
-            await job.deliver(Reply(text=SOMETHING_WENT_WRONG))
+            language = conversation_language(generation, job.message)
+            await job.deliver(Reply(text=translator(language)(SOMETHING_WENT_WRONG)))
             if job.record is not None and job.record.status not in TERMINAL:
                 await self._save_final(
                     job,
@@ -163,6 +172,7 @@ class CommandLifecycle:
 
     async def _run(self, job: Job, generation: Generation) -> None:
         message = job.message
+        job.language = conversation_language(generation, message)  # for channels that compile late replies
         confirmation = parse_confirmation(message.text)
         if confirmation is not None and not generation.registry.spec.resolve("confirm"):
             await self.confirming.answer(job, generation, *confirmation)
@@ -172,6 +182,7 @@ class CommandLifecycle:
             await self.approvals.answer(job, generation, approval)
             return
         registry = generation.registry
+        language = conversation_language(generation, message)
         started = trio.current_time()
         invocation = None
         try:
@@ -180,11 +191,10 @@ class CommandLifecycle:
                 return
             if invocation.name == "help" and registry.spec.resolve("help") is None:
                 first = invocation.positionals[0].value if invocation.positionals else None
-                await job.deliver(
-                    help_reply(registry.spec, message.role, first.text if isinstance(first, Value) else None)
-                )
+                topic = first.text if isinstance(first, Value) else None
+                await job.deliver(help_reply(registry.spec, message.role, topic, language=language))
                 return
-            call = registry.bind(invocation, role=message.role, today=self.today())
+            call = registry.bind(invocation, role=message.role, today=self.today(), language=language)
         except CommandError as exc:
             if exc.diagnostic.code == "unknown_command" and registry.spec.settings.unknown_command == "ignore":
                 return  # this registry treats unknown commands as ordinary chat
@@ -217,7 +227,10 @@ class CommandLifecycle:
         `invocation` is None when the text did not even parse (a syntax error)."""
         name = invocation.name if invocation is not None else None
         spec = generation.registry.spec.resolve(name) if name else None
-        await job.deliver(command_error_reply(exc.diagnostic, text, spec, registry=generation.registry.spec))
+        language = conversation_language(generation, job.message)
+        await job.deliver(
+            command_error_reply(exc.diagnostic, text, spec, registry=generation.registry.spec, language=language)
+        )
         record = self.new_record(job.message, spec.name if spec else (name or "?"), {}, "rejected", generation)
         record = replace(record, error={"code": exc.diagnostic.code, "message": exc.diagnostic.message})
         await self.save(job, record)
@@ -279,10 +292,12 @@ class CommandLifecycle:
             record = self.new_record(message, call.command, call.masked_args(), "pending", generation)
         else:
             record = waiting.moved("pending", self._clock(), approval=approval)
+        language = conversation_language(generation, message)
         context = ReplyContext(
             args=call.args,
             user={"id": message.participant_id, "role": message.role},
             conversation_id=message.conversation_id,
+            language=language,
         )
         if spec.ack is not None:
             await self.save(job, record)
@@ -299,7 +314,14 @@ class CommandLifecycle:
             if getattr(outcome, "attempts", 1) > 1:
                 self.metrics.retries.inc(spec.request.backend, amount=outcome.attempts - 1)
         started = trio.current_time()
-        result = answer(generation.renderer, call, outcome, user=context.user, conversation_id=message.conversation_id)
+        result = answer(
+            generation.renderer,
+            call,
+            outcome,
+            user=context.user,
+            conversation_id=message.conversation_id,
+            language=language,
+        )
         self.metrics.stage_seconds.observe(trio.current_time() - started, "render")
         await job.deliver(result.reply)
         await self.save(job, record.moved(result.status, self._clock(), result.error))  # type: ignore[arg-type]

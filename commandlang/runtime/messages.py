@@ -22,6 +22,7 @@ outside the chat (the sync command box's "send to customer").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Collection, Mapping, Protocol, runtime_checkable
 
@@ -54,6 +55,8 @@ __all__ = [
 ]
 
 _FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
+#: A BCP 47 tag, loosely (`de`, `de-CH`, `zh-Hant-TW`), bounded; empty means none given.
+_LANGUAGE = re.compile(r"(?:[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4})?")
 
 Role = str  # agent, customer, or a role the registry declares (`settings.roles`)
 
@@ -75,6 +78,9 @@ class InboundMessage:
     # roles the sender holds besides `role` (a Genesys supervisor is an agent too; a panel token's roles):
     # what an approval checks; commands still bind with `role`
     roles: tuple[str, ...] = ()
+    #: The conversation's language as the channel says it (`de-CH`, Genesys's `languageCode`), None when it
+    #: does not; the lifecycle resolves it against `settings.languages` (`registry.languages`).
+    language: str | None = None
 
 
 class InboundShapeError(ServiceError, ValueError):
@@ -84,8 +90,8 @@ class InboundShapeError(ServiceError, ValueError):
 def inbound_from_json(
     body: bytes, channel: str, timestamp: float, roles: Collection[str] = ("agent", "customer")
 ) -> InboundMessage:
-    """`{"conversation_id", "message_id", "participant_id", "role", "text", "queue_id"?}` as the webhook
-    and the demo page send it; `role` must be one of `roles` (the webhook: the registry's declared
+    """`{"conversation_id", "message_id", "participant_id", "role", "text", "queue_id"?, "language"?}` as the
+    webhook and the demo page send it; `role` must be one of `roles` (the webhook: the registry's declared
     roles); `InboundShapeError` says what is wrong."""
     try:
         data = loads_bounded(body)
@@ -107,6 +113,9 @@ def inbound_from_json(
         )
     if data.get("queue_id") is not None and not isinstance(data["queue_id"], str):
         raise InboundShapeError("queue_id must be a string")
+    language = data.get("language")
+    if language is not None and not (isinstance(language, str) and _LANGUAGE.fullmatch(language)):
+        raise InboundShapeError('language must be a language tag like "de" or "de-CH"')
     return InboundMessage(
         channel=channel,
         conversation_id=data["conversation_id"],
@@ -116,6 +125,7 @@ def inbound_from_json(
         text=data["text"],
         timestamp=timestamp,
         queue_id=data.get("queue_id"),
+        language=language or None,
     )
 
 
@@ -127,6 +137,7 @@ class OutboundReply:
     reply: Any
     command_id: str | None
     in_reply_to: InboundMessage
+    language: str | None = None  # the declared language the reply is written in (None: the default's)
 
 
 class ReplySink(Protocol):
@@ -162,6 +173,7 @@ class Job:
         self.record: CommandRecord | None = None  # the latest state, None for not-a-command
         self.replies: list[Any] = []
         self.refused = False  # True when a full queue turned it away (its reply says "busy")
+        self.language: str | None = None  # the conversation's language, resolved by the runtime
         self._sink = sink
         self._ack: Any = None  # held back while someone waits: sent only if the answer is late
         self._detached = False
@@ -190,7 +202,11 @@ class Job:
         elif self._sink is not None:
             await self._sink.send(
                 OutboundReply(
-                    self.message.conversation_id, reply, self.record.id if self.record else None, self.message
+                    self.message.conversation_id,
+                    reply,
+                    self.record.id if self.record else None,
+                    self.message,
+                    self.language,
                 )
             )
 

@@ -63,6 +63,7 @@ class Question:
     roles: tuple[str, ...] = ()
     asked_at: float = 0.0
     user_id: str | None = None  # the requester's person id when the channel has one (`metadata["user_id"]`)
+    language: str | None = None  # the conversation's language as its channel said it (replies after the answer)
 
     @property
     def key(self) -> QuestionKey:
@@ -93,4 +94,5 @@ class Question:
             roles=tuple(data.get("roles") or ()),
             asked_at=float(data.get("asked_at") or 0.0),
             user_id=data.get("user_id"),
+            language=data.get("language"),
         )

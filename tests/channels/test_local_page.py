@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from trio_websocket import open_websocket_url
 
 from tests.browser import DevTools, needs_chromium, start_chromium
@@ -32,7 +34,7 @@ async def test_type_a_command_confirm_with_a_quick_reply_and_see_it_complete(tmp
                 # the confirmation question, with Confirm and Cancel as quick replies
                 await page.wait_for("document.querySelectorAll('.msg.bot .chips button').length", 2, timeout=10)
                 texts = await page.evaluate(BOT_TEXTS)
-                assert "Refund 19.99 on order 12345?" in texts[-1]
+                assert "Refund £19.99 on order 12345?" in texts[-1]  # money: the sample formats amounts
                 assert await page.evaluate(
                     "Array.from(document.querySelectorAll('.msg.bot .chips button')).map(b => b.textContent)"
                 ) == ["Confirm", "Cancel"]
@@ -55,6 +57,7 @@ OPEN = "!document.querySelector('#suggestions').hidden"
 
 
 @needs_chromium
+@pytest.mark.deadline(60)  # a long browser flow: Chromium's start and ~40 key events on a loaded 2-core machine
 async def test_suggestions_as_you_type_tab_accepts_arrows_move_escape_closes(tmp_path: Path) -> None:
     sample = (ROOT / "commands.yaml").read_text()
     async with running_service(
@@ -140,3 +143,31 @@ async def test_the_demo_suggestions_route_is_gated_like_the_page(tmp_path: Path)
         assert [r.status_code for r in refused] == [403, 403, 415, 421]
         junk = await run.client.post(url, content=b"{", headers=same)
         assert junk.status_code == 400
+
+
+@needs_chromium
+async def test_the_page_sends_the_browser_language_and_the_replies_follow_it(tmp_path: Path) -> None:
+    sample = (ROOT / "commands.yaml").read_text()
+    async with running_service(
+        tmp_path, sample, templates=ROOT / "templates", local_channel=True, local_agent_role=True
+    ) as run:
+        process, devtools_url = await start_chromium(tmp_path / "profile")
+        try:
+            async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
+                page = DevTools(ws)
+                await page.open("about:blank")
+                agent = await page.evaluate("navigator.userAgent")
+                # a German browser: navigator.language is what the page sends
+                await page.call("Emulation.setUserAgentOverride", userAgent=agent, acceptLanguage="de-DE")
+                await page.call("Page.navigate", url=f"{run.base}/?conversation=browser-de")  # the same target
+                await page.wait_for("location.pathname + navigator.language", "/de-DE", timeout=10)
+                await page.wait_for("!!document.querySelector('#text')", True, timeout=10)
+                await page.click("#text")
+                await page.type_text("/status 42")
+                await page.press_enter()
+                await page.wait_for("document.querySelectorAll('.msg.bot').length", 2, timeout=10)  # greeting, reply
+                texts = await page.evaluate(BOT_TEXTS)
+                assert texts[-1].startswith("Bestellung 42: "), texts
+                assert "voraussichtlich am" in texts[-1] and "Dezember 2026" in texts[-1]
+        finally:
+            process.kill()

@@ -103,4 +103,4 @@ def test_help_puts_more_commands_than_fit_on_cards_and_leaves_none_out() -> None
 
 def test_help_name_says_who_must_approve(registry: commandlang.Registry) -> None:
     text = help_reply(registry.spec, "agent", "refund").text
-    assert "Needs approval by a supervisor before it runs (depending on its arguments)." in text
+    assert "Needs approval before it runs, depending on its arguments, by: supervisor." in text

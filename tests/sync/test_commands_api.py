@@ -233,7 +233,7 @@ async def test_a_confirmation_is_answered_through_the_command_box_too(tmp_path) 
         ).json()
         assert asked["command"] is None  # nothing runs until it is confirmed
         question = asked["replies"][0]
-        assert question["text"] == "Refund 5 on order 7?"
+        assert question["text"] == "Refund £5.00 on order 7?"  # the sample formats amounts (money)
         confirm = next(q["payload"] for q in question["quick_replies"] if q["label"] == "Confirm")
         done = (await post(run, "/sync/commands", {"conversation_id": "c5", "text": confirm}, agent)).json()
         assert done["command"]["command"] == "refund" and done["command"]["status"] == "completed"

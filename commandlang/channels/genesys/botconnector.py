@@ -161,6 +161,7 @@ def to_inbound_message(
             "language_code": request.language_code,
             "button_press": request.input_message.type == "Structured",
         },
+        language=request.language_code,  # every Bot Connector request says the conversation's language
     )
 
 

@@ -144,7 +144,7 @@ class GenesysChannel:
         submit: Submit,
         *,
         compile_reply: Callable[[Any], Sequence[dict[str, Any]]] = compile_genesys,
-        compile_text: Callable[[Any], str] = compile_text,
+        compile_text: Callable[..., str] = compile_text,
         outbox_size: int = 1000,
         delivery_tasks: int = 4,
         delivery_deadline: float = 60.0,

@@ -203,7 +203,8 @@ async def send_bot_message(api: GenesysApiClient, message: OutgoingBotMessage) -
 class ConversationsReplySink:
     """The `ReplySink` of the Genesys channel: replies go out through the agent send endpoint.
 
-    `compile_text(reply) -> str` is the text compiler (`compile_text.py`);
+    `compile_text(reply, language=...) -> str` is the text compiler (`compile_text.py`; the language of the
+    message answered, for its "reply with a number" prompt);
     `compile_media(reply) -> Sequence[MediaFile]` (optional) gives the images to
     upload. `on_sent(message_id)` lets the notification ingest skip our own
     messages when they come back as events.
@@ -212,7 +213,7 @@ class ConversationsReplySink:
     def __init__(
         self,
         conversations: ConversationsClient,
-        compile_text: Callable[[Any], str],
+        compile_text: Callable[..., str],
         *,
         compile_media: Callable[[Any], Sequence[MediaFile]] | None = None,
         on_sent: Callable[[str], None] | None = None,
@@ -242,7 +243,9 @@ class ConversationsReplySink:
     async def send(self, outbound: Any, *, media: Sequence[MediaFile] | None = None) -> None:
         """Send one `OutboundReply` (runtime.messages) into its conversation; `media` overrides `compile_media`."""
         conversation_id = outbound.conversation_id
-        text = self.compile_text(outbound.reply)
+        language = getattr(outbound, "language", None)
+        # a compiler written before languages takes the reply alone: only a reply in a language needs more
+        text = self.compile_text(outbound.reply, language=language) if language else self.compile_text(outbound.reply)
         if media is None:
             media = list(self.compile_media(outbound.reply)) if self.compile_media else []
         communication = await self.communication_id(conversation_id, outbound.in_reply_to.metadata)

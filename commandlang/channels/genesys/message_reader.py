@@ -263,6 +263,7 @@ class MessageReader:
             timestamp=parse_time(message.timestamp) or time.time(),
             queue_id=queue_id,
             metadata=metadata,
+            language=norm.language if norm is not None else None,  # detected by Genesys, when it says
         )
 
 
