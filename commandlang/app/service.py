@@ -30,6 +30,7 @@ import trio
 from ..channels import CHANNELS
 from ..resources import sample_registry_path
 from ..sync import SyncHub
+from ..sync.approvals import PanelApprovals
 from ..sync.commands_api import CommandBox
 from ..sync.signin import MAX_BODY as SIGNIN_MAX_BODY
 from .signin import panel_site, signin_exchange
@@ -44,6 +45,7 @@ from ..runtime.messages import (
     EventSink,
     InboundMessage,
     Job,
+    LateReplySource,
     NoticeSink,
     RegistryFollower,
     ReplySink,
@@ -109,6 +111,7 @@ class Service:
         self.reloader: Reloader | None = None
         self.channels: list[Channel] = []  # the enabled ones, in registry order
         self._hub: SyncHub | None = None
+        self._approvals: PanelApprovals | None = None  # once the sync secret is known
         self._closers: list[Callable[[], Any]] = []  # run after the drain, in start order
         self._at_exit: list[Callable[[], Any]] = []  # after the store: what the channels' closers still used
         self.connections: ConnectionGate | None = None
@@ -233,6 +236,7 @@ class Service:
                 default_timeout=config.command_timeout,
             ),
             clock=self.clock,
+            late_replies=_late_replies(channels),
         )
         await nursery.start(pipeline.run)
         interrupted = await pipeline.recover()
@@ -328,6 +332,8 @@ class Service:
                 + (" (the agent panel link printed below carries a token for this run)" if config.demo else ""),
                 extra={"stage": "start"},
             )
+        # the panel's Approve / Deny buttons: the same tokens, on the HTTP port
+        self._approvals = PanelApprovals(secret, store, self._submit, wait=config.webhook_wait, clock=self.clock)
         hub = self._hub = SyncHub(
             store, secret, ping_interval=config.sync_ping_interval, max_sessions=min(10_000, self._room)
         )
@@ -380,6 +386,8 @@ class Service:
             for spec in channel.routes():
                 app.mount(spec)
         app.route_prefix("GET", "/panel", self._panel)
+        if self._approvals is not None:
+            app.mount(self._approvals.route())
         self.signin = signin_exchange(self.config, channels, self._sync_secret)
         if self.signin is not None:  # POST /sync/token: a Genesys access token for a sync token
             app.route("POST", "/sync/token", self.signin.handle, admit=self.signin.admit, max_body=SIGNIN_MAX_BODY)
@@ -427,6 +435,12 @@ class Service:
                 else:
                     log.info("received %s", signal.Signals(signum).name, extra={"stage": "shutdown"})
                     self.stop()
+
+
+def _late_replies(channels: list[Channel]) -> Callable[[str], ReplySink | None]:
+    """channel name -> where it sends a reply nobody waits for (an approval's outcome), if it can."""
+    sinks = {c.name: c.late_replies() for c in channels if isinstance(c, LateReplySource)}
+    return lambda name: sinks.get(name)
 
 
 async def _cancel_when(event: trio.Event, scope: trio.CancelScope) -> None:

@@ -133,6 +133,8 @@ class WebhookChannel:
             expected=(CallbackFailed,),
         )
         self._client: httpx.AsyncClient | None = None  # while `run` runs (callback mode)
+        # the registry's roles, which `role` may name (agent and customer until the service says more)
+        self._roles: Callable[[], tuple[str, ...]] = lambda: ("agent", "customer")
 
     def routes(self) -> list[RouteSpec]:
         """`POST /v1/messages`: the HMAC covers the body, so its bytes count against the budget until checked."""
@@ -148,6 +150,19 @@ class WebhookChannel:
 
     def describe(self) -> str | None:
         return None
+
+    # -- faces the service finds (`RegistryFollower`, `LateReplySource`) --
+    def registry_check(self, spec: Any) -> list[Any]:
+        """Nothing of a registry breaks the webhook."""
+        return []
+
+    def follow_registry(self, current: Callable[[], tuple[Any, str]]) -> None:
+        """`role` may name any role the loaded registry declares (`settings.roles`)."""
+        self._roles = lambda: current()[0].roles
+
+    def late_replies(self) -> WebhookChannel | None:
+        """With a callback URL, a reply nobody waits for (an approval's outcome) is POSTed there."""
+        return self if self.callback_url else None
 
     async def aclose(self, deadline: float = 10.0) -> None:
         """After the pipeline's drain: send the callbacks still queued, at most `deadline` seconds."""
@@ -186,7 +201,7 @@ class WebhookChannel:
                 extra={"stage": "webhook"},
             )
         try:
-            message = inbound_from_json(request.body, "webhook", time.time())
+            message = inbound_from_json(request.body, "webhook", time.time(), self._roles())
         except InboundShapeError as exc:
             return json_response(400, {"error": str(exc)})
         job = await self._submit(message, self if self.callback_url else None)

@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("serve", "run the runtime service (--demo: with a demo backend and chat page)"),
     "demo-backend": ("demo_backend", "serve the demo backend for the sample commands (with fault injection)"),
     "token": ("token", "issue a signed token for the state sync WebSocket"),
+    "audit": ("audit", "list approval requests, approvals, denials and timeouts from the state store"),
     "fake-genesys": ("fake_genesys", "run a fake Genesys Cloud on loopback for tests and SDKs"),
     "genesys": ("genesys", "Genesys Cloud: print the Bot Connector bot list (bots), upload it (push-bots)"),
 }

@@ -15,13 +15,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+import jinja2
+
 from ..diagnostics import Diagnostic
 from .args import build_args, parse_type
 from .env import interpolate
 from .languages import parse_languages, split_localized
 from .model import (
+    APPROVAL_TIMEOUT,
     ARG_TYPES,
     ROLES,
+    ApprovalSpec,
     ArgSpec,
     AuthSpec,
     BackendSpec,
@@ -39,12 +43,22 @@ from .model import (
 from .schema import known_keys
 from .yamlsource import LList, LMap, parse_yaml, read_yaml
 
-__all__ = ["load_spec", "build_spec", "parse_duration", "COMMAND_NAME"]
+__all__ = ["load_spec", "build_spec", "parse_duration", "when_expression", "COMMAND_NAME", "ROLE_NAME"]
 
 COMMAND_NAME = re.compile(r"[^\W\d_][\w-]*(?:\.[^\W\d_][\w-]*)*")
 _DURATION = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)?\s*")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+ROLE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
+# only to check that an `approve.when` parses; rendering is the replies' job (their sandboxed engine)
+_SYNTAX = jinja2.Environment(autoescape=False)
+
+
+def when_expression(when: str) -> str:
+    """The expression inside `{{ ... }}` of an `approve.when` (the braces are optional)."""
+    match = _EXPRESSION.match(when)
+    return match.group("expr").strip() if match else when.strip()
 
 
 def parse_duration(value: Any) -> float | None:
@@ -63,6 +77,7 @@ class _Loader:
         self.env = env
         self.diagnostics: list[Diagnostic] = []
         self.missing_env: list[str] = []
+        self.roles: tuple[str, ...] = ROLES  # agent, customer and `settings.roles`, once settings are read
         self.languages: tuple[str, ...] = ("en",)
 
     def report(
@@ -209,6 +224,8 @@ class _Loader:
                 node.value_pos["max_length"],
             )
             max_length = 4000
+        roles = self.declared_roles(node)
+        self.roles = ROLES + roles
         self.languages = parse_languages(node.get("languages"), node.value_pos.get("languages", node.pos), self.report)
         currency = node.get("currency")
         if currency is not None and not (isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)):
@@ -224,7 +241,65 @@ class _Loader:
             max_length=max_length,
             languages=self.languages,
             currency=currency,
+            roles=roles,
         )
+
+    def declared_roles(self, node: LMap) -> tuple[str, ...]:
+        """`settings.roles: [supervisor]`: the roles beyond agent and customer, each a lower-case name."""
+        value = node.get("roles")
+        if value is None:
+            return ()
+        if not isinstance(value, LList):
+            self.report("wrong_type", "settings.roles must be a list like [supervisor]", node.value_pos["roles"])
+            return ()
+        roles: list[str] = []
+        for role, pos in zip(value, value.item_pos):
+            if not isinstance(role, str) or not ROLE_NAME.fullmatch(role):
+                self.report(
+                    "invalid_name",
+                    f"role {role!r} must be a lower-case name (letters, digits, _ or -, starting with a letter)",
+                    pos,
+                )
+            elif role in ROLES:
+                self.report(
+                    "duplicate_name",
+                    f"role {role} always exists: settings.roles declares the others",
+                    pos,
+                    severity="warning",
+                )
+            elif role in roles:
+                self.report("duplicate_name", f"role {role} is declared twice", pos, severity="warning")
+            else:
+                roles.append(role)
+        return tuple(roles)
+
+    def role_list(self, parent: LMap, key: str, where: str, default: list[str] | None) -> list[str] | None:
+        """A non-empty list of declared roles (`roles:`, `approve.roles:`); an undeclared one is
+        reported where it is written, with the closest declared name."""
+        if key not in parent:
+            return default
+        value = parent[key]
+        if not isinstance(value, LList) or not value:
+            self.report(
+                "wrong_type",
+                f"{where} must be a non-empty list of roles: {', '.join(self.roles)}",
+                parent.value_pos[key],
+            )
+            return default
+        roles = []
+        for role, pos in zip(value, value.item_pos):
+            if role in self.roles:
+                roles.append(role)
+                continue
+            close = difflib.get_close_matches(str(role), self.roles, n=1, cutoff=0.6)
+            self.report(
+                "unknown_role",
+                f"{where}: role {role!r} is not declared",
+                pos,
+                hint=(f"did you mean {close[0]}? " if close else "")
+                + f"Declared roles: {', '.join(self.roles)}; declare more in settings.roles.",
+            )
+        return roles or default
 
     def backends(self, node: LMap | None) -> dict[str, BackendSpec]:
         out: dict[str, BackendSpec] = {}
@@ -339,14 +414,7 @@ class _Loader:
                 self.report("invalid_name", f"alias {alias!r} of {name} is not a valid command name", item_pos)
                 continue
             aliases.append(alias.lower())
-        roles = body.get("roles", list(ROLES))
-        if not isinstance(roles, list) or not roles or any(r not in ROLES for r in roles):
-            self.report(
-                "wrong_type",
-                f"{where}.roles must be a non-empty list of agent, customer",
-                body.value_pos.get("roles", pos),
-            )
-            roles = list(ROLES)
+        roles = self.role_list(body, "roles", f"{where}.roles", list(ROLES)) or list(ROLES)
         reply = self.mapping(body, "reply", f"{where}.reply")
         if reply is not None:
             self.keys(reply, "reply", f"{where}.reply")
@@ -403,6 +471,44 @@ class _Loader:
             position=pos,
             result=self.result(body, where),
             ends_bot_session=self.genesys(body, where),
+            approve=self.approve(body, where),
+        )
+
+    def approve(self, body: LMap, where: str) -> ApprovalSpec | None:
+        """`approve: {when, roles, timeout}`: who must say yes (roles required), when, and for how long."""
+        node = self.mapping(body, "approve", f"{where}.approve")
+        if node is None:
+            return None
+        self.keys(node, "approve", f"{where}.approve")
+        if "roles" not in node:
+            self.report(
+                "missing_key",
+                f"{where}.approve needs roles: who may approve",
+                node.pos,
+                hint="For example `roles: [supervisor]`, with supervisor in settings.roles.",
+            )
+        roles = self.role_list(node, "roles", f"{where}.approve.roles", None)
+        when = self.text(node, "when", f"{where}.approve.when")
+        if when is not None:
+            try:
+                _SYNTAX.parse("{{ " + when_expression(when) + " }}")
+            except jinja2.TemplateSyntaxError as exc:
+                self.report(
+                    "invalid_expression",
+                    f"{where}.approve.when is not a template expression: {exc.message}",
+                    node.value_pos["when"],
+                    hint="Write a condition over the arguments, like {{ args.amount > 100 }}.",
+                )
+                when = None
+        timeout = self.duration(node, "timeout", f"{where}.approve.timeout")
+        if not roles:
+            return None
+        return ApprovalSpec(
+            roles=frozenset(roles),
+            when=when,
+            timeout=timeout if timeout else APPROVAL_TIMEOUT,
+            position=body.key_pos["approve"],
+            when_position=node.value_pos.get("when"),
         )
 
     def localized_help(
@@ -525,10 +631,13 @@ class _Loader:
                             item.value_pos[part],
                         )
                 role = item.get("role")
-                if role is not None and role not in ROLES:
+                if role is not None and not isinstance(role, str):
+                    self.report("wrong_type", "an example's role must be a role name", item.value_pos["role"])
+                    role = None
+                elif role is not None and role not in self.roles:
                     self.report(
-                        "wrong_type",
-                        f"an example's role must be agent or customer, got {role!r}",
+                        "unknown_role",
+                        f"an example's role must be a declared role ({', '.join(self.roles)}), got {role!r}",
                         item.value_pos["role"],
                     )
                     role = None

@@ -12,6 +12,7 @@ from typing import Any, Literal, Mapping
 
 __all__ = [
     "ARG_TYPES",
+    "ApprovalSpec",
     "ArgSpec",
     "AuthSpec",
     "BackendSpec",
@@ -31,7 +32,10 @@ __all__ = [
 ARG_TYPES = ("str", "int", "float", "decimal", "bool", "date", "datetime", "duration", "email", "url", "uuid", "enum")
 
 Role = Literal["agent", "customer"]
+#: The roles every registry has; `settings.roles` may declare more (e.g. `supervisor`).
 ROLES: tuple[Role, ...] = ("agent", "customer")
+#: How long an approval waits for its answer unless `approve.timeout` says otherwise (30 minutes).
+APPROVAL_TIMEOUT = 1800.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class Settings:
     percent_decode: bool = False
     unknown_command: Literal["reply", "ignore"] = "reply"
     max_length: int = 4000
+    roles: tuple[str, ...] = ()  # `settings.roles`: the roles declared beyond agent and customer
     #: BCP 47 tags, lower-case; the first is the default (`registry/languages.py`).
     languages: tuple[str, ...] = ("en",)
     #: ISO 4217 code the `money` filter uses when a template gives none (None: templates must give one).
@@ -164,6 +169,20 @@ class Example:
 
 
 @dataclass(frozen=True, slots=True)
+class ApprovalSpec:
+    """`approve:`: someone holding one of `roles` (never the requester) must say yes before the command runs.
+
+    `when` is a template expression over the arguments as written (`{{ args.amount > 100 }}`, braces
+    optional); None means always."""
+
+    roles: frozenset[str]
+    when: str | None = None
+    timeout: float = APPROVAL_TIMEOUT
+    position: Position | None = None  # the `approve:` key
+    when_position: Position | None = None  # the `when:` value, where lint points inside it
+
+
+@dataclass(frozen=True, slots=True)
 class CommandTexts:
     """A command's texts in one language other than the default; None (or absent) where not translated."""
 
@@ -197,6 +216,8 @@ class CommandSpec:
     #: `genesys: {ends_bot_session: true}`: on a Genesys Bot Connector, the command's answer is `Complete`
     #: with its own intent and its arguments as entities (the bot session ends; the flow goes on).
     ends_bot_session: bool = False
+    #: `approve:`: a second person's yes first; None when the command needs none.
+    approve: ApprovalSpec | None = None
     #: Translations by language (`settings.languages` but the default); see `in_language`.
     texts: Mapping[str, CommandTexts] = field(default_factory=dict)
 
@@ -260,6 +281,11 @@ class RegistrySpec:
     path: str | None = None
     template_dir: str | None = None
     missing_env: tuple[str, ...] = ()  # ${VAR}s that were unset (the runtime warns)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Every role of this registry: agent, customer, then `settings.roles`."""
+        return ROLES + tuple(r for r in self.settings.roles if r not in ROLES)
 
     def resolve(self, name: str) -> CommandSpec | None:
         """The command a name or alias (lower-case) denotes."""

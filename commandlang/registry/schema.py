@@ -26,6 +26,13 @@ _REPLY = {
     "anyOf": [{"type": "string"}, {"type": "object"}],
 }
 
+_ROLE_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,63}$"}
+_ROLES = {
+    "type": "array",
+    "minItems": 1,
+    "description": "agent, customer, or a role declared in settings.roles",
+    "items": _ROLE_NAME,
+}
 #: A text in the default language, or one per declared language (`{en: ..., de: ...}`).
 _LOCALIZED_TEXT = {
     "description": "Text, or a mapping of language (from settings.languages) to text",
@@ -58,6 +65,11 @@ _DEFINITIONS: dict[str, Any] = {
                 "type": "string",
                 "pattern": "^[A-Z]{3}$",
                 "description": "ISO 4217 code the money filter uses when a template gives none",
+            },
+            "roles": {
+                "type": "array",
+                "description": "Roles beyond agent and customer (e.g. supervisor), for roles and approve.roles",
+                "items": _ROLE_NAME,
             },
         },
     },
@@ -150,7 +162,7 @@ _DEFINITIONS: dict[str, Any] = {
                 "required": ["input"],
                 "properties": {
                     "input": {"type": "string"},
-                    "role": {"enum": ["agent", "customer"]},
+                    "role": _ROLE_NAME,
                     "backend": {
                         "type": "object",
                         "additionalProperties": False,
@@ -181,7 +193,7 @@ _DEFINITIONS: dict[str, Any] = {
             "summary": _LOCALIZED_TEXT,
             "description": _LOCALIZED_TEXT,
             "aliases": {"type": "array", "items": {"type": "string"}},
-            "roles": {"type": "array", "items": {"enum": ["agent", "customer"]}},
+            "roles": _ROLES,
             "args": {"type": "object", "additionalProperties": {"$ref": "#/definitions/arg"}},
             "request": {"$ref": "#/definitions/request"},
             "reply": {"$ref": "#/definitions/reply"},
@@ -195,6 +207,24 @@ _DEFINITIONS: dict[str, Any] = {
             },
             "examples": {"type": "array", "items": {"$ref": "#/definitions/example"}},
             "genesys": {"$ref": "#/definitions/genesys"},
+            "approve": {"$ref": "#/definitions/approve"},
+        },
+    },
+    "approve": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["roles"],
+        "description": "Someone else must approve before the command runs (never the person who asked)",
+        "properties": {
+            "when": {
+                "type": "string",
+                "description": "A template expression over the arguments, e.g. {{ args.amount > 100 }}; default always",
+            },
+            "roles": _ROLES,
+            "timeout": {
+                **_DURATION,
+                "description": "Unanswered for this long: rejected (approval_timeout); default 30m",
+            },
         },
     },
     "genesys": {

@@ -110,6 +110,15 @@ def help_command(registry: RegistrySpec, role: str | None, name: str, *, languag
     lines.append(t(N_("Usage: {usage}"), usage=spec.usage()))
     if spec.aliases:
         lines.append(t(N_("Also: {aliases}"), aliases=", ".join(f"/{alias}" for alias in spec.aliases)))
+    if spec.approve is not None:
+        lines.append(
+            t(
+                N_("Needs approval before it runs, depending on its arguments, by: {roles}.")
+                if spec.approve.when
+                else N_("Needs approval before it runs, by: {roles}."),
+                roles=", ".join(sorted(spec.approve.roles)),
+            )
+        )
     if spec.args:
         lines.append(t(N_("Arguments:")))
         lines += [f"  {_describe_arg(arg, t)}" for arg in spec.args]

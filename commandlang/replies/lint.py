@@ -74,6 +74,7 @@ def check_templates(spec: RegistrySpec, template_dir: str | None = None) -> list
                 checker.broken.add((command.name, kind))  # already reported: not again per example
             for language, localized in language_variants(spec, command):  # its translations, checked alike
                 checker.declared(localized, kind, language)
+        checker.approval_condition(command)
         checker.examples(command)
     checker.found.extend(check_languages(spec, template_dir))
     return list(dict.fromkeys(checker.found))  # a shared file's structural findings once, not per command
@@ -161,6 +162,18 @@ class _Checker:
         before = len(self.found)
         self.walk(value, pos, None, frozenset(), kind == "error", top=True, where=where)
         return any(d.severity == "error" for d in self.found[before:])
+
+    def approval_condition(self, command: CommandSpec) -> None:
+        """`approve.when`: an expression over the command's arguments, checked like a `$when`."""
+        if command.approve is None or command.approve.when is None:
+            return
+        self.current, self.command = f"{command.name}: approve.when", command
+        when = command.approve.when
+        pos = command.approve.when_position or command.approve.position
+        if _SINGLE_EXPRESSION.match(when.strip()):
+            self.string(when, pos, None, frozenset(), False)
+        else:
+            self.expression(when, pos, None, frozenset(), False)
 
     def declared_at(self, command: CommandSpec, kind: str) -> Position | None:
         """Where `reply.success` / `confirm` / ... of a command is written (the spec keeps only the command's place)."""

@@ -31,7 +31,7 @@ from .templates import _SINGLE_EXPRESSION, TemplateEngine
 __all__ = ["PayloadChecker", "PayloadFinding"]
 
 _WORD = "zqprobez"  # what a probe prints as: a bare word no registry value is likely to hold
-_BUILT_IN = frozenset({"help", "confirm", "cancel"})
+_BUILT_IN = frozenset({"help", "confirm", "cancel", "approve", "deny"})  # answered by the runtime itself
 
 
 class _Maybe(Exception):

@@ -42,6 +42,7 @@ from typing import Any, Mapping
 from ..binding.call import mask
 from ..registry.types import to_json
 from ..diagnostics import Diagnostic, TemplateError
+from ..registry.loader import when_expression
 from ..registry.languages import fallback_chain
 from ..registry.model import CommandSpec
 from ..registry.yamlsource import read_yaml
@@ -136,6 +137,23 @@ class ReplyRenderer:
             if self.template_dir and os.path.exists(os.path.join(self.template_dir, MACROS_FILE)):
                 self._macros = self.engine.env.get_template(MACROS_FILE).module
         return self._macros
+
+    def needs_approval(self, spec: CommandSpec, context: ReplyContext) -> bool:
+        """Whether a run of `spec` with these arguments waits for an approver (`approve.when`, default always).
+
+        A condition that fails to evaluate (an optional argument left out, a typo lint did not see)
+        asks for approval: when in doubt, a second person looks."""
+        approve = spec.approve
+        if approve is None:
+            return False
+        if approve.when is None:
+            return True
+        variables = template_variables(spec, context, "confirm", self.macros())
+        try:
+            return bool(self.engine.evaluate(when_expression(approve.when), variables))
+        except TemplateError as exc:
+            log.warning("/%s: approve.when failed (%s): asking for approval", spec.name, exc.diagnostic.message)
+            return True
 
     def localized_file(self, name: str, language: str | None) -> str:
         """`de/refund_ok.yaml` when the conversation is in German and that file exists, else `name`

@@ -1,6 +1,6 @@
-"""One message's way from text to a final state: parse -> bind -> [confirm] -> pending -> [ack]
--> executing -> backend call -> reply -> completed | failed | timed_out | cancelled; a message that
-never became a runnable command ends `rejected`.
+"""One message's way from text to a final state: parse -> bind -> [confirm] -> [approve] -> pending
+-> [ack] -> executing -> backend call -> reply -> completed | failed | timed_out | cancelled; a message
+that never became a runnable command ends `rejected`. The approval steps are `approvals.ApprovalDesk`'s.
 
 It knows nothing of queues: the scheduler calls `process(job)` once per message, in order within a
 conversation. Every state change is durable in the store before the job, the sync hub or anyone
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -26,17 +26,19 @@ from ..execution.answer import answer
 from ..registry.languages import resolve_language
 from ..replies.context import ReplyContext
 from ..replies.errors import command_error_reply
+from ..replies.approvals import parse_approval
 from ..replies.help import help_reply
 from ..replies.i18n import translator
 from ..replies.model import Reply
 from ..replies.render import parse_confirmation
 from ..texts import N_
 from ..syntax.tree import Invocation, Value
-from .confirmations import ConfirmationBook
+from .approvals import ApprovalDesk, LateReplies
+from .confirmations import ConfirmationBook, ConfirmationDesk
 from .generation import Generation, GenerationHolder
 from .messages import EventSink, InboundMessage, Job
 from .metrics import Metrics
-from .questions import Question
+from .questions import Question, QuestionKey
 from .store import (
     TERMINAL,
     CommandRecord,
@@ -54,7 +56,7 @@ log = logging.getLogger("commandlang.runtime")
 SOMETHING_WENT_WRONG = N_("Sorry, something went wrong on our side. Please try again.")
 
 
-def conversation_language(generation: Generation, message: InboundMessage) -> str:
+def conversation_language(generation: Generation, message: InboundMessage | Question) -> str:
     """The declared language every reply to `message` is written in (`registry.languages.resolve_language`)."""
     return resolve_language(message.language, generation.registry.spec.settings.languages)
 
@@ -73,6 +75,7 @@ class CommandLifecycle:
         default_timeout: float,
         clock: Callable[[], float],
         today: Callable[[], date] | None = None,
+        late_replies: LateReplies = lambda channel: None,
     ) -> None:
         self.generations = generations
         self.store = store
@@ -83,6 +86,19 @@ class CommandLifecycle:
         self._clock = clock
         self._today = today
         self._processing: set[Job] = set()  # the jobs between the start and the end of `process`
+        self.confirming = ConfirmationDesk(self, confirmations, metrics)
+        self.approvals = ApprovalDesk(
+            self,
+            store,
+            metrics,
+            limit=lambda: confirmations.limit,
+            clock=clock,
+            late_replies=late_replies,
+        )
+
+    def today(self) -> date | None:
+        """The date arguments like `today` are read against (None: the real one)."""
+        return self._today() if self._today else None
 
     def is_command(self, text: str) -> bool:
         """True when the text is meant as a command (one with a syntax error too: it gets an answer)."""
@@ -102,7 +118,12 @@ class CommandLifecycle:
         self._processing.add(job)
         try:
             await self._run(job, generation)
-            if job.record is None:  # answered without a record (help, a question): the claim is settled
+            # answered without a record of its own (help, a question, an approval's answer, which moves
+            # the requester's record): the claim is settled here, not by a first record
+            if job.record is None or (job.record.channel, job.record.message_id) != (
+                job.message.channel,
+                job.message.message_id,
+            ):
                 await self._settle(job)
         except trio.Cancelled:
             # Shutdown past the drain deadline: the command ends `cancelled`, durably.
@@ -154,7 +175,11 @@ class CommandLifecycle:
         job.language = conversation_language(generation, message)  # for channels that compile late replies
         confirmation = parse_confirmation(message.text)
         if confirmation is not None and not generation.registry.spec.resolve("confirm"):
-            await self._answer_confirmation(job, generation, *confirmation)
+            await self.confirming.answer(job, generation, *confirmation)
+            return
+        approval = parse_approval(message.text)
+        if approval is not None and not generation.registry.spec.resolve(approval.decision):
+            await self.approvals.answer(job, generation, approval)
             return
         registry = generation.registry
         language = conversation_language(generation, message)
@@ -169,22 +194,32 @@ class CommandLifecycle:
                 topic = first.text if isinstance(first, Value) else None
                 await job.deliver(help_reply(registry.spec, message.role, topic, language=language))
                 return
-            call = registry.bind(
-                invocation, role=message.role, today=self._today() if self._today else None, language=language
-            )
+            call = registry.bind(invocation, role=message.role, today=self.today(), language=language)
         except CommandError as exc:
             if exc.diagnostic.code == "unknown_command" and registry.spec.settings.unknown_command == "ignore":
                 return  # this registry treats unknown commands as ordinary chat
-            await self._fail_early(job, generation, exc, message.text, invocation)
+            await self.fail_early(job, generation, exc, message.text, invocation)
             return
         finally:
             self.metrics.stage_seconds.observe(trio.current_time() - started, "parse_bind")
         if call.spec.confirm is not None:
-            await self._ask_confirmation(job, generation, call)
+            await self.confirming.ask(job, generation, call)
             return
-        await self._execute(job, generation, call)
+        await self.proceed(job, generation, call, message.text)
 
-    async def _fail_early(
+    async def proceed(self, job: Job, generation: Generation, call: Call, text: str) -> None:
+        """A bound (and confirmed) command: held for an approver when `approve.when` holds, else run."""
+        context = ReplyContext(
+            args=call.args,
+            user={"id": job.message.participant_id, "role": job.message.role},
+            conversation_id=job.message.conversation_id,
+        )
+        if generation.renderer.needs_approval(call.spec, context):
+            await self.approvals.ask(job, generation, call, text)
+            return
+        await self.execute(job, generation, call)
+
+    async def fail_early(
         self, job: Job, generation: Generation, exc: CommandError, text: str, invocation: Invocation | None
     ) -> None:
         """A parse or bind error: a friendly reply and a `rejected` record (never a failure); no backend call.
@@ -196,23 +231,22 @@ class CommandLifecycle:
         await job.deliver(
             command_error_reply(exc.diagnostic, text, spec, registry=generation.registry.spec, language=language)
         )
-        record = self._new_record(
-            job.message, spec.name if spec else (name or "?"), {}, "rejected", generation, self._clock()
-        )
+        record = self.new_record(job.message, spec.name if spec else (name or "?"), {}, "rejected", generation)
         record = replace(record, error={"code": exc.diagnostic.code, "message": exc.diagnostic.message})
-        await self._save(job, record)
+        await self.save(job, record)
         # Labels only from the registry: every name a customer can type must not become a series.
         self.metrics.commands.inc(spec.name if spec else "unknown", "rejected")
 
-    async def _ask_confirmation(self, job: Job, generation: Generation, call: Call) -> None:
-        message = job.message
-        key = (message.channel, message.conversation_id, message.participant_id)
-        pending, dropped = await self.confirmations.ask(message, message.text, call.command, call.masked_args())
+    async def forget(self, dropped: Sequence[Question], key: QuestionKey) -> None:
+        """Questions forgotten when `key`'s was asked: the one it replaced, or the oldest past the bound."""
         for old in dropped:
             replaced = old.key == key
             if not replaced:
                 self.metrics.refused.inc("confirmation_evicted")
-            await self._unanswered(
+            if old.kind == "approve":
+                await self.approvals.expire(old, "Too many questions were waiting: this request was dropped.")
+                continue
+            await self.confirming.unanswered(
                 None,
                 old,
                 "confirmation_replaced" if replaced else "confirmation_expired",
@@ -220,53 +254,6 @@ class CommandLifecycle:
                 if replaced
                 else "Too many questions were waiting: this one was dropped.",
             )
-        context = ReplyContext(
-            args=call.args,
-            user={"id": message.participant_id, "role": message.role},
-            conversation_id=message.conversation_id,
-            confirm_token=pending.token,
-            language=conversation_language(generation, message),
-        )
-        await job.deliver(generation.renderer.render(call.spec, "confirm", context))
-
-    async def _answer_confirmation(self, job: Job, generation: Generation, action: str, token: str | None) -> None:
-        """`/confirm TOKEN` or `/cancel TOKEN` from the participant who was asked, on the channel and in
-        the conversation it was asked in, within `confirm_ttl`. The token is required: it is what ties
-        the answer to the question the participant saw."""
-        message = job.message
-        t = translator(conversation_language(generation, message))
-        pending = await self.confirmations.answer(
-            (message.channel, message.conversation_id, message.participant_id), token
-        )
-        if pending == "none":
-            await job.deliver(
-                Reply(text=t(N_("There is nothing waiting for your confirmation (it may have expired).")))
-            )
-            return
-        if pending == "no_token":
-            answer_how = N_(
-                "To answer, use the buttons, or type /{action} followed by the code shown with the question."
-            )
-            await job.deliver(Reply(text=t(answer_how, action=action)))
-            return
-        if action == "cancel":
-            await job.deliver(Reply(text=t(N_("Cancelled: /{command} was not run."), command=pending.command)))
-            await self._unanswered(job, pending, "declined", "The question was answered no.")
-            return
-        invocation = None
-        try:
-            invocation = generation.registry.parse_invocation(pending.text)
-            assert invocation is not None
-            call = generation.registry.bind(
-                invocation,
-                role=message.role,
-                today=self._today() if self._today else None,
-                language=conversation_language(generation, message),
-            )
-        except CommandError as exc:  # the registry changed under the question
-            await self._fail_early(job, generation, exc, pending.text, invocation)
-            return
-        await self._execute(job, generation, call)
 
     async def expire_questions(self) -> int:
         """Forget the questions nobody answered in time; each one's command ends `rejected`. Returns how many."""
@@ -276,29 +263,35 @@ class CommandLifecycle:
             log.warning("could not sweep expired questions: %s", exc, extra={"stage": "confirm"})
             return 0
         for pending in expired:
-            await self._unanswered(None, pending, "confirmation_expired", "Nobody answered the question in time.")
+            if pending.kind == "approve":
+                minutes = max(1, round((pending.expires_at - pending.asked_at) / 60))
+                await self.approvals.expire(pending, f"Nobody approved it within {minutes} minutes.")
+                continue
+            await self.confirming.unanswered(
+                None, pending, "confirmation_expired", "Nobody answered the question in time."
+            )
         return len(expired)
 
-    async def _unanswered(self, job: Job | None, pending: Question, code: str, why: str) -> None:
-        """A question declined, expired or dropped: its command ends `rejected` (it never ran), recorded
-        for the message that asked (the question keeps its place and identity), with the arguments it
-        would have run with (masked)."""
-        generation = self.generations.current
-        record = self._new_record(pending, pending.command, dict(pending.args), "rejected", generation, self._clock())
-        record = replace(record, error={"code": code, "message": why})
-        try:
-            await self._save(job, record)
-        except StoreUnavailable as exc:  # nothing ran; only the record of it is lost
-            log.warning(
-                "could not record an unanswered question: %s", exc, extra={"conversation_id": record.conversation_id}
-            )
-            return
-        self.metrics.commands.inc(pending.command, "rejected")
+    async def execute(
+        self,
+        job: Job,
+        generation: Generation,
+        call: Call,
+        *,
+        requester: InboundMessage | Question | None = None,
+        waiting: CommandRecord | None = None,
+        approval: Mapping[str, Any] | None = None,
+    ) -> Reply:
+        """Run a bound command to its final state; returns the reply it delivered.
 
-    async def _execute(self, job: Job, generation: Generation, call: Call) -> None:
-        message = job.message
+        An approved command goes on from its `waiting` record (with the decided `approval`), its
+        templates seeing the `requester` as the user."""
+        message = requester or job.message
         spec = call.spec
-        record = self._new_record(message, call.command, call.masked_args(), "pending", generation, self._clock())
+        if waiting is None:
+            record = self.new_record(message, call.command, call.masked_args(), "pending", generation)
+        else:
+            record = waiting.moved("pending", self._clock(), approval=approval)
         language = conversation_language(generation, message)
         context = ReplyContext(
             args=call.args,
@@ -307,9 +300,9 @@ class CommandLifecycle:
             language=language,
         )
         if spec.ack is not None:
-            await self._save(job, record)
+            await self.save(job, record)
             await job.send_ack(generation.renderer.render(spec, "ack", context))
-            record = await self._save(job, record.moved("executing", self._clock()))
+            record = await self.save(job, record.moved("executing", self._clock()))
         else:  # nothing happens between the two: one commit
             record = (await self._save_all(job, [record, record.moved("executing", self._clock())]))[-1]
         deadline = trio.current_time() + (spec.timeout or self._default_timeout)
@@ -331,8 +324,9 @@ class CommandLifecycle:
         )
         self.metrics.stage_seconds.observe(trio.current_time() - started, "render")
         await job.deliver(result.reply)
-        await self._save(job, record.moved(result.status, self._clock(), result.error))  # type: ignore[arg-type]
+        await self.save(job, record.moved(result.status, self._clock(), result.error))  # type: ignore[arg-type]
         self.metrics.commands.inc(call.command, result.status)
+        return result.reply
 
     async def recover(self) -> int:
         """Mark commands a crash left pending or executing as failed (`interrupted`); returns how many."""
@@ -358,22 +352,23 @@ class CommandLifecycle:
                 {"code": "interrupted", "message": "The service restarted before this command finished."},
             )
             try:
-                await self._save(None, moved)
+                await self.save(None, moved)
             except StaleTransition:
                 continue
             count += 1
         return count
 
     # -- state -----------------------------------------------------------
-    def _new_record(
+    def new_record(
         self,
         message: InboundMessage | Question,
         command: str,
         args: dict[str, Any],
         status: Status,
         generation: Generation,
-        now: float,
     ) -> CommandRecord:
+        """Version 1 of a command's record, made now, for the message that asked for it."""
+        now = self._clock()
         return CommandRecord(
             id=str(uuid.uuid4()),
             conversation_id=message.conversation_id,
@@ -394,7 +389,7 @@ class CommandLifecycle:
         """`_save` on the way out of a failure: if the store is gone too, the record stays unfinished
         (a restart, or another replica's sweep, marks it interrupted) and the worker goes on."""
         try:
-            await self._save(job, record)
+            await self.save(job, record)
         except StoreUnavailable as exc:
             log.error(
                 "could not record /%s as %s: %s",
@@ -410,7 +405,7 @@ class CommandLifecycle:
             self._publish(job, event)
         return records
 
-    async def _save(self, job: Job | None, record: CommandRecord) -> CommandRecord:
+    async def save(self, job: Job | None, record: CommandRecord) -> CommandRecord:
         """Durable first, then visible: the store, then the job, then the sync hub."""
         self._publish(job, await self.store.append(record))
         return record

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Literal, Mapping, Protocol, runtime_checkable
+from typing import Any, Awaitable, Callable, Collection, Mapping, Protocol, runtime_checkable
 
 import trio
 
@@ -46,6 +46,7 @@ __all__ = [
     "InboundMessage",
     "InboundShapeError",
     "Job",
+    "LateReplySource",
     "ReplySink",
     "OutboundReply",
     "inbound_from_json",
@@ -57,7 +58,7 @@ _FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
 #: A BCP 47 tag, loosely (`de`, `de-CH`, `zh-Hant-TW`), bounded; empty means none given.
 _LANGUAGE = re.compile(r"(?:[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4})?")
 
-Role = Literal["agent", "customer"]
+Role = str  # agent, customer, or a role the registry declares (`settings.roles`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,11 @@ class InboundMessage:
     text: str
     timestamp: float
     queue_id: str | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)  # channel-specific (e.g. Genesys ids)
+    # channel-specific (e.g. Genesys ids); "user_id": the person's id where participant ids are per conversation
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    # roles the sender holds besides `role` (a Genesys supervisor is an agent too; a panel token's roles):
+    # what an approval checks; commands still bind with `role`
+    roles: tuple[str, ...] = ()
     #: The conversation's language as the channel says it (`de-CH`, Genesys's `languageCode`), None when it
     #: does not; the lifecycle resolves it against `settings.languages` (`registry.languages`).
     language: str | None = None
@@ -82,9 +87,12 @@ class InboundShapeError(ServiceError, ValueError):
     """A JSON inbound message that is not one; the message says what to fix (a 400's reason)."""
 
 
-def inbound_from_json(body: bytes, channel: str, timestamp: float) -> InboundMessage:
-    """`{"conversation_id", "message_id", "participant_id", "role", "text", "queue_id"?, "language"?}` as the webhook
-    and the demo page send it; `InboundShapeError` says what is wrong."""
+def inbound_from_json(
+    body: bytes, channel: str, timestamp: float, roles: Collection[str] = ("agent", "customer")
+) -> InboundMessage:
+    """`{"conversation_id", "message_id", "participant_id", "role", "text", "queue_id"?, "language"?}` as the
+    webhook and the demo page send it; `role` must be one of `roles` (the webhook: the registry's declared
+    roles); `InboundShapeError` says what is wrong."""
     try:
         data = loads_bounded(body)
     except UnsafeJson as exc:  # too deep, a lone surrogate, bad UTF-8: a 400 with the reason, never a 500
@@ -99,8 +107,10 @@ def inbound_from_json(body: bytes, channel: str, timestamp: float) -> InboundMes
     for name in _FIELDS:
         if not isinstance(data[name], str) or (name != "text" and not data[name]):
             raise InboundShapeError(f"{name} must be a non-empty string" if name != "text" else "text must be a string")
-    if data["role"] not in ("agent", "customer"):
-        raise InboundShapeError('role must be "agent" or "customer"')
+    if data["role"] not in roles:
+        raise InboundShapeError(
+            f"unknown role {data['role'][:64]!r}: role must be one of " + ", ".join(f'"{r}"' for r in roles)
+        )
     if data.get("queue_id") is not None and not isinstance(data["queue_id"], str):
         raise InboundShapeError("queue_id must be a string")
     language = data.get("language")
@@ -279,6 +289,14 @@ class NoticeSink(Protocol):
     """A channel told of registry reloads (`{"type": "registry", "version": ...}`); must not block."""
 
     def notice(self, data: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class LateReplySource(Protocol):
+    """A channel that can send a reply to a conversation after the request that asked for it is
+    answered (the webhook's callback URL): an approval's outcome reaches its requester that way."""
+
+    def late_replies(self) -> ReplySink | None: ...
 
 
 @runtime_checkable

@@ -16,6 +16,8 @@ from prometheus_client import CollectorRegistry
 
 __all__ = ["Counter", "Histogram", "Metrics"]
 
+# how long an approval waited for its answer: seconds to hours (the default timeout is 30 minutes)
+_APPROVAL_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 86400.0)
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -68,6 +70,17 @@ class Metrics:
         )
         self.reloads = Counter(
             registry, "commandlang_registry_reloads_total", "Registry reloads by result", ("result",)
+        )
+        # outcome: requested, approved, denied, timed_out; refused (a self-approval, an approver without the role)
+        self.approvals = Counter(
+            registry, "commandlang_approvals_total", "Approvals by command and outcome", ("command", "outcome")
+        )
+        self.approval_seconds = Histogram(
+            registry,
+            "commandlang_approval_seconds",
+            "Time from an approval's request to its answer or timeout",
+            ("command", "outcome"),
+            buckets=_APPROVAL_BUCKETS,
         )
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:

@@ -25,6 +25,7 @@ import trio
 from ..replies.i18n import translator
 from ..replies.model import Reply
 from ..texts import N_
+from .approvals import LateReplies
 from .confirmations import ConfirmationBook
 from .generation import GenerationHolder
 from .lifecycle import CommandLifecycle, conversation_language
@@ -67,7 +68,10 @@ class Pipeline:
         *,
         clock: Callable[[], float] = time.time,
         today: Callable[[], date] | None = None,
+        late_replies: LateReplies = lambda channel: None,
     ) -> None:
+        """`late_replies(channel)`: where that channel sends a reply nobody waits for (an approval's
+        outcome for its requester), or None."""
         self.generations = generations
         self.store = store
         self.events = events
@@ -85,6 +89,7 @@ class Pipeline:
             default_timeout=config.default_timeout,
             clock=clock,
             today=today,
+            late_replies=late_replies,
         )
         self.scheduler: ConversationScheduler[Job] = ConversationScheduler(
             self.lifecycle.process,

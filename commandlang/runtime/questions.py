@@ -1,4 +1,11 @@
-"""A confirmation question as the stores keep it: what `/confirm` and an unanswered end need.
+"""A question as the stores keep it: a confirmation (`/confirm`) or an approval (`/approve`), and
+what an unanswered end needs.
+
+A confirmation is asked of the requester: keyed by (channel, conversation, participant), answered
+by that participant with its token. An approval is asked of whoever holds one of its `roles`
+(never the requester): keyed by its token alone (`approval_key`), since an approver may answer
+from another conversation, a panel or another replica; its command already has an
+`awaiting_approval` record (`command_id`) that the answer moves on. One machinery holds both.
 
 Stored, not held in memory, so a question survives a restart and is answered on any replica: it
 carries the command as typed (bound again when confirmed, on the registry then current) and the
@@ -13,10 +20,16 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Mapping
 
-__all__ = ["Question", "QuestionKey", "Answer", "question_key_text", "token_matches"]
+__all__ = ["Question", "QuestionKey", "Answer", "approval_key", "question_key_text", "token_matches"]
 
-QuestionKey = tuple[str, str, str]  # (channel, conversation id, participant id)
+QuestionKey = tuple[str, str, str]  # (channel, conversation id, participant id); approvals: `approval_key`
 Answer = Literal["none", "no_token"]  # why `take_question` gave no question
+QuestionKind = Literal["confirm", "approve"]
+
+
+def approval_key(token: str) -> QuestionKey:
+    """The key an approval is kept under: its token (what `/approve TOKEN` and the panel name)."""
+    return ("\x00approval", token, "")
 
 
 def question_key_text(key: QuestionKey) -> str:
@@ -44,9 +57,18 @@ class Question:
     # the arguments it would run with (JSON form, sensitive ones masked), kept from the asking so an
     # unanswered question's `rejected` record needs no second parse and bind
     args: Mapping[str, Any] = field(default_factory=dict)
+    kind: QuestionKind = "confirm"
+    # approvals only: the `awaiting_approval` record, who may answer, and when it was asked
+    command_id: str | None = None
+    roles: tuple[str, ...] = ()
+    asked_at: float = 0.0
+    user_id: str | None = None  # the requester's person id when the channel has one (`metadata["user_id"]`)
+    language: str | None = None  # the conversation's language as its channel said it (replies after the answer)
 
     @property
     def key(self) -> QuestionKey:
+        if self.kind == "approve":
+            return approval_key(self.token)
         return (self.channel, self.conversation_id, self.participant_id)
 
     def to_json(self) -> str:
@@ -67,4 +89,10 @@ class Question:
             message_id=data["message_id"],
             queue_id=data.get("queue_id"),
             args=dict(data.get("args") or {}),
+            kind="approve" if data.get("kind") == "approve" else "confirm",
+            command_id=data.get("command_id"),
+            roles=tuple(data.get("roles") or ()),
+            asked_at=float(data.get("asked_at") or 0.0),
+            user_id=data.get("user_id"),
+            language=data.get("language"),
         )

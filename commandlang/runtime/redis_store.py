@@ -13,7 +13,7 @@ Redis Cluster keeps them in one slot and the Lua scripts stay atomic):
 - `live` (pending/executing ids), `recent` (every id by `updated_at`) and
   `conv:<id>` (a conversation's ids): sorted sets for snapshots and pruning;
 - `dedupe:<channel>\\x1f<message id>`: `SET NX PX ttl`, so Redis expires claims itself;
-- `questions` (confirmation question key -> body), with `questions:age` and
+- `questions` (question key -> body: confirmations and approvals), with `questions:age` and
   `questions:expiry` (sorted sets: the bound's oldest, the sweep's expired) and
   `questions:n` (the asking order). Not Redis's own expiry: an expired question
   must still reach one replica's sweep, which records its command `rejected`;
@@ -48,6 +48,7 @@ from ..execution.retry import full_jitter
 from . import redis_scripts as scripts
 from .questions import Answer, Question, QuestionKey, question_key_text
 from .store import (
+    IN_FLIGHT,
     TERMINAL,
     ClaimedElsewhere,
     CommandRecord,
@@ -317,6 +318,14 @@ class RedisStore:
         )
         return [Question.from_json(body) for body in dropped]
 
+    async def get_question(self, key: QuestionKey, now: float) -> Question | None:
+        field = question_key_text(key)
+        body = await self._call(lambda c: c.hget(self._k("questions"), field))
+        expires_at = await self._call(lambda c: c.zscore(self._k("questions:expiry"), field))
+        if not body or expires_at is None or float(expires_at) < now:
+            return None
+        return Question.from_json(body)
+
     async def take_question(self, key: QuestionKey, token: str | None, now: float) -> Question | Answer:
         # bytes: a token typed with a lone surrogate is a wrong token, not an encoding error
         typed = (token or "").encode("utf-8", "surrogatepass")
@@ -342,6 +351,21 @@ class RedisStore:
         if seq < low - 1 or seq > high:
             return None  # trimmed past it, or from another store: the client needs a snapshot
         return [StateEvent(_seq(reply[i]), record_from_body(reply[i + 1])) for i in range(2, len(reply), 2)]
+
+    async def events_since(self, since: float, limit: int, *, page: int = 1000) -> Sequence[StateEvent]:
+        """Read the stream a page at a time (its ids are seqs, not times) and keep the changes made since `since`."""
+        found: list[StateEvent] = []
+        cursor = "-"
+        while len(found) < limit:
+            entries = await self._call(lambda c: c.xrange(self._k("events"), cursor, "+", count=page))
+            for entry in entries:
+                if float(entry.field_values[b"t"]) >= since:
+                    found.append(StateEvent(_seq(entry.identifier), record_from_body(entry.field_values[b"b"])))
+            if len(entries) < page:
+                break
+            last = entries[-1].identifier
+            cursor = "(" + (last.decode() if isinstance(last, bytes) else last)
+        return found[:limit]
 
     async def snapshot(self, limit: int) -> tuple[int, Sequence[CommandRecord]]:
         return await self._snapshot(limit, ["recent"])
@@ -382,7 +406,9 @@ class RedisStore:
         bodies = await self._script(
             "unfinished", [self._k("live"), self._k("owners")], [self.prefix, self.replica_id, which]
         )
-        return sorted((record_from_body(body) for body in bodies), key=lambda r: r.updated_at)
+        # `live` holds approvals still waiting too: those are no replica's work, and no restart's
+        records = (record_from_body(body) for body in bodies)
+        return sorted((r for r in records if r.status in IN_FLIGHT), key=lambda r: r.updated_at)
 
     async def counts(self) -> dict[str, int]:
         """Records and kept events, for metrics and tests."""

@@ -240,6 +240,9 @@ class SqliteStore:
     async def put_question(self, question: Question, limit: int) -> list[Question]:
         return await self._submit("put_question", (question, limit))
 
+    async def get_question(self, key: QuestionKey, now: float) -> Question | None:
+        return await self._read(functools.partial(questions.get, key=key, now=now))
+
     async def take_question(self, key: QuestionKey, token: str | None, now: float) -> Question | Answer:
         return await self._submit("take_question", (key, token, now))
 
@@ -379,6 +382,9 @@ class SqliteStore:
 
     async def events_after(self, seq: int, limit: int) -> Sequence[StateEvent] | None:
         return await self._read(functools.partial(reads.events_after, seq=seq, limit=limit))
+
+    async def events_since(self, since: float, limit: int) -> Sequence[StateEvent]:
+        return await self._read(functools.partial(reads.events_since, since=since, limit=limit))
 
     async def snapshot(self, limit: int) -> tuple[int, Sequence[CommandRecord]]:
         return await self._read(functools.partial(reads.snapshot, limit=limit))

@@ -1,4 +1,5 @@
-"""`SqliteStore`'s confirmation questions: the writes, run by its writer inside a batch's transaction.
+"""`SqliteStore`'s questions (confirmations, approvals): the writes, run by its writer inside a batch's
+transaction, and `get`, a read on the reader connection.
 
 The `questions` table (sqlite_schema.py) keeps one row per key; `seq` is the asking order, so the
 bound forgets the oldest asked, and `expires_at` is indexed for the sweep. Each function runs in
@@ -11,7 +12,7 @@ import sqlite3
 
 from .questions import Answer, Question, QuestionKey, question_key_text, token_matches
 
-__all__ = ["put", "take", "expired"]
+__all__ = ["put", "get", "take", "expired"]
 
 
 def _forget(connection: sqlite3.Connection, where: str, args: tuple[object, ...]) -> list[Question]:
@@ -33,6 +34,13 @@ def put(connection: sqlite3.Connection, payload: tuple[Question, int]) -> list[Q
         "INSERT INTO questions (key, expires_at, body) VALUES (?, ?, ?)", (key, question.expires_at, question.to_json())
     )
     return dropped
+
+
+def get(connection: sqlite3.Connection, key: QuestionKey, now: float) -> Question | None:
+    """A read (on the reader connection): the question waiting under `key`, if it has not expired."""
+    row = connection.execute("SELECT body FROM questions WHERE key = ?", (question_key_text(key),)).fetchone()
+    question = Question.from_json(row[0]) if row is not None else None
+    return question if question is not None and question.expires_at >= now else None
 
 
 def take(connection: sqlite3.Connection, payload: tuple[QuestionKey, str | None, float]) -> Question | Answer:

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from .store import CommandRecord, StateEvent, record_from_body
 
-__all__ = ["counts", "events_after", "get", "latest_seq", "snapshot", "unfinished"]
+__all__ = ["counts", "events_after", "events_since", "get", "latest_seq", "snapshot", "unfinished"]
 
 
 def latest_seq(connection: sqlite3.Connection) -> int:
@@ -33,6 +33,14 @@ def events_after(connection: sqlite3.Connection, seq: int, limit: int) -> Sequen
         return None  # pruned past it, or from another store: the client needs a snapshot
     rows = connection.execute(
         "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+    ).fetchall()
+    return [StateEvent(row[0], record_from_body(row[1])) for row in rows]
+
+
+def events_since(connection: sqlite3.Connection, since: float, limit: int) -> Sequence[StateEvent]:
+    """Events of changes made at or after `since` (`created_at` is the record's `updated_at`), in seq order."""
+    rows = connection.execute(
+        "SELECT seq, body FROM events WHERE created_at >= ? ORDER BY seq LIMIT ?", (since, limit)
     ).fetchall()
     return [StateEvent(row[0], record_from_body(row[1])) for row in rows]
 
@@ -63,7 +71,7 @@ def snapshot(
     try:
         high = latest_seq(connection)
         rows = connection.execute(
-            f"SELECT body FROM commands WHERE ({where}) AND status IN ('pending', 'executing') "
+            f"SELECT body FROM commands WHERE ({where}) AND status IN ('awaiting_approval', 'pending', 'executing') "
             f"UNION SELECT body FROM (SELECT body FROM commands WHERE {where} ORDER BY updated_at DESC LIMIT ?)",
             (*params, *params, limit),
         ).fetchall()

@@ -29,6 +29,7 @@ __all__ = [
     "ClaimedElsewhere",
     "CommandRecord",
     "EventSink",
+    "IN_FLIGHT",
     "SharedStore",
     "StateEvent",
     "Store",
@@ -41,15 +42,38 @@ __all__ = [
 ]
 
 # `rejected`: a message that never became a runnable command (a parse, bind or permission error), so
-# typos are never counted as failures (runtime.md section 3).
-Status = Literal["pending", "executing", "completed", "failed", "timed_out", "cancelled", "rejected"]
-STATUSES: tuple[Status, ...] = ("pending", "executing", "completed", "failed", "timed_out", "cancelled", "rejected")
+# typos are never counted as failures (runtime.md section 3). `awaiting_approval`: bound, waiting for an
+# approver's answer (then pending, or rejected); live, but not in flight: a restart leaves it waiting.
+Status = Literal[
+    "awaiting_approval", "pending", "executing", "completed", "failed", "timed_out", "cancelled", "rejected"
+]
+STATUSES: tuple[Status, ...] = (
+    "awaiting_approval",
+    "pending",
+    "executing",
+    "completed",
+    "failed",
+    "timed_out",
+    "cancelled",
+    "rejected",
+)
 TERMINAL = frozenset({"completed", "failed", "timed_out", "cancelled", "rejected"})
-_RANK = {"pending": 0, "executing": 1, "completed": 2, "failed": 2, "timed_out": 2, "cancelled": 2, "rejected": 2}
+#: What a process runs: what a crash leaves `interrupted` (an approval still waiting is not).
+IN_FLIGHT = frozenset({"pending", "executing"})
+_RANK = {
+    "awaiting_approval": -1,
+    "pending": 0,
+    "executing": 1,
+    "completed": 2,
+    "failed": 2,
+    "timed_out": 2,
+    "cancelled": 2,
+    "rejected": 2,
+}
 
 
 def can_move(old: str, new: str) -> bool:
-    """Statuses only move forward: pending -> executing -> one final status."""
+    """Statuses only move forward: [awaiting_approval ->] pending -> executing -> one final status."""
     return old not in TERMINAL and _RANK[new] > _RANK[old]
 
 
@@ -85,15 +109,33 @@ class CommandRecord:
     error: Mapping[str, str] | None = None
     queue_id: str | None = None
     registry_version: str | None = None
+    #: commands that needed an approver: `{"id", "roles", "requested_by", "expires_at"}` while waiting, then
+    #: also `"decision"` (approved, denied, timed_out), `"decided_by"` and `"reason"`; None for the others
+    approval: Mapping[str, Any] | None = None
 
-    def moved(self, status: Status, now: float, error: Mapping[str, str] | None = None) -> CommandRecord:
+    def moved(
+        self,
+        status: Status,
+        now: float,
+        error: Mapping[str, str] | None = None,
+        *,
+        approval: Mapping[str, Any] | None = None,
+    ) -> CommandRecord:
+        """The next version in `status`; `approval` replaces the approval object (kept otherwise)."""
         if not can_move(self.status, status):
             raise StaleTransition(f"{self.id}: {self.status} -> {status}")
-        return replace(self, status=status, updated_at=now, version=self.version + 1, error=error)
+        return replace(
+            self,
+            status=status,
+            updated_at=now,
+            version=self.version + 1,
+            error=error,
+            approval=self.approval if approval is None else approval,
+        )
 
     def to_json(self) -> dict[str, Any]:
-        """The record as the sync protocol's `command` object."""
-        return {
+        """The record as the sync protocol's `command` object (`approval` only on commands that needed one)."""
+        data = {
             "id": self.id,
             "conversation_id": self.conversation_id,
             "command": self.command,
@@ -108,6 +150,9 @@ class CommandRecord:
             "updated_at": self.updated_at,
             "version": self.version,
         }
+        if self.approval is not None:
+            data["approval"] = dict(self.approval)
+        return data
 
     @staticmethod
     def from_json(data: Mapping[str, Any], message_id: str = "", registry_version: str | None = None) -> CommandRecord:
@@ -127,6 +172,7 @@ class CommandRecord:
             error=data.get("error"),
             queue_id=data.get("queue_id"),
             registry_version=registry_version,
+            approval=data.get("approval"),
         )
 
 
@@ -235,15 +281,23 @@ class Store(Protocol):
         recent, so a busy service's other traffic cannot crowd them out."""
 
     async def unfinished(self) -> Sequence[CommandRecord]:
-        """Records still pending or executing (at start-up: interrupted by a crash)."""
+        """Records still pending or executing (at start-up: interrupted by a crash); never one awaiting approval."""
 
     async def prune(self, older_than: float) -> int:
         """Drop final records, events and dedupe keys older than a timestamp; returns rows removed."""
 
-    # Confirmation questions: stored so that one survives a restart and is answered on any replica.
+    async def events_since(self, since: float, limit: int) -> Sequence[StateEvent]:
+        """The kept events whose change was made at or after `since` (its record's `updated_at`), oldest
+        first, at most `limit`: what `commandlang audit` reads (retention as for commands)."""
+
+    # Questions (confirmations, approvals): stored so that one survives a restart and is answered on any replica.
     async def put_question(self, question: Question, limit: int) -> Sequence[Question]:
         """Keep `question` under its key; returns the questions forgotten for it, oldest first: the one it
         replaces (one question per key) and, past `limit` waiting, the oldest asked."""
+
+    async def get_question(self, key: QuestionKey, now: float) -> Question | None:
+        """The question waiting under `key`, not taken (None when none waits or it expired before `now`):
+        an approval's answer is checked (roles, not the requester) before it is taken."""
 
     async def take_question(self, key: QuestionKey, token: str | None, now: float) -> Question | Answer:
         """The question under `key` when `token` is its token, forgotten atomically (an answer is accepted

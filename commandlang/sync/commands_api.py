@@ -174,6 +174,7 @@ class CommandBox:
             timestamp=self._clock(),
             queue_id=queue,
             metadata={"via": "sync"},
+            roles=token.roles,  # a supervisor's token answers approvals typed here (/approve CODE)
         )
         self._waiting += 1
         try:

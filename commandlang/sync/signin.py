@@ -195,9 +195,10 @@ class TokenExchange:
             log.info("sign-in refused: user %s may not watch %s (%s)", viewer.user_id, scope, reason)
             return reason
         expires_at = int(self._clock() + self.ttl)
-        token = issue_token(self._secret, viewer.user_id, [scope], self.ttl, now=self._clock)
+        roles = tuple(sorted(viewer.roles)) or ("agent",)  # the token's roles claim: who may answer approvals
+        token = issue_token(self._secret, viewer.user_id, [scope], self.ttl, roles=roles, now=self._clock)
         log.info("sign-in: user %s watches %s until %d", viewer.user_id, scope, expires_at)
-        return _Grant(token, expires_at, viewer.user_id, viewer.name, (scope,), tuple(sorted(viewer.roles)))
+        return _Grant(token, expires_at, viewer.user_id, viewer.name, (scope,), roles)
 
 
 @runtime_checkable

@@ -1,7 +1,9 @@
 """Signed sync tokens: who an agent is, which scopes it may watch, until when.
 
 A token is `base64url(payload) + "." + base64url(HMAC-SHA256(secret, payload))`
-where `payload` is compact JSON `{"agent", "scopes", "exp"}`. It is not
+where `payload` is compact JSON `{"agent", "scopes", "exp"}`, plus `"roles"` when the agent holds
+more than the agent role (e.g. `["agent", "supervisor"]`: who may answer approvals; a token without
+the claim is `["agent"]`, so tokens issued before it keep their meaning). It is not
 encrypted (an agent may read its own scopes); it cannot be forged or altered
 without the secret. The secret is always passed in (`COMMANDLANG_SYNC_SECRET`
 is read by the CLI and the runtime, never here) so tests and several hubs in
@@ -30,12 +32,15 @@ __all__ = [
     "TokenExpired",
     "issue_token",
     "verify_token",
+    "check_role",
     "check_scope",
     "scope_allows",
     "parse_ttl",
 ]
 
 _SCOPE = re.compile(r"^(?:\*|conversation:[^\s]+|queue:[^\s]+)$")
+_ROLE = re.compile(r"[a-z][a-z0-9_-]{0,63}")  # a registry role name (registry/loader.py's ROLE_NAME)
+DEFAULT_ROLES = ("agent",)
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -64,6 +69,7 @@ class SyncToken:
     agent: str
     scopes: tuple[str, ...]
     exp: float
+    roles: tuple[str, ...] = DEFAULT_ROLES
 
     def allows(self, scope: str) -> bool:
         """True when this token may subscribe to `scope`."""
@@ -75,6 +81,13 @@ def check_scope(scope: str) -> str:
     if not isinstance(scope, str) or not _SCOPE.match(scope):
         raise ValueError(f"bad scope {scope!r}: expected conversation:<id>, queue:<id> or *")
     return scope
+
+
+def check_role(role: str) -> str:
+    """Return `role` if it is a role name (lower-case, like `supervisor`); raise ValueError otherwise."""
+    if not isinstance(role, str) or not _ROLE.fullmatch(role):
+        raise ValueError(f"bad role {role!r}: expected a lower-case name like supervisor")
+    return role
 
 
 def scope_allows(granted: Iterable[str], wanted: str) -> bool:
@@ -122,17 +135,27 @@ def _key(secret: str | bytes) -> bytes:
 
 
 def issue_token(
-    secret: str | bytes, agent: str, scopes: Iterable[str], ttl: float, *, now: Callable[[], float] = time.time
+    secret: str | bytes,
+    agent: str,
+    scopes: Iterable[str],
+    ttl: float,
+    *,
+    roles: Iterable[str] = DEFAULT_ROLES,
+    now: Callable[[], float] = time.time,
 ) -> str:
-    """A token for `agent` to watch `scopes` for `ttl` seconds."""
+    """A token for `agent`, holding `roles`, to watch `scopes` for `ttl` seconds."""
     scopes = tuple(check_scope(scope) for scope in scopes)
+    held = tuple(dict.fromkeys(check_role(role) for role in roles))
+    if not held:
+        raise ValueError("a token needs at least one role")
     if not agent:
         raise ValueError("agent id is empty")
     if not scopes:
         raise ValueError("a token needs at least one scope")
-    payload = json.dumps(
-        {"agent": agent, "scopes": list(scopes), "exp": int(now() + ttl)}, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    claims: dict[str, object] = {"agent": agent, "scopes": list(scopes), "exp": int(now() + ttl)}
+    if held != DEFAULT_ROLES:
+        claims["roles"] = list(held)
+    payload = json.dumps(claims, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     signature = hmac.new(_key(secret), payload, hashlib.sha256).digest()
     return f"{_b64encode(payload)}.{_b64encode(signature)}"
 
@@ -155,10 +178,14 @@ def verify_token(secret: str | bytes, token: object, *, now: Callable[[], float]
         raise TokenMalformed("token payload is malformed") from exc
     if not isinstance(agent, str) or not isinstance(scopes, list) or not isinstance(exp, (int, float)):
         raise TokenMalformed("token payload is malformed")
+    roles = claims.get("roles", list(DEFAULT_ROLES))
+    if not isinstance(roles, list) or not roles:
+        raise TokenMalformed("token payload is malformed")
     try:
         scopes = tuple(check_scope(scope) for scope in scopes)
+        roles = tuple(check_role(role) for role in roles)
     except ValueError as exc:
         raise TokenMalformed(str(exc)) from exc
     if now() >= exp:
         raise TokenExpired("token has expired")
-    return SyncToken(agent, scopes, float(exp))
+    return SyncToken(agent, scopes, float(exp), roles)

@@ -36,6 +36,7 @@ EXPECTED_CODES = {
     "unknown_key",
     "unknown_placeholder",
     "unknown_type",
+    "unknown_role",
     "unsupported_version",
     "wrong_type",
 }

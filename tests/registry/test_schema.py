@@ -55,6 +55,9 @@ VALID = [
     "version: 1\nbackends:\n  b: {base_url: 'https://x.example', timeout: 500ms, auth: {type: genesys},"
     " retry: {attempts: 2, on: [503], backoff: 1s}}\ncommands: {}\n",
     "version: 1\nbackends:\n  b: {base_url: 'http://x', max_connections: 8, max_response_bytes: 65536}\ncommands: {}\n",
+    "version: 1\nsettings: {roles: [supervisor]}\ncommands:\n  ping:\n    summary: Ping\n    roles: [agent, supervisor]\n"
+    "    args: {n: int}\n    approve: {when: '{{ args.n > 100 }}', roles: [supervisor], timeout: 10m}\n"
+    "    examples: [{input: /ping n=1, role: supervisor}]\n",
 ]
 
 
@@ -83,7 +86,13 @@ REJECTED = [
     ("version: 1\nbackends: {b: {base_url: 'http://x', max_connections: lots}}\ncommands: {}\n", "wrong_type"),
     ("version: 1\nbackends: {b: {base_url: 'http://x', max_response_bytes: 1MB}}\ncommands: {}\n", "wrong_type"),
     (BASE + "    sumary: x\n", "unknown_key"),
-    (BASE + "    roles: [admin]\n", "wrong_type"),
+    (BASE + "    roles: [Admin]\n", "unknown_role"),
+    (BASE + "    roles: agent\n", "wrong_type"),
+    (BASE + "    approve: {when: '{{ args.n > 1 }}'}\n", "missing_key"),
+    (BASE + "    approve: {roles: [agent], timeout: later}\n", "invalid_duration"),
+    (BASE + "    approve: {roles: [agent], whom: x}\n", "unknown_key"),
+    ("version: 1\nsettings: {roles: [Supervisor]}\ncommands: {}\n", "invalid_name"),
+    ("version: 1\nsettings: {roles: supervisor}\ncommands: {}\n", "wrong_type"),
     (BASE + "    timeout: forever\n", "invalid_duration"),
     (BASE + "    args: {n: intt}\n", "unknown_type"),
     (BASE + "    args: {n: {type: intt}}\n", "unknown_type"),
@@ -97,7 +106,7 @@ REJECTED = [
     (BASE + "    reply: {sucess: ok.yaml}\n", "unknown_key"),
     (BASE + "    examples: [{input: /ping, expect: {reply: x}}]\n", "unknown_key"),
     (BASE + "    examples: [{input: /ping, backend: {code: 200}}]\n", "unknown_key"),
-    (BASE + "    examples: [{input: /ping, role: admin}]\n", "wrong_type"),
+    (BASE + "    examples: [{input: /ping, role: Admin}]\n", "unknown_role"),
     (BASE + "    examples: [{input: /ping, role: [agent]}]\n", "wrong_type"),
     (BASE + "    examples: [{input: /ping, expect: constraint}]\n", "wrong_type"),
     (BASE + "    examples: [{input: /ping, backend: 200}]\n", "wrong_type"),

@@ -99,3 +99,8 @@ def test_help_puts_more_commands_than_fit_on_cards_and_leaves_none_out() -> None
     assert all(b.label == b.payload for b in buttons)  # a label says what it sends
     assert all(len(card.actions) <= 3 for card in reply.carousel.cards) and len(reply.carousel.cards) <= 10
     assert all(f"/cmd{i:02d} - Command {i}" in reply.text for i in range(23))
+
+
+def test_help_name_says_who_must_approve(registry: commandlang.Registry) -> None:
+    text = help_reply(registry.spec, "agent", "refund").text
+    assert "Needs approval before it runs, depending on its arguments, by: supervisor." in text

@@ -16,7 +16,15 @@ from typing import Callable, Sequence
 import trio
 
 from commandlang.runtime.questions import Answer, Question, QuestionKey, token_matches
-from commandlang.runtime.store import TERMINAL, CommandRecord, StaleTransition, StateEvent, StoreUnavailable, claim_key
+from commandlang.runtime.store import (
+    IN_FLIGHT,
+    TERMINAL,
+    CommandRecord,
+    StaleTransition,
+    StateEvent,
+    StoreUnavailable,
+    claim_key,
+)
 
 __all__ = ["MemoryState", "MemoryStore"]
 
@@ -161,9 +169,14 @@ class MemoryStore:
         return self.state.latest_seq, sorted(chosen.values(), key=lambda r: (r.updated_at, r.id))
 
     async def unfinished(self) -> Sequence[CommandRecord]:
-        """Pending or executing records, oldest change first."""
+        """Pending or executing records (not those awaiting approval), oldest change first."""
         await self._call()
-        return sorted((r for r in self.state.records.values() if r.status not in TERMINAL), key=lambda r: r.updated_at)
+        return sorted((r for r in self.state.records.values() if r.status in IN_FLIGHT), key=lambda r: r.updated_at)
+
+    async def events_since(self, since: float, limit: int) -> Sequence[StateEvent]:
+        """The kept events of changes made at or after `since`, oldest first."""
+        await self._call()
+        return [event for event in self.state.events if event.record.updated_at >= since][:limit]
 
     async def prune(self, older_than: float) -> int:
         """Drop old final records, the log's prefix up to its first young event, and expired claims."""
@@ -191,6 +204,12 @@ class MemoryStore:
             dropped.append(waiting.pop(next(iter(waiting))))
         waiting[question.key] = question
         return dropped
+
+    async def get_question(self, key: QuestionKey, now: float) -> Question | None:
+        """The question under `key` if it has not expired; not taken."""
+        await self._call()
+        question = self.state.questions.get(key)
+        return question if question is not None and question.expires_at >= now else None
 
     async def take_question(self, key: QuestionKey, token: str | None, now: float) -> Question | Answer:
         """The question if `token` is its token (then forgotten), else why not."""

@@ -290,3 +290,82 @@ async def test_expired_questions_are_refused_then_swept_once(opened) -> None:
         assert await store.expired_questions(150.0) == []  # each to one caller only
         assert await store.expired_questions(250.0) == [late]
         assert await store.take_question(late.key, late.token, 0.0) == "none"
+
+
+# -- approvals -----------------------------------------------------------
+def approval(token: str = "a1b2c3d4e5f6", expires_at: float = 1000.0, command_id: str = "w") -> Question:
+    return replace(
+        question("p1", token=token, expires_at=expires_at),
+        kind="approve",
+        command_id=command_id,
+        roles=("supervisor",),
+        asked_at=10.0,
+    )
+
+
+async def test_an_approval_is_kept_under_its_token_read_without_taking_and_survives_a_restart(opened) -> None:
+    asked = approval()
+    async with opened() as store:
+        assert await store.put_question(asked, 10) == []
+        assert await store.put_question(question("p1"), 10) == []  # the requester's own confirmation: another key
+        assert await store.get_question(asked.key, 500.0) == asked
+        assert await store.get_question(asked.key, 500.0) == asked  # reading takes nothing
+        assert await store.get_question(asked.key, 1500.0) is None  # expired: as if gone
+        assert await store.get_question(approval("0" * 12).key, 500.0) is None
+    async with opened() as store:
+        taken = await store.take_question(asked.key, asked.token, 500.0)
+        assert taken == asked and Question.from_json(taken.to_json()) == asked
+        assert await store.get_question(asked.key, 500.0) is None
+        assert await store.take_question(asked.key, asked.token, 500.0) == "none"
+
+
+async def test_an_approval_is_taken_once_when_two_replicas_race_for_it(opened) -> None:
+    asked = approval()
+    results: list[object] = []
+    async with opened("r1") as one, opened("r2") as two:
+        await one.put_question(asked, 10)
+
+        async def take(store: Store) -> None:
+            results.append(await store.take_question(asked.key, asked.token, 500.0))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(take, one)
+            nursery.start_soon(take, two)
+    assert sorted(map(str, results)) == sorted([str(asked), "none"])
+
+
+async def test_a_record_awaiting_approval_is_live_but_never_unfinished_and_keeps_its_approval(opened) -> None:
+    waiting = replace(
+        record("w", status="awaiting_approval", now=1.0),
+        approval={"id": "a1b2c3d4e5f6", "roles": ["supervisor"], "requested_by": "p1", "expires_at": 1801.0},
+    )
+    async with opened() as store:
+        await store.append(waiting)
+        await store.append(record("old", status="rejected", now=0.5))
+        assert await store.unfinished() == []  # a restart leaves it waiting
+        if isinstance(store, SharedStore):
+            assert await store.orphaned() == [] and await store.own_unfinished() == []
+        _, live = await store.snapshot(limit=0)
+        assert [r.id for r in live] == ["w"]  # live: the panel shows it to approvers
+        _, scoped = await store.snapshot_for(["c1"], limit=0)
+        assert "w" in [r.id for r in scoped]
+    async with opened() as store:
+        stored = await store.get("w")
+        assert stored == waiting and stored.to_json()["approval"]["requested_by"] == "p1"
+        approved = stored.moved("pending", 2.0, approval={**stored.approval, "decision": "approved"})
+        await store.append(approved)
+        assert [r.id for r in await store.unfinished()] == ["w"]
+        assert (await store.get("w")).approval["decision"] == "approved"
+
+
+async def test_events_since_lists_the_changes_made_from_a_time_on_oldest_first(opened) -> None:
+    async with opened() as store:
+        a = await store.append(record("a", now=1.0))
+        await store.append(record("b", now=5.0))
+        await store.append(a.record.moved("executing", 6.0))
+        assert [(e.record.id, e.record.status) for e in await store.events_since(5.0, 10)] == [
+            ("b", "pending"),
+            ("a", "executing"),
+        ]
+        assert [e.record.id for e in await store.events_since(0.0, 2)] == ["a", "b"]
+        assert await store.events_since(7.0, 10) == []

@@ -36,6 +36,9 @@ async def test_an_agent_on_the_conversation_gets_a_sync_token_for_exactly_that_s
         # a team lead (a supervisor group) watches any queue; a member watches theirs
         lead = await exchange(run, {"queue": "q-sales"}, fake.issue_user_token("u-lee")[0])
         assert lead.status_code == 200 and lead.json()["roles"] == ["agent", "supervisor"]
+        # the sync token carries them: it may answer approvals from the panel (POST /sync/approvals/{id})
+        assert verify_token(SYNC_SECRET, lead.json()["token"]).roles == ("agent", "supervisor")
+        assert verify_token(SYNC_SECRET, grant["token"]).roles == ("agent",)
         member = await exchange(run, {"queue": "q-support"}, token)
         assert member.status_code == 200 and member.json()["scopes"] == ["queue:q-support"]
 

@@ -109,3 +109,22 @@ def test_flipping_the_unused_low_bits_of_either_part_is_refused() -> None:
     for spelling in (f"{flip(payload)}.{signature}", f"{payload}.{flip(signature)}"):
         with pytest.raises(TokenMalformed, match="canonical"):
             verify_token("s3cret", spelling, now=lambda: 1000.0)
+
+
+def test_roles_are_an_optional_claim_that_defaults_to_agent() -> None:
+    plain = issue_token("s3cret", "agent-7", ["*"], 60, now=lambda: 1000.0)
+    assert "roles" not in json.loads(base64.urlsafe_b64decode(plain.split(".")[0] + "=="))  # as before the claim
+    assert verify_token("s3cret", plain, now=lambda: 1000.0).roles == ("agent",)
+    lead = issue_token("s3cret", "sup-1", ["*"], 60, roles=["agent", "supervisor"], now=lambda: 1000.0)
+    assert verify_token("s3cret", lead, now=lambda: 1000.0).roles == ("agent", "supervisor")
+    for roles in ([], ["Supervisor"], ["a b"]):
+        with pytest.raises(ValueError):
+            issue_token("s3cret", "a", ["*"], 60, roles=roles)
+
+
+def test_cli_gives_a_supervisor_token(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMMANDLANG_SYNC_SECRET", "from-env")
+    assert cli_main(["token", "--agent", "sup-1", "--scope", "*", "--role", "supervisor"]) == 0
+    assert verify_token("from-env", capsys.readouterr().out.strip()).roles == ("agent", "supervisor")
+    assert cli_main(["token", "--agent", "sup-1", "--scope", "*", "--role", "Boss!"]) == 2
+    assert "bad role" in capsys.readouterr().err

@@ -185,6 +185,8 @@ class GenesysChannel:
             if settings.queue_ids or settings.user_ids
             else None
         )
+        if self.ingest is not None:  # an agent's message carries the roles the people directory gives
+            self.ingest.reader.roles_of = self._held_roles
         self.sender = ConversationsReplySink(
             self.conversations, compile_text, on_sent=self.ingest.mark_sent if self.ingest else None
         )
@@ -290,6 +292,10 @@ class GenesysChannel:
     async def roles_of(self, user_id: str) -> frozenset[str]:
         """A Genesys user's roles (`{"agent"}`, plus `"supervisor"` by GENESYS_SUPERVISOR_GROUPS/_ROLES), cached."""
         return await self.people.roles_of(user_id)
+
+    async def _held_roles(self, user_id: str) -> tuple[str, ...]:
+        """`MessageReader.roles_of`: the roles an agent holds, for approvals (sorted, `agent` among them)."""
+        return tuple(sorted(await self.people.roles_of(user_id)))
 
     def panel_signin(self) -> dict[str, Any]:
         """What the panel's browser sign-in needs (`/panel/config.json`; the CSP's origins); no secret."""

@@ -13,6 +13,11 @@ The rules (runtime.md 2, SOURCES.md 2):
   and asked again when the event shows another agent participant (transfer, reconnect).
 - A fetch that fails is retried in the background (bounded attempts, bounded pending retries), so it
   never holds up other conversations; after its last attempt its messages are marked seen.
+- Roles: customers are `customer`, agents `agent`; an agent's Genesys user id travels as the
+  message's `metadata["user_id"]` (so an approval knows the person across conversations), and
+  `roles_of(user_id)`, when given, adds the roles that user holds beyond agent (e.g. `supervisor`,
+  from GENESYS_SUPERVISOR_GROUPS / _ROLES; resolving them is the people directory's job, which
+  caches). A lookup that fails adds none: that agent cannot approve until it answers again.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import logging
 import random
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import trio
 
@@ -32,7 +39,10 @@ from .models import AgentCommunication, ConversationMessageEvent, MessageData, M
 from .oauth import GenesysAuthError
 from .seen import SeenIds
 
-__all__ = ["MessageReader"]
+__all__ = ["MessageReader", "RolesOf"]
+
+#: A Genesys user id -> the registry roles that user holds beyond `agent` (e.g. ("supervisor",)).
+RolesOf = Callable[[str], Awaitable[tuple[str, ...]]]
 
 log = logging.getLogger(__name__)
 MAX_CACHED_AGENTS = 10_000
@@ -56,8 +66,10 @@ class MessageReader:
         max_message_age: float = 300.0,
         dedupe_capacity: int = 50_000,
         max_pending_retries: int = 1000,
+        roles_of: RolesOf | None = None,
     ) -> None:
         self.conversations = conversations
+        self.roles_of = roles_of  # settable after construction: the channel wires its people directory
         self.channel_name = channel
         self._fetch_attempts = max(1, fetch_attempts)
         self._backoff_base = backoff_base
@@ -132,7 +144,7 @@ class MessageReader:
     async def _handle(self, topic: str, body: ConversationMessageEvent, out: trio.MemorySendChannel) -> None:
         queue_from_topic = topic.split(".")[3] if topic.startswith("v2.routing.queues.") else None
         agent = await self._agent(body)
-        wanted: dict[str, tuple[str, Role, str | None]] = {}
+        wanted: dict[str, tuple[str, Role, str | None, str | None]] = {}
         for p in body.participants:
             roles: dict[str, Role] = {"customer": "customer", "agent": "agent"}
             role = roles.get(p.purpose)
@@ -145,7 +157,8 @@ class MessageReader:
                 if self._too_old(sent_at) or (role == "customer" and not _after_agent(sent_at, agent)):
                     self.seen.add(ref.id)  # history, or a bot-phase / queue-wait customer message: never runs
                     continue
-                wanted[ref.id] = (p.id, role, p.queue_id or queue_from_topic)
+                user = p.user_id if role == "agent" else None
+                wanted[ref.id] = (p.id, role, p.queue_id or queue_from_topic, user)
         if not wanted:
             return
         self._in_flight.update(wanted)
@@ -154,7 +167,7 @@ class MessageReader:
         finally:
             self._in_flight.difference_update(wanted)
         by_id = {m.id: m for m in fetched}
-        for message_id, (participant_id, role, queue_id) in wanted.items():
+        for message_id, (participant_id, role, queue_id, user_id) in wanted.items():
             message = by_id.get(message_id)
             self.seen.add(message_id)  # read (or unreadable in a bulk answer: logged there): never again
             if message is None or message_id in self.sent:
@@ -164,7 +177,19 @@ class MessageReader:
                 continue  # the event had no messageTime; the message's own timestamp decides
             inbound = self._inbound(body.conversation_id, message, participant_id, role, queue_id, agent, topic)
             if inbound is not None:
-                await out.send(inbound)
+                await out.send(await self._with_roles(inbound, user_id))
+
+    async def _with_roles(self, inbound: InboundMessage, user_id: str | None) -> InboundMessage:
+        """An agent's message with its user id and the roles `roles_of` says that user holds."""
+        if user_id is None:
+            return inbound
+        roles: tuple[str, ...] = ()
+        if self.roles_of is not None:
+            try:
+                roles = tuple(await self.roles_of(user_id))
+            except Exception as exc:  # noqa: BLE001 - no extra roles: the agent is still an agent
+                log.warning("genesys roles of user %s not read (%s)", user_id, exc)
+        return replace(inbound, metadata={**inbound.metadata, "user_id": user_id}, roles=roles)
 
     async def _agent(self, body: ConversationMessageEvent) -> AgentCommunication | None:
         """The conversation's connected agent: cached, asked again when the event names another one."""

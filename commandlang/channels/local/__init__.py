@@ -19,7 +19,8 @@ and every request is checked on its head (`admit`) before anything else:
   `text/plain` fetch cannot send one without a CORS preflight we never
   answer); the event stream refuses a foreign `Origin` and `Sec-Fetch-Site`
   too;
-- the agent role is taken from a message only in the demo and from a client
+- the agent role (or another role of the registry, e.g. `supervisor` to try
+  approvals) is taken from a message only in the demo and from a client
   on this machine (`trust_agent_role`); anyone else is a customer, and a
   message asking for more gets 403.
 """
@@ -153,15 +154,20 @@ class LocalChannel:
         return Response(200, self._page, {"content-type": "text/html; charset=utf-8", "cache-control": "no-store"})
 
     async def messages(self, request: Request) -> Response:
+        # the registry's roles (a supervisor, to try approvals), each but customer for the trusted demo only
+        roles = self._registry()[0].roles if self._registry is not None else ("agent", "customer")
         try:
-            message = inbound_from_json(request.body, "local", time.time())
+            message = inbound_from_json(request.body, "local", time.time(), roles)
         except InboundShapeError as exc:
             return json_response(400, {"error": str(exc)})
-        if message.role == "agent" and not (
+        if message.role != "customer" and not (
             self.trust_agent_role and request.client is not None and is_loopback_host(request.client)
         ):
             return json_response(
-                403, {"error": "the agent role is only for the demo (--demo) on this machine: choose 'a customer'"}
+                403,
+                {
+                    "error": f"the {message.role} role is only for the demo (--demo) on this machine: choose 'a customer'"
+                },
             )
         job = await self._submit(message, self)
         if not job.refused:
@@ -188,7 +194,8 @@ class LocalChannel:
             self._completer = (version, Completer(spec))
         completer = self._completer[1]
         trusted = self.trust_agent_role and request.client is not None and is_loopback_host(request.client)
-        role = "agent" if isinstance(data, dict) and data.get("role") == "agent" and trusted else "customer"
+        wanted = data.get("role") if isinstance(data, dict) else None
+        role = wanted if trusted and isinstance(wanted, str) and wanted in spec.roles else "customer"
         try:
             answer = browser_completion(data, lambda text, cursor: completer.complete(text, cursor, role))
         except ValueError as exc:

@@ -1,0 +1,294 @@
+"""Approvals: commands a second person must approve before they run (`approve:` in the registry).
+
+The life of one (runtime.md sections 1 and 3):
+- asked: a bound command whose `approve.when` holds (after its confirmation, when it has one) gets an
+  `awaiting_approval` record carrying `approval: {id, roles, requested_by, expires_at}` and a question
+  in the store (kind approve, kept under its token: questions.py), and the requester is told who must
+  answer and until when;
+- answered: `/approve TOKEN` or `/deny TOKEN reason` on any channel, or the panel's buttons (`POST
+  /sync/approvals/{id}`), on any replica. The requester can never answer their own request, and an
+  approver needs one of its roles: both are refused with a reply while the question keeps waiting
+  (it is read first, `Store.get_question`). Then the question is taken atomically, so it is answered
+  once whatever replicas race;
+- approved: the text is bound again against the registry of that moment, with the requester's role
+  (as a confirmation is), and the command runs on the same record (pending, executing, final);
+- denied: `rejected`, `approval_denied`, with the reason; unanswered until `expires_at`: `rejected`,
+  `approval_timeout` (the pipeline's sweep of expired questions).
+The requester's conversation hears the outcome through its channel's late replies when it has them
+(the webhook's callback URL); the record's events are the audit trail (`audit.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ..binding.call import Call
+from ..diagnostics import CommandError
+from ..registry.languages import resolve_language
+from ..replies.approvals import ApprovalAnswer, roles_phrase, waiting_reply
+from ..replies.errors import command_error_reply
+from ..replies.model import Reply
+from .generation import Generation
+from .messages import InboundMessage, Job, OutboundReply, ReplySink
+from .metrics import Metrics
+from .questions import Question, approval_key
+from .store import CommandRecord, Store, StoreUnavailable
+
+if TYPE_CHECKING:
+    from .lifecycle import CommandLifecycle
+
+__all__ = ["ApprovalDesk", "LateReplies", "holder_roles", "person_ids", "person_of"]
+
+log = logging.getLogger("commandlang.runtime")
+
+#: Where a channel's replies go when no request waits for them (None: the channel has no such way).
+LateReplies = Callable[[str], ReplySink | None]
+
+
+def person_of(message: InboundMessage) -> str:
+    """The id that names the sender as a person: the channel's user id when it has one, else the participant's."""
+    user = message.metadata.get("user_id")
+    return user if isinstance(user, str) and user else message.participant_id
+
+
+def person_ids(message: InboundMessage) -> frozenset[str]:
+    """Who sent it: the participant id, and the channel's id of the person when it has one (a Genesys
+    agent's user id, the same in every conversation, where participant ids are not)."""
+    user = message.metadata.get("user_id")
+    return frozenset((message.participant_id, user) if isinstance(user, str) and user else (message.participant_id,))
+
+
+def holder_roles(message: InboundMessage) -> frozenset[str]:
+    """Every role the sender holds: the message's role and the channel's extra ones (a supervisor is an agent too)."""
+    return frozenset((message.role, *message.roles))
+
+
+class ApprovalDesk:
+    """The approval steps of `CommandLifecycle` (which owns the records and runs the commands)."""
+
+    def __init__(
+        self,
+        lifecycle: CommandLifecycle,
+        store: Store,
+        metrics: Metrics,
+        *,
+        limit: Callable[[], int],
+        clock: Callable[[], float],
+        late_replies: LateReplies,
+    ) -> None:
+        self._lifecycle = lifecycle
+        self._store = store
+        self._metrics = metrics
+        self._limit = limit  # the questions' bound, shared with confirmations
+        self._clock = clock
+        self._late_replies = late_replies
+
+    # -- asked -----------------------------------------------------------
+    async def ask(self, job: Job, generation: Generation, call: Call, text: str) -> None:
+        """Hold `call` (typed as `text`) for an approver: the question, then its `awaiting_approval` record."""
+        message, approve = job.message, call.spec.approve
+        assert approve is not None
+        now = self._clock()
+        token = secrets.token_hex(6)
+        roles = tuple(sorted(approve.roles))
+        record = self._lifecycle.new_record(message, call.command, call.masked_args(), "awaiting_approval", generation)
+        record = replace(
+            record,
+            approval={
+                "id": token,
+                "roles": list(roles),
+                "requested_by": person_of(message),  # what the panel compares with a token's agent
+                "expires_at": now + approve.timeout,
+            },
+        )
+        question = Question(
+            token=token,
+            text=text,
+            command=call.command,
+            expires_at=now + approve.timeout,
+            channel=message.channel,
+            conversation_id=message.conversation_id,
+            participant_id=message.participant_id,
+            role=message.role,
+            message_id=message.message_id,
+            queue_id=message.queue_id,
+            args=call.masked_args(),
+            kind="approve",
+            command_id=record.id,
+            roles=roles,
+            asked_at=now,
+            user_id=person_of(message) if person_of(message) != message.participant_id else None,
+            language=message.language,
+        )
+        # The question first: a record that waits must always have a question whose expiry ends it.
+        dropped = await self._store.put_question(question, self._limit())
+        await self._lifecycle.save(job, record)
+        self._metrics.approvals.inc(call.command, "requested")
+        await job.deliver(waiting_reply(call.command, roles, token, approve.timeout))
+        await self._lifecycle.forget(dropped, question.key)
+
+    # -- answered --------------------------------------------------------
+    async def answer(self, job: Job, generation: Generation, answer: ApprovalAnswer) -> None:
+        """`/approve TOKEN` or `/deny TOKEN reason` from `job`'s sender; see the module docstring."""
+        message = job.message
+        if answer.token is None:
+            await job.deliver(
+                Reply(text=f"To answer an approval, type /{answer.decision} followed by its approval code.")
+            )
+            return
+        key = approval_key(answer.token)
+        waiting = await self._store.get_question(key, self._clock())
+        if waiting is None:
+            await job.deliver(
+                Reply(text="Nothing is waiting for approval with that code: it was answered already, or expired.")
+            )
+            return
+        refusal = self.refusal(waiting, person_ids(message), holder_roles(message))
+        if refusal is not None:
+            self._metrics.approvals.inc(waiting.command, "refused")
+            log.info(
+                "/%s: approval refused to %s: %s",
+                waiting.command,
+                message.participant_id,
+                refusal,
+                extra={"conversation_id": waiting.conversation_id, "command_id": waiting.command_id},
+            )
+            await job.deliver(Reply(text=refusal))
+            return
+        taken = await self._store.take_question(key, answer.token, self._clock())
+        record = await self._store.get(taken.command_id or "") if isinstance(taken, Question) else None
+        if not isinstance(taken, Question) or record is None or record.status != "awaiting_approval":
+            await job.deliver(Reply(text=f"/{waiting.command} is no longer waiting: it was answered already."))
+            return
+        now = self._clock()
+        decided = {
+            **(record.approval or {}),
+            "decision": "approved" if answer.decision == "approve" else "denied",
+            "decided_by": person_of(message),
+            "decided_at": now,
+            "reason": answer.reason,
+        }
+        if answer.decision == "deny":
+            why = f"Denied by {person_of(message)}" + (f": {answer.reason}" if answer.reason else ".")
+            await self._end(job, taken, record, "denied", {"code": "approval_denied", "message": why}, decided)
+            await job.deliver(
+                Reply(text=f"Denied: /{taken.command} asked by {taken.user_id or taken.participant_id} will not run.")
+            )
+            await self._tell_requester(job, taken, record.id, Reply(text=f"Your /{taken.command} was not run. {why}"))
+            return
+        self._observe(taken, "approved", now)
+        await job.deliver(
+            Reply(text=f"Approved: /{taken.command} asked by {taken.user_id or taken.participant_id} runs now.")
+        )
+        try:
+            invocation = generation.registry.parse_invocation(taken.text)
+            assert invocation is not None
+            call = generation.registry.bind(
+                invocation,
+                role=taken.role,
+                today=self._lifecycle.today(),
+                language=resolve_language(taken.language, generation.registry.spec.settings.languages),
+            )
+        except CommandError as exc:  # the registry changed while it waited
+            spec = generation.registry.spec.resolve(taken.command)
+            reply = command_error_reply(exc.diagnostic, taken.text, spec, registry=generation.registry.spec)
+            error = {"code": exc.diagnostic.code, "message": exc.diagnostic.message}
+            await self._lifecycle.save(job, record.moved("rejected", now, error, approval=decided))
+            self._metrics.commands.inc(taken.command, "rejected")
+            await job.deliver(reply)
+            await self._tell_requester(job, taken, record.id, reply)
+            return
+        reply = await self._lifecycle.execute(job, generation, call, requester=taken, waiting=record, approval=decided)
+        await self._tell_requester(job, taken, record.id, reply)
+
+    @staticmethod
+    def refusal(waiting: Question, ids: frozenset[str], roles: frozenset[str]) -> str | None:
+        """Why the person known by `ids`, holding `roles`, may not answer `waiting` (None: they may)."""
+        if ids & {waiting.participant_id, waiting.user_id}:
+            return (
+                f"You asked for /{waiting.command} yourself: it needs approval by someone else "
+                f"({roles_phrase(waiting.roles)})."
+            )
+        if not roles & set(waiting.roles):
+            return (
+                f"Only {roles_phrase(waiting.roles)} may approve /{waiting.command}; "
+                f"you are {roles_phrase(roles) or 'without a role'}."
+            )
+        return None
+
+    # -- unanswered ------------------------------------------------------
+    async def expire(self, question: Question, why: str) -> None:
+        """An approval nobody answered in time (or dropped past the bound): its command ends `rejected`."""
+        try:
+            record = await self._store.get(question.command_id or "")
+            if record is None or record.status != "awaiting_approval":
+                return  # answered meanwhile, or never recorded (the store failed between the two writes)
+            decided = {**(record.approval or {}), "decision": "timed_out", "decided_at": self._clock()}
+            await self._end(None, question, record, "timed_out", {"code": "approval_timeout", "message": why}, decided)
+        except StoreUnavailable as exc:  # the record keeps waiting, and its question is gone: logged to be seen
+            log.error(
+                "could not record /%s's approval timeout: %s",
+                question.command,
+                exc,
+                extra={"conversation_id": question.conversation_id, "command_id": question.command_id},
+            )
+            return
+        await self._tell_requester(
+            None, question, record.id, Reply(text=f"Your /{question.command} was not run. {why}")
+        )
+
+    # -- the end of one --------------------------------------------------
+    async def _end(
+        self,
+        job: Job | None,
+        question: Question,
+        record: CommandRecord,
+        outcome: str,
+        error: Mapping[str, str],
+        approval: Mapping[str, Any],
+    ) -> None:
+        now = self._clock()
+        await self._lifecycle.save(job, record.moved("rejected", now, error, approval=approval))
+        self._observe(question, outcome, now)
+        self._metrics.commands.inc(question.command, "rejected")
+
+    def _observe(self, question: Question, outcome: str, now: float) -> None:
+        self._metrics.approvals.inc(question.command, outcome)
+        self._metrics.approval_seconds.observe(max(0.0, now - question.asked_at), question.command, outcome)
+
+    async def _tell_requester(self, job: Job | None, question: Question, command_id: str, reply: Reply | None) -> None:
+        """The outcome for the requester's conversation, unless the answer came from that very conversation
+        (everyone there saw it) or its channel cannot send a late reply (then the state record tells)."""
+        if reply is None:
+            return
+        if job is not None and (job.message.channel, job.message.conversation_id) == (
+            question.channel,
+            question.conversation_id,
+        ):
+            return
+        sink = self._late_replies(question.channel)
+        if sink is None:
+            return
+        asked = InboundMessage(
+            channel=question.channel,
+            conversation_id=question.conversation_id,
+            message_id=question.message_id,
+            participant_id=question.participant_id,
+            role=question.role,
+            text=question.text,
+            timestamp=question.asked_at,
+            queue_id=question.queue_id,
+        )
+        try:
+            await sink.send(OutboundReply(question.conversation_id, reply, command_id, asked))
+        except Exception as exc:  # noqa: BLE001 - a closed outbox at shutdown: the state record still tells
+            log.warning(
+                "could not tell the requester of /%s its approval's outcome: %s",
+                question.command,
+                exc,
+                extra={"conversation_id": question.conversation_id},
+            )
