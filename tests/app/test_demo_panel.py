@@ -12,10 +12,12 @@ import pytest
 import trio
 from trio_websocket import open_websocket_url
 
+from commandlang.sync.tokens import issue_token
 from tests.browser import DevTools, needs_chromium, start_chromium
 from tests.runtime.support import running_service
 
 ROOT = Path(__file__).resolve().parents[2]
+SYNC_SECRET = "demo-panel-test-secret"
 ARGS = (
     "Array.from(document.querySelectorAll('li.card[data-command=callback] .arg'))"
     ".map(a => [a.dataset.arg, a.querySelector('dd').textContent])"
@@ -183,6 +185,50 @@ async def test_the_command_box_runs_a_command_and_sends_its_reply_to_the_custome
                     "Refund R-"
                 )
                 await page.screenshot(tmp_path / "demo-panel-320.png")
+        finally:
+            process.kill()
+            with trio.move_on_after(5):
+                await process.wait()
+
+
+@needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
+async def test_a_large_refund_waits_in_the_panel_until_a_supervisor_approves_it(tmp_path: Path) -> None:
+    """The real service: the agent asks for a refund above 100 from the command box and confirms it; the
+    card waits for approval; a supervisor's panel (a token with the supervisor role) approves it; it runs."""
+    sample = (ROOT / "commands.yaml").read_text()
+    async with running_service(
+        tmp_path, sample, templates=ROOT / "templates", demo=True, local_agent_role=True, sync_secret=SYNC_SECRET
+    ) as run:
+        _, panel = printed_links(run.out.getvalue())
+        lead = issue_token(SYNC_SECRET, "lead-1", ["conversation:demo"], 600, roles=["agent", "supervisor"])
+        waiting = "Array.from(document.querySelectorAll('li.card[data-command=refund]')).map(c => c.dataset.status)"
+        process, devtools_url = await start_chromium(tmp_path / "profile")
+        try:
+            async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
+                page = DevTools(ws)
+                await page.open(panel)
+                await page.viewport(320, 640)
+                await page.wait_for("document.body.dataset.connection", "live", timeout=10)
+                await page.click("#box-input")
+                await page.type_text('/refund 12345 amount=150 reason="damaged item"')
+                await page.press_enter()
+                await page.wait_for("document.querySelectorAll('.answer:first-child button.choice').length", 2)
+                await page.click(".answer:first-child button.choice")  # Confirm
+                await page.wait_for(waiting, ["awaiting_approval"], timeout=10)
+                assert await page.evaluate("document.querySelector('li.card .approval').textContent") == (
+                    "needs approval by: supervisor"
+                )
+                assert await page.evaluate("document.querySelectorAll('.approve').length") == 0  # not the agent's
+
+                await page.call("Page.navigate", url=panel.split("#")[0] + "#token=" + lead)
+                await page.call("Page.reload")  # a fragment change alone does not load the page again
+                await page.wait_for("document.querySelectorAll('li.card .approve').length", 1, timeout=10)
+                await page.click("li.card .approve")
+                await page.wait_for(waiting, ["completed"], timeout=10)
+                assert await page.evaluate("document.querySelector('li.card .approval').textContent") == (
+                    "approved by lead-1"
+                )
         finally:
             process.kill()
             with trio.move_on_after(5):

@@ -21,7 +21,6 @@ from syrupy.assertion import SnapshotAssertion
 from trio_websocket import open_websocket_url
 
 from commandlang.runtime.sqlite import SqliteStore
-from commandlang.runtime.store import CommandRecord
 from commandlang.sync.hub import SyncHub
 from commandlang.sync.panel import panel_app, panel_response
 from commandlang.sync.tokens import issue_token
@@ -261,12 +260,8 @@ async def test_relative_times_update(tmp_path: Path) -> None:
         await page.wait_for(f"{when}[0]", "1 min ago", timeout=15)  # the panel ticks; no reload, no event
 
 
-APPROVALS = "approval" in CommandRecord.__dataclass_fields__  # h17's approval object on records
-
-
 @needs_chromium
 @pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
-@pytest.mark.skipif(not APPROVALS, reason="records carry no approval object before h17 (approvals) is merged")
 async def test_a_supervisor_approves_or_denies_in_the_panel(tmp_path: Path) -> None:
     async with panel_world(tmp_path) as world:
         runtime = world.runtime
@@ -285,7 +280,7 @@ async def test_a_supervisor_approves_or_denies_in_the_panel(tmp_path: Path) -> N
         )
         assert await agent.evaluate("document.querySelectorAll('.approve').length") == 0  # an agent may not
 
-        lead = issue_token(SECRET, "lead-1", ["conversation:c1"], 3600, roles=["agent", "supervisor"])  # type: ignore[call-arg]
+        lead = issue_token(SECRET, "lead-1", ["conversation:c1"], 3600, roles=["agent", "supervisor"])
         page = await open_panel(world, world.url("conversation=c1", lead))
         await page.wait_for("document.querySelectorAll('li.card .approve').length", 2, timeout=10)
         await page.click("li[data-command-id=r1] .approve")
