@@ -221,8 +221,9 @@ async def test_a_large_refund_waits_in_the_panel_until_a_supervisor_approves_it(
                 )
                 assert await page.evaluate("document.querySelectorAll('.approve').length") == 0  # not the agent's
 
-                await page.call("Page.navigate", url=panel.split("#")[0] + "#token=" + lead)
-                await page.call("Page.reload")  # a fragment change alone does not load the page again
+                page = DevTools(ws)  # the supervisor's own panel, in another tab
+                await page.open(panel.split("#")[0] + "#token=" + lead)
+                await page.viewport(320, 640)
                 await page.wait_for("document.querySelectorAll('li.card .approve').length", 1, timeout=10)
                 await page.click("li.card .approve")
                 await page.wait_for(waiting, ["completed"], timeout=10)
