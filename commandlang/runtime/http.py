@@ -1,4 +1,4 @@
-"""The runtime's HTTP face: a small ASGI app served by hypercorn under Trio.
+"""The runtime's HTTP face: a small ASGI app, served under Trio by our HTTP/1.1 server (`http1.py`).
 
 Routes are a table of (method, path) -> handler; channels and the sync
 panel add theirs. Handlers take a `Request` (method, path, query, headers,
