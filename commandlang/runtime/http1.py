@@ -43,7 +43,11 @@ from urllib.parse import unquote
 
 import trio
 
-__all__ = ["Http1Settings", "Http1Server"]
+__all__ = ["Http1Settings", "Http1Server", "WHOLE_BODY"]
+
+# The ASGI scope extension carrying a request body that arrived whole with its head: the app takes it
+# without a receive() (and so without setting a deadline for a wait that cannot happen).
+WHOLE_BODY = "commandlang.whole_body"
 
 log = logging.getLogger("commandlang.http")
 
@@ -138,6 +142,7 @@ class _Connection:
         self.body_done = True
         self.body_told = True  # the app was given the body's last message
         self.expect_continue = False
+        self.whole_body = b""  # a body that came whole with its head (see WHOLE_BODY)
         self.head_method = False
         self.version_10 = False
         self.started: tuple[int, list[tuple[bytes, bytes]]] | None = None
@@ -250,7 +255,15 @@ class _Connection:
         self.head_method = method == b"HEAD"
         raw_path, _, query = target.partition(b"?")
         path = raw_path.decode("ascii")
+        extensions = {}
+        self.whole_body = b""
+        if self.remaining and len(self.buffer) >= self.remaining:  # the whole body came with the head
+            self.whole_body = bytes(self.buffer[: self.remaining])
+            del self.buffer[: self.remaining]
+            self.remaining, self.body_done = 0, True
+            extensions[WHOLE_BODY] = self.whole_body
         return {
+            "extensions": extensions,
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
             "http_version": "1.0" if self.version_10 else "1.1",
@@ -270,7 +283,8 @@ class _Connection:
         if self.body_done:
             if not self.body_told:
                 self.body_told = True
-                return {"type": "http.request", "body": b"", "more_body": False}
+                body, self.whole_body = self.whole_body, b""
+                return {"type": "http.request", "body": body, "more_body": False}
             return await self._until_disconnect()
         if self.expect_continue and not self.buffer and not self.head_sent:
             self.expect_continue = False
