@@ -7,7 +7,7 @@ Each function's own time (cProfile's tottime) is charged to a subsystem by the f
 code that belongs to no subsystem of its own (builtins such as `socket.send`, h11, trio's socket
 wrappers, contextlib, dataclasses) is charged to whoever called it, split as cProfile measured the
 calls from each caller, up the stack until a subsystem is found. The epoll wait is idle time and is
-left out. Commands are counted by the calls of `Lifecycle._new_record` (one per command) unless
+left out, and so is startup (imports, compiling, module bodies). Commands are counted by the calls of `Lifecycle._new_record` (one per command) unless
 `--commands` says otherwise. cProfile itself slows every Python call: read the shares, not the
 absolute milliseconds.
 """
@@ -20,6 +20,13 @@ from collections import defaultdict
 
 # (substring of the file path, optional function name prefix, subsystem); the first match wins
 OWN: list[tuple[str, str, str]] = [
+    ("<frozen importlib", "", "startup (imports, compiling)"),
+    ("~", "<built-in method builtins.compile>", "startup (imports, compiling)"),
+    ("~", "<built-in method marshal", "startup (imports, compiling)"),
+    ("~", "<built-in method builtins.exec>", "startup (imports, compiling)"),
+    ("~", "<built-in method _imp.", "startup (imports, compiling)"),
+    ("~", "<built-in method builtins.__build_class__>", "startup (imports, compiling)"),
+    ("", "<module>", "startup (imports, compiling)"),
     ("hypercorn/", "", "hypercorn inbound HTTP/1.1"),
     ("commandlang/runtime/http", "", "our HTTP layer (http.py, listener.py, webhook)"),
     ("commandlang/runtime/listener", "", "our HTTP layer (http.py, listener.py, webhook)"),
@@ -93,6 +100,7 @@ PASS_THROUGH = (
     "base64",
     "string",
 )
+STARTUP = "startup (imports, compiling)"  # left out of the table, as idle time is
 IDLE = ("poll' of 'select.epoll", "'acquire' of '_thread.lock")
 
 
@@ -102,7 +110,9 @@ def own_subsystem(func: tuple[str, int, str]) -> str | None:
     if any(marker in text for marker in IDLE):
         return "idle"
     for marker, prefix, subsystem in OWN:
-        if marker in filename and name.startswith(prefix):
+        if (marker == "~" and filename != "~") or marker not in filename:
+            continue
+        if name.startswith(prefix):
             return subsystem
     if any(marker in filename for marker in PASS_THROUGH) or filename == "~":
         return None
@@ -173,12 +183,12 @@ def main() -> None:
         stats = pstats.Stats(path)
         table = summarise(stats)
         commands = args.commands or commands_in(stats) or 1
-        busy = sum(v for k, v in table.items() if k != "idle")
+        busy = sum(v for k, v in table.items() if k not in ("idle", STARTUP))
         print(f"{path}: {commands} commands, {busy:.2f} s busy under cProfile, {1000 * busy / commands:.3f} ms/command")
         if args.markdown:
             print("| subsystem | share | us/command (under cProfile) |\n| --- | ---: | ---: |")
         for subsystem, seconds in sorted(table.items(), key=lambda kv: -kv[1]):
-            if subsystem == "idle":
+            if subsystem in ("idle", STARTUP):
                 continue
             if args.markdown:
                 print(f"| {subsystem} | {100 * seconds / busy:.1f}% | {1e6 * seconds / commands:.0f} |")
