@@ -9,15 +9,10 @@ response written with one `send`, and one cancel scope per connection whose dead
 whatever the connection is waiting for (none while the app runs: the app bounds its own waits).
 hypercorn still serves the demo backend and the fake Genesys.
 
-What it accepts (RFC 9112), strictly; anything else is answered 400 (501 for a transfer coding
-other than chunked, 431 for a head over `max_head`) and the connection closes:
-- a request line `METHOD SP origin-form SP HTTP/1.1` (or `HTTP/1.0`, served without keep-alive),
-  the target visible ASCII only; one empty line before it is skipped (RFC 9112 section 2.2);
-- header lines `name: value` with a token name and no control character in the value (no
-  obs-fold), `Host` exactly once on HTTP/1.1;
-- a body framed by `Content-Length` (digits; repeated values must agree) or by
-  `Transfer-Encoding: chunked` alone; both at once is refused (request smuggling);
-- `Expect: 100-continue` is answered when the app first reads the body.
+What it accepts is `http1_head.py`'s (RFC 9112, strictly: anything else is answered 400, 501
+or 505, 431 for a head over `max_head`, and the connection closes); one empty line before a
+request line is skipped (RFC 9112 section 2.2); `Expect: 100-continue` is answered when the app
+first reads the body.
 Keep-alive and pipelining as HTTP/1.1 says; a request whose body the app did not read to the end
 (a refusal on its head, 413) closes the connection after the answer. Responses carry `date`, a
 `content-length` when the app's body comes whole, chunked framing when it streams without one;
@@ -34,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import socket
 import time
 from email.utils import formatdate
@@ -42,6 +36,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import trio
+
+from .http1_head import REASONS, BadRequest, parse_head
 
 __all__ = ["Http1Settings", "Http1Server", "WHOLE_BODY"]
 
@@ -51,24 +47,7 @@ WHOLE_BODY = "commandlang.whole_body"
 
 log = logging.getLogger("commandlang.http")
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_TARGET = re.compile(rb"(?:https?://[\x21-\x2e\x30-\x7e]+)?/[\x21-\x7e]*")  # origin- or absolute-form
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
-_REASONS = {100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
-            401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-            408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type",
-            422: "Unprocessable Content", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
-            500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
-            504: "Gateway Timeout", 505: "HTTP Version Not Supported"}  # fmt: skip
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-class _BadRequest(Exception):
-    """The request breaks HTTP/1.1 framing: answered with `status` and the connection closed."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
 
 
 class _Gone(Exception):
@@ -184,7 +163,7 @@ class _Connection:
                 del buffer[:2]
             end = buffer.find(b"\r\n\r\n")
             if end > self.settings.max_head or (end < 0 and len(buffer) > self.settings.max_head):
-                raise _BadRequest(431, "the request head is too large")
+                raise BadRequest(431, "the request head is too large")
             if end >= 0:
                 head = bytes(buffer[:end])
                 del buffer[: end + 4]
@@ -198,62 +177,17 @@ class _Connection:
             finally:
                 self.server._idle.discard(idle)
 
-    def _parse(self, head: bytes) -> dict[str, Any]:
-        lines = head.split(b"\r\n")
-        parts = lines[0].split(b" ")
-        if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not _TARGET.fullmatch(parts[1]):
-            raise _BadRequest(400, "malformed request line")
-        method, target, version = parts
-        if target.startswith((b"http://", b"https://")):  # absolute-form (RFC 9112 section 3.2.2): its path
-            target = b"/" + target.split(b"/", 3)[3]
-        if version == b"HTTP/1.1":
-            self.version_10 = False
-        elif version == b"HTTP/1.0":
-            self.version_10 = True
-        else:
-            raise _BadRequest(505 if version.startswith(b"HTTP/") else 400, "unsupported HTTP version")
-        headers: list[tuple[bytes, bytes]] = []
-        length: int | None = None
-        codings: list[bytes] = []
-        hosts = 0
-        close = self.version_10
-        self.expect_continue = False
-        for line in lines[1:]:
-            name, colon, value = line.partition(b":")
-            if not colon or not _TOKEN.fullmatch(name):
-                raise _BadRequest(400, "malformed header line")
-            value = value.strip(b" \t")
-            if _BAD_VALUE.search(value):
-                raise _BadRequest(400, "a control character in a header value")
-            name = name.lower()
-            headers.append((name, value))
-            if name == b"content-length":
-                if not value.isdigit() or len(value) > 18 or (length is not None and int(value) != length):
-                    raise _BadRequest(400, "bad content-length")
-                length = int(value)
-            elif name == b"transfer-encoding":
-                codings += [c.strip().lower() for c in value.split(b",")]
-            elif name == b"host":
-                hosts += 1
-            elif name == b"connection":
-                tokens = {t.strip().lower() for t in value.split(b",")}
-                close = close or b"close" in tokens
-            elif name == b"expect":
-                self.expect_continue = value.lower() == b"100-continue"
-        if not self.version_10 and hosts != 1:
-            raise _BadRequest(400, "an HTTP/1.1 request needs exactly one host header")
-        if codings:
-            if length is not None:
-                raise _BadRequest(400, "both content-length and transfer-encoding")
-            if codings != [b"chunked"]:
-                raise _BadRequest(501, "only the chunked transfer coding is supported")
-        self.chunked = bool(codings)
-        self.remaining = length or 0
+    def _parse(self, raw: bytes) -> dict[str, Any]:
+        head = parse_head(raw)
+        self.version_10 = head.http_10
+        self.expect_continue = head.expect_continue
+        self.chunked = head.chunked
+        self.remaining = head.length
         self.body_done = not self.chunked and not self.remaining
         self.body_told = False
-        self.close_after = close
-        self.head_method = method == b"HEAD"
-        raw_path, _, query = target.partition(b"?")
+        self.close_after = head.close
+        self.head_method = head.method == b"HEAD"
+        raw_path, query = head.raw_path, head.query
         path = raw_path.decode("ascii")
         extensions = {}
         self.whole_body = b""
@@ -267,13 +201,13 @@ class _Connection:
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
             "http_version": "1.0" if self.version_10 else "1.1",
-            "method": method.decode("ascii"),
+            "method": head.method.decode("ascii"),
             "scheme": "http",
             "path": unquote(path) if "%" in path else path,
             "raw_path": raw_path,
             "query_string": query,
             "root_path": "",
-            "headers": headers,
+            "headers": head.headers,
             "client": self.client,
             "server": self.local,
         }
@@ -311,7 +245,7 @@ class _Connection:
         limit = self.settings.max_head
         while (end := self.buffer.find(b"\r\n")) < 0:
             if len(self.buffer) > limit:
-                raise _BadRequest(400, "a chunk line is too long")
+                raise BadRequest(400, "a chunk line is too long")
             await self._fill()
         line = bytes(self.buffer[:end])
         del self.buffer[: end + 2]
@@ -322,21 +256,21 @@ class _Connection:
         if not self.remaining:
             size = (await self._line()).split(b";", 1)[0].strip()
             if not size or len(size) > 16 or not all(c in b"0123456789abcdefABCDEF" for c in size):
-                raise _BadRequest(400, "bad chunk size")
+                raise BadRequest(400, "bad chunk size")
             self.remaining = int(size, 16)
             if not self.remaining:  # the last chunk: trailers up to an empty line
                 total = 0
                 while line := await self._line():
                     total += len(line)
                     if total > self.settings.max_head:
-                        raise _BadRequest(400, "the trailers are too large")
+                        raise BadRequest(400, "the trailers are too large")
                 self.body_done = True
                 return b""
         body = await self._bytes()
         self.body_done = False
         if not self.remaining:
             if await self._line():
-                raise _BadRequest(400, "a chunk is longer than its size")
+                raise BadRequest(400, "a chunk is longer than its size")
         return body
 
     async def _until_disconnect(self) -> dict[str, Any]:
@@ -404,7 +338,7 @@ class _Connection:
 
     def _head(self, status: int, headers: list, size: int, more: bool, bodiless: bool) -> bytes:
         self.head_sent = True
-        lines = [b"HTTP/1.1 %d %s" % (status, _REASONS.get(status, "Unknown").encode())]
+        lines = [b"HTTP/1.1 %d %s" % (status, REASONS.get(status, "Unknown").encode())]
         has_length = False
         for name, value in headers:
             name, value = bytes(name), bytes(value)
@@ -442,12 +376,12 @@ class _Connection:
             if head is None:
                 return False
             scope = self._parse(head)
-        except _BadRequest as refusal:
+        except BadRequest as refusal:
             await self._refuse(refusal)
             return False
         try:
             await self.server.app(scope, self.receive, self.send)
-        except _BadRequest as refusal:
+        except BadRequest as refusal:
             await self._refuse(refusal)
             return False
         except _Gone:
@@ -455,11 +389,11 @@ class _Connection:
         except Exception:  # a bug in the app costs this request: answered 500 if nothing was sent yet
             log.exception("the HTTP app failed", extra={"stage": "http"})
             if self.started is None:
-                await self._refuse(_BadRequest(500, "internal error"))
+                await self._refuse(BadRequest(500, "internal error"))
             return False
         if not self.complete:
             if self.started is None:
-                await self._refuse(_BadRequest(500, "the app sent no answer"))
+                await self._refuse(BadRequest(500, "the app sent no answer"))
             return False
         if self.broken or self.close_after or not self.body_done:
             return False
@@ -467,7 +401,7 @@ class _Connection:
             await trio.lowlevel.checkpoint()
         return True
 
-    async def _refuse(self, refusal: _BadRequest) -> None:
+    async def _refuse(self, refusal: BadRequest) -> None:
         if self.head_sent:
             return
         self.started, self.close_after = (refusal.status, [(b"content-type", b"application/json")]), True
