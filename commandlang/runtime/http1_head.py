@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..errors import ServiceError
+
 __all__ = ["BadRequest", "RequestHead", "parse_head", "REASONS"]
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -29,7 +31,7 @@ REASONS = {100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No
            504: "Gateway Timeout", 505: "HTTP Version Not Supported"}  # fmt: skip
 
 
-class BadRequest(Exception):
+class BadRequest(ServiceError):
     """The request breaks HTTP/1.1: answered with `status`, and the connection closed."""
 
     def __init__(self, status: int, reason: str) -> None:
