@@ -7,9 +7,10 @@ Each function's own time (cProfile's tottime) is charged to a subsystem by the f
 code that belongs to no subsystem of its own (builtins such as `socket.send`, h11, trio's socket
 wrappers, contextlib, dataclasses) is charged to whoever called it, split as cProfile measured the
 calls from each caller, up the stack until a subsystem is found. The epoll wait is idle time and is
-left out, and so is startup (imports, compiling, module bodies). Commands are counted by the calls of `Lifecycle._new_record` (one per command) unless
-`--commands` says otherwise. cProfile itself slows every Python call: read the shares, not the
-absolute milliseconds.
+left out, and so is startup (imports, compiling, module bodies). Commands are counted by the calls of
+`Lifecycle._new_record` (one per command) unless `--commands` says otherwise. The profile times the
+Trio thread's CPU (`profile_cpu.py`), and its timer slows every Python call: read the shares and the
+ratios between two runs, not the absolute milliseconds.
 """
 
 from __future__ import annotations
