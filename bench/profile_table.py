@@ -1,7 +1,7 @@
 """Where the service's CPU goes: a cProfile of `commandlang serve` summarised by subsystem.
 
     BENCH_PROFILE=/tmp/p/run python bench/bench_e2e.py --seconds 6 --concurrency 50 --sessions 10 --paths webhook --no-burst
-    python bench/profile_table.py /tmp/p/run-*.prof [--commands N] [--top 25]
+    python bench/profile_table.py /tmp/p/run-*.prof [--commands N] [--markdown]
 
 Each function's own time (cProfile's tottime) is charged to a subsystem by the file it is in. Time in
 code that belongs to no subsystem of its own (builtins such as `socket.send`, h11, trio's socket
