@@ -155,8 +155,8 @@ class SyncHub:
             self._gap.set()
             return
         self._forward(event)
-        while self._held and self._forwarded + 1 in self._held:  # type: ignore[operator]
-            self._forward(self._held.pop(self._forwarded + 1))  # type: ignore[operator]
+        while self._held and self._forwarded is not None and self._forwarded + 1 in self._held:
+            self._forward(self._held.pop(self._forwarded + 1))
 
     def notice(self, data: Mapping[str, Any]) -> None:
         """A frame outside the event log, such as `{"type": "registry", "version": ...}` after a reload,
@@ -205,7 +205,7 @@ class SyncHub:
                         session.pending = frame
                         dirty.append(session)
                     elif pending.__class__ is bytes:
-                        session.pending = [pending, frame]  # type: ignore[list-item]
+                        session.pending = [pending, frame]
                     else:
                         pending.append(frame)  # type: ignore[union-attr]
                 else:
@@ -225,7 +225,7 @@ class SyncHub:
             if not session.live:
                 continue  # closing: nothing more is sent after that decision
             if data.__class__ is bytes:
-                sent = session.peer.send(data)  # type: ignore[arg-type]
+                sent = session.peer.send(data)
             else:
                 if data != last:  # the same frame objects: compared by identity first, cheap
                     last, joined = data, b"".join(data)  # type: ignore[assignment, arg-type]
