@@ -6,11 +6,12 @@ transport.py for why) and closes them on exit. An executor is bound to one
 registry version; on hot reload the runtime opens a new one and closes the old
 one once its in-flight commands are done.
 
-Timing, all with Trio cancel scopes:
-- the command's deadline (an absolute `trio.current_time()` value, or
-  `now + command.timeout` when none is given) is one `move_on_at` around the
-  whole attempt loop, backoff sleeps included;
-- each attempt is bounded by the backend's `timeout`.
+Timing, with one Trio cancel scope per attempt:
+- each attempt is bounded by the earlier of the backend's `timeout` and the
+  command's deadline (an absolute `trio.current_time()` value, or
+  `now + command.timeout` when none is given);
+- a backoff sleep is only taken when it ends before that deadline
+  (`retry_delay`), and no attempt starts after it.
 
 Retries (see retry.py): only when the method is idempotent or the request
 carries an `Idempotency-Key` (every POST/PUT/PATCH does, the key being the
