@@ -130,6 +130,7 @@ class SyncHub:
         self._forwarded: int | None = None  # the last seq sent to live sessions; None until serve() read the store
         self._held: dict[int, StateEvent] = {}  # published ahead of a gap
         self._dirty: list[Session] = []  # sessions with frames in `pending`, for the next flush
+        self._batch_frames: list[bytes] = []  # the frames forwarded since the last flush
         self._flush_wake = trio.Event()
         self._gap = trio.Event()
         self._closing = False
@@ -190,6 +191,7 @@ class SyncHub:
                 continue
             if frame is None:
                 frame = self.frame(event)
+                self._batch_frames.append(frame)
             # The hot loop: one comparison, one attribute store and one list append per recipient.
             # `last_sent` also keeps a session subscribed to two matching scopes from getting it twice.
             dirty = self._dirty
@@ -217,6 +219,14 @@ class SyncHub:
         """Write every session's frames forwarded since the last flush: one `send` per session, the
         joined bytes shared by sessions sent the same frames (those with the same subscriptions)."""
         dirty, self._dirty = self._dirty, []
+        frames, self._batch_frames = self._batch_frames, []
+        if len(frames) == 1:  # one event in the batch (a quiet hub, or one broadcast): every session has just it
+            frame = frames[0]
+            for session in dirty:
+                session.pending = None
+                if session.live and not session.peer.send(frame):
+                    session.close_soon(CLOSE_TOO_SLOW, "too slow: reconnect and resume")
+            return
         last: list[bytes] | None = None
         joined = b""
         for session in dirty:
