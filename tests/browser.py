@@ -86,11 +86,18 @@ class DevTools:
         for kind in ("rawKeyDown", "keyUp"):
             await self.call("Input.dispatchKeyEvent", type=kind, key=key, code=key, windowsVirtualKeyCode=codes[key])
 
+    async def viewport(self, width: int, height: int) -> None:
+        """Lay the page out at `width` x `height` CSS pixels, like a side panel of that size."""
+        await self.call(
+            "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+        )
+
     async def click(self, selector: str) -> None:
-        """A real mouse click at the centre of the first element matching `selector`."""
+        """A real mouse click at the centre of the first element matching `selector` (scrolled into view first,
+        as a person would scroll to it)."""
         box = await self.evaluate(
-            f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
-            f" return [r.x + r.width / 2, r.y + r.height / 2]; }})()"
+            f"(() => {{ const e = document.querySelector({json.dumps(selector)}); e.scrollIntoView({{block: 'nearest'}});"
+            f" const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()"
         )
         for kind in ("mousePressed", "mouseReleased"):
             await self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)

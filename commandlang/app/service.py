@@ -275,7 +275,7 @@ class Service:
         http_port = await nursery.start(self._serve_http, app)
         self.say(f"listening http://{config.host}:{http_port}")
         if config.demo:
-            self.say(f"open http://{config.host}:{http_port}/ in a browser to chat with the demo")
+            self._say_demo_links(http_port, sync_port)
         return Ports(http_port, sync_port, demo_port)
 
     def _channel_metrics(self, channel: Channel) -> None:
@@ -328,7 +328,8 @@ class Service:
             secret = secrets.token_urlsafe(32)
             log.warning(
                 "COMMANDLANG_SYNC_SECRET is not set: using a random one for this run, so tokens from "
-                "`commandlang token` will be refused",
+                "`commandlang token` will be refused"
+                + (" (the agent panel link printed below carries a token for this run)" if config.demo else ""),
                 extra={"stage": "start"},
             )
         # the panel's Approve / Deny buttons: the same tokens, on the HTTP port
@@ -343,6 +344,13 @@ class Service:
         self.metrics.gauge("commandlang_sync_sessions", "Open state sync sessions", lambda: hub.session_count)
         self.say(f"listening sync ws://{config.host}:{sync_port}/sync")
         return int(sync_port)
+
+    def _say_demo_links(self, http_port: int, sync_port: int | None) -> None:
+        """--demo only: the chat page and a ready agent panel for the same conversation (panel_routes)."""
+        from .panel_routes import demo_lines
+
+        for line in demo_lines(self.config.host, http_port, sync_port, self._sync_secret, self.clock):
+            self.say(line)
 
     async def _panel(self, request: Request) -> Response:
         from ..sync.panel import panel_response
@@ -390,6 +398,11 @@ class Service:
             self.metrics.gauge(
                 "commandlang_signin_refused", "POST /sync/token answered 401 or 403", lambda: exchange.refused
             )
+        if self.config.demo and self._sync_secret and self._sync_port is not None:
+            from .panel_routes import DemoPanel
+
+            demo_panel = DemoPanel(self._sync_secret, self._sync_port, self.clock)
+            app.route("GET", "/demo/panel", demo_panel.handle, max_body=0, admit=demo_panel.admit)
         return app
 
     async def _healthz(self, request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""The command box's HTTP face: `POST /sync/complete` and `POST /sync/commands` (runtime.md section 3).
+"""The command box's HTTP face: `POST /sync/complete` and `POST /sync/commands` (runtime.md section 3),
+and `GET /sync/registry`, the registry's outline the panel writes argument values with.
 
 Both are on the main HTTP port and take the agent's sync token as `Authorization: Bearer <token>`
 (the one the panel already holds for `/sync`). The token is checked on the request's head, before a
@@ -38,6 +39,7 @@ import trio
 
 from ..jsonsafe import UnsafeJson, loads_bounded
 from ..registry.complete import browser_completion
+from ..registry.outline import registry_outline
 from ..runtime.http import Request, Response, RouteSpec, json_response
 from ..runtime.messages import InboundMessage, OutboundReply, ReplySink, Submit
 from ..runtime.store import CommandRecord, Store, StoreUnavailable
@@ -80,8 +82,9 @@ class CommandBox:
         self._clock = clock
 
     def routes(self) -> list[RouteSpec]:
-        """Both routes, admitted on the token (so their bodies do not count as unauthenticated)."""
+        """The routes, admitted on the token (so their bodies do not count as unauthenticated)."""
         return [
+            RouteSpec("GET", "/sync/registry", self.outline, admit=self.admit, authenticates=True, max_body=0),
             RouteSpec("POST", "/sync/complete", self.complete, admit=self.admit, authenticates=True, max_body=MAX_BODY),
             RouteSpec("POST", "/sync/commands", self.commands, admit=self.admit, authenticates=True, max_body=MAX_BODY),
         ]
@@ -115,6 +118,14 @@ class CommandBox:
         except ValueError as exc:
             return _bad(str(exc))
         return json_response(200, answer)
+
+    # -- GET /sync/registry -------------------------------------------------------------------
+    async def outline(self, request: Request) -> Response:
+        """The argument types the panel humanises values with (registry/outline.py); nothing secret."""
+        found = self._token(request)
+        if isinstance(found, Response):
+            return found
+        return json_response(200, registry_outline(self._registry().spec), {"cache-control": "no-store"})
 
     # -- POST /sync/commands -----------------------------------------------------------------
     async def commands(self, request: Request) -> Response:

@@ -30,21 +30,34 @@ class FakeRuntime:
         self.records: dict[str, CommandRecord] = {}
         self.now = 1000.0
 
-    async def create(self, command_id: str, conversation: str, queue: str | None = None) -> StateEvent:
+    async def create(
+        self,
+        command_id: str,
+        conversation: str,
+        queue: str | None = None,
+        *,
+        command: str = "refund",
+        args: dict[str, Any] | None = None,
+        status: str = "pending",
+        actor: str = "cust-1",
+        role: str = "customer",
+        **fields: Any,
+    ) -> StateEvent:
         self.now += 1
         record = CommandRecord(
             id=command_id,
             conversation_id=conversation,
-            command="refund",
-            args={"order": "12345", "amount": "19.99"},
-            status="pending",
-            actor="cust-1",
-            role="customer",
+            command=command,
+            args={"order": "12345", "amount": "19.99"} if args is None else args,
+            status=status,  # type: ignore[arg-type]
+            actor=actor,
+            role=role,
             channel="webhook",
             message_id=f"m-{command_id}",
             created_at=self.now,
             updated_at=self.now,
             queue_id=queue,
+            **fields,
         )
         return await self._append(record)
 
@@ -52,6 +65,10 @@ class FakeRuntime:
         self.now += 1
         error = {"code": "backend", "message": "the refund service said no"} if status == "failed" else None
         return await self._append(self.records[command_id].moved(status, self.now, error))  # type: ignore[arg-type]
+
+    async def append(self, record: CommandRecord) -> StateEvent:
+        """Store and publish a record made by the test (a field `create` and `move` do not set)."""
+        return await self._append(record)
 
     async def _append(self, record: CommandRecord) -> StateEvent:
         event = await self.store.append(record)

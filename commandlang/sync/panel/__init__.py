@@ -33,6 +33,10 @@ _FILES = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/panel.js": ("panel.js", "text/javascript; charset=utf-8"),
     "/panel.css": ("panel.css", "text/css; charset=utf-8"),
+    **{
+        f"/{name}.js": (f"{name}.js", "text/javascript; charset=utf-8")
+        for name in ("labels", "format", "cards", "replies", "commandbox")
+    },
     "/signin.js": ("signin.js", "text/javascript; charset=utf-8"),
     "/signin.html": ("signin.html", "text/html; charset=utf-8"),
 }
