@@ -9,14 +9,22 @@ Bidirectional controls are removed too: they are invisible, and they make a
 value display as something other than what it is (after U+202E the rest of
 the line reads right to left), in the agent's panel and wherever the value
 is shown again. `decode.py` drops the ones written as escapes.
+
+Two implementations of one rule: `normalise_reference` walks the text one
+character at a time and is the definition; `normalise` gets the same answer
+faster (the spaces in one regex substitution, the quote rules only at the
+quotes) whenever nothing is removed, so the offset map stays the identity;
+text holding a zero-width or bidi character takes the reference walk.
+tests/syntax/test_fast_path.py checks that both agree.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import NamedTuple
 
-__all__ = ["BIDI_CONTROLS", "Normalised", "normalise"]
+__all__ = ["BIDI_CONTROLS", "Normalised", "may_be_command", "normalise", "normalise_reference"]
 
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\ufeff")
 # Embeddings and overrides (U+202A-U+202E), isolates (U+2066-U+2069) and the marks LRM, RLM and ALM.
@@ -28,6 +36,17 @@ _FULLWIDTH_SOLIDUS = "\uff0f"
 # Characters after which a quote opens a value, and before which it closes one.
 _VALUE_START_BEFORE = frozenset(" \n\r=[,")
 _VALUE_END_AFTER = frozenset(" \n\r],")
+
+_REMOVED_RE = re.compile("[%s]" % "".join(sorted(_REMOVED)))
+# A tab or a Unicode space separator other than " " itself. `\s` is `str.isspace`: the separators
+# (category Zs) and the controls and line/paragraph separators listed here, which stay as they are.
+_SPACE_RE = re.compile(r"[^\S \n\x0b\x0c\r\x1c-\x1f\x85\u2028\u2029]")
+# The characters the quote rules look at: quotes of both kinds, typed plainly or typographically.
+_QUOTE_RE = re.compile("[\"'%s]" % "".join(sorted(_DOUBLE_QUOTES | _SINGLE_QUOTES)))
+_TYPOGRAPHIC_RE = re.compile("[%s]" % "".join(sorted(_DOUBLE_QUOTES | _SINGLE_QUOTES)))
+# What may stand before the `/` of a command: whitespace and the characters normalisation removes.
+_LEADING_RE = re.compile("[\\s%s]*" % "".join(sorted(_REMOVED)))
+_COMMAND_STARTS = ("/", _FULLWIDTH_SOLIDUS)
 
 
 class Normalised(NamedTuple):
@@ -51,12 +70,78 @@ def _is_space(char: str) -> bool:
     return char == "\t" or (char != " " and unicodedata.category(char) == "Zs")
 
 
+def may_be_command(original: str) -> bool:
+    """False when the normalised text cannot start with `/`: ordinary chat, decided without normalising it.
+
+    The normalised text starts with the first character that is neither
+    whitespace nor removed; it is `/` when that character is `/` or a
+    fullwidth solidus.
+    """
+    first = original[:1]
+    if first == "/":
+        return True
+    if not (first.isspace() or first in _REMOVED or first == _FULLWIDTH_SOLIDUS):
+        return False
+    start = _LEADING_RE.match(original)
+    return start is not None and original[start.end() : start.end() + 1] in _COMMAND_STARTS
+
+
 def normalise(original: str) -> Normalised:
     """Apply the spec's normalisation (section 1) and strip surrounding whitespace."""
     if original.isascii() and "\t" not in original:
         stripped = original.strip()
         return Normalised(stripped, None, len(original) - len(original.lstrip()), original)
+    if _REMOVED_RE.search(original) is not None:
+        return normalise_reference(original)  # removals move offsets: the walk builds the map
+    text = _SPACE_RE.sub(" ", original)
+    if _TYPOGRAPHIC_RE.search(text) is not None:
+        text = _convert_quotes(text)
+    left = len(text) - len(text.lstrip())
+    if text[left : left + 1] == _FULLWIDTH_SOLIDUS:
+        text = text[:left] + "/" + text[left + 1 :]
+    return Normalised(text.strip(), None, left, original)
 
+
+def _convert_quotes(text: str) -> str:
+    """The reference walk's quote rules, applied only where a quote stands (no removals, spaces mapped)."""
+    pieces: list[str] = []
+    done = 0
+    in_double = in_single = False
+    for found in _QUOTE_RE.finditer(text):
+        index = found.start()
+        char = found.group()
+        if char in _DOUBLE_QUOTES and not in_single:
+            char = '"'
+        elif char in _SINGLE_QUOTES and not in_double:
+            # Neither set holds a quote, so the neighbours' own conversion cannot change the answer.
+            before = text[index - 1] if index else " "
+            after = text[index + 1] if index + 1 < len(text) else " "
+            if not in_single and before in _VALUE_START_BEFORE:
+                char = "'"
+            elif in_single and after in _VALUE_END_AFTER:
+                char = "'"
+        if char == '"' and not in_single:
+            if not (in_double and _backslashes_before(text, index) % 2 == 1):
+                in_double = not in_double
+        elif char == "'" and not in_double:
+            in_single = not in_single
+        if char != found.group():
+            pieces.append(text[done:index])
+            pieces.append(char)
+            done = index + 1
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+def _backslashes_before(text: str, index: int) -> int:
+    start = index
+    while start > 0 and text[start - 1] == "\\":
+        start -= 1
+    return index - start
+
+
+def normalise_reference(original: str) -> Normalised:
+    """The definition of normalisation, one character at a time (any text; builds the offset map)."""
     chars: list[str] = []
     origin: list[int] = []
     in_double = in_single = seen_visible = False

@@ -1,10 +1,13 @@
 """Chat text -> `Invocation` | None (not a command) | `CommandError` (a syntax error).
 
-The Lark LALR parser is built once from `grammar/commandlang.lark`. Most
-commands take the fast path (`fast.py`), a scanner compiled from the same
-grammar's terminals; anything it does not handle plainly (lists, errors) goes
-to Lark, so every syntax error is Lark's, classified here into the spec's
-codes with a column in the text the user sent.
+The Lark LALR parser is built once from `grammar/commandlang.lark`, the
+single source of truth. Commands are read by the fast path (`fast.py`): the
+grammar's own terminals, tried in the order Lark's contextual lexer tries
+them, which yields Lark's raw items or the offset where Lark's parse stops;
+`_syntax_error` turns that offset into the spec's code and a column in the
+text the user sent, for Lark's exceptions and the fast path alike.
+`reference_parse` is the grammar read by Lark itself, what the fast path is
+proven equal to.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import lark
 
 from ..diagnostics import CommandError, Diagnostic
 from ..resources import grammar_path
 from .decode import decode_word
-from .normalise import Normalised, normalise
+from .normalise import Normalised, may_be_command, normalise, normalise_reference
 from .tree import Flag, Invocation, Item, ListValue, Option, Positional, Span, Value
 
 __all__ = ["SyntaxOptions", "SyntaxParser", "default_parser", "parse_invocation"]
@@ -60,21 +64,12 @@ class SyntaxParser:
 
     def parse(self, text: str, options: SyntaxOptions = SyntaxOptions()) -> Invocation | None:
         """Parse one chat message; None when it is not a command; `CommandError` on bad syntax."""
-        if len(text) > options.max_length:
-            # Checked first so a huge message costs nothing more than its length.
-            head = normalise(text[: options.max_length]).text
-            if not head.startswith("/") or self.name_re.match(head) is None:
-                return None  # long ordinary chat (`/etc/hosts ...` too) passes through, as a short one does
-            raise _error(
-                "too_long",
-                options.max_length,
-                f"The message is {len(text)} characters long; a command may be at most {options.max_length}.",
-                "Shorten the command.",
-            )
-        norm = normalise(text)
-        body = norm.text
-        if not body.startswith("/"):
+        if not may_be_command(text):
+            return None  # most chat messages: decided on their first characters
+        norm = self._command_text(text, options, normalise)
+        if norm is None:
             return None
+        body = norm.text
         name_match = self.name_re.match(body)
         if name_match is None:
             return None  # `/etc/hosts`, `// note`, `/ hi`, `/?`: ordinary chat
@@ -83,17 +78,49 @@ class SyntaxParser:
             items = self.fast.items(body, name_match.end(), norm.offset, options.percent_decode, options.max_items)
             if items is not None:
                 return Invocation(name.lower(), Span(1 + norm.offset, len(name) + 1 + norm.offset), items, text)
-        raw_items = self.fast.scan(body, name_match.end())
-        if raw_items is None:
-            raw_items = self._lark_items(norm)
-        return _build(norm, name, raw_items, options)
+        scanned = self.fast.scan(body, name_match.end())
+        if isinstance(scanned, int):
+            raise _syntax_error(scanned, norm)
+        return _build(norm, name, scanned, options)
+
+    def reference_parse(self, text: str, options: SyntaxOptions = SyntaxOptions()) -> Invocation | None:
+        """The grammar's own answer: the reference normalisation, then Lark; no fast path at all.
+
+        `parse` is proven equal to it (tests/syntax/test_fast_path.py); it is
+        several times slower and nothing else needs it.
+        """
+        norm = self._command_text(text, options, normalise_reference)
+        if norm is None:
+            return None
+        name_match = self.name_re.match(norm.text)
+        if name_match is None:
+            return None
+        return _build(norm, norm.text[1 : name_match.end()], self._lark_items(norm), options)
+
+    def _command_text(
+        self, text: str, options: SyntaxOptions, normalised: Callable[[str], Normalised]
+    ) -> Normalised | None:
+        """The normalised text when it starts with `/`; None for chat; `too_long` for a long command."""
+        if len(text) > options.max_length:
+            # Checked first so a huge message costs nothing more than its length.
+            head = normalised(text[: options.max_length]).text
+            if not head.startswith("/") or self.name_re.match(head) is None:
+                return None  # long ordinary chat (`/etc/hosts ...` too) passes through, as a short one does
+            raise _error(
+                "too_long",
+                options.max_length,
+                f"The message is {len(text)} characters long; a command may be at most {options.max_length}.",
+                "Shorten the command.",
+            )
+        norm = normalised(text)
+        return norm if norm.text.startswith("/") else None
 
     def _lark_items(self, norm: Normalised) -> list[RawItem]:
         body = norm.text
         try:
             tree = self.lark.parse(body)
         except lark.UnexpectedInput as exc:
-            raise _classify(exc, norm) from None
+            raise _syntax_error(_error_offset(exc, body), norm) from None
         items: list[RawItem] = []
         for node in tree.children[2:]:
             assert isinstance(node, lark.Tree)  # `start: SLASH NAME item*`: every item is a rule
@@ -231,16 +258,19 @@ def _open_bracket_before(text: str, pos: int) -> int | None:
     return open_at
 
 
-def _classify(exc: lark.UnexpectedInput, norm: Normalised) -> CommandError:
-    """Turn Lark's exception into one of the spec's syntax error codes."""
-    body = norm.text
+def _error_offset(exc: lark.UnexpectedInput, body: str) -> int:
+    """Where Lark's parse stopped: the offset no terminal matched at, or the end of the text."""
     pos: int | None = None
     if isinstance(exc, lark.UnexpectedCharacters):
         pos = exc.pos_in_stream
     elif isinstance(exc, lark.UnexpectedToken) and exc.token.type != "$END":
         pos = exc.token.start_pos
-    if pos is None:  # the end of the input (Lark's `$END` token, or an `UnexpectedEOF` with no position)
-        pos = len(body)
+    return len(body) if pos is None else pos  # None: Lark's `$END` token, or an `UnexpectedEOF` with no position
+
+
+def _syntax_error(pos: int, norm: Normalised) -> CommandError:
+    """The spec's syntax error for a parse that stopped at offset `pos` of the normalised text."""
+    body = norm.text
     column = norm.to_original(min(pos, len(body) - 1)) + 1
     char = body[pos] if pos < len(body) else ""
     bracket = _open_bracket_before(body, pos)
