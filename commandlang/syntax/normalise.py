@@ -24,7 +24,7 @@ import re
 import unicodedata
 from typing import NamedTuple
 
-__all__ = ["BIDI_CONTROLS", "Normalised", "may_be_command", "normalise", "normalise_reference"]
+__all__ = ["BIDI_CONTROLS", "Normalised", "may_be_command", "normalise", "normalise_in_place", "normalise_reference"]
 
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\ufeff")
 # Embeddings and overrides (U+202A-U+202E), isolates (U+2066-U+2069) and the marks LRM, RLM and ALM.
@@ -32,15 +32,17 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 _REMOVED = _ZERO_WIDTH | BIDI_CONTROLS
 _DOUBLE_QUOTES = frozenset("\u201c\u201d\u201e\u00ab\u00bb")
 _SINGLE_QUOTES = frozenset("\u2018\u2019")
+_DOUBLE_QUOTE_LIST = sorted(_DOUBLE_QUOTES)
 _FULLWIDTH_SOLIDUS = "\uff0f"
 # Characters after which a quote opens a value, and before which it closes one.
 _VALUE_START_BEFORE = frozenset(" \n\r=[,")
 _VALUE_END_AFTER = frozenset(" \n\r],")
 
 _REMOVED_RE = re.compile("[%s]" % "".join(sorted(_REMOVED)))
-# A tab or a Unicode space separator other than " " itself. `\s` is `str.isspace`: the separators
-# (category Zs) and the controls and line/paragraph separators listed here, which stay as they are.
-_SPACE_RE = re.compile(r"[^\S \n\x0b\x0c\r\x1c-\x1f\x85\u2028\u2029]")
+# A tab or a Unicode space separator (category Zs) other than " " itself, spelled out because a
+# short explicit class scans faster than `[^\S...]`; a test checks it against `_is_space` on every
+# code point, so a Unicode update that adds a separator fails there.
+_SPACE_RE = re.compile("[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 # The characters the quote rules look at: quotes of both kinds, typed plainly or typographically.
 _QUOTE_RE = re.compile("[\"'%s]" % "".join(sorted(_DOUBLE_QUOTES | _SINGLE_QUOTES)))
 _TYPOGRAPHIC_RE = re.compile("[%s]" % "".join(sorted(_DOUBLE_QUOTES | _SINGLE_QUOTES)))
@@ -88,44 +90,68 @@ def may_be_command(original: str) -> bool:
 
 def normalise(original: str) -> Normalised:
     """Apply the spec's normalisation (section 1) and strip surrounding whitespace."""
-    if original.isascii() and "\t" not in original:
-        stripped = original.strip()
-        return Normalised(stripped, None, len(original) - len(original.lstrip()), original)
-    if _REMOVED_RE.search(original) is not None:
+    shifted = normalise_in_place(original)
+    if shifted is None:
         return normalise_reference(original)  # removals move offsets: the walk builds the map
+    return Normalised(shifted[0], None, shifted[1], original)
+
+
+def normalise_in_place(original: str) -> tuple[str, int] | None:
+    """(normalised text, offset of its first character) when no character is removed, else None.
+
+    Then every character stays where it was, so a span in the normalised text
+    is the same span in the original, shifted by the offset: the case the
+    fused fast path handles.
+    """
+    if original.isascii():
+        if "\t" in original:
+            original = original.replace("\t", " ")
+        stripped = original.strip()
+        return stripped, len(original) - len(original.lstrip())
+    if _REMOVED_RE.search(original) is not None:
+        return None
     text = _SPACE_RE.sub(" ", original)
     if _TYPOGRAPHIC_RE.search(text) is not None:
         text = _convert_quotes(text)
     left = len(text) - len(text.lstrip())
     if text[left : left + 1] == _FULLWIDTH_SOLIDUS:
         text = text[:left] + "/" + text[left + 1 :]
-    return Normalised(text.strip(), None, left, original)
+    return text.strip(), left
 
 
 def _convert_quotes(text: str) -> str:
     """The reference walk's quote rules, applied only where a quote stands (no removals, spaces mapped)."""
+    if "'" not in text and "\u2018" not in text and "\u2019" not in text:
+        # No single quote, so no single-quoted value: every typographic double quote becomes `"`.
+        for quote in _DOUBLE_QUOTE_LIST:
+            if quote in text:
+                text = text.replace(quote, '"')
+        return text
     pieces: list[str] = []
     done = 0
+    last = len(text) - 1
     in_double = in_single = False
     for found in _QUOTE_RE.finditer(text):
         index = found.start()
-        char = found.group()
-        if char in _DOUBLE_QUOTES and not in_single:
-            char = '"'
-        elif char in _SINGLE_QUOTES and not in_double:
-            # Neither set holds a quote, so the neighbours' own conversion cannot change the answer.
-            before = text[index - 1] if index else " "
-            after = text[index + 1] if index + 1 < len(text) else " "
-            if not in_single and before in _VALUE_START_BEFORE:
+        typed = char = text[index]
+        if char in _DOUBLE_QUOTES:
+            if not in_single:
+                char = '"'
+        elif char in _SINGLE_QUOTES:
+            # Neither neighbour set holds a quote, so converting the neighbours cannot change the answer.
+            if in_double:
+                pass
+            elif not in_single:
+                if (text[index - 1] if index else " ") in _VALUE_START_BEFORE:
+                    char = "'"
+            elif (text[index + 1] if index < last else " ") in _VALUE_END_AFTER:
                 char = "'"
-            elif in_single and after in _VALUE_END_AFTER:
-                char = "'"
-        if char == '"' and not in_single:
-            if not (in_double and _backslashes_before(text, index) % 2 == 1):
+        if char == '"':
+            if not in_single and not (in_double and _backslashes_before(text, index) % 2 == 1):
                 in_double = not in_double
         elif char == "'" and not in_double:
             in_single = not in_single
-        if char != found.group():
+        if char != typed:
             pieces.append(text[done:index])
             pieces.append(char)
             done = index + 1

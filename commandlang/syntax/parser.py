@@ -22,7 +22,7 @@ import lark
 from ..diagnostics import CommandError, Diagnostic
 from ..resources import grammar_path
 from .decode import decode_word
-from .normalise import Normalised, may_be_command, normalise, normalise_reference
+from .normalise import Normalised, may_be_command, normalise, normalise_in_place, normalise_reference
 from .tree import Flag, Invocation, Item, ListValue, Option, Positional, Span, Value
 
 __all__ = ["SyntaxOptions", "SyntaxParser", "default_parser", "parse_invocation"]
@@ -66,22 +66,29 @@ class SyntaxParser:
         """Parse one chat message; None when it is not a command; `CommandError` on bad syntax."""
         if not may_be_command(text):
             return None  # most chat messages: decided on their first characters
-        norm = self._command_text(text, options, normalise)
-        if norm is None:
+        if len(text) > options.max_length:
+            self._check_long(text, options, normalise)
             return None
-        body = norm.text
-        name_match = self.name_re.match(body)
-        if name_match is None:
-            return None  # `/etc/hosts`, `// note`, `/ hi`, `/?`: ordinary chat
-        name = body[1 : name_match.end()]
-        if norm.origin is None:
-            items = self.fast.items(body, name_match.end(), norm.offset, options.percent_decode, options.max_items)
+        shifted = normalise_in_place(text)
+        if shifted is not None:  # the common case: spans only shift, so the fused path builds the tree
+            body, offset = shifted
+            name_match = self.name_re.match(body)
+            if name_match is None:
+                return None  # `/etc/hosts`, `// note`, `/ hi`, `/?`: ordinary chat
+            end = name_match.end()
+            items = self.fast.items(body, end, offset, options.percent_decode, options.max_items)
             if items is not None:
-                return Invocation(name.lower(), Span(1 + norm.offset, len(name) + 1 + norm.offset), items, text)
-        scanned = self.fast.scan(body, name_match.end())
+                return Invocation(body[1:end].lower(), Span(1 + offset, end + offset), items, text)
+            norm = Normalised(body, None, offset, text)
+        else:
+            norm = normalise_reference(text)
+            name_match = self.name_re.match(norm.text)
+            if name_match is None:
+                return None
+        scanned = self.fast.scan(norm.text, name_match.end())
         if isinstance(scanned, int):
             raise _syntax_error(scanned, norm)
-        return _build(norm, name, scanned, options)
+        return _build(norm, norm.text[1 : name_match.end()], scanned, options)
 
     def reference_parse(self, text: str, options: SyntaxOptions = SyntaxOptions()) -> Invocation | None:
         """The grammar's own answer: the reference normalisation, then Lark; no fast path at all.
@@ -89,31 +96,26 @@ class SyntaxParser:
         `parse` is proven equal to it (tests/syntax/test_fast_path.py); it is
         several times slower and nothing else needs it.
         """
-        norm = self._command_text(text, options, normalise_reference)
-        if norm is None:
+        if len(text) > options.max_length:
+            self._check_long(text, options, normalise_reference)
             return None
+        norm = normalise_reference(text)
         name_match = self.name_re.match(norm.text)
         if name_match is None:
-            return None
+            return None  # not `/` and a name: ordinary chat
         return _build(norm, norm.text[1 : name_match.end()], self._lark_items(norm), options)
 
-    def _command_text(
-        self, text: str, options: SyntaxOptions, normalised: Callable[[str], Normalised]
-    ) -> Normalised | None:
-        """The normalised text when it starts with `/`; None for chat; `too_long` for a long command."""
-        if len(text) > options.max_length:
-            # Checked first so a huge message costs nothing more than its length.
-            head = normalised(text[: options.max_length]).text
-            if not head.startswith("/") or self.name_re.match(head) is None:
-                return None  # long ordinary chat (`/etc/hosts ...` too) passes through, as a short one does
-            raise _error(
-                "too_long",
-                options.max_length,
-                f"The message is {len(text)} characters long; a command may be at most {options.max_length}.",
-                "Shorten the command.",
-            )
-        norm = normalised(text)
-        return norm if norm.text.startswith("/") else None
+    def _check_long(self, text: str, options: SyntaxOptions, normalised: Callable[[str], Normalised]) -> None:
+        """`too_long` for a text over max_length that starts as a command; long ordinary chat passes."""
+        head = normalised(text[: options.max_length]).text
+        if self.name_re.match(head) is None:
+            return  # long ordinary chat (`/etc/hosts ...` too) passes through, as a short one does
+        raise _error(
+            "too_long",
+            options.max_length,
+            f"The message is {len(text)} characters long; a command may be at most {options.max_length}.",
+            "Shorten the command.",
+        )
 
     def _lark_items(self, norm: Normalised) -> list[RawItem]:
         body = norm.text
