@@ -6,7 +6,7 @@ import difflib
 import re
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from ..diagnostics import CommandError, Diagnostic
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
@@ -20,7 +20,7 @@ __all__ = ["Binder"]
 class _CommandTable:
     """Per-command lookups, built once per registry so binding is a few dict reads."""
 
-    __slots__ = ("spec", "by_key", "by_name", "positionals", "defaults", "required", "constrained", "scalar_converters")
+    __slots__ = ("spec", "by_key", "by_name", "positionals", "defaults", "required", "passes", "scalar_converters")
 
     def __init__(self, spec: CommandSpec) -> None:
         self.spec = spec
@@ -29,7 +29,7 @@ class _CommandTable:
         self.positionals = spec.positionals
         self.defaults = {arg.name: _default(arg) for arg in spec.args}
         self.required = tuple(arg.name for arg in spec.args if arg.required)
-        self.constrained = {arg.name: arg for arg in spec.args if arg.constrained}
+        self.passes = {arg.name: _passes(arg) for arg in spec.args if arg.constrained}
         self.scalar_converters = {
             arg.name: CONVERTERS[arg.type.name]
             for arg in spec.args
@@ -158,10 +158,11 @@ class Binder:
                 self._give(given, arg, value, value.start + 1, today)
 
         args = dict(table.defaults)
-        constrained = table.constrained
+        passes = table.passes
         for name, (value, column) in given.items():
-            if name in constrained:
-                _check_constraints(constrained[name], value, column)
+            check = passes.get(name)
+            if check is not None and not check(value):
+                _check_constraints(table.by_name[name], value, column)  # raises, saying which check failed
             args[name] = value
         for name in table.required:
             if name not in given:
@@ -252,6 +253,12 @@ def _convert(arg: ArgSpec, value: Value | ListValue, today: Today | None) -> Any
                 arg.name,
                 "Drop the brackets, or quote the value.",
             )
+        converter = CONVERTERS.get(arg.type.name)
+        if converter is not None:
+            try:
+                return [converter(item.text, today) for item in value.items]
+            except ConversionError:
+                pass  # `_convert_one` below names the item that is wrong
         return [_convert_one(arg, item, today) for item in value.items]
     converted = _convert_one(arg, value, today)
     return [converted] if arg.type.is_list else converted
@@ -267,6 +274,56 @@ def _convert_one(arg: ArgSpec, value: Value, today: Today | None) -> Any:
         ) from None
 
 
+_UNBOUNDED = ("str", "email", "url", "uuid", "enum", "bool")  # types min/max do not apply to
+
+
+def _passes(arg: ArgSpec) -> Callable[[Any], bool]:
+    """True exactly when `_check_constraints` lets the value through: its checks without their messages.
+
+    Built once per argument, so binding a valid value costs one call; only a
+    failing value goes through `_check_constraints`, for the message.
+    tests/binding/test_constraint_checks.py checks both agree.
+    """
+    if not arg.type.is_list:
+        return _scalar_passes(arg, bounds=arg.type.name not in _UNBOUNDED)
+    each, low, high = _scalar_passes(arg, bounds=False), arg.min, arg.max
+    if each is _anything:
+        return lambda value: not (low is not None and len(value) < low) and not (high is not None and len(value) > high)
+    return lambda value: (
+        not (low is not None and len(value) < low)
+        and not (high is not None and len(value) > high)
+        and all(map(each, value))
+    )
+
+
+def _anything(value: Any) -> bool:
+    return True
+
+
+def _scalar_passes(arg: ArgSpec, *, bounds: bool) -> Callable[[Any], bool]:
+    checks: list[Callable[[Any], bool]] = []
+    low, high, shortest, longest = arg.min, arg.max, arg.min_length, arg.max_length
+    if bounds and low is not None:
+        checks.append(lambda value: not value < low)
+    if bounds and high is not None:
+        checks.append(lambda value: not value > high)
+    if shortest is not None:
+        checks.append(lambda value: not isinstance(value, str) or len(value) >= shortest)
+    if longest is not None:
+        checks.append(lambda value: not isinstance(value, str) or len(value) <= longest)
+    if arg.pattern is not None:
+        fullmatch = _compiled(arg.pattern).fullmatch
+        checks.append(lambda value: not isinstance(value, str) or fullmatch(value) is not None)
+    choices = arg.choices
+    if choices is not None and arg.type.name != "enum":
+        checks.append(lambda value: value in choices)
+    if not checks:
+        return _anything
+    if len(checks) == 1:
+        return checks[0]
+    return lambda value: all(check(value) for check in checks)
+
+
 def _check_constraints(arg: ArgSpec, value: Any, column: int) -> None:
     if arg.type.is_list:
         _bounds(arg, len(value), column, "items")
@@ -277,7 +334,7 @@ def _check_constraints(arg: ArgSpec, value: Any, column: int) -> None:
 
 
 def _check_scalar(arg: ArgSpec, value: Any, column: int, *, bounds: bool) -> None:
-    if bounds and arg.type.name not in ("str", "email", "url", "uuid", "enum", "bool"):
+    if bounds and arg.type.name not in _UNBOUNDED:
         _bounds(arg, value, column, None)
     if isinstance(value, str):
         if arg.min_length is not None and len(value) < arg.min_length:
