@@ -32,20 +32,26 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 _REMOVED = _ZERO_WIDTH | BIDI_CONTROLS
 _DOUBLE_QUOTES = frozenset("\u201c\u201d\u201e\u00ab\u00bb")
 _SINGLE_QUOTES = frozenset("\u2018\u2019")
-_DOUBLE_QUOTE_LIST = sorted(_DOUBLE_QUOTES)
 _FULLWIDTH_SOLIDUS = "\uff0f"
 # Characters after which a quote opens a value, and before which it closes one.
 _VALUE_START_BEFORE = frozenset(" \n\r=[,")
 _VALUE_END_AFTER = frozenset(" \n\r],")
 
-_REMOVED_RE = re.compile("[%s]" % "".join(sorted(_REMOVED)))
-# A tab or a Unicode space separator (category Zs) other than " " itself, spelled out because a
-# short explicit class scans faster than `[^\S...]`; a test checks it against `_is_space` on every
-# code point, so a Unicode update that adds a separator fails there.
-_SPACE_RE = re.compile("[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+# A tab and the Unicode space separators (category Zs) other than " " itself, spelled out; a test
+# checks the set against `_is_space` on every code point, so a Unicode update that adds a
+# separator fails there.
+_SPACES = frozenset(
+    "\t\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+)
+_TYPOGRAPHIC = _DOUBLE_QUOTES | _SINGLE_QUOTES
+# Every character the in-place normalisation acts on: one pass over the text finds them all.
+_SPECIAL_RE = re.compile("[%s]" % "".join(sorted(_REMOVED | _SPACES | _TYPOGRAPHIC)))
 # The characters the quote rules look at: quotes of both kinds, typed plainly or typographically.
-_QUOTE_RE = re.compile("[\"'%s]" % "".join(sorted(_DOUBLE_QUOTES | _SINGLE_QUOTES)))
-_TYPOGRAPHIC_RE = re.compile("[%s]" % "".join(sorted(_DOUBLE_QUOTES | _SINGLE_QUOTES)))
+_QUOTE_RE = re.compile("[\"'%s]" % "".join(sorted(_TYPOGRAPHIC)))
+# A typographic single quote where it may open a value: at the start, or after a value-start character.
+_SINGLE_MAY_OPEN_RE = re.compile(
+    "(?:^|[%s])[%s]" % (re.escape("".join(sorted(_VALUE_START_BEFORE))), "".join(sorted(_SINGLE_QUOTES)))
+)
 # What may stand before the `/` of a command: whitespace and the characters normalisation removes.
 _LEADING_RE = re.compile("[\\s%s]*" % "".join(sorted(_REMOVED)))
 _COMMAND_STARTS = ("/", _FULLWIDTH_SOLIDUS)
@@ -108,24 +114,33 @@ def normalise_in_place(original: str) -> tuple[str, int] | None:
             original = original.replace("\t", " ")
         stripped = original.strip()
         return stripped, len(original) - len(original.lstrip())
-    if _REMOVED_RE.search(original) is not None:
+    found = frozenset(_SPECIAL_RE.findall(original))
+    if not found:
+        text = original
+    elif not found.isdisjoint(_REMOVED):
         return None
-    text = _SPACE_RE.sub(" ", original)
-    if _TYPOGRAPHIC_RE.search(text) is not None:
-        text = _convert_quotes(text)
+    else:
+        text = original
+        for space in found & _SPACES:
+            text = text.replace(space, " ")
+        if not found.isdisjoint(_TYPOGRAPHIC):
+            text = _convert_quotes(text, found)
     left = len(text) - len(text.lstrip())
     if text[left : left + 1] == _FULLWIDTH_SOLIDUS:
         text = text[:left] + "/" + text[left + 1 :]
     return text.strip(), left
 
 
-def _convert_quotes(text: str) -> str:
-    """The reference walk's quote rules, applied only where a quote stands (no removals, spaces mapped)."""
-    if "'" not in text and "\u2018" not in text and "\u2019" not in text:
-        # No single quote, so no single-quoted value: every typographic double quote becomes `"`.
-        for quote in _DOUBLE_QUOTE_LIST:
-            if quote in text:
-                text = text.replace(quote, '"')
+def _convert_quotes(text: str, specials: frozenset[str]) -> str:
+    """The reference walk's quote rules, applied only where a quote stands (no removals, spaces mapped).
+
+    `specials` holds the text's characters that `_SPECIAL_RE` matches.
+    """
+    if "'" not in text and (specials.isdisjoint(_SINGLE_QUOTES) or _SINGLE_MAY_OPEN_RE.search(text) is None):
+        # No single quote can open a value (an apostrophe after a letter never does), so there is
+        # no single-quoted value: every typographic double quote becomes `"`, no single one changes.
+        for quote in specials & _DOUBLE_QUOTES:
+            text = text.replace(quote, '"')
         return text
     pieces: list[str] = []
     done = 0
