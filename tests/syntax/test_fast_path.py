@@ -8,6 +8,7 @@ span), or the same error code, column, message and hint, or both None.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from commandlang import CommandError
 from commandlang.syntax import SyntaxOptions
+from commandlang.syntax.decode import decode_parts, decode_word
 from commandlang.syntax.normalise import _SPACES, _is_space, may_be_command, normalise, normalise_reference
 from commandlang.syntax.parser import _syntax_error, default_parser
 from .classes import CLASSES
@@ -110,6 +112,15 @@ def test_normalise_is_the_reference_walk(text: str) -> None:
 @example("\x1c/x")
 def test_what_is_not_a_command_by_its_first_characters_is_not_one(text: str) -> None:
     assert may_be_command(text) or not normalise_reference(text).text.startswith("/"), text
+
+
+@given(st.one_of(chat_text, *CLASSES.values()))
+@example('/x "a" \'b\' "" \'\' "a\'b" \'a"b\' "a\\"b" "a"\'b\' \'a\'"b"')
+def test_decoding_a_value_is_decoding_it_part_by_part(text: str) -> None:
+    quoted = [t for t in re.findall(PARSER.patterns["WORD"], normalise(text).text) if '"' in t or "'" in t]
+    for token in quoted:
+        for percent_decode in (False, True):
+            assert decode_word(token, percent_decode) == decode_parts(token, percent_decode), token
 
 
 def test_the_spaces_are_the_reference_definition_of_a_space() -> None:
