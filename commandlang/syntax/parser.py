@@ -28,6 +28,7 @@ from .tree import Flag, Invocation, Item, ListValue, Option, Positional, Span, V
 __all__ = ["SyntaxOptions", "SyntaxParser", "default_parser", "parse_invocation"]
 
 MAX_ITEMS = 100
+_new = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,8 @@ class SyntaxParser:
             end = name_match.end()
             items = self.fast.items(body, end, offset, options.percent_decode, options.max_items)
             if items is not None:
-                return Invocation(body[1:end].lower(), Span(1 + offset, end + offset), items, text)
+                # tuple.__new__: the NamedTuples without their Python-level __new__ (see fast.py)
+                return _new(Invocation, (body[1:end].lower(), _new(Span, (1 + offset, end + offset)), items, text))
             norm = Normalised(body, None, offset, text)
         else:
             norm = normalise_reference(text)
