@@ -145,7 +145,7 @@ class FastScanner:
         item_at = self._item
         while pos < length:
             found = item_at(text, pos)
-            if found is None or len(items) == max_items:
+            if found is None:
                 return None
             # Starts are worked back from the end and the groups' lengths: cheaper than `found.start(name)`.
             key, word, keylist, flag, positional, bracket = found.groups()
@@ -153,16 +153,17 @@ class FastScanner:
             if word is None:
                 word = positional
             if word is not None:
-                start = end - len(word)
+                start, stop = end - len(word) + shift, end + shift
                 if '"' in word or "'" in word or (percent_decode and "%" in word):
                     decoded, quoted = decode_word(word, percent_decode)
-                    value = _new(Value, (decoded, start + shift, end + shift, quoted))
+                    value = _new(Value, (decoded, start, stop, quoted))
                 else:
-                    value = _new(Value, (word, start + shift, end + shift, False))
+                    value = _new(Value, (word, start, stop, False))
                 if key is None:
-                    items.append(_new(Positional, (value, start + shift, end + shift)))
+                    items.append(_new(Positional, (value, start, stop)))
                 else:
-                    items.append(_new(Option, (_key(key), value, start - len(key) + shift, end + shift)))
+                    name = key.lstrip("-").rstrip(" \n\r=").lower()  # as `_key`, inlined on the hot path
+                    items.append(_new(Option, (name, value, start - len(key), stop)))
             elif flag is not None:
                 name = flag[2:].lower()
                 negated = name.startswith("no-")
@@ -183,6 +184,8 @@ class FastScanner:
             else:
                 return None  # a key with nothing it can take after its `=`
             pos = end
+        if len(items) > max_items:
+            return None  # `scan` and `_build` say which item is one too many
         return tuple(items)
 
 

@@ -47,7 +47,7 @@ _TYPOGRAPHIC = _DOUBLE_QUOTES | _SINGLE_QUOTES
 # Every character the in-place normalisation acts on: one pass over the text finds them all.
 _SPECIAL_RE = re.compile("[%s]" % "".join(sorted(_REMOVED | _SPACES | _TYPOGRAPHIC)))
 # The characters the quote rules look at: quotes of both kinds, typed plainly or typographically.
-_QUOTE_RE = re.compile("[\"'%s]" % "".join(sorted(_TYPOGRAPHIC)))
+_QUOTE_SPLIT = re.compile("([\"'%s])" % "".join(sorted(_TYPOGRAPHIC))).split
 # A typographic single quote where it may open a value: at the start, or after a value-start character.
 _SINGLE_MAY_OPEN_RE = re.compile(
     "(?:^|[%s])[%s]" % (re.escape("".join(sorted(_VALUE_START_BEFORE))), "".join(sorted(_SINGLE_QUOTES)))
@@ -142,43 +142,38 @@ def _convert_quotes(text: str, specials: frozenset[str]) -> str:
         for quote in specials & _DOUBLE_QUOTES:
             text = text.replace(quote, '"')
         return text
-    pieces: list[str] = []
-    done = 0
-    last = len(text) - 1
+    # Split at the quotes: even entries are the text between them, odd ones one quote each.
+    parts = _QUOTE_SPLIT(text)
+    end = len(parts) - 1
     in_double = in_single = False
-    for found in _QUOTE_RE.finditer(text):
-        index = found.start()
-        typed = char = text[index]
+    for index in range(1, end, 2):
+        char = parts[index]
         if char in _DOUBLE_QUOTES:
             if not in_single:
                 char = '"'
-        elif char in _SINGLE_QUOTES:
-            # Neither neighbour set holds a quote, so converting the neighbours cannot change the answer.
-            if in_double:
-                pass
-            elif not in_single:
-                if (text[index - 1] if index else " ") in _VALUE_START_BEFORE:
+        elif char in _SINGLE_QUOTES and not in_double:
+            # The neighbours: the text around the quote, or the next quote, or the end of the text
+            # (a space). Neither neighbour set holds a quote, so the neighbours' conversion cannot matter.
+            if not in_single:
+                before = parts[index - 1]
+                if (before[-1] in _VALUE_START_BEFORE) if before else index == 1:
                     char = "'"
-            elif (text[index + 1] if index < last else " ") in _VALUE_END_AFTER:
-                char = "'"
+            else:
+                after = parts[index + 1]
+                if (after[0] in _VALUE_END_AFTER) if after else index + 1 == end:
+                    char = "'"
         if char == '"':
-            if not in_single and not (in_double and _backslashes_before(text, index) % 2 == 1):
+            if not in_single and not (in_double and _odd_backslashes(parts[index - 1])):
                 in_double = not in_double
         elif char == "'" and not in_double:
             in_single = not in_single
-        if char != typed:
-            pieces.append(text[done:index])
-            pieces.append(char)
-            done = index + 1
-    pieces.append(text[done:])
-    return "".join(pieces)
+        parts[index] = char
+    return "".join(parts)
 
 
-def _backslashes_before(text: str, index: int) -> int:
-    start = index
-    while start > 0 and text[start - 1] == "\\":
-        start -= 1
-    return index - start
+def _odd_backslashes(before: str) -> bool:
+    """True when `before` ends in an odd run of backslashes (a quote is never one, so the run ends there)."""
+    return (len(before) - len(before.rstrip("\\"))) % 2 == 1
 
 
 def normalise_reference(original: str) -> Normalised:
