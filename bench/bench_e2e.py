@@ -158,9 +158,14 @@ def start_service(
         COMMANDLANG_LOG_LEVEL=log_level,
         **(extra_env or {}),
     )
+    # BENCH_PROFILE=PREFIX runs the service under cProfile (PREFIX-<pid>.prof, written when it stops
+    # on SIGTERM): where the server's CPU per command goes, for the profile tables in RESULTS.notes.md
+    profile = os.environ.get("BENCH_PROFILE")
+    profiler = ["-m", "cProfile", "-o", f"{profile}-{os.getpid()}-{time.monotonic_ns()}.prof"] if profile else []
     process, lines = spawn(
         [
             sys.executable,
+            *profiler,
             "-m",
             "commandlang",
             "serve",

@@ -3,7 +3,7 @@
     python bench/run_all.py [--quick] [--skip e2e,fanout,...] [--out bench/RESULTS.md]
     python bench/run_all.py --from-json bench/RESULTS.json   # rewrite the report (e.g. after editing the notes)
 
-Benchmarks: parse (bench_parse.py), executor (bench_executor.py), fan-out
+Benchmarks: parse (bench_parse.py), completion (bench_complete.py), executor (bench_executor.py), fan-out
 (bench_fanout.py), end to end (bench_e2e.py), memory (idle RSS of `commandlang
 serve` and RSS per sync session), lint time of a generated 500-command registry
 beside `yaml.safe_load`, and the fault drills (`tests/drills`, their figures).
@@ -262,6 +262,9 @@ def write_report(out: Path, info: dict, results: dict, load_start: str, load_end
             goals.append(("syntax errors vs shlex.split", "<= 2.0x", f"{errors:.2f}x", verdict(errors <= 2.0)))
             chat = classes["chat_us"]
             goals.append(("not a command (chat), per message", "< 2 us", f"{chat:.2f} us", verdict(chat < 2.0)))
+    if "complete" in results:
+        worst = results["complete"]["complete (per keystroke)"]["slowest_us"]
+        goals.append(("complete, slowest keystroke", "well under 1000 us", f"{worst:.0f} us", verdict(worst < 1000)))
     executor = _executor_row(results.get("executor", ""), "Executor (H11Transport)", 50)
     if executor is not None:
         rate, per_cpu = executor
@@ -394,6 +397,24 @@ def write_report(out: Path, info: dict, results: dict, load_start: str, load_end
                 *bench_parse.class_table(results["parse"]["_classes"]),
                 "",
             ]
+    if "complete" in results:
+        corpus = results["complete"]["_corpus"]
+        lines += [
+            "## Completion (`bench/bench_complete.py`)",
+            "",
+            f"`Registry.complete` at the end of every prefix of the corpus ({corpus['keystrokes']} keystrokes),"
+            " beside `Registry.parse` of the same text.",
+            "",
+            "| contender | median us | p90 us | x parse | slowest us |",
+            "| --- | ---: | ---: | ---: | ---: |",
+        ]
+        for name, r in results["complete"].items():
+            if not name.startswith("_"):
+                lines.append(
+                    f"| {name} | {r['median_us']:.2f} | {r['p90_us']:.2f} | {r['ratio_to_parse']:.2f} |"
+                    f" {r['slowest_us']:.1f} |"
+                )
+        lines += [""]
     if "executor" in results:
         lines += ["## Executor (`bench/bench_executor.py`)", "", "```", results["executor"].rstrip(), "```", ""]
     if "memory" in results:
@@ -438,7 +459,9 @@ def write_report(out: Path, info: dict, results: dict, load_start: str, load_end
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (a smoke test of the whole set)")
-    parser.add_argument("--skip", default="", help="comma-separated: parse,executor,fanout,e2e,memory,lint,drills")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated: parse,complete,executor,fanout,e2e,memory,lint,drills"
+    )
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
     parser.add_argument("--from-json", metavar="FILE", help="rewrite the report from a previous run's .json")
     args = parser.parse_args(argv)
@@ -459,6 +482,12 @@ def main(argv: list[str] | None = None) -> int:
             "parse",
             lambda: json.loads(
                 run_script(["bench/bench_parse.py", "--json"] + (["--rounds", "5"] if args.quick else []))
+            ),
+        ),
+        (
+            "complete",
+            lambda: json.loads(
+                run_script(["bench/bench_complete.py", "--json"] + (["--rounds", "5"] if args.quick else []))
             ),
         ),
         (

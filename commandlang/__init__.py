@@ -12,6 +12,7 @@ from .api import Registry, load_registry, parse_raw
 from .binding.call import Call
 from .diagnostics import CommandError, CommandlangError, Diagnostic, RegistryError, TemplateError
 from .linting import lint_file
+from .registry.complete import Suggestion
 from .syntax.tree import Invocation
 
 __version__ = "0.1.0"
@@ -24,6 +25,7 @@ __all__ = [
     "Invocation",
     "Registry",
     "RegistryError",
+    "Suggestion",
     "TemplateError",
     "lint_file",
     "load_registry",

@@ -10,6 +10,7 @@ from .binding.bind import Binder
 from .binding.call import Call
 from .diagnostics import CommandError, Diagnostic, RegistryError
 from .linting import ExtraCheck, lint_file
+from .registry.complete import Completer, Completion, Suggestion
 from .registry.model import RegistrySpec
 from .registry.types import Today
 from .syntax.parser import SyntaxOptions, default_parser
@@ -27,25 +28,44 @@ class Registry:
         self._binder = Binder(spec)
         self._parser = default_parser()
         self._options = SyntaxOptions(percent_decode=spec.settings.percent_decode, max_length=spec.settings.max_length)
+        self._completer = Completer(spec)
 
     def parse_invocation(self, text: str) -> Invocation | None:
         """The untyped invocation, with this registry's settings; None when not a command."""
         return self._parser.parse(text, self._options)
 
-    def bind(self, invocation: Invocation, *, role: str | None = None, today: date | None = None) -> Call:
-        return self._binder.bind(invocation, role=role, today=Today(today) if today else None)
+    def bind(
+        self, invocation: Invocation, *, role: str | None = None, today: date | None = None, language: str | None = None
+    ) -> Call:
+        return self._binder.bind(invocation, role=role, today=Today(today) if today else None, language=language)
 
-    def parse(self, text: str, *, role: str | None = None, today: date | None = None) -> Call | None:
+    def parse(
+        self, text: str, *, role: str | None = None, today: date | None = None, language: str | None = None
+    ) -> Call | None:
         """Parse and bind chat text: a `Call`, None when the text is not a command.
 
         Raises `CommandError` (with `.diagnostic`) when it names a command but
         cannot run as written. `role` (agent|customer) is checked when given;
-        `today` anchors `today`/`tomorrow`/`yesterday` (default: the local date).
+        `today` anchors `today`/`tomorrow`/`yesterday` (default: the local date); `language` (one of
+        `settings.languages`) lets decimals be typed the local way (`19,99` in German).
         """
         invocation = self._parser.parse(text, self._options)
         if invocation is None:
             return None
-        return self._binder.bind(invocation, role=role, today=Today(today) if today else None)
+        return self._binder.bind(invocation, role=role, today=Today(today) if today else None, language=language)
+
+    def complete(self, text: str, cursor: int | None = None, *, role: str | None = None) -> list[Suggestion]:
+        """Suggestions at `cursor` (a character offset, default: the end) for `role` (agent|customer;
+        None: every role): commands and aliases, argument names, choices, typed placeholders.
+
+        Each `Suggestion.insert` replaces the current token (`completion` says where it starts). Pure
+        and fast enough for every keystroke; never raises, whatever the text or the cursor.
+        """
+        return list(self._completer.complete(text, cursor, role).suggestions)
+
+    def completion(self, text: str, cursor: int | None = None, *, role: str | None = None) -> Completion:
+        """`complete` with the replaced span (`start`, `end`) and the usage line of the command typed."""
+        return self._completer.complete(text, cursor, role)
 
 
 def load_registry(

@@ -13,10 +13,11 @@ counts characters of the text the user sent (before normalisation).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 from .errors import CommandlangError
+from .texts import MessageText
 
 __all__ = [
     "Diagnostic",
@@ -45,6 +46,23 @@ class Diagnostic:
     # What the author or user probably meant, in full (e.g. command names for `unknown_command`): a
     # reply offers each as a quick reply. Left out of `to_json` when empty.
     suggestions: tuple[str, ...] = ()
+    # The message and hint as translatable texts (`commandlang.texts`), for a chat reply in another
+    # language; `message` and `hint` stay the English text everywhere else. Not part of equality or JSON.
+    text: MessageText | None = field(default=None, repr=False, compare=False)
+    hint_text: MessageText | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def of(cls, code: str, text: MessageText, hint: MessageText | str | None = None, **fields: Any) -> "Diagnostic":
+        """A diagnostic whose message (and hint, unless it is plain text such as a usage line) can be translated."""
+        hint_text = hint if isinstance(hint, MessageText) else None
+        return cls(
+            code=code,
+            message=str(text),
+            hint=str(hint) if hint is not None else None,
+            text=text,
+            hint_text=hint_text,
+            **fields,
+        )
 
     def location(self) -> str:
         """`path:line:col` as compilers and linters print it (missing parts left out)."""
@@ -65,6 +83,7 @@ class Diagnostic:
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict of every field (`suggestions` only when there are some)."""
         data = asdict(self)
+        del data["text"], data["hint_text"]
         if not self.suggestions:
             del data["suggestions"]
         else:

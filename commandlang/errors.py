@@ -14,6 +14,7 @@ Exception tree::
     +-- RegistryError                a registry that cannot be used (.diagnostics)
     +-- TemplateError                a reply or request template that cannot render (.diagnostic)
     +-- ConversionError              a value that is not of its argument's type (ValueError)
+    |   +-- AmbiguousNumber          `1,000` in a decimal-comma language: a thousand, or one?
     +-- ReplyShapeError              a reply that breaks the reply model's limits (ValueError)
     +-- UnsafeJson                   JSON too deep, too big or with a too-long number (ValueError)
     +-- ConfigError                  a setting or start-up requirement that cannot be met (ValueError)
@@ -40,6 +41,9 @@ Exception tree::
     |   |   +-- TokenExpired
     |   +-- SyncAuthError            the service refused a SyncClient's token
     |   +-- SessionRefused           a sync session closed for a protocol reason
+    +-- SignInError                  POST /sync/token: a platform sign-in that cannot give a sync token
+    |   +-- SignInRefused            the platform refused the bearer's token (401)
+    |   +-- SignInUnavailable        the platform did not answer, or our look-up budget is spent (503)
     +-- FakeGenesysError             commandlang.testing's fake Genesys
         +-- ApiError                 an error answer from the fake's routes
         +-- BotFlowError             a bot flow that broke the contract (AssertionError)
@@ -48,7 +52,17 @@ Exception tree::
 
 from __future__ import annotations
 
-__all__ = ["CommandlangError", "ConfigError", "ServiceError", "ChannelError", "SyncError", "FakeGenesysError"]
+__all__ = [
+    "CommandlangError",
+    "ConfigError",
+    "ServiceError",
+    "ChannelError",
+    "SyncError",
+    "SignInError",
+    "SignInRefused",
+    "SignInUnavailable",
+    "FakeGenesysError",
+]
 
 
 class CommandlangError(Exception):
@@ -70,6 +84,25 @@ class ChannelError(CommandlangError):
 
 class SyncError(CommandlangError):
     """A problem of agent-side state sync (tokens, sessions, the client)."""
+
+
+class SignInError(CommandlangError):
+    """A platform sign-in (`POST /sync/token`) that cannot give a sync token. Shared by the sync port
+    (`sync/signin.py`) and the platform that implements it (`channels/genesys/people.py`), which never
+    import each other; the message is safe to show the agent (never a token)."""
+
+
+class SignInRefused(SignInError):
+    """The platform refused the bearer's access token (expired, revoked, forged): answered 401."""
+
+
+class SignInUnavailable(SignInError):
+    """The platform did not answer in time, or the look-up budget for unauthenticated callers is spent:
+    answered 503 with `Retry-After`."""
+
+    def __init__(self, message: str, retry_after: float = 5.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class FakeGenesysError(CommandlangError):

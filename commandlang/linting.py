@@ -12,7 +12,7 @@ import re
 from typing import Callable, Mapping
 
 from .binding.bind import Binder
-from .diagnostics import CommandError, Diagnostic
+from .diagnostics import CommandError, Diagnostic, Severity
 from .registry.loader import load_spec
 from .registry.model import Position, RegistrySpec
 from .syntax.parser import SyntaxOptions, default_parser
@@ -32,7 +32,7 @@ def _at(
     message: str,
     *,
     hint: str | None = None,
-    severity: str = "error",
+    severity: Severity = "error",
 ) -> Diagnostic:
     return Diagnostic(
         code=code,
@@ -42,7 +42,7 @@ def _at(
         column=pos.column if pos else None,
         hint=hint,
         severity=severity,
-    )  # type: ignore[arg-type]
+    )
 
 
 def lint_spec(spec: RegistrySpec) -> list[Diagnostic]:

@@ -80,6 +80,12 @@ class DevTools:
                 text="\r" if kind == "keyDown" else "",
             )
 
+    async def press_key(self, key: str) -> None:
+        """A key without text: Tab, Escape, ArrowDown, ArrowUp (what a person presses in a suggestion list)."""
+        codes = {"Tab": 9, "Escape": 27, "ArrowUp": 38, "ArrowDown": 40}
+        for kind in ("rawKeyDown", "keyUp"):
+            await self.call("Input.dispatchKeyEvent", type=kind, key=key, code=key, windowsVirtualKeyCode=codes[key])
+
     async def click(self, selector: str) -> None:
         """A real mouse click at the centre of the first element matching `selector`."""
         box = await self.evaluate(

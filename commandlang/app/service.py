@@ -30,6 +30,9 @@ import trio
 from ..channels import CHANNELS
 from ..resources import sample_registry_path
 from ..sync import SyncHub
+from ..sync.commands_api import CommandBox
+from ..sync.signin import MAX_BODY as SIGNIN_MAX_BODY
+from .signin import panel_site, signin_exchange
 from ..runtime.config import ServiceConfig
 from ..runtime.generation import GenerationHolder, build_generation
 from ..runtime.http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
@@ -37,6 +40,7 @@ from ..runtime.listener import ConnectionGate, connection_limits, descriptor_roo
 from ..runtime.messages import (
     Channel,
     ChannelContext,
+    CustomerReach,
     EventSink,
     InboundMessage,
     Job,
@@ -44,9 +48,9 @@ from ..runtime.messages import (
     RegistryFollower,
     ReplySink,
     TokenSource,
+    MetricsSource,
 )
 from ..runtime.metrics import Metrics
-from ..runtime.outbox import Outbox
 from ..runtime.pipeline import Pipeline, PipelineConfig
 from ..runtime.reload import Reloader
 from ..runtime.store import SharedStore, StateEvent, Store, StoreUnavailable
@@ -110,6 +114,9 @@ class Service:
         self.connections: ConnectionGate | None = None
         self._room = 1000  # descriptors each listener may hold; set at start (`_descriptor_room`)
         self.body_budget = BodyBudget(config.body_budget)
+        self._sync_secret = ""  # set by `_start_sync` (a random one when COMMANDLANG_SYNC_SECRET is unset)
+        self._sync_port: int | None = None
+        self.signin: Any = None  # sync.signin.TokenExchange when a channel signs agents in (POST /sync/token)
 
     def say(self, line: str) -> None:
         """Progress for people and scripts on stdout (`listening ...` lines are the contract)."""
@@ -241,7 +248,7 @@ class Service:
                 events.sinks.append(channel)
             await nursery.start(channel.run)
             self._closers.append(channel.aclose)  # after the drain: send the replies still queued
-            self._outbox_metrics(channel)
+            self._channel_metrics(channel)
             line = channel.describe()
             if line:
                 self.say(line)
@@ -259,31 +266,19 @@ class Service:
             nursery.start_soon(self._signals)
 
         app = self._app(channels)
+        for spec in self._command_box(holder, store, channels).routes():  # POST /sync/complete, /sync/commands
+            app.mount(spec)
         http_port = await nursery.start(self._serve_http, app)
         self.say(f"listening http://{config.host}:{http_port}")
         if config.demo:
             self.say(f"open http://{config.host}:{http_port}/ in a browser to chat with the demo")
         return Ports(http_port, sync_port, demo_port)
 
-    def _outbox_metrics(self, channel: Channel) -> None:
-        """Gauges for a channel's late-reply outbox (the webhook's callbacks, Genesys's sends), if it has one."""
-        outbox = getattr(channel, "outbox", None)
-        if not isinstance(outbox, Outbox):
-            return
-        prefix = f"commandlang_{channel.name}_outbox"
-        self.metrics.gauge(
-            f"{prefix}_delivered",
-            f"Replies the {channel.name} outbox delivered (since start)",
-            lambda: outbox.counts().delivered,
-        )
-        self.metrics.gauge(
-            f"{prefix}_failed",
-            f"Replies the {channel.name} outbox gave up on (since start)",
-            lambda: outbox.counts().failed,
-        )
-        self.metrics.gauge(
-            f"{prefix}_queued", f"Replies waiting in the {channel.name} outbox", lambda: outbox.counts().queued
-        )
+    def _channel_metrics(self, channel: Channel) -> None:
+        """A `MetricsSource` channel's own gauges (its outbox, API calls...) as `commandlang_<channel>_<name>`."""
+        if isinstance(channel, MetricsSource):
+            for name, (help_text, read) in channel.gauges().items():
+                self.metrics.gauge(f"commandlang_{channel.name}_{name}", help_text, read)
 
     async def _serve_http(self, app: HttpApp, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         gate = self.connections = ConnectionGate(connection_limits(self.config.max_connections, self._room))
@@ -336,6 +331,7 @@ class Service:
             store, secret, ping_interval=config.sync_ping_interval, max_sessions=min(10_000, self._room)
         )
         sync_port = await nursery.start(hub.serve, config.host, config.sync_port)
+        self._sync_secret, self._sync_port = secret, int(sync_port)
         events.sinks.append(hub)
         self._closers.append(hub.aclose)  # after the drain: sessions see the final states, then 1001
         self.metrics.gauge("commandlang_sync_sessions", "Open state sync sessions", lambda: hub.session_count)
@@ -345,8 +341,17 @@ class Service:
     async def _panel(self, request: Request) -> Response:
         from ..sync.panel import panel_response
 
-        status, headers, body = panel_response(request.path)
+        status, headers, body = panel_response(
+            request.path, panel_site(self.config, self.channels, request, self._sync_port)
+        )
         return Response(status, body, {name.decode(): value.decode() for name, value in headers})
+
+    def _command_box(self, holder: GenerationHolder, store: Store, channels: list[Channel]) -> CommandBox:
+        """The panel's command box routes: the sync token as credential, the runtime through `_submit`."""
+        reach = {channel.name: channel.customer_sink() for channel in channels if isinstance(channel, CustomerReach)}
+        return CommandBox(
+            self._sync_secret, self._submit, lambda: holder.current.registry, store, reach, clock=self.clock
+        )
 
     async def _submit(self, message: InboundMessage, sink: ReplySink | None = None) -> Job:
         assert self.pipeline is not None, "a channel submitted before the pipeline started"
@@ -367,6 +372,16 @@ class Service:
             for spec in channel.routes():
                 app.mount(spec)
         app.route_prefix("GET", "/panel", self._panel)
+        self.signin = signin_exchange(self.config, channels, self._sync_secret)
+        if self.signin is not None:  # POST /sync/token: a Genesys access token for a sync token
+            app.route("POST", "/sync/token", self.signin.handle, admit=self.signin.admit, max_body=SIGNIN_MAX_BODY)
+            exchange = self.signin
+            self.metrics.gauge(
+                "commandlang_signin_issued", "Sync tokens POST /sync/token issued", lambda: exchange.issued
+            )
+            self.metrics.gauge(
+                "commandlang_signin_refused", "POST /sync/token answered 401 or 403", lambda: exchange.refused
+            )
         return app
 
     async def _healthz(self, request: Request) -> Response:

@@ -6,13 +6,25 @@ import difflib
 import re
 from datetime import timedelta
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
 from ..diagnostics import CommandError, Diagnostic
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
 from ..syntax.tree import Flag, Invocation, ListValue, Option, Positional, Value
 from .call import Call, mask
-from ..registry.types import CONVERTERS, ConversionError, Today, convert, describe, to_json
+from .checks import UNBOUNDED, passes
+from ..registry.languages import writes_decimal_comma
+from ..registry.types import (
+    CONVERTERS,
+    AmbiguousNumber,
+    ConversionError,
+    Today,
+    convert,
+    describe_text,
+    local_number_text,
+    to_json,
+)
+from ..texts import N_, Alternatives, MessageText, msg
 
 __all__ = ["Binder"]
 
@@ -20,7 +32,17 @@ __all__ = ["Binder"]
 class _CommandTable:
     """Per-command lookups, built once per registry so binding is a few dict reads."""
 
-    __slots__ = ("spec", "by_key", "by_name", "positionals", "defaults", "required", "passes", "scalar_converters")
+    __slots__ = (
+        "spec",
+        "by_key",
+        "by_name",
+        "positionals",
+        "defaults",
+        "required",
+        "passes",
+        "scalar_converters",
+        "comma_converters",
+    )
 
     def __init__(self, spec: CommandSpec) -> None:
         self.spec = spec
@@ -29,12 +51,28 @@ class _CommandTable:
         self.positionals = spec.positionals
         self.defaults = {arg.name: _default(arg) for arg in spec.args}
         self.required = tuple(arg.name for arg in spec.args if arg.required)
-        self.passes = {arg.name: _passes(arg) for arg in spec.args if arg.constrained}
+        self.passes = {arg.name: passes(arg) for arg in spec.args if arg.constrained}
         self.scalar_converters = {
             arg.name: CONVERTERS[arg.type.name]
             for arg in spec.args
             if not arg.type.is_list and arg.type.name in CONVERTERS
         }
+        # In a language that writes the decimal comma, `decimal` and `float` also read `19,99`.
+        self.comma_converters = {
+            name: (_comma(converter) if table_type in _LOCAL_NUMBERS else converter)
+            for name, converter, table_type in (
+                (arg.name, self.scalar_converters[arg.name], arg.type.name)
+                for arg in spec.args
+                if arg.name in self.scalar_converters
+            )
+        }
+
+
+_LOCAL_NUMBERS = ("decimal", "float")
+
+
+def _comma(converter: Any) -> Any:
+    return lambda text, today: converter(local_number_text(text), today)
 
 
 def _default(arg: ArgSpec) -> Any:
@@ -77,13 +115,12 @@ class Binder:
 
     def _allowed(self, spec: CommandSpec, invocation: Invocation, role: str | None) -> CommandSpec:
         if role is not None and role not in spec.roles:
-            who = " or ".join(f"an {r}" if r[0] in "aeiou" else f"a {r}" for r in sorted(spec.roles))
             raise _error(
                 "not_allowed",
                 invocation.name_span.column,
-                f"/{spec.name} can only be run by {who}.",
+                _only_for(spec),
                 None,
-                "Type /help to see the commands you can use.",
+                msg(N_("Type /help to see the commands you can use.")),
             )
         return spec
 
@@ -97,35 +134,50 @@ class Binder:
             return _error(
                 "unknown_command",
                 invocation.name_span.column,
-                f"/{name} needs a subcommand: {listed}.",
+                msg(N_("/{command} needs a subcommand: {subcommands}."), command=name, subcommands=listed),
                 None,
-                f"Type /help {subs[0] and name + '.' + subs[0]} for details.",
+                msg(N_("Type /help {command} for details."), command=subs[0] and name + "." + subs[0]),
             )
         names = {s.name: s.name for s in visible}
         names.update({alias: canonical for alias, canonical in self.registry.aliases.items() if canonical in names})
         close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
         suggestions = list(dict.fromkeys(names[c] for c in close))
-        message = f"/{name} is not a command."
-        if suggestions:
-            message += " Did you mean " + " or ".join(f"/{s}" for s in suggestions) + "?"
+        message = (
+            msg(
+                N_("/{command} is not a command. Did you mean {suggestions}?"),
+                command=name,
+                suggestions=Alternatives(tuple(f"/{s}" for s in suggestions)),
+            )
+            if suggestions
+            else msg(N_("/{command} is not a command."), command=name)
+        )
         return CommandError(
-            Diagnostic(
-                code="unknown_command",
-                message=message,
+            Diagnostic.of(
+                "unknown_command",
+                message,
+                msg(N_("Type /help to list the commands.")),
                 line=1,
                 column=invocation.name_span.column,
-                hint="Type /help to list the commands.",
                 suggestions=tuple(suggestions),
             )
         )
 
     # -- the arguments ---------------------------------------------------
-    def bind(self, invocation: Invocation, *, role: str | None = None, today: Today | None = None) -> Call:
-        """Bind an invocation; `role` (agent|customer) is checked when given."""
+    def bind(
+        self,
+        invocation: Invocation,
+        *,
+        role: str | None = None,
+        today: Today | None = None,
+        language: str | None = None,
+    ) -> Call:
+        """Bind an invocation; `role` (agent|customer) is checked when given. `language` (the conversation's)
+        lets a decimal be typed with the decimal comma where that language writes one (docs/registry.md)."""
         spec, skip = self._resolve(invocation, role)
         table = self._tables[spec.name]
         given: dict[str, tuple[Any, int]] = {}  # arg name -> (converted value, column)
-        scalar = table.scalar_converters
+        comma = language is not None and writes_decimal_comma(language)
+        scalar = table.comma_converters if comma else table.scalar_converters
         slots = table.positionals
         index = -skip
         for item in invocation.items:
@@ -153,9 +205,9 @@ class Binder:
                 try:
                     given[arg.name] = (converter(value.text, today), value.start + 1)
                 except ConversionError:
-                    _convert_one(arg, value, today)  # raises with the argument's message
+                    _convert_one(arg, value, today, comma)  # raises with the argument's message
             else:
-                self._give(given, arg, value, value.start + 1, today)
+                self._give(given, arg, value, value.start + 1, today, comma)
 
         args = dict(table.defaults)
         passes = table.passes
@@ -170,7 +222,12 @@ class Binder:
                 raise _error(
                     "missing_argument",
                     len(invocation.text.rstrip()) + 1,
-                    f"/{spec.name} needs {arg.name} ({describe(arg.type.name, arg.choices)}).",
+                    msg(
+                        N_("/{command} needs {argument} ({expected})."),
+                        command=spec.name,
+                        argument=arg.name,
+                        expected=describe_text(arg.type.name, arg.choices),
+                    ),
                     arg.name,
                     f"Usage: {spec.usage()}",
                 )
@@ -182,7 +239,11 @@ class Binder:
             raise _error(
                 "not_a_flag",
                 item.column,
-                f"{arg.name} is not a yes/no flag; give it a value like {arg.name}=<{arg.type}>.",
+                msg(
+                    N_("{argument} is not a yes/no flag; give it a value like {argument}=<{type}>."),
+                    argument=arg.name,
+                    type=str(arg.type),
+                ),
                 arg.name,
                 f"Usage: {spec.usage()}",
             )
@@ -194,9 +255,16 @@ class Binder:
         arg = table.by_key.get(key)
         if arg is None:
             close = difflib.get_close_matches(key, list(table.by_key), n=1, cutoff=0.6)
-            message = f"/{spec.name} has no option {key}."
-            if close:
-                message += f" Did you mean {table.by_key[close[0]].name}?"
+            message = (
+                msg(
+                    N_("/{command} has no option {option}. Did you mean {suggestion}?"),
+                    command=spec.name,
+                    option=key,
+                    suggestion=table.by_key[close[0]].name,
+                )
+                if close
+                else msg(N_("/{command} has no option {option}."), command=spec.name, option=key)
+            )
             raise _error("unknown_option", column, message, key, f"Usage: {spec.usage()}")
         return arg
 
@@ -207,15 +275,12 @@ class Binder:
         value: Value | ListValue,
         column: int,
         today: Today | None,
+        comma: bool = False,
     ) -> None:
         if type(value) is Value and not arg.type.is_list:
-            converter = CONVERTERS.get(arg.type.name)
-            try:
-                converted = converter(value.text, today) if converter else _convert_one(arg, value, today)
-            except ConversionError:
-                converted = _convert_one(arg, value, today)  # raises with the message
+            converted = _convert_one(arg, value, today, comma)
         else:
-            converted = _convert(arg, value, today)
+            converted = _convert(arg, value, today, comma)
         if arg.name in given:
             if not arg.type.is_list:
                 raise _duplicate(arg, column)
@@ -225,14 +290,16 @@ class Binder:
 
 
 def _too_many(spec: CommandSpec, slots: tuple[ArgSpec, ...], item: Positional) -> CommandError:
-    if slots:
-        expected = f"takes {len(slots)} value{'s' if len(slots) != 1 else ''} before its options"
+    if len(slots) == 1:
+        template = N_("/{command} takes 1 value before its options; {value} is one too many.")
+    elif slots:
+        template = N_("/{command} takes {count} values before its options; {value} is one too many.")
     else:
-        expected = "takes no positional values"
+        template = N_("/{command} takes no positional values; {value} is one too many.")
     return _error(
         "too_many_positionals",
         item.column,
-        f"/{spec.name} {expected}; {_shown(item.value)} is one too many.",
+        msg(template, command=spec.name, count=len(slots), value=_shown(item.value)),
         None,
         f"Usage: {spec.usage()}",
     )
@@ -243,85 +310,63 @@ def _shown(value: Value | ListValue) -> str:
     return '"' + (text if len(text) <= 40 else text[:37] + "...") + '"'
 
 
-def _convert(arg: ArgSpec, value: Value | ListValue, today: Today | None) -> Any:
+def _convert(arg: ArgSpec, value: Value | ListValue, today: Today | None, comma: bool) -> Any:
     if isinstance(value, ListValue):
         if not arg.type.is_list:
             raise _error(
                 "invalid_value",
                 value.column,
-                f"{arg.name} takes one value, not a list.",
+                msg(N_("{argument} takes one value, not a list."), argument=arg.name),
                 arg.name,
-                "Drop the brackets, or quote the value.",
+                msg(N_("Drop the brackets, or quote the value.")),
             )
         converter = CONVERTERS.get(arg.type.name)
-        if converter is not None:
+        if converter is not None and not (comma and arg.type.name in _LOCAL_NUMBERS):
             try:
                 return [converter(item.text, today) for item in value.items]
             except ConversionError:
                 pass  # `_convert_one` below names the item that is wrong
-        return [_convert_one(arg, item, today) for item in value.items]
-    converted = _convert_one(arg, value, today)
+        return [_convert_one(arg, item, today, comma) for item in value.items]
+    converted = _convert_one(arg, value, today, comma)
     return [converted] if arg.type.is_list else converted
 
 
-def _convert_one(arg: ArgSpec, value: Value, today: Today | None) -> Any:
+def _convert_one(arg: ArgSpec, value: Value, today: Today | None, comma: bool = False) -> Any:
     try:
-        return convert(arg.type.name, value.text, choices=arg.choices, today=today)
+        text = local_number_text(value.text) if comma and arg.type.name in _LOCAL_NUMBERS else value.text
+        return convert(arg.type.name, text, choices=arg.choices, today=today)
+    except AmbiguousNumber as exc:
+        if arg.sensitive:  # never echo a sensitive value, not even to say it is ambiguous
+            raise _error(
+                "invalid_value", value.column, msg(N_("{argument} is not valid."), argument=arg.name), arg.name, None
+            ) from None
+        raise _error(
+            "invalid_value",
+            value.column,
+            msg(
+                N_('{argument}: "{value}" could be {whole} or {fraction}; write {whole} or {fraction}.'),
+                argument=arg.name,
+                value=exc.text,
+                whole=exc.whole,
+                fraction=exc.fraction,
+            ),
+            arg.name,
+            None,
+        ) from None
     except ConversionError as exc:
         shown = "****" if arg.sensitive else _shown(value)[1:-1]
         raise _error(
-            "invalid_value", value.column, f'{arg.name} must be {exc.expected}, got "{shown}"', arg.name, None
+            "invalid_value",
+            value.column,
+            msg(
+                N_('{argument} must be {expected}, got "{value}"'),
+                argument=arg.name,
+                expected=exc.expected_text,
+                value=shown,
+            ),
+            arg.name,
+            None,
         ) from None
-
-
-_UNBOUNDED = ("str", "email", "url", "uuid", "enum", "bool")  # types min/max do not apply to
-
-
-def _passes(arg: ArgSpec) -> Callable[[Any], bool]:
-    """True exactly when `_check_constraints` lets the value through: its checks without their messages.
-
-    Built once per argument, so binding a valid value costs one call; only a
-    failing value goes through `_check_constraints`, for the message.
-    tests/binding/test_constraint_checks.py checks both agree.
-    """
-    if not arg.type.is_list:
-        return _scalar_passes(arg, bounds=arg.type.name not in _UNBOUNDED)
-    each, low, high = _scalar_passes(arg, bounds=False), arg.min, arg.max
-    if each is _anything:
-        return lambda value: not (low is not None and len(value) < low) and not (high is not None and len(value) > high)
-    return lambda value: (
-        not (low is not None and len(value) < low)
-        and not (high is not None and len(value) > high)
-        and all(map(each, value))
-    )
-
-
-def _anything(value: Any) -> bool:
-    return True
-
-
-def _scalar_passes(arg: ArgSpec, *, bounds: bool) -> Callable[[Any], bool]:
-    checks: list[Callable[[Any], bool]] = []
-    low, high, shortest, longest = arg.min, arg.max, arg.min_length, arg.max_length
-    if bounds and low is not None:
-        checks.append(lambda value: not value < low)
-    if bounds and high is not None:
-        checks.append(lambda value: not value > high)
-    if shortest is not None:
-        checks.append(lambda value: not isinstance(value, str) or len(value) >= shortest)
-    if longest is not None:
-        checks.append(lambda value: not isinstance(value, str) or len(value) <= longest)
-    if arg.pattern is not None:
-        fullmatch = _compiled(arg.pattern).fullmatch
-        checks.append(lambda value: not isinstance(value, str) or fullmatch(value) is not None)
-    choices = arg.choices
-    if choices is not None and arg.type.name != "enum":
-        checks.append(lambda value: value in choices)
-    if not checks:
-        return _anything
-    if len(checks) == 1:
-        return checks[0]
-    return lambda value: all(check(value) for check in checks)
 
 
 def _check_constraints(arg: ArgSpec, value: Any, column: int) -> None:
@@ -334,17 +379,18 @@ def _check_constraints(arg: ArgSpec, value: Any, column: int) -> None:
 
 
 def _check_scalar(arg: ArgSpec, value: Any, column: int, *, bounds: bool) -> None:
-    if bounds and arg.type.name not in _UNBOUNDED:
+    if bounds and arg.type.name not in UNBOUNDED:
         _bounds(arg, value, column, None)
     if isinstance(value, str):
         if arg.min_length is not None and len(value) < arg.min_length:
-            raise _constraint(arg, column, f"at least {arg.min_length} characters long", value)
+            raise _constraint(arg, column, msg(N_("at least {min} characters long"), min=arg.min_length), value)
         if arg.max_length is not None and len(value) > arg.max_length:
-            raise _constraint(arg, column, f"at most {arg.max_length} characters long", value)
+            raise _constraint(arg, column, msg(N_("at most {max} characters long"), max=arg.max_length), value)
         if arg.pattern is not None and _compiled(arg.pattern).fullmatch(value) is None:
-            raise _constraint(arg, column, "in the expected format", value)
+            raise _constraint(arg, column, msg(N_("in the expected format")), value)
     if arg.choices is not None and arg.type.name != "enum" and value not in arg.choices:
-        raise _constraint(arg, column, "one of " + ", ".join(str(to_json(c)) for c in arg.choices), value)
+        listed = ", ".join(str(to_json(c)) for c in arg.choices)
+        raise _constraint(arg, column, msg(N_("one of {choices}"), choices=listed), value)
 
 
 @lru_cache(maxsize=1024)
@@ -353,18 +399,25 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 
 def _bounds(arg: ArgSpec, value: Any, column: int, unit: str | None) -> None:
-    suffix = f" {unit}" if unit else ""
+    counted = unit is not None  # a list's length: "at least 2 items"
     if arg.min is not None and value < arg.min:
-        raise _constraint(arg, column, f"at least {_human(arg.min)}{suffix}", value, counted=unit is not None)
+        low = (
+            msg(N_("at least {min} items"), min=arg.min) if counted else msg(N_("at least {min}"), min=_human(arg.min))
+        )
+        raise _constraint(arg, column, low, value, counted=counted)
     if arg.max is not None and value > arg.max:
-        raise _constraint(arg, column, f"at most {_human(arg.max)}{suffix}", value, counted=unit is not None)
+        high = msg(N_("at most {max} items"), max=arg.max) if counted else msg(N_("at most {max}"), max=_human(arg.max))
+        raise _constraint(arg, column, high, value, counted=counted)
 
 
-def _constraint(arg: ArgSpec, column: int, expected: str, value: Any, *, counted: bool = False) -> CommandError:
-    shown = f"{value} items" if counted else (mask(value) if arg.sensitive else _human(value))
-    if isinstance(shown, str) and len(shown) > 40:
-        shown = shown[:37] + "..."
-    return _error("constraint", column, f"{arg.name} must be {expected}, got {shown}", arg.name, arg.help)
+def _constraint(arg: ArgSpec, column: int, expected: MessageText, value: Any, *, counted: bool = False) -> CommandError:
+    shown: Any = msg(N_("{count} items"), count=value) if counted else (mask(value) if arg.sensitive else _human(value))
+    if not isinstance(shown, MessageText):
+        shown = str(shown)
+        if len(shown) > 40:
+            shown = shown[:37] + "..."
+    message = msg(N_("{argument} must be {expected}, got {value}"), argument=arg.name, expected=expected, value=shown)
+    return _error("constraint", column, message, arg.name, arg.help)
 
 
 def _human(value: Any) -> Any:
@@ -386,11 +439,24 @@ def _duplicate(arg: ArgSpec, column: int) -> CommandError:
     return _error(
         "duplicate_option",
         column,
-        f"{arg.name} is given more than once.",
+        msg(N_("{argument} is given more than once."), argument=arg.name),
         arg.name,
-        "Give it once." if not arg.type.is_list else None,
+        msg(N_("Give it once.")) if not arg.type.is_list else None,
     )
 
 
-def _error(code: str, column: int, message: str, argument: str | None, hint: str | None) -> CommandError:
-    return CommandError(Diagnostic(code=code, message=message, line=1, column=column, hint=hint, argument=argument))
+def _error(
+    code: str, column: int, message: MessageText, argument: str | None, hint: MessageText | str | None
+) -> CommandError:
+    return CommandError(Diagnostic.of(code, message, hint, line=1, column=column, argument=argument))
+
+
+def _only_for(spec: CommandSpec) -> MessageText:
+    """`/refund can only be run by an agent.`: one text per role set, since articles do not translate alone."""
+    roles = sorted(spec.roles)
+    if roles == ["agent"]:
+        return msg(N_("/{command} can only be run by an agent."), command=spec.name)
+    if roles == ["customer"]:
+        return msg(N_("/{command} can only be run by a customer."), command=spec.name)
+    who = " or ".join(f"an {r}" if r[0] in "aeiou" else f"a {r}" for r in roles)
+    return msg(N_("/{command} can only be run by {roles}."), command=spec.name, roles=who)

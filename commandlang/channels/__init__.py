@@ -2,7 +2,9 @@
 
 `CHANNELS` is the one list of them: the service builds each with
 `from_config` (the `runtime.messages.Channel` protocol), in this order, and
-skips those that answer None (off). A new channel is its own package here
+skips those that answer None (off). Each channel compiles its own replies
+(`compile_reply`: `replies.compile_json`, `compile_genesys`, `compile_text` or
+any callable). A new channel is its own package here
 and one line below; nothing in `runtime/` names it.
 """
 

@@ -37,8 +37,9 @@ import trio
 from ..errors import ChannelError
 from ..execution.retry import parse_retry_after, retry_delay
 from ..registry.model import RetryPolicy
+from ..replies.compile_json import compile_json
 from ..runtime.http import Request, Response, RouteSpec, json_response
-from ..runtime.messages import ChannelContext, InboundShapeError, OutboundReply, Submit, inbound_from_json
+from ..runtime.messages import ChannelContext, Gauges, InboundShapeError, OutboundReply, Submit, inbound_from_json
 from ..runtime.outbox import Outbox
 
 __all__ = ["CallbackFailed", "WebhookChannel", "sign", "signature_headers"]
@@ -77,6 +78,7 @@ class WebhookChannel:
     """Turns signed webhook requests into inbound messages; a `ReplySink` for callback mode."""
 
     name = "webhook"
+    compile_reply = staticmethod(compile_json)  # the reply's JSON form, fitted into JSON_LIMITS
     MAX_BODY = MAX_BODY
 
     @classmethod
@@ -136,6 +138,10 @@ class WebhookChannel:
         """`POST /v1/messages`: the HMAC covers the body, so its bytes count against the budget until checked."""
         return [RouteSpec("POST", "/v1/messages", self.handle, admit=self.admit, max_body=self.MAX_BODY)]
 
+    def gauges(self) -> Gauges:
+        """`MetricsSource`: its callback outbox."""
+        return self.outbox.gauges()
+
     def health(self) -> dict[str, bool]:
         """Nothing to check: a request is answered or refused on its own."""
         return {}
@@ -186,7 +192,7 @@ class WebhookChannel:
         job = await self._submit(message, self if self.callback_url else None)
         if job.refused:
             return json_response(
-                503, {"command": None, "replies": [r.to_json() for r in job.detach()]}, {"retry-after": "5"}
+                503, {"command": None, "replies": [self.compile_reply(r) for r in job.detach()]}, {"retry-after": "5"}
             )
         if self.callback_url:
             job.detach()
@@ -197,11 +203,21 @@ class WebhookChannel:
             200,
             {
                 "command": job.record.to_json() if job.record else None,
-                "replies": [reply.to_json() for reply in replies],
+                "replies": [self.compile_reply(reply) for reply in replies],
             },
         )
 
     # -- outbound (callback mode) ----------------------------------------
+    def customer_sink(self) -> WebhookChannel | str:
+        """`CustomerReach`: with a callback URL, an agent's command box replies are POSTed to it like any
+        late reply; without one nothing can carry them (the webhook answers only its own requests)."""
+        if self.callback_url and self._secret:
+            return self
+        return (
+            "the webhook channel has no callback URL (COMMANDLANG_WEBHOOK_CALLBACK), so it cannot send "
+            "a reply to the customer by itself"
+        )
+
     async def send(self, outbound: OutboundReply) -> None:
         await self.outbox.send(outbound)  # waits when its shard is full: backpressure, not loss
 
@@ -222,7 +238,7 @@ class WebhookChannel:
                 "conversation_id": outbound.conversation_id,
                 "in_reply_to": outbound.in_reply_to.message_id,
                 "command_id": outbound.command_id,
-                "reply": outbound.reply.to_json(),
+                "reply": self.compile_reply(outbound.reply),
             },
             ensure_ascii=False,
         ).encode()

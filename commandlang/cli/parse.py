@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from ..registry.languages import resolve_language
 from ..api import Registry, parse_raw
 from ..diagnostics import CommandError, Diagnostic
 from ..registry.types import to_json
@@ -29,6 +30,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--raw", action="store_true", help="no registry: print the untyped invocation")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
     parser.add_argument("--role", choices=["agent", "customer"], help="check that this role may run the command")
+    parser.add_argument(
+        "--language", help="read values as a conversation in this language would (19,99 in de); messages stay English"
+    )
     args = parser.parse_args(argv)
 
     registry: Registry | None = None
@@ -48,7 +52,8 @@ def main(argv: list[str]) -> int:
         if registry is None:
             result = parse_raw(args.text)
         else:
-            call = registry.parse(args.text, role=args.role)
+            language = resolve_language(args.language, registry.spec.settings.languages) if args.language else None
+            call = registry.parse(args.text, role=args.role, language=language)
             result = call.to_json() if call is not None else None
     except CommandError as exc:
         if args.json:
@@ -71,15 +76,15 @@ def main(argv: list[str]) -> int:
         return 0
     print(f"command: {result['command']}")
     if registry is None:
-        for index, value in enumerate(result["positionals"]):  # type: ignore[union-attr]
+        for index, value in enumerate(result["positionals"]):
             print(f"  [{index}] {value!r}")
-        for key, value in result["options"].items():  # type: ignore[union-attr]
+        for key, value in result["options"].items():
             print(f"  {key} = {value!r}")
-        for key, value in result["flags"].items():  # type: ignore[union-attr]
+        for key, value in result["flags"].items():
             print(f"  --{key if value else 'no-' + key}")
     else:
-        spec = registry.spec.commands[result["command"]]  # type: ignore[index]
+        spec = registry.spec.commands[result["command"]]
         for arg in spec.args:
-            value = result["args"][arg.name]  # type: ignore[index]
+            value = result["args"][arg.name]
             print(f"  {arg.name} = {to_json(value)!r} ({arg.type})")
     return 0

@@ -24,6 +24,7 @@ from ..api import load_registry
 from ..diagnostics import CommandError, RegistryError, TemplateError
 from ..registry.model import ArgSpec, CommandSpec
 from ..registry.types import ConversionError, convert
+from ..registry.languages import resolve_language
 from ..replies.compile_genesys import compile_genesys
 from ..replies.compile_text import compile_text
 from ..replies.context import ReplyContext
@@ -102,6 +103,9 @@ def main(argv: list[str]) -> int:
         "--status", type=int, default=None, help="the backend's HTTP status (default: 200, or 500 for --kind error)"
     )
     parser.add_argument("--role", choices=["agent", "customer"], default=None, help="the user's role")
+    parser.add_argument(
+        "--language", default=None, help="the conversation's language, e.g. de (default: the registry's first)"
+    )
     options = parser.parse_args(argv)
 
     if not os.path.exists(options.registry):
@@ -116,6 +120,7 @@ def main(argv: list[str]) -> int:
         for diagnostic in exc.diagnostics:
             print("  " + diagnostic.format_line(), file=sys.stderr)
         return 2
+    language = resolve_language(options.language, registry.spec.settings.languages)
     spec = registry.spec.resolve(options.name.lstrip("/").lower())
     if spec is None:
         print(f"commandlang render: no command {options.name!r} in {options.registry}", file=sys.stderr)
@@ -123,7 +128,7 @@ def main(argv: list[str]) -> int:
 
     try:
         if options.input is not None:
-            call = registry.parse(options.input, role=options.role)
+            call = registry.parse(options.input, role=options.role, language=language)
             if call is None or call.command != spec.name:
                 print(f"commandlang render: {options.input!r} does not run /{spec.name}", file=sys.stderr)
                 return 2
@@ -139,8 +144,8 @@ def main(argv: list[str]) -> int:
     status = options.status if options.status is not None else (500 if options.kind == "error" else 200)
     error = None
     if options.kind == "error":
-        message = result.get("message") if isinstance(result, dict) else None
-        error = {"code": f"http_{status}" if status >= 400 else "backend_error", "message": message}
+        said = result.get("message") if isinstance(result, dict) else None
+        error = {"code": f"http_{status}" if status >= 400 else "backend_error", "message": said}
     context = ReplyContext(
         args=args,
         result=result,
@@ -149,8 +154,13 @@ def main(argv: list[str]) -> int:
         user={"id": "preview", "role": options.role},
         conversation_id="preview",
         confirm_token="preview",
+        language=language,
     )
-    renderer = ReplyRenderer(template_dir=registry.spec.template_dir, scrubber=Scrubber.for_registry(registry.spec))
+    renderer = ReplyRenderer(
+        template_dir=registry.spec.template_dir,
+        scrubber=Scrubber.for_registry(registry.spec),
+        currency=registry.spec.settings.currency,
+    )
     try:
         reply = renderer.render(spec, options.kind, context, strict=True)
     except (TemplateError, ReplyShapeError) as exc:
@@ -171,7 +181,7 @@ def main(argv: list[str]) -> int:
     if options.channel == "genesys":
         print_json({"replyMessages": compile_genesys(reply)})
     elif options.channel == "text":
-        print(compile_text(reply))
+        print(compile_text(reply, language=language))
     else:
         print_json(reply.to_json())
     return 0

@@ -64,30 +64,30 @@ def main(argv: list[str]) -> int:
     try:
         trio.run(service.serve)
     except BaseException as raised:  # noqa: BLE001 - sorted below; anything else is re-raised
-        exc = _leaf(raised)
-        if isinstance(exc, RegistryError):
+        leaf = _leaf(raised)
+        if isinstance(leaf, RegistryError):
             print(
                 f"commandlang serve: the registry {config.registry} has errors; fix them and start again:",
                 file=sys.stderr,
             )
-            for diagnostic in exc.diagnostics:
+            for diagnostic in leaf.diagnostics:
                 print("  " + diagnostic.format_line(), file=sys.stderr)
             return 2
-        if isinstance(exc, OSError):
+        if isinstance(leaf, OSError):
             print(
-                f"commandlang serve: {exc.strerror or exc} ({getattr(exc, 'filename', None) or 'listen'})",
+                f"commandlang serve: {leaf.strerror or leaf} ({getattr(leaf, 'filename', None) or 'listen'})",
                 file=sys.stderr,
             )
             return 2
         # what we raise on purpose for the operator to fix; any other exception is a bug: its traceback shows
-        if isinstance(exc, (ConfigError, ChannelError)):
-            print(f"commandlang serve: {exc}", file=sys.stderr)
+        if isinstance(leaf, (ConfigError, ChannelError)):
+            print(f"commandlang serve: {leaf}", file=sys.stderr)
             return 2
-        if isinstance(exc, StoreUnavailable):  # the state store cannot be opened: nothing may run unrecorded
+        if isinstance(leaf, StoreUnavailable):  # the state store cannot be opened: nothing may run unrecorded
             where = f"the state file {config.db}" if store_setting == "COMMANDLANG_DB" else store_setting
-            print(f"commandlang serve: {exc} (check {where})", file=sys.stderr)
+            print(f"commandlang serve: {leaf} (check {where})", file=sys.stderr)
             return 2
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(leaf, KeyboardInterrupt):
             return 130
         raise
     return 0

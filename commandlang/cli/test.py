@@ -142,7 +142,7 @@ def main(argv: list[str]) -> int:
         registry = load_or_report(path, "commandlang test")
         if registry is None:
             return 2
-        engine = TemplateEngine(registry.spec.template_dir)
+        engine = TemplateEngine(registry.spec.template_dir, currency=registry.spec.settings.currency)
         renderer = ReplyRenderer(engine, registry.spec.template_dir, scrubber=Scrubber.for_registry(registry.spec))
         for spec in registry.spec.commands.values():
             for index, example in enumerate(spec.examples):

@@ -19,7 +19,7 @@ from ..binding.call import Call
 from ..replies.context import ReplyContext
 from ..replies.model import Reply
 from ..replies.render import ReplyRenderer
-from .outcome import Outcome
+from .outcome import Outcome, Success
 
 __all__ = ["Answer", "answer"]
 
@@ -40,16 +40,18 @@ def answer(
     *,
     user: Mapping[str, Any],
     conversation_id: str | None,
+    language: str | None = None,
 ) -> Answer:
-    """The success or error reply for `outcome` (None: a command without a backend call)."""
+    """The success or error reply for `outcome` (None: a command without a backend call), in `language`."""
     details: dict[str, Any] = outcome.to_context() if outcome is not None else {}
-    if outcome is None or outcome.ok:
+    if outcome is None or isinstance(outcome, Success):  # the one outcome that is ok
         context = ReplyContext(
             args=call.args,
             result=details.get("json"),
             status=details.get("status"),
             user=user,
             conversation_id=conversation_id,
+            language=language,
         )
         return Answer(renderer.render(call.spec, "success", context), "completed", None)
     scrubber = renderer.scrubber.for_call(call.spec, call.args)
@@ -61,6 +63,7 @@ def answer(
         error=error,
         user=user,
         conversation_id=conversation_id,
+        language=language,
     )
     return Answer(
         renderer.render(call.spec, "error", context), "timed_out" if outcome.code == "timeout" else "failed", error

@@ -45,7 +45,7 @@ from ..replies.templates import TemplateEngine
 from .outcome import BackendError, BadResponse, Outcome, Timeout, Unreachable, classify_response
 from .client import SharedClient
 from .request import PreparedRequest, TokenProvider, json_body, prepare_request
-from .door import StreamingResponse, Transport, as_transport
+from .door import StreamingResponse, Transport
 from .response import BodyTooLarge
 from .retry import may_retry, parse_retry_after, retry_delay
 from .target import Target
@@ -137,14 +137,13 @@ class Executor:
             if backend.auth.type == "genesys" and self._token_provider is None:
                 raise ValueError(f"backend {backend.name!r} uses genesys auth but no token provider was given")
         for name, backend in self.registry.backends.items():
-            transport = self._transport_factory(backend)
-            self._doors[name] = as_transport(transport)
-            self._clients[name] = SharedClient(
-                transport=transport,
+            client = SharedClient(
+                transport=self._transport_factory(backend),
                 timeout=httpx.Timeout(None),  # Trio scopes own every timeout (see module docstring)
                 follow_redirects=False,
                 trust_env=False,
             )
+            self._clients[name], self._doors[name] = client, client.door
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -53,7 +53,10 @@ class HttpxAnswer:
         return self.response.headers.get(name.decode("ascii"))
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self.response.stream:  # type: ignore[union-attr]
+        stream = self.response.stream
+        if not isinstance(stream, AsyncIterable):  # an async transport answers with an async stream
+            raise TypeError(f"{type(stream).__name__} is not an async byte stream")
+        async for chunk in stream:
             yield chunk
 
     async def read(self, limit: int) -> bytes:

@@ -94,11 +94,13 @@ def retry_delay(
     retry_after: float | None,
     remaining: float | None,
     random: Callable[[], float],
+    max_retry_after: float | None = None,
 ) -> RetryDecision:
     """Decide after a failed, retryable attempt (`status` None: a connection error or an attempt timeout).
 
-    A `Retry-After` on 429/503 is honoured, capped by `max_backoff`; when the wait would
-    outlast the command's deadline (`remaining`), we stop at once and report the
+    A `Retry-After` on 429/503 is honoured, capped by `max_retry_after` (default the policy's
+    `max_backoff`; the Genesys client honours a longer one whole, up to its own ceiling); when
+    the wait would outlast the command's deadline (`remaining`), we stop at once and report the
     answer we have rather than sleep into a timeout.
     """
     if attempt >= policy.attempts:
@@ -106,7 +108,7 @@ def retry_delay(
     if status is not None and status not in policy.on:
         return RetryDecision(False)
     if status in RETRY_AFTER_STATUSES and retry_after is not None:
-        delay = min(retry_after, policy.max_backoff)
+        delay = min(retry_after, policy.max_backoff if max_retry_after is None else max_retry_after)
         honoured = True
     else:
         delay = full_jitter(attempt - 1, base=policy.backoff, cap=policy.max_backoff, random=random)

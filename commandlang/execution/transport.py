@@ -33,7 +33,8 @@ import select
 import ssl
 from collections import deque
 from dataclasses import dataclass
-from typing import AsyncIterable, AsyncIterator, Mapping, Sequence
+from types import TracebackType
+from typing import AsyncIterable, AsyncIterator, Mapping, Sequence, cast
 
 import h11
 import httpx
@@ -96,10 +97,14 @@ class _Connection:
     async def receive_event(self) -> h11.Event:
         while True:
             event = self.h11.next_event()
-            if event is not h11.NEED_DATA:
+            if isinstance(event, h11.Event):
                 return event
+            if event is h11.PAUSED:  # only after the end of a response, which no caller reads past
+                raise httpx.RemoteProtocolError("read past the end of a response")
             data = await self.stream.receive_some(_RECEIVE_SIZE)
-            self.h11.receive_data(data)  # b"" means EOF; h11 turns it into ConnectionClosed or an error
+            # b"" means EOF (h11 turns it into ConnectionClosed or an error); trio's socket and TLS
+            # streams hand out bytes, which is what h11 takes
+            self.h11.receive_data(cast(bytes, data))
 
     async def aclose(self) -> None:
         await trio.aclose_forcefully(self.stream)
@@ -226,10 +231,12 @@ class _timeout:
             self.scope = trio.move_on_after(self.seconds)
             self.scope.__enter__()
 
-    def __exit__(self, *exc_info: object) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> bool:
         if self.scope is None:
             return False
-        suppressed = self.scope.__exit__(*exc_info)  # type: ignore[arg-type]
+        suppressed = self.scope.__exit__(kind, exc, traceback)
         if self.scope.cancelled_caught:
             raise self.error(f"{self.error.__name__} after {self.seconds}s")
         return bool(suppressed)
@@ -363,7 +370,7 @@ class H11Transport(httpx.AsyncBaseTransport):
         self,
         method: bytes,
         target: Target,
-        headers: Sequence[tuple[bytes, bytes]],
+        headers: list[tuple[bytes, bytes]],  # with Host: h11 takes a list
         body: Body,
         timeouts: Mapping[str, float | None],
     ) -> RawResponse:
@@ -386,7 +393,7 @@ class H11Transport(httpx.AsyncBaseTransport):
         self,
         method: bytes,
         target: Target,
-        headers: Sequence[tuple[bytes, bytes]],
+        headers: list[tuple[bytes, bytes]],  # with Host: h11 takes a list
         body: Body,
         origin: _Origin,
         timeouts: Mapping[str, float | None],
@@ -417,7 +424,7 @@ class H11Transport(httpx.AsyncBaseTransport):
         self,
         method: bytes,
         target: bytes,
-        headers: Sequence[tuple[bytes, bytes]],
+        headers: list[tuple[bytes, bytes]],  # with Host: h11 takes a list
         body: Body,
         origin: _Origin,
         conn: _Connection,

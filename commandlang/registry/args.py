@@ -180,7 +180,8 @@ def _build_arg(name: str, value: Any, pos: Position, report: Report) -> ArgSpec 
         max_length=length("max_length"),
         pattern=str(pattern) if pattern is not None else None,
         choices=choices,
-        help=str(value["help"]) if value.get("help") is not None else None,
+        # a per-language mapping is filled in by the loader (`registry/languages.py`)
+        help=str(value["help"]) if value.get("help") is not None and not isinstance(value["help"], LMap) else None,
         sensitive=flag("sensitive"),
         position=pos,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -17,12 +18,15 @@ from typing import Any, Mapping
 from ..diagnostics import Diagnostic
 from .args import build_args, parse_type
 from .env import interpolate
+from .languages import parse_languages, split_localized
 from .model import (
     ARG_TYPES,
     ROLES,
+    ArgSpec,
     AuthSpec,
     BackendSpec,
     CommandSpec,
+    CommandTexts,
     Example,
     Position,
     RegistrySpec,
@@ -59,6 +63,7 @@ class _Loader:
         self.env = env
         self.diagnostics: list[Diagnostic] = []
         self.missing_env: list[str] = []
+        self.languages: tuple[str, ...] = ("en",)
 
     def report(
         self, code: str, message: str, pos: Position | None, *, hint: str | None = None, severity: str = "error"
@@ -204,7 +209,22 @@ class _Loader:
                 node.value_pos["max_length"],
             )
             max_length = 4000
-        return Settings(percent_decode=percent, unknown_command=unknown, max_length=max_length)
+        self.languages = parse_languages(node.get("languages"), node.value_pos.get("languages", node.pos), self.report)
+        currency = node.get("currency")
+        if currency is not None and not (isinstance(currency, str) and re.fullmatch(r"[A-Z]{3}", currency)):
+            self.report(
+                "wrong_type",
+                "settings.currency must be an ISO 4217 code like EUR or USD",
+                node.value_pos["currency"],
+            )
+            currency = None
+        return Settings(
+            percent_decode=percent,
+            unknown_command=unknown,
+            max_length=max_length,
+            languages=self.languages,
+            currency=currency,
+        )
 
     def backends(self, node: LMap | None) -> dict[str, BackendSpec]:
         out: dict[str, BackendSpec] = {}
@@ -330,25 +350,80 @@ class _Loader:
         reply = self.mapping(body, "reply", f"{where}.reply")
         if reply is not None:
             self.keys(reply, "reply", f"{where}.reply")
+        texts: dict[str, dict[str, Any]] = {}
+        localized: dict[str, Any] = {}
+        for part, parent, key in (
+            ("summary", body, "summary"),
+            ("description", body, "description"),
+            ("confirm", body, "confirm"),
+            ("ack", body, "ack"),
+            ("success", reply, "success"),
+            ("error", reply, "error"),
+        ):
+            value = parent.get(key) if parent is not None else None
+            path = f"{where}.reply.{key}" if parent is reply else f"{where}.{key}"
+            localized[part], others = split_localized(
+                value, self.languages, path, parent.value_pos.get(key) if parent is not None else pos, self.report
+            )
+            for language, text in others.items():
+                texts.setdefault(language, {})[part] = text
+        for part in ("summary", "description"):
+            if isinstance(localized[part], (int, float)) and not isinstance(localized[part], bool):
+                localized[part] = str(localized[part])
+            if localized[part] is not None and not isinstance(localized[part], str):
+                self.report("wrong_type", f"{where}.{part} must be text", body.value_pos.get(part, pos))
+                localized[part] = None
+        args = self.localized_help(
+            build_args(body.get("args"), body.value_pos.get("args", pos), self.report), body.get("args"), where, texts
+        )
         return CommandSpec(
             name=name.lower(),
-            summary=self.text(body, "summary", f"{where}.summary", "") or "",
-            description=self.text(body, "description", f"{where}.description"),
+            summary=localized["summary"] or "",
+            description=localized["description"],
             aliases=tuple(aliases),
             roles=frozenset(roles),
-            args=build_args(body.get("args"), body.value_pos.get("args", pos), self.report),
+            args=args,
             request=self.request(body, where),
-            reply=ReplySpec(success=reply.get("success"), error=reply.get("error"))
+            reply=ReplySpec(success=localized["success"], error=localized["error"])
             if reply is not None
             else ReplySpec(),
-            confirm=body.get("confirm"),
-            ack=body.get("ack"),
+            confirm=localized["confirm"],
+            ack=localized["ack"],
+            texts=MappingProxyType(
+                {
+                    language: CommandTexts(
+                        **{k: v for k, v in parts.items() if k != "arg_help"},
+                        arg_help=MappingProxyType(parts.get("arg_help", {})),
+                    )
+                    for language, parts in texts.items()
+                }
+            ),
             timeout=self.duration(body, "timeout", f"{where}.timeout"),
             examples=self.examples(body, where),
             position=pos,
             result=self.result(body, where),
             ends_bot_session=self.genesys(body, where),
         )
+
+    def localized_help(
+        self, args: tuple[ArgSpec, ...], node: Any, where: str, texts: dict[str, dict[str, Any]]
+    ) -> tuple[ArgSpec, ...]:
+        """Arguments whose `help` is a per-language mapping get the default's text; the others go to `texts`."""
+        if not isinstance(node, LMap):
+            return args
+        out = []
+        for arg in args:
+            body = node.get(arg.name)
+            value = body.get("help") if isinstance(body, LMap) else None
+            if not isinstance(body, LMap) or not isinstance(value, LMap):
+                out.append(arg)
+                continue
+            path = f"{where}.args.{arg.name}.help"
+            default, others = split_localized(value, self.languages, path, body.value_pos["help"], self.report)
+            for language, text in others.items():
+                texts.setdefault(language, {}).setdefault("arg_help", {})[arg.name] = str(text)
+            out.append(replace(arg, help=str(default) if default is not None else None))
+        return tuple(out)
 
     def result(self, body: LMap, where: str) -> Mapping[str, TypeSpec] | None:
         """`result: {refund_id: str, items: list[object]}`: the backend's fields, for lint's `result.X` check."""

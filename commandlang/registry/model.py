@@ -7,7 +7,7 @@ YAML structures); rendering them is the replies' job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Mapping
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "AuthSpec",
     "BackendSpec",
     "CommandSpec",
+    "CommandTexts",
     "Example",
     "Position",
     "RegistrySpec",
@@ -47,6 +48,14 @@ class Settings:
     percent_decode: bool = False
     unknown_command: Literal["reply", "ignore"] = "reply"
     max_length: int = 4000
+    #: BCP 47 tags, lower-case; the first is the default (`registry/languages.py`).
+    languages: tuple[str, ...] = ("en",)
+    #: ISO 4217 code the `money` filter uses when a template gives none (None: templates must give one).
+    currency: str | None = None
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +164,19 @@ class Example:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandTexts:
+    """A command's texts in one language other than the default; None (or absent) where not translated."""
+
+    summary: str | None = None
+    description: str | None = None
+    confirm: Any = None
+    ack: Any = None
+    success: Any = None  # reply.success
+    error: Any = None  # reply.error
+    arg_help: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class CommandSpec:
     name: str
     summary: str = ""
@@ -175,6 +197,32 @@ class CommandSpec:
     #: `genesys: {ends_bot_session: true}`: on a Genesys Bot Connector, the command's answer is `Complete`
     #: with its own intent and its arguments as entities (the bot session ends; the flow goes on).
     ends_bot_session: bool = False
+    #: Translations by language (`settings.languages` but the default); see `in_language`.
+    texts: Mapping[str, CommandTexts] = field(default_factory=dict)
+
+    def in_language(self, chain: tuple[str, ...]) -> "CommandSpec":
+        """This command with its texts in the first language of `chain` that has each one (a fallback chain
+        like ("de-ch", "de"), `registry.languages.fallback_chain`); the default language's otherwise."""
+        found = [self.texts[tag] for tag in chain if tag in self.texts]
+        if not found:
+            return self
+
+        def pick(name: str, default: Any) -> Any:
+            return next((getattr(t, name) for t in found if getattr(t, name) is not None), default)
+
+        args = tuple(
+            replace(arg, help=next((t.arg_help[arg.name] for t in found if arg.name in t.arg_help), arg.help))
+            for arg in self.args
+        )
+        return replace(
+            self,
+            summary=pick("summary", self.summary),
+            description=pick("description", self.description),
+            confirm=pick("confirm", self.confirm),
+            ack=pick("ack", self.ack),
+            reply=ReplySpec(success=pick("success", self.reply.success), error=pick("error", self.reply.error)),
+            args=args,
+        )
 
     def arg(self, name: str) -> ArgSpec | None:
         for spec in self.args:

@@ -22,8 +22,21 @@ _TYPE_NAMES = list(ARG_TYPES) + [f"list[{t}]" for t in ARG_TYPES]
 _RESULT_TYPES = _TYPE_NAMES + ["object", "list[object]"]
 _TEMPLATE = {"description": "A Jinja template string, or a YAML structure whose strings are templates"}
 _REPLY = {
-    "description": "A template file in templates/, or an inline reply mapping",
+    "description": "A template file in templates/, an inline reply mapping, or a mapping of language to either",
     "anyOf": [{"type": "string"}, {"type": "object"}],
+}
+
+#: A text in the default language, or one per declared language (`{en: ..., de: ...}`).
+_LOCALIZED_TEXT = {
+    "description": "Text, or a mapping of language (from settings.languages) to text",
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"},
+            "additionalProperties": {"type": "string"},
+        },
+    ],
 }
 
 _DEFINITIONS: dict[str, Any] = {
@@ -34,6 +47,18 @@ _DEFINITIONS: dict[str, Any] = {
             "percent_decode": {"type": "boolean", "default": False},
             "unknown_command": {"enum": ["reply", "ignore"], "default": "reply"},
             "max_length": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 4000},
+            "languages": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"},
+                "default": ["en"],
+                "description": "BCP 47 language tags (en, de, fr-ca); the first is the default",
+            },
+            "currency": {
+                "type": "string",
+                "pattern": "^[A-Z]{3}$",
+                "description": "ISO 4217 code the money filter uses when a template gives none",
+            },
         },
     },
     "auth": {
@@ -92,7 +117,7 @@ _DEFINITIONS: dict[str, Any] = {
                     "max_length": {"type": "integer", "minimum": 0},
                     "pattern": {"type": "string"},
                     "choices": {"type": "array"},
-                    "help": {"type": "string"},
+                    "help": _LOCALIZED_TEXT,
                     "sensitive": {"type": "boolean"},
                 },
             },
@@ -153,8 +178,8 @@ _DEFINITIONS: dict[str, Any] = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "summary": {"type": "string"},
-            "description": {"type": "string"},
+            "summary": _LOCALIZED_TEXT,
+            "description": _LOCALIZED_TEXT,
             "aliases": {"type": "array", "items": {"type": "string"}},
             "roles": {"type": "array", "items": {"enum": ["agent", "customer"]}},
             "args": {"type": "object", "additionalProperties": {"$ref": "#/definitions/arg"}},

@@ -16,16 +16,61 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from ..errors import CommandlangError
+from ..texts import N_, MessageText, msg
 
-__all__ = ["CONVERTERS", "ConversionError", "Today", "convert", "describe", "to_json", "EXPECTED", "format_duration"]
+__all__ = [
+    "CONVERTERS",
+    "ConversionError",
+    "Today",
+    "convert",
+    "describe",
+    "to_json",
+    "EXPECTED",
+    "format_duration",
+    "describe_text",
+]
 
 
 class ConversionError(CommandlangError, ValueError):
     """The text does not spell a value of the type; `.expected` says what would."""
 
-    def __init__(self, expected: str) -> None:
-        super().__init__(expected)
-        self.expected = expected
+    def __init__(self, expected: str | MessageText) -> None:
+        text = expected if isinstance(expected, MessageText) else msg(expected)
+        super().__init__(str(text))
+        self.expected = str(text)
+        self.expected_text = text  # translatable (`commandlang.texts`)
+
+
+class AmbiguousNumber(ConversionError):
+    """`1,000` or `1.000` typed in a language that writes the decimal comma: a thousand, or one?"""
+
+    def __init__(self, text: str, whole: str, fraction: str) -> None:
+        super().__init__(
+            msg(N_("a number that reads one way only ({whole} or {fraction})"), whole=whole, fraction=fraction)
+        )
+        self.text, self.whole, self.fraction = text, whole, fraction
+
+
+_COMMA_DECIMAL = re.compile(r"([+-]?)([0-9]+),([0-9]+)")
+_GROUPED = re.compile(r"([+-]?)([1-9][0-9]{0,2})[.,]([0-9]{3})")
+
+
+def local_number_text(text: str) -> str:
+    """A `decimal` or `float` typed in a language that writes the decimal comma, as the neutral form reads it.
+
+    `19,99` -> `19.99`; `1,000` and `1.000` (1 to 3 digits, not starting with 0, a separator, exactly 3
+    digits) raise `AmbiguousNumber`: it may be a thousand or one; anything else is returned unchanged
+    (so `1.5` stays 1.5 and `1.234,56` is refused by the converter). The rule is in docs/registry.md.
+    """
+    grouped = _GROUPED.fullmatch(text)
+    if grouped is not None:
+        sign, head, tail = grouped.groups()
+        fraction = str(Decimal(f"{head}.{tail}").normalize()).replace(".", ",")
+        raise AmbiguousNumber(text, f"{sign}{head}{tail}", f"{sign}{fraction}")
+    comma = _COMMA_DECIMAL.fullmatch(text)
+    if comma is not None:
+        return f"{comma.group(1)}{comma.group(2)}.{comma.group(3)}"
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,18 +82,18 @@ class Today:
 
 #: What each type accepts, as the error messages and /help say it.
 EXPECTED = {
-    "str": "text",
-    "int": "a whole number like 42",
-    "float": "a number like 1.5",
-    "decimal": "a decimal number like 19.99",
-    "bool": "yes or no (true/false, on/off, 1/0)",
-    "date": "a date like 2026-01-31, today, tomorrow or yesterday",
-    "datetime": "a date and time like 2026-01-31T10:00",
-    "duration": "a duration like 90s, 15m, 2h, 1d or 1h30m",
-    "email": "an email address like name@example.com",
-    "url": "an http or https URL like https://example.com",
-    "uuid": "a UUID like 123e4567-e89b-12d3-a456-426614174000",
-    "enum": "one of the listed choices",
+    "str": N_("text"),
+    "int": N_("a whole number like 42"),
+    "float": N_("a number like 1.5"),
+    "decimal": N_("a decimal number like 19.99"),
+    "bool": N_("yes or no (true/false, on/off, 1/0)"),
+    "date": N_("a date like 2026-01-31, today, tomorrow or yesterday"),
+    "datetime": N_("a date and time like 2026-01-31T10:00"),
+    "duration": N_("a duration like 90s, 15m, 2h, 1d or 1h30m"),
+    "email": N_("an email address like name@example.com"),
+    "url": N_("an http or https URL like https://example.com"),
+    "uuid": N_("a UUID like 123e4567-e89b-12d3-a456-426614174000"),
+    "enum": N_("one of the listed choices"),
 }
 
 _INT = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*")
@@ -68,7 +113,7 @@ def _int(text: str, _: Any) -> int:
     try:
         return int(text)
     except ValueError:  # more digits than Python converts (sys.get_int_max_str_digits)
-        raise ConversionError(EXPECTED["int"] + " (this one is too large)") from None
+        raise ConversionError(N_("a whole number like 42 (this one is too large)")) from None
 
 
 def _float(text: str, _: Any) -> float:
@@ -76,7 +121,7 @@ def _float(text: str, _: Any) -> float:
         raise ConversionError(EXPECTED["float"])
     value = float(text)
     if value in (float("inf"), float("-inf")):
-        raise ConversionError(EXPECTED["float"] + " (this one is too large)")
+        raise ConversionError(N_("a number like 1.5 (this one is too large)"))
     return value
 
 
@@ -106,7 +151,9 @@ def _date(text: str, today: Today | None) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ConversionError(EXPECTED["date"] + " (that day does not exist)") from None
+        raise ConversionError(
+            N_("a date like 2026-01-31, today, tomorrow or yesterday (that day does not exist)")
+        ) from None
 
 
 def _datetime(text: str, _: Any) -> datetime:
@@ -118,7 +165,7 @@ def _datetime(text: str, _: Any) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise ConversionError(EXPECTED["datetime"] + " (that moment does not exist)") from None
+        raise ConversionError(N_("a date and time like 2026-01-31T10:00 (that moment does not exist)")) from None
 
 
 def _duration(text: str, _: Any) -> timedelta:
@@ -126,7 +173,7 @@ def _duration(text: str, _: Any) -> timedelta:
         raise ConversionError(EXPECTED["duration"])
     seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(text))
     if seconds > 10**9:
-        raise ConversionError(EXPECTED["duration"] + " (this one is too long)")
+        raise ConversionError(N_("a duration like 90s, 15m, 2h, 1d or 1h30m (this one is too long)"))
     return timedelta(seconds=seconds)
 
 
@@ -175,16 +222,20 @@ def convert(type_name: str, text: str, *, choices: tuple[Any, ...] | None = None
         for choice in choices or ():
             if str(choice).casefold() == folded:
                 return choice
-        listed = ", ".join(str(c) for c in choices or ())
-        raise ConversionError(f"one of {listed}")
+        raise ConversionError(describe_text("enum", choices))
     return CONVERTERS[type_name](text, today)
 
 
 def describe(type_name: str, choices: tuple[Any, ...] | None = None) -> str:
     """What a type accepts, for messages and /help."""
+    return str(describe_text(type_name, choices))
+
+
+def describe_text(type_name: str, choices: tuple[Any, ...] | None = None) -> MessageText:
+    """`describe` as a translatable text."""
     if type_name == "enum" and choices:
-        return "one of " + ", ".join(str(c) for c in choices)
-    return EXPECTED[type_name]
+        return msg(N_("one of {choices}"), choices=", ".join(str(c) for c in choices))
+    return msg(EXPECTED[type_name])
 
 
 def to_json(value: Any) -> Any:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from ..texts import N_
+from .i18n import translator
 from .limits import MARKER, TEXT_LIMITS, ChannelLimits, enforce_limits, shorten
 from .model import Button, Reply
 
@@ -22,7 +24,8 @@ _EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~|`)(?=\S)(.+?)(?<=\S)\1")
 _HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 _NUMBER = re.compile(r"^\s*(\d{1,3})\s*[.)]?\s*$")
 
-PICK_PROMPT = "Reply with a number or type the command:"
+PICK_PROMPT = N_("Reply with a number or type the command:")
+PICK_ABOVE = N_("Reply with a number or type the command above.")
 
 
 def flatten_markdown(text: str) -> str:
@@ -48,8 +51,9 @@ def _button_line(button: Button, number: int) -> tuple[str, int]:
     return f"{number}. {_one_line(button.label)} ({_one_line(str(button.payload))})", number
 
 
-def compile_text(reply: Reply, limits: ChannelLimits = TEXT_LIMITS) -> str:
-    """The reply as one plain text of at most `limits.max_text` characters."""
+def compile_text(reply: Reply, limits: ChannelLimits = TEXT_LIMITS, *, language: str | None = None) -> str:
+    """The reply as one plain text of at most `limits.max_text` characters; the prompt in `language`."""
+    t = translator(language)
     fitted, _ = enforce_limits(reply, limits)
     body = flatten_markdown(fitted.text) if fitted.format == "markdown" else fitted.text
     sections: list[str] = []
@@ -78,7 +82,7 @@ def compile_text(reply: Reply, limits: ChannelLimits = TEXT_LIMITS) -> str:
     for attachment in fitted.attachments:
         sections.append(f"{attachment.filename or attachment.media_type}: {attachment.url}")
     if fitted.quick_replies:
-        lines = [PICK_PROMPT]
+        lines = [t(PICK_PROMPT)]
         for quick in fitted.quick_replies:
             number += 1
             shown = f"{number}. {_one_line(quick.label)}"
@@ -87,7 +91,7 @@ def compile_text(reply: Reply, limits: ChannelLimits = TEXT_LIMITS) -> str:
             lines.append(shown)
         sections.append("\n".join(lines))
     elif number:
-        sections.append(PICK_PROMPT.replace(":", " above."))
+        sections.append(t(PICK_ABOVE))
     rest = "\n\n".join(sections)
     if limits.max_text is None:
         return "\n\n".join(p for p in (body, rest) if p)

@@ -20,6 +20,8 @@ Template variables (all kinds unless noted):
 - `conversation_id`: the conversation's id.
 - `confirm_token`: the token of a pending confirmation (confirm replies).
 - `macros`: the macros of `templates/_macros.j2`, when that file exists.
+- `language`: the conversation's language tag (`de`, `de-ch`), one of `settings.languages`; the
+  formatting filters (`number`, `money`, `date`, `datetime`, `duration`) follow it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ KNOWN_VARIABLES = frozenset(
         "confirm_token",
         "macros",
         "loop_index",
+        "language",
     }
 )
 
@@ -75,6 +78,9 @@ class ReplyContext:
     user: Mapping[str, Any] = field(default_factory=lambda: {"id": None, "role": None})
     conversation_id: str | None = None
     confirm_token: str | None = None
+    #: The conversation's language, resolved against `settings.languages` (None: the default's texts, English
+    #: built-in texts).
+    language: str | None = None
 
     @classmethod
     def coerce(cls, value: "ReplyContext | Mapping[str, Any] | None") -> "ReplyContext":
@@ -108,6 +114,7 @@ def template_variables(spec: CommandSpec, context: ReplyContext, kind: ReplyKind
         "user": {"id": context.user.get("id"), "role": context.user.get("role")},
         "conversation_id": context.conversation_id,
         "confirm_token": context.confirm_token,
+        "language": context.language or "en",
     }
     if kind == "error":
         raw_error = context.error or {}

@@ -16,64 +16,81 @@ import re
 
 from ..diagnostics import CommandError, Diagnostic
 from ..registry.model import CommandSpec, RegistrySpec
+from ..registry.languages import fallback_chain
 from ..syntax import Option, Positional, parse_invocation
+from ..texts import N_
+from .i18n import translator
 from .model import QuickReply, Reply
 
 __all__ = ["LEADS", "command_error_reply", "quoted_context", "star_sensitive"]
 
 #: The first words of the reply for each error code (the diagnostic's message follows).
 LEADS: dict[str, str] = {
-    "unclosed_quote": "A quote is not closed: add the closing quote.",
-    "unclosed_list": "A list is not closed: add the closing ].",
-    "unexpected_character": "Part of that command could not be read.",
-    "empty_key": "An option has no name: write it as name=value.",
-    "duplicate_option": "The same option is given twice: give it once.",
-    "too_long": "That message is too long to be a command.",
-    "too_many_items": "That command has too many parts.",
-    "missing_argument": "That command needs one more value.",
-    "unknown_option": "That command has no such option.",
-    "too_many_positionals": "That command got more values than it takes.",
-    "not_a_flag": "That option needs a value, like name=value.",
-    "invalid_value": "One of the values is not what the command expects.",
-    "constraint": "One of the values is outside what the command accepts.",
-    "unknown_command": "There is no command by that name.",
-    "not_allowed": "That command is not available to you.",
+    "unclosed_quote": N_("A quote is not closed: add the closing quote."),
+    "unclosed_list": N_("A list is not closed: add the closing ]."),
+    "unexpected_character": N_("Part of that command could not be read."),
+    "empty_key": N_("An option has no name: write it as name=value."),
+    "duplicate_option": N_("The same option is given twice: give it once."),
+    "too_long": N_("That message is too long to be a command."),
+    "too_many_items": N_("That command has too many parts."),
+    "missing_argument": N_("That command needs one more value."),
+    "unknown_option": N_("That command has no such option."),
+    "too_many_positionals": N_("That command got more values than it takes."),
+    "not_a_flag": N_("That option needs a value, like name=value."),
+    "invalid_value": N_("One of the values is not what the command expects."),
+    "constraint": N_("One of the values is outside what the command accepts."),
+    "unknown_command": N_("There is no command by that name."),
+    "not_allowed": N_("That command is not available to you."),
 }
-_GENERIC_LEAD = "I couldn't run that command."
+_GENERIC_LEAD = N_("I couldn't run that command.")
 _WINDOW = 60  # characters of the message shown around the caret
 
 
 def command_error_reply(
-    diagnostic: Diagnostic, text: str, spec: CommandSpec | None = None, *, registry: RegistrySpec | None = None
+    diagnostic: Diagnostic,
+    text: str,
+    spec: CommandSpec | None = None,
+    *,
+    registry: RegistrySpec | None = None,
+    language: str | None = None,
 ) -> Reply:
     """The reply to a chat message that failed to parse or bind.
 
     `text` is the message as the user sent it; `spec` the command it named,
     when known (for the usage line and to star out sensitive values);
-    `registry` lets a did-you-mean offer the corrected command as a quick reply.
+    `registry` lets a did-you-mean offer the corrected command as a quick reply;
+    `language` (a declared language tag) picks the built-in texts and the command's translations.
     """
-    lines = [LEADS.get(diagnostic.code, _GENERIC_LEAD)]
-    if diagnostic.message:
-        lines.append(diagnostic.message)
+    t = translator(language)
+    if spec is not None and language:
+        spec = spec.in_language(fallback_chain(language))
+    lines = [t.gettext(LEADS.get(diagnostic.code, _GENERIC_LEAD))]
+    message = t.text(diagnostic.text) if diagnostic.text is not None else diagnostic.message
+    if message:
+        lines.append(message)
     # the message already names the command (unknown, not allowed) or there is no one word to point at
     quote = diagnostic.code not in ("unknown_command", "not_allowed", "too_many_items")
-    context = quoted_context(text, diagnostic.column, spec) if quote else None
+    context = quoted_context(text, diagnostic.column, spec, language=language) if quote else None
     if context:
         lines.append(context)
+    hint = t.text(diagnostic.hint_text) if diagnostic.hint_text is not None else diagnostic.hint
     if diagnostic.code == "not_allowed" or spec is None:
-        if diagnostic.hint and not diagnostic.hint.startswith("Usage:"):
-            lines.append(diagnostic.hint)
+        if hint and not hint.startswith("Usage:"):
+            lines.append(hint)
         else:
-            lines.append("Type /help to see the commands you can use.")
-        quick = _corrections(diagnostic, text, registry) + (QuickReply("/help: list the commands", "/help"),)
+            lines.append(t(N_("Type /help to see the commands you can use.")))
+        quick = _corrections(diagnostic, text, registry) + (QuickReply(t(N_("/help: list the commands")), "/help"),)
         return Reply(text="\n".join(lines), quick_replies=quick)
-    if diagnostic.hint and not diagnostic.hint.startswith("Usage:"):
-        hint = diagnostic.hint.strip()
+    if diagnostic.code == "constraint" and diagnostic.argument:
+        argument = spec.arg(diagnostic.argument)
+        hint = argument.help if argument is not None and argument.help else hint  # its help, translated
+    if hint and not hint.startswith("Usage:"):
+        hint = hint.strip()
         if diagnostic.code == "constraint" and diagnostic.argument:
             hint = f"{diagnostic.argument}: {hint}"  # the hint is the argument's help text, which names nothing
         lines.append(hint)
-    lines.append(f"Usage: {spec.usage()}")
-    lines.append(f"Type /help {spec.name} for details.")
+    lines.append(t(N_("Usage: {usage}"), usage=spec.usage()))
+    lines.append(t(N_("Type /help {command} for details."), command=spec.name))
     return Reply(text="\n".join(lines), quick_replies=(QuickReply(f"/help {spec.name}", f"/help {spec.name}"),))
 
 
@@ -99,7 +116,9 @@ def _corrections(diagnostic: Diagnostic, text: str, registry: RegistrySpec | Non
     return tuple(offered)
 
 
-def quoted_context(text: str, column: int | None, spec: CommandSpec | None = None) -> str | None:
+def quoted_context(
+    text: str, column: int | None, spec: CommandSpec | None = None, *, language: str | None = None
+) -> str | None:
     """`Here: “amount=abc”`: the word of `text` that `column` (1-based) falls on, sensitive values starred;
     None without a column, past the end of the text (the message says what is missing), or when unsure."""
     if column is None or not text:
@@ -119,7 +138,7 @@ def quoted_context(text: str, column: int | None, spec: CommandSpec | None = Non
     if len(word) > _WINDOW:  # a long word: the part around the column
         left = max(0, min(offset - start - _WINDOW // 2, len(word) - _WINDOW))
         word = ("…" if left else "") + word[left : left + _WINDOW] + ("…" if left + _WINDOW < len(word) else "")
-    return f"Here: “{word}”"
+    return translator(language)(N_("Here: “{word}”"), word=word)
 
 
 def star_sensitive(text: str, spec: CommandSpec | None) -> str | None:

@@ -11,9 +11,12 @@ import difflib
 from datetime import timedelta
 from typing import TypedDict
 
-from ..registry.types import describe, format_duration, to_json
+from ..registry.languages import fallback_chain
+from ..registry.types import describe_text, format_duration, to_json
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
+from ..texts import N_, Alternatives
 from .errors import star_sensitive
+from .i18n import Translator, translator
 from .model import Button, Card, Carousel, QuickReply, Reply
 
 __all__ = ["help_reply", "help_index", "help_command", "visible_commands"]
@@ -25,30 +28,36 @@ _PER_CARD = 3
 _MAX_CARDS = 10
 
 
-def visible_commands(registry: RegistrySpec, role: str | None) -> list[CommandSpec]:
-    """The commands `role` may run (all of them when role is None), sorted by name."""
+def visible_commands(registry: RegistrySpec, role: str | None, language: str | None = None) -> list[CommandSpec]:
+    """The commands `role` may run (all of them when role is None), sorted by name, with their texts
+    in `language` when given."""
+    chain = fallback_chain(language) if language else ()
     return sorted(
-        (spec for spec in registry.commands.values() if role is None or role in spec.roles), key=lambda s: s.name
+        (spec.in_language(chain) for spec in registry.commands.values() if role is None or role in spec.roles),
+        key=lambda s: s.name,
     )
 
 
-def help_reply(registry: RegistrySpec, role: str | None, name: str | None = None) -> Reply:
-    """`/help` when `name` is empty, else `/help NAME` (with or without its slash)."""
+def help_reply(
+    registry: RegistrySpec, role: str | None, name: str | None = None, *, language: str | None = None
+) -> Reply:
+    """`/help` when `name` is empty, else `/help NAME` (with or without its slash), in `language`."""
     name = (name or "").strip().lstrip("/").lower()
     if not name:
-        return help_index(registry, role)
-    return help_command(registry, role, name)
+        return help_index(registry, role, language=language)
+    return help_command(registry, role, name, language=language)
 
 
-def help_index(registry: RegistrySpec, role: str | None) -> Reply:
+def help_index(registry: RegistrySpec, role: str | None, *, language: str | None = None) -> Reply:
     """The commands this role may run, one per line with its summary."""
-    commands = visible_commands(registry, role)
+    t = translator(language)
+    commands = visible_commands(registry, role, language)
     if not commands:
-        return Reply(text="There are no commands you can use here.")
-    lines = ["Commands you can use:"]
+        return Reply(text=t(N_("There are no commands you can use here.")))
+    lines = [t(N_("Commands you can use:"))]
     for spec in commands:
         lines.append(f"/{spec.name}" + (f" - {spec.summary}" if spec.summary else ""))
-    lines.append("Type /help NAME for details on one of them.")
+    lines.append(t(N_("Type /help NAME for details on one of them.")))
     return Reply(text="\n".join(lines), **_help_choices(commands))
 
 
@@ -76,15 +85,16 @@ def _help_choices(commands: list[CommandSpec]) -> _HelpChoices:
     return {"carousel": Carousel(cards)}
 
 
-def help_command(registry: RegistrySpec, role: str | None, name: str) -> Reply:
+def help_command(registry: RegistrySpec, role: str | None, name: str, *, language: str | None = None) -> Reply:
     """Usage, arguments (type, default, help, choices) and examples of one command."""
+    t = translator(language)
     spec = registry.resolve(name)
     if spec is None and " " in name:
         spec = registry.resolve(name.replace(" ", "."))  # `/help ticket close` as for the subcommand call
     if spec is None or (role is not None and role not in spec.roles):
-        subcommands = [s for s in visible_commands(registry, role) if s.name.startswith(name + ".")]
+        subcommands = [s for s in visible_commands(registry, role, language) if s.name.startswith(name + ".")]
         if subcommands:
-            lines = [f"/{name} has these subcommands:"]
+            lines = [t(N_("/{command} has these subcommands:"), command=name)]
             lines += [f"/{s.name.replace('.', ' ')}" + (f" - {s.summary}" if s.summary else "") for s in subcommands]
             return Reply(
                 text="\n".join(lines),
@@ -92,16 +102,17 @@ def help_command(registry: RegistrySpec, role: str | None, name: str) -> Reply:
                     QuickReply(f"/help {s.name}", f"/help {s.name}") for s in subcommands[:MAX_HELP_QUICK_REPLIES]
                 ),
             )
-        return _unknown(registry, role, name)
+        return _unknown(registry, role, name, t)
+    spec = spec.in_language(fallback_chain(language)) if language else spec
     lines = [f"/{spec.name}" + (f" - {spec.summary}" if spec.summary else "")]
     if spec.description:
         lines.append(spec.description.strip())
-    lines.append(f"Usage: {spec.usage()}")
+    lines.append(t(N_("Usage: {usage}"), usage=spec.usage()))
     if spec.aliases:
-        lines.append("Also: " + ", ".join(f"/{alias}" for alias in spec.aliases))
+        lines.append(t(N_("Also: {aliases}"), aliases=", ".join(f"/{alias}" for alias in spec.aliases)))
     if spec.args:
-        lines.append("Arguments:")
-        lines += [f"  {_describe_arg(arg)}" for arg in spec.args]
+        lines.append(t(N_("Arguments:")))
+        lines += [f"  {_describe_arg(arg, t)}" for arg in spec.args]
     examples = [
         e.input for e in spec.examples if not (e.expect or {}).get("error")
     ]  # failing examples teach the wrong thing
@@ -109,54 +120,61 @@ def help_command(registry: RegistrySpec, role: str | None, name: str) -> Reply:
         shown for shown in (star_sensitive(text, spec) for text in examples) if shown is not None
     ]  # None: unsure, so hidden
     if examples:
-        lines.append("Examples:")
+        lines.append(t(N_("Examples:")))
         lines += [f"  {text}" for text in examples]
     return Reply(text="\n".join(lines))
 
 
-def _unknown(registry: RegistrySpec, role: str | None, name: str) -> Reply:
+def _unknown(registry: RegistrySpec, role: str | None, name: str, t: Translator) -> Reply:
     names: dict[str, str] = {s.name: s.name for s in visible_commands(registry, role)}
     names.update({alias: canonical for alias, canonical in registry.aliases.items() if canonical in names})
     close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
     suggestions = list(dict.fromkeys(names[c] for c in close))
-    text = f"There is no command /{name}."
     if suggestions:
-        text += " Did you mean " + " or ".join(f"/{s}" for s in suggestions) + "?"
-    text += "\nType /help to list the commands you can use."
-    quick = tuple(QuickReply(f"/help {s}", f"/help {s}") for s in suggestions) or (QuickReply("Help", "/help"),)
+        shown = Alternatives(tuple(f"/{s}" for s in suggestions))
+        text = t(N_("There is no command /{command}. Did you mean {suggestions}?"), command=name, suggestions=shown)
+    else:
+        text = t(N_("There is no command /{command}."), command=name)
+    text += "\n" + t(N_("Type /help to list the commands you can use."))
+    quick = tuple(QuickReply(f"/help {s}", f"/help {s}") for s in suggestions) or (QuickReply(t(N_("Help")), "/help"),)
     return Reply(text=text, quick_replies=quick)
 
 
-def _describe_arg(arg: ArgSpec) -> str:
+def _describe_arg(arg: ArgSpec, t: Translator) -> str:
     """`amount (decimal, required, at least 0.01): Amount to refund. Default: 0.` in one line."""
-    facts = [
-        str(arg.type)
-        if arg.type.name != "enum"
-        else ("list of " if arg.type.is_list else "") + describe("enum", arg.choices)
-    ]
+    if arg.type.name != "enum":
+        facts = [str(arg.type)]
+    elif arg.type.is_list:
+        facts = [t(N_("list of {choices}"), choices=t.text(describe_text("enum", arg.choices)))]
+    else:
+        facts = [t.text(describe_text("enum", arg.choices))]
     if arg.positional:
-        facts.append("positional")
+        facts.append(t(N_("positional")))
     if arg.required:
-        facts.append("required")
+        facts.append(t(N_("required")))
     if arg.choices is not None and arg.type.name != "enum":
-        facts.append("one of " + ", ".join(_shown(arg, c) for c in arg.choices))
-    unit = " items" if arg.type.is_list else ""
+        facts.append(t(N_("one of {choices}"), choices=", ".join(_shown(arg, c) for c in arg.choices)))
+    counted = arg.type.is_list
     if arg.min is not None:
-        facts.append(f"at least {_shown(arg, arg.min) if not unit else arg.min}{unit}")
+        facts.append(
+            t(N_("at least {min} items"), min=arg.min) if counted else t(N_("at least {min}"), min=_shown(arg, arg.min))
+        )
     if arg.max is not None:
-        facts.append(f"at most {_shown(arg, arg.max) if not unit else arg.max}{unit}")
+        facts.append(
+            t(N_("at most {max} items"), max=arg.max) if counted else t(N_("at most {max}"), max=_shown(arg, arg.max))
+        )
     if arg.max_length is not None:
-        facts.append(f"up to {arg.max_length} characters")
+        facts.append(t(N_("up to {max} characters"), max=arg.max_length))
     if arg.sensitive:
-        facts.append("kept private")
+        facts.append(t(N_("kept private")))
     text = f"{arg.name} ({', '.join(facts)})"
     if arg.help:
         helptext = arg.help.strip()
         text += f": {helptext}" + ("" if helptext.endswith((".", "!", "?", ")")) else ".")
     elif arg.type.name not in ("str", "enum"):
-        text += f": {describe(arg.type.name)}."
+        text += f": {t.text(describe_text(arg.type.name))}."
     if arg.has_default and arg.default is not None and not arg.sensitive:
-        text += f" Default: {_shown(arg, arg.default)}."
+        text += " " + t(N_("Default: {value}."), value=_shown(arg, arg.default))
     return text
 
 

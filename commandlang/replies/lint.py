@@ -37,6 +37,7 @@ from ..syntax.parser import SyntaxOptions, default_parser
 from .context import KNOWN_VARIABLES, ReplyContext, context_for_answer
 from .limits import GENESYS_LIMITS, TEXT_LIMITS, enforce_limits
 from .model import REPLY_KEYS, ReplyShapeError
+from .lint_languages import check_languages, language_variants
 from .render import MACROS_FILE, ReplyRenderer, is_template_file
 from .payload_check import PayloadChecker
 from .scrub import Scrubber, is_allowed_link
@@ -71,7 +72,10 @@ def check_templates(spec: RegistrySpec, template_dir: str | None = None) -> list
         for kind in _KINDS:
             if checker.declared(command, kind):
                 checker.broken.add((command.name, kind))  # already reported: not again per example
+            for language, localized in language_variants(spec, command):  # its translations, checked alike
+                checker.declared(localized, kind, language)
         checker.examples(command)
+    checker.found.extend(check_languages(spec, template_dir))
     return list(dict.fromkeys(checker.found))  # a shared file's structural findings once, not per command
 
 
@@ -90,7 +94,9 @@ class _Checker:
         self.binder = Binder(spec)
         self.parser = default_parser()
         self.options = SyntaxOptions(percent_decode=spec.settings.percent_decode, max_length=spec.settings.max_length)
-        self.renderer = ReplyRenderer(template_dir=template_dir, scrubber=Scrubber.for_registry(spec))
+        self.renderer = ReplyRenderer(
+            template_dir=template_dir, scrubber=Scrubber.for_registry(spec), currency=spec.settings.currency
+        )
         self.has_macros = bool(template_dir and os.path.exists(os.path.join(template_dir, MACROS_FILE)))
         self.templates, self.file_macros = _template_files(template_dir)
         self.payloads = PayloadChecker(spec, self.renderer.engine, self._macros_module())
@@ -135,8 +141,9 @@ class _Checker:
         )
 
     # -- declared templates ----------------------------------------------
-    def declared(self, command: CommandSpec, kind: str) -> bool:
-        """Check one declared reply; True when it has errors (reported now or for a shared file before)."""
+    def declared(self, command: CommandSpec, kind: str, language: str | None = None) -> bool:
+        """Check one declared reply (in `language`: its own file, `templates/de/NAME`, when there is one);
+        True when it has errors (reported now or for a shared file before)."""
         value = {
             "success": command.reply.success,
             "error": command.reply.error,
@@ -148,7 +155,8 @@ class _Checker:
         where = f"{command.name}: {'reply.' + kind if kind in ('success', 'error') else kind}"
         self.current, self.command = where, command
         if is_template_file(value):
-            return self.file(value.strip(), kind == "error", where, self.declared_at(command, kind))
+            name = self.renderer.localized_file(value.strip(), language)
+            return self.file(name, kind == "error", where, self.declared_at(command, kind))
         pos = getattr(value, "pos", None) or self.declared_at(command, kind)
         before = len(self.found)
         self.walk(value, pos, None, frozenset(), kind == "error", top=True, where=where)

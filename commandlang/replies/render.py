@@ -42,9 +42,12 @@ from typing import Any, Mapping
 from ..binding.call import mask
 from ..registry.types import to_json
 from ..diagnostics import Diagnostic, TemplateError
+from ..registry.languages import fallback_chain
 from ..registry.model import CommandSpec
 from ..registry.yamlsource import read_yaml
+from ..texts import N_
 from .context import ReplyContext, ReplyKind, template_variables
+from .i18n import Translator, translator
 from .model import QuickReply, Reply, ReplyShapeError, reply_from_structure
 from .scrub import Scrubber
 from .templates import DROP, TemplateEngine
@@ -83,13 +86,16 @@ class ReplyRenderer:
         template_dir: str | os.PathLike[str] | None = None,
         *,
         scrubber: Scrubber | None = None,
+        currency: str | None = None,
     ) -> None:
         self.scrubber = scrubber or Scrubber()  # `Scrubber.for_registry(spec)` also removes the backends' host names
         self.template_dir = os.fspath(template_dir) if template_dir is not None else None
-        self.engine = engine or TemplateEngine(self.template_dir)
+        self.engine = engine or TemplateEngine(self.template_dir, currency=currency)
         self._files: dict[str, tuple[int, Any]] = {}
         self._macros: Any = None
         self._macros_loaded = False
+        # (id of the spec, language) -> (the spec, it in that language): `in_language` once, not per reply
+        self._localized: dict[tuple[int, str], tuple[CommandSpec, CommandSpec]] = {}
 
     # -- templates -------------------------------------------------------
     def template_path(self, name: str) -> str:
@@ -131,18 +137,40 @@ class ReplyRenderer:
                 self._macros = self.engine.env.get_template(MACROS_FILE).module
         return self._macros
 
-    def template_for(self, spec: CommandSpec, kind: ReplyKind) -> Any:
-        """The template structure declared for `kind`, or None for the default."""
+    def localized_file(self, name: str, language: str | None) -> str:
+        """`de/refund_ok.yaml` when the conversation is in German and that file exists, else `name`
+        (tried along the fallback chain: `de-ch/`, `de/`, then templates/ itself)."""
+        if language and self.template_dir is not None:
+            for tag in fallback_chain(language):
+                candidate = f"{tag}/{name}"
+                if os.path.isfile(os.path.join(self.template_dir, candidate)):
+                    return candidate
+        return name
+
+    def template_for(self, spec: CommandSpec, kind: ReplyKind, language: str | None = None) -> Any:
+        """The template structure declared for `kind` (`spec` already in `language`), or None for the default."""
         declared = {"success": spec.reply.success, "error": spec.reply.error, "confirm": spec.confirm, "ack": spec.ack}[
             kind
         ]
         if declared is None:
             return None
         if is_template_file(declared):
-            return self.load_file(declared.strip())
+            return self.load_file(self.localized_file(declared.strip(), language))
         if isinstance(declared, Mapping) and "$layout" in declared:
             return apply_layout(self.load_file(str(declared["$layout"])), declared)
         return declared
+
+    def in_language(self, spec: CommandSpec, language: str) -> CommandSpec:
+        """`spec` with its texts in `language` (cached; bounded: a registry has few commands and languages)."""
+        key = (id(spec), language)
+        cached = self._localized.get(key)
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        localized = spec.in_language(fallback_chain(language))
+        if len(self._localized) >= 4096:
+            self._localized.clear()
+        self._localized[key] = (spec, localized)
+        return localized
 
     # -- rendering -------------------------------------------------------
     def render(
@@ -156,8 +184,11 @@ class ReplyRenderer:
         """The `kind` reply of `spec` for one run. Falls back to the default unless `strict`."""
         if kind not in _KINDS:
             raise ValueError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
-        scrubber = self.scrubber.for_call(spec, ReplyContext.coerce(context).args)
-        ctx = scrubbed_context(ReplyContext.coerce(context), kind, scrubber)
+        ctx = ReplyContext.coerce(context)
+        if ctx.language:
+            spec = self.in_language(spec, ctx.language)
+        scrubber = self.scrubber.for_call(spec, ctx.args)
+        ctx = scrubbed_context(ctx, kind, scrubber)
         try:
             reply = self._render_declared(spec, kind, ctx)
         except (TemplateError, ReplyShapeError) as exc:
@@ -168,7 +199,7 @@ class ReplyRenderer:
         if reply is None:
             reply = default_reply(spec, kind, ctx)
         if kind == "confirm":
-            reply = _with_confirmation(reply, ctx.confirm_token)
+            reply = _with_confirmation(reply, ctx.confirm_token, translator(ctx.language))
         if kind == "error" and scrubber.secrets:  # a template may have put a raw value anywhere
             reply = reply_from_structure(scrubber.mask(reply.to_json()))
         return reply
@@ -187,7 +218,7 @@ class ReplyRenderer:
         return reply_from_structure(rendered)
 
     def _render_declared(self, spec: CommandSpec, kind: ReplyKind, ctx: ReplyContext) -> Reply | None:
-        template = self.template_for(spec, kind)
+        template = self.template_for(spec, kind, ctx.language)
         if template is None:
             return None
         try:
@@ -200,7 +231,8 @@ class ReplyRenderer:
                 "ack": spec.ack,
             }[kind]
             if exc.diagnostic.file is None and is_template_file(declared):
-                raise TemplateError(replace(exc.diagnostic, file=f"templates/{declared.strip()}")) from None
+                shown = self.localized_file(declared.strip(), ctx.language)
+                raise TemplateError(replace(exc.diagnostic, file=f"templates/{shown}")) from None
             raise
 
 
@@ -234,24 +266,30 @@ def apply_layout(layout: Any, child: Mapping[str, Any]) -> Any:
 
 def default_reply(spec: CommandSpec, kind: ReplyKind, context: ReplyContext) -> Reply:
     """The built-in reply of each kind; shows only what is safe (masked args, a cleaned message)."""
-    help_button = QuickReply(label="Help", payload=f"/help {spec.name}")
+    t = translator(context.language)
+    help_button = QuickReply(label=t(N_("Help")), payload=f"/help {spec.name}")
     if kind == "success":
         result = context.result
         if isinstance(result, Mapping) and isinstance(result.get("message"), str) and result["message"].strip():
             return Reply(text=result["message"].strip())
-        return Reply(text=f"Done: /{spec.name}")
+        return Reply(text=t(N_("Done: /{command}"), command=spec.name))
     if kind == "error":
         error = context.error or {}
         message = (
             Scrubber().for_call(spec, context.args).message(error.get("message"))
         )  # again: callers may pass raw contexts
-        text = f"Sorry, /{spec.name} failed" + (f": {message}" if message else ".")
+        if message:
+            text = t(N_("Sorry, /{command} failed: {message}"), command=spec.name, message=message)
+        else:
+            text = t(N_("Sorry, /{command} failed."), command=spec.name)
         if error.get("code") in ("timeout", "timed_out"):
-            text += "\nIt took too long; please try again in a moment."
+            text += "\n" + t(N_("It took too long; please try again in a moment."))
         return Reply(text=text, quick_replies=(help_button,))
     if kind == "confirm":
-        return Reply(text=f"Run /{spec.name}{_masked_args_text(spec, context)}?")
-    return Reply(text=f"Working on /{spec.name}…")
+        return Reply(
+            text=t(N_("Run /{command}{arguments}?"), command=spec.name, arguments=_masked_args_text(spec, context))
+        )
+    return Reply(text=t(N_("Working on /{command}…"), command=spec.name))
 
 
 def _masked_args_text(spec: CommandSpec, context: ReplyContext) -> str:
@@ -265,11 +303,12 @@ def _masked_args_text(spec: CommandSpec, context: ReplyContext) -> str:
     return (" " + " ".join(parts)) if parts else ""
 
 
-def _with_confirmation(reply: Reply, token: str | None) -> Reply:
-    """Prepend Confirm / Cancel quick replies; the token ties the answer to this request."""
+def _with_confirmation(reply: Reply, token: str | None, t: Translator) -> Reply:
+    """Prepend Confirm / Cancel quick replies (labels translated, payloads not); the token ties the answer
+    to this request."""
     suffix = token or ""
-    confirm = QuickReply("Confirm", CONFIRM_PAYLOAD.format(token=suffix).strip())
-    cancel = QuickReply("Cancel", CANCEL_PAYLOAD.format(token=suffix).strip())
+    confirm = QuickReply(t(N_("Confirm")), CONFIRM_PAYLOAD.format(token=suffix).strip())
+    cancel = QuickReply(t(N_("Cancel")), CANCEL_PAYLOAD.format(token=suffix).strip())
     others = tuple(q for q in reply.quick_replies if q.payload not in (confirm.payload, cancel.payload))
     return Reply(
         text=reply.text,

@@ -25,6 +25,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..diagnostics import Diagnostic, TemplateError
+from .formatting import format_filters
 
 __all__ = ["TemplateEngine", "DROP"]
 
@@ -68,11 +69,14 @@ _T = TypeVar("_T")
 class TemplateEngine:
     """A sandboxed Jinja environment plus a bounded cache of compiled strings."""
 
-    def __init__(self, template_dir: str | None = None, cache_size: int = 2048) -> None:
+    def __init__(self, template_dir: str | None = None, cache_size: int = 2048, *, currency: str | None = None) -> None:
         loader = jinja2.FileSystemLoader(template_dir) if template_dir else None
         self.env = _BoundedSandbox(
             loader=loader, undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False
         )
+        # number, money, date, datetime, duration: formatted for the `language` variable (`formatting.py`)
+        self.env.filters.update(format_filters(currency))
+        self.currency = currency
         self._strings: OrderedDict[str, jinja2.Template] = OrderedDict()
         self._expressions: OrderedDict[str, Any] = OrderedDict()
         self._cache_size = cache_size

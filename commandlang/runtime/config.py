@@ -169,6 +169,49 @@ SETTINGS: tuple[Setting, ...] = (
         "the longest Retry-After of a Genesys 429 waited for (longer: the request fails)",
     ),
     Setting(
+        "genesys_supervisor_groups",
+        "GENESYS_SUPERVISOR_GROUPS",
+        "str",
+        "comma-separated Genesys group names or ids whose members are supervisors (watch any queue)",
+    ),
+    Setting(
+        "genesys_supervisor_roles",
+        "GENESYS_SUPERVISOR_ROLES",
+        "str",
+        "comma-separated Genesys role names or ids whose holders are supervisors (watch any queue)",
+    ),
+    Setting(
+        "genesys_panel_client_id",
+        "GENESYS_PANEL_CLIENT_ID",
+        "str",
+        "the Genesys OAuth client (code with PKCE, or implicit) the panel signs agents in with (unset: no sign-in)",
+    ),
+    Setting(
+        "genesys_panel_grant",
+        "GENESYS_PANEL_GRANT",
+        "choice:code,token",
+        "the panel client's grant: code (authorization code with PKCE) or token (implicit)",
+    ),
+    Setting(
+        "genesys_apps_origin",
+        "GENESYS_APPS_ORIGIN",
+        "str",
+        "override the Genesys apps origin allowed to frame the panel (default: https://apps.<region domain>)",
+    ),
+    Setting(
+        "genesys_signin_rate",
+        "GENESYS_SIGNIN_RATE",
+        "int",
+        "users/me look-ups a minute that POST /sync/token may cause (beyond: 503)",
+    ),
+    Setting("signin_ttl", "COMMANDLANG_SIGNIN_TTL", "duration", "lifetime of a sync token from POST /sync/token"),
+    Setting(
+        "sync_public_url",
+        "COMMANDLANG_SYNC_PUBLIC_URL",
+        "str",
+        "the wss:// URL browsers reach /sync at (unset: ws://<the request's host>:<sync port>/sync)",
+    ),
+    Setting(
         "store",
         "COMMANDLANG_STORE",
         "secret",
@@ -221,6 +264,14 @@ class ServiceConfig:
     genesys_login_base: str = ""
     genesys_api_rate: int = 300
     genesys_max_retry_after: float = 120.0
+    genesys_supervisor_groups: str = ""
+    genesys_supervisor_roles: str = ""
+    genesys_panel_client_id: str = ""
+    genesys_panel_grant: str = "code"
+    genesys_apps_origin: str = ""
+    genesys_signin_rate: int = 120
+    signin_ttl: float = 900.0
+    sync_public_url: str = ""
     demo: bool = False
     # The demo page may send the agent role (from a client on this machine): --demo sets it; it has no
     # environment variable or flag of its own, so no deployment turns it on by accident.

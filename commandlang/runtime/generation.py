@@ -50,8 +50,11 @@ def registry_files(path: str) -> list[Path]:
 def registry_version(path: str) -> str:
     """A short content hash of the registry file and its templates: what changed, changes it."""
     digest = hashlib.sha256()
+    templates = Path(path).resolve().parent / "templates"
     for file in registry_files(path):
-        digest.update(file.name.encode())
+        # named as under templates/ (`de/refund_ok.yaml` is not `refund_ok.yaml`); top-level files keep their name
+        inside = file.resolve().is_relative_to(templates)
+        digest.update((file.resolve().relative_to(templates).as_posix() if inside else file.name).encode())
         digest.update(file.read_bytes())
     return digest.hexdigest()[:12]
 
@@ -67,7 +70,7 @@ async def build_generation(
         return registry, registry_version(path)
 
     registry, version = await trio.to_thread.run_sync(load)
-    engine = TemplateEngine(registry.spec.template_dir)
+    engine = TemplateEngine(registry.spec.template_dir, currency=registry.spec.settings.currency)
     executor = Executor(registry.spec, engine, token_provider=token_provider)
     await executor.__aenter__()
     renderer = ReplyRenderer(engine, registry.spec.template_dir, scrubber=Scrubber.for_registry(registry.spec))

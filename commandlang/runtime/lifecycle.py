@@ -23,11 +23,14 @@ import trio
 from ..binding.call import Call
 from ..diagnostics import CommandError
 from ..execution.answer import answer
+from ..registry.languages import resolve_language
 from ..replies.context import ReplyContext
 from ..replies.errors import command_error_reply
 from ..replies.help import help_reply
+from ..replies.i18n import translator
 from ..replies.model import Reply
 from ..replies.render import parse_confirmation
+from ..texts import N_
 from ..syntax.tree import Invocation, Value
 from .confirmations import ConfirmationBook
 from .generation import Generation, GenerationHolder
@@ -39,15 +42,21 @@ from .store import (
     CommandRecord,
     StaleTransition,
     StateEvent,
+    Status,
     Store,
     StoreUnavailable,
 )
 
-__all__ = ["SOMETHING_WENT_WRONG", "CommandLifecycle"]
+__all__ = ["SOMETHING_WENT_WRONG", "CommandLifecycle", "conversation_language"]
 
 log = logging.getLogger("commandlang.runtime")
 
-SOMETHING_WENT_WRONG = "Sorry, something went wrong on our side. Please try again."
+SOMETHING_WENT_WRONG = N_("Sorry, something went wrong on our side. Please try again.")
+
+
+def conversation_language(generation: Generation, message: InboundMessage) -> str:
+    """The declared language every reply to `message` is written in (`registry.languages.resolve_language`)."""
+    return resolve_language(message.language, generation.registry.spec.settings.languages)
 
 
 class CommandLifecycle:
@@ -117,7 +126,8 @@ class CommandLifecycle:
                 )
             else:
                 log.exception("command failed unexpectedly", extra={"conversation_id": job.message.conversation_id})
-            await job.deliver(Reply(text=SOMETHING_WENT_WRONG))
+            language = conversation_language(generation, job.message)
+            await job.deliver(Reply(text=translator(language)(SOMETHING_WENT_WRONG)))
             if job.record is not None and job.record.status not in TERMINAL:
                 await self._save_final(
                     job,
@@ -141,11 +151,13 @@ class CommandLifecycle:
 
     async def _run(self, job: Job, generation: Generation) -> None:
         message = job.message
+        job.language = conversation_language(generation, message)  # for channels that compile late replies
         confirmation = parse_confirmation(message.text)
         if confirmation is not None and not generation.registry.spec.resolve("confirm"):
             await self._answer_confirmation(job, generation, *confirmation)
             return
         registry = generation.registry
+        language = conversation_language(generation, message)
         started = trio.current_time()
         invocation = None
         try:
@@ -154,11 +166,12 @@ class CommandLifecycle:
                 return
             if invocation.name == "help" and registry.spec.resolve("help") is None:
                 first = invocation.positionals[0].value if invocation.positionals else None
-                await job.deliver(
-                    help_reply(registry.spec, message.role, first.text if isinstance(first, Value) else None)
-                )
+                topic = first.text if isinstance(first, Value) else None
+                await job.deliver(help_reply(registry.spec, message.role, topic, language=language))
                 return
-            call = registry.bind(invocation, role=message.role, today=self._today() if self._today else None)
+            call = registry.bind(
+                invocation, role=message.role, today=self._today() if self._today else None, language=language
+            )
         except CommandError as exc:
             if exc.diagnostic.code == "unknown_command" and registry.spec.settings.unknown_command == "ignore":
                 return  # this registry treats unknown commands as ordinary chat
@@ -179,7 +192,10 @@ class CommandLifecycle:
         `invocation` is None when the text did not even parse (a syntax error)."""
         name = invocation.name if invocation is not None else None
         spec = generation.registry.spec.resolve(name) if name else None
-        await job.deliver(command_error_reply(exc.diagnostic, text, spec, registry=generation.registry.spec))
+        language = conversation_language(generation, job.message)
+        await job.deliver(
+            command_error_reply(exc.diagnostic, text, spec, registry=generation.registry.spec, language=language)
+        )
         record = self._new_record(
             job.message, spec.name if spec else (name or "?"), {}, "rejected", generation, self._clock()
         )
@@ -209,6 +225,7 @@ class CommandLifecycle:
             user={"id": message.participant_id, "role": message.role},
             conversation_id=message.conversation_id,
             confirm_token=pending.token,
+            language=conversation_language(generation, message),
         )
         await job.deliver(generation.renderer.render(call.spec, "confirm", context))
 
@@ -217,28 +234,35 @@ class CommandLifecycle:
         the conversation it was asked in, within `confirm_ttl`. The token is required: it is what ties
         the answer to the question the participant saw."""
         message = job.message
+        t = translator(conversation_language(generation, message))
         pending = await self.confirmations.answer(
             (message.channel, message.conversation_id, message.participant_id), token
         )
         if pending == "none":
-            await job.deliver(Reply(text="There is nothing waiting for your confirmation (it may have expired)."))
-            return
-        if pending == "no_token":
             await job.deliver(
-                Reply(
-                    text=f"To answer, use the buttons, or type /{action} followed by the code shown with the question."
-                )
+                Reply(text=t(N_("There is nothing waiting for your confirmation (it may have expired).")))
             )
             return
+        if pending == "no_token":
+            answer_how = N_(
+                "To answer, use the buttons, or type /{action} followed by the code shown with the question."
+            )
+            await job.deliver(Reply(text=t(answer_how, action=action)))
+            return
         if action == "cancel":
-            await job.deliver(Reply(text=f"Cancelled: /{pending.command} was not run."))
+            await job.deliver(Reply(text=t(N_("Cancelled: /{command} was not run."), command=pending.command)))
             await self._unanswered(job, pending, "declined", "The question was answered no.")
             return
         invocation = None
         try:
             invocation = generation.registry.parse_invocation(pending.text)
             assert invocation is not None
-            call = generation.registry.bind(invocation, role=message.role, today=self._today() if self._today else None)
+            call = generation.registry.bind(
+                invocation,
+                role=message.role,
+                today=self._today() if self._today else None,
+                language=conversation_language(generation, message),
+            )
         except CommandError as exc:  # the registry changed under the question
             await self._fail_early(job, generation, exc, pending.text, invocation)
             return
@@ -275,10 +299,12 @@ class CommandLifecycle:
         message = job.message
         spec = call.spec
         record = self._new_record(message, call.command, call.masked_args(), "pending", generation, self._clock())
+        language = conversation_language(generation, message)
         context = ReplyContext(
             args=call.args,
             user={"id": message.participant_id, "role": message.role},
             conversation_id=message.conversation_id,
+            language=language,
         )
         if spec.ack is not None:
             await self._save(job, record)
@@ -295,7 +321,14 @@ class CommandLifecycle:
             if getattr(outcome, "attempts", 1) > 1:
                 self.metrics.retries.inc(spec.request.backend, amount=outcome.attempts - 1)
         started = trio.current_time()
-        result = answer(generation.renderer, call, outcome, user=context.user, conversation_id=message.conversation_id)
+        result = answer(
+            generation.renderer,
+            call,
+            outcome,
+            user=context.user,
+            conversation_id=message.conversation_id,
+            language=language,
+        )
         self.metrics.stage_seconds.observe(trio.current_time() - started, "render")
         await job.deliver(result.reply)
         await self._save(job, record.moved(result.status, self._clock(), result.error))  # type: ignore[arg-type]
@@ -337,7 +370,7 @@ class CommandLifecycle:
         message: InboundMessage | Question,
         command: str,
         args: dict[str, Any],
-        status: str,
+        status: Status,
         generation: Generation,
         now: float,
     ) -> CommandRecord:
@@ -348,7 +381,7 @@ class CommandLifecycle:
             args=args,
             status=status,
             actor=message.participant_id,
-            role=message.role,  # type: ignore[arg-type]
+            role=message.role,
             channel=message.channel,
             message_id=message.message_id,
             created_at=now,

@@ -156,6 +156,8 @@ async def serve_app(
     wrapped = wrap_app(app, config.wsgi_max_body_size, "asgi")
 
     async def serve_connection(stream: trio.abc.Stream) -> None:
+        # hypercorn annotates the stream as SSLStream[SocketStream]; it only sends and receives, so any
+        # trio Stream (the plain socket) serves, as hypercorn's own serve passes either
         await TCPServer(wrapped, config, context, {}, stream)  # type: ignore[arg-type]
 
     listeners = await trio.open_tcp_listeners(port, host=host, backlog=min(4096, gate.limits.max_connections))

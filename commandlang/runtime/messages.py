@@ -15,17 +15,21 @@ registry (`commandlang.channels.CHANNELS`) with `from_config`, mounts its
 `aclose` after the drain. Optional faces, found with `isinstance`: an
 `EventSink` gets every durable state change, a `NoticeSink` the registry
 reloads, a `TokenSource` lends its token provider to `auth: {type: genesys}`
-backends, and a `RegistryFollower` checks and follows the loaded registry.
+backends, a `RegistryFollower` checks and follows the loaded registry, and a
+`CustomerReach` can show the customer the replies of a command an agent ran
+outside the chat (the sync command box's "send to customer").
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Literal, Mapping, Protocol, runtime_checkable
 
 import trio
 
 from ..jsonsafe import UnsafeJson, loads_bounded
+from ..replies.model import Reply
 from .http import RouteSpec
 from .store import CommandRecord, StateEvent
 from ..errors import ServiceError
@@ -33,6 +37,7 @@ from ..errors import ServiceError
 __all__ = [
     "Channel",
     "ChannelContext",
+    "CustomerReach",
     "NoticeSink",
     "RegistryFollower",
     "Submit",
@@ -44,9 +49,13 @@ __all__ = [
     "ReplySink",
     "OutboundReply",
     "inbound_from_json",
+    "Gauges",
+    "MetricsSource",
 ]
 
 _FIELDS = ("conversation_id", "message_id", "participant_id", "role", "text")
+#: A BCP 47 tag, loosely (`de`, `de-CH`, `zh-Hant-TW`), bounded; empty means none given.
+_LANGUAGE = re.compile(r"(?:[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8}){0,4})?")
 
 Role = Literal["agent", "customer"]
 
@@ -64,6 +73,9 @@ class InboundMessage:
     timestamp: float
     queue_id: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)  # channel-specific (e.g. Genesys ids)
+    #: The conversation's language as the channel says it (`de-CH`, Genesys's `languageCode`), None when it
+    #: does not; the lifecycle resolves it against `settings.languages` (`registry.languages`).
+    language: str | None = None
 
 
 class InboundShapeError(ServiceError, ValueError):
@@ -71,7 +83,7 @@ class InboundShapeError(ServiceError, ValueError):
 
 
 def inbound_from_json(body: bytes, channel: str, timestamp: float) -> InboundMessage:
-    """`{"conversation_id", "message_id", "participant_id", "role", "text", "queue_id"?}` as the webhook
+    """`{"conversation_id", "message_id", "participant_id", "role", "text", "queue_id"?, "language"?}` as the webhook
     and the demo page send it; `InboundShapeError` says what is wrong."""
     try:
         data = loads_bounded(body)
@@ -91,6 +103,9 @@ def inbound_from_json(body: bytes, channel: str, timestamp: float) -> InboundMes
         raise InboundShapeError('role must be "agent" or "customer"')
     if data.get("queue_id") is not None and not isinstance(data["queue_id"], str):
         raise InboundShapeError("queue_id must be a string")
+    language = data.get("language")
+    if language is not None and not (isinstance(language, str) and _LANGUAGE.fullmatch(language)):
+        raise InboundShapeError('language must be a language tag like "de" or "de-CH"')
     return InboundMessage(
         channel=channel,
         conversation_id=data["conversation_id"],
@@ -100,6 +115,7 @@ def inbound_from_json(body: bytes, channel: str, timestamp: float) -> InboundMes
         text=data["text"],
         timestamp=timestamp,
         queue_id=data.get("queue_id"),
+        language=language or None,
     )
 
 
@@ -111,6 +127,7 @@ class OutboundReply:
     reply: Any
     command_id: str | None
     in_reply_to: InboundMessage
+    language: str | None = None  # the declared language the reply is written in (None: the default's)
 
 
 class ReplySink(Protocol):
@@ -126,6 +143,18 @@ class EventSink(Protocol):
     def publish(self, event: StateEvent) -> None: ...
 
 
+#: What a `MetricsSource` offers: metric name (after `commandlang_<channel>_`) -> (help text, read()).
+Gauges = Mapping[str, tuple[str, Callable[[], float]]]
+
+
+@runtime_checkable
+class MetricsSource(Protocol):
+    """A channel with counters of its own (its outbox, API calls, tokens...), served on `/metrics` as
+    gauges `commandlang_<channel name>_<name>` read at each scrape."""
+
+    def gauges(self) -> Gauges: ...
+
+
 class Job:
     """One inbound message's way through the pipeline, as its channel sees it."""
 
@@ -134,6 +163,7 @@ class Job:
         self.record: CommandRecord | None = None  # the latest state, None for not-a-command
         self.replies: list[Any] = []
         self.refused = False  # True when a full queue turned it away (its reply says "busy")
+        self.language: str | None = None  # the conversation's language, resolved by the runtime
         self._sink = sink
         self._ack: Any = None  # held back while someone waits: sent only if the answer is late
         self._detached = False
@@ -162,7 +192,11 @@ class Job:
         elif self._sink is not None:
             await self._sink.send(
                 OutboundReply(
-                    self.message.conversation_id, reply, self.record.id if self.record else None, self.message
+                    self.message.conversation_id,
+                    reply,
+                    self.record.id if self.record else None,
+                    self.message,
+                    self.language,
                 )
             )
 
@@ -198,9 +232,20 @@ class ChannelContext:
 
 @runtime_checkable
 class Channel(Protocol):
-    """One way into the service (webhook, demo page, Genesys Cloud, ...); registered in `commandlang.channels`."""
+    """One way into the service (webhook, demo page, Genesys Cloud, ...); registered in `commandlang.channels`.
+
+    It compiles its own replies (`compile_reply`). Besides the faces of the module docstring, a
+    `MetricsSource` channel puts its own counters on `/metrics`."""
 
     name: str
+
+    @property
+    def compile_reply(self) -> Callable[[Reply], Any]:
+        """How a reply is compiled for this channel: `replies.compile_json` (webhook, demo page),
+        `replies.compile_genesys` (Genesys structured messages), `replies.compile_text`, or any
+        callable `Reply -> payload`. The channel calls it itself; nothing in `runtime/` or `app/`
+        picks a compiler by channel name."""
+        ...
 
     @classmethod
     def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> Channel | None:
@@ -250,3 +295,16 @@ class RegistryFollower(Protocol):
     def registry_check(self, spec: Any) -> list[Any]: ...
 
     def follow_registry(self, current: Callable[[], tuple[Any, str]]) -> None: ...
+
+
+@runtime_checkable
+class CustomerReach(Protocol):
+    """A channel that can put a reply in front of the customer of one of its conversations when an agent
+    ran the command outside the chat (`POST /sync/commands` with `send_to_customer`)."""
+
+    name: str
+
+    def customer_sink(self) -> ReplySink | str:
+        """Where such replies go (a `ReplySink` taking `OutboundReply`s), or why this channel, as
+        configured, cannot send them (a sentence for the agent)."""
+        ...

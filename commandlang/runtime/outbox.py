@@ -90,6 +90,14 @@ class Outbox:
         queued = sum(receive.statistics().current_buffer_used for _, receive in self._shards)
         return OutboxCounts(self.delivered, self.failed, queued)
 
+    def gauges(self) -> dict[str, tuple[str, Callable[[], float]]]:
+        """Its counts for its channel's `MetricsSource.gauges` (`commandlang_<channel>_outbox_...`)."""
+        return {
+            "outbox_delivered": (f"Replies the {self.name} outbox delivered (since start)", lambda: self.delivered),
+            "outbox_failed": (f"Replies the {self.name} outbox gave up on (since start)", lambda: self.failed),
+            "outbox_queued": (f"Replies waiting in the {self.name} outbox", lambda: self.counts().queued),
+        }
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """The delivery tasks, until cancelled or, after `aclose`, until every shard is drained."""
         async with trio.open_nursery() as nursery:

@@ -22,10 +22,12 @@ from datetime import date
 
 import trio
 
+from ..replies.i18n import translator
 from ..replies.model import Reply
+from ..texts import N_
 from .confirmations import ConfirmationBook
 from .generation import GenerationHolder
-from .lifecycle import CommandLifecycle
+from .lifecycle import CommandLifecycle, conversation_language
 from .messages import EventSink, InboundMessage, Job, ReplySink
 from .metrics import Metrics
 from .scheduler import ConversationScheduler
@@ -35,8 +37,8 @@ __all__ = ["Pipeline", "PipelineConfig"]
 
 log = logging.getLogger("commandlang.runtime")
 
-BUSY_TEXT = "We're busy right now and could not take that command. Please try again in a moment."
-SHUTTING_DOWN_TEXT = "The assistant is restarting. Please send that command again in a minute."
+BUSY_TEXT = N_("We're busy right now and could not take that command. Please try again in a moment.")
+SHUTTING_DOWN_TEXT = N_("The assistant is restarting. Please send that command again in a minute.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,5 +189,6 @@ class Pipeline:
     async def _refuse(self, job: Job, text: str) -> None:
         """Answer a message we will not run (its claim already released or never taken)."""
         job.refused = True
-        await job.deliver(Reply(text=text))
+        job.language = conversation_language(self.lifecycle.generations.current, job.message)
+        await job.deliver(Reply(text=translator(job.language)(text)))
         job.finish()

@@ -59,6 +59,12 @@ log = logging.getLogger("commandlang.runtime")
 _LOCK_WAIT = 30.0  # seconds a worker thread waits for SQLite's write lock
 
 
+def _close_all(connections: tuple[sqlite3.Connection | None, ...]) -> None:
+    for connection in connections:
+        if connection is not None:
+            connection.close()
+
+
 @dataclass(eq=False)
 class _Operation:
     kind: str
@@ -112,7 +118,7 @@ class SqliteStore:
             connections = (self._writer, self._reader)
             self._writer = self._reader = None
             with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(lambda: [c.close() for c in connections if c is not None])
+                await trio.to_thread.run_sync(_close_all, connections)
             self._stopped.set()
 
     async def _write_loop(self) -> None:
@@ -141,8 +147,10 @@ class SqliteStore:
                     await trio.to_thread.run_sync(self._checkpoint)
 
     def _checkpoint(self) -> None:
+        if self._writer is None:  # closed meanwhile: nothing to checkpoint
+            return
         try:
-            self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()  # type: ignore[union-attr]
+            self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error as exc:  # the next one tries again; the WAL only grows meanwhile
             log.warning("WAL checkpoint failed: %s", exc, extra={"stage": "store"})
 
@@ -313,7 +321,9 @@ class SqliteStore:
         cursor = connection.execute(
             "INSERT INTO events (command_id, created_at, body) VALUES (?, ?, ?)", (record.id, record.updated_at, body)
         )
-        return StateEvent(int(cursor.lastrowid), record)  # type: ignore[arg-type]
+        seq = cursor.lastrowid
+        assert seq is not None  # an INSERT into a rowid table always sets it
+        return StateEvent(seq, record)
 
     def _do_claim(self, connection: sqlite3.Connection, payload: tuple[str, float]) -> bool:
         key, expires_at = payload

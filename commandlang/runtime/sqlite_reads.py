@@ -42,7 +42,8 @@ def snapshot(
 ) -> tuple[int, Sequence[CommandRecord]]:
     """(latest seq, the live records and the `limit` most recent), of the whole store or of a
     (conversations, queues) scope, in (updated_at, id) order."""
-    where, params = "1", ()
+    where = "1"
+    params: tuple[str, ...] = ()
     if scope is not None:
         conversations, queues = scope
         where = (

@@ -147,8 +147,8 @@ class SyncHub:
             self._gap.set()
             return
         self._forward(event)
-        while self._held and self._forwarded + 1 in self._held:  # type: ignore[operator]
-            self._forward(self._held.pop(self._forwarded + 1))  # type: ignore[operator]
+        while self._held and self._forwarded is not None and self._forwarded + 1 in self._held:
+            self._forward(self._held.pop(self._forwarded + 1))
 
     def notice(self, data: Mapping[str, Any]) -> None:
         """A frame outside the event log, such as `{"type": "registry", "version": ...}` after a reload,

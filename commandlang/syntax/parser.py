@@ -21,6 +21,7 @@ import lark
 
 from ..diagnostics import CommandError, Diagnostic
 from ..resources import grammar_path
+from ..texts import N_, MessageText, msg
 from .decode import decode_word
 from .normalise import Normalised, may_be_command, normalise, normalise_in_place, normalise_reference
 from .tree import Flag, Invocation, Item, ListValue, Option, Positional, Span, Value
@@ -115,8 +116,12 @@ class SyntaxParser:
         raise _error(
             "too_long",
             options.max_length,
-            f"The message is {len(text)} characters long; a command may be at most {options.max_length}.",
-            "Shorten the command.",
+            msg(
+                N_("The message is {length} characters long; a command may be at most {max}."),
+                length=len(text),
+                max=options.max_length,
+            ),
+            msg(N_("Shorten the command.")),
         )
 
     def _lark_items(self, norm: Normalised) -> list[RawItem]:
@@ -202,16 +207,20 @@ def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: Synta
             raise _error(
                 "unexpected_character",
                 to_original(start) + 1,
-                f"Put a space before {norm.text[start]!r} at column {to_original(start) + 1}.",
-                "Separate items with spaces; quote a value that holds brackets.",
+                msg(
+                    N_("Put a space before {char} at column {column}."),
+                    char=repr(norm.text[start]),
+                    column=to_original(start) + 1,
+                ),
+                msg(N_("Separate items with spaces; quote a value that holds brackets.")),
             )
         previous_end = end
         if len(items) == options.max_items:
             raise _error(
                 "too_many_items",
                 to_original(start) + 1,
-                f"A command may have at most {options.max_items} items.",
-                "Send fewer values.",
+                msg(N_("A command may have at most {max} items."), max=options.max_items),
+                msg(N_("Send fewer values.")),
             )
         if kind == "flag":
             assert key is not None
@@ -231,14 +240,14 @@ def _build(norm: Normalised, name: str, raw_items: list[RawItem], options: Synta
             raise _error(
                 "empty_key",
                 column,
-                f"The = at column {column} has no option name before it.",
-                "Write the name before the =, like amount=5.",
+                msg(N_("The = at column {column} has no option name before it."), column=column),
+                msg(N_("Write the name before the =, like amount=5.")),
             )
     return Invocation(name.lower(), Span(*span(1, len(name) + 1)), tuple(items), norm.original)
 
 
-def _error(code: str, column: int, message: str, hint: str | None = None) -> CommandError:
-    return CommandError(Diagnostic(code=code, message=message, line=1, column=column, hint=hint))
+def _error(code: str, column: int, message: MessageText, hint: MessageText | None = None) -> CommandError:
+    return CommandError(Diagnostic.of(code, message, hint, line=1, column=column))
 
 
 def _open_bracket_before(text: str, pos: int) -> int | None:
@@ -283,42 +292,44 @@ def _syntax_error(pos: int, norm: Normalised) -> CommandError:
         return _error(
             "unclosed_quote",
             column,
-            f"The quote {char} at column {column} is never closed.",
-            f"Add a closing {char} after the value, or remove the quote.",
+            msg(N_("The quote {char} at column {column} is never closed."), char=char, column=column),
+            msg(N_("Add a closing {char} after the value, or remove the quote."), char=char),
         )
     if char == "" and bracket is not None:
         bcol = norm.to_original(bracket) + 1
         return _error(
-            "unclosed_list", bcol, f"The list opened at column {bcol} is never closed.", "Add a ] after the last item."
+            "unclosed_list",
+            bcol,
+            msg(N_("The list opened at column {column} is never closed."), column=bcol),
+            msg(N_("Add a ] after the last item.")),
         )
     if char == "":
         return _error(
             "unexpected_character",
             column,
-            f"The option at column {column} has no value after =.",
-            'Write a value after the =, or "" for an empty one.',
+            msg(N_("The option at column {column} has no value after =."), column=column),
+            msg(N_('Write a value after the =, or "" for an empty one.')),
         )
     if bracket is not None:
         if char == "[":
-            message, hint = f"Lists cannot be nested (column {column}).", "Use one flat list like [a, b, c]."
+            message = msg(N_("Lists cannot be nested (column {column})."), column=column)
+            hint = msg(N_("Use one flat list like [a, b, c]."))
         else:
-            message, hint = (
-                f"Unexpected {char!r} at column {column} inside a list.",
-                'Separate list items with commas, like [a, b]; quote items holding spaces or "=".',
-            )
+            message = msg(N_("Unexpected {char} at column {column} inside a list."), char=repr(char), column=column)
+            hint = msg(N_('Separate list items with commas, like [a, b]; quote items holding spaces or "=".'))
         return _error("unexpected_character", column, message, hint)
     if char == "]":
         return _error(
             "unexpected_character",
             column,
-            f"The ] at column {column} closes no list.",
-            "Remove it, or quote the value that holds it.",
+            msg(N_("The ] at column {column} closes no list."), column=column),
+            msg(N_("Remove it, or quote the value that holds it.")),
         )
     return _error(
         "unexpected_character",
         column,
-        f"Unexpected {char!r} at column {column}.",
-        "Quote values that hold spaces, quotes, brackets or a leading =.",
+        msg(N_("Unexpected {char} at column {column}."), char=repr(char), column=column),
+        msg(N_("Quote values that hold spaces, quotes, brackets or a leading =.")),
     )
 
 

@@ -258,7 +258,7 @@ class DemoBackend:
         status = statuses[number % len(statuses)]
         carrier = "DHL" if number % 2 else "UPS"
         # the fields the sample reply template (templates/order_status.yaml) shows
-        items = [
+        items: list[dict[str, Any]] = [
             {"name": name, "qty": 1 + (number + index) % 3, "price": price}
             for index, (name, price) in enumerate(_CATALOGUE[: 1 + number % len(_CATALOGUE)])
         ]
@@ -281,7 +281,7 @@ class DemoBackend:
             return 201, self._refunds_by_key[key]  # the same refund again, not a second one
         amount = data.get("amount") if isinstance(data, dict) else None
         fields = data if isinstance(data, dict) else {}
-        refund = {
+        refund: dict[str, Any] = {
             "refund_id": f"R-{next(self._ids)}",
             "order": int(order),
             "amount": amount,
@@ -384,6 +384,7 @@ async def serve_demo_backend(
     app = backend if backend is not None else DemoBackend()
 
     async with trio.open_nursery() as nursery:
+        # hypercorn types an ASGI app with its own TypedDict scopes and events; ours takes plain dicts
         binds = await nursery.start(functools.partial(serve, app, config))  # type: ignore[arg-type]
         bound_port = int(binds[0].rsplit(":", 1)[1])
         task_status.started(bound_port)

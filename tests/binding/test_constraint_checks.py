@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import commandlang
 from commandlang import CommandError
-from commandlang.binding.bind import _check_constraints, _passes
+from commandlang.binding.bind import _check_constraints
+from commandlang.binding.checks import passes
 from commandlang.registry.types import ConversionError, Today, convert
 from tests.conftest import SAMPLE
 
@@ -50,6 +51,6 @@ def test_the_fast_check_agrees_with_the_full_one(arg, texts: list[str]) -> None:
         try:
             _check_constraints(arg, value, 1)
         except CommandError:
-            assert not _passes(arg)(value), (arg.name, value)
+            assert not passes(arg)(value), (arg.name, value)
         else:
-            assert _passes(arg)(value), (arg.name, value)
+            assert passes(arg)(value), (arg.name, value)

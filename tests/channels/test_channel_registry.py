@@ -3,6 +3,7 @@ nowhere else) is built from the config, started, mounted, asked for readiness, t
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from typing import Any, Iterator, Mapping
@@ -11,6 +12,7 @@ import pytest
 import trio
 
 from commandlang.channels import CHANNELS
+from commandlang.replies import compile_genesys, compile_json, compile_text
 from commandlang.runtime.http import Request, Response, RouteSpec, json_response
 from commandlang.runtime.messages import Channel, ChannelContext, InboundMessage
 from commandlang.channels.genesys import GenesysChannel
@@ -23,6 +25,7 @@ class EchoChannel:
     """A channel that exists only in this test: one route, a background task, a health check."""
 
     name = "echo"
+    compile_reply = staticmethod(compile_text)  # its own choice: plain text
     enabled = True  # stands for the channel's own setting
     built: list[EchoChannel] = []
 
@@ -55,7 +58,8 @@ class EchoChannel:
             None,
         )
         await job.wait(5)
-        return json_response(200, {"status": job.record.status if job.record else None})
+        texts = [self.compile_reply(reply) for reply in job.detach()]
+        return json_response(200, {"status": job.record.status if job.record else None, "texts": texts})
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self.started = True
@@ -99,6 +103,12 @@ def test_every_shipped_channel_is_a_channel() -> None:
     assert [factory.name for factory in CHANNELS.values()] == list(CHANNELS)
 
 
+def test_each_channel_declares_its_reply_compiler(tmp_path) -> None:
+    """The channel, not the runtime, says how its replies are compiled."""
+    assert LocalChannel.compile_reply is compile_json and WebhookChannel.compile_reply is compile_json
+    assert inspect.signature(GenesysChannel.__init__).parameters["compile_reply"].default is compile_genesys
+
+
 async def test_a_registered_channel_is_built_started_mounted_and_closed(tmp_path, echo_registered) -> None:
     async with running_service(tmp_path) as run:
         (echo,) = EchoChannel.built
@@ -108,7 +118,9 @@ async def test_a_registered_channel_is_built_started_mounted_and_closed(tmp_path
             f"{run.base}/echo/messages",
             content=json.dumps({"conversation_id": "e1", "message_id": "m1", "text": "/note hello"}),
         )
-        assert response.status_code == 200 and response.json() == {"status": "completed"}
+        assert response.status_code == 200 and response.json()["status"] == "completed"
+        texts = response.json()["texts"]  # compiled by the channel's own compiler (plain text)
+        assert texts and all(isinstance(text, str) and text for text in texts), texts
         ready = (await run.client.get(f"{run.base}/readyz")).json()
         assert ready["checks"]["echo"] is True and ready["ready"] is True
         echo.healthy = False

@@ -109,6 +109,16 @@ def test_role(workdir) -> None:
     assert parse(workdir, "--json", "--role", "agent", "/refund 1 amount=1").returncode == 0
 
 
+def test_language_reads_values_the_local_way_and_keeps_messages_english(workdir) -> None:
+    result = parse(workdir, "--json", "--language", "de", "/refund 1 amount=19,99")
+    assert result.returncode == 0 and json.loads(result.stdout)["args"]["amount"] == "19.99"
+    ambiguous = parse(workdir, "--json", "--language", "de", "/refund 1 amount=1,000")
+    error = json.loads(ambiguous.stdout)["error"]
+    assert ambiguous.returncode == 1 and error["code"] == "invalid_value"
+    assert error["message"] == 'amount: "1,000" could be 1000 or 1; write 1000 or 1.'
+    assert parse(workdir, "--json", "/refund 1 amount=19,99").returncode == 1  # the default language is English
+
+
 RAW_CASES = [
     (
         '/Refund 12345 amount=19.99 --notify --no-email k=[a, "b c"]',

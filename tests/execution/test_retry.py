@@ -76,6 +76,18 @@ def test_retry_after_is_honoured_but_capped_by_max_backoff() -> None:
     assert capped.delay == 3.0
 
 
+def test_a_caller_may_honour_a_longer_retry_after_whole() -> None:
+    """The Genesys client: a Retry-After up to its own ceiling is waited whole; its own backoff keeps the cap."""
+    long = retry_delay(
+        POLICY, attempt=1, status=429, retry_after=90.0, remaining=None, random=lambda: 1.0, max_retry_after=120.0
+    )
+    assert (long.delay, long.honoured_retry_after) == (90.0, True)
+    own = retry_delay(
+        POLICY, attempt=3, status=None, retry_after=None, remaining=None, random=lambda: 1.0, max_retry_after=120.0
+    )
+    assert (own.delay, own.honoured_retry_after) == (2.0, False)  # 0.5 doubled twice, under max_backoff
+
+
 def test_a_wait_past_the_deadline_stops_at_once() -> None:
     decision = retry_delay(POLICY, attempt=1, status=503, retry_after=2.0, remaining=1.5, random=lambda: 1.0)
     assert not decision.retry

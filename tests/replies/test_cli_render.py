@@ -40,7 +40,7 @@ def test_text_preview(answer: str, capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 0
     assert capsys.readouterr().out.startswith(
-        "Refund R-1 created: 5.00 on order 7.\n\nReply with a number or type the command:\n1. Order status (/status 7)"
+        "Refund R-1 created: £5.00 on order 7.\n\nReply with a number or type the command:\n1. Order status (/status 7)"
     )
 
 
@@ -119,3 +119,12 @@ def test_bad_usage_exits_2(argv: list[str], message: str, capsys: pytest.Capture
 def test_a_reply_that_reads_the_answer_without_result_says_to_give_one(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["refund", "--registry", REGISTRY, "--args", '{"order": 7, "amount": "5"}']) == 1
     assert "give one with --result FILE" in capsys.readouterr().err
+
+
+def test_a_preview_in_another_language(answer: str, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["refund", "--registry", REGISTRY, "--input", "/refund 7 amount=5,5", "--role", "agent"]
+    code = main(argv + ["--result", answer, "--channel", "text", "--language", "de-AT"])  # de-at -> de
+    assert code == 0
+    assert capsys.readouterr().out.startswith(
+        "Erstattung R-1 angelegt: 5,50\xa0£ für Bestellung 7.\n\nAntworten Sie mit einer Nummer oder tippen Sie den Befehl:"
+    )

@@ -80,16 +80,18 @@ class Running:
         participant: str = "agent-1",
         role: str = "agent",
         secret: str = WEBHOOK_SECRET,
+        language: str | None = None,
     ) -> httpx.Response:
-        body = json.dumps(
-            {
-                "conversation_id": conversation,
-                "message_id": message_id or f"m-{id(text)}-{trio.current_time()}",
-                "participant_id": participant,
-                "role": role,
-                "text": text,
-            }
-        ).encode()
+        message = {
+            "conversation_id": conversation,
+            "message_id": message_id or f"m-{id(text)}-{trio.current_time()}",
+            "participant_id": participant,
+            "role": role,
+            "text": text,
+        }
+        if language is not None:
+            message["language"] = language
+        body = json.dumps(message).encode()
         return await self.client.post(
             f"{self.base}/v1/messages",
             content=body,

@@ -9,7 +9,9 @@
 - A client-side budget (`limiter`, `GENESYS_API_RATE`; ratelimit.py) queues a burst instead
   of letting it meet the org's rate limit; every attempt takes a slot, retries included.
 - 500/502/503/504 and transport errors: retried with backoff for idempotent
-  requests only, so a message is never sent twice.
+  requests only, so a message is never sent twice (a 503's `Retry-After` is honoured like a 429's).
+The waits are the one rule of `execution.retry.retry_delay` (the Executor's, the webhook's, the
+token provider's): Retry-After on 429/503, else full jitter from 0.5 s up to `max_backoff`.
 Every attempt runs under a deadline, and no wait (for a slot, for a Retry-After) outlasts
 the caller's own: a caller whose deadline would pass first fails at once, clearly. Tokens and credentials are never logged.
 """
@@ -24,10 +26,12 @@ from typing import Any, Callable, Mapping, Protocol
 import httpx
 import trio
 
+from ...execution.client import door_of
+from ...execution.door import Answer, fetch
 from ...execution.request import json_body
-from ...execution.retry import full_jitter, parse_retry_after
-from ...jsonsafe import loads_bounded
+from ...execution.retry import RETRY_AFTER_STATUSES, parse_retry_after, retry_delay
 from ...execution.target import Target
+from ...registry.model import RetryPolicy
 from .models import ErrorBody, ModelError
 from .ratelimit import RateBudgetExceeded, SlidingWindowLimiter
 from ...errors import ChannelError
@@ -96,19 +100,7 @@ class GenesysRateLimitError(GenesysApiError):
 _MAX_ANSWER = 16 * 1024 * 1024
 
 
-class _Answer:
-    """The parts of an `httpx.Response` the callers read, from the transport's own door."""
-
-    __slots__ = ("status_code", "headers", "content")
-
-    def __init__(self, status_code: int, headers: httpx.Headers, content: bytes) -> None:
-        self.status_code, self.headers, self.content = status_code, headers, content
-
-    def json(self) -> Any:
-        return loads_bounded(self.content)  # a lone surrogate in a message text must not reach the pipeline
-
-
-def _error_body(response: httpx.Response | _Answer) -> ErrorBody | None:
+def _error_body(response: Answer) -> ErrorBody | None:
     try:
         return ErrorBody.from_json(response.json())
     except (ValueError, ModelError):
@@ -134,9 +126,12 @@ class GenesysApiClient:
         self.api_base = api_base.rstrip("/")
         self.tokens = tokens
         self.http = http
+        self.door = door_of(http)  # every request through the one door (execution/door.py)
         self.limiter = limiter  # None: no client-side budget (tests that count requests, GENESYS_API_RATE=0)
-        self._max_attempts = max_attempts
-        self._max_backoff = max_backoff
+        # 429 always (the request was not done), 5xx and transport errors for idempotent requests only
+        self._retry = RetryPolicy(
+            attempts=max_attempts, on=frozenset({429, *_RETRYABLE}), backoff=0.5, max_backoff=max_backoff
+        )
         self._max_retry_after = max_retry_after
         self._random = random  # the jitter source: tests pin it
         self._timeout = request_timeout
@@ -149,9 +144,9 @@ class GenesysApiClient:
         path: str,
         *,
         json: Any = None,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
-    ) -> httpx.Response | _Answer:
+    ) -> Answer:
         """The successful (2xx) response, or raises `GenesysApiError` / `GenesysPermissionError`."""
         if idempotent is None:
             idempotent = method.upper() in ("GET", "HEAD", "PUT", "DELETE")
@@ -161,21 +156,22 @@ class GenesysApiClient:
         while True:
             token = await self.tokens.token()
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            wait: float | None = None
+            error: ErrorBody | None = None
             if self.limiter is not None:
                 try:
                     await self.limiter.acquire()  # under the caller's deadline, not the attempt's
                 except RateBudgetExceeded as exc:
                     raise GenesysRateLimitError(method, path, str(exc)) from None
             self.requests_sent += 1
+            retry_after: float | None = None
             try:
                 with trio.fail_after(self._timeout):
                     response = await self._send(method, url, json, params, headers)
             except (httpx.TransportError, trio.TooSlowError) as exc:
                 status, error = 0, ErrorBody(f"{type(exc).__name__}", "transport.error", 0)
-                if not idempotent or attempt + 1 >= self._max_attempts:
+                if not idempotent:
                     raise GenesysApiError(method, path, status, error) from None
-                log.warning("genesys %s %s: %s; retrying", method, path, type(exc).__name__)
+                what = type(exc).__name__
             else:
                 status = response.status_code
                 if status < 300:
@@ -197,44 +193,44 @@ class GenesysApiClient:
                     raise exc403
                 if status == 429:
                     self.rate_limited += 1
-                    wait = parse_retry_after(response.headers.get("Retry-After"), time.time())
-                    self._check_retry_after(method, path, wait, error)
-                    if self.limiter is not None:  # the org's budget is shared: hold everyone, not just us
-                        self.limiter.pause(wait if wait is not None else self._backoff(attempt))
                 elif status not in _RETRYABLE or not idempotent:
                     raise GenesysApiError(method, path, status, error)
-                if attempt + 1 >= self._max_attempts:
-                    raise GenesysApiError(method, path, status, error)
-                if status in _RETRYABLE:
-                    wait = parse_retry_after(response.headers.get("Retry-After"), time.time())
-                    self._check_retry_after(method, path, wait, error)
-                log.warning(
-                    "genesys %s %s answered %s; retrying%s",
-                    method,
-                    path,
-                    status,
-                    f" after Retry-After {wait:.0f}s" if wait else "",
-                )
-            # the server's Retry-After is honoured whole (checked against the ceiling above); our own
-            # backoff, when it named none, stays under max_backoff
-            delay = wait if wait is not None else self._backoff(attempt)
+                if status in RETRY_AFTER_STATUSES:
+                    retry_after = parse_retry_after(response.header(b"retry-after"), time.time())
+                    self._check_retry_after(method, path, retry_after, error)
+                what = f"answered {status}"
             attempt += 1
-            if trio.current_time() + delay > trio.current_effective_deadline():
-                raise (
-                    GenesysApiError(method, path, status, error)
-                    if wait is None
-                    else GenesysRateLimitError(
+            # the one rule (execution/retry.py): the server's Retry-After honoured whole (checked against the
+            # ceiling above), else our full-jitter backoff under max_backoff; never a wait past the deadline
+            decision = retry_delay(
+                self._retry,
+                attempt=attempt,
+                status=status or None,
+                retry_after=retry_after,
+                remaining=trio.current_effective_deadline() - trio.current_time(),
+                random=self._random,
+                max_retry_after=self._max_retry_after,
+            )
+            if status == 429 and self.limiter is not None:  # the org's budget is shared: hold everyone, not just us
+                self.limiter.pause(retry_after if retry_after is not None else decision.delay)
+            if not decision.retry:
+                if attempt < self._retry.attempts and retry_after is not None:
+                    raise GenesysRateLimitError(
                         method,
                         path,
-                        f"answered {status} with Retry-After {wait:.0f}s, past this request's deadline",
+                        f"answered {status} with Retry-After {retry_after:.0f}s, past this request's deadline",
                         error,
                     )
-                )
-            await trio.sleep(delay)
-
-    def _backoff(self, attempt: int) -> float:
-        """Our own wait when the server named none: full jitter from 0.5 s, capped at `max_backoff`."""
-        return full_jitter(attempt, base=0.5, cap=self._max_backoff, random=self._random)
+                raise GenesysApiError(method, path, status, error)
+            log.warning(
+                "genesys %s %s %s; retrying in %.1fs%s",
+                method,
+                path,
+                what,
+                decision.delay,
+                " as Retry-After asked" if decision.honoured_retry_after else "",
+            )
+            await trio.sleep(decision.delay)
 
     def _check_retry_after(self, method: str, path: str, wait: float | None, error: ErrorBody | None) -> None:
         """A `Retry-After` beyond the ceiling is not waited for: the request fails and says why."""
@@ -255,23 +251,16 @@ class GenesysApiClient:
             )
 
     async def _send(
-        self, method: str, url: str, json: Any, params: Mapping[str, Any] | None, headers: dict[str, str]
-    ) -> httpx.Response | _Answer:
-        h11 = getattr(self.http, "h11", None)  # a SharedClient over H11Transport: its own door, no httpx models
-        if h11 is None or (params and not all(isinstance(v, str) for v in params.values())):
-            return await self.http.request(method, url, json=json, params=params, headers=headers)
+        self, method: str, url: str, json: Any, params: Mapping[str, str] | None, headers: dict[str, str]
+    ) -> Answer:
         body, framing = json_body(method, json, has_body=json is not None)
         wire = [
             *((name.encode(), value.encode()) for name, value in headers.items()),
             (b"Accept-Encoding", b"identity"),
             *framing,
         ]
-        raw = await h11.request(method.encode(), Target.from_url(url, list((params or {}).items())), wire, body)
-        try:
-            content = await raw.read(_MAX_ANSWER)
-        finally:
-            await raw.release()
-        return _Answer(raw.status_code, httpx.Headers(raw.headers), content)
+        target = Target.from_url(url, list((params or {}).items()))
+        return await fetch(self.door, method.encode(), target, wire, body, limit=_MAX_ANSWER)
 
     async def get_json(self, path: str, **kwargs: Any) -> Any:
         """GET `path`; the decoded JSON answer."""

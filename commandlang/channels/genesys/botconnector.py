@@ -161,6 +161,7 @@ def to_inbound_message(
             "language_code": request.language_code,
             "button_press": request.input_message.type == "Structured",
         },
+        language=request.language_code,  # every Bot Connector request says the conversation's language
     )
 
 
@@ -260,7 +261,13 @@ async def handle_bot_request(
         intent = _intent(job)
         if done and job.record is None and not replies:  # not a command: the flow goes on down this intent's path
             return BotHttpResponse(200, shape(build_bot_response("Complete", intent=NOT_A_COMMAND)))
-        if done and listing is not None and listing.ends_bot_session(intent) and job.record.status == "completed":
+        if (
+            done
+            and listing is not None
+            and listing.ends_bot_session(intent)
+            and job.record
+            and job.record.status == "completed"
+        ):
             command = listing.command(intent)
             assert command is not None
             entities = entity_values(command, job.record.args)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from ...diagnostics import Diagnostic
+from ...diagnostics import Diagnostic, Severity
 from ...registry.model import ArgSpec, CommandSpec, RegistrySpec, TypeSpec
 from .botmodels import MAX_ITEMS, MAX_NAME, Bot, BotEntity, BotEntityValue, BotIntent, BotVersion
 from ...errors import ChannelError
@@ -35,6 +35,7 @@ __all__ = [
     "BotListing",
     "BotListError",
     "build_bot",
+    "supported_languages",
     "findings",
     "entity_type",
     "entity_values",
@@ -43,7 +44,8 @@ __all__ = [
 
 NOT_A_COMMAND = "commandlang_not_a_command"
 DEFAULT_BOT_ID = "commandlang"
-#: Today every registry speaks English; per-language registries come later (another issue).
+#: A registry that declares no `settings.languages` (so `[en]`) lists `en-us`, the tag Genesys's own
+#: examples use; a registry that declares its languages lists exactly those (`supported_languages`).
 DEFAULT_LANGUAGES = ("en-us",)
 BOT_NAME = "commandlang commands"
 BOT_PROVIDER = "commandlang"  # DBC: "Genesys will use this info for analytics and reporting purposes"
@@ -82,7 +84,7 @@ def entity_type(arg_type: TypeSpec) -> str:
     return f"{base}Collection" if arg_type.is_list else base
 
 
-def findings(spec: RegistrySpec, *, severity: str = "warning") -> list[Diagnostic]:
+def findings(spec: RegistrySpec, *, severity: Severity = "warning") -> list[Diagnostic]:
     """Where the registry breaks Genesys's bot-list limits, each at the command or argument's position."""
     found: list[Diagnostic] = []
 
@@ -98,7 +100,7 @@ def findings(spec: RegistrySpec, *, severity: str = "warning") -> list[Diagnosti
                 severity=severity,
                 argument=argument,
             )
-        )  # type: ignore[arg-type]
+        )
 
     commands = list(spec.commands.values())
     room = MAX_ITEMS - 1  # one intent is NOT_A_COMMAND
@@ -173,15 +175,26 @@ class BotListing:
         return bool(command is not None and command.ends_bot_session)
 
 
+def supported_languages(spec: RegistrySpec) -> tuple[str, ...]:
+    """The bot version's `supportedLanguages`: the registry's `settings.languages` (lower-case BCP 47 tags, as
+    the SDK's BotConnectorBotVersion asks: "EG 'en-us' or 'es'"), or `en-us` for an undeclared `[en]`.
+
+    Whether Genesys matches a flow in `de-de` to a bot listing `de` is in no source we have: list the tags
+    your flows use (`de-de`); our own lookup falls back from `de-de` to `de` either way."""
+    languages = spec.settings.languages
+    return DEFAULT_LANGUAGES if languages == ("en",) else languages
+
+
 def build_bot(
-    spec: RegistrySpec, version: str, *, bot_id: str = DEFAULT_BOT_ID, languages: Iterable[str] = DEFAULT_LANGUAGES
+    spec: RegistrySpec, version: str, *, bot_id: str = DEFAULT_BOT_ID, languages: Iterable[str] | None = None
 ) -> BotListing:
     """The bot list of a registry; raises `BotListError` when it breaks Genesys's limits."""
     found = findings(spec, severity="error")
     if found:
         raise BotListError(found)
     intents = tuple(_intent(c) for c in spec.commands.values()) + (BotIntent(NOT_A_COMMAND),)
-    bot = Bot(bot_id, BOT_NAME, (BotVersion(version, tuple(languages), intents),), BOT_PROVIDER, BOT_DESCRIPTION)
+    listed = tuple(languages) if languages is not None else supported_languages(spec)
+    bot = Bot(bot_id, BOT_NAME, (BotVersion(version, listed, intents),), BOT_PROVIDER, BOT_DESCRIPTION)
     return BotListing(bot, spec.commands)
 
 

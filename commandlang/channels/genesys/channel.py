@@ -31,14 +31,15 @@ from typing import Any, Awaitable, Callable, Mapping, Sequence
 import httpx
 import trio
 
-from ...execution.client import SharedClient
-from ...execution.response import BodyTooLarge, read_capped
+from ...execution.client import SharedClient, door_of
+from ...execution.response import BodyTooLarge
+from ...execution.target import Target
 from ...execution.transport import H11Transport
 from ...replies.compile_genesys import compile_genesys
 from ...replies.compile_text import compile_text, resolve_numbered_answer
 from ...runtime.config import ConfigError
 from ...runtime.http import RouteSpec, json_response
-from ...runtime.messages import ChannelContext, InboundMessage, Job, OutboundReply, Submit
+from ...runtime.messages import ChannelContext, Gauges, InboundMessage, Job, OutboundReply, Submit
 from ...runtime.outbox import Outbox
 from .api import GenesysApiClient, GenesysApiError
 from .botconnector import CLASSIC, DBC, BotHttpResponse, bot_answer, bots_answer, handle_bot_request, refuse_bot_request
@@ -48,6 +49,7 @@ from .conversations import ConversationsClient, ConversationsReplySink, MediaFil
 from .models import ModelError, OutgoingBotMessage, ReplyMessage
 from .notifications import NotificationIngest
 from .oauth import GenesysAuthError, TokenProvider
+from .people import GenesysPeople
 from .ratelimit import SlidingWindowLimiter
 from .settings import GenesysSettings
 
@@ -69,25 +71,30 @@ class EndBotSession:
     entities: tuple[Any, ...]
 
 
+_IMAGE_HEADERS = ((b"Accept", b"image/*"), (b"Accept-Encoding", b"identity"))
+
+
 async def fetch_image_attachments(http: httpx.AsyncClient, reply: Any) -> list[MediaFile]:
     """The reply's image attachments as bytes (to upload as media); one that cannot be fetched stays a link."""
     files: list[MediaFile] = []
+    door = door_of(http)  # the one door (execution/door.py), as every Genesys request
     for index, attachment in enumerate(getattr(reply, "attachments", ()) or ()):
         if getattr(attachment, "media_type", "") != "Image":
             continue
         try:
             with trio.fail_after(15):
-                async with http.stream("GET", attachment.url) as response:
+                response = await door.request(b"GET", Target.from_url(attachment.url), _IMAGE_HEADERS)
+                try:
                     if response.status_code != 200:
                         log.warning(
                             "genesys: image attachment not usable (status %s); it stays a link", response.status_code
                         )
                         continue
                     # streamed under the cap: an oversized image is refused after MAX_IMAGE_BYTES (or at
-                    # once, by its Content-Length), and leaving the block closes the rest unread
-                    content = await read_capped(
-                        response.aiter_bytes(), MAX_IMAGE_BYTES, response.headers.get("content-length")
-                    )
+                    # once, by its Content-Length), and releasing it unread closes its connection
+                    content = await response.read(MAX_IMAGE_BYTES)
+                finally:
+                    await response.release()
         except BodyTooLarge:
             log.warning("genesys: image attachment over %d bytes; it stays a link", MAX_IMAGE_BYTES)
             continue
@@ -99,7 +106,7 @@ async def fetch_image_attachments(http: httpx.AsyncClient, reply: Any) -> list[M
             MediaFile(
                 "".join(c if c.isalnum() or c in "._-" else "_" for c in name),
                 content,
-                attachment.mime or response.headers.get("content-type", "image/png"),
+                attachment.mime or response.header(b"content-type") or "image/png",
             )
         )
     return files
@@ -137,7 +144,7 @@ class GenesysChannel:
         submit: Submit,
         *,
         compile_reply: Callable[[Any], Sequence[dict[str, Any]]] = compile_genesys,
-        compile_text: Callable[[Any], str] = compile_text,
+        compile_text: Callable[..., str] = compile_text,
         outbox_size: int = 1000,
         delivery_tasks: int = 4,
         delivery_deadline: float = 60.0,
@@ -163,6 +170,14 @@ class GenesysChannel:
             max_retry_after=settings.max_retry_after,
         )
         self.conversations = ConversationsClient(self.api)
+        # who an agent is and what they may watch (POST /sync/token), and their roles (approvals)
+        self.people = GenesysPeople(
+            self.api,
+            http,
+            supervisor_groups=settings.supervisor_groups,
+            supervisor_roles=settings.supervisor_roles,
+            signin_rate=settings.signin_rate,
+        )
         self.ingest = (
             NotificationIngest(
                 self.api, self.conversations, queue_ids=settings.queue_ids, user_ids=settings.user_ids, **ingest_options
@@ -219,11 +234,6 @@ class GenesysChannel:
         await self.outbox.aclose(deadline)
 
     @property
-    def delivered(self) -> int:
-        """Replies (and session ends) delivered since start."""
-        return self.outbox.delivered
-
-    @property
     def failed_deliveries(self) -> int:
         """Replies given up on since start (an API error or the delivery deadline)."""
         return self.outbox.failed
@@ -272,9 +282,59 @@ class GenesysChannel:
             for method, path, handler, prefix in self.bot_routes()
         ]
 
+    @property
+    def watch_policy(self) -> GenesysPeople:
+        """The sync sign-in's `WatchPolicy` (`sync/signin.py`): Genesys users, conversations and queues."""
+        return self.people
+
+    async def roles_of(self, user_id: str) -> frozenset[str]:
+        """A Genesys user's roles (`{"agent"}`, plus `"supervisor"` by GENESYS_SUPERVISOR_GROUPS/_ROLES), cached."""
+        return await self.people.roles_of(user_id)
+
+    def panel_signin(self) -> dict[str, Any]:
+        """What the panel's browser sign-in needs (`/panel/config.json`; the CSP's origins); no secret."""
+        endpoints = self.settings.endpoints
+        return {
+            "client_id": self.settings.panel_client_id,
+            "grant": self.settings.panel_grant,
+            "login_base": endpoints.login_base,
+            "api_base": endpoints.api_base,
+            "apps_origin": endpoints.apps_origin,
+        }
+
     def health(self) -> dict[str, bool]:
         """Connected now, not once: while the notification socket is re-opened, messages are missed."""
         return {} if self.ingest is None else {"genesys": self.ingest.connected}
+
+    def gauges(self) -> Gauges:
+        """`MetricsSource`: its outbox, API calls, tokens, rate budget and ingest (0 for those it has not)."""
+        api, limiter, ingest = self.api, self.api.limiter, self.ingest
+        return {
+            **self.outbox.gauges(),
+            "bot_session_messages": (
+                "Late replies sent into open Bot Connector sessions (since start)",
+                lambda: self.delivered_to_bot_session,
+            ),
+            "api_requests": ("Genesys API requests sent, retries included (since start)", lambda: api.requests_sent),
+            "api_rate_limited": ("Genesys API answers 429 (since start)", lambda: api.rate_limited),
+            "tokens_fetched": ("OAuth tokens fetched (since start)", lambda: self.tokens.fetch_count),
+            "api_budget_refused": (
+                "Genesys API calls failed fast by the client-side rate budget (since start)",
+                lambda: limiter.refused if limiter else 0,
+            ),
+            "api_budget_wait_seconds": (
+                "Seconds callers waited for a rate-budget slot, summed (since start)",
+                lambda: limiter.waited if limiter else 0.0,
+            ),
+            "notification_reconnects": (
+                "Notification sockets lost without warning (since start)",
+                lambda: ingest.reconnects if ingest else 0,
+            ),
+            "notification_channels_created": (
+                "Notification channels created (since start)",
+                lambda: ingest.channels_created if ingest else 0,
+            ),
+        }
 
     def describe(self) -> str | None:
         return (
@@ -369,6 +429,11 @@ class GenesysChannel:
         finally:
             self._late_ends -= 1
 
+    def customer_sink(self) -> GenesysChannel:
+        """`CustomerReach`: an agent's command box replies go out through the agent's communication on the
+        conversation (the agent send endpoint of the Conversations API), like every late reply."""
+        return self
+
     async def send(self, outbound: OutboundReply) -> None:
         """`ReplySink`: queue a reply for the agent send endpoint (waits when the outbox is full)."""
         await self.outbox.send(outbound)
@@ -419,15 +484,14 @@ class GenesysChannel:
         end = outbound.reply if isinstance(outbound.reply, EndBotSession) else None
         messages = () if end else tuple(ReplyMessage.from_json(m) for m in self.compile_reply(outbound.reply))
         # botVersion is required by the API; a request that did not carry one gets "1.0"
-        await send_bot_message(
-            self.api,
-            OutgoingBotMessage(
-                metadata["genesys_bot_id"],
-                metadata.get("genesys_bot_version") or "1.0",
-                metadata["genesys_bot_session_id"],
-                metadata.get("language_code") or "en-us",
-                messages,
-                **({"bot_state": "Complete", "intent": end.intent, "entities": end.entities} if end else {}),
-            ),
+        outgoing = OutgoingBotMessage(
+            metadata["genesys_bot_id"],
+            metadata.get("genesys_bot_version") or "1.0",
+            metadata["genesys_bot_session_id"],
+            metadata.get("language_code") or "en-us",
+            messages,
         )
+        if end is not None:  # the session's last message: Complete, with the command's intent and entities
+            outgoing = replace(outgoing, bot_state="Complete", intent=end.intent, entities=end.entities)
+        await send_bot_message(self.api, outgoing)
         self.delivered_to_bot_session += 1

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 import trio
 
+from ...execution.door import fetch
+from ...execution.target import Target
 from .api import GenesysApiClient, GenesysApiError
 from .models import (
     MAX_TEXT_BODY,
@@ -46,6 +48,7 @@ TRUNCATION_MARKER = "… [truncated]"
 CONTINUED_MARKER = " …"
 BULK_FETCH_LIMIT = 100  # ids per bulk request; more are fetched in several requests
 MAX_CACHED_COMMUNICATIONS = 10_000
+_MAX_UPLOAD_ANSWER = 64 * 1024  # the upload URL's answer to a PUT (empty or a small document)
 
 
 def _seg(value: str) -> str:
@@ -152,10 +155,13 @@ class ConversationsClient:
             request.to_json(),
         )
         upload = MediaUploadData.from_json(data)
-        headers = {"Content-Type": media.mime, **upload.upload_headers}
-        # the upload URL is pre-signed: no bearer token goes to it
+        headers = {"Content-Type": media.mime, **upload.upload_headers, "Content-Length": str(len(media.data))}
+        # the upload URL is pre-signed: no bearer token goes to it; through the API client's door all the same
+        wire = [(name.encode(), value.encode()) for name, value in headers.items()]
         with trio.fail_after(60):
-            response = await self.api.http.put(upload.upload_url, content=media.data, headers=headers)
+            response = await fetch(
+                self.api.door, b"PUT", Target.from_url(upload.upload_url), wire, media.data, limit=_MAX_UPLOAD_ANSWER
+            )
         if response.status_code >= 300:
             raise GenesysApiError("PUT", "<media upload url>", response.status_code, None)
         return upload.id
@@ -197,7 +203,8 @@ async def send_bot_message(api: GenesysApiClient, message: OutgoingBotMessage) -
 class ConversationsReplySink:
     """The `ReplySink` of the Genesys channel: replies go out through the agent send endpoint.
 
-    `compile_text(reply) -> str` is the text compiler (`compile_text.py`);
+    `compile_text(reply, language=...) -> str` is the text compiler (`compile_text.py`; the language of the
+    message answered, for its "reply with a number" prompt);
     `compile_media(reply) -> Sequence[MediaFile]` (optional) gives the images to
     upload. `on_sent(message_id)` lets the notification ingest skip our own
     messages when they come back as events.
@@ -206,7 +213,7 @@ class ConversationsReplySink:
     def __init__(
         self,
         conversations: ConversationsClient,
-        compile_text: Callable[[Any], str],
+        compile_text: Callable[..., str],
         *,
         compile_media: Callable[[Any], Sequence[MediaFile]] | None = None,
         on_sent: Callable[[str], None] | None = None,
@@ -236,7 +243,9 @@ class ConversationsReplySink:
     async def send(self, outbound: Any, *, media: Sequence[MediaFile] | None = None) -> None:
         """Send one `OutboundReply` (runtime.messages) into its conversation; `media` overrides `compile_media`."""
         conversation_id = outbound.conversation_id
-        text = self.compile_text(outbound.reply)
+        language = getattr(outbound, "language", None)
+        # a compiler written before languages takes the reply alone: only a reply in a language needs more
+        text = self.compile_text(outbound.reply, language=language) if language else self.compile_text(outbound.reply)
         if media is None:
             media = list(self.compile_media(outbound.reply)) if self.compile_media else []
         communication = await self.communication_id(conversation_id, outbound.in_reply_to.metadata)

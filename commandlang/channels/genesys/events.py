@@ -170,14 +170,14 @@ class ConversationMessageEvent:
                 ref = obj(md.get("message") or {}, f"{pw}.messages[{j}].message")
                 if not isinstance(ref.get("id"), str):
                     continue
-                meta = md.get("messageMetadata") if isinstance(md.get("messageMetadata"), Mapping) else {}
+                meta = md["messageMetadata"] if isinstance(md.get("messageMetadata"), Mapping) else {}
                 msgs.append(
                     EventMessage(
                         ref["id"], opt_str(md, "messageTime", pw), opt_str(md, "messageStatus", pw), meta.get("type")
                     )
                 )
-            queue = pd.get("queue") if isinstance(pd.get("queue"), Mapping) else {}
-            user = pd.get("user") if isinstance(pd.get("user"), Mapping) else {}
+            queue = pd["queue"] if isinstance(pd.get("queue"), Mapping) else {}
+            user = pd["user"] if isinstance(pd.get("user"), Mapping) else {}
             parts.append(
                 EventParticipant(
                     req_str(pd, "id", pw),

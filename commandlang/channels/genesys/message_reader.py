@@ -25,7 +25,7 @@ from collections import OrderedDict
 import trio
 
 from ...execution.retry import full_jitter
-from ...runtime.messages import InboundMessage
+from ...runtime.messages import InboundMessage, Role
 from .api import GenesysApiError
 from .conversations import ConversationsClient
 from .models import AgentCommunication, ConversationMessageEvent, MessageData, ModelError, parse_time
@@ -132,9 +132,10 @@ class MessageReader:
     async def _handle(self, topic: str, body: ConversationMessageEvent, out: trio.MemorySendChannel) -> None:
         queue_from_topic = topic.split(".")[3] if topic.startswith("v2.routing.queues.") else None
         agent = await self._agent(body)
-        wanted: dict[str, tuple[str, str, str | None]] = {}
+        wanted: dict[str, tuple[str, Role, str | None]] = {}
         for p in body.participants:
-            role = {"customer": "customer", "agent": "agent"}.get(p.purpose)
+            roles: dict[str, Role] = {"customer": "customer", "agent": "agent"}
+            role = roles.get(p.purpose)
             if role is None:
                 continue
             for ref in p.messages:  # every entry is a message, the agent's first one too
@@ -208,7 +209,7 @@ class MessageReader:
         conversation_id: str,
         message: MessageData,
         participant_id: str,
-        role: str,
+        role: Role,
         queue_id: str | None,
         agent: AgentCommunication | None,
         topic: str,
@@ -233,10 +234,11 @@ class MessageReader:
             message_id=message.id,
             participant_id=participant_id,
             role=role,
-            text=text,  # type: ignore[arg-type]
+            text=text,
             timestamp=parse_time(message.timestamp) or time.time(),
             queue_id=queue_id,
             metadata=metadata,
+            language=norm.language if norm is not None else None,  # detected by Genesys, when it says
         )
 
 

@@ -223,6 +223,10 @@ class NormalizedMessage:
     content: tuple[ContentItem, ...] = ()
     direction: str | None = None
     originating_entity: str | None = None
+    #: `enrichment.language.language`: "the IETF detected language code of this message" (SDK model
+    #: ConversationEnrichmentLanguage). The only language the Notification path's messages carry: Genesys
+    #: documents no conversation-level language there, so without it the registry's default is used.
+    language: str | None = None
 
     @classmethod
     def from_json(cls, data: Any, where: str = "normalizedMessage") -> NormalizedMessage:
@@ -244,6 +248,7 @@ class NormalizedMessage:
             _content_list({"content": known}, where),
             lenient_enum(d, "direction", where, ("Inbound", "Outbound")),
             lenient_enum(d, "originatingEntity", where, ("Human", "Bot")),
+            _detected_language(d, where),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -257,7 +262,17 @@ class NormalizedMessage:
         )
         if self.content:
             data["content"] = [c.to_json() for c in self.content]
+        if self.language is not None:
+            data["enrichment"] = {"language": {"language": self.language}}
         return data
+
+
+def _detected_language(d: Mapping[str, Any], where: str) -> str | None:
+    """`enrichment.language.language`, or None when absent or not text (never a reason to drop the message)."""
+    enrichment = d.get("enrichment")
+    language = enrichment.get("language") if isinstance(enrichment, Mapping) else None
+    tag = language.get("language") if isinstance(language, Mapping) else None
+    return tag if isinstance(tag, str) and 0 < len(tag) <= 35 else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,21 +12,32 @@ never logged.
 
 from __future__ import annotations
 
+import base64
 import logging
-import random
+import random as _random
 import time
 from typing import Callable
 
 import httpx
 import trio
 
-from ...execution.retry import full_jitter, parse_retry_after
+from ...execution.client import door_of
+from ...execution.door import Answer, fetch
+from ...execution.retry import parse_retry_after, retry_delay
+from ...execution.target import Target
+from ...registry.model import RetryPolicy
 from .models import ErrorBody, ModelError, TokenResponse
 from ...errors import ChannelError
 
 __all__ = ["TokenProvider", "GenesysAuthError"]
 
 log = logging.getLogger(__name__)
+
+_GRANT = b"grant_type=client_credentials"
+#: Answers worth another try (the rest are refusals, reported at once).
+_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: A token answer larger than this is refused (it is a small JSON object).
+_MAX_TOKEN_ANSWER = 64 * 1024
 
 
 class GenesysAuthError(ChannelError):
@@ -49,15 +60,26 @@ class TokenProvider:
         request_timeout: float = 15.0,
         fresh_grace: float = 2.0,
         clock: Callable[[], float] = trio.current_time,
+        random: Callable[[], float] = _random.random,
     ) -> None:
         if not client_id or not client_secret:
             raise ValueError("GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET are required")
-        self._auth = httpx.BasicAuth(client_id, client_secret)
         self._url = f"{login_base.rstrip('/')}/oauth/token"
-        self._http = http
+        self._target = Target.from_url(self._url)
+        # HTTP Basic as httpx.BasicAuth builds it (UTF-8 "id:secret", base64), sent through the one door
+        basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
+        self._headers = (
+            (b"Authorization", f"Basic {basic}".encode("ascii")),
+            (b"Accept", b"application/json"),
+            (b"Accept-Encoding", b"identity"),
+            (b"Content-Type", b"application/x-www-form-urlencoded"),
+            (b"Content-Length", b"%d" % len(_GRANT)),
+        )
+        self._door = door_of(http)
         self._margin = refresh_margin
-        self._max_attempts = max_attempts
-        self._max_backoff = max_backoff
+        # the one retry rule (execution/retry.py): Retry-After on 429/503 up to max_backoff, else full jitter
+        self._retry = RetryPolicy(attempts=max_attempts, on=_RETRY_STATUSES, backoff=0.5, max_backoff=max_backoff)
+        self._random = random  # the jitter source: tests pin it
         self._timeout = request_timeout
         self._clock = clock
         self._lock = trio.Lock()
@@ -108,18 +130,16 @@ class TokenProvider:
 
     async def _fetch(self) -> str:
         last_error = "no attempt made"
-        for attempt in range(self._max_attempts):
+        for attempt in range(1, self._retry.attempts + 1):
+            status: int | None = None  # None: no answer (a transport error or the attempt's timeout)
+            retry_after: float | None = None
             try:
                 with trio.fail_after(self._timeout):
-                    response = await self._http.post(
-                        self._url,
-                        auth=self._auth,
-                        data={"grant_type": "client_credentials"},
-                        headers={"Accept": "application/json"},
+                    response = await fetch(
+                        self._door, b"POST", self._target, self._headers, _GRANT, limit=_MAX_TOKEN_ANSWER
                     )
             except (httpx.TransportError, trio.TooSlowError) as exc:
                 last_error = f"{type(exc).__name__} talking to the token endpoint"
-                delay = None
             else:
                 if response.status_code == 200:
                     return self._store(response)
@@ -128,18 +148,26 @@ class TokenProvider:
                         f"token endpoint refused the client credentials ({response.status_code} "
                         f"{_oauth_error(response)}); check GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET and the region"
                     )
-                if response.status_code not in (429, 500, 502, 503, 504):
-                    raise GenesysAuthError(f"token endpoint answered {response.status_code} {_oauth_error(response)}")
-                last_error = f"token endpoint answered {response.status_code}"
-                delay = parse_retry_after(response.headers.get("Retry-After"), time.time())
-            if attempt + 1 < self._max_attempts:
-                backoff = full_jitter(attempt, base=0.5, cap=self._max_backoff, random=random.random)
-                wait = min(delay, self._max_backoff) if delay is not None else backoff
-                log.warning("genesys token fetch failed (%s); retrying in %.1fs", last_error, wait)
-                await trio.sleep(wait)
+                status = response.status_code
+                if status not in _RETRY_STATUSES:
+                    raise GenesysAuthError(f"token endpoint answered {status} {_oauth_error(response)}")
+                last_error = f"token endpoint answered {status}"
+                retry_after = parse_retry_after(response.header(b"retry-after"), time.time())
+            decision = retry_delay(
+                self._retry,
+                attempt=attempt,
+                status=status,
+                retry_after=retry_after,
+                remaining=trio.current_effective_deadline() - trio.current_time(),
+                random=self._random,
+            )
+            if not decision.retry:  # attempts spent, or the wait would outlast the caller's deadline
+                break
+            log.warning("genesys token fetch failed (%s); retrying in %.1fs", last_error, decision.delay)
+            await trio.sleep(decision.delay)
         raise GenesysAuthError(f"could not get a Genesys token: {last_error}")
 
-    def _store(self, response: httpx.Response) -> str:
+    def _store(self, response: Answer) -> str:
         try:
             answer = TokenResponse.from_json(response.json())
         except (ValueError, ModelError) as exc:
@@ -155,7 +183,7 @@ class TokenProvider:
         return answer.access_token
 
 
-def _oauth_error(response: httpx.Response) -> str:
+def _oauth_error(response: Answer) -> str:
     """The OAuth `error` code or the ErrorBody code of a refused token request, never the credentials."""
     try:
         data = response.json()

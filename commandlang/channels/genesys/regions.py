@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from ...errors import ChannelError
 
-__all__ = ["REGION_DOMAINS", "RegionError", "GenesysEndpoints", "resolve_region"]
+__all__ = ["REGION_DOMAINS", "RegionError", "GenesysEndpoints", "resolve_region", "apps_origin"]
 
 #: SDK region name -> domain (the full table from SOURCES.md)
 REGION_DOMAINS: dict[str, str] = {
@@ -45,10 +45,12 @@ class RegionError(ChannelError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class GenesysEndpoints:
-    """Where the REST API and the token endpoint live (no trailing slash)."""
+    """Where the REST API and the token endpoint live (no trailing slash), and the apps origin (the agent
+    desktop that frames an interaction widget; "" when neither a region nor `GENESYS_APPS_ORIGIN` says)."""
 
     api_base: str
     login_base: str
+    apps_origin: str = ""
 
     @property
     def token_url(self) -> str:
@@ -83,8 +85,24 @@ def _domain_of(region: str) -> str:
     )
 
 
+def apps_origin(domain: str) -> str:
+    """The Genesys Cloud apps origin of a region's domain: `https://apps.<domain>`.
+
+    Source (V-3rd, no Genesys page read): Genesys's own Messenger snippet loads
+    `https://apps.mypurecloud.ie/genesys-bootstrap/genesys.min.js`, and region tables in public code
+    map every Messenger environment to `apps.<domain>` (prod -> apps.mypurecloud.com, prod-euw1 ->
+    apps.mypurecloud.ie, prod-usw2 -> apps.usw2.pure.cloud, ... all 17 regions of REGION_DOMAINS).
+    The agent desktop and its interaction widgets' host are served there.
+    """
+    return f"https://apps.{domain}"
+
+
 def resolve_region(
-    region: str | None, *, api_base: str | None = None, login_base: str | None = None
+    region: str | None,
+    *,
+    api_base: str | None = None,
+    login_base: str | None = None,
+    apps: str | None = None,
 ) -> GenesysEndpoints:
     """Endpoints for `GENESYS_REGION` (a domain or an SDK region name such as `eu_west_1`).
 
@@ -95,6 +113,9 @@ def resolve_region(
     """
     api = _strip_base(api_base, "GENESYS_API_BASE") if api_base else None
     login = _strip_base(login_base, "GENESYS_LOGIN_BASE") if login_base else None
+    origin = _strip_base(apps, "GENESYS_APPS_ORIGIN") if apps else ""
+    if region and region.strip() and not origin:
+        origin = apps_origin(_domain_of(region))
     if api is None or login is None:
         if region and region.strip():
             domain = _domain_of(region)
@@ -106,4 +127,4 @@ def resolve_region(
             login = f"{parts.scheme}://login.{host[4:]}" if host.startswith("api.") else f"{parts.scheme}://{host}"
         else:
             raise RegionError("GENESYS_REGION is not set (e.g. mypurecloud.ie or eu_west_1)")
-    return GenesysEndpoints(api_base=api, login_base=login)
+    return GenesysEndpoints(api_base=api, login_base=login, apps_origin=origin)

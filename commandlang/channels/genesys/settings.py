@@ -10,6 +10,7 @@ from .botconnector import BOT_SECRET_HEADER, DEFAULT_BOT_BUDGET
 from .ratelimit import DEFAULT_API_RATE
 from .botlist import DEFAULT_BOT_ID
 from .botmodels import MAX_NAME
+from .people import DEFAULT_SIGNIN_RATE
 from .regions import GenesysEndpoints, resolve_region
 
 __all__ = ["GenesysSettings"]
@@ -34,6 +35,12 @@ class GenesysSettings:
     api_rate: int = DEFAULT_API_RATE  # requests a minute, 0: no client-side limit (ratelimit.py)
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER  # seconds of a 429's Retry-After waited for at most
     bot_id: str = DEFAULT_BOT_ID  # the id of the one bot in the bot list (case-sensitive for Genesys)
+    # sign-in (POST /sync/token, people.py) and the panel as an interaction widget
+    supervisor_groups: tuple[str, ...] = ()
+    supervisor_roles: tuple[str, ...] = ()
+    panel_client_id: str = ""
+    panel_grant: str = "code"  # code (with PKCE) | token (implicit)
+    signin_rate: int = DEFAULT_SIGNIN_RATE
 
     def __post_init__(self) -> None:
         # the DBC spec: a bot id is up to 100 displayable characters without leading or trailing whitespace
@@ -55,6 +62,7 @@ class GenesysSettings:
             env.get("GENESYS_REGION"),
             api_base=env.get("GENESYS_API_BASE") or None,
             login_base=env.get("GENESYS_LOGIN_BASE") or None,
+            apps=env.get("GENESYS_APPS_ORIGIN") or None,
         )
         client_id, secret = env.get("GENESYS_CLIENT_ID", ""), env.get("GENESYS_CLIENT_SECRET", "")
         if not client_id or not secret:
@@ -72,6 +80,11 @@ class GenesysSettings:
             _api_rate(env.get("GENESYS_API_RATE")),
             _max_retry_after(env.get("GENESYS_MAX_RETRY_AFTER")),
             env.get("GENESYS_BOT_ID") or DEFAULT_BOT_ID,
+            _ids(env.get("GENESYS_SUPERVISOR_GROUPS")),
+            _ids(env.get("GENESYS_SUPERVISOR_ROLES")),
+            env.get("GENESYS_PANEL_CLIENT_ID", ""),
+            _grant(env.get("GENESYS_PANEL_GRANT")),
+            _signin_rate(env.get("GENESYS_SIGNIN_RATE")),
         )
 
     @classmethod
@@ -92,6 +105,12 @@ class GenesysSettings:
                 "GENESYS_API_BASE",
                 "GENESYS_LOGIN_BASE",
                 "GENESYS_MAX_RETRY_AFTER",
+                "GENESYS_SUPERVISOR_GROUPS",
+                "GENESYS_SUPERVISOR_ROLES",
+                "GENESYS_PANEL_CLIENT_ID",
+                "GENESYS_PANEL_GRANT",
+                "GENESYS_APPS_ORIGIN",
+                "GENESYS_SIGNIN_RATE",
             )
         }
         env["GENESYS_API_RATE"] = str(getattr(config, "genesys_api_rate", DEFAULT_API_RATE))  # 0 is a value: off
@@ -107,6 +126,25 @@ def _api_rate(value: str | None) -> int:
         raise ValueError(f"GENESYS_API_RATE must be a whole number of requests a minute, got {value!r}") from None
     if rate < 0:
         raise ValueError("GENESYS_API_RATE must not be negative (0: no client-side limit)")
+    return rate
+
+
+def _grant(value: str | None) -> str:
+    grant = (value or "code").strip().lower()
+    if grant not in ("code", "token"):
+        raise ValueError(f"GENESYS_PANEL_GRANT must be code (PKCE) or token (implicit), got {value!r}")
+    return grant
+
+
+def _signin_rate(value: str | None) -> int:
+    if not value:
+        return DEFAULT_SIGNIN_RATE
+    try:
+        rate = int(value)
+    except ValueError:
+        raise ValueError(f"GENESYS_SIGNIN_RATE must be a whole number of look-ups a minute, got {value!r}") from None
+    if rate < 1:
+        raise ValueError("GENESYS_SIGNIN_RATE must be at least 1")
     return rate
 
 

@@ -3,7 +3,10 @@
 `GET /` serves the page; `POST /local/messages` takes a message and answers
 like the webhook without a callback (`{"command", "replies"}`); `GET
 /local/events` streams the conversation's state changes and late replies as
-server-sent events.
+server-sent events; `POST /local/complete` (`{"text", "cursor", "role"}`)
+answers the page's suggestions as it types, like `POST /sync/complete`
+(`Registry.complete` of the registry serving now; the agent's commands only
+for a client that may take the agent role).
 
 It is a demo, not a way into a production service (runtime.md section 2):
 the runtime mounts it only with `--demo` or `COMMANDLANG_LOCAL_CHANNEL=on`,
@@ -27,10 +30,13 @@ import json
 import logging
 import time
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import trio
 
+from ...jsonsafe import UnsafeJson, loads_bounded
+from ...registry.complete import Completer, browser_completion
+from ...replies.compile_json import compile_json
 from ...replies.scrub import is_loopback_host
 from ...runtime.http import Receive, Request, Response, RouteSpec, Send, json_response, send_response
 from ...runtime.messages import ChannelContext, InboundShapeError, OutboundReply, Submit, inbound_from_json
@@ -47,6 +53,7 @@ class LocalChannel:
     """The demo page's channel: an `EventSink` (live states) and a `ReplySink` (late replies)."""
 
     name = "local"
+    compile_reply = staticmethod(compile_json)  # the reply's JSON form, fitted into JSON_LIMITS
 
     @classmethod
     def from_config(cls, config: Any, env: Mapping[str, str], context: ChannelContext) -> LocalChannel | None:
@@ -76,6 +83,8 @@ class LocalChannel:
         self._heartbeat = heartbeat
         self._subscribers: dict[str, set[trio.MemorySendChannel[tuple[str, Any]]]] = {}
         self._page = resources.files(__package__).joinpath("page.html").read_bytes()
+        self._registry: Callable[[], tuple[Any, str]] | None = None  # set by `follow_registry`
+        self._completer: tuple[str, Completer] | None = None  # for the registry version it was built for
 
     def routes(self) -> list[RouteSpec]:
         """The page, its messages and its event stream; each admitted on its head first."""
@@ -83,7 +92,15 @@ class LocalChannel:
             RouteSpec("GET", "/", self.page, admit=self.admit_page, max_body=0),
             RouteSpec("POST", "/local/messages", self.messages, admit=self.admit_message, max_body=MAX_BODY),
             RouteSpec("GET", "/local/events", self.events, admit=self.admit_events, stream=True),
+            RouteSpec("POST", "/local/complete", self.complete, admit=self.admit_message, max_body=MAX_BODY),
         ]
+
+    # -- the registry, for suggestions (a `RegistryFollower` with no checks of its own) --------
+    def registry_check(self, spec: Any) -> list[Any]:
+        return []
+
+    def follow_registry(self, current: Callable[[], tuple[Any, str]]) -> None:
+        self._registry = current
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """No background work: requests and published events drive it."""
@@ -152,15 +169,42 @@ class LocalChannel:
         replies = job.detach()
         return json_response(
             503 if job.refused else 200,
-            {"command": job.record.to_json() if job.record else None, "replies": [r.to_json() for r in replies]},
+            {
+                "command": job.record.to_json() if job.record else None,
+                "replies": [self.compile_reply(r) for r in replies],
+            },
         )
+
+    async def complete(self, request: Request) -> Response:
+        """The page's suggestions as it types; a customer is offered only what a customer may run."""
+        try:
+            data = loads_bounded(request.body)
+        except (UnsafeJson, ValueError):
+            return json_response(400, {"error": "the body is not acceptable JSON"})
+        if self._registry is None:
+            return json_response(503, {"error": "no registry is loaded yet"})
+        spec, version = self._registry()
+        if self._completer is None or self._completer[0] != version:
+            self._completer = (version, Completer(spec))
+        completer = self._completer[1]
+        trusted = self.trust_agent_role and request.client is not None and is_loopback_host(request.client)
+        role = "agent" if isinstance(data, dict) and data.get("role") == "agent" and trusted else "customer"
+        try:
+            answer = browser_completion(data, lambda text, cursor: completer.complete(text, cursor, role))
+        except ValueError as exc:
+            return json_response(400, {"error": str(exc)})
+        return json_response(200, answer)
 
     # -- live updates ----------------------------------------------------
     def publish(self, event: StateEvent) -> None:
         self._fan_out(event.record.conversation_id, ("state", event.to_json()))
 
     async def send(self, outbound: OutboundReply) -> None:
-        self._fan_out(outbound.conversation_id, ("reply", outbound.reply.to_json()))
+        self._fan_out(outbound.conversation_id, ("reply", self.compile_reply(outbound.reply)))
+
+    def customer_sink(self) -> LocalChannel:
+        """`CustomerReach`: an agent's command box replies reach the page through its event stream."""
+        return self
 
     def notice(self, data: dict[str, Any]) -> None:
         """An event for every open page (e.g. the registry version after a reload)."""

@@ -34,6 +34,7 @@ from .checks import forbidden, get_queue
 from .ratelimit import rate_limited
 from .websocket import channel_socket
 from . import bots
+from .people import USER_ROUTES, authorize
 from ...errors import FakeGenesysError
 
 __all__ = ["FakeGenesysApp", "error_body"]
@@ -145,7 +146,7 @@ async def _subscriptions(fake: FakeGenesys, req: Request) -> tuple[int, Any]:
         topics = [ChannelTopic.from_json(t, f"body[{i}]") for i, t in enumerate(body)]
     except ModelError as exc:
         raise ApiError(400, "bad.request", str(exc)) from None
-    entities = []
+    entities: list[dict[str, Any]] = []
     for topic in topics:
         missing = fake.topic_denied(topic.id)
         if not known_topic(topic.id):
@@ -302,6 +303,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ),
     ("POST", "/api/v2/integrations/botconnectors/outgoing/messages", _bot_outgoing),
     ("GET", "/api/v2/routing/queues/{queueId}", get_queue),
+    *USER_ROUTES,
     ("PUT", "/api/v2/integrations/botconnector/{integrationId}/bots", bots.put_bots),
     ("GET", "/api/v2/integrations/botconnector/{integrationId}/bots", bots.get_bots),
 ]
@@ -330,6 +332,18 @@ class FakeGenesysApp:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         method, path = scope["method"], unquote(scope["path"])
         query = dict(parse_qsl(scope.get("query_string", b"").decode()))
+        if path == "/oauth/authorize":  # the browser's login page: a redirect or an HTML page, not JSON
+            status, page_headers, page = authorize(self.fake, query) if method == "GET" else (405, {}, b"")
+            self.fake.requests.append(RecordedRequest(method, path, {}, None, status, path))
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [(k.encode(), v.encode()) for k, v in page_headers.items()],
+                }
+            )
+            await send({"type": "http.response.body", "body": page})
+            return
         status, body, extra, operation = await self._dispatch(method, path, query, headers, raw)
         try:
             recorded = (
@@ -344,6 +358,10 @@ class FakeGenesysApp:
         self.fake.requests.append(RecordedRequest(method, path, query, recorded, status, operation))
         payload = b"" if body is None else json.dumps(body).encode()
         out_headers = [(b"content-type", b"application/json")] + [(k.encode(), v.encode()) for k, v in extra.items()]
+        if path == "/oauth/token" and "origin" in headers:
+            # the browser's PKCE exchange is a cross-origin POST from the app's page: answered with CORS (the
+            # JS SDK's browser grants rely on it; the real header set is in no source read)
+            out_headers.append((b"access-control-allow-origin", headers["origin"].encode("latin-1")))
         await send({"type": "http.response.start", "status": status, "headers": out_headers})
         await send({"type": "http.response.body", "body": payload if method != "HEAD" else b""})
 
@@ -372,16 +390,16 @@ class FakeGenesysApp:
                 if fault.status == 429
                 else f"Injected fault {fault.status}"
             )
-            params = {}
+            fields: dict[str, Any] = {}
             if fault.missing_permission:
                 message = f"Unable to perform the requested action. You are missing the following permission(s): [{fault.missing_permission}]"
-                params = {"messageParams": {"permissions": fault.missing_permission}}
-            return fault.status, error_body(fault.status, code, message, **params), extra, operation
+                fields = {"messageParams": {"permissions": fault.missing_permission}}
+            return fault.status, error_body(fault.status, code, message, **fields), extra, operation
         if path == "/oauth/token":
             from .token import token_endpoint
 
             status, body = token_endpoint(fake, method, headers, raw)
-            return status, body, {}, operation
+            return status, body, {"cache-control": "no-store"}, operation
         upload = _UPLOAD.match(path)
         if upload and method == "PUT":
             route, operation = (_put_upload, upload.groupdict()), "/uploads/{mediaId}"

@@ -79,6 +79,7 @@ class BotFlowDriver:
         product: str = "classic",
         integration_id: str | None = None,
         raise_on_invalid: bool = True,
+        language_code: str = "en-us",
     ) -> None:
         if product not in ("classic", "dbc"):
             raise ValueError(f"product {product!r}: classic or dbc")
@@ -87,6 +88,7 @@ class BotFlowDriver:
         self.product = product
         self.integration_id = integration_id  # classic: whose pushed bot list declares the intents
         self.raise_on_invalid = raise_on_invalid
+        self.language_code = language_code  # the flow's language, sent on every request (`de-de`, ...)
         self.version: BotVersion | None = None  # v2: the bot version read from the bot list
         self.secret = secret
         self.secret_header = secret_header
@@ -190,7 +192,7 @@ class BotFlowDriver:
             "botSessionId": self.session_id(conversation.id),
             "messageId": message.id,
             "inputMessage": input_message,
-            "languageCode": "en-us",
+            "languageCode": self.language_code,
             "botSessionTimeout": 4320,
             "genesysConversationId": conversation.id,
             "parameters": {},

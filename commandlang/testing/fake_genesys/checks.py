@@ -13,13 +13,16 @@ message text of the real 403 is not in a source (it follows the fake's existing 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .people import FakeUser
 
 if TYPE_CHECKING:
     from .state import FakeGenesys
 
-__all__ = ["FakeOrg", "forbidden", "get_queue"]
+__all__ = ["FakeOrg", "forbidden", "get_queue", "entity_id"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,29 @@ class FakeOrg:
 
     queues: dict[str, str] = field(default_factory=dict)  # queue id -> name
     denials: list[_Denial] = field(default_factory=list)
+    users: dict[str, FakeUser] = field(default_factory=dict)  # people.py: users/me, users/{id}, their queues
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str | None = None,
+        *,
+        groups: Iterable[str] = (),
+        roles: Iterable[str] = (),
+        queues: Iterable[str] = (),
+    ) -> FakeUser:
+        """A user; groups and roles by name (their ids are `entity_id(name)`), queues by id (added if new)."""
+        user = FakeUser(
+            user_id,
+            name or user_id,
+            [(entity_id(g), g) for g in groups],
+            [(entity_id(r), r) for r in roles],
+            list(queues),
+        )
+        for queue in queues:
+            self.queues.setdefault(queue, queue)
+        self.users[user_id] = user
+        return user
 
     def add_queue(self, queue_id: str, name: str | None = None) -> None:
         """A queue that `GET /api/v2/routing/queues/{queueId}` finds."""
@@ -50,6 +76,11 @@ class FakeOrg:
             (d.permission for d in self.denials if (d.method is None or d.method == method) and d.path.search(path)),
             None,
         )
+
+
+def entity_id(name: str) -> str:
+    """The fake's stable id for a group or role name (a UUID, as Genesys's are)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fake-genesys:{name}"))
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:

@@ -276,6 +276,15 @@ SYSTEM_TOPICS = {
 }
 
 
+#: Operations the sign-in needs that openapi-subset.json lacks: their models from the SDK 269 API source
+#: (`response_type=` of users_api `get_users_me`, `get_user` and `get_user_queues`).
+SIGNIN_ROUTES = {
+    ("GET", "/api/v2/users/me"): RouteModels(None, "UserMe"),
+    ("GET", "/api/v2/users/{userId}"): RouteModels(None, "User"),
+    ("GET", "/api/v2/users/{userId}/queues"): RouteModels(None, "UserQueueEntityListing"),
+}
+
+
 def route_models(
     sdk: Any, subset_path: Path | None = DEFAULT_SUBSET
 ) -> tuple[dict[tuple[str, str], RouteModels], dict[str, str]]:
@@ -284,7 +293,7 @@ def route_models(
         routes, topics = _from_subset(json.loads(subset_path.read_text(encoding="utf-8")))
     else:
         routes, topics = _from_sdk_apis(sdk), dict(_FALLBACK_TOPICS)
-    return routes, {**topics, **SYSTEM_TOPICS}
+    return {**SIGNIN_ROUTES, **routes}, {**topics, **SYSTEM_TOPICS}
 
 
 class PayloadOracle:

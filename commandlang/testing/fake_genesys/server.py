@@ -61,7 +61,7 @@ async def serve_fake_genesys(
     try:
         async with trio.open_nursery() as nursery:
             fake.nursery = nursery
-            binds = await nursery.start(serve, FakeGenesysApp(fake), config)  # type: ignore[arg-type]
+            binds = await nursery.start(serve, FakeGenesysApp(fake), config)
             fake.base_url = binds[0]
             task_status.started(fake)
     finally:

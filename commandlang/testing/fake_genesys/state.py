@@ -15,6 +15,7 @@ from typing import Any
 import trio
 
 from .checks import FakeOrg
+from .people import FakeBrowserClient
 from .conversation import FakeAgent, FakeConversation, FakeMessage, iso, new_id
 from .oracle import Violation, load_oracle
 from .ratelimit import FakeRateLimit
@@ -144,6 +145,13 @@ class FakeGenesys:
         self.rate_limit: FakeRateLimit | None = None  # ratelimit.py: 429s once a client sends too much
         self.org = FakeOrg()  # checks.py: queues, and APIs the OAuth client may not use
         self.bot_lists: dict[str, dict[str, Any]] = {}  # integration id -> the BotList pushed for it (classic)
+        # people.py: browser sign-in (authorize, codes, the users' own tokens)
+        self.browser_clients: dict[str, FakeBrowserClient] = {}
+        self.auth_codes: dict[str, Any] = {}
+        self.user_tokens: dict[str, str] = {}  # access token -> user id
+        self.user_token_ttl = 3600.0
+        self.browser_user: str | None = None  # who is signed in at the fake's login page
+        self.login_frame_denied = True  # the login page refuses to be framed (people.py says why)
         # the SDK oracle (None without the SDK): every payload in and out is checked against Genesys's models
         self.oracle = load_oracle() if check_payloads else None
         self.violations: list[Violation] = []  # what the oracle found; a test with any left over fails
@@ -204,6 +212,27 @@ class FakeGenesys:
         self.tokens[token] = trio.current_time() + self.token_ttl
         self.tokens_issued += 1
         return token, max(1, int(self.token_ttl))
+
+    def clock(self) -> float:
+        """The fake's clock (Trio's, so MockClock tests expire tokens and codes)."""
+        return trio.current_time()
+
+    def add_browser_client(self, client_id: str, redirect_uris: list[str], *, grant: str = "code") -> None:
+        """An OAuth client for the browser: `code` (authorization code with PKCE) or `token` (implicit)."""
+        self.browser_clients[client_id] = FakeBrowserClient(client_id, list(redirect_uris), grant)
+
+    def issue_user_token(self, user_id: str) -> tuple[str, int]:
+        """An access token for a user (what the browser grants end with) and its lifetime in seconds."""
+        token = f"user-{uuid.uuid4().hex}"
+        self.tokens[token] = trio.current_time() + self.user_token_ttl
+        self.user_tokens[token] = user_id
+        return token, max(1, int(self.user_token_ttl))
+
+    def revoke_user_tokens(self, user_id: str | None = None) -> None:
+        """The users' tokens (one user's, or everyone's) are refused from now on."""
+        for token, owner in self.user_tokens.items():
+            if user_id is None or owner == user_id:
+                self.tokens[token] = float("-inf")
 
     def token_valid(self, token: str) -> bool:
         """Whether `token` was issued here and has not expired."""

@@ -1,4 +1,5 @@
-"""The fake's `POST /oauth/token`: client credentials with HTTP Basic, form-encoded, short-lived tokens."""
+"""The fake's `POST /oauth/token`: client credentials with HTTP Basic, form-encoded, short-lived tokens;
+and the browser's authorization code with PKCE (people.py), which carries no client secret."""
 
 from __future__ import annotations
 
@@ -24,8 +25,14 @@ def token_endpoint(fake: FakeGenesys, method: str, headers: dict[str, str], raw:
     if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return _oauth_error(400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")
     form = parse_qs(raw.decode("latin-1"))
+    if form.get("grant_type") == ["authorization_code"]:
+        from .people import authorization_code_grant
+
+        return authorization_code_grant(fake, raw)
     if form.get("grant_type") != ["client_credentials"]:
-        return _oauth_error(400, "unsupported_grant_type", "grant_type must be client_credentials")
+        return _oauth_error(
+            400, "unsupported_grant_type", "grant_type must be client_credentials or authorization_code"
+        )
     auth = headers.get("authorization", "")
     if not auth.lower().startswith("basic "):
         return _oauth_error(401, "invalid_client", "HTTP Basic client credentials are required")

@@ -92,7 +92,7 @@ def compile_genesys(reply: TestReply) -> list[dict[str, Any]]:
     ]
 
 
-def compile_text(reply: TestReply) -> str:
+def compile_text(reply: TestReply, *, language: str | None = None) -> str:
     lines = [reply.text] + [f"{i}. {label} ({payload})" for i, (label, payload) in enumerate(reply.buttons, 1)]
     return "\n".join(lines)
 

@@ -196,3 +196,15 @@ def _with_env(environ: dict[str, str], main, argv: list[str]) -> int:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def test_supported_languages_are_the_registrys_languages_checked_against_the_sdk() -> None:
+    spec = _spec("version: 1\nsettings: {languages: [en-GB, de, fr-ca]}\ncommands: {ping: {}}\n")
+    listing = build_bot(spec, "v1", bot_id="my-bot")
+    dbc = dbc_bot_list((listing.bot,))
+    assert dbc["entities"][0]["versions"][0]["supportedLanguages"] == ["en-gb", "de", "fr-ca"]  # lower-case tags
+    classic = classic_bot_list((listing.bot,))
+    assert sdk_problems("BotList", classic) == []  # the SDK's BotConnectorBotVersion.supportedLanguages
+    assert classic["chatBots"][0]["versions"][0]["supportedLanguages"] == ["en-gb", "de", "fr-ca"]
+    # a registry that declares no languages keeps the tag Genesys's examples use
+    assert build_bot(_spec(), "v1").bot.versions[0].supported_languages == ("en-us",)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import trio
 
@@ -17,7 +19,7 @@ CHANNELS = "/api/v2/notifications/channels"
 async def test_the_fake_answers_429_with_genesyss_error_body_and_a_retry_after() -> None:
     async with genesys_env() as env:
         env.fake.rate_limit = FakeRateLimit(3, window=60.0)
-        env.api._max_attempts = 1  # see the raw 429, no retry
+        env.api._retry = replace(env.api._retry, attempts=1)  # see the raw 429, no retry
         for _ in range(3):
             await env.api.request("GET", CHANNELS)
         with pytest.raises(GenesysApiError) as caught:

@@ -168,3 +168,12 @@ async def test_the_executor_protocol_token_and_anonymous_invalidate() -> None:
         await trio.sleep(3)
         provider.invalidate()  # an older token really is dropped
         assert await provider.token() != second and env.tokens.fetch_count == 3
+
+
+async def test_a_token_retry_after_past_the_callers_deadline_fails_at_once() -> None:
+    async with genesys_env() as env:
+        env.fake.fail_next(429, path="/oauth/token", retry_after=20)
+        with trio.fail_after(10), pytest.raises(GenesysAuthError, match="answered 429"):
+            await env.tokens.token()  # waiting 20 s would outlast this caller's 10: no sleep into a timeout
+        assert len(env.fake.requests_to("/oauth/token")) == 1
+        assert await env.tokens.token()  # the next caller, after the fault, gets one

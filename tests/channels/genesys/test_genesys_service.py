@@ -18,8 +18,9 @@ CLIENT_SECRET = "client-secret-93ab"
 
 
 @asynccontextmanager
-async def service_on_fake_genesys(tmp_path: Path) -> AsyncIterator[tuple[Running, FakeGenesys]]:
-    """The sample registry served with its Genesys channel pointed at a fake Genesys Cloud (queue-1 watched)."""
+async def service_on_fake_genesys(tmp_path: Path, **extra: object) -> AsyncIterator[tuple[Running, FakeGenesys]]:
+    """The sample registry served with its Genesys channel pointed at a fake Genesys Cloud (queue-1 watched);
+    `extra` service settings on top."""
     sample = (ROOT / "commands.yaml").read_text()
     async with trio.open_nursery() as nursery:
         fake = await nursery.start(functools.partial(serve_fake_genesys, client_id="cl-1", client_secret=CLIENT_SECRET))
@@ -30,6 +31,7 @@ async def service_on_fake_genesys(tmp_path: Path) -> AsyncIterator[tuple[Running
             genesys_login_base=fake.base_url,
             genesys_bot_secret=BOT_SECRET,
             genesys_queue_ids="queue-1",
+            **extra,
         )
         async with running_service(tmp_path, sample, templates=ROOT / "templates", **settings) as run:
             yield run, fake
@@ -86,3 +88,23 @@ async def test_readyz_shows_the_notification_socket_lost_until_it_is_back(tmp_pa
         with trio.fail_after(15):
             while (await run.client.get(f"{run.base}/readyz")).status_code != 200:
                 await trio.sleep(0.05)
+
+
+async def test_the_channels_own_counters_are_on_metrics(tmp_path: Path) -> None:
+    async with service_on_fake_genesys(tmp_path) as (run, fake):
+        message = fake.inject_customer_message("/status 7", queue_id="queue-1")
+        conversation_id = next(
+            c for c, conv in fake.conversations.items() if any(m.id == message.id for m in conv.messages)
+        )
+        with trio.fail_after(10):
+            while not any(m.sender == "agent" for m in fake.transcript(conversation_id)):
+                await trio.sleep(0.05)
+        lines = (await run.client.get(f"{run.base}/metrics")).text.splitlines()
+    values = {name: float(value) for name, _, value in (line.partition(" ") for line in lines if line[:1] != "#")}
+    assert values["commandlang_genesys_outbox_delivered"] == 1 and values["commandlang_genesys_outbox_failed"] == 0
+    assert values["commandlang_genesys_tokens_fetched"] == 1
+    assert values["commandlang_genesys_api_requests"] >= 3  # channel, subscriptions, the message read, the send
+    assert values["commandlang_genesys_api_rate_limited"] == 0
+    assert values["commandlang_genesys_notification_channels_created"] == 1
+    assert values["commandlang_genesys_notification_reconnects"] == 0
+    assert "commandlang_webhook_outbox_queued" in values  # every channel with counters, by its own name
