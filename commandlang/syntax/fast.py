@@ -132,21 +132,23 @@ class FastScanner:
             items.append((kind, name, value[0], pos, value[1]))
             pos = value[1]
 
-    def items(self, text: str, pos: int, shift: int, percent_decode: bool, max_items: int) -> tuple[Item, ...] | None:
-        """The finished items of text whose offsets only shift (spans are offsets + `shift`), or None.
+    def items(self, text: str, pos: int, shift: int, percent_decode: bool, max_items: int) -> tuple[Item, ...] | int:
+        """The finished items of text whose offsets only shift (spans are offsets + `shift`), or an offset.
 
         The walk of `scan`, fused with building the tree and with one regex
-        per item: this is the hot path. It declines (None) on whatever needs
-        a diagnostic or is unusual (touching items, a stray `=`, a bad quote,
-        whitespace after `=` that KEY_EQUALS does not take, too many items).
+        per item: this is the hot path. It declines on whatever needs a
+        diagnostic or is unusual (touching items, a stray `=`, a bad quote,
+        whitespace after `=` that KEY_EQUALS does not take, too many items),
+        returning the offset up to which it read the items as `scan` does.
         """
+        first = pos
         items: list[Item] = []
         length = len(text)
         item_at = self._item
         while pos < length:
             found = item_at(text, pos)
             if found is None:
-                return None
+                return pos
             # Starts are worked back from the end and the groups' lengths: cheaper than `found.start(name)`.
             key, word, keylist, flag, positional, bracket = found.groups()
             end = found.end()
@@ -173,7 +175,7 @@ class FastScanner:
             elif keylist is not None or bracket is not None:
                 raw = self._list(text, end - 1)
                 if isinstance(raw, int):
-                    return None
+                    return pos
                 list_value = _list_value(raw, shift, percent_decode)
                 if bracket is not None:
                     items.append(_new(Positional, (list_value, list_value.start, list_value.end)))
@@ -182,10 +184,10 @@ class FastScanner:
                     items.append(_new(Option, (_key(key), list_value, start + shift, list_value.end)))
                 end = raw[1]
             else:
-                return None  # a key with nothing it can take after its `=`
+                return pos  # a key with nothing it can take after its `=`
             pos = end
         if len(items) > max_items:
-            return None  # `scan` and `_build` say which item is one too many
+            return first  # `scan` and `_build` say which item is one too many
         return tuple(items)
 
 

@@ -79,10 +79,15 @@ class SyntaxParser:
                 return None  # `/etc/hosts`, `// note`, `/ hi`, `/?`: ordinary chat
             end = name_match.end()
             items = self.fast.items(body, end, offset, options.percent_decode, options.max_items)
-            if items is not None:
+            if isinstance(items, tuple):
                 # tuple.__new__: the NamedTuples without their Python-level __new__ (see fast.py)
                 return _new(Invocation, (body[1:end].lower(), _new(Span, (1 + offset, end + offset)), items, text))
             norm = Normalised(body, None, offset, text)
+            # The fused path read the items before this offset as `scan` does; if the text is wrong
+            # beyond it, `scan` from there stops where it would from the start.
+            scanned = self.fast.scan(body, items)
+            if isinstance(scanned, int):
+                raise _syntax_error(scanned, norm)
         else:
             norm = normalise_reference(text)
             name_match = self.name_re.match(norm.text)
@@ -252,6 +257,8 @@ def _error(code: str, column: int, message: MessageText, hint: MessageText | Non
 
 def _open_bracket_before(text: str, pos: int) -> int | None:
     """The offset of the `[` still open at `pos` (quotes skipped), if any."""
+    if text.find("[", 0, pos) < 0:
+        return None  # most errors: no list before them at all
     open_at = None
     index = 0
     while index < pos:

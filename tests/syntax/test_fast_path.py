@@ -139,7 +139,7 @@ def test_every_benchmark_command_takes_the_fused_path(name: str) -> None:
         name_match = PARSER.name_re.match(norm.text)
         assert name_match is not None and norm.origin is None, text
         items = PARSER.fast.items(norm.text, name_match.end(), norm.offset, False, 100)
-        assert items is not None, text
+        assert isinstance(items, tuple), text
         assert_same_as_lark(text)
 
 
