@@ -109,11 +109,21 @@ def normalise_in_place(original: str) -> tuple[str, int] | None:
     is the same span in the original, shifted by the offset: the case the
     fused fast path handles.
     """
-    if original.isascii():
-        if "\t" in original:
-            original = original.replace("\t", " ")
-        stripped = original.strip()
-        return stripped, len(original) - len(original.lstrip())
+    if not original.isascii():
+        # Copy-paste's no-break space is the non-ASCII character commands hold most; text that
+        # is ASCII once it is a space needs nothing else.
+        spaced = original.replace("\u00a0", " ")
+        if not spaced.isascii():
+            return _in_place(original)
+        original = spaced
+    if "\t" in original:
+        original = original.replace("\t", " ")
+    stripped = original.strip()
+    return stripped, len(original) - len(original.lstrip())
+
+
+def _in_place(original: str) -> tuple[str, int] | None:
+    """`normalise_in_place` for text that holds more than ASCII and no-break spaces."""
     found = frozenset(_SPECIAL_RE.findall(original))
     if not found:
         text = original
