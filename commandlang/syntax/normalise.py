@@ -110,9 +110,12 @@ def normalise_in_place(original: str) -> tuple[str, int] | None:
     fused fast path handles.
     """
     if not original.isascii():
-        # Copy-paste's no-break space is the non-ASCII character commands hold most; text that
-        # is ASCII once it is a space needs nothing else.
+        # Copy-paste's no-break space and phones' curly double quotes are the non-ASCII characters
+        # commands hold most; text that is ASCII once they are replaced needs nothing else.
         spaced = original.replace("\u00a0", " ")
+        if not spaced.isascii() and "'" not in spaced:
+            # No single quote at all, so no single-quoted value: phones' curly double quotes are `"`.
+            spaced = spaced.replace("\u201c", '"').replace("\u201d", '"')
         if not spaced.isascii():
             return _in_place(original)
         original = spaced
