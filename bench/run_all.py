@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import bench_e2e  # noqa: E402
+import bench_parse  # noqa: E402
 
 PACKAGES = ("trio", "httpx", "h11", "hypercorn", "wsproto", "trio-websocket", "lark", "PyYAML", "Jinja2")
 
@@ -244,6 +245,23 @@ def write_report(out: Path, info: dict, results: dict, load_start: str, load_end
         p = results["parse"]
         ratio = p["commandlang parse+bind"]["ratio_to_shlex"]
         goals.append(("parse+bind vs shlex.split", "<= 1.0x", f"{ratio:.2f}x", verdict(ratio <= 1.0)))
+        classes = p.get("_classes")
+        if classes:
+            rows = classes["classes"]
+            worst = max((n for n in rows if n not in ("errors", "chat")), key=lambda n: rows[n]["ratio_to_shlex"])
+            worst_ratio = rows[worst]["ratio_to_shlex"]
+            goals.append(
+                (
+                    "parse+bind vs shlex.split, worst class of input",
+                    "<= 1.0x",
+                    f"{worst_ratio:.2f}x ({worst})",
+                    verdict(worst_ratio <= 1.0),
+                )
+            )
+            errors = rows["errors"]["ratio_to_shlex"]
+            goals.append(("syntax errors vs shlex.split", "<= 2.0x", f"{errors:.2f}x", verdict(errors <= 2.0)))
+            chat = classes["chat_us"]
+            goals.append(("not a command (chat), per message", "< 2 us", f"{chat:.2f} us", verdict(chat < 2.0)))
     if "complete" in results:
         worst = results["complete"]["complete (per keystroke)"]["slowest_us"]
         goals.append(("complete, slowest keystroke", "well under 1000 us", f"{worst:.0f} us", verdict(worst < 1000)))
@@ -371,6 +389,14 @@ def write_report(out: Path, info: dict, results: dict, load_start: str, load_end
             if not name.startswith("_"):
                 lines.append(f"| {name} | {r['median_us']:.2f} | {r['p90_us']:.2f} | {r['ratio_to_shlex']:.2f} |")
         lines += [""]
+        if "_classes" in results["parse"]:
+            lines += [
+                "Per class of input (`bench/corpus/`), parse+bind beside `shlex.split` on the same lines, "
+                "the median of the rounds' ratios:",
+                "",
+                *bench_parse.class_table(results["parse"]["_classes"]),
+                "",
+            ]
     if "complete" in results:
         corpus = results["complete"]["_corpus"]
         lines += [

@@ -12,6 +12,7 @@ from ..diagnostics import CommandError, Diagnostic
 from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
 from ..syntax.tree import Flag, Invocation, ListValue, Option, Positional, Value
 from .call import Call, mask
+from .checks import UNBOUNDED, passes
 from ..registry.languages import writes_decimal_comma
 from ..registry.types import (
     CONVERTERS,
@@ -38,7 +39,7 @@ class _CommandTable:
         "positionals",
         "defaults",
         "required",
-        "constrained",
+        "passes",
         "scalar_converters",
         "comma_converters",
     )
@@ -50,7 +51,7 @@ class _CommandTable:
         self.positionals = spec.positionals
         self.defaults = {arg.name: _default(arg) for arg in spec.args}
         self.required = tuple(arg.name for arg in spec.args if arg.required)
-        self.constrained = {arg.name: arg for arg in spec.args if arg.constrained}
+        self.passes = {arg.name: passes(arg) for arg in spec.args if arg.constrained}
         self.scalar_converters = {
             arg.name: CONVERTERS[arg.type.name]
             for arg in spec.args
@@ -209,10 +210,11 @@ class Binder:
                 self._give(given, arg, value, value.start + 1, today, comma)
 
         args = dict(table.defaults)
-        constrained = table.constrained
+        passes = table.passes
         for name, (value, column) in given.items():
-            if name in constrained:
-                _check_constraints(constrained[name], value, column)
+            check = passes.get(name)
+            if check is not None and not check(value):
+                _check_constraints(table.by_name[name], value, column)  # raises, saying which check failed
             args[name] = value
         for name in table.required:
             if name not in given:
@@ -318,6 +320,12 @@ def _convert(arg: ArgSpec, value: Value | ListValue, today: Today | None, comma:
                 arg.name,
                 msg(N_("Drop the brackets, or quote the value.")),
             )
+        converter = CONVERTERS.get(arg.type.name)
+        if converter is not None and not (comma and arg.type.name in _LOCAL_NUMBERS):
+            try:
+                return [converter(item.text, today) for item in value.items]
+            except ConversionError:
+                pass  # `_convert_one` below names the item that is wrong
         return [_convert_one(arg, item, today, comma) for item in value.items]
     converted = _convert_one(arg, value, today, comma)
     return [converted] if arg.type.is_list else converted
@@ -371,7 +379,7 @@ def _check_constraints(arg: ArgSpec, value: Any, column: int) -> None:
 
 
 def _check_scalar(arg: ArgSpec, value: Any, column: int, *, bounds: bool) -> None:
-    if bounds and arg.type.name not in ("str", "email", "url", "uuid", "enum", "bool"):
+    if bounds and arg.type.name not in UNBOUNDED:
         _bounds(arg, value, column, None)
     if isinstance(value, str):
         if arg.min_length is not None and len(value) < arg.min_length:

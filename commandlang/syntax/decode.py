@@ -11,7 +11,7 @@ import re
 
 from .normalise import BIDI_CONTROLS
 
-__all__ = ["decode_word"]
+__all__ = ["decode_parts", "decode_word"]
 
 _PARTS = re.compile(r'"([^"\\]*(?:\\[\s\S][^"\\]*)*)"|\'([^\']*)\'|([^"\']+)')
 _ESCAPE = re.compile(r'\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(["\\nt]))')
@@ -49,6 +49,15 @@ def decode_word(token: str, percent_decode: bool) -> tuple[str, bool]:
     """Decode a WORD token: quotes removed, escapes applied; returns (text, quoted)."""
     if '"' not in token and "'" not in token:
         return (_percent_decode(token) if percent_decode and "%" in token else token), False
+    first = token[0]
+    if (first == '"' or first == "'") and token[-1] == first and token.count(first) == 2:
+        if first == "'" or "\\" not in token:
+            return token[1:-1], True  # one quoted part and nothing to unescape: the common case
+    return decode_parts(token, percent_decode)
+
+
+def decode_parts(token: str, percent_decode: bool) -> tuple[str, bool]:
+    """`decode_word` for a token holding a quote, part by part (its shortcut is tested against this)."""
     out = []
     for double, single, bare in _PARTS.findall(token):
         if bare:

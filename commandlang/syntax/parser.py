@@ -1,10 +1,13 @@
 """Chat text -> `Invocation` | None (not a command) | `CommandError` (a syntax error).
 
-The Lark LALR parser is built once from `grammar/commandlang.lark`. Most
-commands take the fast path (`fast.py`), a scanner compiled from the same
-grammar's terminals; anything it does not handle plainly (lists, errors) goes
-to Lark, so every syntax error is Lark's, classified here into the spec's
-codes with a column in the text the user sent.
+The Lark LALR parser is built once from `grammar/commandlang.lark`, the
+single source of truth. Commands are read by the fast path (`fast.py`): the
+grammar's own terminals, tried in the order Lark's contextual lexer tries
+them, which yields Lark's raw items or the offset where Lark's parse stops;
+`_syntax_error` turns that offset into the spec's code and a column in the
+text the user sent, for Lark's exceptions and the fast path alike.
+`reference_parse` is the grammar read by Lark itself, what the fast path is
+proven equal to.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import lark
 
@@ -19,12 +23,13 @@ from ..diagnostics import CommandError, Diagnostic
 from ..resources import grammar_path
 from ..texts import N_, MessageText, msg
 from .decode import decode_word
-from .normalise import Normalised, normalise
+from .normalise import Normalised, may_be_command, normalise, normalise_in_place, normalise_reference
 from .tree import Flag, Invocation, Item, ListValue, Option, Positional, Span, Value
 
 __all__ = ["SyntaxOptions", "SyntaxParser", "default_parser", "parse_invocation"]
 
 MAX_ITEMS = 100
+_new = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,44 +66,75 @@ class SyntaxParser:
 
     def parse(self, text: str, options: SyntaxOptions = SyntaxOptions()) -> Invocation | None:
         """Parse one chat message; None when it is not a command; `CommandError` on bad syntax."""
+        if not may_be_command(text):
+            return None  # most chat messages: decided on their first characters
         if len(text) > options.max_length:
-            # Checked first so a huge message costs nothing more than its length.
-            head = normalise(text[: options.max_length]).text
-            if not head.startswith("/") or self.name_re.match(head) is None:
-                return None  # long ordinary chat (`/etc/hosts ...` too) passes through, as a short one does
-            raise _error(
-                "too_long",
-                options.max_length,
-                msg(
-                    N_("The message is {length} characters long; a command may be at most {max}."),
-                    length=len(text),
-                    max=options.max_length,
-                ),
-                msg(N_("Shorten the command.")),
-            )
-        norm = normalise(text)
-        body = norm.text
-        if not body.startswith("/"):
+            self._check_long(text, options, normalise)
             return None
-        name_match = self.name_re.match(body)
+        shifted = normalise_in_place(text)
+        if shifted is not None:  # the common case: spans only shift, so the fused path builds the tree
+            body, offset = shifted
+            name_match = self.name_re.match(body)
+            if name_match is None:
+                return None  # `/etc/hosts`, `// note`, `/ hi`, `/?`: ordinary chat
+            end = name_match.end()
+            items = self.fast.items(body, end, offset, options.percent_decode, options.max_items)
+            if isinstance(items, tuple):
+                # tuple.__new__: the NamedTuples without their Python-level __new__ (see fast.py)
+                return _new(Invocation, (body[1:end].lower(), _new(Span, (1 + offset, end + offset)), items, text))
+            norm = Normalised(body, None, offset, text)
+            # The fused path read the items before this offset as `scan` does; if the text is wrong
+            # beyond it, `scan` from there stops where it would from the start.
+            scanned = self.fast.scan(body, items)
+            if isinstance(scanned, int):
+                raise _syntax_error(scanned, norm)
+        else:
+            norm = normalise_reference(text)
+            name_match = self.name_re.match(norm.text)
+            if name_match is None:
+                return None
+        scanned = self.fast.scan(norm.text, name_match.end())
+        if isinstance(scanned, int):
+            raise _syntax_error(scanned, norm)
+        return _build(norm, norm.text[1 : name_match.end()], scanned, options)
+
+    def reference_parse(self, text: str, options: SyntaxOptions = SyntaxOptions()) -> Invocation | None:
+        """The grammar's own answer: the reference normalisation, then Lark; no fast path at all.
+
+        `parse` is proven equal to it (tests/syntax/test_fast_path.py); it is
+        several times slower and nothing else needs it.
+        """
+        if len(text) > options.max_length:
+            self._check_long(text, options, normalise_reference)
+            return None
+        norm = normalise_reference(text)
+        name_match = self.name_re.match(norm.text)
         if name_match is None:
-            return None  # `/etc/hosts`, `// note`, `/ hi`, `/?`: ordinary chat
-        name = body[1 : name_match.end()]
-        if norm.origin is None:
-            items = self.fast.items(body, name_match.end(), norm.offset, options.percent_decode, options.max_items)
-            if items is not None:
-                return Invocation(name.lower(), Span(1 + norm.offset, len(name) + 1 + norm.offset), items, text)
-        raw_items = self.fast.scan(body, name_match.end())
-        if raw_items is None:
-            raw_items = self._lark_items(norm)
-        return _build(norm, name, raw_items, options)
+            return None  # not `/` and a name: ordinary chat
+        return _build(norm, norm.text[1 : name_match.end()], self._lark_items(norm), options)
+
+    def _check_long(self, text: str, options: SyntaxOptions, normalised: Callable[[str], Normalised]) -> None:
+        """`too_long` for a text over max_length that starts as a command; long ordinary chat passes."""
+        head = normalised(text[: options.max_length]).text
+        if self.name_re.match(head) is None:
+            return  # long ordinary chat (`/etc/hosts ...` too) passes through, as a short one does
+        raise _error(
+            "too_long",
+            options.max_length,
+            msg(
+                N_("The message is {length} characters long; a command may be at most {max}."),
+                length=len(text),
+                max=options.max_length,
+            ),
+            msg(N_("Shorten the command.")),
+        )
 
     def _lark_items(self, norm: Normalised) -> list[RawItem]:
         body = norm.text
         try:
             tree = self.lark.parse(body)
         except lark.UnexpectedInput as exc:
-            raise _classify(exc, norm) from None
+            raise _syntax_error(_error_offset(exc, body), norm) from None
         items: list[RawItem] = []
         for node in tree.children[2:]:
             assert isinstance(node, lark.Tree)  # `start: SLASH NAME item*`: every item is a rule
@@ -221,6 +257,8 @@ def _error(code: str, column: int, message: MessageText, hint: MessageText | Non
 
 def _open_bracket_before(text: str, pos: int) -> int | None:
     """The offset of the `[` still open at `pos` (quotes skipped), if any."""
+    if text.find("[", 0, pos) < 0:
+        return None  # most errors: no list before them at all
     open_at = None
     index = 0
     while index < pos:
@@ -240,16 +278,19 @@ def _open_bracket_before(text: str, pos: int) -> int | None:
     return open_at
 
 
-def _classify(exc: lark.UnexpectedInput, norm: Normalised) -> CommandError:
-    """Turn Lark's exception into one of the spec's syntax error codes."""
-    body = norm.text
+def _error_offset(exc: lark.UnexpectedInput, body: str) -> int:
+    """Where Lark's parse stopped: the offset no terminal matched at, or the end of the text."""
     pos: int | None = None
     if isinstance(exc, lark.UnexpectedCharacters):
         pos = exc.pos_in_stream
     elif isinstance(exc, lark.UnexpectedToken) and exc.token.type != "$END":
         pos = exc.token.start_pos
-    if pos is None:  # the end of the input (Lark's `$END` token, or an `UnexpectedEOF` with no position)
-        pos = len(body)
+    return len(body) if pos is None else pos  # None: Lark's `$END` token, or an `UnexpectedEOF` with no position
+
+
+def _syntax_error(pos: int, norm: Normalised) -> CommandError:
+    """The spec's syntax error for a parse that stopped at offset `pos` of the normalised text."""
+    body = norm.text
     column = norm.to_original(min(pos, len(body) - 1)) + 1
     char = body[pos] if pos < len(body) else ""
     bracket = _open_bracket_before(body, pos)
