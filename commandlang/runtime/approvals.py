@@ -88,23 +88,29 @@ class ApprovalDesk:
         self._late_replies = late_replies
 
     # -- asked -----------------------------------------------------------
-    async def ask(self, job: Job, generation: Generation, call: Call, text: str) -> None:
-        """Hold `call` (typed as `text`) for an approver: the question, then its `awaiting_approval` record."""
+    async def ask(
+        self, job: Job, generation: Generation, call: Call, text: str, *, waiting: CommandRecord | None = None
+    ) -> None:
+        """Hold `call` (typed as `text`) for an approver: the question, then its `awaiting_approval` record
+        (`waiting`, the confirmed `awaiting_confirmation` record, moved on; else a new one)."""
         message, approve = job.message, call.spec.approve
         assert approve is not None
         now = self._clock()
         token = secrets.token_hex(6)
         roles = tuple(sorted(approve.roles))
-        record = self._lifecycle.new_record(message, call.command, call.masked_args(), "awaiting_approval", generation)
-        record = replace(
-            record,
-            approval={
-                "id": token,
-                "roles": list(roles),
-                "requested_by": person_of(message),  # what the panel compares with a token's agent
-                "expires_at": now + approve.timeout,
-            },
-        )
+        approval = {
+            "id": token,
+            "roles": list(roles),
+            "requested_by": person_of(message),  # what the panel compares with a token's agent
+            "expires_at": now + approve.timeout,
+        }
+        if waiting is not None:
+            record = replace(waiting.moved("awaiting_approval", now, approval=approval), args=call.masked_args())
+        else:
+            record = self._lifecycle.new_record(
+                message, call.command, call.masked_args(), "awaiting_approval", generation
+            )
+            record = replace(record, approval=approval)
         question = Question(
             token=token,
             text=text,

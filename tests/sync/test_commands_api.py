@@ -231,13 +231,15 @@ async def test_a_confirmation_is_answered_through_the_command_box_too(tmp_path) 
         asked = (
             await post(run, "/sync/commands", {"conversation_id": "c5", "text": "/refund 7 amount=5"}, agent)
         ).json()
-        assert asked["command"] is None  # nothing runs until it is confirmed
+        # nothing runs until it is confirmed; the record says what waits, and for whom
+        assert asked["command"]["status"] == "awaiting_confirmation" and asked["command"]["actor"] == "agent-3"
+        assert asked["command"]["confirmation"]["asked_of"] == "agent-3"
         question = asked["replies"][0]
         assert question["text"] == "Refund £5.00 on order 7?"  # the sample formats amounts (money)
         confirm = next(q["payload"] for q in question["quick_replies"] if q["label"] == "Confirm")
         done = (await post(run, "/sync/commands", {"conversation_id": "c5", "text": confirm}, agent)).json()
         assert done["command"]["command"] == "refund" and done["command"]["status"] == "completed"
-        assert done["command"]["actor"] == "agent-3"
+        assert done["command"]["actor"] == "agent-3" and done["command"]["id"] == asked["command"]["id"]
         # another agent cannot answer a question asked of this one
         other = token("conversation:c5", agent="agent-4", secret=SECRET)
         again = (
