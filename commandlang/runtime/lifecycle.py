@@ -32,7 +32,7 @@ from ..replies.help import help_reply
 from ..replies.i18n import translator
 from ..replies.model import Reply
 from ..replies.render import parse_confirmation
-from ..texts import N_
+from ..texts import N_, msg
 from ..syntax.tree import Invocation, Value
 from .approvals import ApprovalDesk, LateReplies
 from .confirmations import ConfirmationBook, ConfirmationDesk
@@ -264,7 +264,8 @@ class CommandLifecycle:
             if not replaced:
                 self.metrics.refused.inc("confirmation_evicted")
             if old.kind == "approve":
-                await self.approvals.expire(old, "Too many questions were waiting: this request was dropped.")
+                crowded = N_("Too many questions were waiting: this request was dropped.")
+                await self.approvals.expire(old, msg(crowded))
                 continue
             await self.confirming.unanswered(
                 None,
@@ -285,7 +286,8 @@ class CommandLifecycle:
         for pending in expired:
             if pending.kind == "approve":
                 minutes = max(1, round((pending.expires_at - pending.asked_at) / 60))
-                await self.approvals.expire(pending, f"Nobody approved it within {minutes} minutes.")
+                nobody = N_("Nobody approved it within {minutes} minutes.")
+                await self.approvals.expire(pending, msg(nobody, minutes=minutes))
                 continue
             await self.confirming.unanswered(
                 None, pending, "confirmation_expired", "Nobody answered the question in time."

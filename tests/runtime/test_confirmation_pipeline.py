@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from commandlang.runtime.audit import audit_entries
 from commandlang.runtime.metrics import Metrics
 
 from .test_approval_pipeline import Events, Sink, message, pipeline_on
@@ -66,3 +67,6 @@ async def test_a_confirmed_command_waits_for_its_approver_on_the_same_record(tmp
             (asked.record.id, status)
             for status in ("awaiting_confirmation", "awaiting_approval", "pending", "executing", "completed")
         ]
+        # the audit trail has the approval's steps only, the request by the requester
+        trail = [(e.event, e.by) for e in audit_entries(await events.store.events_since(0.0, 100))]
+        assert trail == [("requested", "agent-1"), ("approved", "sup-1")]
