@@ -5,6 +5,7 @@ question is in the store, and ends it when the question is gone."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import trio
@@ -127,3 +128,22 @@ async def test_an_expired_question_ends_its_waiting_record_even_across_a_restart
             "rejected",
             "confirmation_expired",
         )
+
+
+async def test_the_waiting_record_masks_sensitive_arguments(tmp_path) -> None:
+    registry = (
+        CONFIRMED
+        + """
+  pay:
+    summary: Charge a card, after a yes
+    args:
+      card: {type: str, positional: true, required: true, sensitive: true}
+    request: {backend: demo, method: GET, path: "/orders/1"}
+    confirm: "Charge the card?"
+"""
+    )
+    async with running_service(tmp_path, registry) as run:
+        asked = (await run.webhook("/pay 4111111111111111", conversation="w7")).json()
+        assert asked["command"]["status"] == "awaiting_confirmation"
+        assert asked["command"]["args"] == {"card": "****1111"}
+        assert "4111111111111111" not in json.dumps(await run.rows()) + json.dumps(await run.events())
