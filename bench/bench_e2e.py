@@ -158,10 +158,11 @@ def start_service(
         COMMANDLANG_LOG_LEVEL=log_level,
         **(extra_env or {}),
     )
-    # BENCH_PROFILE=PREFIX runs the service under cProfile (PREFIX-<pid>.prof, written when it stops
-    # on SIGTERM): where the server's CPU per command goes, for the profile tables in RESULTS.notes.md
+    # BENCH_PROFILE=PREFIX runs the service under cProfile timing the Trio thread's CPU (profile_cpu.py;
+    # PREFIX-<pid>.prof, written when it stops on SIGTERM): where the server's CPU per command goes, for
+    # the profile tables in RESULTS.notes.md (summarised by profile_table.py)
     profile = os.environ.get("BENCH_PROFILE")
-    profiler = ["-m", "cProfile", "-o", f"{profile}-{os.getpid()}-{time.monotonic_ns()}.prof"] if profile else []
+    profiler = [str(HERE / "profile_cpu.py"), f"{profile}-{os.getpid()}-{time.monotonic_ns()}.prof"] if profile else []
     process, lines = spawn(
         [
             sys.executable,

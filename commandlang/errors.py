@@ -24,6 +24,7 @@ Exception tree::
     |   +-- StoreUnavailable         the store did not answer, could not write, or is closed
     |   +-- ClaimedElsewhere         a message another replica has claimed
     |   +-- StaleTransition          a state change that would move a command backwards
+    |   +-- BadRequest               an inbound HTTP request that breaks HTTP/1.1 (.status to answer)
     +-- ChannelError                 a chat platform and talking to it
     |   +-- GenesysApiError          Genesys answered an API call with an error
     |   |   +-- GenesysPermissionError

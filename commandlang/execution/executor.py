@@ -6,11 +6,12 @@ transport.py for why) and closes them on exit. An executor is bound to one
 registry version; on hot reload the runtime opens a new one and closes the old
 one once its in-flight commands are done.
 
-Timing, all with Trio cancel scopes:
-- the command's deadline (an absolute `trio.current_time()` value, or
-  `now + command.timeout` when none is given) is one `move_on_at` around the
-  whole attempt loop, backoff sleeps included;
-- each attempt is bounded by the backend's `timeout`.
+Timing, with one Trio cancel scope per attempt:
+- each attempt is bounded by the earlier of the backend's `timeout` and the
+  command's deadline (an absolute `trio.current_time()` value, or
+  `now + command.timeout` when none is given);
+- a backoff sleep is only taken when it ends before that deadline
+  (`retry_delay`), and no attempt starts after it.
 
 Retries (see retry.py): only when the method is idempotent or the request
 carries an `Idempotency-Key` (every POST/PUT/PATCH does, the key being the
@@ -205,55 +206,56 @@ class Executor:
         attempts = 0
         token_refreshed = False
         outcome: Outcome = Timeout(attempts=0)
-        with trio.move_on_at(deadline if deadline is not None else math.inf):
-            while True:
-                attempts += 1
-                result = await self._attempt(door, backend, wire, attempts)
-                outcome = result.outcome
-                if (
-                    isinstance(outcome, BackendError)
-                    and outcome.status == 401
-                    and prepared.needs_genesys_token
-                    and not token_refreshed
-                    and self._token_provider is not None
-                ):
-                    self._token_provider.invalidate()  # an expired token: one more try with a fresh one
-                    token_refreshed = True
-                    continue
-                if not result.retryable or not retryable_request:
-                    break
-                remaining = None if deadline is None else deadline - trio.current_time()
-                decision = retry_delay(
-                    backend.retry,
-                    attempt=attempts,
-                    status=outcome.status,
-                    retry_after=result.retry_after,
-                    remaining=remaining,
-                    random=self._random,
-                )
-                if not decision.retry:
-                    break
-                logger.info(
-                    "retrying %s %s after %s (attempt %d, waiting %.3fs%s)",
-                    backend.name,
-                    prepared.method,
-                    _describe(outcome),
-                    attempts + 1,
-                    decision.delay,
-                    ", as Retry-After asked" if decision.honoured_retry_after else "",
-                    extra={**context, "stage": "retry", "attempt": attempts + 1},
-                )
-                await trio.sleep(decision.delay)
-            return self._finish(outcome, context, started, log_scrubber)
-        # the command's deadline passed (during an attempt or a backoff sleep)
-        return self._finish(Timeout(attempts=attempts), context, started, log_scrubber)
+        # One cancel scope per attempt, at the earlier of the attempt's timeout and the command's deadline
+        # (not one for the deadline around one per attempt: a scope costs as much as a scheduler round
+        # trip, and the backoff sleep is already cut to fit the deadline by `retry_delay`).
+        until = deadline if deadline is not None else math.inf
+        while True:
+            attempts += 1
+            result = await self._attempt(door, backend, wire, attempts, until)
+            outcome = result.outcome
+            if (
+                isinstance(outcome, BackendError)
+                and outcome.status == 401
+                and prepared.needs_genesys_token
+                and not token_refreshed
+                and self._token_provider is not None
+            ):
+                self._token_provider.invalidate()  # an expired token: one more try with a fresh one
+                token_refreshed = True
+                continue
+            if not result.retryable or not retryable_request or trio.current_time() >= until:
+                break
+            remaining = None if deadline is None else deadline - trio.current_time()
+            decision = retry_delay(
+                backend.retry,
+                attempt=attempts,
+                status=outcome.status,
+                retry_after=result.retry_after,
+                remaining=remaining,
+                random=self._random,
+            )
+            if not decision.retry:
+                break
+            logger.info(
+                "retrying %s %s after %s (attempt %d, waiting %.3fs%s)",
+                backend.name,
+                prepared.method,
+                _describe(outcome),
+                attempts + 1,
+                decision.delay,
+                ", as Retry-After asked" if decision.honoured_retry_after else "",
+                extra={**context, "stage": "retry", "attempt": attempts + 1},
+            )
+            await trio.sleep(decision.delay)  # shorter than what is left of the deadline (retry_delay)
+        return self._finish(outcome, context, started, log_scrubber)
 
     # -- one attempt ------------------------------------------------------
-    async def _attempt(self, door: Transport, backend: BackendSpec, wire: _Wire, number: int) -> _Attempt:
+    async def _attempt(self, door: Transport, backend: BackendSpec, wire: _Wire, number: int, until: float) -> _Attempt:
         # Straight to the backend's transport rather than `client.send`: httpx's client logs every
         # full URL at INFO (a path may hold a sensitive argument), and the redirect, auth and cookie
         # machinery we do not use was ~10% of the CPU per request.
-        with trio.move_on_after(backend.timeout) as attempt_scope:
+        with trio.move_on_at(min(until, trio.current_time() + backend.timeout)) as attempt_scope:
             try:
                 headers = wire.headers
                 if wire.prepared.needs_genesys_token and self._token_provider is not None:

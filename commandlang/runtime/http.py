@@ -1,4 +1,4 @@
-"""The runtime's HTTP face: a small ASGI app served by hypercorn under Trio.
+"""The runtime's HTTP face: a small ASGI app, served under Trio by our HTTP/1.1 server (`http1.py`).
 
 Routes are a table of (method, path) -> handler; channels and the sync
 panel add theirs. Handlers take a `Request` (method, path, query, headers,
@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 
 import trio
 
+from .http1 import WHOLE_BODY
 from .listener import ConnectionGate, ConnectionLimits, serve_app
 
 __all__ = [
@@ -139,6 +140,7 @@ class BodyBudget:
 
 
 _CLOSE = {"connection": "close"}
+_NO_EXTENSIONS: Mapping[str, Any] = {}
 
 
 class HttpApp:
@@ -216,24 +218,28 @@ class HttpApp:
                 response = json_response(404, {"error": f"no such path: {path}"})
             await send_response(send, response)
             return
+        query_string = scope.get("query_string", b"")
+        client = scope.get("client")
         head = Request(
             method=method,
             path=path,
-            query={k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1")).items()},
+            query={k: v[-1] for k, v in parse_qs(query_string.decode("latin-1")).items()} if query_string else {},
             headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])},
             body=b"",
-            client=scope.get("client", [None])[0] if scope.get("client") else None,
+            client=client[0] if client else None,
         )
         if route.admit is not None:
             refusal = route.admit(head)
             if refusal is not None:  # refused on its head: the body is never read
                 await send_response(send, replace(refusal, headers={**refusal.headers, **_CLOSE}))
                 return
-        body = await self._read_body(receive, route)
+        # `http1.py` hands over a body that came whole with its head: no wait, so no deadline to set
+        whole = scope.get("extensions", _NO_EXTENSIONS).get(WHOLE_BODY)
+        body = self._check_whole(whole, route) if whole is not None else await self._read_body(receive, route)
         if isinstance(body, Response):
             await send_response(send, body)
             return
-        request = replace(head, body=body)
+        request = Request(method, path, head.query, head.headers, body, head.client)
         if route.stream is not None:
             await route.stream(request, receive, send)
             return
@@ -246,6 +252,20 @@ class HttpApp:
             log.exception("handler failed", extra={"stage": "http", "route": path})
             response = json_response(500, {"error": "internal error"})
         await send_response(send, response)
+
+    def _check_whole(self, body: bytes, route: Route) -> bytes | Response:
+        """A body already read whole: the same limits as `_read_body` (it holds no budget past this check)."""
+        if len(body) > route.max_body:
+            return json_response(413, {"error": f"the body is larger than {route.max_body} bytes"}, _CLOSE)
+        if not route.authenticates and body:
+            if not self.budget.take(len(body)):
+                return json_response(
+                    503,
+                    {"error": "too many unfinished requests: try again in a moment"},
+                    {"retry-after": "1", **_CLOSE},
+                )
+            self.budget.give(len(body))
+        return body
 
     async def _read_body(self, receive: Receive, route: Route) -> bytes | Response:
         """The request's body, or the refusal to send instead (413, 408, 503 over the budget)."""

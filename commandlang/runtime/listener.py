@@ -1,11 +1,9 @@
-"""Serving the HTTP app: hypercorn's HTTP/1.1 protocol behind our own accept loop.
+"""Serving the HTTP app: our accept loop in front of the HTTP/1.1 server of `http1.py`.
 
-hypercorn has no cap on open connections, and every connection costs a file
-descriptor: a thousand slow clients took every descriptor of the process and
-with it `/healthz`, the store and the sync hub. So the accept loop is ours
-(it mirrors `hypercorn.trio.run.worker_serve`, without the lifespan protocol
-our app has no use for) and hands each accepted stream to hypercorn's own
-`TCPServer`, which does all of HTTP:
+A server with no cap on open connections lets a thousand slow clients take every
+file descriptor of the process and with it `/healthz`, the store and the sync
+hub (hypercorn, which served this app before `http1.py`, has none). So the
+accept loop caps them and hands each accepted socket to `Http1Server`:
 - at most `max_connections` connections are served at once;
 - past that, `health_reserve` more may be open for a moment: each has
   `peek_timeout` seconds to show its request line, and only `GET /healthz`
@@ -24,15 +22,19 @@ from __future__ import annotations
 import errno
 import logging
 import resource
+import socket
 from dataclasses import dataclass
 from typing import Any
 
 import trio
 
+from .http1 import Http1Server, Http1Settings
+
 __all__ = ["ConnectionGate", "ConnectionLimits", "connection_limits", "descriptor_room", "raise_fd_limit", "serve_app"]
 
 log = logging.getLogger("commandlang.http")
 
+GRACEFUL_TIMEOUT = 5.0  # running requests may finish this long after shutdown
 _ACCEPT_RETRY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}  # as trio.serve_listeners
 _HEALTH = (b"GET /healthz ", b"GET /healthz?", b"GET /readyz ", b"GET /readyz?")
 _BUSY_BODY = b'{"error":"too many connections: try again in a moment"}'
@@ -96,34 +98,28 @@ def connection_limits(max_connections: int, room: int) -> ConnectionLimits:
     return ConnectionLimits(max_connections=min(wanted, room))
 
 
-class _Replayed(trio.abc.HalfCloseableStream):
-    """A socket stream whose first bytes were already read (the peeked request line): they come first.
-
-    hypercorn's `TCPServer` reads `.socket` for the peer address and tells TLS from plain by the
-    absence of `do_handshake`, so this has the one and not the other."""
-
-    def __init__(self, stream: trio.SocketStream, prefix: bytes) -> None:
-        self._stream = stream
-        self._prefix = prefix
-        self.socket = stream.socket
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes:
-        if self._prefix:
-            data, self._prefix = self._prefix, b""
-            return data
-        return bytes(await self._stream.receive_some(max_bytes))
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await self._stream.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self._stream.wait_send_all_might_not_block()
-
-    async def send_eof(self) -> None:
-        await self._stream.send_eof()
-
-    async def aclose(self) -> None:
-        await self._stream.aclose()
+async def open_listeners(host: str, port: int, backlog: int) -> list[socket.socket]:
+    """Non-blocking listening sockets on every address `host` resolves to (as `trio.open_tcp_listeners`),
+    all on one port: with port 0, the one the first got."""
+    infos = await trio.socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    listeners: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in infos:
+            if listeners and port == 0:
+                address = (address[0], listeners[0].getsockname()[1], *address[2:])
+            listener = socket.socket(family, kind, proto)
+            listeners.append(listener)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            listener.bind(address)
+            listener.listen(backlog)
+            listener.setblocking(False)
+    except BaseException:
+        for listener in listeners:
+            listener.close()
+        raise
+    return listeners
 
 
 async def serve_app(
@@ -134,65 +130,81 @@ async def serve_app(
     shutdown: trio.Event,
     limits: ConnectionLimits | None = None,
     gate: ConnectionGate | None = None,
+    http: Http1Settings | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the ASGI `app` until `shutdown` is set; reports the bound port (port 0: a free one).
+    `http`: the HTTP/1.1 server's timeouts and head limit (`Http1Settings`' defaults otherwise).
 
     On shutdown: stop accepting, close idle keep-alive connections, give running requests
-    hypercorn's graceful timeout (5 s) to finish."""
-    from hypercorn.config import Config
-    from hypercorn.trio.tcp_server import TCPServer
-    from hypercorn.trio.worker_context import WorkerContext
-    from hypercorn.utils import wrap_app
-
-    config = Config()
-    config.accesslog = None
-    config.errorlog = None
-    config.graceful_timeout = 5.0
-    config.keep_alive_timeout = 5.0  # an idle connection, or one slow to send its headers, is cut after this
-    config.include_server_header = False
+    `GRACEFUL_TIMEOUT` (5 s) to finish."""
     gate = gate or ConnectionGate(limits or ConnectionLimits())
-    context = WorkerContext(None)
-    wrapped = wrap_app(app, config.wsgi_max_body_size, "asgi")
-
-    async def serve_connection(stream: trio.abc.Stream) -> None:
-        # hypercorn annotates the stream as SSLStream[SocketStream]; it only sends and receives, so any
-        # trio Stream (the plain socket) serves, as hypercorn's own serve passes either
-        await TCPServer(wrapped, config, context, {}, stream)  # type: ignore[arg-type]
-
-    listeners = await trio.open_tcp_listeners(port, host=host, backlog=min(4096, gate.limits.max_connections))
-    async with trio.open_nursery() as connections:
-        async with trio.open_nursery() as acceptors:
+    server = Http1Server(app, http)
+    listeners = await open_listeners(host, port, min(4096, gate.limits.max_connections))
+    try:
+        async with trio.open_nursery() as connections:
+            async with trio.open_nursery() as acceptors:
+                for listener in listeners:
+                    acceptors.start_soon(_accept_loop, listener, connections, gate, server)
+                task_status.started(listeners[0].getsockname()[1])
+                await shutdown.wait()
+                acceptors.cancel_scope.cancel()
             for listener in listeners:
-                acceptors.start_soon(_accept_loop, listener, connections, gate, serve_connection)
-            task_status.started(listeners[0].socket.getsockname()[1])
-            await shutdown.wait()
-            acceptors.cancel_scope.cancel()
+                trio.lowlevel.notify_closing(listener)
+                listener.close()
+            server.terminate()
+            connections.cancel_scope.deadline = trio.current_time() + GRACEFUL_TIMEOUT
+    finally:
         for listener in listeners:
-            await listener.aclose()
-        await context.terminated.set()
-        connections.cancel_scope.deadline = trio.current_time() + config.graceful_timeout
+            if listener.fileno() != -1:
+                trio.lowlevel.notify_closing(listener)
+                listener.close()
 
 
-async def _accept_loop(listener: trio.SocketListener, nursery: trio.Nursery, gate: ConnectionGate, serve: Any) -> None:
+async def _accept_loop(
+    listener: socket.socket, nursery: trio.Nursery, gate: ConnectionGate, server: Http1Server
+) -> None:
     while True:
         try:
-            stream = await listener.accept()
+            sock, _ = listener.accept()
+        except BlockingIOError:
+            await trio.lowlevel.wait_readable(listener)
+            continue
         except OSError as exc:
             if exc.errno not in _ACCEPT_RETRY:
                 raise
             log.warning("out of file descriptors accepting a connection: retrying", extra={"stage": "http"})
             await trio.sleep(0.1)
             continue
-        nursery.start_soon(_connection, stream, gate, serve)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        nursery.start_soon(_connection, sock, gate, server)
+        await trio.lowlevel.checkpoint()  # a burst of connections must not starve the ones being served
 
 
-async def _connection(stream: trio.SocketStream, gate: ConnectionGate, serve: Any) -> None:
+async def _receive_some(sock: socket.socket, size: int) -> bytes:
+    while True:
+        try:
+            return sock.recv(size)
+        except BlockingIOError:
+            await trio.lowlevel.wait_readable(sock)
+
+
+async def _send_all(sock: socket.socket, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[sock.send(view) :]
+        except BlockingIOError:
+            await trio.lowlevel.wait_writable(sock)
+
+
+async def _connection(sock: socket.socket, gate: ConnectionGate, server: Http1Server) -> None:
     limits = gate.limits
     if gate.open < limits.max_connections:
         gate.open += 1
         try:
-            await _serve_one(serve, stream)
+            await _serve_one(server, sock)
         finally:
             gate.open -= 1
         return
@@ -200,12 +212,13 @@ async def _connection(stream: trio.SocketStream, gate: ConnectionGate, serve: An
     if len(gate.peeking) >= limits.health_reserve:  # make room: the one that has kept quiet longest goes
         gate.peeking.pop(next(iter(gate.peeking))).cancel()
     key = object()
+    handed_over = False
     try:
         head = b""
         with trio.move_on_after(limits.peek_timeout) as peek:
             gate.peeking[key] = peek
             while b"\n" not in head and len(head) < 64:
-                data = await stream.receive_some(64)
+                data = await _receive_some(sock, 64)
                 if not data:
                     break
                 head += data
@@ -213,28 +226,28 @@ async def _connection(stream: trio.SocketStream, gate: ConnectionGate, serve: An
         if head.startswith(_HEALTH) and gate.health_serving < limits.health_reserve:
             gate.refused -= 1  # served after all
             gate.health_serving += 1
+            handed_over = True
             try:
-                await _serve_one(serve, _Replayed(stream, head))
+                await _serve_one(server, sock, head)
             finally:
                 gate.health_serving -= 1
             return
         if not peek.cancelled_caught:
             with trio.move_on_after(1):
-                await stream.send_all(_BUSY)
-    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                await _send_all(sock, _BUSY)
+    except OSError:
         pass
     finally:
         gate.peeking.pop(key, None)
-        with trio.CancelScope(shield=True):
-            await stream.aclose()
+        if not handed_over:
+            trio.lowlevel.notify_closing(sock)
+            sock.close()
 
 
-async def _serve_one(serve: Any, stream: trio.abc.Stream) -> None:
-    """One connection through hypercorn; a failure of one (a bug, a peer that breaks the protocol in a way
-    hypercorn does not expect) is logged and costs that connection only, never the listener."""
+async def _serve_one(server: Http1Server, sock: socket.socket, prefix: bytes = b"") -> None:
+    """One connection through the HTTP/1.1 server (which closes the socket); a failure of one (a bug)
+    is logged and costs that connection only, never the listener."""
     try:
-        await serve(stream)
+        await server.serve_connection(sock, prefix)
     except Exception:  # trio.Cancelled is a BaseException: shutdown still passes through
         log.exception("an HTTP connection failed", extra={"stage": "http"})
-        with trio.CancelScope(shield=True):
-            await stream.aclose()

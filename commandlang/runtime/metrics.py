@@ -27,10 +27,16 @@ class Counter:
     def __init__(self, registry: CollectorRegistry, name: str, help_text: str, labels: tuple[str, ...]) -> None:
         # prometheus_client takes the name without `_total` and adds it back when it renders
         self._metric = prometheus_client.Counter(name.removesuffix("_total"), help_text, labels, registry=registry)
+        # series by label values: `labels()` validates and locks on every call, and a command touches
+        # several series; as bounded as the series themselves (the call sites never label with free text)
+        self._series: dict[tuple[str, ...], prometheus_client.Counter] = {}
 
     def inc(self, *labels: str, amount: float = 1.0) -> None:
         """Add `amount` (at least 0) to the series with these label values."""
-        self._metric.labels(*labels).inc(amount)
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = self._metric.labels(*labels)
+        series.inc(amount)
 
 
 class Histogram:
@@ -45,10 +51,14 @@ class Histogram:
         buckets: tuple[float, ...] = _LATENCY_BUCKETS,
     ) -> None:
         self._metric = prometheus_client.Histogram(name, help_text, labels, buckets=buckets, registry=registry)
+        self._series: dict[tuple[str, ...], prometheus_client.Histogram] = {}  # as Counter's
 
     def observe(self, value: float, *labels: str) -> None:
         """Count one observation of `value` in the series with these label values."""
-        self._metric.labels(*labels).observe(value)
+        series = self._series.get(labels)
+        if series is None:
+            series = self._series[labels] = self._metric.labels(*labels)
+        series.observe(value)
 
 
 class Metrics:

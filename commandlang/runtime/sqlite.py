@@ -31,7 +31,7 @@ on the other core. When the writer task would commit an operation alone and
 at once on the Trio thread anyway (see `_idle_writer`), the caller commits it
 in its own task: two wake-ups spared, ~25 us of CPU per round trip. Reads
 (`sqlite_reads.py`) run in worker threads on their own connection. Every caller waits under
-`timeout` (then StoreUnavailable).
+`timeout` (then StoreUnavailable; `_watch_waits` enforces it for queued writes).
 """
 
 from __future__ import annotations
@@ -97,6 +97,9 @@ class SqliteStore:
         self._writer: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._read_limiter = trio.CapacityLimiter(1)
+        # writes a caller waits on, with when it began waiting (insertion order: oldest first); bounded
+        # by the queue, as each leaves when committed or failed
+        self._waiting: dict[_Operation, float] = {}
         self._checkpoint_commits = checkpoint_commits  # ~6.7 pages a commit: ~1,000, as SQLite would
         self._commits = 0  # since the last checkpoint
         self._restart_possible = True  # the next commit may (re)start the WAL file, which syncs its header
@@ -113,7 +116,10 @@ class SqliteStore:
             self._writer = await trio.to_thread.run_sync(self._connect, True)
             self._reader = await trio.to_thread.run_sync(self._connect)
             task_status.started()
-            await self._write_loop()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._watch_waits)
+                await self._write_loop()
+                nursery.cancel_scope.cancel()
         finally:
             connections = (self._writer, self._reader)
             self._writer = self._reader = None
@@ -138,8 +144,10 @@ class SqliteStore:
                     # Not abandoned on cancel: a batch, once begun, commits or rolls back whole.
                     await trio.to_thread.run_sync(self._write_batch, batch, True)
                     self._restart_possible = isinstance(batch[0].error, StoreUnavailable)  # not committed
+                waiting = self._waiting
                 for operation in batch:
                     operation.done.set()
+                    waiting.pop(operation, None)
                 self._commits += 1
                 if self._commits >= self._checkpoint_commits:
                     self._commits = 0
@@ -188,19 +196,38 @@ class SqliteStore:
             self._commits += 1
             await trio.lowlevel.cancel_shielded_checkpoint()
         else:
-            with trio.move_on_after(self._timeout) as scope:
-                for operation in operations:
-                    try:
-                        self._send.send_nowait(operation)  # no checkpoint in between: the writer takes them together
-                    except trio.WouldBlock:
+            for operation in operations:
+                try:
+                    self._send.send_nowait(operation)  # no checkpoint in between: the writer takes them together
+                except trio.WouldBlock:  # the queue is full: wait for room, as long as a commit may take
+                    with trio.move_on_after(self._timeout) as scope:
                         await self._send.send(operation)
-                await operations[-1].done.wait()  # batches commit in queue order: the last done, all are
-            if scope.cancelled_caught:
-                raise StoreUnavailable(f"the store did not answer within {self._timeout:g}s")
+                    if scope.cancelled_caught:
+                        raise StoreUnavailable(f"the store did not answer within {self._timeout:g}s") from None
+            # Batches commit in queue order: the last done, all are. No cancel scope for this wait (one
+            # per write was a measurable share of the CPU per command): `_watch_waits` fails it in time.
+            last = operations[-1]
+            self._waiting[last] = trio.current_time()
+            await last.done.wait()
         for operation in operations:
             if operation.error is not None:
                 raise operation.error
         return [operation.result for operation in operations]
+
+    async def _watch_waits(self) -> None:
+        """Fail the writes waited on for longer than `timeout` (StoreUnavailable), checked every quarter
+        of it: a caller learns of a hung commit within 1.25 x `timeout`."""
+        waiting = self._waiting
+        while True:
+            await trio.sleep(self._timeout / 4)
+            now = trio.current_time()
+            while waiting:
+                operation, since = next(iter(waiting.items()))  # the oldest first
+                if now - since < self._timeout:
+                    break
+                del waiting[operation]
+                operation.error = StoreUnavailable(f"the store did not answer within {self._timeout:g}s")
+                operation.done.set()
 
     def _idle_writer(self) -> bool:
         """True when the writer task would commit a write alone, at once, on the Trio thread: it waits on an

@@ -6,11 +6,17 @@ hub answers with a `snapshot` (or the stored events after `resume_after`) and
 then live `state` events with strictly increasing `seq`. Close codes are in
 `session.py`.
 
-Broadcast: `publish` encodes each event once (`frame`) and writes those same
-bytes to every live session in scope, straight to the socket, without
-yielding (see `wire.py` for why this is not trio-websocket's send path). A
-session whose bounded queue is full is closed with 4408; the others never
-wait for it.
+Broadcast: `publish` encodes each event once (`frame`) and notes it for every
+live session in scope; the hub's flush task, woken by the first event of a
+scheduler batch, runs in the next batch and writes each session's frames of
+the batch with one non-blocking `send`, straight to the socket (see `wire.py`
+for why this is not trio-websocket's send path). At 50 conversations a batch
+holds about three events, so a session costs one syscall per batch instead of
+one per event; sessions sent the same frames share one joined buffer. The
+cost is the rest of the current scheduler batch before the flush runs
+(microseconds when idle; see bench/RESULTS.notes.md for the figures under
+load). A session whose bounded queue (counted in frames) is full is closed
+with 4408; the others never wait for it.
 
 Order: the runtime publishes after the store commits, but two conversations'
 commits can reach `publish` out of seq order. The hub forwards events in seq
@@ -123,6 +129,9 @@ class SyncHub:
         self._frames: OrderedDict[int, bytes] = OrderedDict()  # recent frames: resumes after a restart share them
         self._forwarded: int | None = None  # the last seq sent to live sessions; None until serve() read the store
         self._held: dict[int, StateEvent] = {}  # published ahead of a gap
+        self._dirty: list[Session] = []  # sessions with frames in `pending`, for the next flush
+        self._batch_frames: list[bytes] = []  # the frames forwarded since the last flush
+        self._flush_wake = trio.Event()
         self._gap = trio.Event()
         self._closing = False
         self._idle = trio.Event()
@@ -153,6 +162,7 @@ class SyncHub:
     def notice(self, data: Mapping[str, Any]) -> None:
         """A frame outside the event log, such as `{"type": "registry", "version": ...}` after a reload,
         to every live session; never blocks. Clients ignore frame types they do not know."""
+        self.flush()  # after the events published before it
         frame = text_frame(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
         for session in list(self._sessions):
             if session.live and not session.peer.send(frame):
@@ -181,17 +191,63 @@ class SyncHub:
                 continue
             if frame is None:
                 frame = self.frame(event)
-            # The hot loop: one comparison, one attribute store and one non-blocking send per recipient.
+                self._batch_frames.append(frame)
+            # The hot loop: one comparison, one attribute store and one list append per recipient.
             # `last_sent` also keeps a session subscribed to two matching scopes from getting it twice.
+            dirty = self._dirty
             for session in bucket:
                 if session.last_sent >= seq:
                     continue
                 if session.live:
                     session.last_sent = seq
-                    if not session.peer.send(frame):
-                        session.close_soon(CLOSE_TOO_SLOW, "too slow: reconnect and resume")
+                    # a lone frame is kept as is (the usual batch for one session holds one event):
+                    # no list to build per recipient
+                    pending = session.pending
+                    if pending is None:
+                        session.pending = frame
+                        dirty.append(session)
+                    elif pending.__class__ is bytes:
+                        session.pending = [pending, frame]
+                    else:
+                        pending.append(frame)  # type: ignore[union-attr]
                 else:
                     session.hold(event)
+        if self._dirty and not self._flush_wake.is_set():
+            self._flush_wake.set()
+
+    def flush(self) -> None:
+        """Write every session's frames forwarded since the last flush: one `send` per session, the
+        joined bytes shared by sessions sent the same frames (those with the same subscriptions)."""
+        dirty, self._dirty = self._dirty, []
+        frames, self._batch_frames = self._batch_frames, []
+        if len(frames) == 1:  # one event in the batch (a quiet hub, or one broadcast): every session has just it
+            frame = frames[0]
+            for session in dirty:
+                session.pending = None
+                if session.live and not session.peer.send(frame):
+                    session.close_soon(CLOSE_TOO_SLOW, "too slow: reconnect and resume")
+            return
+        last: list[bytes] | None = None
+        joined = b""
+        for session in dirty:
+            data = session.pending
+            session.pending = None
+            if not session.live:
+                continue  # closing: nothing more is sent after that decision
+            if data.__class__ is bytes:
+                sent = session.peer.send(data)
+            else:
+                if data != last:  # the same frame objects: compared by identity first, cheap
+                    last, joined = data, b"".join(data)  # type: ignore[assignment, arg-type]
+                sent = session.peer.send(joined, len(data))  # type: ignore[arg-type]
+            if not sent:
+                session.close_soon(CLOSE_TOO_SLOW, "too slow: reconnect and resume")
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._flush_wake.wait()
+            self._flush_wake = trio.Event()
+            self.flush()
 
     async def _fill_gaps(self) -> None:
         while True:
@@ -278,6 +334,7 @@ class SyncHub:
                 self._nursery = nursery
                 nursery.start_soon(self._accept, listener, nursery)
                 nursery.start_soon(self._fill_gaps)
+                nursery.start_soon(self._flush_loop)
                 self.port = listener.getsockname()[1]
                 log.info("sync hub listening on ws://%s:%s%s", host, self.port, self.path)
                 task_status.started(self.port)

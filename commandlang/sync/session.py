@@ -1,9 +1,9 @@
 """One agent session on the hub: handshake, hello, catch-up without gap or duplicate, heartbeat.
 
-The hub's `publish` reaches into a live session only through three fields,
-`last_sent`, `live` and `peer` (kept as plain attributes because that loop
-runs once per recipient per event and must stay cheap); everything else a
-session does is in this module.
+The hub's `publish` reaches into a live session only through four fields,
+`last_sent`, `live`, `pending` and `peer` (kept as plain attributes because
+that loop runs once per recipient per event and must stay cheap); everything
+else a session does is in this module.
 """
 
 from __future__ import annotations
@@ -86,6 +86,7 @@ class Session:
     __slots__ = (
         "last_sent",
         "live",
+        "pending",
         "peer",
         "hub",
         "agent",
@@ -113,6 +114,8 @@ class Session:
         self.scopes: frozenset[str] = frozenset()
         self.last_sent = -1  # the seq of the last event this session was sent or skipped past
         self.live = False  # False while catching up: live events go to `held` instead
+        # this scheduler batch's frames (one frame as is, several as a list), written together by the hub's flush
+        self.pending: bytes | list[bytes] | None = None
         self.held: list[StateEvent] = []
         self.held_overflow = False
         self._ws = WSConnection(ConnectionType.SERVER)

@@ -64,6 +64,8 @@ class Peer:
         "_sock",
         "_sock_send",
         "_queue",
+        "_counts",
+        "_queued_frames",
         "_queue_size",
         "_send_timeout",
         "_wake",
@@ -79,6 +81,10 @@ class Peer:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
         self._queue: deque[memoryview | bytes] = deque()
+        # frames in each queued chunk (a coalesced batch is one chunk of several frames): the queue's
+        # bound is in frames, however they were grouped
+        self._counts: deque[int] = deque()
+        self._queued_frames = 0
         self._queue_size = queue_size
         self._send_timeout = send_timeout
         self._wake = trio.Event()
@@ -94,33 +100,43 @@ class Peer:
     @property
     def queued(self) -> int:
         """Frames (or the rest of one) waiting for the kernel to take them."""
-        return len(self._queue)
+        return self._queued_frames
 
-    def send(self, frame: bytes) -> bool:
-        """Write now if the kernel takes it, else queue it; False when the queue is full."""
-        # Runs once per recipient per event: one flag, one truth test, one syscall on the usual path.
+    def send(self, data: bytes, frames: int = 1) -> bool:
+        """Write `data` (`frames` whole frames) now if the kernel takes it, else queue it; False when the
+        queue would hold more than its size in frames."""
+        # Runs once per recipient per batch: one flag, one truth test, one syscall on the usual path.
         if self._refusing or self._queue:
-            return self._send_queued(frame)
+            return self._send_queued(data, frames)
         try:
-            sent = self._sock_send(frame)
+            sent = self._sock_send(data)
         except BlockingIOError:
             sent = 0
         except OSError:
             self._break()
             return True
-        if sent != len(frame):
-            self._queue.append(memoryview(frame)[sent:])
+        if sent != len(data):
+            self._enqueue(memoryview(data)[sent:] if sent else data, frames)
             self._flushed = trio.Event()
             self._wake.set()
         return True
 
-    def _send_queued(self, frame: bytes) -> bool:
+    def _send_queued(self, data: bytes, frames: int) -> bool:
         if self._refusing:
             return True
-        if len(self._queue) >= self._queue_size:
+        if self._queued_frames + frames > self._queue_size:
             return False
-        self._queue.append(frame)
+        self._enqueue(data, frames)
         return True
+
+    def _enqueue(self, data: memoryview | bytes, frames: int) -> None:
+        self._queue.append(data)
+        self._counts.append(frames)
+        self._queued_frames += frames
+
+    def _dequeue(self) -> None:
+        self._queue.popleft()
+        self._queued_frames -= self._counts.popleft()
 
     def _break(self) -> None:
         self.broken = self._refusing = True
@@ -135,8 +151,9 @@ class Peer:
             return
         while len(self._queue) > 1:
             self._queue.pop()
+            self._queued_frames -= self._counts.pop()
         if self._queue and isinstance(self._queue[0], bytes):
-            self._queue.clear()  # not started yet: drop it too
+            self._dequeue()  # not started yet: drop it too
         self.send(frame)
         self._refusing = True
         self._wake.set()
@@ -148,7 +165,7 @@ class Peer:
     async def drain(self, below: int) -> None:
         """Backpressure for catch-up: wait (bounded by the send timeout) until fewer than `below` are queued."""
         with trio.move_on_after(self._send_timeout):
-            while len(self._queue) >= below and not self.broken:
+            while self._queued_frames >= below and not self.broken:
                 progress = self._progress
                 self._wake.set()
                 await progress.wait()
@@ -186,11 +203,13 @@ class Peer:
             except OSError:
                 self._break()
                 queue.clear()
+                self._counts.clear()
+                self._queued_frames = 0
                 return
             if sent < len(head):
                 queue[0] = memoryview(head)[sent:]
                 return
-            queue.popleft()
+            self._dequeue()
 
     async def receive_some(self, max_bytes: int = 65536) -> bytes:
         """The next bytes from the peer; b"" at end of stream or when the socket failed."""

@@ -18,7 +18,7 @@ import trio
 
 from commandlang.runtime.questions import Question
 from commandlang.runtime.sqlite import SqliteStore
-from commandlang.runtime.store import CommandRecord, StaleTransition, record_body
+from commandlang.runtime.store import CommandRecord, StaleTransition, StoreUnavailable, record_body
 
 
 def record(command_id: str, conversation: str = "c1", status: str = "pending", now: float = 100.0) -> CommandRecord:
@@ -188,6 +188,24 @@ async def test_a_write_lock_held_elsewhere_is_waited_for_in_a_worker_not_on_the_
         with trio.fail_after(5):
             await written.wait()
         assert await store.get("r1") is not None
+        await store.aclose()
+
+
+async def test_a_write_that_cannot_commit_in_time_is_told_store_unavailable(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with trio.open_nursery() as nursery:
+        store = await open_store(nursery, path, timeout=0.4)
+        await store.append(record("r0"))
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # the commit waits for this lock (up to 30 s) in a worker thread
+        with trio.fail_after(5):
+            with pytest.raises(StoreUnavailable, match="did not answer within 0.4s"):
+                await store.append(record("r1"))
+        other.execute("COMMIT")
+        other.close()
+        with trio.fail_after(5):
+            await store.append(record("r2"))  # the store serves again once the lock is free
+        assert await store.get("r2") is not None
         await store.aclose()
 
 

@@ -343,3 +343,26 @@ async def test_sessions_joining_mid_stream_get_no_gap_or_duplicate(tmp_path: Pat
 
 
 FINAL_STATUSES = ("completed", "failed", "timed_out", "cancelled")
+
+
+async def test_events_published_in_one_scheduler_tick_arrive_whole_and_in_order(tmp_path: Path) -> None:
+    async with running_hub(tmp_path / "s.db") as (store, hub, url):
+        runtime = FakeRuntime(store, hub)
+        async with (
+            SyncClient(url, token("*"), ["*"]) as everything,
+            SyncClient(url, token("conversation:c1"), ["conversation:c1"]) as one,
+        ):
+            assert isinstance(await everything.__anext__(), Snapshot)
+            assert isinstance(await one.__anext__(), Snapshot)
+            first = await runtime.create("a0", "c0")
+            records = [
+                replace(first.record, id=f"b{n}", conversation_id=f"c{n % 2}", message_id=f"m-b{n}") for n in range(10)
+            ]
+            events = await store.append_all(records)
+            for event in events:  # no await in between: one batch, written to each session together
+                hub.publish(event)
+            with trio.fail_after(5):
+                seen_everything = [(await everything.__anext__()).seq for _ in range(11)]
+                seen_one = [(await one.__anext__()).seq for _ in range(5)]
+        assert seen_everything == [first.seq, *(event.seq for event in events)]
+        assert seen_one == [event.seq for event in events if event.record.conversation_id == "c1"]
