@@ -205,11 +205,13 @@ class ConfirmationDesk:
             return
         self._metrics.commands.inc(pending.command, "rejected")
 
-    async def end_stranded(self, grace: float) -> int:
+    async def end_stranded(self, grace: float, *, at_start: bool = False) -> int:
         """End `rejected` (`confirmation_expired`) the `awaiting_confirmation` records whose question is
-        gone (taken by an answer that a crash cut short, or never written back) or expired: at start-up,
-        and with every sweep. A record younger than `grace` whose question is gone is left alone: on a
-        shared store another replica may be between taking its question and moving it on."""
+        gone (taken by an answer that a crash cut short) or expired. At start-up (`at_start`): those
+        expired, and those whose question is gone and that are older than `grace`; with every sweep:
+        those whose question is gone, `grace` past their expiry (a replica that died mid-answer and never
+        came back). The grace is for a shared store: another replica may be between taking a question
+        and moving its record on (were it ended meanwhile, that move is refused and nothing runs)."""
         store, now = self._lifecycle.store, self.book.now()
         _, records = await store.snapshot(1)  # every live record (and the newest one)
         count = 0
@@ -220,7 +222,11 @@ class ConfirmationDesk:
             if question is not None and question.command_id == record.id:
                 continue  # still asked: the sweep ends it when it expires
             expires_at = float((record.confirmation or {}).get("expires_at") or 0.0)
-            if now < expires_at and record.updated_at > now - grace:
+            if at_start:
+                stranded = now >= expires_at or record.updated_at <= now - grace
+            else:
+                stranded = now >= expires_at + grace
+            if not stranded:
                 continue
             why = "Nobody answered the question in time." if now >= expires_at else "The question was lost."
             error = {"code": "confirmation_expired", "message": why}

@@ -365,7 +365,7 @@ class CommandLifecycle:
                 extra={"stage": "recover"},
             )
         interrupted = await self.interrupt(await self.store.unfinished())
-        await self.confirming.end_stranded(STRANDED_GRACE)
+        await self.confirming.end_stranded(STRANDED_GRACE, at_start=True)
         return interrupted
 
     async def interrupt(self, records: Sequence[CommandRecord]) -> int:

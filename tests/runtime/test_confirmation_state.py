@@ -147,3 +147,24 @@ async def test_the_waiting_record_masks_sensitive_arguments(tmp_path) -> None:
         assert asked["command"]["status"] == "awaiting_confirmation"
         assert asked["command"]["args"] == {"card": "****1111"}
         assert "4111111111111111" not in json.dumps(await run.rows()) + json.dumps(await run.events())
+
+
+async def test_the_sweep_ends_a_waiting_record_whose_question_is_gone_a_grace_past_its_expiry(tmp_path) -> None:
+    now = [time.time()]
+    async with running_service(tmp_path, CONFIRMED, clock=lambda: now[0]) as run:
+        asked = (await run.webhook("/wipe 5", conversation="w8", participant="agent-1")).json()
+        store = run.service.store
+        assert store is not None  # taken by a replica that died mid-answer and never came back
+        assert isinstance(await store.take_question(("webhook", "w8", "agent-1"), token_of(asked), now[0]), Question)
+        pipeline = run.service.pipeline
+        now[0] += 301  # expired, but within the grace: another replica could still be moving it on
+        await pipeline.expire_questions()
+        assert [r["status"] for r in await run.rows()] == ["awaiting_confirmation"]
+        now[0] += 60
+        await pipeline.expire_questions()
+        [row] = await run.rows()
+        assert (row["id"], row["status"], row["error"]) == (
+            asked["command"]["id"],
+            "rejected",
+            {"code": "confirmation_expired", "message": "Nobody answered the question in time."},
+        )
