@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import date
 from typing import Any, Mapping
 
@@ -11,6 +12,7 @@ from .binding.call import Call
 from .diagnostics import CommandError, Diagnostic, RegistryError
 from .linting import ExtraCheck, lint_file
 from .registry.complete import Completer, Completion, Suggestion
+from .registry.languages import fallback_chain, resolve_language
 from .registry.model import RegistrySpec
 from .registry.types import Today
 from .syntax.parser import SyntaxOptions, default_parser
@@ -29,6 +31,8 @@ class Registry:
         self._parser = default_parser()
         self._options = SyntaxOptions(percent_decode=spec.settings.percent_decode, max_length=spec.settings.max_length)
         self._completer = Completer(spec)
+        # one per declared language asked for, made on first use (their summaries and help translated)
+        self._completers: dict[str, Completer] = {}
 
     def parse_invocation(self, text: str) -> Invocation | None:
         """The untyped invocation, with this registry's settings; None when not a command."""
@@ -54,18 +58,37 @@ class Registry:
             return None
         return self._binder.bind(invocation, role=role, today=Today(today) if today else None, language=language)
 
-    def complete(self, text: str, cursor: int | None = None, *, role: str | None = None) -> list[Suggestion]:
+    def complete(
+        self, text: str, cursor: int | None = None, *, role: str | None = None, language: str | None = None
+    ) -> list[Suggestion]:
         """Suggestions at `cursor` (a character offset, default: the end) for `role` (agent|customer;
         None: every role): commands and aliases, argument names, choices, typed placeholders.
 
         Each `Suggestion.insert` replaces the current token (`completion` says where it starts). Pure
-        and fast enough for every keystroke; never raises, whatever the text or the cursor.
+        and fast enough for every keystroke; never raises, whatever the text or the cursor. `language`
+        (any tag; resolved against `settings.languages`, `de-CH` -> `de`) gives the details in that
+        language where the registry translates a command's `summary` or an argument's `help`; the
+        names, inserts and usage lines never change with it.
         """
-        return list(self._completer.complete(text, cursor, role).suggestions)
+        return list(self.completion(text, cursor, role=role, language=language).suggestions)
 
-    def completion(self, text: str, cursor: int | None = None, *, role: str | None = None) -> Completion:
+    def completion(
+        self, text: str, cursor: int | None = None, *, role: str | None = None, language: str | None = None
+    ) -> Completion:
         """`complete` with the replaced span (`start`, `end`) and the usage line of the command typed."""
-        return self._completer.complete(text, cursor, role)
+        return self._completer_in(language).complete(text, cursor, role)
+
+    def _completer_in(self, language: str | None) -> Completer:
+        languages = self.spec.settings.languages
+        tag = resolve_language(language, languages) if language else None
+        if tag is None or not languages or tag == languages[0]:
+            return self._completer
+        completer = self._completers.get(tag)
+        if completer is None:  # at most one per declared language
+            chain = fallback_chain(tag)
+            commands = {name: command.in_language(chain) for name, command in self.spec.commands.items()}
+            completer = self._completers[tag] = Completer(replace(self.spec, commands=commands))
+        return completer
 
 
 def load_registry(

@@ -3,6 +3,8 @@ that tells a requester their command waits for an approver (with the answers as 
 channel that shows them to an approver watching the conversation).
 
 Pure: the runtime (runtime/approvals.py) decides who may answer and moves the command's state.
+Every text here is a built-in text (`N_`), shown in the language of whoever reads it; role names
+are the registry's identifiers and stay as declared.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..texts import OR, N_
+from .i18n import Translator, translator
 from .model import QuickReply, Reply
 
 __all__ = ["APPROVE_PAYLOAD", "DENY_PAYLOAD", "ApprovalAnswer", "parse_approval", "roles_phrase", "waiting_reply"]
+
+ENGLISH = translator("en")
 
 APPROVE_PAYLOAD = "/approve {token}"
 DENY_PAYLOAD = "/deny {token}"
@@ -39,22 +45,31 @@ def parse_approval(text: str) -> ApprovalAnswer | None:
     return ApprovalAnswer(match.group(1).lower(), match.group(2), reason)
 
 
-def roles_phrase(roles: Iterable[str]) -> str:
+def roles_phrase(roles: Iterable[str], t: Translator = ENGLISH) -> str:
     """`a supervisor`, `a supervisor or a team_lead`: who may approve, as the requester reads it."""
-    names = sorted(roles)
-    return " or ".join(("an " if name[:1] in "aeiou" else "a ") + name for name in names)
+    # i18n: {role} is a role's name as the registry declares it (supervisor, team_lead); it is not translated
+    a_role, an_role = N_("a {role}"), N_("an {role}")
+    return t.gettext(OR).join(t(an_role if name[:1] in "aeiou" else a_role, role=name) for name in sorted(roles))
 
 
-def waiting_reply(command: str, roles: Iterable[str], token: str, timeout: float) -> Reply:
+def waiting_reply(command: str, roles: Iterable[str], token: str, timeout: float, t: Translator = ENGLISH) -> Reply:
     """The requester's answer while /command waits: who must approve, for how long, and the answers."""
     minutes = max(1, round(timeout / 60))
+    template = (
+        N_(
+            "/{command} is waiting for approval by {roles} (approval code {token}); "
+            "without an answer within {minutes} minute it will not run."
+        )
+        if minutes == 1
+        else N_(
+            "/{command} is waiting for approval by {roles} (approval code {token}); "
+            "without an answer within {minutes} minutes it will not run."
+        )
+    )
     return Reply(
-        text=(
-            f"/{command} is waiting for approval by {roles_phrase(roles)} (approval code {token}); "
-            f"without an answer within {minutes} minute{'s' if minutes != 1 else ''} it will not run."
-        ),
+        text=t(template, command=command, roles=roles_phrase(roles, t), token=token, minutes=minutes),
         quick_replies=(
-            QuickReply("Approve", APPROVE_PAYLOAD.format(token=token)),
-            QuickReply("Deny", DENY_PAYLOAD.format(token=token)),
+            QuickReply(t(N_("Approve")), APPROVE_PAYLOAD.format(token=token)),
+            QuickReply(t(N_("Deny")), DENY_PAYLOAD.format(token=token)),
         ),
     )

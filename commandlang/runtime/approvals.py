@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any
 from ..binding.call import Call
 from ..diagnostics import CommandError
 from ..registry.languages import resolve_language
-from ..replies.approvals import ApprovalAnswer, roles_phrase, waiting_reply
+from ..replies.approvals import ENGLISH, ApprovalAnswer, roles_phrase, waiting_reply
 from ..replies.errors import command_error_reply
+from ..replies.i18n import Translator, translator
 from ..replies.model import Reply
+from ..texts import N_, MessageText, msg
 from .generation import Generation
 from .messages import InboundMessage, Job, OutboundReply, ReplySink
 from .metrics import Metrics
@@ -88,23 +90,29 @@ class ApprovalDesk:
         self._late_replies = late_replies
 
     # -- asked -----------------------------------------------------------
-    async def ask(self, job: Job, generation: Generation, call: Call, text: str) -> None:
-        """Hold `call` (typed as `text`) for an approver: the question, then its `awaiting_approval` record."""
+    async def ask(
+        self, job: Job, generation: Generation, call: Call, text: str, *, waiting: CommandRecord | None = None
+    ) -> None:
+        """Hold `call` (typed as `text`) for an approver: the question, then its `awaiting_approval` record
+        (`waiting`, the confirmed `awaiting_confirmation` record, moved on; else a new one)."""
         message, approve = job.message, call.spec.approve
         assert approve is not None
         now = self._clock()
         token = secrets.token_hex(6)
         roles = tuple(sorted(approve.roles))
-        record = self._lifecycle.new_record(message, call.command, call.masked_args(), "awaiting_approval", generation)
-        record = replace(
-            record,
-            approval={
-                "id": token,
-                "roles": list(roles),
-                "requested_by": person_of(message),  # what the panel compares with a token's agent
-                "expires_at": now + approve.timeout,
-            },
-        )
+        approval = {
+            "id": token,
+            "roles": list(roles),
+            "requested_by": person_of(message),  # what the panel compares with a token's agent
+            "expires_at": now + approve.timeout,
+        }
+        if waiting is not None:
+            record = replace(waiting.moved("awaiting_approval", now, approval=approval), args=call.masked_args())
+        else:
+            record = self._lifecycle.new_record(
+                message, call.command, call.masked_args(), "awaiting_approval", generation
+            )
+            record = replace(record, approval=approval)
         question = Question(
             token=token,
             text=text,
@@ -128,26 +136,26 @@ class ApprovalDesk:
         dropped = await self._store.put_question(question, self._limit())
         await self._lifecycle.save(job, record)
         self._metrics.approvals.inc(call.command, "requested")
-        await job.deliver(waiting_reply(call.command, roles, token, approve.timeout))
+        t = translator(self._language(message))
+        await job.deliver(waiting_reply(call.command, roles, token, approve.timeout, t))
         await self._lifecycle.forget(dropped, question.key)
 
     # -- answered --------------------------------------------------------
     async def answer(self, job: Job, generation: Generation, answer: ApprovalAnswer) -> None:
         """`/approve TOKEN` or `/deny TOKEN reason` from `job`'s sender; see the module docstring."""
         message = job.message
+        t = translator(self._language(message))  # the approver's: every reply here but the requester's
         if answer.token is None:
-            await job.deliver(
-                Reply(text=f"To answer an approval, type /{answer.decision} followed by its approval code.")
-            )
+            how = N_("To answer an approval, type /{decision} followed by its approval code.")
+            await job.deliver(Reply(text=t(how, decision=answer.decision)))
             return
         key = approval_key(answer.token)
         waiting = await self._store.get_question(key, self._clock())
         if waiting is None:
-            await job.deliver(
-                Reply(text="Nothing is waiting for approval with that code: it was answered already, or expired.")
-            )
+            nothing = N_("Nothing is waiting for approval with that code: it was answered already, or expired.")
+            await job.deliver(Reply(text=t(nothing)))
             return
-        refusal = self.refusal(waiting, person_ids(message), holder_roles(message))
+        refusal = self.refusal(waiting, person_ids(message), holder_roles(message), t)
         if refusal is not None:
             self._metrics.approvals.inc(waiting.command, "refused")
             log.info(
@@ -162,7 +170,8 @@ class ApprovalDesk:
         taken = await self._store.take_question(key, answer.token, self._clock())
         record = await self._store.get(taken.command_id or "") if isinstance(taken, Question) else None
         if not isinstance(taken, Question) or record is None or record.status != "awaiting_approval":
-            await job.deliver(Reply(text=f"/{waiting.command} is no longer waiting: it was answered already."))
+            gone = N_("/{command} is no longer waiting: it was answered already.")
+            await job.deliver(Reply(text=t(gone, command=waiting.command)))
             return
         now = self._clock()
         decided = {
@@ -172,18 +181,23 @@ class ApprovalDesk:
             "decided_at": now,
             "reason": answer.reason,
         }
+        requester = taken.user_id or taken.participant_id
         if answer.decision == "deny":
-            why = f"Denied by {person_of(message)}" + (f": {answer.reason}" if answer.reason else ".")
-            await self._end(job, taken, record, "denied", {"code": "approval_denied", "message": why}, decided)
-            await job.deliver(
-                Reply(text=f"Denied: /{taken.command} asked by {taken.user_id or taken.participant_id} will not run.")
+            # the record keeps the English (as every stored text); the replies are in their reader's language
+            why = (
+                msg(N_("Denied by {person}: {reason}"), person=person_of(message), reason=answer.reason)
+                if answer.reason
+                else msg(N_("Denied by {person}."), person=person_of(message))
             )
-            await self._tell_requester(job, taken, record.id, Reply(text=f"Your /{taken.command} was not run. {why}"))
+            error = {"code": "approval_denied", "message": str(why)}
+            await self._end(job, taken, record, "denied", error, decided)
+            denied = N_("Denied: /{command} asked by {requester} will not run.")
+            await job.deliver(Reply(text=t(denied, command=taken.command, requester=requester)))
+            await self._tell_requester(job, taken, record.id, self._not_run(taken, why))
             return
         self._observe(taken, "approved", now)
-        await job.deliver(
-            Reply(text=f"Approved: /{taken.command} asked by {taken.user_id or taken.participant_id} runs now.")
-        )
+        approved = N_("Approved: /{command} asked by {requester} runs now.")
+        await job.deliver(Reply(text=t(approved, command=taken.command, requester=requester)))
         try:
             invocation = generation.registry.parse_invocation(taken.text)
             assert invocation is not None
@@ -195,7 +209,9 @@ class ApprovalDesk:
             )
         except CommandError as exc:  # the registry changed while it waited
             spec = generation.registry.spec.resolve(taken.command)
-            reply = command_error_reply(exc.diagnostic, taken.text, spec, registry=generation.registry.spec)
+            reply = command_error_reply(
+                exc.diagnostic, taken.text, spec, registry=generation.registry.spec, language=t.language
+            )
             error = {"code": exc.diagnostic.code, "message": exc.diagnostic.message}
             await self._lifecycle.save(job, record.moved("rejected", now, error, approval=decided))
             self._metrics.commands.inc(taken.command, "rejected")
@@ -206,29 +222,28 @@ class ApprovalDesk:
         await self._tell_requester(job, taken, record.id, reply)
 
     @staticmethod
-    def refusal(waiting: Question, ids: frozenset[str], roles: frozenset[str]) -> str | None:
-        """Why the person known by `ids`, holding `roles`, may not answer `waiting` (None: they may)."""
+    def refusal(waiting: Question, ids: frozenset[str], roles: frozenset[str], t: Translator = ENGLISH) -> str | None:
+        """Why the person known by `ids`, holding `roles`, may not answer `waiting` (None: they may), in `t`'s language."""
         if ids & {waiting.participant_id, waiting.user_id}:
-            return (
-                f"You asked for /{waiting.command} yourself: it needs approval by someone else "
-                f"({roles_phrase(waiting.roles)})."
-            )
+            yourself = N_("You asked for /{command} yourself: it needs approval by someone else ({roles}).")
+            return t(yourself, command=waiting.command, roles=roles_phrase(waiting.roles, t))
         if not roles & set(waiting.roles):
-            return (
-                f"Only {roles_phrase(waiting.roles)} may approve /{waiting.command}; "
-                f"you are {roles_phrase(roles) or 'without a role'}."
-            )
+            only = N_("Only {roles} may approve /{command}; you are {yours}.")
+            yours = roles_phrase(roles, t) or t(N_("without a role"))
+            return t(only, roles=roles_phrase(waiting.roles, t), command=waiting.command, yours=yours)
         return None
 
     # -- unanswered ------------------------------------------------------
-    async def expire(self, question: Question, why: str) -> None:
-        """An approval nobody answered in time (or dropped past the bound): its command ends `rejected`."""
+    async def expire(self, question: Question, why: MessageText) -> None:
+        """An approval nobody answered in time (or dropped past the bound): its command ends `rejected`
+        (`why` in English on the record, in the requester's language in the reply)."""
         try:
             record = await self._store.get(question.command_id or "")
             if record is None or record.status != "awaiting_approval":
                 return  # answered meanwhile, or never recorded (the store failed between the two writes)
             decided = {**(record.approval or {}), "decision": "timed_out", "decided_at": self._clock()}
-            await self._end(None, question, record, "timed_out", {"code": "approval_timeout", "message": why}, decided)
+            error = {"code": "approval_timeout", "message": str(why)}
+            await self._end(None, question, record, "timed_out", error, decided)
         except StoreUnavailable as exc:  # the record keeps waiting, and its question is gone: logged to be seen
             log.error(
                 "could not record /%s's approval timeout: %s",
@@ -237,11 +252,19 @@ class ApprovalDesk:
                 extra={"conversation_id": question.conversation_id, "command_id": question.command_id},
             )
             return
-        await self._tell_requester(
-            None, question, record.id, Reply(text=f"Your /{question.command} was not run. {why}")
-        )
+        await self._tell_requester(None, question, record.id, self._not_run(question, why))
 
     # -- the end of one --------------------------------------------------
+    def _language(self, asked: InboundMessage | Question) -> str:
+        """The declared language replies to `asked`'s sender are written in."""
+        languages = self._lifecycle.generations.current.registry.spec.settings.languages
+        return resolve_language(asked.language, languages)
+
+    def _not_run(self, question: Question, why: MessageText) -> Reply:
+        """The requester's news that their command will not run, and why, in their language."""
+        t = translator(self._language(question))
+        return Reply(text=t(N_("Your /{command} was not run. {why}"), command=question.command, why=why))
+
     async def _end(
         self,
         job: Job | None,

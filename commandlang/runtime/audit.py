@@ -4,7 +4,7 @@ Nothing is written twice: every request, approval, denial and timeout is already
 the command's record (with its `approval` object and masked arguments), stored and kept as long as
 commands are (`COMMANDLANG_RETENTION`). `audit_entries` picks those changes out of
 `Store.events_since`:
-- `requested`: the record's first version, `awaiting_approval` (by the requester);
+- `requested`: the version entering `awaiting_approval` (by the requester; after `awaiting_confirmation` when it was confirmed first);
 - `approved`: it leaves `awaiting_approval` with the decision approved (by the approver; it then runs,
   or is rejected when the registry changed so that its text no longer binds);
 - `denied`: `rejected` `approval_denied` (by the approver, with the reason);

@@ -27,7 +27,7 @@ from .generation import Generation
 from .messages import InboundMessage, Job
 from .metrics import Metrics
 from .questions import Question, QuestionKey
-from .store import Store, StoreUnavailable
+from .store import CommandRecord, StaleTransition, Store, StoreUnavailable
 
 if TYPE_CHECKING:
     from .lifecycle import CommandLifecycle
@@ -49,9 +49,16 @@ class ConfirmationBook:
         self._clock = clock
 
     async def ask(
-        self, message: InboundMessage, text: str, command: str, args: Mapping[str, Any] | None = None
+        self,
+        message: InboundMessage,
+        text: str,
+        command: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        command_id: str | None = None,
     ) -> tuple[Question, Sequence[Question]]:
-        """Record a new question for `message`; returns it and the old ones forgotten for it (replaced, or past the bound)."""
+        """Record a new question for `message` (its `awaiting_confirmation` record: `command_id`); returns
+        it and the old ones forgotten for it (replaced, or past the bound)."""
         question = Question(
             token=secrets.token_hex(5),
             text=text,
@@ -64,9 +71,14 @@ class ConfirmationBook:
             message_id=message.message_id,
             queue_id=message.queue_id,
             args=dict(args or {}),
+            command_id=command_id,
             language=message.language,
         )
         return question, await self.store.put_question(question, self.limit)
+
+    def now(self) -> float:
+        """The clock questions expire by."""
+        return self._clock()
 
     async def answer(self, key: QuestionKey, token: str | None) -> Question | Literal["none", "no_token"]:
         """The question answered with `token` (then forgotten), or why not: "none" (nothing waits, or it
@@ -83,7 +95,12 @@ def _language(generation: Generation, message: InboundMessage) -> str:
 
 
 class ConfirmationDesk:
-    """The confirm steps of `CommandLifecycle` (which owns the records and runs the commands)."""
+    """The confirm steps of `CommandLifecycle` (which owns the records and runs the commands).
+
+    The question and its record: the question is stored first, then its `awaiting_confirmation`
+    record (masked args, the requester as actor and as the one who may answer), then the question is
+    shown; a record that waits always has a question whose expiry ends it. The yes moves that record
+    on (same id); a no, an expiry or a newer question ends it `rejected`."""
 
     def __init__(self, lifecycle: CommandLifecycle, book: ConfirmationBook, metrics: Metrics) -> None:
         self._lifecycle = lifecycle
@@ -91,10 +108,17 @@ class ConfirmationDesk:
         self._metrics = metrics
 
     async def ask(self, job: Job, generation: Generation, call: Call) -> None:
-        """Ask the requester first: the question (with its Confirm / Cancel quick replies), no record yet."""
+        """Ask the requester first: the question (with its Confirm / Cancel quick replies) and its record."""
         message = job.message
         key = (message.channel, message.conversation_id, message.participant_id)
-        pending, dropped = await self.book.ask(message, message.text, call.command, call.masked_args())
+        record = self._lifecycle.new_record(
+            message, call.command, call.masked_args(), "awaiting_confirmation", generation
+        )
+        pending, dropped = await self.book.ask(
+            message, message.text, call.command, call.masked_args(), command_id=record.id
+        )
+        record = replace(record, confirmation={"asked_of": message.participant_id, "expires_at": pending.expires_at})
+        await self._lifecycle.save(job, record)
         await self._lifecycle.forget(dropped, key)
         context = ReplyContext(
             args=call.args,
@@ -113,7 +137,8 @@ class ConfirmationDesk:
         language = _language(generation, message)
         t = translator(language)
         pending = await self.book.answer((message.channel, message.conversation_id, message.participant_id), token)
-        if pending == "none":
+        waiting = await self._waiting(pending) if isinstance(pending, Question) else None
+        if pending == "none" or waiting == "ended":
             await job.deliver(
                 Reply(text=t(N_("There is nothing waiting for your confirmation (it may have expired).")))
             )
@@ -124,6 +149,7 @@ class ConfirmationDesk:
             )
             await job.deliver(Reply(text=t(answer_how, action=action)))
             return
+        assert isinstance(pending, Question) and waiting != "ended"
         if action == "cancel":
             await job.deliver(Reply(text=t(N_("Cancelled: /{command} was not run."), command=pending.command)))
             await self.unanswered(job, pending, "declined", "The question was answered no.")
@@ -136,22 +162,78 @@ class ConfirmationDesk:
                 invocation, role=message.role, today=self._lifecycle.today(), language=language
             )
         except CommandError as exc:  # the registry changed under the question
-            await self._lifecycle.fail_early(job, generation, exc, pending.text, invocation)
+            await self._lifecycle.fail_early(job, generation, exc, pending.text, invocation, waiting=waiting)
             return
-        await self._lifecycle.proceed(job, generation, call, pending.text)  # approved next, when it needs it
+        # approved next, when it needs it
+        await self._lifecycle.proceed(job, generation, call, pending.text, waiting=waiting)
+
+    async def _waiting(self, question: Question) -> CommandRecord | None | Literal["ended"]:
+        """The question's `awaiting_confirmation` record; None when it has none (asked by an older
+        version, or its write failed), "ended" when it no longer waits (a restart's `end_stranded`)."""
+        if question.command_id is None:
+            return None
+        record = await self._lifecycle.store.get(question.command_id)
+        if record is None:
+            return None
+        return record if record.status == "awaiting_confirmation" else "ended"
 
     async def unanswered(self, job: Job | None, pending: Question, code: str, why: str) -> None:
-        """A question declined, expired or dropped: its command ends `rejected` (it never ran), recorded
+        """A question declined, expired or dropped: its command ends `rejected` (it never ran). Its
+        `awaiting_confirmation` record moves there; a question without one gets a `rejected` record
         for the message that asked (the question keeps its place and identity), with the arguments it
         would have run with (masked)."""
         generation = self._lifecycle.generations.current
-        record = self._lifecycle.new_record(pending, pending.command, dict(pending.args), "rejected", generation)
-        record = replace(record, error={"code": code, "message": why})
+        error = {"code": code, "message": why}
         try:
+            waiting = await self._waiting(pending)
+            if waiting == "ended":
+                return  # ended already (on another replica, or at a restart)
+            if waiting is None:
+                record = self._lifecycle.new_record(
+                    pending, pending.command, dict(pending.args), "rejected", generation
+                )
+                record = replace(record, error=error)
+            else:
+                record = waiting.moved("rejected", self.book.now(), error)
             await self._lifecycle.save(job, record)
+        except StaleTransition:  # another replica ended it first
+            return
         except StoreUnavailable as exc:  # nothing ran; only the record of it is lost
             log.warning(
-                "could not record an unanswered question: %s", exc, extra={"conversation_id": record.conversation_id}
+                "could not record an unanswered question: %s", exc, extra={"conversation_id": pending.conversation_id}
             )
             return
         self._metrics.commands.inc(pending.command, "rejected")
+
+    async def end_stranded(self, grace: float, *, at_start: bool = False) -> int:
+        """End `rejected` (`confirmation_expired`) the `awaiting_confirmation` records whose question is
+        gone (taken by an answer that a crash cut short) or expired. At start-up (`at_start`): those
+        expired, and those whose question is gone and that are older than `grace`; with every sweep:
+        those whose question is gone, `grace` past their expiry (a replica that died mid-answer and never
+        came back). The grace is for a shared store: another replica may be between taking a question
+        and moving its record on (were it ended meanwhile, that move is refused and nothing runs)."""
+        store, now = self._lifecycle.store, self.book.now()
+        _, records = await store.snapshot(1)  # every live record (and the newest one)
+        count = 0
+        for record in records:
+            if record.status != "awaiting_confirmation":
+                continue
+            question = await store.get_question((record.channel, record.conversation_id, record.actor), now)
+            if question is not None and question.command_id == record.id:
+                continue  # still asked: the sweep ends it when it expires
+            expires_at = float((record.confirmation or {}).get("expires_at") or 0.0)
+            if at_start:
+                stranded = now >= expires_at or record.updated_at <= now - grace
+            else:
+                stranded = now >= expires_at + grace
+            if not stranded:
+                continue
+            why = "Nobody answered the question in time." if now >= expires_at else "The question was lost."
+            error = {"code": "confirmation_expired", "message": why}
+            try:
+                await self._lifecycle.save(None, record.moved("rejected", now, error))
+            except StaleTransition:
+                continue
+            self._metrics.commands.inc(record.command, "rejected")
+            count += 1
+        return count

@@ -1,4 +1,5 @@
-"""One message's way from text to a final state: parse -> bind -> [confirm] -> [approve] -> pending
+"""One message's way from text to a final state: parse -> bind -> [awaiting_confirmation] ->
+[awaiting_approval] -> pending
 -> [ack] -> executing -> backend call -> reply -> completed | failed | timed_out | cancelled; a message
 that never became a runnable command ends `rejected`. The approval steps are `approvals.ApprovalDesk`'s.
 
@@ -31,7 +32,7 @@ from ..replies.help import help_reply
 from ..replies.i18n import translator
 from ..replies.model import Reply
 from ..replies.render import parse_confirmation
-from ..texts import N_
+from ..texts import N_, msg
 from ..syntax.tree import Invocation, Value
 from .approvals import ApprovalDesk, LateReplies
 from .confirmations import ConfirmationBook, ConfirmationDesk
@@ -52,6 +53,10 @@ from .store import (
 __all__ = ["SOMETHING_WENT_WRONG", "CommandLifecycle", "conversation_language"]
 
 log = logging.getLogger("commandlang.runtime")
+
+#: How long an `awaiting_confirmation` record whose question is gone is left alone (another replica may be
+#: between taking the question and moving the record on): past it, or past its expiry, it ends `rejected`.
+STRANDED_GRACE = 60.0
 
 SOMETHING_WENT_WRONG = N_("Sorry, something went wrong on our side. Please try again.")
 
@@ -207,32 +212,47 @@ class CommandLifecycle:
             return
         await self.proceed(job, generation, call, message.text)
 
-    async def proceed(self, job: Job, generation: Generation, call: Call, text: str) -> None:
-        """A bound (and confirmed) command: held for an approver when `approve.when` holds, else run."""
+    async def proceed(
+        self, job: Job, generation: Generation, call: Call, text: str, *, waiting: CommandRecord | None = None
+    ) -> None:
+        """A bound (and confirmed) command: held for an approver when `approve.when` holds, else run;
+        `waiting`: its `awaiting_confirmation` record, which moves on."""
         context = ReplyContext(
             args=call.args,
             user={"id": job.message.participant_id, "role": job.message.role},
             conversation_id=job.message.conversation_id,
         )
         if generation.renderer.needs_approval(call.spec, context):
-            await self.approvals.ask(job, generation, call, text)
+            await self.approvals.ask(job, generation, call, text, waiting=waiting)
             return
-        await self.execute(job, generation, call)
+        await self.execute(job, generation, call, waiting=waiting)
 
     async def fail_early(
-        self, job: Job, generation: Generation, exc: CommandError, text: str, invocation: Invocation | None
+        self,
+        job: Job,
+        generation: Generation,
+        exc: CommandError,
+        text: str,
+        invocation: Invocation | None,
+        *,
+        waiting: CommandRecord | None = None,
     ) -> None:
         """A parse or bind error: a friendly reply and a `rejected` record (never a failure); no backend call.
 
-        `invocation` is None when the text did not even parse (a syntax error)."""
+        `invocation` is None when the text did not even parse (a syntax error); `waiting`: the command's
+        `awaiting_confirmation` record (bound again after the yes), which ends `rejected` instead."""
         name = invocation.name if invocation is not None else None
         spec = generation.registry.spec.resolve(name) if name else None
         language = conversation_language(generation, job.message)
         await job.deliver(
             command_error_reply(exc.diagnostic, text, spec, registry=generation.registry.spec, language=language)
         )
-        record = self.new_record(job.message, spec.name if spec else (name or "?"), {}, "rejected", generation)
-        record = replace(record, error={"code": exc.diagnostic.code, "message": exc.diagnostic.message})
+        error = {"code": exc.diagnostic.code, "message": exc.diagnostic.message}
+        if waiting is not None:
+            record = waiting.moved("rejected", self._clock(), error)
+        else:
+            record = self.new_record(job.message, spec.name if spec else (name or "?"), {}, "rejected", generation)
+            record = replace(record, error=error)
         await self.save(job, record)
         # Labels only from the registry: every name a customer can type must not become a series.
         self.metrics.commands.inc(spec.name if spec else "unknown", "rejected")
@@ -244,7 +264,8 @@ class CommandLifecycle:
             if not replaced:
                 self.metrics.refused.inc("confirmation_evicted")
             if old.kind == "approve":
-                await self.approvals.expire(old, "Too many questions were waiting: this request was dropped.")
+                crowded = N_("Too many questions were waiting: this request was dropped.")
+                await self.approvals.expire(old, msg(crowded))
                 continue
             await self.confirming.unanswered(
                 None,
@@ -265,11 +286,16 @@ class CommandLifecycle:
         for pending in expired:
             if pending.kind == "approve":
                 minutes = max(1, round((pending.expires_at - pending.asked_at) / 60))
-                await self.approvals.expire(pending, f"Nobody approved it within {minutes} minutes.")
+                nobody = N_("Nobody approved it within {minutes} minutes.")
+                await self.approvals.expire(pending, msg(nobody, minutes=minutes))
                 continue
             await self.confirming.unanswered(
                 None, pending, "confirmation_expired", "Nobody answered the question in time."
             )
+        try:  # after the expired ones, which end with their own reason
+            await self.confirming.end_stranded(STRANDED_GRACE)
+        except StoreUnavailable as exc:
+            log.warning("could not look for stranded confirmations: %s", exc, extra={"stage": "confirm"})
         return len(expired)
 
     async def execute(
@@ -284,14 +310,14 @@ class CommandLifecycle:
     ) -> Reply:
         """Run a bound command to its final state; returns the reply it delivered.
 
-        An approved command goes on from its `waiting` record (with the decided `approval`), its
-        templates seeing the `requester` as the user."""
+        A confirmed or approved command goes on from its `waiting` record (with the decided `approval`,
+        and the arguments it was bound again with), its templates seeing the `requester` as the user."""
         message = requester or job.message
         spec = call.spec
         if waiting is None:
             record = self.new_record(message, call.command, call.masked_args(), "pending", generation)
         else:
-            record = waiting.moved("pending", self._clock(), approval=approval)
+            record = replace(waiting.moved("pending", self._clock(), approval=approval), args=call.masked_args())
         language = conversation_language(generation, message)
         context = ReplyContext(
             args=call.args,
@@ -338,7 +364,9 @@ class CommandLifecycle:
                 released,
                 extra={"stage": "recover"},
             )
-        return await self.interrupt(await self.store.unfinished())
+        interrupted = await self.interrupt(await self.store.unfinished())
+        await self.confirming.end_stranded(STRANDED_GRACE, at_start=True)
+        return interrupted
 
     async def interrupt(self, records: Sequence[CommandRecord]) -> int:
         """Mark records left pending or executing by a stopped process as failed (`interrupted`); returns how many.

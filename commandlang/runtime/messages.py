@@ -50,6 +50,7 @@ __all__ = [
     "ReplySink",
     "OutboundReply",
     "inbound_from_json",
+    "is_language_tag",
     "Gauges",
     "MetricsSource",
 ]
@@ -83,6 +84,11 @@ class InboundMessage:
     language: str | None = None
 
 
+def is_language_tag(value: object) -> bool:
+    """Whether `value` may be a message's `language`: a tag like `de` or `de-CH` (or empty: none)."""
+    return isinstance(value, str) and _LANGUAGE.fullmatch(value) is not None
+
+
 class InboundShapeError(ServiceError, ValueError):
     """A JSON inbound message that is not one; the message says what to fix (a 400's reason)."""
 
@@ -114,7 +120,7 @@ def inbound_from_json(
     if data.get("queue_id") is not None and not isinstance(data["queue_id"], str):
         raise InboundShapeError("queue_id must be a string")
     language = data.get("language")
-    if language is not None and not (isinstance(language, str) and _LANGUAGE.fullmatch(language)):
+    if language is not None and not is_language_tag(language):
         raise InboundShapeError('language must be a language tag like "de" or "de-CH"')
     return InboundMessage(
         channel=channel,

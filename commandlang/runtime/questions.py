@@ -4,8 +4,10 @@ what an unanswered end needs.
 A confirmation is asked of the requester: keyed by (channel, conversation, participant), answered
 by that participant with its token. An approval is asked of whoever holds one of its `roles`
 (never the requester): keyed by its token alone (`approval_key`), since an approver may answer
-from another conversation, a panel or another replica; its command already has an
-`awaiting_approval` record (`command_id`) that the answer moves on. One machinery holds both.
+from another conversation, a panel or another replica. Either way its command already has a record
+(`command_id`: `awaiting_confirmation` or `awaiting_approval`) that the answer moves on; a question
+kept by an older version has none, and its end writes a `rejected` record of its own. One machinery
+holds both.
 
 Stored, not held in memory, so a question survives a restart and is answered on any replica: it
 carries the command as typed (bound again when confirmed, on the registry then current) and the
@@ -58,8 +60,9 @@ class Question:
     # unanswered question's `rejected` record needs no second parse and bind
     args: Mapping[str, Any] = field(default_factory=dict)
     kind: QuestionKind = "confirm"
-    # approvals only: the `awaiting_approval` record, who may answer, and when it was asked
+    # the record the answer moves on (`awaiting_confirmation` or `awaiting_approval`)
     command_id: str | None = None
+    # approvals only: who may answer, and when it was asked
     roles: tuple[str, ...] = ()
     asked_at: float = 0.0
     user_id: str | None = None  # the requester's person id when the channel has one (`metadata["user_id"]`)

@@ -71,7 +71,7 @@ def snapshot(
     try:
         high = latest_seq(connection)
         rows = connection.execute(
-            f"SELECT body FROM commands WHERE ({where}) AND status IN ('awaiting_approval', 'pending', 'executing') "
+            f"SELECT body FROM commands WHERE ({where}) AND status IN ('awaiting_confirmation', 'awaiting_approval', 'pending', 'executing') "
             f"UNION SELECT body FROM (SELECT body FROM commands WHERE {where} ORDER BY updated_at DESC LIMIT ?)",
             (*params, *params, limit),
         ).fetchall()

@@ -30,6 +30,7 @@ __all__ = [
     "CommandRecord",
     "EventSink",
     "IN_FLIGHT",
+    "AWAITING",
     "SharedStore",
     "StateEvent",
     "Store",
@@ -42,12 +43,23 @@ __all__ = [
 ]
 
 # `rejected`: a message that never became a runnable command (a parse, bind or permission error), so
-# typos are never counted as failures (runtime.md section 3). `awaiting_approval`: bound, waiting for an
-# approver's answer (then pending, or rejected); live, but not in flight: a restart leaves it waiting.
+# typos are never counted as failures (runtime.md section 3). `awaiting_confirmation`: bound, waiting for
+# the requester's own yes (then awaiting_approval or pending, or rejected); `awaiting_approval`: bound,
+# waiting for an approver's answer (then pending, or rejected). Both are live, but not in flight: a
+# restart leaves them waiting while their question is in the store.
 Status = Literal[
-    "awaiting_approval", "pending", "executing", "completed", "failed", "timed_out", "cancelled", "rejected"
+    "awaiting_confirmation",
+    "awaiting_approval",
+    "pending",
+    "executing",
+    "completed",
+    "failed",
+    "timed_out",
+    "cancelled",
+    "rejected",
 ]
 STATUSES: tuple[Status, ...] = (
+    "awaiting_confirmation",
     "awaiting_approval",
     "pending",
     "executing",
@@ -58,9 +70,12 @@ STATUSES: tuple[Status, ...] = (
     "rejected",
 )
 TERMINAL = frozenset({"completed", "failed", "timed_out", "cancelled", "rejected"})
-#: What a process runs: what a crash leaves `interrupted` (an approval still waiting is not).
+#: What a process runs: what a crash leaves `interrupted` (a question still waiting is not).
 IN_FLIGHT = frozenset({"pending", "executing"})
+#: Waiting for a person's answer (a question in the store ends them): live, not in flight.
+AWAITING = frozenset({"awaiting_confirmation", "awaiting_approval"})
 _RANK = {
+    "awaiting_confirmation": -2,
     "awaiting_approval": -1,
     "pending": 0,
     "executing": 1,
@@ -73,7 +88,7 @@ _RANK = {
 
 
 def can_move(old: str, new: str) -> bool:
-    """Statuses only move forward: [awaiting_approval ->] pending -> executing -> one final status."""
+    """Statuses only move forward: [awaiting_confirmation ->] [awaiting_approval ->] pending -> executing -> one final status."""
     return old not in TERMINAL and _RANK[new] > _RANK[old]
 
 
@@ -112,6 +127,9 @@ class CommandRecord:
     #: commands that needed an approver: `{"id", "roles", "requested_by", "expires_at"}` while waiting, then
     #: also `"decision"` (approved, denied, timed_out), `"decided_by"` and `"reason"`; None for the others
     approval: Mapping[str, Any] | None = None
+    #: commands with `confirm`: `{"asked_of", "expires_at"}` (who may answer: the requester), kept after
+    #: the answer; None for the others. The question's token is not in it: only the requester saw it.
+    confirmation: Mapping[str, Any] | None = None
 
     def moved(
         self,
@@ -152,6 +170,8 @@ class CommandRecord:
         }
         if self.approval is not None:
             data["approval"] = dict(self.approval)
+        if self.confirmation is not None:
+            data["confirmation"] = dict(self.confirmation)
         return data
 
     @staticmethod
@@ -173,6 +193,7 @@ class CommandRecord:
             queue_id=data.get("queue_id"),
             registry_version=registry_version,
             approval=data.get("approval"),
+            confirmation=data.get("confirmation"),
         )
 
 
@@ -281,7 +302,7 @@ class Store(Protocol):
         recent, so a busy service's other traffic cannot crowd them out."""
 
     async def unfinished(self) -> Sequence[CommandRecord]:
-        """Records still pending or executing (at start-up: interrupted by a crash); never one awaiting approval."""
+        """Records still pending or executing (at start-up: interrupted by a crash); never one awaiting an answer."""
 
     async def prune(self, older_than: float) -> int:
         """Drop final records, events and dedupe keys older than a timestamp; returns rows removed."""

@@ -6,14 +6,16 @@ Both are on the main HTTP port and take the agent's sync token as `Authorization
 byte of the body is read (401: missing, malformed, forged or expired), so an anonymous caller holds
 nothing; bodies are small (`MAX_BODY`) and must arrive in time (the HTTP app's limits).
 
-`POST /sync/complete` `{"text", "cursor"?}` -> `{"suggestions": [{label, insert, detail, kind}...],
-"replace": {"start", "end"}, "usage"}`: `Registry.complete` for the agent role. `cursor`, `start`
+`POST /sync/complete` `{"text", "cursor"?, "language"?}` -> `{"suggestions": [{label, insert, detail,
+kind}...], "replace": {"start", "end"}, "usage"}`: `Registry.complete` for the agent role, the
+details in `language` where the registry translates summaries and argument help. `cursor`, `start`
 and `end` count UTF-16 code units, as a browser's `selectionStart` does, so a page can splice
 `insert` into its input without converting; `text[start:end]` is what each `insert` replaces.
 
-`POST /sync/commands` `{"conversation_id", "text", "send_to_customer"?: false, "channel"?}` runs the
-text as a message of that conversation typed by the token's agent (participant = the token's agent
-id, role agent), with a fresh message id per request (dedupe is keyed by channel, conversation and
+`POST /sync/commands` `{"conversation_id", "text", "send_to_customer"?: false, "channel"?, "language"?}`
+runs the text as a message of that conversation typed by the token's agent (participant = the token's
+agent id, role agent, in `language`: the agent's, which the panel takes from Genesys's `gcLangTag`, so
+the replies the agent reads are in it; left out, the registry's default language), with a fresh message id per request (dedupe is keyed by channel, conversation and
 message id, so two identical requests are two commands), and answers like the webhook:
 `{"command": <state record or null>, "replies": [...]}` within `wait` seconds (then the `ack`). The
 conversation must be in the token's scopes (`conversation:<id>`, `*`, or `queue:<id>` when the
@@ -41,7 +43,7 @@ from ..jsonsafe import UnsafeJson, loads_bounded
 from ..registry.complete import browser_completion
 from ..registry.outline import registry_outline
 from ..runtime.http import Request, Response, RouteSpec, json_response
-from ..runtime.messages import InboundMessage, OutboundReply, ReplySink, Submit
+from ..runtime.messages import InboundMessage, OutboundReply, ReplySink, Submit, is_language_tag
 from ..runtime.store import CommandRecord, Store, StoreUnavailable
 from .tokens import SyncToken, TokenError, verify_token
 
@@ -112,9 +114,14 @@ class CommandBox:
         data = _json_object(request.body)
         if isinstance(data, Response):
             return data
+        language = _language(data)
+        if isinstance(language, Response):
+            return language
         registry = self._registry()
         try:
-            answer = browser_completion(data, lambda text, cursor: registry.completion(text, cursor, role="agent"))
+            answer = browser_completion(
+                data, lambda text, cursor: registry.completion(text, cursor, role="agent", language=language)
+            )
         except ValueError as exc:
             return _bad(str(exc))
         return json_response(200, answer)
@@ -146,6 +153,9 @@ class CommandBox:
             return _bad("send_to_customer must be true or false")
         if channel is not None and channel not in self._reach and channel != "sync":
             return _bad(f"channel must be one of {', '.join(sorted(self._reach)) or 'none'} (or left out)")
+        language = _language(data)
+        if isinstance(language, Response):
+            return language
         try:
             latest = await self._latest(conversation)
         except StoreUnavailable:
@@ -175,6 +185,7 @@ class CommandBox:
             queue_id=queue,
             metadata={"via": "sync"},
             roles=token.roles,  # a supervisor's token answers approvals typed here (/approve CODE)
+            language=language,
         )
         self._waiting += 1
         try:
@@ -232,6 +243,16 @@ def _json_object(body: bytes) -> dict[str, Any] | Response:
     if not isinstance(data, dict):
         return _bad("the body must be a JSON object")
     return data
+
+
+def _language(data: Mapping[str, Any]) -> str | None | Response:
+    """The request's optional `language` (a tag like `de` or `de-CH`, as Genesys's `gcLangTag` is), or a 400."""
+    language = data.get("language")
+    if language is None:
+        return None
+    if not is_language_tag(language):
+        return _bad('language must be a language tag like "de" or "de-CH" (or left out)')
+    return language or None
 
 
 def _bad(reason: str) -> Response:

@@ -38,6 +38,10 @@ async def test_type_a_command_confirm_with_a_quick_reply_and_see_it_complete(tmp
                 assert await page.evaluate(
                     "Array.from(document.querySelectorAll('.msg.bot .chips button')).map(b => b.textContent)"
                 ) == ["Confirm", "Cancel"]
+                # the command's state shows it waiting for that yes
+                await page.wait_for(STATES, [["refund", "awaiting_confirmation"]], timeout=10)
+                waiting = "document.querySelector('#states .status').textContent"
+                assert await page.evaluate(waiting) == "awaiting confirmation"
                 await page.click(".msg.bot .chips button")  # Confirm
                 await page.wait_for(STATES, [["refund", "completed"]], timeout=10)
                 texts = await page.evaluate(BOT_TEXTS)

@@ -172,3 +172,15 @@ def _registry() -> commandlang.Registry:
     if "sample" not in _CACHE:
         _CACHE["sample"] = commandlang.load_registry(SAMPLE, env={})
     return _CACHE["sample"]
+
+
+def test_details_follow_the_language_and_names_do_not(sample_registry) -> None:
+    english = {s.label: s for s in sample_registry.complete("/refund 7 ", role="agent")}
+    german = {s.label: s for s in sample_registry.complete("/refund 7 ", role="agent", language="de-AT")}
+    assert german.keys() == english.keys()  # the same names and inserts in every language
+    assert [s.insert for s in german.values()] == [s.insert for s in english.values()]
+    assert "Zu erstattender Betrag" in german["amount="].detail and "Amount to refund" in english["amount="].detail
+    names = {s.label: s.detail for s in sample_registry.complete("/r", role="agent", language="de")}
+    assert names["/refund"] == "Eine Bestellung erstatten"
+    assert names["/rf"] == "Eine Bestellung erstatten (alias of /refund)"
+    assert sample_registry.complete("/r", language="xx") == sample_registry.complete("/r")  # undeclared: the default

@@ -63,10 +63,12 @@ def message(text: str, participant: str = "agent-1", role: str = "agent", n: int
 
 
 @asynccontextmanager
-async def pipeline_on(tmp_path: Path, events: Events, sink: Sink, metrics: Metrics) -> AsyncIterator[Pipeline]:
+async def pipeline_on(
+    tmp_path: Path, events: Events, sink: Sink, metrics: Metrics, registry_text: str = REGISTRY
+) -> AsyncIterator[Pipeline]:
     """The pipeline running on the in-memory store (`events.store`), its late replies going to `sink`."""
     path = tmp_path / "commands.yaml"
-    path.write_text(REGISTRY, encoding="utf-8")
+    path.write_text(registry_text, encoding="utf-8")
     registry = load_registry(path, env={})
     async with (
         Executor(registry.spec, TemplateEngine(None)) as executor,

@@ -141,10 +141,11 @@ async def test_asked_on_one_replica_and_approved_on_the_other(tmp_path, redis: R
 async def test_a_confirmed_command_then_waits_for_its_approver(tmp_path) -> None:
     async with running_service(tmp_path, REGISTRY) as run:
         question = (await run.webhook("/wipe 5")).json()
-        assert question["command"] is None  # the requester confirms first
+        assert question["command"]["status"] == "awaiting_confirmation"  # the requester confirms first
         token = question["replies"][0]["quick_replies"][0]["payload"].split()[1]
         asked = (await run.webhook(f"/confirm {token}")).json()
         assert asked["command"]["status"] == "awaiting_approval" and calls(run) == 0
+        assert asked["command"]["id"] == question["command"]["id"]  # the same record moves on
         assert "waiting for approval by a supervisor" in asked["replies"][0]["text"]
         done = (await run.webhook(f"/approve {approval_code(asked)}", participant="sup-1", role="supervisor")).json()
         assert done["command"]["status"] == "completed" and calls(run) == 1

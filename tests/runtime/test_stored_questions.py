@@ -27,11 +27,15 @@ async def test_a_question_asked_on_one_replica_is_answered_on_the_other_and_runs
         running_service(tmp_path / "a", CONFIRMED, redis_url=redis.url, replica_id="a") as a,
         running_service(tmp_path / "b", CONFIRMED, redis_url=redis.url, replica_id="b") as b,
     ):
-        token = token_of((await a.webhook("/wipe 5", conversation="x1")).json())
+        asked = (await a.webhook("/wipe 5", conversation="x1")).json()
+        token = token_of(asked)
+        # the waiting record is shared too: the other replica sees it live, and its snapshot has it
+        _, live = await b.service.store.snapshot_for(["x1"], 10)  # type: ignore[union-attr]
+        assert [(r.id, r.status) for r in live] == [(asked["command"]["id"], "awaiting_confirmation")]
         wrong = (await b.webhook(f"/confirm {token[:-1]}", conversation="x1")).json()
         assert wrong["command"] is None and "type /confirm followed by the code" in wrong["replies"][0]["text"]
         done = (await b.webhook(f"/confirm {token}", conversation="x1")).json()
-        assert done["command"]["status"] == "completed"
+        assert done["command"]["status"] == "completed" and done["command"]["id"] == asked["command"]["id"]
         again = (await a.webhook(f"/confirm {token}", conversation="x1")).json()  # accepted once, on any replica
         assert again["command"] is None and "nothing waiting" in again["replies"][0]["text"]
         assert wiped(a) + wiped(b) == 1

@@ -195,7 +195,7 @@ def test_confirm_without_its_token_does_not_run_the_command(local: Served) -> No
         assert answer.status == 200
         assert "paid" not in json.dumps(answer.json())
     assert local.recorder.seen(mark) == []
-    assert local.rows_where(mark) == []
+    assert [r["status"] for r in local.rows_where(mark)] == ["awaiting_confirmation"]  # still waiting, nothing ran
     # the right token from the participant who was asked does run it, once
     answer = local_post(local, f"/confirm {token}", conversation=conversation)
     assert answer.json()["command"]["status"] == "completed"
@@ -211,7 +211,7 @@ def test_a_webhook_confirmation_cannot_be_answered_from_the_local_channel(local:
     assert stolen.status == 200
     assert "nothing waiting" in json.dumps(stolen.json())
     assert local.recorder.seen(mark) == []
-    assert local.rows_where(mark) == []
+    assert [r["status"] for r in local.rows_where(mark)] == ["awaiting_confirmation"]  # still waiting, nothing ran
     # on its own channel the question still stands and runs once
     answered = local.webhook(f"/confirm {token}", conversation=conversation, participant="p1")
     assert answered.json()["command"]["status"] == "completed"

@@ -231,13 +231,15 @@ async def test_a_confirmation_is_answered_through_the_command_box_too(tmp_path) 
         asked = (
             await post(run, "/sync/commands", {"conversation_id": "c5", "text": "/refund 7 amount=5"}, agent)
         ).json()
-        assert asked["command"] is None  # nothing runs until it is confirmed
+        # nothing runs until it is confirmed; the record says what waits, and for whom
+        assert asked["command"]["status"] == "awaiting_confirmation" and asked["command"]["actor"] == "agent-3"
+        assert asked["command"]["confirmation"]["asked_of"] == "agent-3"
         question = asked["replies"][0]
         assert question["text"] == "Refund £5.00 on order 7?"  # the sample formats amounts (money)
         confirm = next(q["payload"] for q in question["quick_replies"] if q["label"] == "Confirm")
         done = (await post(run, "/sync/commands", {"conversation_id": "c5", "text": confirm}, agent)).json()
         assert done["command"]["command"] == "refund" and done["command"]["status"] == "completed"
-        assert done["command"]["actor"] == "agent-3"
+        assert done["command"]["actor"] == "agent-3" and done["command"]["id"] == asked["command"]["id"]
         # another agent cannot answer a question asked of this one
         other = token("conversation:c5", agent="agent-4", secret=SECRET)
         again = (
@@ -246,3 +248,36 @@ async def test_a_confirmation_is_answered_through_the_command_box_too(tmp_path) 
         payload = next(q["payload"] for q in again["replies"][0]["quick_replies"] if q["label"] == "Confirm")
         stolen = (await post(run, "/sync/commands", {"conversation_id": "c5", "text": payload}, other)).json()
         assert stolen["command"] is None and "nothing waiting" in stolen["replies"][0]["text"]
+
+
+async def test_the_command_box_speaks_the_agents_language(tmp_path) -> None:
+    """The panel sends its `gcLangTag`: replies and suggestions' details follow it, names never do."""
+    async with sample_service(tmp_path, sync_secret=SECRET) as run:
+        agent = token("conversation:c6", agent="agent-5", secret=SECRET)
+        german = (
+            await post(
+                run,
+                "/sync/commands",
+                {"conversation_id": "c6", "text": "/refund 7 amount=5", "language": "de-DE"},
+                agent,
+            )
+        ).json()
+        question = german["replies"][0]
+        assert question["text"].endswith("für Bestellung 7 erstatten?")  # the sample's German confirm
+        assert [q["label"] for q in question["quick_replies"]] == ["Bestätigen", "Abbrechen"]
+        english = (
+            await post(run, "/sync/commands", {"conversation_id": "c6", "text": "/refund 8 amount=5"}, agent)
+        ).json()
+        assert english["replies"][0]["text"] == "Refund £5.00 on order 8?"  # left out: the default language
+
+        def details(answer: httpx.Response) -> dict[str, str]:
+            return {s["label"]: s["detail"] for s in answer.json()["suggestions"]}
+
+        in_german = await post(run, "/sync/complete", {"text": "/ref", "language": "de-CH"}, agent)
+        assert details(in_german)["/refund"] == "Eine Bestellung erstatten"  # de-CH falls back to de
+        assert details(await post(run, "/sync/complete", {"text": "/ref"}, agent))["/refund"] == "Refund an order"
+        in_french = await post(run, "/sync/complete", {"text": "/ref", "language": "fr"}, agent)
+        assert details(in_french)["/refund"] == "Refund an order"  # not declared: the default's
+        for path in ("/sync/complete", "/sync/commands"):
+            bad = await post(run, path, {"conversation_id": "c6", "text": "/ref", "language": "<script>"}, agent)
+            assert bad.status_code == 400 and "language" in bad.json()["error"]
