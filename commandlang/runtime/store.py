@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Literal, Mapping, Protocol, Sequence, get_args, runtime_checkable
 
 import trio
 
@@ -58,17 +58,7 @@ Status = Literal[
     "cancelled",
     "rejected",
 ]
-STATUSES: tuple[Status, ...] = (
-    "awaiting_confirmation",
-    "awaiting_approval",
-    "pending",
-    "executing",
-    "completed",
-    "failed",
-    "timed_out",
-    "cancelled",
-    "rejected",
-)
+STATUSES: tuple[Status, ...] = get_args(Status)  # in the order they move forward
 TERMINAL = frozenset({"completed", "failed", "timed_out", "cancelled", "rejected"})
 #: What a process runs: what a crash leaves `interrupted` (a question still waiting is not).
 IN_FLIGHT = frozenset({"pending", "executing"})
