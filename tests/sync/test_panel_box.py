@@ -167,3 +167,21 @@ async def test_without_a_token_the_panel_signs_in_and_renews(tmp_path: Path) -> 
         assert world.routes.credentials[-1] == renewed  # the command box uses the renewed token
         assert await page.evaluate("window.sameDocument") is True
         assert await page.evaluate("document.getElementById('announce').textContent") == "/refund: running"
+
+
+@needs_chromium
+@pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
+async def test_a_slow_command_from_the_chat_shows_that_its_ack_went_out(tmp_path: Path) -> None:
+    """A command the agent did not run from the panel (its ack text is not the panel's to see) still says, while
+    it runs, that the customer was told it is on its way, when its command declares an `ack:`; one without does not."""
+    async with panel_world(tmp_path) as world:
+        page = await open_panel(world, world.url("conversation=c1", token("conversation:c1", agent="agent-7")))
+        await page.wait_for("document.body.dataset.connection", "live", timeout=10)
+        await world.runtime.create("chat-1", "c1", command="callback", args={"phone": "+4420"}, status="executing")
+        await world.runtime.create("chat-2", "c1", command="ping", status="executing")
+        ack = "(document.querySelector('li[data-command-id={}] .ack') || {{}}).textContent"
+        await page.wait_for(ack.format("chat-1"), "the customer was told it is on its way", timeout=10)
+        assert await page.evaluate(ack.format("chat-2")) is None
+        await world.runtime.move("chat-1", "completed")
+        await page.wait_for(CARDS + ".length", 2, timeout=10)
+        await page.wait_for("document.querySelectorAll('li[data-command-id=chat-1] .ack').length", 0, timeout=10)

@@ -74,6 +74,7 @@
     if (command.approval) item.append(approvalPart(command, view));
     var ack = view.acks.get(command.id);
     if (ack && !isFinal(command.status)) item.append(el("p", "ack", t("ackWhileRunning", { ack: ack })));
+    else if (!ack && spec && spec.acks && command.status === "executing") item.append(el("p", "ack", t("ackSent")));
 
     var meta = el("p", "meta");
     var role = command.role ? (t.has("role." + command.role) ? t("role." + command.role) : command.role) : "";
