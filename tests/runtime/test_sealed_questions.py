@@ -179,3 +179,14 @@ async def test_a_shared_store_without_a_key_warns_at_start(tmp_path, redis, capl
     async with running_service(tmp_path, SEALED, redis_url=redis.url, replica_id="a"):
         pass
     assert "COMMANDLANG_QUESTION_KEY" in caplog.text
+
+
+async def test_a_question_an_older_version_stored_in_the_clear_is_still_answered(tmp_path) -> None:
+    async with running_service(tmp_path, SEALED) as run:
+        store = run.service.store
+        assert store is not None
+        older = _question(text=f"/pay {CARD}", expires_at=run.service.clock() + 300, conversation_id="o1")
+        await store.put_question(older, 100)
+        done = (await run.webhook(f"/confirm {older.token}", conversation="o1")).json()
+        assert done["command"]["status"] == "completed" and done["command"]["args"] == {"card": "****1111"}
+        assert [dict(r.query).get("card") for r in run.backend.requests_to("/v1/orders/1")] == [CARD]
