@@ -55,6 +55,7 @@ from ..runtime.messages import (
 from ..runtime.metrics import Metrics
 from ..runtime.pipeline import Pipeline, PipelineConfig
 from ..runtime.reload import Reloader
+from ..runtime.sealing import QuestionSeal
 from ..runtime.store import SharedStore, StateEvent, Store, StoreUnavailable
 from ..runtime.stores import open_store
 from ..runtime.upkeep import prune_loop, sweep_loop
@@ -237,6 +238,7 @@ class Service:
             ),
             clock=self.clock,
             late_replies=_late_replies(channels),
+            seal=self._question_seal(store),
         )
         await nursery.start(pipeline.run)
         interrupted = await pipeline.recover()
@@ -319,6 +321,18 @@ class Service:
         for channel in self.channels:
             if isinstance(channel, NoticeSink):
                 channel.notice(notice)
+
+    def _question_seal(self, store: Store) -> QuestionSeal:
+        """The key waiting questions' typed texts are sealed with (runtime/sealing.py)."""
+        seal = QuestionSeal.from_settings(self.config.question_key, self.config.sync_secret)
+        if seal.source == "random" and isinstance(store, SharedStore):
+            log.warning(
+                "neither COMMANDLANG_QUESTION_KEY nor COMMANDLANG_SYNC_SECRET is set: waiting questions are "
+                "sealed with a random key for this process, so one asked on another replica or before a "
+                "restart cannot be answered (its command must be sent again)",
+                extra={"stage": "start"},
+            )
+        return seal
 
     async def _start_sync(self, nursery: trio.Nursery, store: Store, events: FanOut) -> int | None:
         """The sync hub (commandlang.sync): agent sessions see every durable state change live."""

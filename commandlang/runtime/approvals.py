@@ -38,6 +38,7 @@ from .generation import Generation
 from .messages import InboundMessage, Job, OutboundReply, ReplySink
 from .metrics import Metrics
 from .questions import Question, approval_key
+from .sealing import UNREADABLE_CODE, UNREADABLE_RESEND, UNREADABLE_REPLY, UNREADABLE_WHY, QuestionSeal
 from .store import CommandRecord, Store, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -81,8 +82,10 @@ class ApprovalDesk:
         limit: Callable[[], int],
         clock: Callable[[], float],
         late_replies: LateReplies,
+        seal: QuestionSeal,
     ) -> None:
         self._lifecycle = lifecycle
+        self._seal = seal  # the typed text is sealed at rest (runtime/sealing.py)
         self._store = store
         self._metrics = metrics
         self._limit = limit  # the questions' bound, shared with confirmations
@@ -133,7 +136,7 @@ class ApprovalDesk:
             language=message.language,
         )
         # The question first: a record that waits must always have a question whose expiry ends it.
-        dropped = await self._store.put_question(question, self._limit())
+        dropped = await self._store.put_question(self._seal.seal(question), self._limit())
         await self._lifecycle.save(job, record)
         self._metrics.approvals.inc(call.command, "requested")
         t = translator(self._language(message))
@@ -195,6 +198,15 @@ class ApprovalDesk:
             await job.deliver(Reply(text=t(denied, command=taken.command, requester=requester)))
             await self._tell_requester(job, taken, record.id, self._not_run(taken, why))
             return
+        opened = self._seal.open(taken)
+        if opened is None:  # sealed under another key (a restart with a random one, a rotation)
+            error = {"code": UNREADABLE_CODE, "message": UNREADABLE_WHY}
+            await self._lifecycle.save(job, record.moved("rejected", now, error, approval=decided))
+            self._metrics.commands.inc(taken.command, "rejected")
+            await job.deliver(Reply(text=t(UNREADABLE_REPLY)))
+            await self._tell_requester(job, taken, record.id, self._not_run(taken, msg(UNREADABLE_RESEND)))
+            return
+        taken = opened
         self._observe(taken, "approved", now)
         approved = N_("Approved: /{command} asked by {requester} runs now.")
         await job.deliver(Reply(text=t(approved, command=taken.command, requester=requester)))
@@ -302,7 +314,7 @@ class ApprovalDesk:
             message_id=question.message_id,
             participant_id=question.participant_id,
             role=question.role,
-            text=question.text,
+            text=opened.text if (opened := self._seal.open(question)) is not None else f"/{question.command}",
             timestamp=question.asked_at,
             queue_id=question.queue_id,
         )

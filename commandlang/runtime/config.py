@@ -115,6 +115,13 @@ SETTINGS: tuple[Setting, ...] = (
         "sync_secret", "COMMANDLANG_SYNC_SECRET", "secret", "HMAC secret of sync tokens (unset: a random one per run)"
     ),
     Setting(
+        "question_key",
+        "COMMANDLANG_QUESTION_KEY",
+        "secret",
+        "AES-256 key (32 bytes, base64) sealing waiting questions' typed text in the store "
+        "(unset: derived from COMMANDLANG_SYNC_SECRET, else random per run)",
+    ),
+    Setting(
         "sync_ping_interval", "COMMANDLANG_SYNC_PING_INTERVAL", "duration", "WebSocket ping interval of sync sessions"
     ),
     Setting("log_format", "COMMANDLANG_LOG_FORMAT", "choice:json,text", "log lines as JSON or text"),
@@ -244,6 +251,7 @@ class ServiceConfig:
     body_timeout: float = 10.0
     body_budget: int = 16 * 1024 * 1024
     sync_secret: str = ""
+    question_key: str = ""
     sync_ping_interval: float = 30.0
     log_format: str = "json"
     log_level: str = "info"

@@ -27,6 +27,7 @@ from .generation import Generation
 from .messages import InboundMessage, Job
 from .metrics import Metrics
 from .questions import Question, QuestionKey
+from .sealing import UNREADABLE_CODE, UNREADABLE_REPLY, UNREADABLE_WHY, QuestionSeal
 from .store import CommandRecord, StaleTransition, Store, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -40,13 +41,23 @@ PendingConfirmation = Question  # the name the runtime knew it by
 
 
 class ConfirmationBook:
-    """The questions waiting for an answer, in `store`. `limit` is read at each question (tests lower it)."""
+    """The questions waiting for an answer, in `store`. `limit` is read at each question (tests lower it).
+    `seal` seals every question's typed text before the store sees it (runtime/sealing.py)."""
 
-    def __init__(self, store: Store, *, ttl: float, limit: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        ttl: float,
+        limit: int,
+        clock: Callable[[], float],
+        seal: QuestionSeal | None = None,
+    ) -> None:
         self.store = store
         self.ttl = ttl
         self.limit = limit
         self._clock = clock
+        self.seal = seal if seal is not None else QuestionSeal.random()
 
     async def ask(
         self,
@@ -74,7 +85,7 @@ class ConfirmationBook:
             command_id=command_id,
             language=message.language,
         )
-        return question, await self.store.put_question(question, self.limit)
+        return question, await self.store.put_question(self.seal.seal(question), self.limit)
 
     def now(self) -> float:
         """The clock questions expire by."""
@@ -82,7 +93,8 @@ class ConfirmationBook:
 
     async def answer(self, key: QuestionKey, token: str | None) -> Question | Literal["none", "no_token"]:
         """The question answered with `token` (then forgotten), or why not: "none" (nothing waits, or it
-        expired) or "no_token" (a missing or wrong token: the question keeps waiting)."""
+        expired) or "no_token" (a missing or wrong token: the question keeps waiting). Its text is still
+        sealed: `seal.open` it before use."""
         return await self.store.take_question(key, token, self._clock())
 
     async def sweep(self) -> Sequence[Question]:
@@ -154,6 +166,12 @@ class ConfirmationDesk:
             await job.deliver(Reply(text=t(N_("Cancelled: /{command} was not run."), command=pending.command)))
             await self.unanswered(job, pending, "declined", "The question was answered no.")
             return
+        opened = self.book.seal.open(pending)
+        if opened is None:  # sealed under another key (a restart with a random one, a rotation)
+            await job.deliver(Reply(text=t(UNREADABLE_REPLY)))
+            await self.unanswered(job, pending, UNREADABLE_CODE, UNREADABLE_WHY)
+            return
+        pending = opened
         invocation = None
         try:
             invocation = generation.registry.parse_invocation(pending.text)

@@ -99,6 +99,7 @@ class CommandLifecycle:
             limit=lambda: confirmations.limit,
             clock=clock,
             late_replies=late_replies,
+            seal=confirmations.seal,
         )
 
     def today(self) -> date | None:

@@ -32,6 +32,7 @@ from .lifecycle import CommandLifecycle, conversation_language
 from .messages import EventSink, InboundMessage, Job, ReplySink
 from .metrics import Metrics
 from .scheduler import ConversationScheduler
+from .sealing import QuestionSeal
 from .store import ClaimedElsewhere, CommandRecord, Store, StoreUnavailable
 
 __all__ = ["Pipeline", "PipelineConfig"]
@@ -69,16 +70,18 @@ class Pipeline:
         clock: Callable[[], float] = time.time,
         today: Callable[[], date] | None = None,
         late_replies: LateReplies = lambda channel: None,
+        seal: QuestionSeal | None = None,
     ) -> None:
         """`late_replies(channel)`: where that channel sends a reply nobody waits for (an approval's
-        outcome for its requester), or None."""
+        outcome for its requester), or None. `seal`: the key questions' typed texts are sealed with in
+        the store (runtime/sealing.py; None: a random one for this process)."""
         self.generations = generations
         self.store = store
         self.events = events
         self.metrics = metrics
         self.config = config
         self.confirmations = ConfirmationBook(
-            store, ttl=config.confirm_ttl, limit=config.max_confirmations, clock=clock
+            store, ttl=config.confirm_ttl, limit=config.max_confirmations, clock=clock, seal=seal
         )
         self.lifecycle = CommandLifecycle(
             generations,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import io
 import json
@@ -23,6 +24,8 @@ from commandlang.runtime.store import CommandRecord, Store, record_body
 from commandlang.testing.demo_backend import DemoBackend, serve_demo_backend
 
 WEBHOOK_SECRET = "whsec-test-1f9a8c"
+# the key waiting questions are sealed with, for the services that must open one after a restart or on another replica
+QUESTION_KEY = base64.b64encode(bytes(range(32))).decode()
 
 REGISTRY = """
 version: 1

@@ -15,7 +15,7 @@ from hypercorn.trio import serve
 
 from ..redis_server import RedisServer
 from .approval_support import REGISTRY, approval_code, ask_credit, calls
-from .support import CallbackReceiver, running_service
+from .support import QUESTION_KEY, CallbackReceiver, running_service
 
 
 async def test_asked_then_approved_by_a_supervisor_and_run(tmp_path) -> None:
@@ -107,9 +107,9 @@ async def test_a_webhook_role_must_be_declared(tmp_path) -> None:
 
 
 async def test_a_restart_while_waiting_keeps_the_approval(tmp_path) -> None:
-    async with running_service(tmp_path, REGISTRY) as run:
+    async with running_service(tmp_path, REGISTRY, question_key=QUESTION_KEY) as run:
         asked = await ask_credit(run)
-    async with running_service(tmp_path, REGISTRY) as run:
+    async with running_service(tmp_path, REGISTRY, question_key=QUESTION_KEY) as run:
         assert "interrupted" not in run.out.getvalue()  # waiting is not running: nothing to recover
         approved = (
             await run.webhook(f"/approve {approval_code(asked)}", participant="sup-1", role="supervisor")
@@ -121,8 +121,8 @@ async def test_a_restart_while_waiting_keeps_the_approval(tmp_path) -> None:
 async def test_asked_on_one_replica_and_approved_on_the_other(tmp_path, redis: RedisServer) -> None:
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     async with (
-        running_service(tmp_path / "a", REGISTRY, redis_url=redis.url, replica_id="a") as a,
-        running_service(tmp_path / "b", REGISTRY, redis_url=redis.url, replica_id="b") as b,
+        running_service(tmp_path / "a", REGISTRY, redis_url=redis.url, replica_id="a", question_key=QUESTION_KEY) as a,
+        running_service(tmp_path / "b", REGISTRY, redis_url=redis.url, replica_id="b", question_key=QUESTION_KEY) as b,
     ):
         code = approval_code(await ask_credit(a))
         results: list[dict] = []

@@ -12,7 +12,7 @@ import trio
 
 from commandlang.runtime.questions import Question
 from commandlang.sync import Snapshot, SyncClient
-from tests.runtime.support import running_service
+from tests.runtime.support import QUESTION_KEY, running_service
 from tests.runtime.test_confirmations import CONFIRMED, token_of, wiped
 from tests.sync.support import token
 
@@ -84,9 +84,9 @@ async def test_a_cancel_ends_the_waiting_record_rejected(tmp_path) -> None:
 
 
 async def test_a_restart_leaves_the_waiting_record_waiting_and_the_yes_still_runs_it(tmp_path) -> None:
-    async with running_service(tmp_path, CONFIRMED) as before:
+    async with running_service(tmp_path, CONFIRMED, question_key=QUESTION_KEY) as before:
         asked = (await before.webhook("/wipe 5", conversation="w4")).json()
-    async with running_service(tmp_path, CONFIRMED) as after:  # the same state file
+    async with running_service(tmp_path, CONFIRMED, question_key=QUESTION_KEY) as after:  # the same state file
         assert "interrupted" not in after.out.getvalue()
         assert [(r["id"], r["status"]) for r in await after.rows()] == [
             (asked["command"]["id"], "awaiting_confirmation")

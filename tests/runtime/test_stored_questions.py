@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 
 from tests.redis_server import RedisServer
-from tests.runtime.support import running_service
+from tests.runtime.support import QUESTION_KEY, running_service
 from tests.runtime.test_confirmations import CONFIRMED, token_of, wiped
 
 
 async def test_a_question_survives_a_restart_and_is_answered_after_it(tmp_path) -> None:
-    async with running_service(tmp_path, CONFIRMED) as before:
+    async with running_service(tmp_path, CONFIRMED, question_key=QUESTION_KEY) as before:
         token = token_of((await before.webhook("/wipe 5", conversation="s1")).json())
-    async with running_service(tmp_path, CONFIRMED) as after:  # the same state file
+    async with running_service(tmp_path, CONFIRMED, question_key=QUESTION_KEY) as after:  # the same state file
         done = (await after.webhook(f"/confirm {token}", conversation="s1")).json()
         assert done["command"]["status"] == "completed" and wiped(after) == 1
         assert (await after.webhook(f"/confirm {token}", conversation="s1")).json()["command"] is None
@@ -24,8 +24,8 @@ async def test_a_question_asked_on_one_replica_is_answered_on_the_other_and_runs
 ) -> None:
     (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
     async with (
-        running_service(tmp_path / "a", CONFIRMED, redis_url=redis.url, replica_id="a") as a,
-        running_service(tmp_path / "b", CONFIRMED, redis_url=redis.url, replica_id="b") as b,
+        running_service(tmp_path / "a", CONFIRMED, redis_url=redis.url, replica_id="a", question_key=QUESTION_KEY) as a,
+        running_service(tmp_path / "b", CONFIRMED, redis_url=redis.url, replica_id="b", question_key=QUESTION_KEY) as b,
     ):
         asked = (await a.webhook("/wipe 5", conversation="x1")).json()
         token = token_of(asked)
