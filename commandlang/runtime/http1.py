@@ -1,53 +1,85 @@
-"""A lean HTTP/1.1 server for the runtime's ASGI app (`HttpApp`), one connection at a time.
+"""The runtime's HTTP/1.1 server for its ASGI app (`HttpApp`): a thin Trio loop over h11, one task a connection.
 
 Why not hypercorn here: profiled at 50 conversations, hypercorn's per-request machinery (a task,
-a memory channel, events, three or four cancel scopes and h11's generic event layer per request,
-the response head and body in two sends) was the largest share of the service's CPU per command,
-more than the executor or the store (see bench/RESULTS.notes.md). This serves the same ASGI app
-with one non-blocking `recv` per request head, the app called in the connection's own task, the
-response written with one `send`, and one cancel scope per connection whose deadline moves to
-whatever the connection is waiting for (none while the app runs: the app bounds its own waits).
-hypercorn still serves the demo backend and the fake Genesys.
+a memory channel, events, three or four cancel scopes per request, the response head and body in
+two sends) was the largest share of the service's CPU per command, more than the executor or the
+store (see bench/RESULTS.notes.md). This serves the same ASGI app with the app called in the
+connection's own task, the response written with one `send`, and one cancel scope per connection
+whose deadline moves to whatever the connection is waiting for (none while the app runs: the app
+bounds its own waits). hypercorn still serves the demo backend and the fake Genesys.
 
-What it accepts is `http1_head.py`'s (RFC 9112, strictly: anything else is answered 400, 501
-or 505, 431 for a head over `max_head`, and the connection closes); one empty line before a
-request line is skipped (RFC 9112 section 2.2); `Expect: 100-continue` is answered when the app
-first reads the body.
+The bytes are parsed and framed by h11 (`h11.Connection(h11.SERVER)`, the sans-I/O parser hypercorn
+itself uses), not by hand: a parser in front of a service is where request smuggling lives, and a
+well-kept one has met more edge cases than we would. What h11 accepts is RFC 9112's request, with
+two leniencies the RFC allows a server: a bare LF ends a line (section 2.2) and an obs-fold is read
+as one space inside its header's value (section 5.2), so neither can start a header of its own.
+On top of h11, one check of ours on its parsed request (`_check_head`): the HTTP version is 1.0 or
+1.1 (else 505), the target is in origin- or absolute-form (else 400), not both Content-Length and
+Transfer-Encoding (h11 lets the coding win, RFC 9112 section 6.3; a proxy in front may have framed
+by the length: that disagreement is how requests are smuggled), and the head is within `max_head`
+(h11 bounds only a head still incomplete). h11 itself refuses conflicting lengths, a transfer
+coding other than chunked (501), a missing or a second Host, control characters in a field, a
+leading blank line, a bad request line. A refusal is answered 400, 501 or 505
+(431 for a head over `max_head`) and the connection closes. tests/runtime/test_http1_refusals.py
+holds each refusal on a real socket.
+
 Keep-alive and pipelining as HTTP/1.1 says; a request whose body the app did not read to the end
-(a refusal on its head, 413) closes the connection after the answer. Responses carry `date`, a
-`content-length` when the app's body comes whole, chunked framing when it streams without one;
-a HEAD is answered without body.
+(a refusal on its head, 413) closes the connection after the answer. `Expect: 100-continue` is
+answered when the app first reads the body. Responses carry `date`, a `content-length` when the
+app's body comes whole, chunked framing when it streams without one (HTTP/1.0: the end of the
+connection); a HEAD is answered without body.
 
 Bounds: the head must arrive whole within `keep_alive_timeout` of the connection opening or of
 the previous answer (else the connection is closed), a peer that takes no bytes of an answer for
-`send_timeout` is dropped, a chunk-size line or the trailers over `max_head` are refused. What a
-body may be (size, time, budget) is the app's to bound (`runtime/http.py`). How many connections
-may be open is `runtime/listener.py`'s.
+`send_timeout` is dropped, a head, a chunk-size line or the trailers over `max_head` are refused
+(h11's `max_incomplete_event_size`). What a body may be (size, time, budget) is the app's to bound
+(`runtime/http.py`). How many connections may be open is `runtime/listener.py`'s.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import socket
 import time
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote
 
+import h11
 import trio
 
-from .http1_head import REASONS, BadRequest, parse_head
+from ..errors import ServiceError
 
-__all__ = ["Http1Settings", "Http1Server", "WHOLE_BODY"]
+__all__ = ["BadRequest", "Http1Settings", "Http1Server", "REASONS", "WHOLE_BODY"]
 
 # The ASGI scope extension carrying a request body that arrived whole with its head: the app takes it
 # without a receive() (and so without setting a deadline for a wait that cannot happen).
 WHOLE_BODY = "commandlang.whole_body"
 
+REASONS = {100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
+           401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+           408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type",
+           422: "Unprocessable Content", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
+           500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
+           504: "Gateway Timeout", 505: "HTTP Version Not Supported"}  # fmt: skip
+# what a refusal says, whatever h11's message (which may quote the request's own bytes)
+_REFUSALS = {400: "malformed request", 431: "the request head is too large", 500: "internal error",
+             501: "only the chunked transfer coding is supported", 505: "unsupported HTTP version"}  # fmt: skip
+_REASON_BYTES = {status: reason.encode("ascii") for status, reason in REASONS.items()}
+# origin-form, or absolute-form (RFC 9112 section 3.2.2); h11 takes any visible characters (`*`, authority-form)
+_TARGET = re.compile(rb"(?:https?://[\x21-\x2e\x30-\x7e]+)?/[\x21-\x7e]*")
+
 log = logging.getLogger("commandlang.http")
 
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+class BadRequest(ServiceError):
+    """The request breaks HTTP/1.1: answered with `status`, and the connection closed."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
 
 
 class _Gone(Exception):
@@ -104,45 +136,63 @@ class Http1Server:
             sock.close()
 
 
+def _check_head(request: h11.Request, max_head: int) -> tuple[bytes, bytes]:
+    """What h11 leaves to us (see the module docstring); the target's path and query."""
+    if request.http_version not in (b"1.1", b"1.0"):
+        raise BadRequest(505, "unsupported HTTP version")
+    size = len(request.method) + len(request.target)
+    framings = 0
+    for name, value in request.headers:
+        size += len(name) + len(value) + 4
+        if name == b"content-length" or name == b"transfer-encoding":
+            framings += 1  # h11 refuses two of either kind
+    if size > max_head:  # h11 bounds only a head still incomplete; one read whole may be longer
+        raise BadRequest(431, "the request head is too large")
+    if framings > 1:  # h11 lets Transfer-Encoding win (RFC 9112 6.3): a proxy may have framed by the length
+        raise BadRequest(400, "both content-length and transfer-encoding")
+    target = request.target
+    if not _TARGET.fullmatch(target):
+        raise BadRequest(400, "malformed request target")
+    if target[0] != 47:  # absolute-form: its path ("/" is 47)
+        target = b"/" + target.split(b"/", 3)[3]
+    raw_path, _, query = target.partition(b"?")
+    return raw_path, query
+
+
 class _Connection:
-    """One connection's state: the bytes read ahead, and the request being served."""
+    """One connection: its h11 state machine, and the request being served."""
 
     def __init__(self, server: Http1Server, sock: socket.socket, prefix: bytes, client: tuple, local: tuple) -> None:
         self.server = server
         self.settings = server.settings
         self.sock = sock
-        self.buffer = bytearray(prefix)
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=self.settings.max_head)
+        if prefix:
+            self.h11.receive_data(prefix)
         self.client = client
         self.local = local
         self.scope = trio.CancelScope()
+        self.read_ahead = 0  # bytes taken in after this request's end (pipelined), bounded by max_head
         # the request in progress
-        self.remaining = 0  # body bytes still to read (Content-Length framing)
-        self.chunked = False
         self.body_done = True
         self.body_told = True  # the app was given the body's last message
-        self.expect_continue = False
-        self.whole_body = b""  # a body that came whole with its head (see WHOLE_BODY)
-        self.head_method = False
-        self.version_10 = False
+        self.pending = b""  # body bytes read with the head, not yet given to the app
+        self.bodiless = False
         self.started: tuple[int, list[tuple[bytes, bytes]]] | None = None
         self.head_sent = False
-        self.stream_chunked = False
         self.complete = False
-        self.close_after = False
         self.broken = False
 
     # -- reading ----------------------------------------------------------
     async def _fill(self, deadline: float | None = None) -> None:
-        """Read what the peer sent next into the buffer; `_Gone` at its end. With `deadline`, the connection
-        ends if nothing comes by then (without, the app's own deadlines bound the wait)."""
+        """Hand h11 what the peer sent next; `_Gone` at its end. With `deadline`, the connection ends if
+        nothing comes by then (without, the app's own deadlines bound the wait)."""
         while True:
             try:
                 data = self.sock.recv(65536)
             except BlockingIOError:
-                if deadline is None:
-                    await trio.lowlevel.wait_readable(self.sock)
-                    continue
-                self.scope.deadline = deadline
+                if deadline is not None:
+                    self.scope.deadline = deadline
                 try:
                     await trio.lowlevel.wait_readable(self.sock)
                 finally:
@@ -152,22 +202,19 @@ class _Connection:
                 raise _Gone from None
             if not data:
                 raise _Gone
-            self.buffer += data
+            self.h11.receive_data(data)
             return
 
-    async def _read_head(self) -> bytes | None:
-        buffer = self.buffer
+    def _next_event(self) -> Any:
+        """h11's next event without waiting: a refusal as `BadRequest`."""
+        try:
+            return self.h11.next_event()
+        except h11.RemoteProtocolError as error:
+            raise BadRequest(error.error_status_hint, str(error)) from None
+
+    async def _read_head(self) -> h11.Request | None:
         deadline = trio.current_time() + self.settings.keep_alive_timeout
-        while True:
-            if buffer[:2] == b"\r\n":  # one empty line before a request line is allowed
-                del buffer[:2]
-            end = buffer.find(b"\r\n\r\n")
-            if end > self.settings.max_head or (end < 0 and len(buffer) > self.settings.max_head):
-                raise BadRequest(431, "the request head is too large")
-            if end >= 0:
-                head = bytes(buffer[:end])
-                del buffer[: end + 4]
-                return head
+        while (event := self._next_event()) is h11.NEED_DATA:
             idle = self.scope
             self.server._idle.add(idle)
             try:
@@ -176,112 +223,79 @@ class _Connection:
                 await self._fill(deadline)
             finally:
                 self.server._idle.discard(idle)
+        if type(event) is not h11.Request:
+            return None  # h11.ConnectionClosed
+        return event
 
-    def _parse(self, raw: bytes) -> dict[str, Any]:
-        head = parse_head(raw)
-        self.version_10 = head.http_10
-        self.expect_continue = head.expect_continue
-        self.chunked = head.chunked
-        self.remaining = head.length
-        self.body_done = not self.chunked and not self.remaining
-        self.body_told = False
-        self.close_after = head.close
-        self.head_method = head.method == b"HEAD"
-        raw_path, query = head.raw_path, head.query
+    def _scope(self, request: h11.Request) -> dict[str, Any]:
+        raw_path, query = _check_head(request, self.settings.max_head)
+        method = request.method
+        self.bodiless = method == b"HEAD"
+        self.body_done, self.body_told, self.read_ahead = False, False, 0
+        self.pending = self._take_body()  # what came with the head
         path = raw_path.decode("ascii")
-        extensions = {}
-        self.whole_body = b""
-        if self.remaining and len(self.buffer) >= self.remaining:  # the whole body came with the head
-            self.whole_body = bytes(self.buffer[: self.remaining])
-            del self.buffer[: self.remaining]
-            self.remaining, self.body_done = 0, True
-            extensions[WHOLE_BODY] = self.whole_body
         return {
-            "extensions": extensions,
+            "extensions": {WHOLE_BODY: self.pending} if self.body_done else {},
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.0" if self.version_10 else "1.1",
-            "method": head.method.decode("ascii"),
+            "http_version": request.http_version.decode("ascii"),
+            "method": method.decode("ascii"),
             "scheme": "http",
             "path": unquote(path) if "%" in path else path,
             "raw_path": raw_path,
             "query_string": query,
             "root_path": "",
-            "headers": head.headers,
+            "headers": list(request.headers),  # lower-case names, values stripped
             "client": self.client,
             "server": self.local,
         }
 
+    def _take_body(self) -> bytes:
+        """The body bytes h11 holds now, without waiting; `body_done` once h11 saw its end."""
+        parts = []
+        while type(event := self._next_event()) is h11.Data:
+            parts.append(event.data)
+        self.body_done = type(event) is h11.EndOfMessage
+        return b"".join(parts)
+
     async def receive(self) -> dict[str, Any]:
         """ASGI receive: the body as it arrives, then (once it is all read) `http.disconnect` at the end."""
-        if self.body_done:
+        if self.pending or self.body_done:
+            body, self.pending = self.pending, b""
             if not self.body_told:
-                self.body_told = True
-                body, self.whole_body = self.whole_body, b""
-                return {"type": "http.request", "body": body, "more_body": False}
+                self.body_told = self.body_done
+                return {"type": "http.request", "body": body, "more_body": not self.body_done}
             return await self._until_disconnect()
-        if self.expect_continue and not self.buffer and not self.head_sent:
-            self.expect_continue = False
-            await self._write(_CONTINUE)
+        if self.h11.they_are_waiting_for_100_continue and not self.head_sent:
+            await self._write(self.h11.send(h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")))
         try:
-            body = await (self._chunk() if self.chunked else self._bytes())
+            while (event := self._next_event()) is h11.NEED_DATA:
+                await self._fill()
         except _Gone:
             self.broken = True
             return {"type": "http.disconnect"}
+        body = bytes(event.data) + self._take_body() if type(event) is h11.Data else b""
+        self.body_done = self.body_done or type(event) is h11.EndOfMessage  # trailers dropped
         self.body_told = self.body_done
         return {"type": "http.request", "body": body, "more_body": not self.body_done}
-
-    async def _bytes(self) -> bytes:
-        if not self.buffer:
-            await self._fill()
-        take = min(len(self.buffer), self.remaining)
-        body = bytes(self.buffer[:take])
-        del self.buffer[:take]
-        self.remaining -= take
-        self.body_done = not self.remaining
-        return body
-
-    async def _line(self) -> bytes:
-        limit = self.settings.max_head
-        while (end := self.buffer.find(b"\r\n")) < 0:
-            if len(self.buffer) > limit:
-                raise BadRequest(400, "a chunk line is too long")
-            await self._fill()
-        line = bytes(self.buffer[:end])
-        del self.buffer[: end + 2]
-        return line
-
-    async def _chunk(self) -> bytes:
-        """The next piece of a chunked body (RFC 9112 section 7.1); extensions ignored, trailers dropped."""
-        if not self.remaining:
-            size = (await self._line()).split(b";", 1)[0].strip()
-            if not size or len(size) > 16 or not all(c in b"0123456789abcdefABCDEF" for c in size):
-                raise BadRequest(400, "bad chunk size")
-            self.remaining = int(size, 16)
-            if not self.remaining:  # the last chunk: trailers up to an empty line
-                total = 0
-                while line := await self._line():
-                    total += len(line)
-                    if total > self.settings.max_head:
-                        raise BadRequest(400, "the trailers are too large")
-                self.body_done = True
-                return b""
-        body = await self._bytes()
-        self.body_done = False
-        if not self.remaining:
-            if await self._line():
-                raise BadRequest(400, "a chunk is longer than its size")
-        return body
 
     async def _until_disconnect(self) -> dict[str, Any]:
         """After the body: wait until the peer goes (what a streaming answer watches for)."""
         while not self.broken:
-            if len(self.buffer) > self.settings.max_head:  # a pipelined flood: stop reading, it waits its turn
+            if self.read_ahead > self.settings.max_head:  # a pipelined flood: stop reading, it waits its turn
                 await trio.sleep_forever()
             try:
-                await self._fill()
-            except _Gone:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(self.sock)
+                continue
+            except OSError:
+                data = b""
+            if not data:
                 self.broken = True
+                break
+            self.read_ahead += len(data)
+            self.h11.receive_data(data)  # h11 keeps it (PAUSED) for the next request
         return {"type": "http.disconnect"}
 
     # -- writing ----------------------------------------------------------
@@ -318,64 +332,45 @@ class _Connection:
         body = bytes(message.get("body", b""))
         more = bool(message.get("more_body", False))
         status = self.started[0]
-        bodiless = self.head_method or status < 200 or status in (204, 304)
-        if bodiless:
+        if self.bodiless or status < 200 or status in (204, 304):
             body = b""
-        if not self.head_sent:
-            data = self._head(status, self.started[1], len(body), more, bodiless) + (
-                (b"%x\r\n%s\r\n" % (len(body), body) if body else b"") if self.stream_chunked else body
-            )
-        elif self.stream_chunked:
-            data = b"%x\r\n%s\r\n" % (len(body), body) if body else b""
-        else:
-            data = body
+        connection = self.h11
+        data = b"" if self.head_sent else connection.send(self._response(status, self.started[1], len(body), more))
+        if body:
+            data += connection.send(h11.Data(data=body))
         if not more:
             self.complete = True
-            if self.stream_chunked:
-                data += b"0\r\n\r\n"
+            data += connection.send(h11.EndOfMessage())
         if data:
             await self._write(data)
 
-    def _head(self, status: int, headers: list, size: int, more: bool, bodiless: bool) -> bytes:
+    def _response(self, status: int, app_headers: list, size: int, more: bool) -> h11.Response:
         self.head_sent = True
-        lines = [b"HTTP/1.1 %d %s" % (status, REASONS.get(status, "Unknown").encode())]
+        headers = []
         has_length = False
-        for name, value in headers:
-            name, value = bytes(name), bytes(value)
-            if b"\r" in name or b"\n" in name or b"\r" in value or b"\n" in value:
-                raise RuntimeError("a response header holds a line break")
-            lowered = name.lower()
+        for name, value in app_headers:
+            lowered = bytes(name).lower()
             if lowered == b"content-length":
                 has_length = True
-            elif lowered == b"connection" and b"close" in value.lower():
-                self.close_after = True
             elif lowered in (b"transfer-encoding", b"date"):
-                continue  # framing and date are ours
-            lines.append(name + b": " + value)
-        if not has_length and not (status < 200 or status in (204, 304)):
-            if not more:
-                lines.append(b"content-length: %d" % size)
-            elif self.version_10 or bodiless:
-                self.close_after = True  # delimited by the end of the connection
-            else:
-                self.stream_chunked = True
-                lines.append(b"transfer-encoding: chunked")
+                continue  # framing (h11's) and date are ours
+            headers.append((name, value))
+        if not has_length and not more and not (status < 200 or status in (204, 304)):
+            headers.append((b"content-length", b"%d" % size))
         if not self.body_done or self.server.terminated:
-            self.close_after = True  # an unread body, or shutting down: this connection ends here
-        if self.close_after:
-            lines.append(b"connection: close")
-        lines.append(b"date: " + self.server.date())
-        return b"\r\n".join(lines) + b"\r\n\r\n"
+            headers.append((b"connection", b"close"))  # an unread body, or shutting down: this connection ends
+        headers.append((b"date", self.server.date()))
+        return h11.Response(status_code=status, headers=headers, reason=_REASON_BYTES.get(status, b"Unknown"))
 
     # -- one request --------------------------------------------------------
     async def serve_one(self) -> bool:
         """Serve the next request; True when the connection may carry another."""
-        self.started, self.head_sent, self.stream_chunked, self.complete = None, False, False, False
+        self.started, self.head_sent, self.complete = None, False, False
         try:
-            head = await self._read_head()
-            if head is None:
+            request = await self._read_head()
+            if request is None:
                 return False
-            scope = self._parse(head)
+            scope = self._scope(request)
         except BadRequest as refusal:
             await self._refuse(refusal)
             return False
@@ -395,16 +390,22 @@ class _Connection:
             if self.started is None:
                 await self._refuse(BadRequest(500, "the app sent no answer"))
             return False
-        if self.broken or self.close_after or not self.body_done:
-            return False
-        if self.buffer:  # pipelined: let the others run before the next one
+        connection = self.h11
+        if self.broken or connection.our_state is not h11.DONE or connection.their_state is not h11.DONE:
+            return False  # h11.MUST_CLOSE: a close asked for by either side, HTTP/1.0, or an unread body
+        connection.start_next_cycle()
+        if self.read_ahead or connection.trailing_data[0]:  # pipelined: let the others run before the next one
             await trio.lowlevel.checkpoint()
         return True
 
     async def _refuse(self, refusal: BadRequest) -> None:
+        """Answer a refusal and end the connection: written as is, since h11 may be past answering (ERROR)."""
         if self.head_sent:
             return
-        self.started, self.close_after = (refusal.status, [(b"content-type", b"application/json")]), True
-        self.body_done = True
-        body = b'{"error":"%s"}' % str(refusal).encode("ascii", "replace")
-        await self.send({"type": "http.response.body", "body": body})
+        self.head_sent = True
+        status = refusal.status
+        body = b'{"error":"%s"}' % _REFUSALS.get(status, str(refusal)).encode("ascii", "replace")
+        await self._write(
+            b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n"
+            b"date: %s\r\n\r\n%s" % (status, _REASON_BYTES.get(status, b"Unknown"), len(body), self.server.date(), body)
+        )
