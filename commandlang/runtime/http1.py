@@ -8,26 +8,9 @@ connection's own task, the response written with one `send`, and one cancel scop
 whose deadline moves to whatever the connection is waiting for (none while the app runs: the app
 bounds its own waits). hypercorn still serves the demo backend and the fake Genesys.
 
-Requests are parsed by h11 (an `h11.Connection(h11.SERVER)` a request, handed what the previous one
-read ahead), the sans-I/O parser hypercorn itself uses, not by hand: a parser in front of a service
-is where request smuggling lives, and a well-kept one has met more edge cases than we would. h11
-reads the head and frames the body (Content-Length, chunked, trailers). Answers are written by
-`_Connection._head`, not h11's `send`: that is our own output, not a parse, and through h11 it cost
-about twice the parse (36 against 19 us a request, measured: README, "Inbound HTTP"). What h11 accepts is RFC 9112's request, with
-two leniencies the RFC allows a server: a bare LF ends a line (section 2.2) and an obs-fold is read
-as one space inside its header's value (section 5.2), so neither can start a header of its own.
-On top of h11, one check of ours on its parsed request (`_check_head`): the HTTP version is 1.0 or
-1.1 (else 505), the target is in origin- or absolute-form (else 400), not both Content-Length and
-Transfer-Encoding (h11 lets the coding win, RFC 9112 section 6.3; a proxy in front may have framed
-by the length: that disagreement is how requests are smuggled), and the head is within `max_head`
-(h11 bounds only a head still incomplete). h11 itself refuses conflicting lengths, a transfer
-coding other than chunked (501), a missing or a second Host, control characters in a field, a
-leading blank line, a bad request line. A refusal is answered 400, 501 or 505
-(431 for a head over `max_head`) and the connection closes. tests/runtime/test_http1_refusals.py
-holds each refusal on a real socket.
-
-Keep-alive and pipelining as HTTP/1.1 says; a request whose body the app did not read to the end
-(a refusal on its head, 413) closes the connection after the answer. `Expect: 100-continue` is
+Requests are read by h11, checked by `http1_head.py` (what h11 refuses, what we refuse on top);
+answers are written here. Keep-alive and pipelining as HTTP/1.1 says; a request whose body the app
+did not read to the end (a refusal on its head, 413) closes the connection after the answer. `Expect: 100-continue` is
 answered when the app first reads the body. Responses carry `date`, a `content-length` when the
 app's body comes whole, chunked framing when it streams without one (HTTP/1.0: the end of the
 connection); a HEAD is answered without body.
@@ -43,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import socket
 import time
 from email.utils import formatdate
@@ -53,37 +35,16 @@ from urllib.parse import unquote
 import h11
 import trio
 
-from ..errors import ServiceError
+from .http1_head import REASON_BYTES, REFUSALS, BadRequest, check_head, next_event, reader
 
-__all__ = ["BadRequest", "Http1Settings", "Http1Server", "REASONS", "WHOLE_BODY"]
+__all__ = ["Http1Settings", "Http1Server", "WHOLE_BODY"]
 
 # The ASGI scope extension carrying a request body that arrived whole with its head: the app takes it
 # without a receive() (and so without setting a deadline for a wait that cannot happen).
 WHOLE_BODY = "commandlang.whole_body"
 
-REASONS = {100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request",
-           401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           408: "Request Timeout", 409: "Conflict", 413: "Content Too Large", 415: "Unsupported Media Type",
-           422: "Unprocessable Content", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
-           500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
-           504: "Gateway Timeout", 505: "HTTP Version Not Supported"}  # fmt: skip
-# what a refusal says, whatever h11's message (which may quote the request's own bytes)
-_REFUSALS = {400: "malformed request", 431: "the request head is too large", 500: "internal error",
-             501: "only the chunked transfer coding is supported", 505: "unsupported HTTP version"}  # fmt: skip
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_REASON_BYTES = {status: reason.encode("ascii") for status, reason in REASONS.items()}
-# origin-form, or absolute-form (RFC 9112 section 3.2.2); h11 takes any visible characters (`*`, authority-form)
-_TARGET = re.compile(rb"(?:https?://[\x21-\x2e\x30-\x7e]+)?/[\x21-\x7e]*")
-
 log = logging.getLogger("commandlang.http")
-
-
-class BadRequest(ServiceError):
-    """The request breaks HTTP/1.1: answered with `status`, and the connection closed."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
 
 
 class _Gone(Exception):
@@ -140,33 +101,6 @@ class Http1Server:
             sock.close()
 
 
-def _check_head(request: h11.Request, max_head: int) -> tuple[bytes, bytes, bool]:
-    """What h11 leaves to us (see the module docstring): the target's path and query, and whether the
-    client asked to close after this request (or speaks HTTP/1.0)."""
-    if request.http_version not in (b"1.1", b"1.0"):
-        raise BadRequest(505, "unsupported HTTP version")
-    size = len(request.method) + len(request.target)
-    framings = 0
-    close = request.http_version == b"1.0"
-    for name, value in request.headers:  # names lower-case (h11's)
-        size += len(name) + len(value) + 4
-        if name == b"content-length" or name == b"transfer-encoding":
-            framings += 1  # h11 refuses two of either kind
-        elif name == b"connection":
-            close = close or b"close" in [token.strip() for token in value.lower().split(b",")]
-    if size > max_head:  # h11 bounds only a head still incomplete; one read whole may be longer
-        raise BadRequest(431, "the request head is too large")
-    if framings > 1:  # h11 lets Transfer-Encoding win (RFC 9112 6.3): a proxy may have framed by the length
-        raise BadRequest(400, "both content-length and transfer-encoding")
-    target = request.target
-    if not _TARGET.fullmatch(target):
-        raise BadRequest(400, "malformed request target")
-    if target[0] != 47:  # absolute-form: its path ("/" is 47)
-        target = b"/" + target.split(b"/", 3)[3]
-    raw_path, _, query = target.partition(b"?")
-    return raw_path, query, close
-
-
 class _Connection:
     """One connection: the h11 state machine reading the request being served, and that request's state.
 
@@ -177,7 +111,7 @@ class _Connection:
         self.server = server
         self.settings = server.settings
         self.sock = sock
-        self.h11 = self._reader(prefix)
+        self.h11 = reader(self.settings.max_head, prefix)
         self.client = client
         self.local = local
         self.scope = trio.CancelScope()
@@ -195,12 +129,6 @@ class _Connection:
         self.complete = False
         self.close_after = False
         self.broken = False
-
-    def _reader(self, read_ahead: bytes) -> h11.Connection:
-        reader = h11.Connection(h11.SERVER, max_incomplete_event_size=self.settings.max_head)
-        if read_ahead:
-            reader.receive_data(read_ahead)
-        return reader
 
     # -- reading ----------------------------------------------------------
     async def _fill(self, deadline: float | None = None) -> None:
@@ -224,16 +152,9 @@ class _Connection:
             self.h11.receive_data(data)
             return
 
-    def _next_event(self) -> Any:
-        """h11's next event without waiting: a refusal as `BadRequest`."""
-        try:
-            return self.h11.next_event()
-        except h11.RemoteProtocolError as error:
-            raise BadRequest(error.error_status_hint, str(error)) from None
-
     async def _read_head(self) -> h11.Request | None:
         deadline = trio.current_time() + self.settings.keep_alive_timeout
-        while (event := self._next_event()) is h11.NEED_DATA:
+        while (event := next_event(self.h11)) is h11.NEED_DATA:
             idle = self.scope
             self.server._idle.add(idle)
             try:
@@ -247,7 +168,7 @@ class _Connection:
         return event
 
     def _scope(self, request: h11.Request) -> dict[str, Any]:
-        raw_path, query, self.close_after = _check_head(request, self.settings.max_head)
+        raw_path, query, self.close_after = check_head(request, self.settings.max_head)
         method = request.method
         self.head_method = method == b"HEAD"
         self.version_10 = request.http_version == b"1.0"
@@ -273,7 +194,7 @@ class _Connection:
     def _take_body(self) -> bytes:
         """The body bytes h11 holds now, without waiting; `body_done` once h11 saw its end."""
         parts = []
-        while type(event := self._next_event()) is h11.Data:
+        while type(event := next_event(self.h11)) is h11.Data:
             parts.append(event.data)
         self.body_done = type(event) is h11.EndOfMessage
         return b"".join(parts)
@@ -290,7 +211,7 @@ class _Connection:
             self.continued = True
             await self._write(_CONTINUE)
         try:
-            while (event := self._next_event()) is h11.NEED_DATA:
+            while (event := next_event(self.h11)) is h11.NEED_DATA:
                 await self._fill()
         except _Gone:
             self.broken = True
@@ -373,7 +294,7 @@ class _Connection:
 
     def _head(self, status: int, headers: list, size: int, more: bool, bodiless: bool) -> bytes:
         self.head_sent = True
-        lines = [b"HTTP/1.1 %d %s" % (status, _REASON_BYTES.get(status, b"Unknown"))]
+        lines = [b"HTTP/1.1 %d %s" % (status, REASON_BYTES.get(status, b"Unknown"))]
         has_length = False
         for name, value in headers:
             name, value = bytes(name), bytes(value)
@@ -434,7 +355,7 @@ class _Connection:
         if self.broken or self.close_after or not self.body_done:
             return False
         read_ahead = self.h11.trailing_data[0]
-        self.h11 = self._reader(read_ahead)
+        self.h11 = reader(self.settings.max_head, read_ahead)
         if read_ahead:  # pipelined: let the others run before the next one
             await trio.lowlevel.checkpoint()
         return True
@@ -445,8 +366,8 @@ class _Connection:
             return
         self.head_sent = True
         status = refusal.status
-        body = b'{"error":"%s"}' % _REFUSALS.get(status, str(refusal)).encode("ascii", "replace")
+        body = b'{"error":"%s"}' % REFUSALS.get(status, str(refusal)).encode("ascii", "replace")
         await self._write(
             b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n"
-            b"date: %s\r\n\r\n%s" % (status, _REASON_BYTES.get(status, b"Unknown"), len(body), self.server.date(), body)
+            b"date: %s\r\n\r\n%s" % (status, REASON_BYTES.get(status, b"Unknown"), len(body), self.server.date(), body)
         )
