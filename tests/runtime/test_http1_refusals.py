@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from commandlang.runtime.http1 import Http1Settings
 from commandlang.runtime.listener import serve_app
 
-from .test_http1 import exchange
+from .test_http1 import exchange, parse_answer
 
 _REFUSED = {400, 431, 501, 505}
 
@@ -202,3 +202,58 @@ async def _once(port: int, data: bytes) -> bytes:
             while chunk := await stream.receive_some(65536):
                 answer += chunk
     return answer
+
+
+_PIECES = st.lists(st.binary(min_size=1, max_size=40), max_size=4)
+_EXTENSIONS = st.sampled_from([b"", b";a=1", b";a", b' ;a="q"', b";\x00"])
+_TRAILERS = st.sampled_from([b"", b"x-t: 1\r\n", b"x-t: 1\r\nx-u: 2\r\n", b"bad trailer\r\n"])
+
+
+def _h11_body(data: bytes) -> tuple[bytes, bytes] | None:
+    """h11 alone on a request and what follows it: (the body, the rest after it) or None if it refuses."""
+    connection = h11.Connection(h11.SERVER)
+    connection.receive_data(data)
+    connection.receive_data(b"")
+    body = b""
+    try:
+        while type(event := connection.next_event()) is not h11.EndOfMessage:
+            if type(event) is h11.Data:
+                body += event.data
+            elif event is h11.NEED_DATA or type(event) is h11.ConnectionClosed:
+                return None
+    except h11.RemoteProtocolError:
+        return None
+    return body, connection.trailing_data[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(_PIECES, _EXTENSIONS, _TRAILERS, st.booleans(), st.sampled_from([b"0", b"00", b"0000000000000000"]))
+def test_a_body_is_framed_as_h11_frames_it_and_the_next_request_is_served(
+    pieces: list[bytes], extension: bytes, trailers: bytes, chunked: bool, last: bytes
+) -> None:
+    body = b"".join(pieces)
+    if chunked:
+        framed = b"".join(b"%x%s\r\n%s\r\n" % (len(p), extension, p) for p in pieces) + last + b"\r\n" + trailers
+        head = b"POST /x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        data = head + framed + b"\r\n"
+    else:
+        data = b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    theirs = _h11_body(data + _NEXT)
+
+    async def check() -> None:
+        async with served() as port:
+            answer = await _once(port, data + _NEXT)  # the server closes after what it answers
+        results = []
+        while parsed := parse_answer(answer):
+            results.append(parsed[0])
+            answer = parsed[1]
+        if theirs is None:  # refused, and nothing after it served
+            assert [status for status, _, _ in results] in ([400], [431]), data
+            assert results[0][1]["connection"] == "close", data
+            return
+        assert theirs == (body, _NEXT), data
+        assert [status for status, _, _ in results] == [200, 200], data
+        assert json.loads(results[0][2])["body"] == body.decode("latin-1"), data
+        assert json.loads(results[1][2])["raw_path"] == "/smuggled", data
+
+    trio.run(check)
