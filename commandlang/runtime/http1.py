@@ -1,28 +1,25 @@
-"""A lean HTTP/1.1 server for the runtime's ASGI app (`HttpApp`), one connection at a time.
+"""The runtime's HTTP/1.1 server for its ASGI app (`HttpApp`): a thin Trio loop over h11, one task a connection.
 
 Why not hypercorn here: profiled at 50 conversations, hypercorn's per-request machinery (a task,
-a memory channel, events, three or four cancel scopes and h11's generic event layer per request,
-the response head and body in two sends) was the largest share of the service's CPU per command,
-more than the executor or the store (see bench/RESULTS.notes.md). This serves the same ASGI app
-with one non-blocking `recv` per request head, the app called in the connection's own task, the
-response written with one `send`, and one cancel scope per connection whose deadline moves to
-whatever the connection is waiting for (none while the app runs: the app bounds its own waits).
-hypercorn still serves the demo backend and the fake Genesys.
+a memory channel, events, three or four cancel scopes per request, the response head and body in
+two sends) was the largest share of the service's CPU per command, more than the executor or the
+store (see bench/RESULTS.notes.md). This serves the same ASGI app with the app called in the
+connection's own task, the response written with one `send`, and one cancel scope per connection
+whose deadline moves to whatever the connection is waiting for (none while the app runs: the app
+bounds its own waits). hypercorn still serves the demo backend and the fake Genesys.
 
-What it accepts is `http1_head.py`'s (RFC 9112, strictly: anything else is answered 400, 501
-or 505, 431 for a head over `max_head`, and the connection closes); one empty line before a
-request line is skipped (RFC 9112 section 2.2); `Expect: 100-continue` is answered when the app
-first reads the body.
-Keep-alive and pipelining as HTTP/1.1 says; a request whose body the app did not read to the end
-(a refusal on its head, 413) closes the connection after the answer. Responses carry `date`, a
-`content-length` when the app's body comes whole, chunked framing when it streams without one;
-a HEAD is answered without body.
+Requests are read by h11, checked by `http1_head.py` (what h11 refuses, what we refuse on top);
+answers are written here. Keep-alive and pipelining as HTTP/1.1 says; a request whose body the app
+did not read to the end (a refusal on its head, 413) closes the connection after the answer. `Expect: 100-continue` is
+answered when the app first reads the body. Responses carry `date`, a `content-length` when the
+app's body comes whole, chunked framing when it streams without one (HTTP/1.0: the end of the
+connection); a HEAD is answered without body.
 
 Bounds: the head must arrive whole within `keep_alive_timeout` of the connection opening or of
 the previous answer (else the connection is closed), a peer that takes no bytes of an answer for
-`send_timeout` is dropped, a chunk-size line or the trailers over `max_head` are refused. What a
-body may be (size, time, budget) is the app's to bound (`runtime/http.py`). How many connections
-may be open is `runtime/listener.py`'s.
+`send_timeout` is dropped, a head, a chunk-size line or the trailers over `max_head` are refused
+(h11's `max_incomplete_event_size`). What a body may be (size, time, budget) is the app's to bound
+(`runtime/http.py`). How many connections may be open is `runtime/listener.py`'s.
 """
 
 from __future__ import annotations
@@ -35,9 +32,10 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote
 
+import h11
 import trio
 
-from .http1_head import REASONS, BadRequest, parse_head
+from .http1_head import REASON_BYTES, REFUSALS, BadRequest, check_head, next_event, reader
 
 __all__ = ["Http1Settings", "Http1Server", "WHOLE_BODY"]
 
@@ -45,9 +43,8 @@ __all__ = ["Http1Settings", "Http1Server", "WHOLE_BODY"]
 # without a receive() (and so without setting a deadline for a wait that cannot happen).
 WHOLE_BODY = "commandlang.whole_body"
 
-log = logging.getLogger("commandlang.http")
-
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+log = logging.getLogger("commandlang.http")
 
 
 class _Gone(Exception):
@@ -105,25 +102,27 @@ class Http1Server:
 
 
 class _Connection:
-    """One connection's state: the bytes read ahead, and the request being served."""
+    """One connection: the h11 state machine reading the request being served, and that request's state.
+
+    h11 reads each request (a fresh `h11.Connection` a request, handed the bytes the previous one read
+    ahead); the answer is written by `_head`: our own output, not a parse (see the module docstring)."""
 
     def __init__(self, server: Http1Server, sock: socket.socket, prefix: bytes, client: tuple, local: tuple) -> None:
         self.server = server
         self.settings = server.settings
         self.sock = sock
-        self.buffer = bytearray(prefix)
+        self.h11 = reader(self.settings.max_head, prefix)
         self.client = client
         self.local = local
         self.scope = trio.CancelScope()
+        self.read_ahead = 0  # bytes taken in after this request's end (pipelined), bounded by max_head
         # the request in progress
-        self.remaining = 0  # body bytes still to read (Content-Length framing)
-        self.chunked = False
         self.body_done = True
         self.body_told = True  # the app was given the body's last message
-        self.expect_continue = False
-        self.whole_body = b""  # a body that came whole with its head (see WHOLE_BODY)
+        self.pending = b""  # body bytes read with the head, not yet given to the app
         self.head_method = False
         self.version_10 = False
+        self.continued = False  # `100 Continue` sent
         self.started: tuple[int, list[tuple[bytes, bytes]]] | None = None
         self.head_sent = False
         self.stream_chunked = False
@@ -133,16 +132,14 @@ class _Connection:
 
     # -- reading ----------------------------------------------------------
     async def _fill(self, deadline: float | None = None) -> None:
-        """Read what the peer sent next into the buffer; `_Gone` at its end. With `deadline`, the connection
-        ends if nothing comes by then (without, the app's own deadlines bound the wait)."""
+        """Hand h11 what the peer sent next; `_Gone` at its end. With `deadline`, the connection ends if
+        nothing comes by then (without, the app's own deadlines bound the wait)."""
         while True:
             try:
                 data = self.sock.recv(65536)
             except BlockingIOError:
-                if deadline is None:
-                    await trio.lowlevel.wait_readable(self.sock)
-                    continue
-                self.scope.deadline = deadline
+                if deadline is not None:
+                    self.scope.deadline = deadline
                 try:
                     await trio.lowlevel.wait_readable(self.sock)
                 finally:
@@ -152,22 +149,12 @@ class _Connection:
                 raise _Gone from None
             if not data:
                 raise _Gone
-            self.buffer += data
+            self.h11.receive_data(data)
             return
 
-    async def _read_head(self) -> bytes | None:
-        buffer = self.buffer
+    async def _read_head(self) -> h11.Request | None:
         deadline = trio.current_time() + self.settings.keep_alive_timeout
-        while True:
-            if buffer[:2] == b"\r\n":  # one empty line before a request line is allowed
-                del buffer[:2]
-            end = buffer.find(b"\r\n\r\n")
-            if end > self.settings.max_head or (end < 0 and len(buffer) > self.settings.max_head):
-                raise BadRequest(431, "the request head is too large")
-            if end >= 0:
-                head = bytes(buffer[:end])
-                del buffer[: end + 4]
-                return head
+        while (event := next_event(self.h11)) is h11.NEED_DATA:
             idle = self.scope
             self.server._idle.add(idle)
             try:
@@ -176,112 +163,81 @@ class _Connection:
                 await self._fill(deadline)
             finally:
                 self.server._idle.discard(idle)
+        if type(event) is not h11.Request:
+            return None  # h11.ConnectionClosed
+        return event
 
-    def _parse(self, raw: bytes) -> dict[str, Any]:
-        head = parse_head(raw)
-        self.version_10 = head.http_10
-        self.expect_continue = head.expect_continue
-        self.chunked = head.chunked
-        self.remaining = head.length
-        self.body_done = not self.chunked and not self.remaining
-        self.body_told = False
-        self.close_after = head.close
-        self.head_method = head.method == b"HEAD"
-        raw_path, query = head.raw_path, head.query
+    def _scope(self, request: h11.Request) -> dict[str, Any]:
+        raw_path, query, self.close_after = check_head(request, self.settings.max_head)
+        method = request.method
+        self.head_method = method == b"HEAD"
+        self.version_10 = request.http_version == b"1.0"
+        self.body_done, self.body_told, self.read_ahead = False, False, 0
+        self.pending = self._take_body()  # what came with the head
         path = raw_path.decode("ascii")
-        extensions = {}
-        self.whole_body = b""
-        if self.remaining and len(self.buffer) >= self.remaining:  # the whole body came with the head
-            self.whole_body = bytes(self.buffer[: self.remaining])
-            del self.buffer[: self.remaining]
-            self.remaining, self.body_done = 0, True
-            extensions[WHOLE_BODY] = self.whole_body
         return {
-            "extensions": extensions,
+            "extensions": {WHOLE_BODY: self.pending} if self.body_done else {},
             "type": "http",
             "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": "1.0" if self.version_10 else "1.1",
-            "method": head.method.decode("ascii"),
+            "http_version": request.http_version.decode("ascii"),
+            "method": method.decode("ascii"),
             "scheme": "http",
             "path": unquote(path) if "%" in path else path,
             "raw_path": raw_path,
             "query_string": query,
             "root_path": "",
-            "headers": head.headers,
+            "headers": list(request.headers),  # lower-case names, values stripped
             "client": self.client,
             "server": self.local,
         }
 
+    def _take_body(self) -> bytes:
+        """The body bytes h11 holds now, without waiting; `body_done` once h11 saw its end."""
+        parts = []
+        while type(event := next_event(self.h11)) is h11.Data:
+            parts.append(event.data)
+        self.body_done = type(event) is h11.EndOfMessage
+        return b"".join(parts)
+
     async def receive(self) -> dict[str, Any]:
         """ASGI receive: the body as it arrives, then (once it is all read) `http.disconnect` at the end."""
-        if self.body_done:
+        if self.pending or self.body_done:
+            body, self.pending = self.pending, b""
             if not self.body_told:
-                self.body_told = True
-                body, self.whole_body = self.whole_body, b""
-                return {"type": "http.request", "body": body, "more_body": False}
+                self.body_told = self.body_done
+                return {"type": "http.request", "body": body, "more_body": not self.body_done}
             return await self._until_disconnect()
-        if self.expect_continue and not self.buffer and not self.head_sent:
-            self.expect_continue = False
+        if self.h11.they_are_waiting_for_100_continue and not self.head_sent and not self.continued:
+            self.continued = True
             await self._write(_CONTINUE)
         try:
-            body = await (self._chunk() if self.chunked else self._bytes())
+            while (event := next_event(self.h11)) is h11.NEED_DATA:
+                await self._fill()
         except _Gone:
             self.broken = True
             return {"type": "http.disconnect"}
+        body = bytes(event.data) + self._take_body() if type(event) is h11.Data else b""
+        self.body_done = self.body_done or type(event) is h11.EndOfMessage  # trailers dropped
         self.body_told = self.body_done
         return {"type": "http.request", "body": body, "more_body": not self.body_done}
-
-    async def _bytes(self) -> bytes:
-        if not self.buffer:
-            await self._fill()
-        take = min(len(self.buffer), self.remaining)
-        body = bytes(self.buffer[:take])
-        del self.buffer[:take]
-        self.remaining -= take
-        self.body_done = not self.remaining
-        return body
-
-    async def _line(self) -> bytes:
-        limit = self.settings.max_head
-        while (end := self.buffer.find(b"\r\n")) < 0:
-            if len(self.buffer) > limit:
-                raise BadRequest(400, "a chunk line is too long")
-            await self._fill()
-        line = bytes(self.buffer[:end])
-        del self.buffer[: end + 2]
-        return line
-
-    async def _chunk(self) -> bytes:
-        """The next piece of a chunked body (RFC 9112 section 7.1); extensions ignored, trailers dropped."""
-        if not self.remaining:
-            size = (await self._line()).split(b";", 1)[0].strip()
-            if not size or len(size) > 16 or not all(c in b"0123456789abcdefABCDEF" for c in size):
-                raise BadRequest(400, "bad chunk size")
-            self.remaining = int(size, 16)
-            if not self.remaining:  # the last chunk: trailers up to an empty line
-                total = 0
-                while line := await self._line():
-                    total += len(line)
-                    if total > self.settings.max_head:
-                        raise BadRequest(400, "the trailers are too large")
-                self.body_done = True
-                return b""
-        body = await self._bytes()
-        self.body_done = False
-        if not self.remaining:
-            if await self._line():
-                raise BadRequest(400, "a chunk is longer than its size")
-        return body
 
     async def _until_disconnect(self) -> dict[str, Any]:
         """After the body: wait until the peer goes (what a streaming answer watches for)."""
         while not self.broken:
-            if len(self.buffer) > self.settings.max_head:  # a pipelined flood: stop reading, it waits its turn
+            if self.read_ahead > self.settings.max_head:  # a pipelined flood: stop reading, it waits its turn
                 await trio.sleep_forever()
             try:
-                await self._fill()
-            except _Gone:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(self.sock)
+                continue
+            except OSError:
+                data = b""
+            if not data:
                 self.broken = True
+                break
+            self.read_ahead += len(data)
+            self.h11.receive_data(data)  # h11 keeps it (PAUSED) for the next request
         return {"type": "http.disconnect"}
 
     # -- writing ----------------------------------------------------------
@@ -338,7 +294,7 @@ class _Connection:
 
     def _head(self, status: int, headers: list, size: int, more: bool, bodiless: bool) -> bytes:
         self.head_sent = True
-        lines = [b"HTTP/1.1 %d %s" % (status, REASONS.get(status, "Unknown").encode())]
+        lines = [b"HTTP/1.1 %d %s" % (status, REASON_BYTES.get(status, b"Unknown"))]
         has_length = False
         for name, value in headers:
             name, value = bytes(name), bytes(value)
@@ -371,11 +327,12 @@ class _Connection:
     async def serve_one(self) -> bool:
         """Serve the next request; True when the connection may carry another."""
         self.started, self.head_sent, self.stream_chunked, self.complete = None, False, False, False
+        self.continued = False
         try:
-            head = await self._read_head()
-            if head is None:
+            request = await self._read_head()
+            if request is None:
                 return False
-            scope = self._parse(head)
+            scope = self._scope(request)
         except BadRequest as refusal:
             await self._refuse(refusal)
             return False
@@ -397,14 +354,20 @@ class _Connection:
             return False
         if self.broken or self.close_after or not self.body_done:
             return False
-        if self.buffer:  # pipelined: let the others run before the next one
+        read_ahead = self.h11.trailing_data[0]
+        self.h11 = reader(self.settings.max_head, read_ahead)
+        if read_ahead:  # pipelined: let the others run before the next one
             await trio.lowlevel.checkpoint()
         return True
 
     async def _refuse(self, refusal: BadRequest) -> None:
+        """Answer a refusal and end the connection (whatever the app sent is not sent after it)."""
         if self.head_sent:
             return
-        self.started, self.close_after = (refusal.status, [(b"content-type", b"application/json")]), True
-        self.body_done = True
-        body = b'{"error":"%s"}' % str(refusal).encode("ascii", "replace")
-        await self.send({"type": "http.response.body", "body": body})
+        self.head_sent = True
+        status = refusal.status
+        body = b'{"error":"%s"}' % REFUSALS.get(status, str(refusal)).encode("ascii", "replace")
+        await self._write(
+            b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n"
+            b"date: %s\r\n\r\n%s" % (status, REASON_BYTES.get(status, b"Unknown"), len(body), self.server.date(), body)
+        )
