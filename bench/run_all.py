@@ -303,6 +303,23 @@ def write_report(out: Path, info: dict, results: dict, load_start: str, load_end
                         verdict(r["rate"] >= goal),
                     )
                 )
+        # server CPU per command against the stock baseline's in the same run (issue 19: <= 0.6x)
+        for r in rows:
+            if r["contender"] == "baseline" or r["concurrency"] != 50 or r["sessions"] not in (0, 10):
+                continue
+            if "Notification" in r["contender"] or "Redis" in r["contender"]:
+                continue  # more work than the baseline does by design (API reads; a network store)
+            base = [b["server_cpu_ms"] for b in rows if b["contender"] == "baseline" and b["concurrency"] == 50]
+            if base and r.get("server_cpu_ms"):
+                cpu_ratio = r["server_cpu_ms"] / statistics.median(base)
+                goals.append(
+                    (
+                        f"{r['contender']} server CPU per command vs baseline, K={r['sessions']}, 50 conv.",
+                        "<= 0.6x",
+                        f"{cpu_ratio:.2f}x ({r['server_cpu_ms']:.2f} ms)",
+                        verdict(cpu_ratio <= 0.6),
+                    )
+                )
         for r in rows:
             if r["concurrency"] == 1 and r["contender"] != "baseline" and r["sessions"] == 0:
                 goals.append(
@@ -323,6 +340,12 @@ def write_report(out: Path, info: dict, results: dict, load_start: str, load_end
                 verdict(hub["p50_ms"] <= 35 and hub["p99_ms"] <= 60),
             )
         )
+        floor = results["fanout"]["results"].get("socket.send floor")
+        if floor and floor.get("cpu_us_per_recipient"):
+            per = hub["cpu_us_per_recipient"] / floor["cpu_us_per_recipient"]
+            goals.append(
+                ("fan-out CPU per recipient vs a bare socket.send loop", "<= 1.2x", f"{per:.2f}x", verdict(per <= 1.2))
+            )
     if "memory" in results:
         m = results["memory"]
         goals.append(
