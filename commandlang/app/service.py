@@ -30,10 +30,7 @@ import trio
 from ..channels import CHANNELS
 from ..resources import sample_registry_path
 from ..sync import SyncHub
-from ..sync.approvals import PanelApprovals
-from ..sync.commands_api import CommandBox
-from ..sync.signin import MAX_BODY as SIGNIN_MAX_BODY
-from .signin import panel_site, signin_exchange
+from .agents import AgentRoutes
 from ..runtime.config import ServiceConfig
 from ..runtime.generation import GenerationHolder, build_generation
 from ..runtime.http import BodyBudget, HttpApp, Request, Response, json_response, serve_http, text_response
@@ -41,7 +38,6 @@ from ..runtime.listener import ConnectionGate, connection_limits, descriptor_roo
 from ..runtime.messages import (
     Channel,
     ChannelContext,
-    CustomerReach,
     EventSink,
     InboundMessage,
     Job,
@@ -112,7 +108,7 @@ class Service:
         self.reloader: Reloader | None = None
         self.channels: list[Channel] = []  # the enabled ones, in registry order
         self._hub: SyncHub | None = None
-        self._approvals: PanelApprovals | None = None  # once the sync secret is known
+        self.agents: AgentRoutes | None = None  # the panel's routes, once the sync secret and port are known
         self._closers: list[Callable[[], Any]] = []  # run after the drain, in start order
         self._at_exit: list[Callable[[], Any]] = []  # after the store: what the channels' closers still used
         self.connections: ConnectionGate | None = None
@@ -120,7 +116,6 @@ class Service:
         self.body_budget = BodyBudget(config.body_budget)
         self._sync_secret = ""  # set by `_start_sync` (a random one when COMMANDLANG_SYNC_SECRET is unset)
         self._sync_port: int | None = None
-        self.signin: Any = None  # sync.signin.TokenExchange when a channel signs agents in (POST /sync/token)
 
     def say(self, line: str) -> None:
         """Progress for people and scripts on stdout (`listening ...` lines are the contract)."""
@@ -272,12 +267,23 @@ class Service:
             nursery.start_soon(self._signals)
 
         app = self._app(channels)
-        for spec in self._command_box(holder, store, channels).routes():  # POST /sync/complete, /sync/commands
-            app.mount(spec)
+        agents = self.agents = AgentRoutes(
+            config,
+            channels,
+            store,
+            self._submit,
+            lambda: holder.current.registry,
+            self._sync_secret,
+            self._sync_port,
+            self.metrics,
+            self.clock,
+        )
+        agents.mount(app)
         http_port = await nursery.start(self._serve_http, app)
         self.say(f"listening http://{config.host}:{http_port}")
         if config.demo:
-            self._say_demo_links(http_port, sync_port)
+            for line in agents.demo_lines(http_port):
+                self.say(line)
         return Ports(http_port, sync_port, demo_port)
 
     def _channel_metrics(self, channel: Channel) -> None:
@@ -346,8 +352,6 @@ class Service:
                 + (" (the agent panel link printed below carries a token for this run)" if config.demo else ""),
                 extra={"stage": "start"},
             )
-        # the panel's Approve / Deny buttons: the same tokens, on the HTTP port
-        self._approvals = PanelApprovals(secret, store, self._submit, wait=config.webhook_wait, clock=self.clock)
         hub = self._hub = SyncHub(
             store, secret, ping_interval=config.sync_ping_interval, max_sessions=min(10_000, self._room)
         )
@@ -358,28 +362,6 @@ class Service:
         self.metrics.gauge("commandlang_sync_sessions", "Open state sync sessions", lambda: hub.session_count)
         self.say(f"listening sync ws://{config.host}:{sync_port}/sync")
         return int(sync_port)
-
-    def _say_demo_links(self, http_port: int, sync_port: int | None) -> None:
-        """--demo only: the chat page and a ready agent panel for the same conversation (panel_routes)."""
-        from .panel_routes import demo_lines
-
-        for line in demo_lines(self.config.host, http_port, sync_port, self._sync_secret, self.clock):
-            self.say(line)
-
-    async def _panel(self, request: Request) -> Response:
-        from ..sync.panel import panel_response
-
-        status, headers, body = panel_response(
-            request.path, panel_site(self.config, self.channels, request, self._sync_port)
-        )
-        return Response(status, body, {name.decode(): value.decode() for name, value in headers})
-
-    def _command_box(self, holder: GenerationHolder, store: Store, channels: list[Channel]) -> CommandBox:
-        """The panel's command box routes: the sync token as credential, the runtime through `_submit`."""
-        reach = {channel.name: channel.customer_sink() for channel in channels if isinstance(channel, CustomerReach)}
-        return CommandBox(
-            self._sync_secret, self._submit, lambda: holder.current.registry, store, reach, clock=self.clock
-        )
 
     async def _submit(self, message: InboundMessage, sink: ReplySink | None = None) -> Job:
         assert self.pipeline is not None, "a channel submitted before the pipeline started"
@@ -399,24 +381,6 @@ class Service:
         for channel in channels:
             for spec in channel.routes():
                 app.mount(spec)
-        app.route_prefix("GET", "/panel", self._panel)
-        if self._approvals is not None:
-            app.mount(self._approvals.route())
-        self.signin = signin_exchange(self.config, channels, self._sync_secret)
-        if self.signin is not None:  # POST /sync/token: a Genesys access token for a sync token
-            app.route("POST", "/sync/token", self.signin.handle, admit=self.signin.admit, max_body=SIGNIN_MAX_BODY)
-            exchange = self.signin
-            self.metrics.gauge(
-                "commandlang_signin_issued", "Sync tokens POST /sync/token issued", lambda: exchange.issued
-            )
-            self.metrics.gauge(
-                "commandlang_signin_refused", "POST /sync/token answered 401 or 403", lambda: exchange.refused
-            )
-        if self.config.demo and self._sync_secret and self._sync_port is not None:
-            from .panel_routes import DemoPanel
-
-            demo_panel = DemoPanel(self._sync_secret, self._sync_port, self.clock)
-            app.route("GET", "/demo/panel", demo_panel.handle, max_body=0, admit=demo_panel.admit)
         return app
 
     async def _healthz(self, request: Request) -> Response:
