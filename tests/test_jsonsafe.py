@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from hypothesis import example, given
@@ -50,12 +49,12 @@ def test_depth_is_refused_exactly_beyond_the_limit(value: object) -> None:
     "document",
     ["[" * 100_000, "[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000, '[{"k":[' * 33_000],
 )
-def test_a_100000_deep_document_is_refused_fast(document: str) -> None:
+def test_a_100000_deep_document_is_refused_before_anything_recurses(document: str) -> None:
+    # json.loads alone raises RecursionError here (or worse, in a C extension, crashes); the refusal is a
+    # clear UnsafeJson. How fast it comes is the benchmark's business, not a timed assertion's.
     for data in (document, document.encode()):
-        started = time.perf_counter()
         with pytest.raises(UnsafeJson, match="nested deeper than 64 levels"):
             loads_bounded(data)
-        assert time.perf_counter() - started < 0.05  # the scan stops at the 65th bracket (measured: ~0.1 ms)
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:

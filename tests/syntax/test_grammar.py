@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -283,21 +282,20 @@ def test_long_chat_that_is_not_a_command_passes_through() -> None:
     assert parse_raw("hello " * 2000) is None
 
 
-def test_one_megabyte_message_is_rejected_fast() -> None:
+def test_one_megabyte_message_is_rejected_as_too_long() -> None:
+    # the length is checked before anything else (how fast is bench_parse.py's business)
     text = "/refund " + ("x" * 1024 * 1024)
-    started = time.perf_counter()
     with pytest.raises(CommandError) as caught:
         parse_raw(text)
     assert caught.value.diagnostic.code == "too_long"
-    assert time.perf_counter() - started < 1.0  # the length is checked before anything else
 
 
-def test_one_megabyte_of_quotes_and_brackets_is_rejected_fast() -> None:
+def test_one_megabyte_of_quotes_and_brackets_is_rejected_as_too_long() -> None:
+    # too_long, not unclosed_quote: the length is checked before the text is scanned
     text = "/x " + '"[' * (512 * 1024)
-    started = time.perf_counter()
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError) as caught:
         parse_raw(text)
-    assert time.perf_counter() - started < 1.0  # the length is checked before anything else
+    assert caught.value.diagnostic.code == "too_long"
 
 
 @pytest.mark.parametrize("junk", [bytes(range(256)).decode("latin-1"), "\x00/x\x00", "/x \x00\x01\x02", "/x \udcff"])
