@@ -13,7 +13,7 @@ from .diagnostics import CommandError, Diagnostic, RegistryError
 from .linting import ExtraCheck, lint_file
 from .registry.complete import Completer, Completion, Suggestion
 from .registry.languages import fallback_chain, resolve_language
-from .registry.model import RegistrySpec
+from .registry.model import RegistrySpec, Roles
 from .registry.types import Today
 from .syntax.parser import SyntaxOptions, default_parser
 from .syntax.tree import Invocation, Option
@@ -39,17 +39,17 @@ class Registry:
         return self._parser.parse(text, self._options)
 
     def bind(
-        self, invocation: Invocation, *, role: str | None = None, today: date | None = None, language: str | None = None
+        self, invocation: Invocation, *, role: Roles = None, today: date | None = None, language: str | None = None
     ) -> Call:
         return self._binder.bind(invocation, role=role, today=Today(today) if today else None, language=language)
 
     def parse(
-        self, text: str, *, role: str | None = None, today: date | None = None, language: str | None = None
+        self, text: str, *, role: Roles = None, today: date | None = None, language: str | None = None
     ) -> Call | None:
         """Parse and bind chat text: a `Call`, None when the text is not a command.
 
         Raises `CommandError` (with `.diagnostic`) when it names a command but
-        cannot run as written. `role` (agent|customer) is checked when given;
+        cannot run as written. `role` (a role, or the set a person holds) is checked when given;
         `today` anchors `today`/`tomorrow`/`yesterday` (default: the local date); `language` (one of
         `settings.languages`) lets decimals be typed the local way (`19,99` in German).
         """

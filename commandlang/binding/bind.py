@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..diagnostics import CommandError, Diagnostic
-from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
+from ..registry.model import ArgSpec, CommandSpec, RegistrySpec, Roles, may_run
 from ..syntax.tree import Flag, Invocation, ListValue, Option, Positional, Value
 from .call import Call, mask
 from .checks import UNBOUNDED, passes
@@ -95,7 +95,7 @@ class Binder:
         self._parents = frozenset(name.rpartition(".")[0] for name in registry.commands if "." in name)
 
     # -- the command -----------------------------------------------------
-    def _resolve(self, invocation: Invocation, role: str | None) -> tuple[CommandSpec, int]:
+    def _resolve(self, invocation: Invocation, role: Roles) -> tuple[CommandSpec, int]:
         """The command and how many leading positionals its name took (1 for `/ticket close`)."""
         name = invocation.name
         commands, aliases = self._commands, self._aliases
@@ -113,8 +113,8 @@ class Binder:
             raise self._unknown(invocation, role)
         return (base if role is None else self._allowed(base, invocation, role)), 0
 
-    def _allowed(self, spec: CommandSpec, invocation: Invocation, role: str | None) -> CommandSpec:
-        if role is not None and role not in spec.roles:
+    def _allowed(self, spec: CommandSpec, invocation: Invocation, role: Roles) -> CommandSpec:
+        if not may_run(spec.roles, role):
             raise _error(
                 "not_allowed",
                 invocation.name_span.column,
@@ -124,9 +124,9 @@ class Binder:
             )
         return spec
 
-    def _unknown(self, invocation: Invocation, role: str | None) -> CommandError:
+    def _unknown(self, invocation: Invocation, role: Roles) -> CommandError:
         name = invocation.name
-        visible = [s for s in self.registry.commands.values() if role is None or role in s.roles]
+        visible = [s for s in self.registry.commands.values() if may_run(s.roles, role)]
         prefix = name + "."
         subs = sorted(s.name[len(prefix) :] for s in visible if s.name.startswith(prefix))
         if subs:
@@ -167,12 +167,12 @@ class Binder:
         self,
         invocation: Invocation,
         *,
-        role: str | None = None,
+        role: Roles = None,
         today: Today | None = None,
         language: str | None = None,
     ) -> Call:
-        """Bind an invocation; `role` (agent|customer) is checked when given. `language` (the conversation's)
-        lets a decimal be typed with the decimal comma where that language writes one (docs/registry.md)."""
+        """Bind an invocation; `role` (a role, or the set a person holds: any one is enough) is checked when
+        given. `language` (the conversation's) lets a decimal be typed with the decimal comma where that language writes one (docs/registry.md)."""
         spec, skip = self._resolve(invocation, role)
         table = self._tables[spec.name]
         given: dict[str, tuple[Any, int]] = {}  # arg name -> (converted value, column)

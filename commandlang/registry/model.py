@@ -8,10 +8,12 @@ YAML structures); rendering them is the replies' job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Mapping
+from typing import AbstractSet, Any, Literal, Mapping
 
 __all__ = [
     "ARG_TYPES",
+    "Roles",
+    "may_run",
     "ApprovalSpec",
     "ArgSpec",
     "AuthSpec",
@@ -291,3 +293,17 @@ class RegistrySpec:
         """The command a name or alias (lower-case) denotes."""
         canonical = self.aliases.get(name, name)
         return self.commands.get(canonical)
+
+
+#: Who is asking: one role, the set of roles a person holds (a Genesys supervisor is an agent too), or None
+#: (no check: the CLI, `commandlang test`).
+Roles = str | AbstractSet[str] | None
+
+
+def may_run(allowed: AbstractSet[str], roles: Roles) -> bool:
+    """Whether someone holding `roles` may run a command open to `allowed` (any one of them is enough)."""
+    if roles is None:
+        return True
+    if isinstance(roles, str):
+        return roles in allowed
+    return not allowed.isdisjoint(roles)

@@ -13,7 +13,7 @@ from typing import TypedDict
 
 from ..registry.languages import fallback_chain
 from ..registry.types import describe_text, format_duration, to_json
-from ..registry.model import ArgSpec, CommandSpec, RegistrySpec
+from ..registry.model import ArgSpec, CommandSpec, RegistrySpec, Roles, may_run
 from ..texts import N_, Alternatives
 from .errors import star_sensitive
 from .i18n import Translator, translator
@@ -28,19 +28,17 @@ _PER_CARD = 3
 _MAX_CARDS = 10
 
 
-def visible_commands(registry: RegistrySpec, role: str | None, language: str | None = None) -> list[CommandSpec]:
+def visible_commands(registry: RegistrySpec, role: Roles, language: str | None = None) -> list[CommandSpec]:
     """The commands `role` may run (all of them when role is None), sorted by name, with their texts
     in `language` when given."""
     chain = fallback_chain(language) if language else ()
     return sorted(
-        (spec.in_language(chain) for spec in registry.commands.values() if role is None or role in spec.roles),
+        (spec.in_language(chain) for spec in registry.commands.values() if may_run(spec.roles, role)),
         key=lambda s: s.name,
     )
 
 
-def help_reply(
-    registry: RegistrySpec, role: str | None, name: str | None = None, *, language: str | None = None
-) -> Reply:
+def help_reply(registry: RegistrySpec, role: Roles, name: str | None = None, *, language: str | None = None) -> Reply:
     """`/help` when `name` is empty, else `/help NAME` (with or without its slash), in `language`."""
     name = (name or "").strip().lstrip("/").lower()
     if not name:
@@ -48,7 +46,7 @@ def help_reply(
     return help_command(registry, role, name, language=language)
 
 
-def help_index(registry: RegistrySpec, role: str | None, *, language: str | None = None) -> Reply:
+def help_index(registry: RegistrySpec, role: Roles, *, language: str | None = None) -> Reply:
     """The commands this role may run, one per line with its summary."""
     t = translator(language)
     commands = visible_commands(registry, role, language)
@@ -85,13 +83,13 @@ def _help_choices(commands: list[CommandSpec]) -> _HelpChoices:
     return {"carousel": Carousel(cards)}
 
 
-def help_command(registry: RegistrySpec, role: str | None, name: str, *, language: str | None = None) -> Reply:
+def help_command(registry: RegistrySpec, role: Roles, name: str, *, language: str | None = None) -> Reply:
     """Usage, arguments (type, default, help, choices) and examples of one command."""
     t = translator(language)
     spec = registry.resolve(name)
     if spec is None and " " in name:
         spec = registry.resolve(name.replace(" ", "."))  # `/help ticket close` as for the subcommand call
-    if spec is None or (role is not None and role not in spec.roles):
+    if spec is None or not may_run(spec.roles, role):
         subcommands = [s for s in visible_commands(registry, role, language) if s.name.startswith(name + ".")]
         if subcommands:
             lines = [t(N_("/{command} has these subcommands:"), command=name)]
@@ -134,7 +132,7 @@ def help_command(registry: RegistrySpec, role: str | None, name: str, *, languag
     return Reply(text="\n".join(lines))
 
 
-def _unknown(registry: RegistrySpec, role: str | None, name: str, t: Translator) -> Reply:
+def _unknown(registry: RegistrySpec, role: Roles, name: str, t: Translator) -> Reply:
     names: dict[str, str] = {s.name: s.name for s in visible_commands(registry, role)}
     names.update({alias: canonical for alias, canonical in registry.aliases.items() if canonical in names})
     close = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)

@@ -67,7 +67,7 @@ def person_ids(message: InboundMessage) -> frozenset[str]:
 
 def holder_roles(message: InboundMessage) -> frozenset[str]:
     """Every role the sender holds: the message's role and the channel's extra ones (a supervisor is an agent too)."""
-    return frozenset((message.role, *message.roles))
+    return message.held_roles
 
 
 class ApprovalDesk:

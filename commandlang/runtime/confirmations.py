@@ -177,7 +177,7 @@ class ConfirmationDesk:
             invocation = generation.registry.parse_invocation(pending.text)
             assert invocation is not None
             call = generation.registry.bind(
-                invocation, role=message.role, today=self._lifecycle.today(), language=language
+                invocation, role=message.held_roles, today=self._lifecycle.today(), language=language
             )
         except CommandError as exc:  # the registry changed under the question
             await self._lifecycle.fail_early(job, generation, exc, pending.text, invocation, waiting=waiting)

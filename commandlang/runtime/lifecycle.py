@@ -198,9 +198,9 @@ class CommandLifecycle:
             if invocation.name == "help" and registry.spec.resolve("help") is None:
                 first = invocation.positionals[0].value if invocation.positionals else None
                 topic = first.text if isinstance(first, Value) else None
-                await job.deliver(help_reply(registry.spec, message.role, topic, language=language))
+                await job.deliver(help_reply(registry.spec, message.held_roles, topic, language=language))
                 return
-            call = registry.bind(invocation, role=message.role, today=self.today(), language=language)
+            call = registry.bind(invocation, role=message.held_roles, today=self.today(), language=language)
         except CommandError as exc:
             if exc.diagnostic.code == "unknown_command" and registry.spec.settings.unknown_command == "ignore":
                 return  # this registry treats unknown commands as ordinary chat

@@ -76,12 +76,16 @@ class InboundMessage:
     queue_id: str | None = None
     # channel-specific (e.g. Genesys ids); "user_id": the person's id where participant ids are per conversation
     metadata: Mapping[str, Any] = field(default_factory=dict)
-    # roles the sender holds besides `role` (a Genesys supervisor is an agent too; a panel token's roles):
-    # what an approval checks; commands still bind with `role`
+    # roles the sender holds besides `role` (a Genesys supervisor is an agent too; a panel token's roles)
     roles: tuple[str, ...] = ()
     #: The conversation's language as the channel says it (`de-CH`, Genesys's `languageCode`), None when it
     #: does not; the lifecycle resolves it against `settings.languages` (`registry.languages`).
     language: str | None = None
+
+    @property
+    def held_roles(self) -> frozenset[str]:
+        """Every role the sender holds: what binding, /help and approvals check (any one is enough)."""
+        return frozenset((self.role, *self.roles))
 
 
 def is_language_tag(value: object) -> bool:
@@ -122,12 +126,16 @@ def inbound_from_json(
     language = data.get("language")
     if language is not None and not is_language_tag(language):
         raise InboundShapeError('language must be a language tag like "de" or "de-CH"')
+    role = data["role"]
     return InboundMessage(
         channel=channel,
         conversation_id=data["conversation_id"],
         message_id=data["message_id"],
         participant_id=data["participant_id"],
-        role=data["role"],
+        role=role,
+        # a role the registry declares beyond agent and customer (a supervisor) is an agent too, as on
+        # Genesys and in sync tokens: it may run what agents may, and what its own role may
+        roles=("agent",) if role not in ("agent", "customer") else (),
         text=data["text"],
         timestamp=timestamp,
         queue_id=data.get("queue_id"),

@@ -196,3 +196,31 @@ async def test_the_approvers_message_is_settled_and_a_registry_change_while_wait
         assert answer["command"]["approval"]["decision"] == "approved" and calls(run) == 0
         async with run._store() as store:
             assert await store.release_unsettled() == 0  # every claim settled, the approver's included
+
+
+SUPERVISOR_ONLY = (
+    REGISTRY
+    + """
+  escalations:
+    summary: The open escalations (supervisors only)
+    roles: [supervisor]
+    reply:
+      success: {text: "No open escalations"}
+"""
+)
+
+
+async def test_a_webhook_supervisor_is_an_agent_too_and_holds_its_own_role(tmp_path) -> None:
+    """A declared role on the webhook (`role: supervisor`) may run what agents may and what its own role
+    may; /help lists both; an agent still may not run a supervisor-only command."""
+    async with running_service(tmp_path, SUPERVISOR_ONLY) as run:
+        ran = (await run.webhook("/credit 7 amount=20", participant="sup-1", role="supervisor")).json()
+        assert ran["command"]["status"] == "completed" and ran["command"]["role"] == "supervisor"
+        own = (await run.webhook("/escalations", participant="sup-1", role="supervisor")).json()
+        assert own["command"]["status"] == "completed" and own["replies"][0]["text"] == "No open escalations"
+        listed = (await run.webhook("/help", participant="sup-1", role="supervisor")).json()["replies"][0]["text"]
+        assert "/credit" in listed and "/escalations" in listed
+        refused = (await run.webhook("/escalations", participant="agent-1", role="agent")).json()
+        assert refused["command"]["status"] == "rejected" and refused["command"]["error"]["code"] == "not_allowed"
+        agent_help = (await run.webhook("/help", participant="agent-1", role="agent")).json()["replies"][0]["text"]
+        assert "/credit" in agent_help and "/escalations" not in agent_help
