@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from ..api import Registry
 from ..runtime.config import ServiceConfig
-from ..runtime.http import HttpApp, Request, Response
+from ..runtime.http import HttpApp, Request, Response, json_response
 from ..runtime.messages import Channel, CustomerReach, Submit
 from ..runtime.metrics import Metrics
 from ..runtime.store import Store
@@ -58,6 +58,8 @@ class AgentRoutes:
             self.metrics.gauge(
                 "commandlang_signin_refused", "POST /sync/token answered 401 or 403", lambda: exchange.refused
             )
+        else:  # the path exists either way: a caller learns why, not "no such path"
+            app.route("POST", "/sync/token", _no_signin, max_body=0, admit=_refuse_body)
         if config.demo and self.sync_secret and self.sync_port is not None:
             from .panel_routes import DemoPanel
 
@@ -82,3 +84,18 @@ class AgentRoutes:
         """The panel's command box: the sync token as credential, the runtime through `submit`."""
         reach = {c.name: c.customer_sink() for c in self.channels if isinstance(c, CustomerReach)}
         return CommandBox(self.sync_secret, self.submit, self.registry, self.store, reach, clock=self.clock)
+
+
+_NO_SIGNIN = (
+    "no sign-in channel is configured: POST /sync/token exchanges a Genesys Cloud access token and needs "
+    "the Genesys channel (GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET); without it, issue sync tokens with "
+    "`commandlang token`"
+)
+
+
+def _refuse_body(request: Request) -> Response | None:
+    return json_response(501, {"error": _NO_SIGNIN})  # on the head: no body is read for it
+
+
+async def _no_signin(request: Request) -> Response:
+    return json_response(501, {"error": _NO_SIGNIN})

@@ -214,13 +214,13 @@ class WebhookChannel:
             return json_response(202, {"accepted": True})
         await job.wait(self.wait)
         replies = job.detach()
-        return json_response(
-            200,
-            {
-                "command": job.record.to_json() if job.record else None,
-                "replies": [self.compile_reply(reply) for reply in replies],
-            },
-        )
+        answer: dict[str, Any] = {
+            "command": job.record.to_json() if job.record else None,
+            "replies": [self.compile_reply(reply) for reply in replies],
+        }
+        if job.duplicate:  # not "not a command": a retry after a lost answer must be able to tell
+            answer["duplicate"] = True
+        return json_response(200, answer)
 
     # -- outbound (callback mode) ----------------------------------------
     def customer_sink(self) -> WebhookChannel | str:

@@ -187,6 +187,7 @@ class Job:
         self.record: CommandRecord | None = None  # the latest state, None for not-a-command
         self.replies: list[Any] = []
         self.refused = False  # True when a full queue turned it away (its reply says "busy")
+        self.duplicate = False  # True when this message id was delivered before: the first delivery runs it
         self.language: str | None = None  # the conversation's language, resolved by the runtime
         self._sink = sink
         self._ack: Any = None  # held back while someone waits: sent only if the answer is late

@@ -182,6 +182,7 @@ class Pipeline:
             return job
         if not claimed:
             self.metrics.messages.inc(message.channel, "duplicate")
+            job.duplicate = True
             job.finish()  # delivered twice: the first delivery runs it
             return job
         self.metrics.messages.inc(message.channel, "command")

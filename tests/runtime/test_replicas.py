@@ -32,7 +32,7 @@ async def test_a_message_delivered_to_both_replicas_runs_once(tmp_path, redis: R
         first = await a.webhook("/status 7", message_id="dup-1")
         second = await b.webhook("/status 7", message_id="dup-1")
         assert first.json()["command"]["status"] == "completed"
-        assert second.json() == {"command": None, "replies": []}  # the other replica took it already
+        assert second.json() == {"command": None, "replies": [], "duplicate": True}  # the other replica took it
         assert len(a.backend.requests) + len(b.backend.requests) == 1
         assert (await b.client.get(f"{b.base}/readyz")).json()["ready"] is True
 

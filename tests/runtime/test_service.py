@@ -99,7 +99,7 @@ async def test_redelivered_message_runs_once(tmp_path) -> None:
         first = await run.webhook("/status 7", message_id="dup-1")
         second = await run.webhook("/status 7", message_id="dup-1")
         assert first.json()["command"]["status"] == "completed"
-        assert second.json() == {"command": None, "replies": []}
+        assert second.json() == {"command": None, "replies": [], "duplicate": True}
         assert len([r for r in run.backend.requests if r.path.endswith("/orders/7")]) == 1
         assert len(await run.rows()) == 1
 
@@ -282,3 +282,24 @@ async def test_a_typo_is_rejected_not_failed_and_offers_the_corrected_command(tm
         assert fixed["command"]["status"] == "completed"
         metrics = (await run.client.get(f"{run.base}/metrics")).text
         assert 'commandlang_commands_total{command="unknown",status="rejected"} 1' in metrics
+
+
+async def test_a_webhook_redelivery_runs_once_and_says_it_is_a_duplicate(tmp_path) -> None:
+    """A script that retries after losing the answer can tell "already taken" from "not a command"."""
+    async with running_service(tmp_path, REGISTRY) as run:
+        first = (await run.webhook("/status 5", message_id="m-retry")).json()
+        assert first["command"]["status"] == "completed" and "duplicate" not in first
+        again = (await run.webhook("/status 5", message_id="m-retry")).json()
+        assert again == {"command": None, "replies": [], "duplicate": True}
+        chat = (await run.webhook("hello there", message_id="m-chat")).json()
+        assert chat == {"command": None, "replies": []}
+        assert len([row for row in await run.rows() if row["command"] == "status"]) == 1
+
+
+async def test_sync_token_without_a_sign_in_channel_says_why(tmp_path) -> None:
+    async with running_service(tmp_path, REGISTRY) as run:
+        answer = await run.client.post(
+            f"{run.base}/sync/token", json={"conversation": "c1"}, headers={"authorization": "Bearer x"}
+        )
+        assert answer.status_code == 501
+        assert "commandlang token" in answer.json()["error"] and "GENESYS_CLIENT_ID" in answer.json()["error"]
