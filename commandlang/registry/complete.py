@@ -281,7 +281,7 @@ def _values(arg: ArgSpec, typed: str, start: int) -> tuple[tuple[Suggestion, ...
         return tuple(found), start
     if name == "bool":
         found = [
-            Suggestion(word, word, arg.help or EXPECTED["bool"], "value")
+            Suggestion(word, word, arg.help or EXPECTED["bool"], "choice")  # a closed set, like an enum's
             for pair in _BOOL_VALUES
             for word in pair
             if word.startswith(folded)
