@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -115,12 +116,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     skipped = terminalreporter.stats.get("skipped", [])
     if not skipped:
         return
-    reasons: dict[str, int] = {}
-    for report in skipped:
-        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        reasons[reason.removeprefix("Skipped: ")] = reasons.get(reason.removeprefix("Skipped: "), 0) + 1
+    reasons = Counter(
+        (report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)).removeprefix("Skipped: ")
+        for report in skipped
+    )
     terminalreporter.section("tests this machine could not run")
-    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+    for reason, count in reasons.most_common():
         terminalreporter.write_line(f"{count:4d} skipped: {reason}")
         for what, command in _BRINGS_IN.items():
             if what in reason:
