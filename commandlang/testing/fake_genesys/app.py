@@ -29,8 +29,9 @@ from ...channels.genesys.models import (
     OutgoingBotMessage,
     UploadMediaRequest,
 )
+from .conversation import error_body
 from .state import FakeGenesys, FakeMedia, RecordedRequest, known_topic, new_id
-from .checks import error_body, forbidden, get_queue
+from .checks import forbidden, get_queue
 from .ratelimit import rate_limited
 from .websocket import channel_socket
 from . import bots

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .conversation import new_id
+from .conversation import error_body
 from .people import FakeUser
 
 if TYPE_CHECKING:
@@ -82,19 +82,6 @@ class FakeOrg:
 def entity_id(name: str) -> str:
     """The fake's stable id for a group or role name (a UUID, as Genesys's are)."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fake-genesys:{name}"))
-
-
-def error_body(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
-    """The ErrorBody JSON every Genesys API error answers with."""
-    return {
-        "message": message,
-        "code": code,
-        "status": status,
-        "contextId": new_id(),
-        "details": [],
-        "errors": [],
-        **extra,
-    }
 
 
 def forbidden(fake: "FakeGenesys", method: str, path: str) -> tuple[int, Any, dict[str, str]] | None:
