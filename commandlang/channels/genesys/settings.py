@@ -91,7 +91,7 @@ class GenesysSettings:
     def from_config(cls, config: Any) -> GenesysSettings:
         """From the runtime's `ServiceConfig` (its `genesys_*` fields)."""
         env = {
-            name.upper(): str(getattr(config, name.lower(), "") or "")
+            name: str(getattr(config, name.lower(), "") or "")
             for name in (
                 "GENESYS_REGION",
                 "GENESYS_CLIENT_ID",
