@@ -91,7 +91,7 @@ class GenesysSettings:
     def from_config(cls, config: Any) -> GenesysSettings:
         """From the runtime's `ServiceConfig` (its `genesys_*` fields)."""
         env = {
-            name.upper(): str(getattr(config, name.lower(), "") or "")
+            name: str(getattr(config, name.lower(), "") or "")
             for name in (
                 "GENESYS_REGION",
                 "GENESYS_CLIENT_ID",
@@ -117,16 +117,23 @@ class GenesysSettings:
         return cls.from_env(env)
 
 
-def _api_rate(value: str | None) -> int:
+def _per_minute(name: str, value: str | None, default: int, what: str, minimum: int, floor: str) -> int:
+    """A `GENESYS_*` count a minute: `default` when unset; not a whole number or below `minimum` is refused."""
     if not value:
-        return DEFAULT_API_RATE
+        return default
     try:
         rate = int(value)
     except ValueError:
-        raise ValueError(f"GENESYS_API_RATE must be a whole number of requests a minute, got {value!r}") from None
-    if rate < 0:
-        raise ValueError("GENESYS_API_RATE must not be negative (0: no client-side limit)")
+        raise ValueError(f"{name} must be a whole number of {what} a minute, got {value!r}") from None
+    if rate < minimum:
+        raise ValueError(f"{name} {floor}")
     return rate
+
+
+def _api_rate(value: str | None) -> int:
+    return _per_minute(
+        "GENESYS_API_RATE", value, DEFAULT_API_RATE, "requests", 0, "must not be negative (0: no client-side limit)"
+    )
 
 
 def _grant(value: str | None) -> str:
@@ -137,15 +144,7 @@ def _grant(value: str | None) -> str:
 
 
 def _signin_rate(value: str | None) -> int:
-    if not value:
-        return DEFAULT_SIGNIN_RATE
-    try:
-        rate = int(value)
-    except ValueError:
-        raise ValueError(f"GENESYS_SIGNIN_RATE must be a whole number of look-ups a minute, got {value!r}") from None
-    if rate < 1:
-        raise ValueError("GENESYS_SIGNIN_RATE must be at least 1")
-    return rate
+    return _per_minute("GENESYS_SIGNIN_RATE", value, DEFAULT_SIGNIN_RATE, "look-ups", 1, "must be at least 1")
 
 
 def _max_retry_after(value: str | None) -> float:

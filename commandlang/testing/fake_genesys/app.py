@@ -29,6 +29,7 @@ from ...channels.genesys.models import (
     OutgoingBotMessage,
     UploadMediaRequest,
 )
+from .conversation import error_body
 from .state import FakeGenesys, FakeMedia, RecordedRequest, known_topic, new_id
 from .checks import forbidden, get_queue
 from .ratelimit import rate_limited
@@ -40,19 +41,6 @@ from ...errors import FakeGenesysError
 __all__ = ["FakeGenesysApp", "error_body"]
 
 Handler = Callable[[FakeGenesys, "Request"], Awaitable[tuple[int, Any]]]
-
-
-def error_body(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
-    """The ErrorBody JSON every Genesys API error answers with."""
-    return {
-        "message": message,
-        "code": code,
-        "status": status,
-        "contextId": new_id(),
-        "details": [],
-        "errors": [],
-        **extra,
-    }
 
 
 class ApiError(FakeGenesysError):

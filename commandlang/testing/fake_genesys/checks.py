@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
+from .conversation import error_body
 from .people import FakeUser
 
 if TYPE_CHECKING:
@@ -83,21 +84,6 @@ def entity_id(name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fake-genesys:{name}"))
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
-    # the ErrorBody shape of app.error_body, built here so this module does not import app.py (which imports it)
-    from .state import new_id
-
-    return {
-        "message": message,
-        "code": code,
-        "status": status,
-        "contextId": new_id(),
-        "details": [],
-        "errors": [],
-        **extra,
-    }
-
-
 def forbidden(fake: "FakeGenesys", method: str, path: str) -> tuple[int, Any, dict[str, str]] | None:
     """The 403 answer (status, ErrorBody, headers) when the org denies this request."""
     permission = fake.org.denied(method, path) if path.startswith("/api/v2/") else None
@@ -105,7 +91,7 @@ def forbidden(fake: "FakeGenesys", method: str, path: str) -> tuple[int, Any, di
         return None
     return (
         403,
-        _error(
+        error_body(
             403,
             "missing.permissions",
             f"Unable to perform the requested action. You are missing the following permission(s): [{permission}]",
@@ -120,5 +106,5 @@ async def get_queue(fake: "FakeGenesys", req: Any) -> tuple[int, Any]:
     queue_id = req.params["queueId"]
     name = fake.org.queues.get(queue_id)
     if name is None:
-        return 404, _error(404, "not.found", f"Queue {queue_id} not found")
+        return 404, error_body(404, "not.found", f"Queue {queue_id} not found")
     return 200, {"id": queue_id, "name": name, "selfUri": f"/api/v2/routing/queues/{queue_id}"}

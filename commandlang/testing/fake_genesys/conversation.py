@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["FakeMessage", "FakeAgent", "FakeConversation", "iso", "new_id"]
+__all__ = ["FakeMessage", "FakeAgent", "FakeConversation", "error_body", "iso", "new_id"]
 
 
 def iso(ts: float) -> str:
@@ -27,6 +27,19 @@ def iso(ts: float) -> str:
 def new_id() -> str:
     """A fresh id in the UUID form Genesys uses."""
     return str(uuid.uuid4())
+
+
+def error_body(status: int, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """The ErrorBody JSON every Genesys API error answers with."""
+    return {
+        "message": message,
+        "code": code,
+        "status": status,
+        "contextId": new_id(),
+        "details": [],
+        "errors": [],
+        **extra,
+    }
 
 
 @dataclass

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode
 
+from .conversation import error_body
+
 if TYPE_CHECKING:
     from .state import FakeGenesys
 
@@ -156,12 +158,6 @@ def _oauth_error(error: str, description: str) -> dict[str, Any]:
     return {"error": error, "description": description, "error_description": description}
 
 
-def _error(status: int, code: str, message: str) -> dict[str, Any]:
-    from .state import new_id
-
-    return {"message": message, "code": code, "status": status, "contextId": new_id(), "details": [], "errors": []}
-
-
 def _expand(req: Any) -> set[str]:
     return {part.strip() for part in req.query.get("expand", "").split(",") if part.strip()}
 
@@ -170,7 +166,7 @@ async def get_users_me(fake: FakeGenesys, req: Any) -> tuple[int, Any]:
     """`GET /api/v2/users/me`: the bearer's `UserMe` (a client-credentials token is refused)."""
     user_id = fake.user_tokens.get(req.headers.get("authorization", "")[7:].strip())
     if user_id is None:
-        return 400, _error(
+        return 400, error_body(
             400, "bad.request", "This request is not valid when using the Client Credentials OAuth grant"
         )
     return 200, fake.org.users[user_id].user_json(_expand(req), me=True)
@@ -180,7 +176,7 @@ async def get_user(fake: FakeGenesys, req: Any) -> tuple[int, Any]:
     """`GET /api/v2/users/{userId}` (`expand=groups,authorization`): `User`."""
     user = fake.org.users.get(req.params["userId"])
     if user is None:
-        return 404, _error(404, "not.found", f"User {req.params['userId']} not found")
+        return 404, error_body(404, "not.found", f"User {req.params['userId']} not found")
     return 200, user.user_json(_expand(req))
 
 
@@ -188,12 +184,12 @@ async def get_user_queues(fake: FakeGenesys, req: Any) -> tuple[int, Any]:
     """`GET /api/v2/users/{userId}/queues`: `UserQueueEntityListing`, paged."""
     user = fake.org.users.get(req.params["userId"])
     if user is None:
-        return 404, _error(404, "not.found", f"User {req.params['userId']} not found")
+        return 404, error_body(404, "not.found", f"User {req.params['userId']} not found")
     try:
         size = max(1, min(500, int(req.query.get("pageSize", "25"))))
         number = max(1, int(req.query.get("pageNumber", "1")))
     except ValueError:
-        return 400, _error(400, "bad.request", "pageSize and pageNumber must be integers")
+        return 400, error_body(400, "bad.request", "pageSize and pageNumber must be integers")
     queues = user.queues
     page = queues[(number - 1) * size : number * size]
     entities = [
