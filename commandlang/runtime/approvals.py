@@ -116,24 +116,18 @@ class ApprovalDesk:
                 message, call.command, call.masked_args(), "awaiting_approval", generation
             )
             record = replace(record, approval=approval)
-        question = Question(
+        question = Question.asked_by(
+            message,
             token=token,
             text=text,
             command=call.command,
             expires_at=now + approve.timeout,
-            channel=message.channel,
-            conversation_id=message.conversation_id,
-            participant_id=message.participant_id,
-            role=message.role,
-            message_id=message.message_id,
-            queue_id=message.queue_id,
             args=call.masked_args(),
             kind="approve",
             command_id=record.id,
             roles=roles,
             asked_at=now,
             user_id=person_of(message) if person_of(message) != message.participant_id else None,
-            language=message.language,
         )
         # The question first: a record that waits must always have a question whose expiry ends it.
         dropped = await self._store.put_question(self._seal.seal(question), self._limit())
