@@ -44,18 +44,10 @@ def answer(
 ) -> Answer:
     """The success or error reply for `outcome` (None: a command without a backend call), in `language`."""
     details: dict[str, Any] = outcome.to_context() if outcome is not None else {}
-    if outcome is None or isinstance(outcome, Success):  # the one outcome that is ok
-        context = ReplyContext(
-            args=call.args,
-            result=details.get("json"),
-            status=details.get("status"),
-            user=user,
-            conversation_id=conversation_id,
-            language=language,
-        )
-        return Answer(renderer.render(call.spec, "success", context), "completed", None)
-    scrubber = renderer.scrubber.for_call(call.spec, call.args)
-    error = {"code": outcome.code, "message": scrubber.message(outcome.user_message)}
+    error: dict[str, Any] | None = None
+    if outcome is not None and not isinstance(outcome, Success):  # Success is the one outcome that is ok
+        scrubber = renderer.scrubber.for_call(call.spec, call.args)
+        error = {"code": outcome.code, "message": scrubber.message(outcome.user_message)}
     context = ReplyContext(
         args=call.args,
         result=details.get("json"),
@@ -65,6 +57,8 @@ def answer(
         conversation_id=conversation_id,
         language=language,
     )
+    if error is None:
+        return Answer(renderer.render(call.spec, "success", context), "completed", None)
     return Answer(
-        renderer.render(call.spec, "error", context), "timed_out" if outcome.code == "timeout" else "failed", error
+        renderer.render(call.spec, "error", context), "timed_out" if error["code"] == "timeout" else "failed", error
     )

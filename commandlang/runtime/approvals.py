@@ -44,7 +44,7 @@ from .store import CommandRecord, Store, StoreUnavailable
 if TYPE_CHECKING:
     from .lifecycle import CommandLifecycle
 
-__all__ = ["ApprovalDesk", "LateReplies", "holder_roles", "person_ids", "person_of"]
+__all__ = ["ApprovalDesk", "LateReplies", "person_ids", "person_of"]
 
 log = logging.getLogger("commandlang.runtime")
 
@@ -61,13 +61,7 @@ def person_of(message: InboundMessage) -> str:
 def person_ids(message: InboundMessage) -> frozenset[str]:
     """Who sent it: the participant id, and the channel's id of the person when it has one (a Genesys
     agent's user id, the same in every conversation, where participant ids are not)."""
-    user = message.metadata.get("user_id")
-    return frozenset((message.participant_id, user) if isinstance(user, str) and user else (message.participant_id,))
-
-
-def holder_roles(message: InboundMessage) -> frozenset[str]:
-    """Every role the sender holds: the message's role and the channel's extra ones (a supervisor is an agent too)."""
-    return message.held_roles
+    return frozenset((message.participant_id, person_of(message)))
 
 
 class ApprovalDesk:
@@ -103,37 +97,30 @@ class ApprovalDesk:
         now = self._clock()
         token = secrets.token_hex(6)
         roles = tuple(sorted(approve.roles))
+        requester, expires_at, args = person_of(message), now + approve.timeout, call.masked_args()
         approval = {
             "id": token,
             "roles": list(roles),
-            "requested_by": person_of(message),  # what the panel compares with a token's agent
-            "expires_at": now + approve.timeout,
+            "requested_by": requester,  # what the panel compares with a token's agent
+            "expires_at": expires_at,
         }
         if waiting is not None:
-            record = replace(waiting.moved("awaiting_approval", now, approval=approval), args=call.masked_args())
+            record = replace(waiting.moved("awaiting_approval", now, approval=approval), args=args)
         else:
-            record = self._lifecycle.new_record(
-                message, call.command, call.masked_args(), "awaiting_approval", generation
-            )
+            record = self._lifecycle.new_record(message, call.command, args, "awaiting_approval", generation)
             record = replace(record, approval=approval)
-        question = Question(
+        question = Question.asked_by(
+            message,
             token=token,
             text=text,
             command=call.command,
-            expires_at=now + approve.timeout,
-            channel=message.channel,
-            conversation_id=message.conversation_id,
-            participant_id=message.participant_id,
-            role=message.role,
-            message_id=message.message_id,
-            queue_id=message.queue_id,
-            args=call.masked_args(),
+            expires_at=expires_at,
+            args=args,
             kind="approve",
             command_id=record.id,
             roles=roles,
             asked_at=now,
-            user_id=person_of(message) if person_of(message) != message.participant_id else None,
-            language=message.language,
+            user_id=requester if requester != message.participant_id else None,
         )
         # The question first: a record that waits must always have a question whose expiry ends it.
         dropped = await self._store.put_question(self._seal.seal(question), self._limit())
@@ -158,7 +145,7 @@ class ApprovalDesk:
             nothing = N_("Nothing is waiting for approval with that code: it was answered already, or expired.")
             await job.deliver(Reply(text=t(nothing)))
             return
-        refusal = self.refusal(waiting, person_ids(message), holder_roles(message), t)
+        refusal = self.refusal(waiting, person_ids(message), message.held_roles, t)
         if refusal is not None:
             self._metrics.approvals.inc(waiting.command, "refused")
             log.info(

@@ -70,20 +70,14 @@ class ConfirmationBook:
     ) -> tuple[Question, Sequence[Question]]:
         """Record a new question for `message` (its `awaiting_confirmation` record: `command_id`); returns
         it and the old ones forgotten for it (replaced, or past the bound)."""
-        question = Question(
+        question = Question.asked_by(
+            message,
             token=secrets.token_hex(5),
             text=text,
             command=command,
             expires_at=self._clock() + self.ttl,
-            channel=message.channel,
-            conversation_id=message.conversation_id,
-            participant_id=message.participant_id,
-            role=message.role,
-            message_id=message.message_id,
-            queue_id=message.queue_id,
             args=dict(args or {}),
             command_id=command_id,
-            language=message.language,
         )
         return question, await self.store.put_question(self.seal.seal(question), self.limit)
 

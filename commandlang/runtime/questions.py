@@ -20,7 +20,10 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping
+
+if TYPE_CHECKING:
+    from .messages import InboundMessage
 
 __all__ = ["Question", "QuestionKey", "Answer", "approval_key", "question_key_text", "token_matches"]
 
@@ -73,6 +76,21 @@ class Question:
         if self.kind == "approve":
             return approval_key(self.token)
         return (self.channel, self.conversation_id, self.participant_id)
+
+    @staticmethod
+    def asked_by(message: InboundMessage, **fields: Any) -> Question:
+        """A question asked of `message`'s place and identity (channel, conversation, participant, role,
+        message and queue ids, language), with the rest of its `fields` as given."""
+        return Question(
+            channel=message.channel,
+            conversation_id=message.conversation_id,
+            participant_id=message.participant_id,
+            role=message.role,
+            message_id=message.message_id,
+            queue_id=message.queue_id,
+            language=message.language,
+            **fields,
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))

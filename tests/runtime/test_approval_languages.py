@@ -13,9 +13,12 @@ from commandlang.runtime.metrics import Metrics
 
 from .approval_support import REGISTRY, calls
 from .support import running_service
+from .test_approval_pipeline import REGISTRY as PIPELINE_REGISTRY
 from .test_approval_pipeline import Events, Sink, message, pipeline_on
 
-GERMAN = REGISTRY.replace("settings: {roles: [supervisor]}", "settings: {roles: [supervisor], languages: [en, de]}")
+IN_GERMAN = ("settings: {roles: [supervisor]}", "settings: {roles: [supervisor], languages: [en, de]}")
+GERMAN = REGISTRY.replace(*IN_GERMAN)
+GERMAN_PIPELINE = PIPELINE_REGISTRY.replace(*IN_GERMAN)
 
 
 async def test_an_approval_in_german_speaks_german_to_everyone(tmp_path) -> None:
@@ -61,18 +64,8 @@ async def test_an_approval_in_german_speaks_german_to_everyone(tmp_path) -> None
 @pytest.mark.mock_clock
 @pytest.mark.deadline(4 * 3600)
 async def test_the_requester_hears_of_a_timeout_in_their_language(tmp_path: Path) -> None:
-    registry = """
-version: 1
-settings: {roles: [supervisor], languages: [en, de]}
-commands:
-  credit:
-    summary: A goodwill credit
-    args:
-      amount: {type: decimal, positional: true, required: true}
-    approve: {roles: [supervisor]}
-"""
     events, sink, metrics = Events(), Sink(), Metrics()
-    async with pipeline_on(tmp_path, events, sink, metrics, registry) as pipeline:
+    async with pipeline_on(tmp_path, events, sink, metrics, GERMAN_PIPELINE) as pipeline:
         asked = await pipeline.submit(message("/credit 250", language="de"))
         await asked.done.wait()
         await trio.sleep(31 * 60)

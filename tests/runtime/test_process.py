@@ -135,52 +135,31 @@ def _post_quietly(base: str) -> None:
         pass  # the server died under the request, as intended
 
 
-def test_a_broken_registry_stops_the_start_with_its_findings(tmp_path: Path) -> None:
-    (tmp_path / "commands.yaml").write_text("version: 1\ncommands:\n  x:\n    args: {n: integr}\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "commandlang",
-            "serve",
-            "--port",
-            "0",
-            "--sync-port",
-            "0",
-            "--db",
-            str(tmp_path / "s.db"),
-        ],
-        cwd=tmp_path,
-        env=env,
+def _serve_once(cwd: Path, args: list[str], env: dict[str, str] | None = None, timeout: float = 30):
+    """`commandlang serve` on ports 0 with `args`, run to its end (for a start that must fail)."""
+    return subprocess.run(
+        [sys.executable, "-m", "commandlang", "serve", "--port", "0", "--sync-port", "0", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=timeout,
     )
+
+
+def test_a_broken_registry_stops_the_start_with_its_findings(tmp_path: Path) -> None:
+    (tmp_path / "commands.yaml").write_text("version: 1\ncommands:\n  x:\n    args: {n: integr}\n")
+    result = _serve_once(tmp_path, ["--db", str(tmp_path / "s.db")])
     assert result.returncode == 2
     assert "commands.yaml:4:" in result.stderr and "unknown_type" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_an_unreachable_redis_stops_the_start_with_one_clear_line(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COMMANDLANG_REDIS_URL": f"unix://{tmp_path}/no-redis-here.sock"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "commandlang",
-            "serve",
-            "--port",
-            "0",
-            "--sync-port",
-            "0",
-            "--registry",
-            str(ROOT / "commands.yaml"),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
+    result = _serve_once(
+        tmp_path,
+        ["--registry", str(ROOT / "commands.yaml")],
+        {"COMMANDLANG_REDIS_URL": f"unix://{tmp_path}/no-redis-here.sock"},
         timeout=60,
     )
     assert result.returncode == 2

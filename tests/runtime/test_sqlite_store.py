@@ -18,23 +18,8 @@ import trio
 
 from commandlang.runtime.questions import Question
 from commandlang.runtime.sqlite import SqliteStore
-from commandlang.runtime.store import CommandRecord, StaleTransition, StoreUnavailable, record_body
-
-
-def record(command_id: str, conversation: str = "c1", status: str = "pending", now: float = 100.0) -> CommandRecord:
-    return CommandRecord(
-        id=command_id,
-        conversation_id=conversation,
-        command="refund",
-        args={"order": 1, "card": "****1111"},
-        status=status,
-        actor="p1",
-        role="agent",
-        channel="webhook",
-        message_id=f"m-{command_id}",
-        created_at=now,
-        updated_at=now,
-    )
+from commandlang.runtime.store import StaleTransition, StoreUnavailable, record_body
+from tests.runtime.support import sample_record as record
 
 
 async def open_store(nursery: trio.Nursery, path: Path, **kw) -> SqliteStore:
