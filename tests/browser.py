@@ -11,12 +11,13 @@ import itertools
 import json
 import os
 import subprocess
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import pytest
 import trio
-from trio_websocket import WebSocketConnection
+from trio_websocket import WebSocketConnection, open_websocket_url
 
 CHROMIUM = os.environ.get("COMMANDLANG_TEST_CHROMIUM", "/usr/bin/chromium")  # e.g. google-chrome elsewhere
 
@@ -138,3 +139,16 @@ async def start_chromium(profile: Path) -> tuple[trio.Process, str]:
             await trio.sleep(0.05)
     port, path = active.read_text().splitlines()[:2]
     return process, f"ws://127.0.0.1:{port}{path}"
+
+
+@asynccontextmanager
+async def chromium(profile: Path) -> AsyncIterator[WebSocketConnection]:
+    """Headless Chromium for the block: its browser DevTools WebSocket, and the process killed after."""
+    process, devtools_url = await start_chromium(profile)
+    try:
+        async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
+            yield ws
+    finally:
+        process.kill()
+        with trio.move_on_after(5):
+            await process.wait()
