@@ -13,7 +13,7 @@ import os
 import subprocess
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 import trio
@@ -25,6 +25,16 @@ needs_chromium = pytest.mark.skipif(
     not os.path.exists(CHROMIUM),
     reason=f"needs headless Chromium at {CHROMIUM} (apt: chromium; or set COMMANDLANG_TEST_CHROMIUM)",
 )
+
+
+async def wait_until(evaluate: Callable[[str], Awaitable[Any]], expression: str, expected: Any, timeout: float) -> None:
+    """Evaluate `expression` every 50 ms until it is `expected`; AssertionError with the last value after `timeout`."""
+    value = None
+    with trio.move_on_after(timeout):
+        while (value := await evaluate(expression)) != expected:
+            await trio.sleep(0.05)
+        return
+    raise AssertionError(f"{expression} is {value!r}, expected {expected!r}")
 
 
 class DevTools:
@@ -57,12 +67,7 @@ class DevTools:
         return result["result"].get("value")
 
     async def wait_for(self, expression: str, expected: Any, timeout: float = 5.0) -> None:
-        value = None
-        with trio.move_on_after(timeout):
-            while (value := await self.evaluate(expression)) != expected:
-                await trio.sleep(0.05)
-            return
-        raise AssertionError(f"{expression} is {value!r}, expected {expected!r}")
+        await wait_until(self.evaluate, expression, expected, timeout)
 
     async def type_text(self, text: str) -> None:
         """Type as a person does: one key event per character into the focused element."""

@@ -19,7 +19,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from tests.browser import DevTools, chromium, needs_chromium
+from tests.browser import DevTools, chromium, needs_chromium, wait_until
 
 from .signin_support import signin_service
 from .test_signin_browser import desktop_app, frame_context, in_context, main_world
@@ -37,12 +37,7 @@ class Widget:
         return await in_context(self.page, self.context, expression, gesture=gesture)
 
     async def wait_for(self, expression: str, expected: Any, timeout: float = 10.0) -> None:
-        value = None
-        with trio.move_on_after(timeout):
-            while (value := await self.evaluate(expression)) != expected:
-                await trio.sleep(0.05)
-            return
-        raise AssertionError(f"{expression} is {value!r}, expected {expected!r}")
+        await wait_until(self.evaluate, expression, expected, timeout)
 
     async def click(self, selector: str) -> None:
         """A real mouse click: the iframe's place in the desktop page plus the element's in the panel."""
