@@ -11,10 +11,9 @@ import itertools
 import json
 import os
 import subprocess
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 import trio
@@ -26,6 +25,16 @@ needs_chromium = pytest.mark.skipif(
     not os.path.exists(CHROMIUM),
     reason=f"needs headless Chromium at {CHROMIUM} (apt: chromium; or set COMMANDLANG_TEST_CHROMIUM)",
 )
+
+
+async def wait_until(evaluate: Callable[[str], Awaitable[Any]], expression: str, expected: Any, timeout: float) -> None:
+    """Evaluate `expression` every 50 ms until it is `expected`; AssertionError with the last value after `timeout`."""
+    value = None
+    with trio.move_on_after(timeout):
+        while (value := await evaluate(expression)) != expected:
+            await trio.sleep(0.05)
+        return
+    raise AssertionError(f"{expression} is {value!r}, expected {expected!r}")
 
 
 class DevTools:
@@ -58,12 +67,7 @@ class DevTools:
         return result["result"].get("value")
 
     async def wait_for(self, expression: str, expected: Any, timeout: float = 5.0) -> None:
-        value = None
-        with trio.move_on_after(timeout):
-            while (value := await self.evaluate(expression)) != expected:
-                await trio.sleep(0.05)
-            return
-        raise AssertionError(f"{expression} is {value!r}, expected {expected!r}")
+        await wait_until(self.evaluate, expression, expected, timeout)
 
     async def type_text(self, text: str) -> None:
         """Type as a person does: one key event per character into the focused element."""
@@ -143,13 +147,20 @@ async def start_chromium(profile: Path) -> tuple[trio.Process, str]:
 
 
 @asynccontextmanager
-async def open_page(profile: Path) -> AsyncIterator[DevTools]:
-    """Headless Chromium with its DevTools connection open; the browser is killed (and reaped) on exit."""
+async def chromium(profile: Path) -> AsyncIterator[WebSocketConnection]:
+    """Headless Chromium for the block: its browser DevTools WebSocket, and the process killed (and reaped) after."""
     process, devtools_url = await start_chromium(profile)
     try:
         async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
-            yield DevTools(ws)
+            yield ws
     finally:
         process.kill()
         with trio.move_on_after(5):
             await process.wait()
+
+
+@asynccontextmanager
+async def open_page(profile: Path) -> AsyncIterator[DevTools]:
+    """`chromium`, with the DevTools connection wrapped for the page helpers."""
+    async with chromium(profile) as ws:
+        yield DevTools(ws)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from ..errors import SyncError
+from ..registry.loader import ROLE_NAME  # a token's roles are the registry's role names
 
 __all__ = [
     "SyncToken",
@@ -39,7 +40,6 @@ __all__ = [
 ]
 
 _SCOPE = re.compile(r"^(?:\*|conversation:[^\s]+|queue:[^\s]+)$")
-_ROLE = re.compile(r"[a-z][a-z0-9_-]{0,63}")  # a registry role name (registry/loader.py's ROLE_NAME)
 DEFAULT_ROLES = ("agent",)
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _TTL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -85,7 +85,7 @@ def check_scope(scope: str) -> str:
 
 def check_role(role: str) -> str:
     """Return `role` if it is a role name (lower-case, like `supervisor`); raise ValueError otherwise."""
-    if not isinstance(role, str) or not _ROLE.fullmatch(role):
+    if not isinstance(role, str) or not ROLE_NAME.fullmatch(role):
         raise ValueError(f"bad role {role!r}: expected a lower-case name like supervisor")
     return role
 

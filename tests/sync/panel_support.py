@@ -19,7 +19,6 @@ from typing import Any, AsyncIterator
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
-from trio_websocket import open_websocket_url
 
 from commandlang.registry import load_spec
 from commandlang.registry.outline import registry_outline
@@ -28,7 +27,7 @@ from commandlang.runtime.sqlite import SqliteStore
 from commandlang.sync.hub import SyncHub
 from commandlang.sync.panel import panel_app
 from commandlang.sync.tokens import TokenError, verify_token
-from tests.browser import DevTools, start_chromium
+from tests.browser import DevTools, chromium
 
 from .support import SECRET, FakeRuntime
 
@@ -208,15 +207,11 @@ async def panel_world(tmp_path: Path) -> AsyncIterator[PanelWorld]:
         config.bind = ["127.0.0.1:0"]
         config.accesslog = config.errorlog = None
         binds = await nursery.start(hypercorn_serve, routes, config)
-        process, devtools_url = await start_chromium(tmp_path / "profile")
         try:
-            async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
+            async with chromium(tmp_path / "profile") as ws:
                 page = DevTools(ws)
                 yield PanelWorld(binds[0], f"ws://127.0.0.1:{port}/sync", runtime, routes, page)
         finally:
-            process.kill()
-            with trio.move_on_after(5):
-                await process.wait()
             with trio.CancelScope(shield=True):
                 await hub.aclose()
                 await store.aclose()

@@ -93,6 +93,15 @@ async def running_hub(path: Path, port: int = 0, **hub_options: Any) -> AsyncIte
                 await store.aclose()
 
 
+async def first_frame(url: str, scopes: list[str]) -> dict:
+    """Say hello with a token for exactly `scopes` (no resume) and return the first frame the hub sends."""
+    async with open_websocket_url(url) as ws:
+        await ws.send_message(
+            json.dumps({"type": "hello", "token": token(*scopes), "subscribe": scopes, "resume_after": None})
+        )
+        return json.loads(await ws.get_message())
+
+
 async def refused_with(url: str, hello: dict[str, Any]) -> tuple[int, str, list[str]]:
     """Send a hello and return (close code, reason, frames received before the close)."""
     received: list[str] = []

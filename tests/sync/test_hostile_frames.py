@@ -8,16 +8,8 @@ from pathlib import Path
 import trio
 from trio_websocket import ConnectionClosed, open_websocket_url
 
-from .support import FakeRuntime, refused_with, running_hub, token
+from .support import FakeRuntime, first_frame, refused_with, running_hub, token
 from .test_resilience import masked_frame, raw_session, server_frames
-
-
-async def _first_frame(url: str, scopes: list[str]) -> dict:
-    async with open_websocket_url(url) as ws:
-        await ws.send_message(
-            json.dumps({"type": "hello", "token": token(*scopes), "subscribe": scopes, "resume_after": None})
-        )
-        return json.loads(await ws.get_message())
 
 
 async def _refused_raw(url: str, text: str) -> tuple[int, str, list[str]]:
@@ -38,7 +30,7 @@ async def test_a_deeply_nested_hello_gets_4400_and_the_hub_serves_on(tmp_path: P
             for document in ("[" * 60_000, '{"type": "hello", "subscribe": ' + "[" * 30_000 + "]" * 30_000 + "}"):
                 code, reason, frames = await _refused_raw(url, document)  # 60,000 deep fits the 64 KiB frame limit
                 assert (code, reason, frames) == (4400, "bad hello: nested deeper than 64 levels", [])
-            assert (await _first_frame(url, ["*"]))["type"] == "snapshot"
+            assert (await first_frame(url, ["*"]))["type"] == "snapshot"
 
 
 async def test_lone_surrogates_in_any_hello_field_get_4400_with_where_they_are(tmp_path: Path) -> None:
@@ -57,7 +49,7 @@ async def test_lone_surrogates_in_any_hello_field_get_4400_with_where_they_are(t
                 code, reason, frames = await _refused_raw(url, text)
                 assert (code, frames) == (4400, [])
                 assert reason == f"bad hello: lone surrogate {escape} at character {text.index(escape) + 1}"
-            assert (await _first_frame(url, ["conversation:c1"]))["type"] == "snapshot"
+            assert (await first_frame(url, ["conversation:c1"]))["type"] == "snapshot"
 
 
 async def test_other_undecodable_hellos_get_4400_saying_what_is_wrong(tmp_path: Path) -> None:
@@ -89,7 +81,7 @@ async def test_invalid_utf8_in_a_text_frame_closes_with_1007_before_or_after_the
                 assert close, "the hub hung up without a close frame"
                 assert int.from_bytes(close[0][:2], "big") == 1007  # RFC 6455: invalid frame payload data
                 assert b"utf-8" in close[0][2:].lower(), close[0]  # with a reason saying so
-            assert (await _first_frame(url, ["*"]))["type"] == "snapshot"
+            assert (await first_frame(url, ["*"]))["type"] == "snapshot"
 
 
 async def test_hostile_frames_after_the_hello_are_ignored_and_the_session_stays_live(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from commandlang.sync import Snapshot, StateChange, SyncAuthError, SyncClient
 from commandlang.sync.tokens import issue_token
-from .support import SECRET, FakeRuntime, refused_with, running_hub, token
+from .support import SECRET, FakeRuntime, first_frame, refused_with, running_hub, token
 
 RANK = {status: index for index, status in enumerate(STATUSES)}
 
@@ -78,18 +78,7 @@ async def test_snapshot_holds_the_commands_in_scope(tmp_path: Path) -> None:
         await runtime.create("a", "c1")
         await runtime.create("b", "c2")
         await runtime.move("a", "executing")
-        async with open_websocket_url(url) as ws:
-            await ws.send_message(
-                json.dumps(
-                    {
-                        "type": "hello",
-                        "token": token("conversation:c1"),
-                        "subscribe": ["conversation:c1"],
-                        "resume_after": None,
-                    }
-                )
-            )
-            snapshot = json.loads(await ws.get_message())
+        snapshot = await first_frame(url, ["conversation:c1"])
         assert snapshot["type"] == "snapshot" and snapshot["seq"] == 3
         assert [(c["id"], c["status"], c["version"]) for c in snapshot["commands"]] == [("a", "executing", 2)]
 
@@ -103,18 +92,7 @@ async def test_a_conversation_snapshot_is_not_crowded_out_by_busier_conversation
             await runtime.move(f"mine{n}", "completed")
         for n in range(20):
             await runtime.create(f"busy{n}", "c-busy")
-        async with open_websocket_url(url) as ws:
-            await ws.send_message(
-                json.dumps(
-                    {
-                        "type": "hello",
-                        "token": token("conversation:c1"),
-                        "subscribe": ["conversation:c1"],
-                        "resume_after": None,
-                    }
-                )
-            )
-            snapshot = json.loads(await ws.get_message())
+        snapshot = await first_frame(url, ["conversation:c1"])
         assert [c["id"] for c in snapshot["commands"]] == ["mine0", "mine1", "mine2"] and snapshot["seq"] == 29
 
 
@@ -127,18 +105,7 @@ async def test_a_queue_snapshot_is_not_crowded_out_by_busier_queues(tmp_path: Pa
             await runtime.move(f"mine{n}", "completed")
         for n in range(20):
             await runtime.create(f"busy{n}", "c-busy", queue="q-busy")
-        async with open_websocket_url(url) as ws:
-            await ws.send_message(
-                json.dumps(
-                    {
-                        "type": "hello",
-                        "token": token("queue:q-billing"),
-                        "subscribe": ["queue:q-billing"],
-                        "resume_after": None,
-                    }
-                )
-            )
-            snapshot = json.loads(await ws.get_message())
+        snapshot = await first_frame(url, ["queue:q-billing"])
         assert [c["id"] for c in snapshot["commands"]] == ["mine0", "mine1", "mine2"] and snapshot["seq"] == 29
 
 

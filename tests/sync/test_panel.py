@@ -18,13 +18,12 @@ import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 from syrupy.assertion import SnapshotAssertion
-from trio_websocket import open_websocket_url
 
 from commandlang.runtime.sqlite import SqliteStore
 from commandlang.sync.hub import SyncHub
 from commandlang.sync.panel import panel_app, panel_response
 from commandlang.sync.tokens import issue_token
-from tests.browser import DevTools, needs_chromium, start_chromium
+from tests.browser import DevTools, chromium, needs_chromium
 
 from .panel_support import CARD_TEXT, CARDS, NO_SIDEWAYS_SCROLL, open_panel, panel_world
 from .support import SECRET, FakeRuntime, token
@@ -82,40 +81,32 @@ async def test_panel_in_chromium_shows_states_live_across_a_hub_restart(tmp_path
         await runtime.create("a", "c1")
         await runtime.create("other", "c2")
 
-        process, devtools_url = await start_chromium(tmp_path / "profile")
-        try:
-            async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
-                page = DevTools(ws)
-                await page.open(
-                    f"{http}/panel?conversation=c1&sync=ws://127.0.0.1:{port}/sync#token={token('conversation:c1')}"
-                )
-                await page.wait_for(ROWS, [["a", "pending"]], timeout=10)
-                await page.wait_for("document.body.dataset.connection", "live")
-                await runtime.move("a", "executing")
-                await page.wait_for(ROWS, [["a", "executing"]])
-                await page.evaluate("window.sameDocument = true")
+        async with chromium(tmp_path / "profile") as ws:
+            page = DevTools(ws)
+            await page.open(
+                f"{http}/panel?conversation=c1&sync=ws://127.0.0.1:{port}/sync#token={token('conversation:c1')}"
+            )
+            await page.wait_for(ROWS, [["a", "pending"]], timeout=10)
+            await page.wait_for("document.body.dataset.connection", "live")
+            await runtime.move("a", "executing")
+            await page.wait_for(ROWS, [["a", "executing"]])
+            await page.evaluate("window.sameDocument = true")
 
-                hub_scope.cancel()  # kill the hub; the page notices and keeps retrying
-                await page.wait_for("document.body.dataset.connection", "reconnecting")
-                seq = await page.evaluate("document.body.dataset.lastSeq")
-                assert f"resuming after #{seq}" in await page.evaluate(
-                    "document.getElementById('connection').textContent"
-                )
-                await runtime.move("a", "failed")  # committed while no hub is up: replayed on resume
-                hub, _ = await nursery.start(hub_life, port)
-                runtime.hub = hub
-                await runtime.create("b", "c1")
-                await page.wait_for(ROWS, [["b", "pending"], ["a", "failed"]], timeout=10)  # newest first
-                await page.wait_for("document.body.dataset.connection", "live")
-                assert await page.evaluate("window.sameDocument") is True  # no reload
-                assert (
-                    await page.evaluate("document.querySelector('li[data-command-id=a] .error').textContent")
-                    == "the refund service said no"
-                )
-        finally:
-            process.kill()
-            with trio.move_on_after(5):
-                await process.wait()
+            hub_scope.cancel()  # kill the hub; the page notices and keeps retrying
+            await page.wait_for("document.body.dataset.connection", "reconnecting")
+            seq = await page.evaluate("document.body.dataset.lastSeq")
+            assert f"resuming after #{seq}" in await page.evaluate("document.getElementById('connection').textContent")
+            await runtime.move("a", "failed")  # committed while no hub is up: replayed on resume
+            hub, _ = await nursery.start(hub_life, port)
+            runtime.hub = hub
+            await runtime.create("b", "c1")
+            await page.wait_for(ROWS, [["b", "pending"], ["a", "failed"]], timeout=10)  # newest first
+            await page.wait_for("document.body.dataset.connection", "live")
+            assert await page.evaluate("window.sameDocument") is True  # no reload
+            assert (
+                await page.evaluate("document.querySelector('li[data-command-id=a] .error').textContent")
+                == "the refund service said no"
+            )
         await hub.aclose()
         await store.aclose()
         nursery.cancel_scope.cancel()

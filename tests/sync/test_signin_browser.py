@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 import trio
-from trio_websocket import open_websocket_url
 
 from commandlang.sync.tokens import verify_token
-from tests.browser import DevTools, needs_chromium, start_chromium
+from tests.browser import DevTools, chromium, needs_chromium
 
 from .signin_support import SYNC_SECRET, signin_service
 
@@ -44,46 +43,40 @@ async def test_pkce_sign_in_in_a_popup_gives_a_grant_renewed_before_it_expires(t
         fake.browser_user = "u-ann"
         conversation = fake.start_conversation(queue_id="q-support", user_id="u-ann")
         other = fake.start_conversation(queue_id="q-sales", user_id="u-bob")
-        process, devtools_url = await start_chromium(tmp_path / "profile")
-        try:
-            async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
-                page = DevTools(ws)
-                widget = (
-                    f"{run.base}/panel/signin.html?gcConversationId={conversation.id}"
-                    "&gcHostOrigin=https%3A%2F%2Fapps.mypurecloud.ie&gcTargetEnv=prod-euw1&gcLangTag=en-us"
-                )
-                await page.open(widget)
-                await page.wait_for("typeof window.commandlangSignIn", "function", timeout=10)
-                assert await page.evaluate("JSON.stringify(window.commandlangSignIn.page())") == json.dumps(
-                    {
-                        "conversation": conversation.id,
-                        "queue": None,
-                        "hostOrigin": "https://apps.mypurecloud.ie",
-                        "targetEnv": "prod-euw1",
-                        "lang": "en-us",
-                    },
-                    separators=(",", ":"),
-                )
-                grant = await sign_in(page, "{popup: true, onRenew: function (g) { window.renewed = g; }}")
-                assert not isinstance(grant, str), grant
-                assert grant["agent"] == "u-ann" and grant["scopes"] == [f"conversation:{conversation.id}"]
-                assert verify_token(SYNC_SECRET, grant["token"]).agent == "u-ann"
-                # the whole browser flow ran against the fake: authorize, then the PKCE exchange
-                authorize = fake.requests_to("/oauth/authorize")
-                assert [r.status for r in authorize] == [302]
-                assert fake.auth_codes == {}  # the code was exchanged (and used up)
+        async with chromium(tmp_path / "profile") as ws:
+            page = DevTools(ws)
+            widget = (
+                f"{run.base}/panel/signin.html?gcConversationId={conversation.id}"
+                "&gcHostOrigin=https%3A%2F%2Fapps.mypurecloud.ie&gcTargetEnv=prod-euw1&gcLangTag=en-us"
+            )
+            await page.open(widget)
+            await page.wait_for("typeof window.commandlangSignIn", "function", timeout=10)
+            assert await page.evaluate("JSON.stringify(window.commandlangSignIn.page())") == json.dumps(
+                {
+                    "conversation": conversation.id,
+                    "queue": None,
+                    "hostOrigin": "https://apps.mypurecloud.ie",
+                    "targetEnv": "prod-euw1",
+                    "lang": "en-us",
+                },
+                separators=(",", ":"),
+            )
+            grant = await sign_in(page, "{popup: true, onRenew: function (g) { window.renewed = g; }}")
+            assert not isinstance(grant, str), grant
+            assert grant["agent"] == "u-ann" and grant["scopes"] == [f"conversation:{conversation.id}"]
+            assert verify_token(SYNC_SECRET, grant["token"]).agent == "u-ann"
+            # the whole browser flow ran against the fake: authorize, then the PKCE exchange
+            authorize = fake.requests_to("/oauth/authorize")
+            assert [r.status for r in authorize] == [302]
+            assert fake.auth_codes == {}  # the code was exchanged (and used up)
 
-                await page.wait_for("!!window.renewed", True, timeout=30)
-                renewed = await page.evaluate("JSON.stringify(window.renewed)")
-                assert json.loads(renewed)["token"] != grant["token"]
+            await page.wait_for("!!window.renewed", True, timeout=30)
+            renewed = await page.evaluate("JSON.stringify(window.renewed)")
+            assert json.loads(renewed)["token"] != grant["token"]
 
-                # another agent's conversation: refused, and the page gets the reason
-                refused = await sign_in(page, f"{{popup: true, conversation: {json.dumps(other.id)}}}")
-                assert refused == f"error: you are not a participant of conversation {other.id} (403)"
-        finally:
-            process.kill()
-            with trio.move_on_after(5):
-                await process.wait()
+            # another agent's conversation: refused, and the page gets the reason
+            refused = await sign_in(page, f"{{popup: true, conversation: {json.dumps(other.id)}}}")
+            assert refused == f"error: you are not a participant of conversation {other.id} (403)"
 
 
 @needs_chromium
@@ -92,28 +85,22 @@ async def test_implicit_sign_in_by_redirect_in_a_top_level_page(tmp_path: Path) 
     async with signin_service(tmp_path, genesys_panel_grant="token") as (run, fake):
         fake.add_browser_client("panel-client", [f"{run.base}/panel/signin.html"], grant="token")
         fake.browser_user = "u-lee"
-        process, devtools_url = await start_chromium(tmp_path / "profile")
-        try:
-            async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
-                page = DevTools(ws)
-                await page.open(f"{run.base}/panel/signin.html?queue=q-sales")
-                await page.wait_for("typeof window.commandlangSignIn", "function", timeout=10)
-                await page.evaluate("window.commandlangSignIn({popup: false}); 'leaving'")
-                # the page went to the fake's login, came back with #access_token, and returned where it was
-                with trio.fail_after(15):
-                    while len(fake.requests_to("/oauth/authorize")) < 1:
-                        await trio.sleep(0.05)
-                await page.wait_for("location.search + location.hash", "?queue=q-sales", timeout=15)
-                await page.wait_for("typeof window.commandlangSignIn", "function", timeout=10)
-                grant = await sign_in(page, "{}")
-                assert not isinstance(grant, str), grant
-                assert grant["agent"] == "u-lee" and grant["scopes"] == ["queue:q-sales"]
-                assert grant["roles"] == ["agent", "supervisor"]
-                assert len(fake.requests_to("/oauth/authorize")) == 1  # the token this tab kept was used
-        finally:
-            process.kill()
-            with trio.move_on_after(5):
-                await process.wait()
+        async with chromium(tmp_path / "profile") as ws:
+            page = DevTools(ws)
+            await page.open(f"{run.base}/panel/signin.html?queue=q-sales")
+            await page.wait_for("typeof window.commandlangSignIn", "function", timeout=10)
+            await page.evaluate("window.commandlangSignIn({popup: false}); 'leaving'")
+            # the page went to the fake's login, came back with #access_token, and returned where it was
+            with trio.fail_after(15):
+                while len(fake.requests_to("/oauth/authorize")) < 1:
+                    await trio.sleep(0.05)
+            await page.wait_for("location.search + location.hash", "?queue=q-sales", timeout=15)
+            await page.wait_for("typeof window.commandlangSignIn", "function", timeout=10)
+            grant = await sign_in(page, "{}")
+            assert not isinstance(grant, str), grant
+            assert grant["agent"] == "u-lee" and grant["scopes"] == ["queue:q-sales"]
+            assert grant["roles"] == ["agent", "supervisor"]
+            assert len(fake.requests_to("/oauth/authorize")) == 1  # the token this tab kept was used
 
 
 def desktop_app(panel_url: str):
@@ -216,35 +203,27 @@ async def test_inside_the_agent_desktops_iframe_the_sign_in_uses_a_popup(tmp_pat
             )
             for holder in binds.values():
                 holder["panel"] = panel
-            process, devtools_url = await start_chromium(tmp_path / "profile")
-            try:
-                async with open_websocket_url(devtools_url, max_message_size=16 * 1024 * 1024) as ws:
-                    page = DevTools(ws)
-                    await page.open(binds["desktop"]["origin"] + "/")
-                    frame = await frame_context(page, run.base)
-                    # in the widget's own JS world (the iframe's), as the panel's Sign in button does
-                    context = await main_world(page, frame["id"])
-                    assert await in_context(page, context, "window.self !== window.top") is True
-                    grant = await in_context(
-                        page, context, f"window.commandlangSignIn(){SHOW}", gesture=True, wait=True
-                    )
-                    grant = json.loads(grant) if not grant.startswith("error: ") else grant
-                    assert not isinstance(grant, str), grant
-                    assert grant["agent"] == "u-ann" and grant["scopes"] == [f"conversation:{conversation.id}"]
-                    assert [r.status for r in fake.requests_to("/oauth/authorize")] == [302]
+            async with chromium(tmp_path / "profile") as ws:
+                page = DevTools(ws)
+                await page.open(binds["desktop"]["origin"] + "/")
+                frame = await frame_context(page, run.base)
+                # in the widget's own JS world (the iframe's), as the panel's Sign in button does
+                context = await main_world(page, frame["id"])
+                assert await in_context(page, context, "window.self !== window.top") is True
+                grant = await in_context(page, context, f"window.commandlangSignIn(){SHOW}", gesture=True, wait=True)
+                grant = json.loads(grant) if not grant.startswith("error: ") else grant
+                assert not isinstance(grant, str), grant
+                assert grant["agent"] == "u-ann" and grant["scopes"] == [f"conversation:{conversation.id}"]
+                assert [r.status for r in fake.requests_to("/oauth/authorize")] == [302]
 
-                    # the rogue desktop (another origin) is not allowed to frame the panel
-                    rogue = DevTools(ws)
-                    await rogue.open(binds["rogue"]["origin"] + "/")
-                    with trio.fail_after(10):
-                        while True:
-                            tree = await rogue.call("Page.getFrameTree")
-                            children = [c["frame"] for c in tree["frameTree"].get("childFrames", [])]
-                            if children and children[0].get("unreachableUrl", "").startswith(run.base):
-                                break  # Chromium shows its error page instead: frame-ancestors refused it
-                            await trio.sleep(0.1)
-            finally:
-                process.kill()
-                with trio.move_on_after(5):
-                    await process.wait()
+                # the rogue desktop (another origin) is not allowed to frame the panel
+                rogue = DevTools(ws)
+                await rogue.open(binds["rogue"]["origin"] + "/")
+                with trio.fail_after(10):
+                    while True:
+                        tree = await rogue.call("Page.getFrameTree")
+                        children = [c["frame"] for c in tree["frameTree"].get("childFrames", [])]
+                        if children and children[0].get("unreachableUrl", "").startswith(run.base):
+                            break  # Chromium shows its error page instead: frame-ancestors refused it
+                        await trio.sleep(0.1)
         nursery.cancel_scope.cancel()
