@@ -78,6 +78,11 @@ def is_template_file(value: Any) -> bool:
     return isinstance(value, str) and _TEMPLATE_FILE.match(value.strip()) is not None
 
 
+def declared_reply(spec: CommandSpec, kind: str) -> Any:
+    """What `spec` declares for its `kind` reply (success, error, confirm, ack): a file name, inline, or None."""
+    return {"success": spec.reply.success, "error": spec.reply.error, "confirm": spec.confirm, "ack": spec.ack}[kind]
+
+
 class ReplyRenderer:
     """Renders the replies of one registry's commands; holds the file cache."""
 
@@ -167,9 +172,7 @@ class ReplyRenderer:
 
     def template_for(self, spec: CommandSpec, kind: ReplyKind, language: str | None = None) -> Any:
         """The template structure declared for `kind` (`spec` already in `language`), or None for the default."""
-        declared = {"success": spec.reply.success, "error": spec.reply.error, "confirm": spec.confirm, "ack": spec.ack}[
-            kind
-        ]
+        declared = declared_reply(spec, kind)
         if declared is None:
             return None
         if is_template_file(declared):
@@ -242,12 +245,7 @@ class ReplyRenderer:
         try:
             return self.render_structure(spec, kind, template, ctx)
         except TemplateError as exc:
-            declared = {
-                "success": spec.reply.success,
-                "error": spec.reply.error,
-                "confirm": spec.confirm,
-                "ack": spec.ack,
-            }[kind]
+            declared = declared_reply(spec, kind)
             if exc.diagnostic.file is None and is_template_file(declared):
                 shown = self.localized_file(declared.strip(), ctx.language)
                 raise TemplateError(replace(exc.diagnostic, file=f"templates/{shown}")) from None
