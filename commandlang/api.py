@@ -80,8 +80,8 @@ class Registry:
 
     def _completer_in(self, language: str | None) -> Completer:
         languages = self.spec.settings.languages
-        tag = resolve_language(language, languages) if language else None
-        if tag is None or not languages or tag == languages[0]:
+        tag = resolve_language(language, languages)  # the default language when `language` is None
+        if not languages or tag == languages[0]:
             return self._completer
         completer = self._completers.get(tag)
         if completer is None:  # at most one per declared language

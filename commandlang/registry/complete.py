@@ -74,18 +74,17 @@ class Completer:
     def __init__(self, spec: RegistrySpec) -> None:
         self.spec = spec
         names: list[tuple[str, str, CommandSpec]] = []  # (name as typed, detail, command)
+        # `/ticket close`: a parent name (a command or not) -> its subcommands, by the word after it
+        subs: dict[str, list[tuple[str, CommandSpec]]] = {}
         for name, command in sorted(spec.commands.items()):
             names.append((name, command.summary, command))
+            parent, _, word = name.rpartition(".")
+            if parent:
+                subs.setdefault(parent, []).append((word, command))
         for alias, canonical in sorted(spec.aliases.items()):
             command = spec.commands[canonical]
             names.append((alias, f"{command.summary} (alias of /{canonical})".strip(), command))
         self._names = tuple(names)
-        # `/ticket close`: a parent name (a command or not) -> its subcommands, by the word after it
-        subs: dict[str, list[tuple[str, CommandSpec]]] = {}
-        for name, command in sorted(spec.commands.items()):
-            parent, _, word = name.rpartition(".")
-            if parent:
-                subs.setdefault(parent, []).append((word, command))
         self._subs = {parent: tuple(words) for parent, words in subs.items()}
         self._help = spec.resolve("help") is None  # the runtime's built-in /help, unless the registry has its own
 

@@ -216,28 +216,19 @@ class _Builder:
     def pos(self, node: yaml.Node) -> Position:
         return Position(self.path, node.start_mark.line + 1, node.start_mark.column + 1)
 
+    def at(self, node: yaml.Node, code: str, message: str, hint: str | None = None) -> Diagnostic:
+        """A diagnostic at `node`'s place in the file."""
+        where = self.pos(node)
+        return Diagnostic(code, message, file=self.path, line=where.line, column=where.column, hint=hint)
+
     def build(self, node: yaml.Node, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise _TooBig(
-                Diagnostic(
-                    "too_large",
-                    f"the YAML expands to more than {MAX_NODES} nodes (an alias bomb?)",
-                    file=self.path,
-                    line=node.start_mark.line + 1,
-                    column=node.start_mark.column + 1,
-                )
+                self.at(node, "too_large", f"the YAML expands to more than {MAX_NODES} nodes (an alias bomb?)")
             )
         if depth > MAX_DEPTH:
-            raise _TooBig(
-                Diagnostic(
-                    "too_deep",
-                    f"the YAML is nested more than {MAX_DEPTH} levels deep",
-                    file=self.path,
-                    line=node.start_mark.line + 1,
-                    column=node.start_mark.column + 1,
-                )
-            )
+            raise _TooBig(self.at(node, "too_deep", f"the YAML is nested more than {MAX_DEPTH} levels deep"))
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -272,25 +263,15 @@ class _Builder:
                         merged.extend(source.value)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.diagnostics.append(
-                    Diagnostic(
-                        "invalid_key",
-                        "a mapping key must be a plain word",
-                        file=self.path,
-                        line=key_node.start_mark.line + 1,
-                        column=key_node.start_mark.column + 1,
-                    )
-                )
+                self.diagnostics.append(self.at(key_node, "invalid_key", "a mapping key must be a plain word"))
                 continue
             key = str(key_node.value)
             if key in out:
                 self.diagnostics.append(
-                    Diagnostic(
+                    self.at(
+                        key_node,
                         "duplicate_key",
                         f"{key} is defined twice in this mapping (first at line {out.key_pos[key].line})",
-                        file=self.path,
-                        line=key_node.start_mark.line + 1,
-                        column=key_node.start_mark.column + 1,
                         hint="Keep one; YAML would silently use the last.",
                     )
                 )

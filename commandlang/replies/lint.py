@@ -38,7 +38,7 @@ from .context import KNOWN_VARIABLES, ReplyContext, context_for_answer
 from .limits import GENESYS_LIMITS, TEXT_LIMITS, enforce_limits
 from .model import REPLY_KEYS, ReplyShapeError
 from .lint_languages import check_languages, language_variants
-from .render import MACROS_FILE, ReplyRenderer, is_template_file
+from .render import MACROS_FILE, ReplyRenderer, declared_reply, is_template_file
 from .payload_check import PayloadChecker
 from .scrub import Scrubber, is_allowed_link
 from .template_check import Scope, check_source, file_position, macro_names
@@ -145,12 +145,7 @@ class _Checker:
     def declared(self, command: CommandSpec, kind: str, language: str | None = None) -> bool:
         """Check one declared reply (in `language`: its own file, `templates/de/NAME`, when there is one);
         True when it has errors (reported now or for a shared file before)."""
-        value = {
-            "success": command.reply.success,
-            "error": command.reply.error,
-            "confirm": command.confirm,
-            "ack": command.ack,
-        }[kind]
+        value = declared_reply(command, kind)
         if value is None:
             return False
         where = f"{command.name}: {'reply.' + kind if kind in ('success', 'error') else kind}"

@@ -20,7 +20,7 @@ from ..diagnostics import Diagnostic
 from ..registry.languages import fallback_chain
 from ..registry.model import CommandSpec, Position, RegistrySpec
 from .i18n import has_catalog
-from .render import is_template_file
+from .render import is_template_file, language_file
 
 __all__ = ["check_languages", "language_variants"]
 
@@ -58,13 +58,6 @@ def _declared(command: CommandSpec) -> dict[str, Any]:
     }
 
 
-def _has_file(template_dir: str | None, language: str, name: str) -> bool:
-    """Whether a language has its own copy of `name` (along its fallback chain, templates/ itself excluded)."""
-    if template_dir is None:
-        return False
-    return any(os.path.isfile(os.path.join(template_dir, tag, name)) for tag in fallback_chain(language))
-
-
 def check_languages(spec: RegistrySpec, template_dir: str | None) -> list[Diagnostic]:
     """The findings listed in the module docstring."""
     found: list[Diagnostic] = []
@@ -92,7 +85,7 @@ def check_languages(spec: RegistrySpec, template_dir: str | None) -> list[Diagno
                 if is_template_file(value):
                     name = value.strip()
                     # a file named for this language alone is checked like any declared file (lint.py)
-                    if value is default[part] and not _has_file(template_dir, language, name):
+                    if value is default[part] and language_file(template_dir, name, language) is None:
                         found.append(
                             _finding(
                                 "missing_template",

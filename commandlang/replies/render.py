@@ -78,6 +78,21 @@ def is_template_file(value: Any) -> bool:
     return isinstance(value, str) and _TEMPLATE_FILE.match(value.strip()) is not None
 
 
+def language_file(template_dir: str | None, name: str, language: str | None) -> str | None:
+    """The first `TAG/name` along `language`'s fallback chain that exists in `template_dir`, or None."""
+    if language and template_dir is not None:
+        for tag in fallback_chain(language):
+            candidate = f"{tag}/{name}"
+            if os.path.isfile(os.path.join(template_dir, candidate)):
+                return candidate
+    return None
+
+
+def declared_reply(spec: CommandSpec, kind: str) -> Any:
+    """What `spec` declares for its `kind` reply (success, error, confirm, ack): a file name, inline, or None."""
+    return {"success": spec.reply.success, "error": spec.reply.error, "confirm": spec.confirm, "ack": spec.ack}[kind]
+
+
 class ReplyRenderer:
     """Renders the replies of one registry's commands; holds the file cache."""
 
@@ -158,18 +173,11 @@ class ReplyRenderer:
     def localized_file(self, name: str, language: str | None) -> str:
         """`de/refund_ok.yaml` when the conversation is in German and that file exists, else `name`
         (tried along the fallback chain: `de-ch/`, `de/`, then templates/ itself)."""
-        if language and self.template_dir is not None:
-            for tag in fallback_chain(language):
-                candidate = f"{tag}/{name}"
-                if os.path.isfile(os.path.join(self.template_dir, candidate)):
-                    return candidate
-        return name
+        return language_file(self.template_dir, name, language) or name
 
     def template_for(self, spec: CommandSpec, kind: ReplyKind, language: str | None = None) -> Any:
         """The template structure declared for `kind` (`spec` already in `language`), or None for the default."""
-        declared = {"success": spec.reply.success, "error": spec.reply.error, "confirm": spec.confirm, "ack": spec.ack}[
-            kind
-        ]
+        declared = declared_reply(spec, kind)
         if declared is None:
             return None
         if is_template_file(declared):
@@ -242,12 +250,7 @@ class ReplyRenderer:
         try:
             return self.render_structure(spec, kind, template, ctx)
         except TemplateError as exc:
-            declared = {
-                "success": spec.reply.success,
-                "error": spec.reply.error,
-                "confirm": spec.confirm,
-                "ack": spec.ack,
-            }[kind]
+            declared = declared_reply(spec, kind)
             if exc.diagnostic.file is None and is_template_file(declared):
                 shown = self.localized_file(declared.strip(), ctx.language)
                 raise TemplateError(replace(exc.diagnostic, file=f"templates/{shown}")) from None

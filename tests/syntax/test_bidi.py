@@ -8,22 +8,8 @@ from hypothesis import given
 import commandlang
 from commandlang import CommandError, parse_raw
 from tests.conftest import SAMPLE
-from .strategies import chat_text
+from .strategies import BIDI, chat_text
 
-BIDI = [
-    "\u202a",
-    "\u202b",
-    "\u202c",
-    "\u202d",
-    "\u202e",
-    "\u2066",
-    "\u2067",
-    "\u2068",
-    "\u2069",
-    "\u200e",
-    "\u200f",
-    "\u061c",
-]
 REGISTRY = commandlang.load_registry(SAMPLE, env={})
 
 
