@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
 
 import pytest
 import trio
 
 from commandlang.sync.tokens import issue_token
 from tests.browser import DevTools, needs_chromium, open_page
-from tests.runtime.support import Running, running_service
+from tests.runtime.support import running_service, sample_service
 
 ROOT = Path(__file__).resolve().parents[2]
 SYNC_SECRET = "demo-panel-test-secret"
@@ -32,22 +30,10 @@ def printed_links(out: str) -> tuple[str, str]:
     return chat.group(1), panel.group(1)
 
 
-def demo_service(tmp_path: Path, **settings: Any) -> AbstractAsyncContextManager[Running]:
-    """The service on the sample registry and templates, with --demo (its visitors hold the agent role)."""
-    return running_service(
-        tmp_path,
-        (ROOT / "commands.yaml").read_text(),
-        templates=ROOT / "templates",
-        demo=True,
-        local_agent_role=True,
-        **settings,
-    )
-
-
 @needs_chromium
 @pytest.mark.deadline(60)  # a loaded machine starts Chromium slowly
 async def test_the_printed_panel_link_shows_the_demo_conversation_live(tmp_path: Path) -> None:
-    async with demo_service(tmp_path) as run:
+    async with sample_service(tmp_path, demo=True) as run:
         chat, panel = printed_links(run.out.getvalue())
         assert chat == f"{run.base}/?conversation=demo"
         assert panel.startswith(f"{run.base}/panel?conversation=demo&sync=ws") and "#token=" in panel
@@ -127,7 +113,7 @@ async def test_the_demo_link_is_for_this_machine_only(tmp_path: Path) -> None:
 async def test_the_command_box_runs_a_command_and_sends_its_reply_to_the_customer(tmp_path: Path) -> None:
     """The real service (--demo): suggestions from Registry.complete, the command run as the panel's agent,
     and its reply sent to the customer, who reads it on the demo page's event stream."""
-    async with demo_service(tmp_path) as run:
+    async with sample_service(tmp_path, demo=True) as run:
         _, panel = printed_links(run.out.getvalue())
         async with open_page(tmp_path / "profile") as page:
             await page.open(panel)
@@ -187,7 +173,7 @@ async def test_the_command_box_runs_a_command_and_sends_its_reply_to_the_custome
 async def test_a_large_refund_waits_in_the_panel_until_a_supervisor_approves_it(tmp_path: Path) -> None:
     """The real service: the agent asks for a refund above 100 from the command box and confirms it; the
     card waits for approval; a supervisor's panel (a token with the supervisor role) approves it; it runs."""
-    async with demo_service(tmp_path, sync_secret=SYNC_SECRET) as run:
+    async with sample_service(tmp_path, demo=True, sync_secret=SYNC_SECRET) as run:
         _, panel = printed_links(run.out.getvalue())
         lead = issue_token(SYNC_SECRET, "lead-1", ["conversation:demo"], 600, roles=["agent", "supervisor"])
         waiting = "Array.from(document.querySelectorAll('li.card[data-command=refund]')).map(c => c.dataset.status)"

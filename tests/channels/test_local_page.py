@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.browser import needs_chromium, open_page
-from tests.runtime.support import Running, running_service
+from tests.runtime.support import running_service, sample_service
 
 ROOT = Path(__file__).resolve().parents[2]
 BOT_TEXTS = "Array.from(document.querySelectorAll('.msg.bot')).map(m => m.textContent)"
 STATES = "Array.from(document.querySelectorAll('#states .state')).map(s => [s.dataset.command, s.dataset.status])"
 
 
-def sample_service(tmp_path: Path, **settings: Any) -> AbstractAsyncContextManager[Running]:
-    """The service on the sample registry and templates, the local page on (its visitors hold the agent role)."""
-    return running_service(
-        tmp_path,
-        (ROOT / "commands.yaml").read_text(),
-        templates=ROOT / "templates",
-        local_channel=True,
-        local_agent_role=True,
-        **settings,
-    )
-
-
 @needs_chromium
 async def test_type_a_command_confirm_with_a_quick_reply_and_see_it_complete(tmp_path: Path) -> None:
-    async with sample_service(tmp_path) as run:
+    async with sample_service(tmp_path, local_channel=True) as run:
         async with open_page(tmp_path / "profile") as page:
             await page.open(f"{run.base}/?conversation=browser-1")
             await page.wait_for("!!document.querySelector('#text')", True, timeout=10)
@@ -67,7 +53,7 @@ OPEN = "!document.querySelector('#suggestions').hidden"
 @needs_chromium
 @pytest.mark.deadline(60)  # a long browser flow: Chromium's start and ~40 key events on a loaded 2-core machine
 async def test_suggestions_as_you_type_tab_accepts_arrows_move_escape_closes(tmp_path: Path) -> None:
-    async with sample_service(tmp_path, sync_secret="s3") as run:
+    async with sample_service(tmp_path, local_channel=True, sync_secret="s3") as run:
         async with open_page(tmp_path / "profile") as page:
             await page.open(f"{run.base}/?conversation=browser-2")
             await page.wait_for("!!document.querySelector('#text')", True, timeout=10)
@@ -147,7 +133,7 @@ async def test_the_demo_suggestions_route_is_gated_like_the_page(tmp_path: Path)
 
 @needs_chromium
 async def test_the_page_sends_the_browser_language_and_the_replies_follow_it(tmp_path: Path) -> None:
-    async with sample_service(tmp_path) as run:
+    async with sample_service(tmp_path, local_channel=True) as run:
         async with open_page(tmp_path / "profile") as page:
             await page.open("about:blank")
             agent = await page.evaluate("navigator.userAgent")

@@ -236,3 +236,18 @@ async def stored_events(url: str) -> list[dict[str, Any]]:
         events = await store.events_after(0, 2**31 - 1)
     assert events is not None, "the event log was pruned"
     return [{"seq": e.seq, **json.loads(record_body(e.record))} for e in events]
+
+
+SAMPLE_ROOT = Path(__file__).resolve().parents[2]  # the project: its sample commands.yaml and templates/
+
+
+def sample_service(tmp_path: Path, **settings: Any) -> AbstractAsyncContextManager[Running]:
+    """The service on the sample registry and templates, its page's visitors holding the agent role; the
+    caller turns the page on (`local_channel=True`, or `demo=True` for all of --demo)."""
+    return running_service(
+        tmp_path,
+        (SAMPLE_ROOT / "commands.yaml").read_text(),
+        templates=SAMPLE_ROOT / "templates",
+        local_agent_role=True,
+        **settings,
+    )
